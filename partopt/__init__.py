@@ -1,0 +1,77 @@
+"""partopt: place the blocks of a DNN on an IoT device or edge servers, fast and exactly.
+
+    >>> import partopt
+    >>> inst = partopt.generate("paper", seed=0)
+    >>> result = partopt.solve(inst, solver="dp")
+    >>> result.status, round(result.objective, 4)  # doctest: +SKIP
+
+The model (units, formulas, file format) is that of MODEL.md. ``import partopt``
+loads NumPy only: OR-Tools, PuLP and torch load when a solver that needs them runs.
+"""
+
+from partopt.api import solve
+from partopt.costs import CostTensors, InstanceBatch, cost_tensors
+from partopt.evaluation import Evaluation, Objective, evaluate
+from partopt.generators import DILGenerator, PaperGenerator, RandomGenerator, generate, get_generator
+from partopt.model import (
+    Block,
+    Device,
+    Instance,
+    InstanceError,
+    InstanceTypeError,
+    Server,
+    read,
+    validate_placement,
+    write,
+)
+from partopt.profiles import load_profile
+from partopt.registry import list_solvers, register_solver, unregister_solver
+from partopt.result import Result, SolverOutput, Status
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Block",
+    "CostTensors",
+    "DILGenerator",
+    "Device",
+    "Evaluation",
+    "Instance",
+    "InstanceBatch",
+    "InstanceError",
+    "InstanceTypeError",
+    "Objective",
+    "PaperGenerator",
+    "RandomGenerator",
+    "Result",
+    "Server",
+    "SolverOutput",
+    "Status",
+    "benchmark",
+    "check_solver",
+    "cost_tensors",
+    "evaluate",
+    "generate",
+    "get_generator",
+    "list_solvers",
+    "load_profile",
+    "read",
+    "register_solver",
+    "solve",
+    "unregister_solver",
+    "validate_placement",
+    "write",
+]
+
+
+def __getattr__(name):
+    # Heavier entry points load on first use.
+    if name == "check_solver":
+        from partopt.conformance import check_solver
+
+        return check_solver
+    if name == "benchmark":
+        from partopt.bench import benchmark
+
+        return benchmark
+    raise AttributeError(f"module 'partopt' has no attribute {name!r}")

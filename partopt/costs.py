@@ -1,0 +1,196 @@
+"""Cost tensors: every block's delay and device energy for every (from, to) move.
+
+The chain structure makes the whole cost of a placement a sum of per-block terms
+that depend only on (a_{m-1}, a_m). ``CostTensors`` tabulates those terms from the
+formulas of :mod:`partopt.formulas`; :func:`partopt.evaluate`, every exact solver
+and the environment read their costs from here, so there is one source of cost.
+
+:class:`InstanceBatch` stacks many instances of one shape (M, N) as arrays so that
+the tensors of a whole batch are built in a few NumPy operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from partopt import formulas as f
+from partopt.model import Block, Device, Instance, Server
+
+__all__ = ["CostTensors", "InstanceBatch", "cost_tensors", "link_rates"]
+
+
+@dataclass(frozen=True)
+class InstanceBatch:
+    """B instances of one shape (M, N) as arrays (SI units, inf where a value is absent).
+
+    cycles, input_bits, param_bits, deadlines: (B, M); device_hz, tx_power_w, kappa,
+    backhaul_bps, output_bits, energy_budget_j: (B,); server_hz, uplink_bps: (B, N).
+    """
+
+    cycles: np.ndarray
+    input_bits: np.ndarray
+    param_bits: np.ndarray
+    deadlines: np.ndarray
+    device_hz: np.ndarray
+    tx_power_w: np.ndarray
+    kappa: np.ndarray
+    server_hz: np.ndarray
+    uplink_bps: np.ndarray
+    backhaul_bps: np.ndarray
+    output_bits: np.ndarray
+    energy_budget_j: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """B, the number of instances."""
+        return self.cycles.shape[0]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(M, N) shared by all instances."""
+        return (self.cycles.shape[1], self.server_hz.shape[1])
+
+    @classmethod
+    def stack(cls, instances: Sequence[Instance]) -> "InstanceBatch":
+        """Stack instances that all have the same (M, N)."""
+        if len(instances) == 0:
+            raise ValueError("instances: need at least one instance to stack")
+        shapes = {inst.shape for inst in instances}
+        if len(shapes) != 1:
+            raise ValueError(f"instances: all must have one shape (M, N), got {sorted(shapes)}")
+        return cls(
+            cycles=np.stack([i.cycles for i in instances]),
+            input_bits=np.stack([i.input_bits for i in instances]),
+            param_bits=np.stack([i.param_bits for i in instances]),
+            deadlines=np.stack([i.deadlines for i in instances]),
+            device_hz=np.array([i.device.cpu_hz for i in instances]),
+            tx_power_w=np.array([i.device.tx_power_w for i in instances]),
+            kappa=np.array([i.device.kappa for i in instances]),
+            server_hz=np.stack([i.location_hz[1:] for i in instances]),
+            uplink_bps=np.stack([i.uplink_bps for i in instances]),
+            backhaul_bps=np.array([i.backhaul_bps for i in instances]),
+            output_bits=np.array([i.output_bits for i in instances]),
+            energy_budget_j=np.array([i.budget for i in instances]),
+        )
+
+    def instance(self, b: int) -> Instance:
+        """Instance number ``b`` of the batch, as an :class:`Instance`."""
+        m, _ = self.shape
+        blocks = tuple(
+            Block(
+                cycles=self.cycles[b, k],
+                input_bits=self.input_bits[b, k],
+                param_bits=self.param_bits[b, k],
+                deadline_s=None if np.isinf(self.deadlines[b, k]) else self.deadlines[b, k],
+            )
+            for k in range(m)
+        )
+        servers = tuple(Server(cpu_hz=hz, uplink_bps=r) for hz, r in zip(self.server_hz[b], self.uplink_bps[b]))
+        budget = self.energy_budget_j[b]
+        return Instance(
+            blocks=blocks,
+            device=Device(cpu_hz=self.device_hz[b], tx_power_w=self.tx_power_w[b], kappa=self.kappa[b]),
+            servers=servers,
+            backhaul_bps=self.backhaul_bps[b],
+            output_bits=self.output_bits[b],
+            energy_budget_j=None if np.isinf(budget) else float(budget),
+        )
+
+
+@dataclass(frozen=True)
+class CostTensors:
+    """Per-block costs of every move, for B instances (B = 1 for a single instance).
+
+    transmission[b, m, i, j]: delay of block m's input moving from i to j (s);
+    computation[b, m, j]: delay of block m on location j (s);
+    return_delay[b, j]: delay of the output returning from j to the device (s);
+    delay[b, m, i, j]: block delay L_m when a_{m-1} = i and a_m = j, return included
+    for the last block (s); energy[b, m, i, j]: device energy of that step (J);
+    deadlines[b, m] (s, inf for none); budget[b] (J, inf for none).
+    For m = 0 only i = 0 is meaningful: the raw input starts on the device.
+    """
+
+    transmission: np.ndarray
+    computation: np.ndarray
+    return_delay: np.ndarray
+    delay: np.ndarray
+    energy: np.ndarray
+    deadlines: np.ndarray
+    budget: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(M, N)."""
+        return (self.delay.shape[1], self.delay.shape[2] - 1)
+
+    def allowed(self) -> np.ndarray:
+        """Moves that keep their block's deadline (constraint C2), shape (B, M, N+1, N+1)."""
+        return f.within(self.delay, self.deadlines[:, :, None, None])
+
+    def step_cost(self, objective: str, beta: float = 1.0) -> np.ndarray:
+        """Objective cost of every move: L_m for "hard" (inf where C2 fails), L_m + beta max(L_m - tau_m, 0) for "penalty"."""
+        if objective == "hard":
+            return np.where(self.allowed(), self.delay, np.inf)
+        if objective == "penalty":
+            excess = np.maximum(self.delay - self.deadlines[:, :, None, None], 0.0)
+            return self.delay + beta * excess
+        raise ValueError(f"objective: must be 'hard' or 'penalty', got {objective!r}")
+
+
+def link_rates(uplink_bps: np.ndarray, backhaul_bps: np.ndarray) -> np.ndarray:
+    """Rate between every pair of locations (bit/s), shape (B, N+1, N+1); inf on the diagonal.
+
+    Device <-> server n: R_n; server <-> another server: R_max (MODEL.md, eq. 5).
+    """
+    uplink_bps = np.atleast_2d(uplink_bps)
+    b, n = uplink_bps.shape
+    rates = np.empty((b, n + 1, n + 1))
+    rates[:] = np.asarray(backhaul_bps, dtype=float).reshape(b, 1, 1)
+    rates[:, 0, 1:] = uplink_bps
+    rates[:, 1:, 0] = uplink_bps
+    idx = np.arange(n + 1)
+    rates[:, idx, idx] = np.inf
+    return rates
+
+
+def cost_tensors(source: Instance | InstanceBatch) -> CostTensors:
+    """Tabulate the costs of every move for an :class:`Instance` (B = 1) or an :class:`InstanceBatch`."""
+    batch = InstanceBatch.stack([source]) if isinstance(source, Instance) else source
+    bsz = batch.size
+    m_blocks, n = batch.shape
+    rates = link_rates(batch.uplink_bps, batch.backhaul_bps)  # (B, L, L)
+    hz = np.concatenate([batch.device_hz[:, None], batch.server_hz], axis=1)  # (B, L)
+
+    transmission = f.transmission_delay(batch.input_bits[:, :, None, None], rates[:, None, :, :])
+    computation = np.concatenate(
+        [
+            f.local_computation_delay(batch.cycles[:, :, None], hz[:, None, :1]),
+            f.edge_computation_delay(batch.cycles[:, :, None], hz[:, None, 1:]),
+        ],
+        axis=2,
+    )
+    return_delay = f.transmission_delay(batch.output_bits[:, None], rates[:, :, 0])
+    delay = f.block_delay(transmission, computation[:, :, None, :])
+    delay[:, -1, :, :] += return_delay[:, None, :]
+
+    energy = np.zeros((bsz, m_blocks, n + 1, n + 1))
+    # Eq. (4): local computation, on every move that ends on the device.
+    energy[:, :, :, 0] += f.local_computation_energy(
+        batch.cycles, batch.device_hz[:, None], batch.kappa[:, None]
+    )[:, :, None]
+    # Eq. (7): the device sends block m's input to server n (a_{m-1} = 0, a_m = n).
+    energy[:, :, 0, 1:] += f.transmission_energy(
+        batch.input_bits[:, :, None], batch.uplink_bps[:, None, :], batch.tx_power_w[:, None, None]
+    )
+    return CostTensors(
+        transmission=transmission,
+        computation=computation,
+        return_delay=return_delay,
+        delay=delay,
+        energy=energy,
+        deadlines=batch.deadlines,
+        budget=batch.energy_budget_j,
+    )

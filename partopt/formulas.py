@@ -1,0 +1,100 @@
+"""The model's formulas, one small pure function each.
+
+Every function works on Python floats and on NumPy arrays alike (element-wise),
+so the same code prices one block in :func:`partopt.evaluate` and a whole batch of
+instances in the cost tensors. Units are SI throughout; equation numbers are those
+of Li et al., IEEE TMC 2024, as corrected by MODEL.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "REL_TOL",
+    "shannon_rate",
+    "local_computation_delay",
+    "local_computation_energy",
+    "transmission_delay",
+    "edge_computation_delay",
+    "transmission_energy",
+    "block_delay",
+    "remaining_energy",
+    "penalty",
+    "reward",
+    "within",
+]
+
+#: Relative tolerance of every comparison against a deadline or an energy budget.
+REL_TOL = 1e-9
+
+
+def shannon_rate(bandwidth_hz, power_w, gain, noise_w_per_hz):
+    """Achievable link rate R = B log2(1 + p|h|^2 / (N0 B)) in bit/s.
+
+    bandwidth_hz: B (Hz); power_w: transmit power p (W); gain: channel power gain
+    |h|^2 (linear); noise_w_per_hz: noise power spectral density N0 (W/Hz).
+    """
+    snr = np.multiply(power_w, gain) / np.multiply(noise_w_per_hz, bandwidth_hz)
+    return np.multiply(bandwidth_hz, np.log2(1.0 + snr))
+
+
+def local_computation_delay(cycles, device_hz):
+    """Eq. (3): seconds to run ``cycles`` CPU cycles on the device at ``device_hz``."""
+    return np.divide(cycles, device_hz)
+
+
+def local_computation_energy(cycles, device_hz, kappa):
+    """Eq. (4): joules the device spends on ``cycles`` cycles, kappa (f^l)^2 c."""
+    return np.multiply(np.multiply(kappa, np.square(device_hz)), cycles)
+
+
+def transmission_delay(bits, rate_bps):
+    """Eq. (5): seconds to move ``bits`` over a link of ``rate_bps`` bit/s.
+
+    Zero bits take zero time on any link; an infinite rate (same location) is free.
+    """
+    bits = np.asarray(bits, dtype=float)
+    rate = np.asarray(rate_bps, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delay = np.where(bits == 0.0, 0.0, bits / rate)
+    return delay if delay.ndim else float(delay)
+
+
+def edge_computation_delay(cycles, server_hz):
+    """Eq. (6): seconds to run ``cycles`` CPU cycles on a server at ``server_hz``."""
+    return np.divide(cycles, server_hz)
+
+
+def transmission_energy(bits, rate_bps, power_w):
+    """Eq. (7): joules the device spends sending ``bits`` at ``rate_bps`` with ``power_w``."""
+    return np.multiply(power_w, transmission_delay(bits, rate_bps))
+
+
+def block_delay(transmission_s, computation_s):
+    """Eqs. (8)-(9), corrected: a block's delay is its input's transmission plus its computation (s)."""
+    return np.add(transmission_s, computation_s)
+
+
+def remaining_energy(max_energy_j, spent_j):
+    """Eq. (11): E^r(t) = E^max minus the energy of the earlier slots (J).
+
+    ``spent_j`` is the sequence of per-slot device energies E(1) ... E(t-1).
+    """
+    return float(max_energy_j) - float(np.sum(spent_j))
+
+
+def penalty(block_delays_s, deadlines_s):
+    """Eq. (13): psi = sum of max(L_m - tau_m, 0) in seconds; a deadline of inf never binds."""
+    excess = np.asarray(block_delays_s, dtype=float) - np.asarray(deadlines_s, dtype=float)
+    return float(np.sum(np.maximum(excess, 0.0)))
+
+
+def reward(total_delay_s, psi_s, beta):
+    """Eq. (14): r = -(L + beta psi), in seconds (always <= 0)."""
+    return -(float(total_delay_s) + float(beta) * float(psi_s))
+
+
+def within(value, limit):
+    """True where ``value <= limit`` up to the model's relative tolerance :data:`REL_TOL`."""
+    return np.asarray(value) <= np.asarray(limit) * (1.0 + REL_TOL)

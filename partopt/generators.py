@@ -1,0 +1,321 @@
+"""Seeded instance generators: ``paper``, ``dil`` and ``random``.
+
+Each generator is a frozen dataclass of its parameters; ``gen.generate(seed)``
+gives one :class:`~partopt.model.Instance` and ``gen.generate_many(n, seed)`` a
+list, instance i drawn from ``numpy.random.default_rng([seed, i])`` so that any
+prefix of a suite is the same whatever its length. Arguments may use the papers'
+units (MB/s, GHz) where their names say so; instances store SI units only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from partopt.formulas import shannon_rate
+from partopt.model import Block, Device, Instance, Server
+from partopt.profiles import load_profile
+
+__all__ = ["PaperGenerator", "DILGenerator", "RandomGenerator", "GENERATORS", "generate", "get_generator"]
+
+MB = 8e6  #: bits in a megabyte (10^6 bytes), the papers' MB.
+
+
+def _range(value: float | tuple[float, float], name: str) -> tuple[float, float]:
+    """A fixed value or a (low, high) pair, checked."""
+    lo, hi = (value, value) if np.isscalar(value) else tuple(value)
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+        raise ValueError(f"{name}: need a number or a (low, high) pair with low <= high, got {value!r}")
+    return float(lo), float(hi)
+
+
+def _draw(rng: np.random.Generator, value, name: str, size=None):
+    lo, hi = _range(value, name)
+    return rng.uniform(lo, hi, size=size) if hi > lo else (np.full(size, lo) if size else lo)
+
+
+def _draw_int(rng: np.random.Generator, value, name: str) -> int:
+    lo, hi = _range(value, name)
+    if lo != int(lo) or hi != int(hi) or lo < 1:
+        raise ValueError(f"{name}: need a positive int or a (low, high) pair of them, got {value!r}")
+    return int(rng.integers(int(lo), int(hi) + 1))
+
+
+class _Generator:
+    """Shared behaviour: seeding, naming and many-instance draws."""
+
+    name = "generator"
+
+    def sample(self, rng: np.random.Generator) -> Instance:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def generate(self, seed: int = 0, index: int = 0) -> Instance:
+        """Instance ``index`` of the stream with seed ``seed`` (deterministic)."""
+        inst = self.sample(np.random.default_rng([int(seed), int(index)]))
+        return inst.replace(name=f"{self.name}-s{seed}-i{index}")
+
+    def generate_many(self, count: int, seed: int = 0) -> list[Instance]:
+        """Instances 0 .. count-1 of the stream with seed ``seed``."""
+        return [self.generate(seed, i) for i in range(count)]
+
+    def params(self) -> dict[str, Any]:
+        """The generator's parameters as a dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class PaperGenerator(_Generator):
+    """The source paper's section 5.1 setting; every value is a parameter.
+
+    From the paper: ``num_servers`` N in [2, 9] (default 4, its default for Figs. 9-13;
+    an int, or a (low, high) pair drawn per instance); device-to-server rates in
+    [0.8, 2] MB/s (``rate_MBps``); per-block deadlines in [1, 7] s (``deadline_s``);
+    blocks from a DNN profile (``network`` VGG16, ``num_blocks`` None = its 6 natural
+    blocks); kappa = 1e-26.
+
+    Chosen here, where the paper is silent:
+
+    - ``cycles_per_flop`` = 1: one cycle per FLOP, the usual conversion in
+      partitioning studies that count work in FLOPs (no SIMD speed-up assumed).
+    - ``device_GHz`` = 1.0: an IoT application processor (e.g. a 1 GHz Cortex-A class core).
+    - ``server_GHz`` in [2, 10]: the CPU share one task gets on a multi-core edge
+      server, drawn per server so that servers differ.
+    - ``tx_power_w`` = 0.2 W: 23 dBm, the maximum power of an LTE/NR class-3 UE.
+    - ``backhaul_Mbps`` = 100: the rate one task gets on the wired metro link between servers.
+    - ``output_bits``: the network's own output (10 fp32 logits = 320 bits).
+    - ``rate_model`` = "uniform" draws rates in ``rate_MBps`` as the paper states;
+      "shannon" derives them from eq. (5)'s Shannon formula instead, with a device at
+      a distance uniform in [50, 750] m (the paper's 750 m cell radius), 3GPP urban
+      path loss 128.1 + 37.6 log10(d/km) dB, ``bandwidth_MHz`` = 1 MHz and noise
+      -174 dBm/Hz; this gives about 0.6-2.4 MB/s, the paper's range.
+    - ``energy_budget_j`` = None (no cap); set a value to cap device energy.
+    """
+
+    network: str = "vgg16"
+    num_blocks: int | None = None
+    num_servers: int | tuple[int, int] = 4
+    rate_MBps: float | tuple[float, float] = (0.8, 2.0)
+    deadline_s: float | tuple[float, float] | None = (1.0, 7.0)
+    cycles_per_flop: float = 1.0
+    device_GHz: float | tuple[float, float] = 1.0
+    server_GHz: float | tuple[float, float] = (2.0, 10.0)
+    tx_power_w: float = 0.2
+    kappa: float = 1e-26
+    backhaul_Mbps: float = 100.0
+    output_bits: float | None = None
+    energy_budget_j: float | None = None
+    rate_model: str = "uniform"
+    bandwidth_MHz: float = 1.0
+
+    name = "paper"
+
+    def __post_init__(self):
+        if self.rate_model not in ("uniform", "shannon"):
+            raise ValueError(f"rate_model: must be 'uniform' or 'shannon', got {self.rate_model!r}")
+        if not self.cycles_per_flop > 0:
+            raise ValueError(f"cycles_per_flop: must be > 0, got {self.cycles_per_flop!r}")
+        load_profile(self.network).boundaries(self.num_blocks)
+
+    def sample(self, rng: np.random.Generator) -> Instance:
+        profile = load_profile(self.network)
+        n = _draw_int(rng, self.num_servers, "num_servers")
+        if self.rate_model == "uniform":
+            rates = _draw(rng, self.rate_MBps, "rate_MBps", size=n) * MB
+        else:
+            distance_km = rng.uniform(0.05, 0.75, size=n)
+            gain = 10.0 ** (-(128.1 + 37.6 * np.log10(distance_km)) / 10.0)
+            noise = 10.0 ** (-174 / 10.0) / 1000.0
+            rates = shannon_rate(self.bandwidth_MHz * 1e6, self.tx_power_w, gain, noise)
+        server_hz = _draw(rng, self.server_GHz, "server_GHz", size=n) * 1e9
+        blocks = []
+        for pb in profile.blocks(self.num_blocks):
+            deadline = None if self.deadline_s is None else float(_draw(rng, self.deadline_s, "deadline_s"))
+            blocks.append(
+                Block(
+                    cycles=pb.flops * self.cycles_per_flop,
+                    input_bits=pb.input_bits,
+                    param_bits=pb.param_bits,
+                    deadline_s=deadline,
+                    name=pb.name,
+                )
+            )
+        return Instance(
+            blocks=tuple(blocks),
+            device=Device(
+                cpu_hz=float(_draw(rng, self.device_GHz, "device_GHz")) * 1e9,
+                tx_power_w=self.tx_power_w,
+                kappa=self.kappa,
+            ),
+            servers=tuple(Server(cpu_hz=hz, uplink_bps=r, name=f"es{k + 1}") for k, (hz, r) in
+                          enumerate(zip(server_hz.tolist(), rates.tolist()))),
+            backhaul_bps=self.backhaul_Mbps * 1e6,
+            output_bits=profile.output_bits if self.output_bits is None else self.output_bits,
+            energy_budget_j=self.energy_budget_j,
+        )
+
+
+@dataclass(frozen=True)
+class DILGenerator(_Generator):
+    """The deep-imitation offloading paper's section 5.1 distribution (ZTE Commun. 2020).
+
+    6 subtasks with cycles uniform in [0, 2000]e6; data sizes d_0 .. d_6 uniform in
+    [0, 10] MB (d_0 the input, d_6 the output returned to the device); device CPU in
+    [100, 1000] MHz; edge CPU in [500, 5000] MHz; device-edge rate b1 in [0, 2] MB/s;
+    edge-cloud rate b2 in [0, 3] MB/s; a cloud whose computation time is negligible.
+
+    In our model: server 1 is the edge (uplink b1); server 2 is the cloud, with
+    ``cloud_hz`` = 1e15 Hz (2e9 cycles take 2 microseconds, negligible), reached from
+    the device through the edge, so its uplink is the edge and backhaul links in
+    series, 1 / (1/b1 + 1/b2) (store and forward: d/b1 + d/b2 seconds); the
+    backhaul R_max between edge and cloud is b2. Rates are drawn in
+    [``min_rate_MBps``, high] instead of [0, high] so that they are strictly positive.
+    No deadlines and no budget: the paper minimizes latency only. The device's power
+    and kappa do not enter latency; they are set to the paper generator's values.
+    """
+
+    num_subtasks: int = 6
+    cycles_M: tuple[float, float] = (0.0, 2000.0)
+    data_MB: tuple[float, float] = (0.0, 10.0)
+    device_MHz: tuple[float, float] = (100.0, 1000.0)
+    edge_MHz: tuple[float, float] = (500.0, 5000.0)
+    edge_rate_MBps: tuple[float, float] = (0.0, 2.0)
+    cloud_rate_MBps: tuple[float, float] = (0.0, 3.0)
+    min_rate_MBps: float = 0.01
+    cloud_hz: float = 1e15
+    tx_power_w: float = 0.2
+    kappa: float = 1e-26
+
+    name = "dil"
+
+    def __post_init__(self):
+        if not (isinstance(self.num_subtasks, int) and self.num_subtasks >= 1):
+            raise ValueError(f"num_subtasks: must be an int >= 1, got {self.num_subtasks!r}")
+        if not self.min_rate_MBps > 0:
+            raise ValueError(f"min_rate_MBps: must be > 0, got {self.min_rate_MBps!r}")
+
+    def sample(self, rng: np.random.Generator) -> Instance:
+        m = self.num_subtasks
+        cycles = _draw(rng, self.cycles_M, "cycles_M", size=m) * 1e6
+        data = _draw(rng, self.data_MB, "data_MB", size=m + 1) * MB
+        device_hz = float(_draw(rng, self.device_MHz, "device_MHz")) * 1e6
+        edge_hz = float(_draw(rng, self.edge_MHz, "edge_MHz")) * 1e6
+        lo1, hi1 = _range(self.edge_rate_MBps, "edge_rate_MBps")
+        lo2, hi2 = _range(self.cloud_rate_MBps, "cloud_rate_MBps")
+        b1 = rng.uniform(max(lo1, self.min_rate_MBps), hi1) * MB
+        b2 = rng.uniform(max(lo2, self.min_rate_MBps), hi2) * MB
+        blocks = tuple(
+            Block(cycles=float(c), input_bits=float(d), param_bits=0.0, name=f"subtask{k}")
+            for k, (c, d) in enumerate(zip(cycles, data[:m]))
+        )
+        return Instance(
+            blocks=blocks,
+            device=Device(cpu_hz=device_hz, tx_power_w=self.tx_power_w, kappa=self.kappa),
+            servers=(
+                Server(cpu_hz=edge_hz, uplink_bps=float(b1), name="edge"),
+                Server(cpu_hz=self.cloud_hz, uplink_bps=float(1.0 / (1.0 / b1 + 1.0 / b2)), name="cloud"),
+            ),
+            backhaul_bps=float(b2),
+            output_bits=float(data[m]),
+        )
+
+
+@dataclass(frozen=True)
+class RandomGenerator(_Generator):
+    """Broad uniform draws for testing, with knobs that make infeasible instances occur.
+
+    ``num_blocks`` M and ``num_servers`` N: an int or a (low, high) pair. Cycles in
+    ``cycles`` (default 1e7..2e9), feature maps in ``input_bits`` (1e4..1e7 bits), device
+    in 0.5..2 GHz, servers in 1..20 GHz, uplinks in 1..50 Mbit/s, backhaul in
+    10..1000 Mbit/s, transmit power 0.1..1 W.
+
+    Deadlines: each block gets one with probability ``deadline_prob``, equal to
+    ``deadline_tightness`` x U(0.5, 2) x (its cycles on the mean server + its input on
+    the mean uplink); tightness below 1 makes many instances infeasible.
+    ``budget_fraction``: None for no budget, else the budget is that fraction (a number
+    or a (low, high) pair) of the all-on-device energy. ``output_bits``: a number or range.
+    """
+
+    num_blocks: int | tuple[int, int] = (2, 8)
+    num_servers: int | tuple[int, int] = (1, 4)
+    cycles: tuple[float, float] = (1e7, 2e9)
+    input_bits: tuple[float, float] = (1e4, 1e7)
+    device_hz: tuple[float, float] = (0.5e9, 2e9)
+    server_hz: tuple[float, float] = (1e9, 2e10)
+    uplink_bps: tuple[float, float] = (1e6, 5e7)
+    backhaul_bps: tuple[float, float] = (1e7, 1e9)
+    tx_power_w: tuple[float, float] = (0.1, 1.0)
+    deadline_prob: float = 0.5
+    deadline_tightness: float = 1.0
+    budget_fraction: float | tuple[float, float] | None = None
+    output_bits: float | tuple[float, float] = 0.0
+
+    name = "random"
+
+    def __post_init__(self):
+        if not 0.0 <= self.deadline_prob <= 1.0:
+            raise ValueError(f"deadline_prob: must be in [0, 1], got {self.deadline_prob!r}")
+        if not self.deadline_tightness > 0:
+            raise ValueError(f"deadline_tightness: must be > 0, got {self.deadline_tightness!r}")
+
+    def sample(self, rng: np.random.Generator) -> Instance:
+        m = _draw_int(rng, self.num_blocks, "num_blocks")
+        n = _draw_int(rng, self.num_servers, "num_servers")
+        cycles = _draw(rng, self.cycles, "cycles", size=m)
+        bits = _draw(rng, self.input_bits, "input_bits", size=m)
+        device = Device(cpu_hz=float(_draw(rng, self.device_hz, "device_hz")),
+                        tx_power_w=float(_draw(rng, self.tx_power_w, "tx_power_w")))
+        server_hz = _draw(rng, self.server_hz, "server_hz", size=n)
+        uplink = _draw(rng, self.uplink_bps, "uplink_bps", size=n)
+        reference = cycles / server_hz.mean() + bits / uplink.mean()
+        has_deadline = rng.random(m) < self.deadline_prob
+        deadlines = self.deadline_tightness * rng.uniform(0.5, 2.0, size=m) * reference
+        blocks = tuple(
+            Block(cycles=float(c), input_bits=float(b), param_bits=0.0,
+                  deadline_s=float(d) if h else None)
+            for c, b, d, h in zip(cycles, bits, deadlines, has_deadline)
+        )
+        budget = None
+        if self.budget_fraction is not None:
+            local = device.kappa * device.cpu_hz**2 * float(cycles.sum())
+            budget = float(_draw(rng, self.budget_fraction, "budget_fraction")) * local
+        return Instance(
+            blocks=blocks,
+            device=device,
+            servers=tuple(Server(cpu_hz=float(h), uplink_bps=float(r)) for h, r in zip(server_hz, uplink)),
+            backhaul_bps=float(_draw(rng, self.backhaul_bps, "backhaul_bps")),
+            output_bits=float(_draw(rng, self.output_bits, "output_bits")),
+            energy_budget_j=budget,
+        )
+
+
+GENERATORS: dict[str, type[_Generator]] = {
+    "paper": PaperGenerator,
+    "dil": DILGenerator,
+    "random": RandomGenerator,
+}
+
+
+def get_generator(name: str, **params) -> _Generator:
+    """The generator called ``name`` with ``params``; unknown names get a suggestion."""
+    if name not in GENERATORS:
+        close = difflib.get_close_matches(name, GENERATORS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"generator: unknown name {name!r}; available: {', '.join(GENERATORS)}.{hint}")
+    cls = GENERATORS[name]
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in params:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"{key}: not a parameter of generator {name!r}.{hint}")
+    return cls(**params)
+
+
+def generate(name: str, seed: int = 0, **params) -> Instance:
+    """One instance from the generator ``name`` ('paper', 'dil', 'random') with ``seed``."""
+    return get_generator(name, **params).generate(seed)

@@ -1,0 +1,389 @@
+"""Problem data: blocks, the device, edge servers and the instance.
+
+All types are frozen and validate themselves on construction. A bad value raises
+:class:`InstanceError` (a ``ValueError``) or :class:`InstanceTypeError` (a
+``TypeError``) whose ``field`` names the offending entry, e.g. ``blocks[3].cycles``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import numbers
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "FORMAT",
+    "Block",
+    "Device",
+    "Server",
+    "Instance",
+    "InstanceError",
+    "InstanceTypeError",
+    "read",
+    "write",
+    "validate_placement",
+]
+
+#: The format tag of instance files.
+FORMAT = "partopt.instance/1"
+
+
+class InstanceError(ValueError):
+    """A field of an instance or placement has a bad value; ``field`` names it."""
+
+    def __init__(self, field_name: str, problem: str):
+        self.field = field_name
+        self.problem = problem
+        super().__init__(f"{field_name}: {problem}" if field_name else problem)
+
+
+class InstanceTypeError(TypeError):
+    """A field of an instance or placement has the wrong type; ``field`` names it."""
+
+    def __init__(self, field_name: str, problem: str):
+        self.field = field_name
+        self.problem = problem
+        super().__init__(f"{field_name}: {problem}" if field_name else problem)
+
+
+def _prefixed(error: InstanceError | InstanceTypeError, prefix: str):
+    """The same error with ``prefix`` put before its field name."""
+    name = f"{prefix}.{error.field}" if error.field else prefix
+    return type(error)(name, error.problem)
+
+
+def _number(value: Any, name: str, *, lower: str = "none", optional: bool = False) -> float | None:
+    """Check a real number: finite, and ``> 0`` (lower="positive") or ``>= 0`` (lower="nonneg")."""
+    if value is None:
+        if optional:
+            return None
+        raise InstanceError(name, "is required")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InstanceTypeError(name, f"must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InstanceError(name, f"must be finite, got {value!r}")
+    if lower == "positive" and value <= 0.0:
+        raise InstanceError(name, f"must be > 0, got {value!r}")
+    if lower == "nonneg" and value < 0.0:
+        raise InstanceError(name, f"must be >= 0, got {value!r}")
+    return value
+
+
+def _name(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InstanceTypeError(name, f"must be a string, got {type(value).__name__} {value!r}")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One DNN block v_m.
+
+    cycles: CPU cycles c_m; input_bits: size I_m of the feature map it receives
+    (bits); param_bits: size d_m of its weights (bits, state only, no cost);
+    deadline_s: maximum tolerated delay tau_m (s), or None for no deadline.
+    """
+
+    cycles: float
+    input_bits: float
+    param_bits: float = 0.0
+    deadline_s: float | None = None
+    name: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "cycles", _number(self.cycles, "cycles", lower="nonneg"))
+        object.__setattr__(self, "input_bits", _number(self.input_bits, "input_bits", lower="nonneg"))
+        object.__setattr__(self, "param_bits", _number(self.param_bits, "param_bits", lower="nonneg"))
+        object.__setattr__(
+            self, "deadline_s", _number(self.deadline_s, "deadline_s", lower="positive", optional=True)
+        )
+        _name(self.name, "name")
+
+
+@dataclass(frozen=True)
+class Device:
+    """The IoT device (location 0).
+
+    cpu_hz: f^l (Hz); tx_power_w: transmit power p (W); kappa: energy coefficient
+    of the chip (J/(cycle Hz^2)), 1e-26 as in the paper.
+    """
+
+    cpu_hz: float
+    tx_power_w: float
+    kappa: float = 1e-26
+
+    def __post_init__(self):
+        object.__setattr__(self, "cpu_hz", _number(self.cpu_hz, "cpu_hz", lower="positive"))
+        object.__setattr__(self, "tx_power_w", _number(self.tx_power_w, "tx_power_w", lower="positive"))
+        object.__setattr__(self, "kappa", _number(self.kappa, "kappa", lower="nonneg"))
+
+
+@dataclass(frozen=True)
+class Server:
+    """Edge server n (locations 1..N).
+
+    cpu_hz: F_n (Hz); uplink_bps: rate R_n (bit/s) of the wireless link between
+    the device and this server, used in both directions.
+    """
+
+    cpu_hz: float
+    uplink_bps: float
+    name: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "cpu_hz", _number(self.cpu_hz, "cpu_hz", lower="positive"))
+        object.__setattr__(self, "uplink_bps", _number(self.uplink_bps, "uplink_bps", lower="positive"))
+        _name(self.name, "name")
+
+
+_BLOCK_KEYS = {f.name for f in dataclasses.fields(Block)}
+_DEVICE_KEYS = {f.name for f in dataclasses.fields(Device)}
+_SERVER_KEYS = {f.name for f in dataclasses.fields(Server)}
+_INSTANCE_KEYS = {
+    "format", "name", "blocks", "device", "servers", "backhaul_bps", "output_bits", "energy_budget_j",
+}
+_REQUIRED = {
+    "instance": {"format", "blocks", "device", "servers", "backhaul_bps"},
+    "block": {"cycles", "input_bits", "param_bits"},
+    "device": {"cpu_hz", "tx_power_w"},
+    "server": {"cpu_hz", "uplink_bps"},
+}
+
+
+def _check_keys(d: Any, allowed: set[str], required: set[str], where: str) -> None:
+    if not isinstance(d, Mapping):
+        raise InstanceTypeError(where, f"must be an object, got {type(d).__name__}")
+    for key in d:
+        if key not in allowed:
+            raise InstanceError(f"{where}.{key}" if where else str(key), "unknown key")
+    for key in sorted(required):
+        if key not in d:
+            raise InstanceError(f"{where}.{key}" if where else key, "is required")
+
+
+def _build(cls, d: Mapping, where: str):
+    try:
+        return cls(**d)
+    except (InstanceError, InstanceTypeError) as error:
+        raise _prefixed(error, where) from None
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A placement problem: a chain of blocks, the device, N servers and the links.
+
+    backhaul_bps: wired rate R_max (bit/s) between any two servers; output_bits: size
+    O of the result returned to the device after the last block (bits);
+    energy_budget_j: cap on the device energy of one placement (J), or None.
+    """
+
+    blocks: tuple[Block, ...]
+    device: Device
+    servers: tuple[Server, ...]
+    backhaul_bps: float
+    output_bits: float = 0.0
+    energy_budget_j: float | None = None
+    name: str | None = None
+
+    def __post_init__(self):
+        blocks, servers = self.blocks, self.servers
+        if isinstance(blocks, (str, bytes)) or not isinstance(blocks, Sequence):
+            raise InstanceTypeError("blocks", f"must be a list of blocks, got {type(blocks).__name__}")
+        if isinstance(servers, (str, bytes)) or not isinstance(servers, Sequence):
+            raise InstanceTypeError("servers", f"must be a list of servers, got {type(servers).__name__}")
+        if len(blocks) == 0:
+            raise InstanceError("blocks", "needs at least one block (M >= 1)")
+        if len(servers) == 0:
+            raise InstanceError("servers", "needs at least one server (N >= 1)")
+        for i, b in enumerate(blocks):
+            if not isinstance(b, Block):
+                raise InstanceTypeError(f"blocks[{i}]", f"must be a Block, got {type(b).__name__}")
+        for i, s in enumerate(servers):
+            if not isinstance(s, Server):
+                raise InstanceTypeError(f"servers[{i}]", f"must be a Server, got {type(s).__name__}")
+        if not isinstance(self.device, Device):
+            raise InstanceTypeError("device", f"must be a Device, got {type(self.device).__name__}")
+        object.__setattr__(self, "blocks", tuple(blocks))
+        object.__setattr__(self, "servers", tuple(servers))
+        object.__setattr__(self, "backhaul_bps", _number(self.backhaul_bps, "backhaul_bps", lower="positive"))
+        object.__setattr__(self, "output_bits", _number(self.output_bits, "output_bits", lower="nonneg"))
+        object.__setattr__(
+            self,
+            "energy_budget_j",
+            _number(self.energy_budget_j, "energy_budget_j", lower="nonneg", optional=True),
+        )
+        _name(self.name, "name")
+
+    # ----------------------------------------------------------------- shape
+    @property
+    def num_blocks(self) -> int:
+        """M, the number of blocks."""
+        return len(self.blocks)
+
+    @property
+    def num_servers(self) -> int:
+        """N, the number of edge servers."""
+        return len(self.servers)
+
+    @property
+    def num_locations(self) -> int:
+        """N + 1: the device and the servers."""
+        return len(self.servers) + 1
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(M, N)."""
+        return (self.num_blocks, self.num_servers)
+
+    # ---------------------------------------------------------------- arrays
+    @cached_property
+    def cycles(self) -> np.ndarray:
+        """c_m for every block (cycles), shape (M,)."""
+        return np.array([b.cycles for b in self.blocks], dtype=float)
+
+    @cached_property
+    def input_bits(self) -> np.ndarray:
+        """I_m for every block (bits), shape (M,)."""
+        return np.array([b.input_bits for b in self.blocks], dtype=float)
+
+    @cached_property
+    def param_bits(self) -> np.ndarray:
+        """d_m for every block (bits), shape (M,)."""
+        return np.array([b.param_bits for b in self.blocks], dtype=float)
+
+    @cached_property
+    def deadlines(self) -> np.ndarray:
+        """tau_m for every block (s), inf where a block has no deadline; shape (M,)."""
+        return np.array([math.inf if b.deadline_s is None else b.deadline_s for b in self.blocks])
+
+    @cached_property
+    def location_hz(self) -> np.ndarray:
+        """CPU frequency of every location, device first (Hz), shape (N+1,)."""
+        return np.array([self.device.cpu_hz] + [s.cpu_hz for s in self.servers], dtype=float)
+
+    @cached_property
+    def uplink_bps(self) -> np.ndarray:
+        """R_n for every server (bit/s), shape (N,)."""
+        return np.array([s.uplink_bps for s in self.servers], dtype=float)
+
+    @property
+    def budget(self) -> float:
+        """The energy budget (J), inf when there is none."""
+        return math.inf if self.energy_budget_j is None else self.energy_budget_j
+
+    @cached_property
+    def costs(self):
+        """The instance's :class:`partopt.costs.CostTensors` (built once, then cached)."""
+        from partopt.costs import cost_tensors
+
+        return cost_tensors(self)
+
+    # ------------------------------------------------------------------ I/O
+    def replace(self, **changes) -> "Instance":
+        """A copy with some fields changed (validated like a new instance)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Instance":
+        """Build an instance from a ``partopt.instance/1`` dict; errors name the field."""
+        _check_keys(d, _INSTANCE_KEYS, _REQUIRED["instance"], "")
+        if d["format"] != FORMAT:
+            raise InstanceError("format", f"must be {FORMAT!r}, got {d['format']!r}")
+        raw_blocks, raw_servers = d["blocks"], d["servers"]
+        if not isinstance(raw_blocks, list):
+            raise InstanceTypeError("blocks", f"must be a list, got {type(raw_blocks).__name__}")
+        if not isinstance(raw_servers, list):
+            raise InstanceTypeError("servers", f"must be a list, got {type(raw_servers).__name__}")
+        blocks = []
+        for i, b in enumerate(raw_blocks):
+            _check_keys(b, _BLOCK_KEYS, _REQUIRED["block"], f"blocks[{i}]")
+            blocks.append(_build(Block, b, f"blocks[{i}]"))
+        servers = []
+        for i, s in enumerate(raw_servers):
+            _check_keys(s, _SERVER_KEYS, _REQUIRED["server"], f"servers[{i}]")
+            servers.append(_build(Server, s, f"servers[{i}]"))
+        _check_keys(d["device"], _DEVICE_KEYS, _REQUIRED["device"], "device")
+        device = _build(Device, d["device"], "device")
+        return cls(
+            blocks=tuple(blocks),
+            device=device,
+            servers=tuple(servers),
+            backhaul_bps=d["backhaul_bps"],
+            output_bits=d.get("output_bits", 0.0),
+            energy_budget_j=d.get("energy_budget_j"),
+            name=d.get("name"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``partopt.instance/1`` dict of this instance; ``from_dict`` inverts it exactly."""
+        out: dict[str, Any] = {"format": FORMAT}
+        if self.name is not None:
+            out["name"] = self.name
+        out["blocks"] = [_drop_none(dataclasses.asdict(b)) for b in self.blocks]
+        out["device"] = dataclasses.asdict(self.device)
+        out["servers"] = [_drop_none(dataclasses.asdict(s)) for s in self.servers]
+        out["backhaul_bps"] = self.backhaul_bps
+        out["output_bits"] = self.output_bits
+        out["energy_budget_j"] = self.energy_budget_j
+        return out
+
+    def __repr__(self) -> str:
+        label = f"{self.name!r}, " if self.name else ""
+        budget = "none" if self.energy_budget_j is None else f"{self.energy_budget_j:g} J"
+        return f"Instance({label}M={self.num_blocks}, N={self.num_servers}, budget={budget})"
+
+
+def _drop_none(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def read(path: str | os.PathLike) -> Instance:
+    """Read a ``partopt.instance/1`` JSON file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(), parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise InstanceError("", f"{path}: not valid JSON ({error})") from None
+    return Instance.from_dict(data)
+
+
+def _reject_constant(name: str):
+    raise InstanceError("", f"JSON constant {name} is not allowed (NaN and infinity are refused)")
+
+
+def write(instance: Instance, path: str | os.PathLike) -> None:
+    """Write ``instance`` as a ``partopt.instance/1`` JSON file."""
+    Path(path).write_text(json.dumps(instance.to_dict(), indent=1, allow_nan=False) + "\n")
+
+
+def validate_placement(instance: Instance, placement: Any) -> tuple[int, ...]:
+    """Check a placement against ``instance`` and return it as a tuple of ints.
+
+    A placement gives, for each of the M blocks, its location: 0 the device,
+    1..N a server.
+    """
+    if isinstance(placement, (str, bytes, Mapping)) or not hasattr(placement, "__len__"):
+        raise InstanceTypeError("placement", f"must be a sequence of ints, got {type(placement).__name__}")
+    if len(placement) != instance.num_blocks:
+        raise InstanceError(
+            "placement", f"has {len(placement)} entries, the instance has M={instance.num_blocks} blocks"
+        )
+    out = []
+    n = instance.num_servers
+    for m, loc in enumerate(placement):
+        if isinstance(loc, (bool, np.bool_)) or not isinstance(loc, numbers.Integral):
+            raise InstanceTypeError(f"placement[{m}]", f"must be an int location, got {loc!r}")
+        loc = int(loc)
+        if not 0 <= loc <= n:
+            raise InstanceError(f"placement[{m}]", f"location {loc} is outside 0..{n}")
+        out.append(loc)
+    return tuple(out)

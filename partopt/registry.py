@@ -1,0 +1,140 @@
+"""Solvers found by name; each is imported only when it is first used.
+
+A registered solver is a callable ``fn(instance, objective, *, time_limit, seed,
+**options) -> SolverOutput``. ``register_solver`` also takes a plain *policy*, a
+callable from an :class:`~partopt.model.Instance` to a placement, and wraps it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
+from partopt.result import SolverOutput
+
+__all__ = ["SolverSpec", "register_solver", "list_solvers", "get_solver", "solver_spec"]
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """A registered solver: ``target`` is a callable or a lazy "module:attribute" string.
+
+    kind: "exact", "heuristic", "learned" or "user"; requires: the optional
+    packages it imports (named in the error when they are missing).
+    """
+
+    name: str
+    target: str | Callable
+    kind: str
+    description: str
+    requires: tuple[str, ...] = ()
+    seeded: bool = False
+
+
+_REGISTRY: dict[str, SolverSpec] = {}
+_LOADED: dict[str, Callable] = {}
+
+
+def _builtin(name, target, kind, description, requires=(), seeded=False):
+    _REGISTRY[name] = SolverSpec(name, target, kind, description, tuple(requires), seeded)
+
+
+_S = "partopt.solvers"
+_L = "partopt.learned.solvers"
+_builtin("dp", f"{_S}.dp:solve_dp", "exact", "dynamic program over the chain; labels for energy budgets")
+_builtin("milp-ortools", f"{_S}.milp_ortools:solve_milp_ortools", "exact",
+         "MILP through OR-Tools (SCIP via MathOpt, or CP-SAT)", ("ortools",))
+_builtin("milp-pulp", f"{_S}.milp_pulp:solve_milp_pulp", "exact", "MILP through PuLP (CBC or HiGHS)", ("pulp",))
+_builtin("brute-force", f"{_S}.brute_force:solve_brute_force", "exact", "enumerates all (N+1)^M placements")
+_builtin("greedy", f"{_S}.heuristics:solve_greedy", "heuristic", "each block to the location of least own delay")
+_builtin("apdi", f"{_S}.heuristics:solve_apdi", "heuristic", "average partitioning: N equal contiguous groups")
+_builtin("rpdi", f"{_S}.heuristics:solve_rpdi", "heuristic", "random partitioning (seeded)", seeded=True)
+_builtin("all-device", f"{_S}.heuristics:solve_all_device", "heuristic", "every block on the device")
+_builtin("all-edge", f"{_S}.heuristics:solve_all_edge", "heuristic", "every block on the best single server")
+_builtin("single-split", f"{_S}.heuristics:solve_single_split", "heuristic",
+         "device prefix, the rest on one server: the best such split")
+_builtin("local-search", f"{_S}.local_search:solve_local_search", "heuristic",
+         "single-block moves from a start placement until none helps")
+_builtin("mt-a3c", f"{_L}:solve_mt_a3c", "learned", "multi-task A3C policy (trained checkpoint)", ("torch",), True)
+_builtin("a3c", f"{_L}:solve_a3c", "learned", "plain A3C policy over the joint action (checkpoint)", ("torch",), True)
+_builtin("dqn", f"{_L}:solve_dqn", "learned", "distributed DQN policy (checkpoint)", ("torch",), True)
+_builtin("imitation", f"{_L}:solve_imitation", "learned", "imitation of DP optima (checkpoint)", ("torch",), True)
+_builtin("distilled", f"{_L}:solve_distilled", "learned", "distilled student of the imitation teacher", ("torch",), True)
+
+
+def list_solvers(kind: str | None = None) -> list[str]:
+    """Names of the registered solvers, optionally only those of one ``kind``."""
+    return [n for n, s in _REGISTRY.items() if kind is None or s.kind == kind]
+
+
+def solver_spec(name: str) -> SolverSpec:
+    """The :class:`SolverSpec` of ``name``; unknown names get a "did you mean"."""
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"solver: unknown name {name!r}; available: {', '.join(_REGISTRY)}.{hint}")
+    return _REGISTRY[name]
+
+
+def get_solver(name: str) -> Callable:
+    """The solver callable of ``name``, importing its module on first use."""
+    spec = solver_spec(name)
+    if name in _LOADED:
+        return _LOADED[name]
+    if callable(spec.target):
+        fn = spec.target
+    else:
+        module, attr = spec.target.split(":")
+        try:
+            fn = getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as error:
+            missing = error.name or "a dependency"
+            needs = ", ".join(spec.requires) or missing
+            raise ImportError(
+                f"solver {name!r} needs {needs} (missing: {missing}); install it with "
+                f"pip install {' '.join(spec.requires) or missing}"
+            ) from error
+    _LOADED[name] = fn
+    return fn
+
+
+def _is_policy(fn: Callable) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "objective" not in params and not any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+def register_solver(name: str, solver: Callable, *, description: str = "", replace: bool = False) -> None:
+    """Register ``solver`` under ``name`` so that solve() and the benchmark can use it.
+
+    ``solver`` is either a full solver ``fn(instance, objective, *, time_limit, seed,
+    **options) -> SolverOutput`` or a policy ``fn(instance) -> placement`` (anything
+    whose signature has no ``objective`` parameter and no ``**kwargs``).
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name: must be a non-empty string, got {name!r}")
+    if not callable(solver):
+        raise TypeError(f"solver: must be callable, got {type(solver).__name__}")
+    if name in _REGISTRY and not replace:
+        raise ValueError(f"name: {name!r} is already registered; pass replace=True to override it")
+    if _is_policy(solver):
+        policy = solver
+
+        def solver(instance, objective, *, time_limit=None, seed=None, **options):
+            return SolverOutput(placement=policy(instance))
+
+    _REGISTRY[name] = SolverSpec(name, solver, "user", description or getattr(solver, "__doc__", "") or "")
+    _LOADED.pop(name, None)
+
+
+def unregister_solver(name: str) -> None:
+    """Remove a user-registered solver."""
+    if solver_spec(name).kind != "user":
+        raise ValueError(f"name: {name!r} is built in and cannot be removed")
+    _REGISTRY.pop(name)
+    _LOADED.pop(name, None)

@@ -1,0 +1,150 @@
+"""What a solver returns: :class:`Status` and :class:`Result`."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+from partopt.evaluation import Evaluation, Objective, evaluate
+from partopt.model import Instance
+
+__all__ = ["Status", "Result", "SolverOutput", "make_result"]
+
+
+class Status(str, enum.Enum):
+    """How a solve ended.
+
+    OPTIMAL: a feasible placement proven optimal. FEASIBLE: a feasible placement, not
+    proven optimal. INFEASIBLE: proven that no feasible placement exists.
+    VIOLATED: a placement that breaks a constraint of the objective (a deadline under
+    "hard", the energy budget under either). TIME_LIMIT: stopped by the time limit
+    with no placement.
+    """
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    VIOLATED = "violated"
+    TIME_LIMIT = "time_limit"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class SolverOutput:
+    """A solver's raw answer before partopt prices it.
+
+    placement: the locations, or None; proven_optimal: the solver proved it optimal;
+    proven_infeasible: the solver proved there is no feasible placement;
+    timed_out: it stopped at the time limit; lower_bound: a proven bound (s), if any;
+    info: solver-specific statistics.
+    """
+
+    placement: Sequence[int] | None
+    proven_optimal: bool = False
+    proven_infeasible: bool = False
+    timed_out: bool = False
+    lower_bound: float | None = None
+    info: dict | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of :func:`partopt.solve`.
+
+    ``objective`` is recomputed by :func:`partopt.evaluate` from ``placement``; it is
+    inf when there is no placement or the placement breaks a constraint, so a bad
+    result never looks good. ``evaluation`` keeps the full cost breakdown (also for a
+    VIOLATED placement). ``lower_bound`` is a proven bound where the solver has one;
+    ``runtime`` is wall-clock seconds.
+    """
+
+    solver: str
+    status: Status
+    placement: tuple[int, ...] | None
+    objective: float
+    lower_bound: float | None
+    runtime: float
+    objective_kind: str
+    beta: float
+    evaluation: Evaluation | None = None
+    info: dict | None = None
+
+    @property
+    def feasible(self) -> bool:
+        """True when there is a placement that keeps every constraint of the objective."""
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap between objective and lower bound, when both are finite."""
+        if self.lower_bound is None or not math.isfinite(self.objective):
+            return None
+        return (self.objective - self.lower_bound) / max(abs(self.objective), 1e-300)
+
+    def summary(self) -> str:
+        """A few readable lines."""
+        lines = [f"solver     {self.solver}", f"status     {self.status}",
+                 f"objective  {self.objective:.6g} s ({self.objective_kind}"
+                 + (f", beta={self.beta:g})" if self.objective_kind == "penalty" else ")")]
+        if self.placement is not None:
+            lines.append(f"placement  {list(self.placement)}")
+        if self.evaluation is not None:
+            ev = self.evaluation
+            lines.append(f"delay      {ev.total_delay:.6g} s (local {ev.local_delay:.4g}, edge {ev.edge_delay:.4g})")
+            lines.append(f"energy     {ev.energy:.6g} J; deadlines met: {ev.deadlines_met}; budget kept: {ev.budget_kept}")
+        if self.lower_bound is not None:
+            lines.append(f"bound      {self.lower_bound:.6g}")
+        lines.append(f"runtime    {self.runtime:.4g} s")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (objective inf becomes None)."""
+        return {
+            "solver": self.solver,
+            "status": self.status.value,
+            "placement": None if self.placement is None else list(self.placement),
+            "objective": self.objective if math.isfinite(self.objective) else None,
+            "objective_kind": self.objective_kind,
+            "beta": self.beta,
+            "lower_bound": self.lower_bound,
+            "runtime": self.runtime,
+            "total_delay": None if self.evaluation is None else self.evaluation.total_delay,
+            "energy": None if self.evaluation is None else self.evaluation.energy,
+            "penalty": None if self.evaluation is None else self.evaluation.penalty,
+            "deadlines_met": None if self.evaluation is None else self.evaluation.deadlines_met,
+            "budget_kept": None if self.evaluation is None else self.evaluation.budget_kept,
+        }
+
+
+def make_result(
+    instance: Instance, output: SolverOutput, objective: Objective, solver: str, runtime: float
+) -> Result:
+    """Price a solver's output with :func:`evaluate` and decide its status (the one place that does)."""
+    evaluation = None if output.placement is None else evaluate(instance, output.placement)
+    if evaluation is None:
+        if output.proven_infeasible:
+            status = Status.INFEASIBLE
+        elif output.timed_out:
+            status = Status.TIME_LIMIT
+        else:
+            raise RuntimeError(f"solver {solver!r} returned no placement without proving infeasibility")
+    elif not objective.feasible(evaluation):
+        status = Status.VIOLATED
+    else:
+        status = Status.OPTIMAL if output.proven_optimal else Status.FEASIBLE
+    return Result(
+        solver=solver,
+        status=status,
+        placement=None if evaluation is None else evaluation.placement,
+        objective=objective.value(evaluation),
+        lower_bound=output.lower_bound,
+        runtime=runtime,
+        objective_kind=objective.kind,
+        beta=objective.beta,
+        evaluation=evaluation,
+        info=output.info,
+    )
