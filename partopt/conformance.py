@@ -1,0 +1,95 @@
+"""``check_solver``: the properties every registered solver must have."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from partopt.api import solve
+from partopt.evaluation import Objective, evaluate
+from partopt.generators import RandomGenerator
+from partopt.model import Instance, validate_placement
+from partopt.result import Status
+
+__all__ = ["check_solver", "ConformanceReport", "default_check_instances"]
+
+REL = 1e-6
+
+
+@dataclass
+class ConformanceReport:
+    """What :func:`check_solver` saw: instances and objectives checked, and any failures."""
+
+    solver: str
+    checked: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def default_check_instances(count: int = 12, seed: int = 0) -> list[Instance]:
+    """Small random instances, some with tight deadlines, budgets and output return."""
+    loose = RandomGenerator(num_blocks=(1, 5), num_servers=(1, 3), output_bits=(0.0, 1e6))
+    tight = RandomGenerator(num_blocks=(1, 5), num_servers=(1, 3), deadline_prob=0.8, deadline_tightness=0.7,
+                            budget_fraction=(0.05, 0.8))
+    half = count // 2
+    return loose.generate_many(half, seed) + tight.generate_many(count - half, seed + 1)
+
+
+def check_solver(
+    name: str,
+    instances: Iterable[Instance] | None = None,
+    objectives: Iterable[str] = ("hard", "penalty"),
+    *,
+    seed: int = 0,
+    raise_on_failure: bool = True,
+    **options,
+) -> ConformanceReport:
+    """Check solver ``name``: valid placement; objective equal to evaluate's; status
+    consistent with feasibility and, for OPTIMAL and INFEASIBLE, with the DP; the same
+    seed gives the same answer. Raises AssertionError listing the failures (or returns
+    the report with ``raise_on_failure=False``)."""
+    report = ConformanceReport(name)
+    instances = default_check_instances() if instances is None else list(instances)
+    for inst in instances:
+        for kind in objectives:
+            goal = Objective(kind, 1.0)
+            where = f"{inst.name or 'instance'} [{kind}]"
+            first = solve(inst, name, objective=kind, seed=seed, **options)
+            again = solve(inst, name, objective=kind, seed=seed, **options)
+            reference = solve(inst, "dp", objective=kind)
+            report.checked += 1
+            if first.placement != again.placement or first.status != again.status:
+                report.failures.append(f"{where}: same seed gave {first.placement} then {again.placement}")
+            if first.placement is None:
+                if first.status not in (Status.INFEASIBLE, Status.TIME_LIMIT):
+                    report.failures.append(f"{where}: no placement with status {first.status}")
+                if first.status == Status.INFEASIBLE and reference.status != Status.INFEASIBLE:
+                    report.failures.append(f"{where}: says infeasible, DP found {reference.objective}")
+                if not math.isinf(first.objective):
+                    report.failures.append(f"{where}: no placement but objective {first.objective}")
+                continue
+            try:
+                validate_placement(inst, first.placement)
+            except (ValueError, TypeError) as error:
+                report.failures.append(f"{where}: invalid placement ({error})")
+                continue
+            ev = evaluate(inst, first.placement)
+            expected = goal.value(ev)
+            if not (first.objective == expected or math.isclose(first.objective, expected, rel_tol=REL)):
+                report.failures.append(f"{where}: objective {first.objective} != evaluate's {expected}")
+            feasible = goal.feasible(ev)
+            if feasible != (first.status in (Status.OPTIMAL, Status.FEASIBLE)):
+                report.failures.append(f"{where}: status {first.status} but feasible={feasible}")
+            if first.status == Status.OPTIMAL and not math.isclose(
+                first.objective, reference.objective, rel_tol=REL
+            ):
+                report.failures.append(f"{where}: OPTIMAL {first.objective} but DP optimum {reference.objective}")
+            if feasible and first.objective < reference.objective * (1 - REL):
+                report.failures.append(f"{where}: objective {first.objective} below DP optimum {reference.objective}")
+    if raise_on_failure and report.failures:
+        raise AssertionError(f"solver {name!r} fails conformance:\n  " + "\n  ".join(report.failures))
+    return report

@@ -1,0 +1,169 @@
+r"""The MILP formulation of problem P, built once and handed to each backend.
+
+Data (from :class:`partopt.costs.CostTensors`, locations k = 0 device, 1..N servers):
+    D[m, i, j]  block delay L_m when a_{m-1} = i and a_m = j (s), return included for m = M
+    E[m, i, j]  device energy of that step (J)
+    tau_m       deadline of block m (s), B the energy budget (J), beta >= 0
+    A_m         the moves (i, j) allowed at block m: under "hard", those with
+                D[m, i, j] <= tau_m (1 + 1e-9); under "penalty", all of them.
+    For m = 1 the only predecessor is i = 0 (the raw input is on the device).
+
+Variables:
+    x[m, k] in {0, 1}       block m runs at location k                      (eq. 10d, C3)
+    y[m, i, j] in [0, 1]    block m-1 at i and block m at j, (i, j) in A_m, m >= 2
+
+Objective (eq. 10a; under "penalty", eq. 14's L + beta psi):
+    min  sum_j C[1,0,j] x[1,j] + sum_{m>=2} sum_{(i,j) in A_m} C[m,i,j] y[m,i,j]
+    with C = D under "hard" and C[m,i,j] = D[m,i,j] + beta max(D[m,i,j] - tau_m, 0)
+    under "penalty": L_m depends on the move (a_{m-1}, a_m) alone, so each move's
+    share of psi (eq. 13) is a constant and needs no excess variable.
+
+Constraints:
+    (1) sum_k x[m, k] = 1                                  for every m        (eq. 10b, C1)
+    (2) sum_j y[m, i, j] = x[m-1, i]                       for m >= 2, every i
+    (3) sum_i y[m, i, j] = x[m, j]                         for m >= 2, every j
+    (4) x[1, j] = 0 for (0, j) not in A_1; y only on A_m   under "hard"       (eq. 10c, C2)
+    (5) sum_j E[1,0,j] x[1,j] + sum_{m>=2} sum E[m,i,j] y[m,i,j] <= B (1 + 1e-9)   (eq. 11)
+
+Given binary x, (2)-(3) force y[m, i, j] = x[m-1, i] x[m, j], so y needs no
+integrality: binary assignment variables with continuous transition variables. C2
+depends on one move only, so it is written exactly as the removal of the moves
+that break it (4), with the model's own tolerance and no solver tolerance.
+Row (6) is divided by B so that the solver's feasibility tolerance is relative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from partopt.evaluation import Objective
+from partopt.model import Instance
+from partopt.formulas import REL_TOL
+
+__all__ = ["Formulation", "Row", "build_formulation"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """A linear constraint: sum coef * var (sense) rhs; ``unit`` tells how CP-SAT scales it.
+
+    sense: "==", "<=" or ">="; unit: "count" (integral already) or "energy".
+    """
+
+    name: str
+    coefs: dict[int, float]
+    sense: str
+    rhs: float
+    unit: str = "count"
+
+
+@dataclass
+class Formulation:
+    """Variables, rows and objective of the MILP, backend-neutral.
+
+    var_names[v] and var_binary[v] describe variable v (bounds 0 and 1);
+    ``x[m][k]`` is the index of x[m, k] (None when fixed to 0); ``upper`` bounds the
+    objective of any placement (s).
+    """
+
+    var_names: list[str] = field(default_factory=list)
+    var_binary: list[bool] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    objective: dict[int, float] = field(default_factory=dict)
+    x: list[list[int | None]] = field(default_factory=list)
+    y: dict[tuple[int, int, int], int] = field(default_factory=dict)
+    upper: float = 0.0
+    trivially_infeasible: bool = False
+
+    def add_var(self, name: str, binary: bool) -> int:
+        self.var_names.append(name)
+        self.var_binary.append(binary)
+        return len(self.var_names) - 1
+
+    def placement(self, values) -> list[int]:
+        """The placement encoded by variable ``values`` (indexable by variable index)."""
+        out = []
+        for row in self.x:
+            scores = [(-1.0 if v is None else values[v]) for v in row]
+            out.append(int(np.argmax(scores)))
+        return out
+
+    def hint(self, placement) -> dict[int, float]:
+        """Values of x and y for a warm-start ``placement``."""
+        values = {v: 0.0 for v in range(len(self.var_names))}
+        for m, k in enumerate(placement):
+            if self.x[m][k] is not None:
+                values[self.x[m][k]] = 1.0
+            if m and (m, placement[m - 1], k) in self.y:
+                values[self.y[m, placement[m - 1], k]] = 1.0
+        return values
+
+
+def build_formulation(instance: Instance, objective: Objective) -> Formulation:
+    """Build the model of the module docstring for ``instance`` under ``objective``."""
+    costs = instance.costs
+    cost, energy = objective.step_cost(costs)[0], costs.energy[0]
+    m_blocks, locs = cost.shape[0], cost.shape[1]
+    allowed = np.isfinite(cost)
+    budget = instance.energy_budget_j
+    model = Formulation()
+    # Steps whose energy alone exceeds the budget can never be used.
+    if budget is not None:
+        allowed = allowed & (energy <= budget * (1.0 + REL_TOL))
+
+    y = model.y
+    for m in range(m_blocks):
+        row = []
+        for k in range(locs):
+            usable = allowed[0, 0, k] if m == 0 else allowed[m, :, k].any()
+            row.append(model.add_var(f"x[{m},{k}]", True) if usable else None)
+        model.x.append(row)
+        if all(v is None for v in row):
+            model.trivially_infeasible = True
+            return model
+    for m in range(1, m_blocks):
+        for i in range(locs):
+            for j in range(locs):
+                if allowed[m, i, j] and model.x[m - 1][i] is not None and model.x[m][j] is not None:
+                    y[m, i, j] = model.add_var(f"y[{m},{i},{j}]", False)
+
+    # (1) C1: one location per block.
+    for m in range(m_blocks):
+        model.rows.append(Row(f"assign[{m}]", {v: 1.0 for v in model.x[m] if v is not None}, "==", 1.0))
+    # (2)-(3) link transitions to assignments.
+    for m in range(1, m_blocks):
+        for i in range(locs):
+            if model.x[m - 1][i] is not None:
+                coefs = {y[m, i, j]: 1.0 for j in range(locs) if (m, i, j) in y}
+                coefs[model.x[m - 1][i]] = -1.0
+                model.rows.append(Row(f"out[{m},{i}]", coefs, "==", 0.0))
+        for j in range(locs):
+            if model.x[m][j] is not None:
+                coefs = {y[m, i, j]: 1.0 for i in range(locs) if (m, i, j) in y}
+                coefs[model.x[m][j]] = -1.0
+                model.rows.append(Row(f"in[{m},{j}]", coefs, "==", 0.0))
+
+    def step_terms(m: int, table: np.ndarray) -> dict[int, float]:
+        if m == 0:
+            return {v: float(table[0, 0, k]) for k, v in enumerate(model.x[0]) if v is not None}
+        return {v: float(table[m, i, j]) for (mm, i, j), v in y.items() if mm == m}
+
+    # Objective: total delay (10a), each move priced by the objective.
+    for m in range(m_blocks):
+        for v, c in step_terms(m, cost).items():
+            if c:
+                model.objective[v] = model.objective.get(v, 0.0) + c
+    model.upper = float(sum(max(step_terms(m, cost).values(), default=0.0) for m in range(m_blocks)))
+    # (5) energy budget, relative form.
+    if budget is not None:
+        coefs: dict[int, float] = {}
+        for m in range(m_blocks):
+            for v, c in step_terms(m, energy).items():
+                if c:
+                    coefs[v] = c / budget if budget > 0 else c
+        if coefs:
+            rhs = (1.0 + REL_TOL) if budget > 0 else 0.0
+            model.rows.append(Row("energy", coefs, "<=", rhs, unit="energy"))
+    return model

@@ -1,0 +1,175 @@
+"""The MILP of :mod:`partopt.solvers.milp` through OR-Tools.
+
+backend="scip" (default): SCIP through MathOpt, float coefficients, relative and
+absolute MIP gap 0. backend="cp-sat": CP-SAT, which takes integer coefficients only:
+
+- the objective is multiplied by S_d = 1e12 / U and rounded, where U is the sum over
+  blocks of the largest finite step cost (an upper bound on any placement's objective). Each coefficient moves by at most 0.5 / S_d seconds and a
+  placement uses at most 2M of them, so the placement CP-SAT proves optimal for the
+  rounded costs is optimal for the true costs to within 2 M U 1e-12 seconds
+  (:func:`cpsat_precision` returns this bound; a test holds CP-SAT to it).
+- the energy row (already divided by the budget) is multiplied by 1e12 and rounded,
+  with right-hand side floor(1e12 (1 + 1e-9)); its rounding (at most M 1e-12 of the
+  budget) is a thousand times smaller than the model's 1e-9 tolerance.
+
+MathOpt's HiGHS backend is not offered: with PuLP loaded in the same process it
+crashed (segfault) with ortools 9.15.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+
+from partopt.evaluation import Objective
+from partopt.model import Instance
+from partopt.result import SolverOutput
+from partopt.solvers.milp import Formulation, build_formulation
+
+__all__ = ["solve_milp_ortools", "cpsat_precision", "export_model"]
+
+BACKENDS = ("scip", "cp-sat")
+_SCALE = 1e12
+
+
+def solve_milp_ortools(
+    instance: Instance,
+    objective: Objective,
+    *,
+    time_limit: float | None = None,
+    seed: int | None = None,
+    backend: str = "scip",
+    threads: int = 1,
+    warm_start=None,
+    export: str | None = None,
+) -> SolverOutput:
+    """Solve exactly with OR-Tools; ``export`` writes the model as MPS to that path first."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
+    model = build_formulation(instance, objective)
+    if model.trivially_infeasible:
+        return SolverOutput(placement=None, proven_infeasible=True, info={"backend": backend})
+    if export:
+        export_model(model, export)
+    if backend == "scip":
+        return _solve_scip(model, time_limit, seed, threads, warm_start)
+    return _solve_cpsat(model, time_limit, seed, threads, warm_start)
+
+
+def _mathopt_model(model: Formulation):
+    from ortools.math_opt.python import mathopt
+
+    mo = mathopt.Model(name="partopt")
+    variables = [
+        mo.add_binary_variable(name=name) if binary else mo.add_variable(lb=0.0, ub=1.0, name=name)
+        for name, binary in zip(model.var_names, model.var_binary)
+    ]
+    for row in model.rows:
+        expr = mathopt.LinearSum(c * variables[v] for v, c in row.coefs.items())
+        if row.sense == "==":
+            mo.add_linear_constraint(expr == row.rhs, name=row.name)
+        elif row.sense == "<=":
+            mo.add_linear_constraint(expr <= row.rhs, name=row.name)
+        else:
+            mo.add_linear_constraint(expr >= row.rhs, name=row.name)
+    mo.minimize(mathopt.LinearSum(c * variables[v] for v, c in model.objective.items()))
+    return mo, variables
+
+
+def export_model(model: Formulation, path: str) -> None:
+    """Write the formulation as an MPS file."""
+    from ortools.math_opt.io.python import mps_converter
+
+    mo, _ = _mathopt_model(model)
+    with open(path, "w") as fh:
+        fh.write(mps_converter.model_proto_to_mps(mo.export_model()))
+
+
+def _solve_scip(model: Formulation, time_limit, seed, threads, warm_start) -> SolverOutput:
+    from ortools.math_opt.python import mathopt
+
+    mo, variables = _mathopt_model(model)
+    params = mathopt.SolveParameters(
+        relative_gap_tolerance=0.0,
+        absolute_gap_tolerance=0.0,
+        threads=threads,
+        random_seed=0 if seed is None else int(seed) % (2**31),
+        time_limit=None if time_limit is None else datetime.timedelta(seconds=time_limit),
+    )
+    params.gscip.real_params["numerics/feastol"] = 1e-9
+    model_params = None
+    if warm_start is not None:
+        hint = model.hint(warm_start)
+        model_params = mathopt.ModelSolveParameters(
+            solution_hints=[mathopt.SolutionHint(variable_values={variables[v]: x for v, x in hint.items()})]
+        )
+    result = mathopt.solve(mo, mathopt.SolverType.GSCIP, params=params, model_params=model_params)
+    reason = result.termination.reason
+    T = mathopt.TerminationReason
+    info = {"backend": "scip", "termination": reason.name, "solve_time": result.solve_time().total_seconds()}
+    bound = result.termination.objective_bounds.dual_bound
+    bound = float(bound) if math.isfinite(bound) else None
+    if reason in (T.INFEASIBLE,):
+        return SolverOutput(placement=None, proven_infeasible=True, info=info)
+    if not result.has_primal_feasible_solution():
+        return SolverOutput(placement=None, timed_out=True, lower_bound=bound, info=info)
+    values = result.variable_values()
+    placement = model.placement([values[v] for v in variables])
+    return SolverOutput(
+        placement=placement,
+        proven_optimal=reason == T.OPTIMAL,
+        timed_out=reason != T.OPTIMAL,
+        lower_bound=bound,
+        info=info,
+    )
+
+
+def cpsat_precision(instance: Instance, objective: Objective) -> float:
+    """Bound (s) on how far CP-SAT's optimum may be above the true optimum, from rounding."""
+    model = build_formulation(instance, objective)
+    return 2 * instance.num_blocks * max(model.upper, 1e-12) / _SCALE
+
+
+def _solve_cpsat(model: Formulation, time_limit, seed, threads, warm_start) -> SolverOutput:
+    from ortools.sat.python import cp_model
+
+    delay_scale = _SCALE / max(model.upper, 1e-12)
+    cp = cp_model.CpModel()
+    # y is integral once x is (see partopt.solvers.milp), so both are Booleans here.
+    variables = [cp.new_bool_var(name) for name in model.var_names]
+    for row in model.rows:
+        scale = _SCALE if row.unit == "energy" else 1.0
+        expr = sum(int(round(c * scale)) * variables[v] for v, c in row.coefs.items())
+        rhs = row.rhs * scale
+        if row.sense == "==":
+            cp.add(expr == int(round(rhs)))
+        elif row.sense == "<=":
+            cp.add(expr <= int(math.floor(rhs)))
+        else:
+            cp.add(expr >= int(math.ceil(rhs)))
+    cp.minimize(sum(int(round(c * delay_scale)) * variables[v] for v, c in model.objective.items()))
+    if warm_start is not None:
+        for v, x in model.hint(warm_start).items():
+            cp.add_hint(variables[v], int(x))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = max(1, threads)
+    solver.parameters.random_seed = 0 if seed is None else int(seed) % (2**31)
+    solver.parameters.relative_gap_limit = 0.0
+    solver.parameters.absolute_gap_limit = 0.0
+    if time_limit is not None:
+        solver.parameters.max_time_in_seconds = float(time_limit)
+    status = solver.solve(cp)
+    info = {"backend": "cp-sat", "termination": solver.status_name(status), "delay_scale": delay_scale}
+    if status == cp_model.INFEASIBLE:
+        return SolverOutput(placement=None, proven_infeasible=True, info=info)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return SolverOutput(placement=None, timed_out=True, info=info)
+    placement = model.placement([solver.value(v) for v in variables])
+    return SolverOutput(
+        placement=placement,
+        proven_optimal=status == cp_model.OPTIMAL,
+        timed_out=status != cp_model.OPTIMAL,
+        # The rounded model's bound, widened by the rounding bound so that it stays valid.
+        lower_bound=(solver.best_objective_bound - 2 * len(model.x)) / delay_scale,
+        info=info,
+    )
