@@ -54,10 +54,9 @@ def transmission_delay(bits, rate_bps):
 
     Zero bits take zero time on any link; an infinite rate (same location) is free.
     """
-    bits = np.asarray(bits, dtype=float)
-    rate = np.asarray(rate_bps, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delay = np.where(bits == 0.0, 0.0, bits / rate)
+    bits, rate = np.broadcast_arrays(np.asarray(bits, dtype=float), np.asarray(rate_bps, dtype=float))
+    delay = np.zeros(bits.shape)
+    np.divide(bits, rate, out=delay, where=bits != 0.0)
     return delay if delay.ndim else float(delay)
 
 

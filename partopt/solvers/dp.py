@@ -38,18 +38,20 @@ def chain_dp(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (its placement row is meaningless).
     """
     bsz, m_blocks, locs, _ = step.shape
-    value = step[:, 0, 0, :].copy()  # (B, L): the raw input starts on the device
-    back = np.zeros((bsz, m_blocks, locs), dtype=np.int64)
-    rows = np.arange(bsz)[:, None]
+    value = step[:, 0, 0, :]  # (B, L): the raw input starts on the device
+    back = np.zeros((m_blocks, bsz, locs), dtype=np.intp)
     for m in range(1, m_blocks):
         total = value[:, :, None] + step[:, m]  # (B, from, to)
-        back[:, m] = np.argmin(total, axis=1)
-        value = total[rows, back[:, m], np.arange(locs)[None, :]]
+        back[m] = total.argmin(axis=1)
+        value = total.min(axis=1)
     placements = np.empty((bsz, m_blocks), dtype=np.int64)
-    placements[:, -1] = np.argmin(value, axis=1)
-    best = value[np.arange(bsz), placements[:, -1]]
+    last = value.argmin(axis=1)
+    best = value[np.arange(bsz), last]
+    placements[:, -1] = last
+    rows = np.arange(bsz)
     for m in range(m_blocks - 1, 0, -1):
-        placements[:, m - 1] = back[np.arange(bsz), m, placements[:, m]]
+        last = back[m, rows, last]
+        placements[:, m - 1] = last
     return placements, best
 
 
@@ -57,62 +59,69 @@ def _budget_dp(step: np.ndarray, energy: np.ndarray, budget: float) -> tuple[lis
     """Exact least-cost path whose summed energy is within ``budget`` (labels with Pareto pruning).
 
     step, energy: (M, L, L) for one instance. Returns (placement or None, value).
+    Each layer's labels are flat arrays (cost, energy, location, parent label); all
+    extensions of a layer are generated, sorted by (location, cost, energy) and
+    filtered in one pass: a label survives only if its energy is below that of every
+    cheaper label at the same location (exact, on integer energy ranks).
     """
     m_blocks, locs, _ = step.shape
     finite = np.isfinite(step)
-    # Least energy from each node at block m to the end (ignoring cost): a label whose
-    # energy plus this exceeds the budget can never finish, so it is dropped.
+    m_idx = np.arange(m_blocks)
+    # The unconstrained optimum, if it keeps the budget, is the answer.
+    placements, values = chain_dp(step[None])
+    if not np.isfinite(values[0]):
+        return None, np.inf
+    path = placements[0]
+    prev = np.concatenate([[0], path[:-1]])
+    if f.within(energy[m_idx, prev, path].sum(), budget):
+        return path.tolist(), float(values[0])
+    # The least-energy path: if it breaks the budget nothing keeps it; else its cost
+    # is an upper bound that prunes labels.
+    low, _ = chain_dp(np.where(finite, energy, np.inf)[None])
+    low = low[0]
+    prev = np.concatenate([[0], low[:-1]])
+    if not f.within(energy[m_idx, prev, low].sum(), budget):
+        return None, np.inf
+    upper = float(step[m_idx, prev, low].sum())
+    # Least energy and least cost from each node at block m to the end: a label that
+    # cannot finish within the budget, or cannot beat the upper bound, is dropped.
     to_go = np.zeros((m_blocks, locs))
+    cost_to_go = np.zeros((m_blocks, locs))
     for m in range(m_blocks - 2, -1, -1):
         nxt = np.where(finite[m + 1], energy[m + 1] + to_go[m + 1][None, :], np.inf)
         to_go[m] = nxt.min(axis=1)
-    # labels[m][j] = (cost, energy, back_loc, back_index) arrays, Pareto-sorted by cost.
-    labels: list[list[tuple[np.ndarray, ...]]] = []
-    first = []
-    for j in range(locs):
-        c, e = step[0, 0, j], energy[0, 0, j]
-        keep = np.isfinite(c) and f.within(e + to_go[0, j], budget)
-        first.append(tuple(np.array([x]) for x in (c, e, 0, 0)) if keep else _empty())
-    labels.append(first)
+        cost_to_go[m] = (step[m + 1] + cost_to_go[m + 1][None, :]).min(axis=1)
+    cost, en = step[0, 0].copy(), energy[0, 0].copy()
+    loc = np.arange(locs)
+    keep = np.isfinite(cost) & f.within(en + to_go[0], budget) & (cost + cost_to_go[0] <= upper)
+    cost, en, loc = cost[keep], en[keep], loc[keep]
+    layers = [(loc, np.zeros(loc.size, dtype=np.intp))]
     for m in range(1, m_blocks):
-        layer = []
-        for j in range(locs):
-            parts = []
-            for i in range(locs):
-                ci, ei = labels[m - 1][i][0], labels[m - 1][i][1]
-                if ci.size == 0 or not finite[m, i, j]:
-                    continue
-                parts.append((ci + step[m, i, j], ei + energy[m, i, j], np.full(ci.size, i),
-                              np.arange(ci.size)))
-            if not parts:
-                layer.append(_empty())
-                continue
-            cost, en, bl, bi = (np.concatenate(p) for p in zip(*parts))
-            ok = f.within(en + to_go[m, j], budget)
-            cost, en, bl, bi = cost[ok], en[ok], bl[ok], bi[ok]
-            order = np.lexsort((bl, en, cost))
-            cost, en, bl, bi = cost[order], en[order], bl[order], bi[order]
-            # Keep a label only if its energy is below every cheaper label's energy.
-            prior_min = np.concatenate([[np.inf], np.minimum.accumulate(en)[:-1]])
-            keep = en < prior_min
-            layer.append((cost[keep], en[keep], bl[keep], bi[keep]))
-        labels.append(layer)
-    best_j, best_cost = -1, np.inf
-    for j in range(locs):
-        cost = labels[-1][j][0]
-        if cost.size and cost[0] < best_cost:
-            best_j, best_cost = j, float(cost[0])
-    if best_j < 0:
+        if cost.size == 0:
+            return None, np.inf
+        c = (cost[:, None] + step[m][loc]).ravel()
+        e = (en[:, None] + energy[m][loc]).ravel()
+        j = np.tile(np.arange(locs), loc.size)
+        parent = np.repeat(np.arange(loc.size), locs)
+        ok = np.isfinite(c) & f.within(e + to_go[m][j], budget) & (c + cost_to_go[m][j] <= upper)
+        c, e, j, parent = c[ok], e[ok], j[ok], parent[ok]
+        order = np.lexsort((e, c, j))
+        c, e, j, parent = c[order], e[order], j[order], parent[order]
+        rank = np.unique(e, return_inverse=True)[1].astype(np.int64)
+        key = rank - j.astype(np.int64) * (len(e) + 1)  # later locations sort strictly lower
+        prior = np.concatenate([[np.iinfo(np.int64).max], np.minimum.accumulate(key)[:-1]])
+        pareto = key < prior
+        cost, en, loc = c[pareto], e[pareto], j[pareto]
+        layers.append((loc, parent[pareto]))
+    if cost.size == 0:
         return None, np.inf
-    placement, j, k = [0] * m_blocks, best_j, 0
+    k = int(np.argmin(cost))
+    best = float(cost[k])
+    placement = [0] * m_blocks
     for m in range(m_blocks - 1, -1, -1):
-        placement[m] = j
-        j, k = int(labels[m][j][2][k]), int(labels[m][j][3][k])
-    return placement, best_cost
-
-
-def _empty() -> tuple[np.ndarray, ...]:
-    return (np.empty(0), np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        placement[m] = int(layers[m][0][k])
+        k = int(layers[m][1][k])
+    return placement, best
 
 
 def solve_dp(instance: Instance, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:

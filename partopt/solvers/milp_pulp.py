@@ -7,6 +7,8 @@ feasibility tolerance to 1e-9. ``export`` writes the model as LP (``.lp``) or MP
 
 from __future__ import annotations
 
+import warnings
+
 from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.result import SolverOutput
@@ -23,20 +25,24 @@ def pulp_problem(model: Formulation):
 
     prob = pulp.LpProblem("partopt", pulp.LpMinimize)
     variables = [
-        pulp.LpVariable(name.replace("[", "_").replace("]", "").replace(",", "_"), 0, 1,
-                        cat=pulp.LpBinary if binary else pulp.LpContinuous)
+        prob.add_variable(_lp_name(name), 0, 1, cat=pulp.LpBinary if binary else pulp.LpContinuous)
         for name, binary in zip(model.var_names, model.var_binary)
     ]
     prob += pulp.lpSum(c * variables[v] for v, c in model.objective.items())
     for row in model.rows:
         expr = pulp.lpSum(c * variables[v] for v, c in row.coefs.items())
         if row.sense == "==":
-            prob += (expr == row.rhs), row.name.replace("[", "_").replace("]", "").replace(",", "_")
+            prob += (expr == row.rhs), _lp_name(row.name)
         elif row.sense == "<=":
-            prob += (expr <= row.rhs), row.name.replace("[", "_").replace("]", "").replace(",", "_")
+            prob += (expr <= row.rhs), _lp_name(row.name)
         else:
-            prob += (expr >= row.rhs), row.name.replace("[", "_").replace("]", "").replace(",", "_")
+            prob += (expr >= row.rhs), _lp_name(row.name)
     return prob, variables
+
+
+def _lp_name(name: str) -> str:
+    """x[1,2] -> x_1_2: LP and MPS files take no brackets or commas."""
+    return name.replace("[", "_").replace("]", "").replace(",", "_")
 
 
 def _solver(backend: str, time_limit, threads, seed, warm: bool):
@@ -44,8 +50,11 @@ def _solver(backend: str, time_limit, threads, seed, warm: bool):
 
     if backend == "cbc":
         options = ["primalTolerance 1e-9"] + ([f"randomSeed {int(seed) % 2**31}"] if seed is not None else [])
-        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=0.0, threads=threads,
-                                 warmStart=warm, options=options)
+        # The CBC binary bundled with PuLP 3 (deprecated there, dropped in PuLP 4, hence pulp<4).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=0.0, threads=threads,
+                                     warmStart=warm, options=options)
     return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=0.0, threads=threads,
                       primal_feasibility_tolerance=1e-9, random_seed=0 if seed is None else int(seed) % 2**31)
 

@@ -1,0 +1,302 @@
+"""The benchmark harness: run solvers over a suite, measure gaps to the optimum.
+
+:func:`benchmark` writes one row per (instance, solver, seed) as it goes (CSV), so
+an interrupted run resumes where it stopped without redoing or duplicating rows.
+Work is spread over processes through a small :class:`Executor` interface, so that
+another engine (a cluster, a job queue) can be plugged in.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Protocol, Sequence
+
+import numpy as np
+
+from partopt.api import solve
+from partopt.model import Instance
+from partopt.progress import Progress
+from partopt.registry import register_solver, solver_spec
+
+__all__ = [
+    "benchmark",
+    "BenchmarkRun",
+    "Executor",
+    "SerialExecutor",
+    "ProcessExecutor",
+    "summarize",
+    "format_summary",
+    "ROW_FIELDS",
+]
+
+ROW_FIELDS = [
+    "instance", "point", "solver", "seed", "objective_kind", "beta", "status", "objective", "reference",
+    "reference_status", "gap_pct", "total_delay", "energy", "penalty", "deadlines_met", "budget_kept", "runtime",
+]
+OPTIMAL_TOL = 1e-6  # relative: a gap below this counts as exactly optimal
+
+
+class Executor(Protocol):
+    """Runs ``fn`` over ``tasks`` and yields each result as soon as it is ready (any order)."""
+
+    def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator: ...
+
+
+class SerialExecutor:
+    """Runs tasks one after another in this process."""
+
+    def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
+        for task in tasks:
+            yield fn(task)
+
+
+class ProcessExecutor:
+    """Runs tasks in ``jobs`` worker processes (fork where available, so registered
+    user solvers are inherited), keeping at most 2 x jobs tasks in flight."""
+
+    def __init__(self, jobs: int):
+        self.jobs = max(1, int(jobs))
+
+    def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(method))
+        try:
+            pending, it = set(), iter(tasks)
+            for task in it:
+                pending.add(pool.submit(fn, task))
+                if len(pending) >= 2 * self.jobs:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        yield fut.result()
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class _Task:
+    ident: str
+    point: str
+    instance: Instance
+    reference: tuple[str, float] | None
+    runs: list[tuple[str, int]]
+    objective: str
+    beta: float
+    reference_solver: str
+    time_limit: float | None
+    options: dict
+
+
+def _run(task: _Task) -> list[dict]:
+    if task.reference is None:
+        ref = solve(task.instance, task.reference_solver, objective=task.objective, beta=task.beta,
+                    time_limit=task.time_limit)
+        ref_status, ref_obj = ref.status.value, ref.objective
+    else:
+        ref_status, ref_obj = task.reference
+    rows = []
+    for solver, seed in task.runs:
+        r = solve(task.instance, solver, objective=task.objective, beta=task.beta, seed=seed,
+                  time_limit=task.time_limit, **task.options.get(solver, {}))
+        gap = None
+        if math.isfinite(r.objective) and math.isfinite(ref_obj):
+            gap = 100.0 * (r.objective - ref_obj) / ref_obj if ref_obj > 0 else 0.0
+        ev = r.evaluation
+        rows.append({
+            "instance": task.ident, "point": task.point, "solver": solver, "seed": seed,
+            "objective_kind": task.objective, "beta": task.beta, "status": r.status.value,
+            "objective": r.objective, "reference": ref_obj, "reference_status": ref_status, "gap_pct": gap,
+            "total_delay": None if ev is None else ev.total_delay, "energy": None if ev is None else ev.energy,
+            "penalty": None if ev is None else ev.penalty,
+            "deadlines_met": None if ev is None else ev.deadlines_met,
+            "budget_kept": None if ev is None else ev.budget_kept, "runtime": r.runtime,
+        })
+    return rows
+
+
+@dataclass
+class BenchmarkRun:
+    """All rows of a benchmark (including resumed ones), their summary and where they are saved."""
+
+    rows: list[dict]
+    path: Path | None = None
+    new_rows: int = 0
+    summary: list[dict] = field(default_factory=list)
+
+    def table(self) -> str:
+        """The summary as a text table."""
+        return format_summary(self.summary)
+
+
+def _entries(suite) -> list[tuple[str, str, Instance, dict | None]]:
+    from partopt.suites import Suite, load_suite
+
+    if isinstance(suite, (str, Path)):
+        suite = load_suite(suite)
+    if isinstance(suite, Suite):
+        return [(e.id, e.point, e.instance, e.reference) for e in suite.entries]
+    out = []
+    for k, inst in enumerate(suite):
+        if not isinstance(inst, Instance):
+            raise TypeError(f"suite[{k}]: must be an Instance, got {type(inst).__name__}")
+        out.append((inst.name or f"instance-{k}", "", inst, None))
+    return out
+
+
+def _solver_names(solvers: Sequence[str | Callable]) -> list[str]:
+    names = []
+    for s in solvers:
+        if callable(s):
+            name = getattr(s, "__name__", "user-policy")
+            register_solver(name, s, replace=True)
+            s = name
+        solver_spec(s)
+        names.append(s)
+    return names
+
+
+def _read_rows(path: Path) -> list[dict]:
+    if not path.exists() or path.stat().st_size == 0:
+        return []
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row["seed"] = int(row["seed"])
+        row["beta"] = float(row["beta"])
+        for key in ("objective", "reference", "gap_pct", "total_delay", "energy", "penalty", "runtime"):
+            row[key] = float(row[key]) if row[key] not in ("", "None") else None
+        for key in ("deadlines_met", "budget_kept"):
+            row[key] = {"True": True, "False": False}.get(row[key])
+    return rows
+
+
+def benchmark(
+    suite,
+    solvers: Sequence[str | Callable],
+    *,
+    reference: str = "dp",
+    objective: str = "hard",
+    beta: float = 1.0,
+    seeds: Sequence[int] = (0,),
+    out: str | os.PathLike | None = None,
+    jobs: int | None = None,
+    executor: Executor | None = None,
+    time_limit: float | None = None,
+    limit: int | None = None,
+    options: dict[str, dict] | None = None,
+    progress: bool = True,
+) -> BenchmarkRun:
+    """Run ``solvers`` on every instance of ``suite`` and compare with ``reference``.
+
+    suite: a suite name, a suite file, a :class:`partopt.suites.Suite` or a list of
+    instances. solvers: registered names, or callables (a policy ``Instance ->
+    placement`` or a full solver), registered under their ``__name__``. Randomized
+    solvers run once per seed in ``seeds``; deterministic ones once, with the first
+    seed. gap_pct = 100 (objective - reference) / reference, where both are finite.
+    out: CSV file written as rows finish; rows already there are kept and not
+    redone. jobs: worker processes (default: the available cores); executor: any
+    :class:`Executor` instead. limit: only the first ``limit`` instances.
+    """
+    names = _solver_names(solvers)
+    entries = _entries(suite)[: limit if limit is not None else None]
+    seeds = list(seeds) or [0]
+    options = options or {}
+    path = Path(out) if out is not None else None
+    done_rows = _read_rows(path) if path is not None else []
+    done = {(r["instance"], r["solver"], r["seed"]) for r in done_rows
+            if r["objective_kind"] == objective and r["beta"] == float(beta)}
+    if path is not None and done_rows and any(r["objective_kind"] != objective or r["beta"] != float(beta)
+                                               for r in done_rows):
+        raise ValueError(f"out: {path} holds rows of another objective or beta; use a new file")
+    stored_ok = reference == "dp" and (objective == "hard" or float(beta) == 1.0)
+    tasks = []
+    for ident, point, inst, ref in entries:
+        runs = [(s, seed) for s in names for seed in (seeds if solver_spec(s).seeded else seeds[:1])
+                if (ident, s, seed) not in done]
+        if not runs:
+            continue
+        stored = None
+        if stored_ok and ref is not None:
+            r = ref[objective]
+            stored = (r["status"], math.inf if r["objective"] is None else r["objective"])
+        tasks.append(_Task(ident, point, inst, stored, runs, objective, float(beta), reference, time_limit, options))
+    if executor is None:
+        if jobs is None:
+            jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        executor = SerialExecutor() if jobs == 1 or len(tasks) <= 1 else ProcessExecutor(jobs)
+    new_rows: list[dict] = []
+    writer, fh = None, None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not path.exists() or path.stat().st_size == 0
+        fh = open(path, "a", newline="")
+        writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS)
+        if fresh:
+            writer.writeheader()
+    bar = Progress("bench", len(tasks), enabled=progress and bool(tasks))
+    try:
+        for k, rows in enumerate(executor.map_unordered(_run, tasks), start=1):
+            new_rows.extend(rows)
+            if writer is not None:
+                writer.writerows(rows)
+                fh.flush()
+            bar.update(k, f"instances, {len(new_rows)} new rows, {len(done_rows)} resumed")
+    finally:
+        if fh is not None:
+            fh.close()
+    all_rows = done_rows + new_rows
+    return BenchmarkRun(rows=all_rows, path=path, new_rows=len(new_rows), summary=summarize(all_rows))
+
+
+def summarize(rows: Iterable[dict]) -> list[dict]:
+    """Per solver: gap statistics over rows where both it and the reference are feasible,
+    % exactly optimal, % feasible, counts of violated / infeasible answers, mean runtime."""
+    by_solver: dict[str, list[dict]] = {}
+    for r in rows:
+        by_solver.setdefault(r["solver"], []).append(r)
+    out = []
+    for solver, rs in by_solver.items():
+        gaps = np.array([r["gap_pct"] for r in rs if r["gap_pct"] is not None], dtype=float)
+        feasible_ref = [r for r in rs if r["reference"] is not None and math.isfinite(r["reference"])]
+        optimal = [r for r in feasible_ref if r["gap_pct"] is not None and r["gap_pct"] <= 100 * OPTIMAL_TOL]
+        feasible = [r for r in rs if r["status"] in ("optimal", "feasible")]
+        out.append({
+            "solver": solver,
+            "rows": len(rs),
+            "mean_gap_pct": float(gaps.mean()) if gaps.size else None,
+            "median_gap_pct": float(np.median(gaps)) if gaps.size else None,
+            "p95_gap_pct": float(np.percentile(gaps, 95)) if gaps.size else None,
+            "max_gap_pct": float(gaps.max()) if gaps.size else None,
+            "optimal_pct": 100.0 * len(optimal) / len(feasible_ref) if feasible_ref else None,
+            "feasible_pct": 100.0 * len(feasible) / len(rs),
+            "violated": sum(r["status"] == "violated" for r in rs),
+            "infeasible": sum(r["status"] == "infeasible" for r in rs),
+            "mean_runtime_ms": 1e3 * float(np.mean([r["runtime"] for r in rs])),
+        })
+    return out
+
+
+def format_summary(summary: list[dict]) -> str:
+    """A fixed-width text table of :func:`summarize`'s output."""
+    cols = [("solver", "solver", "{}"), ("rows", "rows", "{}"), ("mean_gap_pct", "mean gap %", "{:.3f}"),
+            ("median_gap_pct", "median %", "{:.3f}"), ("p95_gap_pct", "p95 %", "{:.3f}"),
+            ("max_gap_pct", "max %", "{:.3f}"), ("optimal_pct", "optimal %", "{:.1f}"),
+            ("feasible_pct", "feasible %", "{:.1f}"), ("violated", "violated", "{}"),
+            ("infeasible", "infeasible", "{}"), ("mean_runtime_ms", "time ms", "{:.3f}")]
+    table = [[title for _, title, _ in cols]]
+    for s in summary:
+        table.append(["-" if s[key] is None else fmt.format(s[key]) for key, _, fmt in cols])
+    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,358 @@
+"""The ``partopt`` command line.
+
+    partopt generate paper --seed 3 -o inst.json
+    partopt solve inst.json --solver dp
+    partopt evaluate inst.json 0 2 2 2 2 2
+    partopt bench paper-default-v1 --solvers dp greedy apdi
+    partopt plot gaps bench/results/paper-default-v1.csv
+    partopt suite build paper-default-v1
+    partopt list
+
+Bad input ends with one line on stderr and exit status 2; a failure while running,
+exit status 1. ``--debug`` shows the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+EPILOGS = {
+    "generate": """examples:
+  partopt generate paper --seed 0                      # print one instance as JSON
+  partopt generate paper --seed 0 --count 10 -o dir/   # ten files dir/paper-s0-i0.json ...
+  partopt generate random --param num_blocks=12 --param budget_fraction=0.3 -o i.json
+  partopt generate paper --param num_servers=[2,9] --param network=resnet32
+
+--param values are JSON (numbers, [low, high] ranges, null) or plain strings.""",
+    "solve": """examples:
+  partopt solve inst.json                                  # DP, problem P (hard deadlines)
+  partopt solve inst.json --solver milp-ortools --option backend=cp-sat --time-limit 60
+  partopt solve inst.json --solver greedy --objective penalty --beta 2
+  partopt solve --generate paper --seed 4 --json           # solve a generated instance
+  partopt solve inst.json --solver milp-pulp --option export=model.lp""",
+    "evaluate": """examples:
+  partopt evaluate inst.json 0 2 2 2 2 2          # per-block delays, energy and flags
+  partopt evaluate inst.json 1 1 1 1 1 1 --json""",
+    "bench": """examples:
+  partopt bench paper-default-v1 --solvers dp greedy apdi rpdi all-device all-edge single-split local-search
+  partopt bench dil-v1 --solvers greedy all-edge --objective penalty --limit 100
+  partopt bench paper-default-v1 --solvers rpdi --seeds 0 1 2 --jobs 2
+
+Rows go to --out (default bench/results/SUITE[-OBJECTIVE].csv) as they finish; run the
+same command again and finished rows are kept, not redone.""",
+    "plot": """examples:
+  partopt plot gaps bench/results/paper-default-v1.csv     # gap distribution per solver
+  partopt plot sweep bench/results/paper-servers-v1.csv    # delay and energy against the sweep axis""",
+    "suite": """examples:
+  partopt suite list
+  partopt suite build paper-default-v1      # generate, solve by DP, check with MILP, save
+  partopt suite check paper-default-v1      # regenerate from the seed and compare""",
+}
+
+
+def _parse_value(text: str):
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _pairs(items: list[str] | None, what: str) -> dict:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"{what}: expected KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip().replace("-", "_")] = _parse_value(value)
+    return out
+
+
+def _instance(args):
+    import partopt
+
+    if args.instance and args.generate:
+        raise ValueError("instance: give a file or --generate, not both")
+    if args.generate:
+        return partopt.generate(args.generate, seed=args.seed or 0, **_pairs(args.param, "--param"))
+    if not args.instance:
+        raise ValueError("instance: give an instance file or --generate NAME")
+    return partopt.read(args.instance)
+
+
+def _jsonable(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+# ----------------------------------------------------------------- commands
+def cmd_generate(args) -> int:
+    import partopt
+
+    gen = partopt.get_generator(args.name, **_pairs(args.param, "--param"))
+    instances = [gen.generate(args.seed, i) for i in range(args.count)]
+    if args.output is None:
+        if args.count != 1:
+            raise ValueError("--output: give a folder to write more than one instance")
+        print(json.dumps(instances[0].to_dict(), indent=1))
+        return 0
+    out = Path(args.output)
+    if args.count == 1 and out.suffix == ".json":
+        partopt.write(instances[0], out)
+        print(f"wrote {out}")
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    for inst in instances:
+        partopt.write(inst, out / f"{inst.name}.json")
+    print(f"wrote {len(instances)} instances to {out}/")
+    return 0
+
+
+def cmd_solve(args) -> int:
+    import partopt
+
+    inst = _instance(args)
+    result = partopt.solve(inst, args.solver, objective=args.objective, beta=args.beta,
+                           time_limit=args.time_limit, seed=args.solver_seed, **_pairs(args.option, "--option"))
+    if args.json:
+        print(json.dumps({k: _jsonable(v) for k, v in result.to_dict().items()}, indent=1))
+    else:
+        print(f"instance   {inst!r}")
+        print(result.summary())
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    import partopt
+
+    inst = partopt.read(args.instance)
+    ev = partopt.evaluate(inst, args.placement)
+    if args.json:
+        d = {k: getattr(ev, k) for k in ("placement", "transmission_delay", "computation_delay", "return_delay",
+                                          "block_delay", "block_energy", "deadline_met", "total_delay", "energy",
+                                          "penalty", "local_delay", "edge_delay")}
+        d.update(deadlines_met=ev.deadlines_met, budget_kept=ev.budget_kept, feasible=ev.feasible,
+                 reward=ev.reward(args.beta))
+        print(json.dumps(d, indent=1))
+        return 0
+    print(f"{'block':>5} {'loc':>4} {'trans s':>10} {'comp s':>10} {'delay s':>10} {'deadline':>9} {'energy J':>10}")
+    for m, blk in enumerate(inst.blocks):
+        tau = "-" if blk.deadline_s is None else f"{blk.deadline_s:.4g}"
+        flag = "" if ev.deadline_met[m] else " LATE"
+        print(f"{m:>5} {ev.placement[m]:>4} {ev.transmission_delay[m]:>10.4g} {ev.computation_delay[m]:>10.4g} "
+              f"{ev.block_delay[m]:>10.4g} {tau:>9} {ev.block_energy[m]:>10.4g}{flag}")
+    print(f"total delay {ev.total_delay:.6g} s (return {ev.return_delay:.4g} s), energy {ev.energy:.6g} J, "
+          f"psi {ev.penalty:.4g} s, reward(beta={args.beta:g}) {ev.reward(args.beta):.6g}")
+    print(f"deadlines met: {ev.deadlines_met}; budget kept: {ev.budget_kept}; feasible: {ev.feasible}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    import partopt
+    from partopt.bench import benchmark
+
+    suite_label = Path(args.suite).stem if args.suite.endswith(".jsonl") else args.suite
+    default_name = suite_label + ("" if args.objective == "hard" else f"-{args.objective}") + ".csv"
+    out = Path(args.out) if args.out else Path("bench/results") / default_name
+    options = {}
+    for item in args.option or []:
+        solver, _, pair = item.partition(":")
+        options.setdefault(solver, {}).update(_pairs([pair], "--option"))
+    run = benchmark(args.suite, args.solvers, reference=args.reference, objective=args.objective, beta=args.beta,
+                    seeds=args.seeds, out=out, jobs=args.jobs, time_limit=args.time_limit, limit=args.limit,
+                    options=options, progress=not args.quiet)
+    if args.json:
+        print(json.dumps([{k: _jsonable(v) for k, v in s.items()} for s in run.summary], indent=1))
+    else:
+        print(f"{args.suite}: {len({r['instance'] for r in run.rows})} instances, objective {args.objective}"
+              + (f" (beta={args.beta:g})" if args.objective == "penalty" else "")
+              + f", reference {args.reference}; {run.new_rows} new rows, "
+              f"{len(run.rows) - run.new_rows} already done")
+        print(run.table())
+        print(f"rows: {out}")
+    summary_path = out.with_name(out.stem + "-summary.csv")
+    import csv
+
+    with open(summary_path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(run.summary[0]) if run.summary else ["solver"])
+        writer.writeheader()
+        writer.writerows(run.summary)
+    del partopt
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from partopt import plots
+
+    rows = Path(args.rows)
+    out = Path(args.out) if args.out else rows.with_suffix("")
+    if args.kind == "gaps":
+        paths = plots.plot_gaps(rows, out.with_name(out.name + "-gaps"))
+    else:
+        paths = plots.plot_sweep(rows, out.with_name(out.name + "-sweep"), axis=args.axis)
+    for p in paths:
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_suite(args) -> int:
+    from partopt import suites
+    from partopt.progress import Progress
+
+    if args.action == "list":
+        for name, spec in suites.SUITES.items():
+            built = "built" if suites.suite_path(name).exists() else "not built"
+            print(f"{name:20} {len(spec.points) * spec.count:5} instances  ({built})  {spec.description}")
+        return 0
+    if not args.names:
+        raise ValueError("suite: name the suites to build or check (see `partopt suite list`)")
+    names = list(suites.SUITES) if args.names == ["all"] else args.names
+    for name in names:
+        bar = Progress(f"{args.action} {name}", len(suites.SUITES[name].points) * suites.SUITES[name].count)
+        if args.action == "build":
+            path = suites.build_suite(name, verify_with=None if args.no_verify else "milp-ortools",
+                                      progress=lambda k, total: bar.update(k))
+            print(f"wrote {path}")
+        else:
+            problems = suites.check_suite(name, progress=lambda k, total: bar.update(k))
+            if problems:
+                print(f"{name}: {len(problems)} differences", *problems[:20], sep="\n  ")
+                return 1
+            print(f"{name}: regenerated from its seed, instances and references match")
+    return 0
+
+
+def cmd_list(args) -> int:
+    import partopt
+    from partopt.generators import GENERATORS
+    from partopt.profiles import list_profiles
+    from partopt.registry import solver_spec
+    from partopt.suites import SUITES
+
+    print("solvers:")
+    for name in partopt.list_solvers():
+        spec = solver_spec(name)
+        print(f"  {name:14} {spec.kind:9} {spec.description}")
+    print("generators: " + ", ".join(GENERATORS))
+    print("suites:     " + ", ".join(SUITES))
+    print("profiles:   " + ", ".join(list_profiles()))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from partopt.learned.cli import train_main
+
+    return train_main(args)
+
+
+# ------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="partopt",
+        description="Place DNN blocks on an IoT device or edge servers: solve, evaluate, benchmark, train.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `partopt COMMAND --help` for the options and examples of each command.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name, help_text, fn):
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOGS.get(name),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(fn=fn)
+        return p
+
+    p = add("generate", "write instances drawn from a generator (paper, dil, random)", cmd_generate)
+    p.add_argument("name", help="generator: paper, dil or random")
+    p.add_argument("--seed", type=int, default=0, help="stream seed (default 0)")
+    p.add_argument("--count", type=int, default=1, help="how many instances (default 1)")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="generator parameter (repeatable)")
+    p.add_argument("-o", "--output", help="a .json file (one instance) or a folder; default: print JSON")
+
+    p = add("solve", "solve one instance with a named solver", cmd_solve)
+    p.add_argument("instance", nargs="?", help="instance file (partopt.instance/1 JSON)")
+    p.add_argument("--generate", metavar="NAME", help="solve a generated instance instead of a file")
+    p.add_argument("--seed", type=int, default=0, help="with --generate: the instance seed")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="with --generate: generator parameter")
+    p.add_argument("--solver", default="dp", help="solver name (see `partopt list`; default dp)")
+    p.add_argument("--objective", choices=["hard", "penalty"], default="hard",
+                   help="hard: problem P with deadlines as constraints; penalty: L + beta psi (default hard)")
+    p.add_argument("--beta", type=float, default=1.0, help="penalty weight beta (default 1)")
+    p.add_argument("--time-limit", type=float, help="seconds, for solvers that take one")
+    p.add_argument("--solver-seed", type=int, help="seed of a randomized solver")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="solver option, e.g. backend=cp-sat")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = add("evaluate", "price one placement: per-block delays, energy, deadlines, budget", cmd_evaluate)
+    p.add_argument("instance", help="instance file")
+    p.add_argument("placement", nargs="+", type=int, help="location of each block: 0 device, 1..N servers")
+    p.add_argument("--beta", type=float, default=1.0, help="beta for the reward (default 1)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add("bench", "run solvers over a suite and report optimality gaps", cmd_bench)
+    p.add_argument("suite", help="suite name (see `partopt suite list`) or .jsonl file")
+    p.add_argument("--solvers", nargs="+", default=["dp", "greedy", "apdi", "rpdi", "all-device", "all-edge",
+                                                     "single-split", "local-search"], help="solver names")
+    p.add_argument("--reference", default="dp", help="solver giving the optimum (default dp)")
+    p.add_argument("--objective", choices=["hard", "penalty"], default="hard")
+    p.add_argument("--beta", type=float, default=1.0)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds for randomized solvers")
+    p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--limit", type=int, help="only the first N instances")
+    p.add_argument("--time-limit", type=float, help="seconds per solve")
+    p.add_argument("--option", action="append", metavar="SOLVER:KEY=VALUE", help="option for one solver")
+    p.add_argument("--out", help="rows CSV (default bench/results/SUITE.csv); resumed if it exists")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+
+    p = add("plot", "draw benchmark rows: gap distribution, or delay/energy against a sweep axis", cmd_plot)
+    p.add_argument("kind", choices=["gaps", "sweep"])
+    p.add_argument("rows", help="rows CSV written by `partopt bench`")
+    p.add_argument("--axis", help="sweep axis (default: the suite's own)")
+    p.add_argument("--out", help="output path prefix (default: beside the rows)")
+
+    p = add("suite", "list, build or check the named instance suites", cmd_suite)
+    p.add_argument("action", choices=["list", "build", "check"])
+    p.add_argument("names", nargs="*", help="suite names, or 'all'")
+    p.add_argument("--no-verify", action="store_true", help="build without the MILP check of the references")
+
+    p = add("list", "list solvers, generators, suites and DNN profiles", cmd_list)
+
+    p = add("train", "train a learned solver (mt-a3c, a3c, dqn, imitation, distilled)", cmd_train)
+    p.add_argument("agent", choices=["mt-a3c", "a3c", "dqn", "imitation", "distilled"])
+    p.add_argument("--config", action="append", metavar="KEY=VALUE", help="training setting (repeatable)")
+    p.add_argument("--out", help="checkpoint path")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "fn", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.fn(args)
+    except KeyboardInterrupt:
+        print("partopt: interrupted; finished work is saved", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as error:
+        if args.debug:
+            raise
+        print(f"partopt: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001 - one clear line, not a traceback
+        if args.debug:
+            raise
+        print(f"partopt: {type(error).__name__}: {error} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

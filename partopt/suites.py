@@ -1,0 +1,218 @@
+"""Named, versioned instance suites with their reference optima.
+
+A suite is a generator, a list of *points* (parameter settings: one for a plain
+suite, one per x-axis value for a sweep), a count per point and a seed. It is
+saved as ``instances/suites/<name>.jsonl``: a header line, then one line per
+instance with its reference optimum under "hard" and "penalty" (beta = 1), computed
+by DP and checked against the SCIP MILP when the suite is built.
+
+Suite seeds are 1,000,000 and above; training streams of the learned solvers use
+seeds below that, so suite instances are held out from training.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from partopt.api import solve
+from partopt.generators import get_generator
+from partopt.model import Instance
+from partopt.profiles import instances_dir
+
+__all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "load_suite", "build_suite", "check_suite", "list_suites"]
+
+FORMAT = "partopt.suite/1"
+REFERENCE_BETA = 1.0
+HELD_OUT_SEED = 1_000_000
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """How to build a suite: generator, points (label, params), instances per point, seed."""
+
+    name: str
+    generator: str
+    points: tuple[tuple[str, dict], ...]
+    count: int
+    seed: int
+    axis: str | None = None
+    description: str = ""
+
+
+def _sweep(axis: str, values, make: Callable[[Any], dict]) -> tuple[tuple[str, dict], ...]:
+    return tuple((f"{axis}={v}", make(v)) for v in values)
+
+
+SUITES: dict[str, SuiteSpec] = {
+    spec.name: spec
+    for spec in [
+        SuiteSpec("paper-default-v1", "paper", (("default", {}),), 200, HELD_OUT_SEED + 1,
+                  description="source paper's default: VGG16 in 6 blocks, N = 4 servers"),
+        SuiteSpec("paper-servers-v1", "paper", _sweep("servers", range(2, 10), lambda n: {"num_servers": n}),
+                  25, HELD_OUT_SEED + 2, axis="servers", description="Figs. 8 and 11(a): N = 2..9, VGG16 in 6 blocks"),
+        SuiteSpec("paper-blocks-v1", "paper", _sweep("blocks", range(3, 19), lambda m: {"num_blocks": m}),
+                  15, HELD_OUT_SEED + 3, axis="blocks", description="Figs. 9 and 11(b): VGG16 in M = 3..18 blocks, N = 4"),
+        SuiteSpec("paper-deadline-v1", "paper",
+                  _sweep("deadline_s", [0.02, 0.05, 0.1, 0.2, 0.5, 1, 3, 5, 7], lambda t: {"deadline_s": t}),
+                  20, HELD_OUT_SEED + 4, axis="deadline_s",
+                  description="Fig. 12: every block's deadline set to one value (s), N = 4"),
+        SuiteSpec("paper-link-v1", "paper",
+                  tuple((f"{net},rate_MBps={r}", {"network": net, "rate_MBps": r})
+                        for net in ("nin", "alexnet", "vgg16", "resnet32") for r in (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)),
+                  10, HELD_OUT_SEED + 5, axis="rate_MBps",
+                  description="Fig. 13: device-server link capacity (MB/s) for the four DNNs, N = 4"),
+        SuiteSpec("dil-v1", "dil", (("default", {}),), 1000, HELD_OUT_SEED + 6,
+                  description="deep-imitation paper's distribution: 6 subtasks, edge + cloud"),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    """One instance of a suite, its point and its reference optima by objective."""
+
+    id: str
+    point: str
+    params: dict
+    instance: Instance
+    reference: dict[str, dict]
+
+
+@dataclass
+class Suite:
+    """A loaded suite: its spec fields and entries."""
+
+    name: str
+    generator: str
+    seed: int
+    count: int
+    axis: str | None
+    description: str
+    entries: list[SuiteEntry] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[SuiteEntry]:
+        return iter(self.entries)
+
+    def instances(self) -> list[Instance]:
+        """The instances, in order."""
+        return [e.instance for e in self.entries]
+
+
+def list_suites() -> list[str]:
+    """Names of the defined suites."""
+    return list(SUITES)
+
+
+def suite_path(name: str) -> Path:
+    """Where suite ``name`` is stored."""
+    return instances_dir() / "suites" / f"{name}.jsonl"
+
+
+def _spec(name: str) -> SuiteSpec:
+    if name not in SUITES:
+        import difflib
+
+        close = difflib.get_close_matches(name, SUITES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"suite: unknown name {name!r}; available: {', '.join(SUITES)}.{hint}")
+    return SUITES[name]
+
+
+def _reference(instance: Instance) -> dict[str, dict]:
+    out = {}
+    for kind in ("hard", "penalty"):
+        r = solve(instance, "dp", objective=kind, beta=REFERENCE_BETA)
+        out[kind] = {"status": r.status.value, "objective": r.objective if math.isfinite(r.objective) else None,
+                     "placement": None if r.placement is None else list(r.placement)}
+    return out
+
+
+def generate_entries(spec: SuiteSpec) -> Iterator[tuple[str, str, dict, Instance]]:
+    """(id, point label, params, instance) for every instance of ``spec``, deterministic."""
+    for p, (label, params) in enumerate(spec.points):
+        gen = get_generator(spec.generator, **params)
+        for i in range(spec.count):
+            inst = gen.generate(spec.seed + p, i)
+            ident = f"{spec.name}/{p:02d}-{i:04d}"
+            yield ident, label, params, inst.replace(name=ident)
+
+
+def build_suite(name: str, *, verify_with: str | None = "milp-ortools", progress: Callable | None = None) -> Path:
+    """Generate suite ``name``, compute its references by DP, check them with ``verify_with``, save it."""
+    spec = _spec(name)
+    lines = [json.dumps({"format": FORMAT, "name": spec.name, "generator": spec.generator, "seed": spec.seed,
+                         "count": spec.count, "axis": spec.axis, "description": spec.description,
+                         "points": [[label, params] for label, params in spec.points]})]
+    total = len(spec.points) * spec.count
+    for k, (ident, label, params, inst) in enumerate(generate_entries(spec)):
+        ref = _reference(inst)
+        if verify_with:
+            for kind, r in ref.items():
+                check = solve(inst, verify_with, objective=kind, beta=REFERENCE_BETA)
+                if check.status.value != r["status"] or (
+                    r["objective"] is not None and not math.isclose(check.objective, r["objective"], rel_tol=1e-6)
+                ):
+                    raise RuntimeError(f"{ident} [{kind}]: DP {r} but {verify_with} {check.status} {check.objective}")
+        lines.append(json.dumps({"id": ident, "point": label, "params": params,
+                                 "instance": inst.to_dict(), "reference": ref}))
+        if progress:
+            progress(k + 1, total)
+    path = suite_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def load_suite(name_or_path: str | Path) -> Suite:
+    """Load a saved suite by name (``instances/suites/<name>.jsonl``) or path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        _spec(str(name_or_path))
+        path = suite_path(str(name_or_path))
+        if not path.exists():
+            raise FileNotFoundError(f"suite {name_or_path!r} is not built yet: run `partopt suite build {name_or_path}`")
+    with open(path) as fh:
+        head = json.loads(fh.readline())
+        if head.get("format") != FORMAT:
+            raise ValueError(f"{path}: format must be {FORMAT!r}, got {head.get('format')!r}")
+        suite = Suite(head["name"], head["generator"], head["seed"], head["count"], head.get("axis"),
+                      head.get("description", ""))
+        for line in fh:
+            if line.strip():
+                d = json.loads(line)
+                suite.entries.append(SuiteEntry(d["id"], d["point"], d["params"], Instance.from_dict(d["instance"]),
+                                                d["reference"]))
+    return suite
+
+
+def check_suite(name: str, *, progress: Callable | None = None) -> list[str]:
+    """Rebuild suite ``name`` from its seed and compare with the stored one; returns the differences."""
+    spec = _spec(name)
+    stored = {e.id: e for e in load_suite(name)}
+    problems = []
+    fresh = list(generate_entries(spec))
+    if len(fresh) != len(stored):
+        problems.append(f"{len(stored)} stored instances, the spec makes {len(fresh)}")
+    for k, (ident, _, _, inst) in enumerate(fresh):
+        entry = stored.get(ident)
+        if entry is None:
+            problems.append(f"{ident}: missing")
+            continue
+        if entry.instance != inst:
+            problems.append(f"{ident}: instance differs from its regeneration")
+        ref = _reference(inst)
+        for kind in ("hard", "penalty"):
+            a, b = ref[kind], entry.reference[kind]
+            if a["status"] != b["status"] or (a["objective"] is not None and
+                                              not math.isclose(a["objective"], b["objective"], rel_tol=1e-9)):
+                problems.append(f"{ident} [{kind}]: stored {b['status']} {b['objective']}, now {a['status']} {a['objective']}")
+        if progress:
+            progress(k + 1, len(fresh))
+    return problems

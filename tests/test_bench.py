@@ -1,0 +1,141 @@
+"""The benchmark harness, suites and plots."""
+
+import csv
+import math
+
+import pytest
+
+import partopt
+from partopt.bench import SerialExecutor, benchmark, summarize
+from partopt.suites import SUITES, check_suite, generate_entries, load_suite
+
+
+@pytest.fixture(scope="module")
+def small_suite():
+    """Twelve generated paper instances with one sweep-like label each."""
+    return [partopt.generate("paper", seed=s, num_servers=2 + s % 3) for s in range(12)]
+
+
+def test_rows_and_gaps(small_suite):
+    """One row per (instance, solver); gap = 100 (obj - ref) / ref; DP's gap is 0."""
+    run = benchmark(small_suite, ["dp", "greedy", "all-device"], jobs=1, progress=False)
+    assert len(run.rows) == 36
+    for r in run.rows:
+        if r["solver"] == "dp":
+            assert r["gap_pct"] == 0.0
+        if r["gap_pct"] is not None:
+            assert math.isclose(r["gap_pct"], 100 * (r["objective"] - r["reference"]) / r["reference"])
+    summary = {s["solver"]: s for s in run.summary}
+    assert summary["dp"]["optimal_pct"] == 100.0 and summary["all-device"]["mean_gap_pct"] > 0
+
+
+def test_resume_does_not_redo_or_duplicate(tmp_path, small_suite):
+    """A second run over the same output file adds nothing; an interrupted one completes."""
+    out = tmp_path / "rows.csv"
+    first = benchmark(small_suite[:5], ["dp", "greedy"], out=out, jobs=1, progress=False)
+    assert first.new_rows == 10
+    more = benchmark(small_suite, ["dp", "greedy"], out=out, jobs=1, progress=False)
+    assert more.new_rows == 14
+    again = benchmark(small_suite, ["dp", "greedy"], out=out, jobs=1, progress=False)
+    assert again.new_rows == 0
+    with open(out) as fh:
+        keys = [(r["instance"], r["solver"], r["seed"]) for r in csv.DictReader(fh)]
+    assert len(keys) == len(set(keys)) == 24
+
+
+def test_resume_refuses_a_different_objective(tmp_path, small_suite):
+    """Rows of another objective in the output file are an error, not a silent mix."""
+    out = tmp_path / "rows.csv"
+    benchmark(small_suite[:2], ["dp"], out=out, jobs=1, progress=False)
+    with pytest.raises(ValueError, match="objective"):
+        benchmark(small_suite[:2], ["dp"], out=out, objective="penalty", jobs=1, progress=False)
+
+
+def test_parallel_equals_serial(small_suite):
+    """Two worker processes give the same rows as one process."""
+    key = lambda r: (r["instance"], r["solver"], r["seed"])  # noqa: E731
+    serial = sorted(benchmark(small_suite, ["dp", "rpdi"], seeds=[0, 1], jobs=1, progress=False).rows, key=key)
+    parallel = sorted(benchmark(small_suite, ["dp", "rpdi"], seeds=[0, 1], jobs=2, progress=False).rows, key=key)
+    strip = lambda r: {k: v for k, v in r.items() if k != "runtime"}  # noqa: E731
+    assert [strip(r) for r in serial] == [strip(r) for r in parallel]
+
+
+def test_seeded_solvers_run_per_seed(small_suite):
+    """rpdi runs once per seed; deterministic solvers once."""
+    run = benchmark(small_suite[:3], ["greedy", "rpdi"], seeds=[0, 1, 2], jobs=1, progress=False)
+    assert sum(r["solver"] == "rpdi" for r in run.rows) == 9
+    assert sum(r["solver"] == "greedy" for r in run.rows) == 3
+
+
+def test_user_policy_in_one_call(small_suite):
+    """Validating one's own policy against the optima is one call."""
+
+    def always_first_server(instance):
+        return [1] * instance.num_blocks
+
+    run = benchmark(small_suite, [always_first_server], jobs=1, progress=False, executor=SerialExecutor())
+    assert {r["solver"] for r in run.rows} == {"always_first_server"}
+    assert all(r["gap_pct"] >= 0 for r in run.rows if r["gap_pct"] is not None)
+    partopt.unregister_solver("always_first_server")
+
+
+def test_summary_counts_violations():
+    """Violated and infeasible answers are counted, and excluded from gap statistics."""
+    rows = [
+        {"solver": "x", "status": "violated", "gap_pct": None, "reference": 1.0, "runtime": 0.1},
+        {"solver": "x", "status": "feasible", "gap_pct": 10.0, "reference": 1.0, "runtime": 0.1},
+        {"solver": "x", "status": "infeasible", "gap_pct": None, "reference": math.inf, "runtime": 0.1},
+    ]
+    (s,) = summarize(rows)
+    assert s["violated"] == 1 and s["infeasible"] == 1 and s["mean_gap_pct"] == 10.0
+    assert s["feasible_pct"] == pytest.approx(100 / 3)
+
+
+def test_shipped_suite_loads_with_references():
+    """paper-default-v1 ships with 200 instances and DP references for both objectives."""
+    suite = load_suite("paper-default-v1")
+    assert len(suite) == 200
+    entry = suite.entries[0]
+    assert entry.reference["hard"]["status"] == "optimal"
+    assert math.isclose(partopt.solve(entry.instance).objective, entry.reference["hard"]["objective"], rel_tol=1e-12)
+
+
+def test_suite_regenerates_from_its_seed():
+    """The first instances of each suite spec regenerate identically (deterministic suites)."""
+    for spec in SUITES.values():
+        a = [inst for _, _, _, inst in generate_entries(spec)][:3]
+        b = [inst for _, _, _, inst in generate_entries(spec)][:3]
+        assert a == b
+
+
+@pytest.mark.slow
+def test_shipped_suites_check():
+    """Every built suite matches its regeneration and its references (slow: re-solves all)."""
+    from partopt.suites import suite_path
+
+    for name in SUITES:
+        if suite_path(name).exists():
+            assert check_suite(name) == []
+
+
+def test_plots_write_png_and_csv(tmp_path, small_suite):
+    """Gap and sweep plots write a PNG and the CSV behind it."""
+    from partopt import plots
+
+    out = tmp_path / "rows.csv"
+    rows = benchmark(small_suite, ["dp", "greedy", "apdi"], out=out, jobs=1, progress=False)
+    paths = plots.plot_gaps(out, tmp_path / "gaps")
+    assert all(p.exists() and p.stat().st_size > 0 for p in paths)
+    # Relabel rows as a sweep over servers to draw delay/energy against the axis.
+    with open(out) as fh:
+        data = list(csv.DictReader(fh))
+    servers = {inst.name: inst.num_servers for inst in small_suite}
+    for r in data:
+        r["point"] = f"servers={servers[r['instance']]}"
+    with open(out, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(data[0]))
+        w.writeheader()
+        w.writerows(data)
+    paths = plots.plot_sweep(out, tmp_path / "sweep")
+    assert paths[0].stat().st_size > 0 and "servers" in paths[1].read_text().splitlines()[0]
+    assert rows.rows

@@ -1,0 +1,153 @@
+"""Exact solvers agree with each other, on the optimum and on infeasibility."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import partopt
+from partopt import Status
+from partopt.evaluation import Objective
+from partopt.solvers.dp import solve_batch
+
+from conftest import instances
+
+objectives = st.sampled_from([("hard", 1.0), ("penalty", 0.0), ("penalty", 1.0), ("penalty", 7.5)])
+
+
+def same_answer(a, b):
+    """Same verdict, and the same objective to 1e-6 relative (after evaluate)."""
+    assert (a.status == Status.INFEASIBLE) == (b.status == Status.INFEASIBLE), (a.summary(), b.summary())
+    if a.status != Status.INFEASIBLE:
+        assert a.status == b.status == Status.OPTIMAL
+        assert math.isclose(a.objective, b.objective, rel_tol=1e-6), (a.objective, b.objective)
+
+
+@given(instances(max_blocks=6, max_servers=3), objectives)
+@settings(max_examples=300)
+def test_dp_agrees_with_brute_force(inst, goal):
+    """DP and brute force find the same optimum and the same infeasibility verdicts."""
+    kind, beta = goal
+    same_answer(partopt.solve(inst, "dp", objective=kind, beta=beta),
+                partopt.solve(inst, "brute-force", objective=kind, beta=beta))
+
+
+@pytest.mark.parametrize(
+    "solver, options",
+    [("milp-ortools", {}), ("milp-ortools", {"backend": "cp-sat"}), ("milp-pulp", {}),
+     ("milp-pulp", {"backend": "highs"})],
+    ids=["scip", "cp-sat", "cbc", "highs"],
+)
+@given(inst=instances(max_blocks=5, max_servers=3), goal=objectives)
+@settings(max_examples=25)
+def test_milp_agrees_with_dp(solver, options, inst, goal):
+    """Each MILP backend matches the DP optimum (1e-6 relative) and its infeasibility verdict."""
+    kind, beta = goal
+    same_answer(partopt.solve(inst, "dp", objective=kind, beta=beta),
+                partopt.solve(inst, solver, objective=kind, beta=beta, **options))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "solver, options",
+    [("milp-ortools", {}), ("milp-ortools", {"backend": "cp-sat"}), ("milp-pulp", {}),
+     ("milp-pulp", {"backend": "highs"})],
+    ids=["scip", "cp-sat", "cbc", "highs"],
+)
+@given(inst=instances(max_blocks=12, max_servers=5), goal=objectives)
+@settings(max_examples=150)
+def test_milp_agrees_with_dp_thoroughly(solver, options, inst, goal):
+    """As above, on larger instances and many more examples."""
+    kind, beta = goal
+    same_answer(partopt.solve(inst, "dp", objective=kind, beta=beta),
+                partopt.solve(inst, solver, objective=kind, beta=beta, **options))
+
+
+def test_budget_dp_on_paper_sized_instance():
+    """With an energy budget the label DP matches SCIP on a 24-block, 9-server instance."""
+    inst = partopt.generate("paper", seed=4, num_blocks=18, num_servers=9)
+    spend = partopt.evaluate(inst, [0] * 18).energy
+    inst = inst.replace(energy_budget_j=0.4 * spend)
+    same_answer(partopt.solve(inst, "dp"), partopt.solve(inst, "milp-ortools"))
+
+
+@given(instances(max_blocks=6, max_servers=3, budgets=False))
+def test_cpsat_rounding_bound_holds(inst):
+    """CP-SAT's placement is within its documented rounding bound of the DP optimum."""
+    from partopt.solvers.milp_ortools import cpsat_precision
+
+    goal = Objective("penalty", 3.0)
+    dp = partopt.solve(inst, "dp", objective="penalty", beta=3.0)
+    cp = partopt.solve(inst, "milp-ortools", objective="penalty", beta=3.0, backend="cp-sat")
+    assert cp.objective - dp.objective <= cpsat_precision(inst, goal) + 1e-15
+    assert cp.lower_bound <= dp.objective + 1e-12
+
+
+@given(st.lists(instances(shape=(4, 2)), min_size=1, max_size=6))
+def test_batch_dp_equals_single_dp(batch):
+    """The batch entry point gives the single DP's optimum for every instance."""
+    sol = solve_batch(batch, "hard")
+    for inst, placement, value, ok in zip(batch, sol.placements, sol.values, sol.feasible):
+        single = partopt.solve(inst, "dp")
+        assert ok == (single.status == Status.OPTIMAL)
+        if ok:
+            assert math.isclose(value, single.objective, rel_tol=1e-9)
+            assert math.isclose(partopt.evaluate(inst, placement.tolist()).total_delay, value, rel_tol=1e-9)
+
+
+def test_batch_dp_on_many_generated_instances():
+    """solve_batch on 500 DIL instances matches DP one by one."""
+    gen = partopt.DILGenerator()
+    insts = gen.generate_many(500, seed=9)
+    sol = solve_batch(insts)
+    values = [partopt.solve(i).objective for i in insts[:50]]
+    assert np.allclose(sol.values[:50], values, rtol=1e-12)
+
+
+def test_infeasible_is_a_status_not_a_placement(valid_instance):
+    """An instance no placement can satisfy gets INFEASIBLE, no placement and objective inf."""
+    inst = valid_instance.replace(energy_budget_j=0.0, blocks=tuple(
+        b.__class__(b.cycles, b.input_bits, b.param_bits, deadline_s=1e-6) for b in valid_instance.blocks))
+    for solver in ("dp", "brute-force", "milp-ortools", "milp-pulp"):
+        result = partopt.solve(inst, solver)
+        assert result.status == Status.INFEASIBLE and result.placement is None
+        assert math.isinf(result.objective)
+
+
+def test_brute_force_refuses_large_instances(paper_instance):
+    """Brute force refuses an instance above its size limit at once, pointing to DP."""
+    big = partopt.generate("paper", seed=0, num_blocks=18, num_servers=9)
+    with pytest.raises(ValueError, match="dp"):
+        partopt.solve(big, "brute-force")
+    with pytest.raises(ValueError, match="max_placements"):
+        partopt.solve(paper_instance, "brute-force", max_placements=100)
+
+
+@pytest.mark.parametrize("solver, suffix, options", [
+    ("milp-ortools", ".mps", {}), ("milp-pulp", ".lp", {}), ("milp-pulp", ".mps", {"backend": "highs"})])
+def test_model_export(tmp_path, paper_instance, solver, suffix, options):
+    """The MILP can be exported as MPS or LP, and the solve still answers."""
+    path = tmp_path / f"model{suffix}"
+    result = partopt.solve(paper_instance, solver, export=str(path), **options)
+    assert result.status == Status.OPTIMAL
+    text = path.read_text()
+    assert ("ROWS" in text) if suffix == ".mps" else ("Subject To" in text or "SUBJECT TO" in text)
+
+
+def test_milp_reports_bound_and_takes_time_limit(paper_instance):
+    """MILP results carry a lower bound equal to the optimum when proven optimal."""
+    for solver in ("milp-ortools", "milp-pulp"):
+        result = partopt.solve(paper_instance, solver, time_limit=30)
+        assert result.status == Status.OPTIMAL
+        assert result.lower_bound is not None
+        assert result.lower_bound <= result.objective * (1 + 1e-6)
+
+
+def test_warm_start_is_accepted(paper_instance):
+    """A warm start (e.g. the greedy placement) goes in as a hint and changes no answer."""
+    start = partopt.solve(paper_instance, "greedy").placement
+    for solver, options in (("milp-ortools", {}), ("milp-ortools", {"backend": "cp-sat"}), ("milp-pulp", {})):
+        warm = partopt.solve(paper_instance, solver, warm_start=start, **options)
+        assert math.isclose(warm.objective, partopt.solve(paper_instance, "dp").objective, rel_tol=1e-6)
