@@ -76,6 +76,11 @@ class InstanceBatch:
             energy_budget_j=np.array([i.budget for i in instances]),
         )
 
+    @classmethod
+    def of(cls, instance: Instance) -> "InstanceBatch":
+        """One instance as a batch of one (cached on the instance as ``instance.as_batch``)."""
+        return instance.as_batch
+
     def instance(self, b: int) -> Instance:
         """Instance number ``b`` of the batch, as an :class:`Instance`."""
         m, _ = self.shape
@@ -158,7 +163,7 @@ def link_rates(uplink_bps: np.ndarray, backhaul_bps: np.ndarray) -> np.ndarray:
 
 def cost_tensors(source: Instance | InstanceBatch) -> CostTensors:
     """Tabulate the costs of every move for an :class:`Instance` (B = 1) or an :class:`InstanceBatch`."""
-    batch = InstanceBatch.stack([source]) if isinstance(source, Instance) else source
+    batch = source.as_batch if isinstance(source, Instance) else source
     bsz = batch.size
     m_blocks, n = batch.shape
     rates = link_rates(batch.uplink_bps, batch.backhaul_bps)  # (B, L, L)

@@ -281,6 +281,21 @@ class Instance:
         return math.inf if self.energy_budget_j is None else self.energy_budget_j
 
     @cached_property
+    def as_batch(self):
+        """This instance as a :class:`partopt.costs.InstanceBatch` of one (built once, then cached)."""
+        from partopt.costs import InstanceBatch
+
+        budget = self.budget
+        return InstanceBatch(
+            cycles=self.cycles[None], input_bits=self.input_bits[None], param_bits=self.param_bits[None],
+            deadlines=self.deadlines[None], device_hz=np.array([self.device.cpu_hz]),
+            tx_power_w=np.array([self.device.tx_power_w]), kappa=np.array([self.device.kappa]),
+            server_hz=self.location_hz[None, 1:], uplink_bps=self.uplink_bps[None],
+            backhaul_bps=np.array([self.backhaul_bps]), output_bits=np.array([self.output_bits]),
+            energy_budget_j=np.array([budget]),
+        )
+
+    @cached_property
     def costs(self):
         """The instance's :class:`partopt.costs.CostTensors` (built once, then cached)."""
         from partopt.costs import cost_tensors

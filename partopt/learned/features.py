@@ -1,0 +1,67 @@
+"""Observation features of an instance, scaled so that a network can learn from them.
+
+NumPy only (the environment uses it without torch). For an instance of shape (M, N)
+the vector holds, in this order:
+
+- per block m (M x 5): log10 c_m, log10 I_m, log10 d_m, log10 tau_m, has-deadline
+  (the paper's state x_m = {c_m, d_m, R} plus the input size and deadline);
+- per location k = 0..N (N+1 x 2): log10 CPU Hz, log10 link rate to the device
+  (the device's own entry is the backhaul rate);
+- per block and location (M x (N+1)): log10 of the block's computation time there,
+  c_m / f_k, and (M x N) of its input's transmission time from the device, I_m / R_n:
+  the quantities the delay is made of, so the network need not learn to divide;
+- log10 O (output bits) and the remaining energy E^r(t) as a fraction of the budget
+  or of E^max (1 when there is none).
+
+Every log10 x is centred and scaled as (log10(x + eps) - centre) / spread with fixed
+centres (cycles 8, bits 6, Hz 9.5, bit/s 7, seconds 0) and spreads (1, except Hz 0.5),
+so that features are O(1) across the paper, DIL and random generators; zeros map to
+log10(eps). The layout depends only on (M, N): ``feature_size(M, N)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from partopt.costs import InstanceBatch
+from partopt.model import Instance
+
+__all__ = ["FEATURE_BOUND", "FEATURE_VERSION", "feature_size", "encode", "encode_batch"]
+
+FEATURE_VERSION = 1
+FEATURE_BOUND = 40.0  #: every feature is clipped to [-FEATURE_BOUND, FEATURE_BOUND]
+_EPS = 1e-9
+
+
+def _log(x, centre: float, spread: float = 1.0) -> np.ndarray:
+    return (np.log10(np.asarray(x, dtype=float) + _EPS) - centre) / spread
+
+
+def feature_size(m: int, n: int) -> int:
+    """Length of the feature vector of an (M, N) instance."""
+    return m * 5 + (n + 1) * 2 + m * (n + 1) + m * n + 2
+
+
+def encode_batch(batch: InstanceBatch, energy_fraction: np.ndarray | float = 1.0) -> np.ndarray:
+    """Features of every instance of ``batch``, shape (B, feature_size(M, N)), float32."""
+    bsz = batch.size
+    has_deadline = np.isfinite(batch.deadlines)
+    deadline = np.where(has_deadline, batch.deadlines, 1.0)
+    per_block = np.stack([
+        _log(batch.cycles, 8), _log(batch.input_bits, 6), _log(batch.param_bits, 6),
+        np.where(has_deadline, _log(deadline, 0), 0.0), has_deadline.astype(float),
+    ], axis=2).reshape(bsz, -1)
+    hz = np.concatenate([batch.device_hz[:, None], batch.server_hz], axis=1)
+    rates = np.concatenate([batch.backhaul_bps[:, None], batch.uplink_bps], axis=1)
+    per_location = np.stack([_log(hz, 9.5, 0.5), _log(rates, 7)], axis=2).reshape(bsz, -1)
+    compute = _log(batch.cycles[:, :, None] / hz[:, None, :], 0).reshape(bsz, -1)
+    transmit = _log(batch.input_bits[:, :, None] / batch.uplink_bps[:, None, :], 0).reshape(bsz, -1)
+    energy = np.broadcast_to(np.asarray(energy_fraction, dtype=float), (bsz,))
+    tail = np.stack([_log(batch.output_bits, 6), energy], axis=1)
+    features = np.concatenate([per_block, per_location, compute, transmit, tail], axis=1)
+    return np.clip(features, -FEATURE_BOUND, FEATURE_BOUND).astype(np.float32)
+
+
+def encode(instance: Instance, energy_fraction: float = 1.0) -> np.ndarray:
+    """Features of one instance, shape (feature_size(M, N),), float32."""
+    return encode_batch(instance.as_batch, energy_fraction)[0]

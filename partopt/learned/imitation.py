@@ -1,0 +1,205 @@
+"""Imitation of exact optima (the deep-imitation paper) and knowledge distillation.
+
+- :func:`make_dataset` draws instances from a generator and labels each with its
+  optimal placement by the batched DP (:func:`partopt.solvers.dp.solve_batch`), in
+  chunks; the set is saved as ``.npz`` and reloaded with :func:`load_dataset`.
+- :func:`train_teacher`: placement as multi-label classification, one head per block
+  over N+1 classes, an MLP (default 5 hidden layers of 256, as the paper), cross-entropy
+  against the optimal labels, Adam.
+- :func:`train_student`: a small MLP (default 2 x 32) trained on the teacher's
+  temperature-softened outputs. Softening: q = softmax(z / T) on the teacher's logits
+  z, T = 5, i.e. q_i proportional to p_i^(1/T) (Hinton et al.'s form; the DIL paper's
+  "slightly changed" formula is not printed in its text). Loss: T^2 KL(q || softmax(z_s / T)),
+  on ``labels`` instances (1,000 in the paper's section 5.2) whose inputs the teacher labels.
+
+Seeds: training data uses generator seeds below 1,000,000; suites use seeds above,
+so suite instances are never seen in training.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from partopt.costs import InstanceBatch
+from partopt.evaluation import Objective
+from partopt.generators import get_generator
+from partopt.learned.features import encode_batch, feature_size
+from partopt.learned.nets import MultiHeadNet, count_parameters
+from partopt.learned.policy import save_checkpoint
+from partopt.progress import Progress
+from partopt.solvers.dp import solve_batch
+
+__all__ = ["Dataset", "make_dataset", "load_dataset", "train_teacher", "train_student"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features (B, F) float32, optimal labels (B, M) int64 and optimal values (B,), for shape (M, N)."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    values: np.ndarray
+    shape: tuple[int, int]
+    generator: str
+    params: dict
+
+    def save(self, path: str | Path) -> None:
+        """Save as a compressed ``.npz``."""
+        np.savez_compressed(path, features=self.features, labels=self.labels, values=self.values,
+                            shape=np.array(self.shape), generator=self.generator, params=repr(self.params))
+
+    def split(self, holdout: float, seed: int = 0) -> tuple["Dataset", "Dataset"]:
+        """(train, validation) by a seeded shuffle."""
+        order = np.random.default_rng(seed).permutation(len(self.labels))
+        cut = int(len(order) * (1 - holdout))
+        take = lambda idx: Dataset(self.features[idx], self.labels[idx], self.values[idx], self.shape,  # noqa: E731
+                                   self.generator, self.params)
+        return take(order[:cut]), take(order[cut:])
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Reload a dataset saved by :meth:`Dataset.save`."""
+    d = np.load(path, allow_pickle=False)
+    import ast
+
+    return Dataset(d["features"], d["labels"], d["values"], tuple(int(x) for x in d["shape"]), str(d["generator"]),
+                   ast.literal_eval(str(d["params"])))
+
+
+def make_dataset(generator: str, count: int, seed: int = 0, params: dict | None = None,
+                 objective: Objective | None = None, chunk: int = 20_000, progress: bool = True) -> Dataset:
+    """``count`` instances of ``generator`` labelled with their optimal placements."""
+    if seed >= 1_000_000:
+        raise ValueError("seed: training data uses seeds below 1,000,000 (suites use the seeds above)")
+    objective = objective or Objective("penalty", 1.0)
+    gen = get_generator(generator, **(params or {}))
+    feats, labels, values = [], [], []
+    bar = Progress(f"label {generator}", count, enabled=progress)
+    for start in range(0, count, chunk):
+        insts = [gen.generate(seed, i) for i in range(start, min(count, start + chunk))]
+        batch = InstanceBatch.stack(insts)
+        sol = solve_batch(batch, objective)
+        keep = sol.feasible
+        feats.append(encode_batch(batch)[keep])
+        labels.append(sol.placements[keep])
+        values.append(sol.values[keep])
+        bar.update(min(count, start + chunk))
+    return Dataset(np.concatenate(feats), np.concatenate(labels).astype(np.int64), np.concatenate(values),
+                   batch.shape, generator, dict(params or {}))
+
+
+def _batches(n: int, size: int, rng: np.random.Generator):
+    order = rng.permutation(n)
+    for start in range(0, n, size):
+        yield order[start:start + size]
+
+
+def _accuracy(net: MultiHeadNet, data: Dataset) -> tuple[float, float]:
+    with torch.no_grad():
+        logits, _ = net(torch.from_numpy(data.features))
+        pred = logits.argmax(dim=-1).numpy()
+    per_block = float((pred == data.labels).mean())
+    exact = float((pred == data.labels).all(axis=1).mean())
+    return per_block, exact
+
+
+def train_teacher(data: Dataset, out: str | Path, *, hidden=(256,) * 5, epochs: int = 40, batch: int = 256,
+                  lr: float = 1e-3, holdout: float = 0.05, seed: int = 0, curve: str | Path | None = None,
+                  progress: bool = True, agent: str = "imitation") -> MultiHeadNet:
+    """Train the imitation teacher on ``data`` and save its checkpoint to ``out``."""
+    torch.manual_seed(seed)
+    m, n = data.shape
+    train, val = data.split(holdout, seed)
+    spec = {"kind": "multi-head", "inputs": feature_size(m, n), "blocks": m, "locations": n + 1,
+            "hidden": list(hidden), "critic": False}
+    net = MultiHeadNet(spec["inputs"], m, n + 1, list(hidden), critic=False)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    loss_fn = nn.CrossEntropyLoss()
+    x_all, y_all = torch.from_numpy(train.features), torch.from_numpy(train.labels)
+    rng = np.random.default_rng(seed)
+    rows, start = [], time.perf_counter()
+    bar = Progress(f"train {agent}", epochs, enabled=progress)
+    for epoch in range(1, epochs + 1):
+        net.train()
+        total = 0.0
+        for idx in _batches(len(x_all), batch, rng):
+            logits, _ = net(x_all[idx])
+            loss = loss_fn(logits.reshape(-1, n + 1), y_all[idx].reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        sched.step()
+        net.eval()
+        block_acc, exact = _accuracy(net, val)
+        rows.append({"epoch": epoch, "train_loss": total / len(x_all), "val_block_accuracy": block_acc,
+                     "val_exact_match": exact, "seconds": time.perf_counter() - start})
+        bar.update(epoch, f"epochs, loss {rows[-1]['train_loss']:.4f}, val exact {exact:.3f}")
+    record = {"data": {"generator": data.generator, "params": data.params, "count": len(data.labels)},
+              "epochs": epochs, "batch": batch, "lr": lr, "seed": seed, "parameters": count_parameters(net),
+              "wall_seconds": time.perf_counter() - start, "final": rows[-1]}
+    save_checkpoint(out, agent, net, spec, data.shape, record)
+    if curve:
+        _write_curve(curve, rows)
+    return net
+
+
+def train_student(teacher: MultiHeadNet, data: Dataset, out: str | Path, *, labels: int = 1000,
+                  hidden=(32, 32), temperature: float = 5.0, epochs: int = 300, batch: int = 64,
+                  lr: float = 3e-3, seed: int = 0, curve: str | Path | None = None, progress: bool = True,
+                  validation: Dataset | None = None) -> MultiHeadNet:
+    """Distil ``teacher`` into a small student on the first ``labels`` inputs of ``data``."""
+    torch.manual_seed(seed)
+    m, n = data.shape
+    x = torch.from_numpy(data.features[:labels])
+    teacher.eval()
+    with torch.no_grad():
+        soft = torch.softmax(teacher(x)[0] / temperature, dim=-1)
+    spec = {"kind": "multi-head", "inputs": feature_size(m, n), "blocks": m, "locations": n + 1,
+            "hidden": list(hidden), "critic": False}
+    net = MultiHeadNet(spec["inputs"], m, n + 1, list(hidden), critic=False)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    rng = np.random.default_rng(seed)
+    rows, start = [], time.perf_counter()
+    bar = Progress("train distilled", epochs, enabled=progress)
+    for epoch in range(1, epochs + 1):
+        net.train()
+        total = 0.0
+        for idx in _batches(len(x), batch, rng):
+            logits, _ = net(x[idx])
+            log_q = torch.log_softmax(logits / temperature, dim=-1)
+            loss = temperature**2 * torch.nn.functional.kl_div(log_q, soft[idx], reduction="batchmean") / m
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        row = {"epoch": epoch, "train_loss": total / len(x), "seconds": time.perf_counter() - start}
+        if validation is not None and (epoch % 10 == 0 or epoch == epochs):
+            net.eval()
+            row["val_block_accuracy"], row["val_exact_match"] = _accuracy(net, validation)
+        rows.append(row)
+        bar.update(epoch, f"epochs, loss {row['train_loss']:.4f}")
+    record = {"data": {"generator": data.generator, "params": data.params, "labels": labels},
+              "temperature": temperature, "epochs": epochs, "batch": batch, "lr": lr, "seed": seed,
+              "parameters": count_parameters(net), "teacher_parameters": count_parameters(teacher),
+              "wall_seconds": time.perf_counter() - start, "final": rows[-1]}
+    save_checkpoint(out, "distilled", net, spec, data.shape, record)
+    if curve:
+        _write_curve(curve, rows)
+    return net
+
+
+def _write_curve(path: str | Path, rows: list[dict]) -> None:
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)

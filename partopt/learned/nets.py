@@ -1,0 +1,95 @@
+"""Networks (torch): one trunk, M actor heads and a critic; a joint-action head; Q heads.
+
+A policy knows nothing about training; it maps features to logits (or Q-values).
+Every network is built from a small ``spec`` dict saved in its checkpoint.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["MultiHeadNet", "JointNet", "build_net", "count_parameters"]
+
+
+def _mlp(inputs: int, hidden: list[int]) -> tuple[nn.Sequential, int]:
+    layers, width = [], inputs
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()]
+        width = h
+    return nn.Sequential(*layers), width
+
+
+class MultiHeadNet(nn.Module):
+    """Shared hidden layers (the paper's soft parameter sharing), one head per block over
+    its N+1 locations, and one scalar head (critic value, or unused).
+
+    forward(x) -> (logits (B, M, N+1), value (B,)). Used by mt-a3c (actor heads +
+    critic), by DQN (heads give Q-values per block) and by imitation (heads give class
+    logits; the value head is unused).
+    """
+
+    def __init__(self, inputs: int, blocks: int, locations: int, hidden: list[int], critic: bool = True):
+        super().__init__()
+        self.trunk, width = _mlp(inputs, hidden)
+        self.blocks, self.locations = blocks, locations
+        self.actor = nn.Linear(width, blocks * locations)
+        self.critic = nn.Linear(width, 1) if critic else None
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.trunk(x)
+        logits = self.actor(h).view(-1, self.blocks, self.locations)
+        value = self.critic(h).squeeze(-1) if self.critic is not None else None
+        return logits, value
+
+
+class JointNet(nn.Module):
+    """Plain A3C: one softmax over all (N+1)^M joint placements, and a critic.
+
+    forward(x) -> (logits (B, (N+1)^M), value (B,)). Practical only while (N+1)^M
+    stays small (5^6 = 15,625 outputs at M = 6, N = 4; refused above 100,000).
+    """
+
+    MAX_ACTIONS = 100_000
+
+    def __init__(self, inputs: int, blocks: int, locations: int, hidden: list[int], critic: bool = True):
+        super().__init__()
+        actions = locations**blocks
+        if actions > self.MAX_ACTIONS:
+            raise ValueError(f"a3c: the joint action space (N+1)^M = {locations}^{blocks} = {actions:,} is over "
+                             f"{self.MAX_ACTIONS:,}; use mt-a3c, whose heads grow as M (N+1)")
+        self.trunk, width = _mlp(inputs, hidden)
+        self.blocks, self.locations = blocks, locations
+        self.actor = nn.Linear(width, actions)
+        self.critic = nn.Linear(width, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.trunk(x)
+        return self.actor(h), self.critic(h).squeeze(-1)
+
+    def decode(self, joint: torch.Tensor) -> torch.Tensor:
+        """Joint action indices (B,) -> placements (B, M), block 0 the most significant digit."""
+        out = []
+        rest = joint.clone()
+        for _ in range(self.blocks):
+            out.append(rest % self.locations)
+            rest = rest // self.locations
+        return torch.stack(out[::-1], dim=1)
+
+    def encode(self, placements: torch.Tensor) -> torch.Tensor:
+        """Placements (B, M) -> joint action indices (B,)."""
+        idx = torch.zeros(placements.shape[0], dtype=torch.long)
+        for m in range(self.blocks):
+            idx = idx * self.locations + placements[:, m]
+        return idx
+
+
+def build_net(spec: dict) -> nn.Module:
+    """The network described by ``spec`` (kind, inputs, blocks, locations, hidden, critic)."""
+    cls = {"multi-head": MultiHeadNet, "joint": JointNet}[spec["kind"]]
+    return cls(spec["inputs"], spec["blocks"], spec["locations"], list(spec["hidden"]), spec.get("critic", True))
+
+
+def count_parameters(net: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)

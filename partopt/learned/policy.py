@@ -1,0 +1,151 @@
+"""Trained policies as placement functions: checkpoints, decoding, the shipped set.
+
+A checkpoint is a ``torch.save`` dict (format ``partopt.checkpoint/1``) holding the
+network spec and weights, the instance shape (M, N) it was trained for, the feature
+version and the training record. Shipped checkpoints live in
+``instances/checkpoints/<agent>-m<M>-n<N>.pt``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from partopt.costs import InstanceBatch
+from partopt.evaluation import Objective
+from partopt.learned.features import FEATURE_VERSION, encode_batch
+from partopt.learned.nets import JointNet, build_net, count_parameters
+from partopt.model import Instance
+from partopt.profiles import instances_dir
+from partopt.solvers.heuristics import placement_scores
+from partopt.solvers.local_search import polish as local_polish
+
+__all__ = ["LearnedPolicy", "save_checkpoint", "load_policy", "shipped_checkpoint", "checkpoints_dir"]
+
+FORMAT = "partopt.checkpoint/1"
+
+
+def checkpoints_dir() -> Path:
+    """Where shipped checkpoints live."""
+    return instances_dir() / "checkpoints"
+
+
+def save_checkpoint(path: str | os.PathLike, agent: str, net: torch.nn.Module, spec: dict,
+                    shape: tuple[int, int], record: dict) -> None:
+    """Write a checkpoint for ``agent`` (atomically: a temporary file, then a rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"format": FORMAT, "agent": agent, "spec": spec, "state_dict": net.state_dict(),
+            "shape": list(shape), "feature_version": FEATURE_VERSION, "record": record}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(data, tmp)
+    os.replace(tmp, path)
+
+
+def shipped_checkpoint(agent: str, shape: tuple[int, int]) -> Path:
+    """The shipped checkpoint of ``agent`` for instances of ``shape``, or a clear error."""
+    m, n = shape
+    path = checkpoints_dir() / f"{agent}-m{m}-n{n}.pt"
+    if path.exists():
+        return path
+    have = sorted(p.name for p in checkpoints_dir().glob(f"{agent}-m*-n*.pt"))
+    shapes = ", ".join(have) or "none"
+    raise ValueError(f"checkpoint: no shipped {agent} checkpoint for M={m}, N={n} (shipped: {shapes}); "
+                     f"train one with `partopt train {agent}` and pass checkpoint=PATH")
+
+
+class LearnedPolicy:
+    """A trained network as a placement function for instances of one shape (M, N)."""
+
+    def __init__(self, checkpoint: dict, path: str | None = None):
+        if checkpoint.get("format") != FORMAT:
+            raise ValueError(f"checkpoint: not a partopt checkpoint ({path})")
+        if checkpoint.get("feature_version") != FEATURE_VERSION:
+            raise ValueError(f"checkpoint: feature version {checkpoint.get('feature_version')} != {FEATURE_VERSION}; retrain")
+        self.agent = checkpoint["agent"]
+        self.shape = tuple(checkpoint["shape"])
+        self.spec = checkpoint["spec"]
+        self.record = checkpoint.get("record", {})
+        self.net = build_net(self.spec)
+        self.net.load_state_dict(checkpoint["state_dict"])
+        self.net.eval()
+        self.path = path
+
+    @property
+    def parameters(self) -> int:
+        """Trainable parameters of the network."""
+        return count_parameters(self.net)
+
+    def _check(self, instances: Sequence[Instance]) -> None:
+        for inst in instances:
+            if inst.shape != self.shape:
+                raise ValueError(f"instance: shape (M, N) = {inst.shape}, the {self.agent} checkpoint "
+                                 f"{self.path or ''} is for {self.shape}")
+
+    @torch.no_grad()
+    def probabilities(self, instances: Sequence[Instance]) -> np.ndarray:
+        """Per-block location probabilities (B, M, N+1); for a joint policy, its marginals."""
+        x = torch.from_numpy(encode_batch(InstanceBatch.stack(list(instances))))
+        logits, _ = self.net(x)
+        if isinstance(self.net, JointNet):
+            joint = torch.softmax(logits, dim=-1)
+            idx = self.net.decode(torch.arange(joint.shape[1]))
+            m, n = self.shape
+            out = torch.zeros(len(instances), m, n + 1)
+            for b in range(m):
+                out[:, b, :] = torch.zeros(len(instances), n + 1).index_add_(1, idx[:, b], joint)
+            return out.numpy()
+        return torch.softmax(logits, dim=-1).numpy()
+
+    @torch.no_grad()
+    def greedy(self, instances: Sequence[Instance]) -> np.ndarray:
+        """Greedy decoding of many instances at once, placements (B, M)."""
+        self._check(instances)
+        x = torch.from_numpy(encode_batch(InstanceBatch.stack(list(instances))))
+        logits, _ = self.net(x)
+        if isinstance(self.net, JointNet):
+            return self.net.decode(logits.argmax(dim=-1)).numpy()
+        return logits.argmax(dim=-1).numpy()
+
+    def place(self, instance: Instance, objective: Objective | None = None, samples: int = 1,
+              seed: int | None = None, polish: bool = False) -> list[int]:
+        """Greedy placement, or the best of ``samples`` (greedy plus samples-1 draws) by
+        evaluate under ``objective``; ``polish`` runs local search on the result."""
+        objective = objective or Objective("penalty", 1.0)
+        greedy = self.greedy([instance])[0]
+        candidates = [greedy]
+        if samples > 1:
+            rng = np.random.default_rng(0 if seed is None else seed)
+            probs = self.probabilities([instance])[0]
+            cum = probs.cumsum(axis=1)
+            u = rng.random((samples - 1, probs.shape[0], 1))
+            draws = (u > cum[None, :, :]).sum(axis=2).clip(0, probs.shape[1] - 1)
+            candidates.extend(draws)
+        candidates = np.array(candidates)
+        violation, value = placement_scores(instance, objective, candidates)
+        best = candidates[int(np.lexsort((np.arange(len(value)), value, violation))[0])].tolist()
+        return local_polish(instance, objective, best) if polish else best
+
+    def __call__(self, instance: Instance) -> list[int]:
+        return self.place(instance)
+
+
+@functools.lru_cache(maxsize=32)
+def _load(path: str, mtime: float) -> LearnedPolicy:
+    return LearnedPolicy(torch.load(path, map_location="cpu", weights_only=False), path)
+
+
+def load_policy(checkpoint: str | os.PathLike | None, agent: str, shape: tuple[int, int]) -> LearnedPolicy:
+    """The policy in ``checkpoint``, or the shipped one of ``agent`` for ``shape``."""
+    path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(agent, shape)
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint: {path} does not exist")
+    policy = _load(str(path.resolve()), path.stat().st_mtime)
+    if checkpoint is not None and policy.agent != agent:
+        raise ValueError(f"checkpoint: {path} holds a {policy.agent} policy, not {agent}")
+    return policy
