@@ -47,6 +47,17 @@ same command again and finished rows are kept, not redone.""",
     "plot": """examples:
   partopt plot gaps bench/results/paper-default-v1.csv     # gap distribution per solver
   partopt plot sweep bench/results/paper-servers-v1.csv    # delay and energy against the sweep axis""",
+    "train": """examples:
+  partopt train imitation --config generator=dil --config count=100000 --out imitation.pt
+  partopt train distilled --config teacher=imitation.pt --config labels=1000 --out distilled.pt
+  partopt train mt-a3c --config episodes=400 --config max_seconds=600 --out mt-a3c.pt
+  partopt train mt-a3c --config episodes=800 --out mt-a3c.pt --resume    # continue a run
+  partopt train dqn --config episodes=400 --config workers=2 --out dqn.pt
+
+Settings are the fields of A3CConfig / DQNConfig (partopt.learned.a3c, .dqn) or, for
+imitation: generator, generator_params, count, seed, epochs, hidden, batch, lr, data;
+for distilled: teacher, generator, labels, temperature, epochs, hidden, seed.
+Checkpoints are written periodically and at the end; a curve CSV goes beside them.""",
     "suite": """examples:
   partopt suite list
   partopt suite build paper-default-v1      # generate, solve by DP, check with MILP, save

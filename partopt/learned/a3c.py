@@ -7,8 +7,9 @@ one softmax head per block, one critic) or :class:`~partopt.learned.nets.JointNe
 Each worker runs its own environment and a local copy of the network. Per update it
 plays k = ``t_max`` slots (the paper's batch of 32), then computes
 
-- k-step returns R^t = sum_i gamma^i r^{t+i} + gamma^k V(X^{t+k}) (eq. 16), with
-  V = 0 after a terminal slot, and advantages A = R^t - V(X^t) (eq. 17);
+- k-step returns R^t = sum_{i<k} gamma^i r^{t+i} + gamma^k V(X^{t+k}) (eq. 16), with
+  k = ``n_step`` (cut at the rollout's end, V = 0 after a terminal slot), and
+  advantages A = R^t - V(X^t) (eq. 17);
 - actor loss per head m: -log pi_m(a_m | X) A - c_H H(pi_m) (eq. 18, the entropy
   bonus with weight ``entropy``), averaged over the M heads as in eq. (20) (mt-a3c;
   plain a3c has one head over the joint action);
@@ -20,12 +21,19 @@ state lives in shared memory. Gradients are copied explicitly from the local net
 to the shared one (torch >= 2 sets gradients to None on zero_grad).
 
 Where Algorithm 1 is unclear: its "replay memory D" and "minibatch" are read as the
-worker's k-step rollout, used once (A3C is on-policy); the paper's "probability of
+worker's rollout of ``t_max`` slots, used once (A3C is on-policy). Eq. (16) bounds k by
+t_max; we take k = 1 by default. Tasks arrive independently of the actions (only the
+energy links slots), so a long k adds the rewards of future, unrelated tasks to every
+return: with gamma = 0.95 and k = 32 that noise swamped the effect of the action and
+the policy did not learn which server to use (66% gap after 300,000 slots); k = 1
+replaces it with the critic's estimate and learns. the paper's "probability of
 random exploration decreasing from 1 to 0.01" is an epsilon per block: with that
 probability a block's location is drawn uniformly instead of from its head, epsilon
 falling linearly from ``eps_start`` to ``eps_end`` over the first ``eps_decay`` fraction
 of the episodes. Rewards are multiplied by ``reward_scale`` inside the learner only
-(the environment's reward stays eq. 14).
+(the environment's reward stays eq. 14); by default it is 1 / |mean reward| of
+random placements on 256 tasks, so that advantages are O(1) next to the entropy
+bonus whatever the delay scale of the generator.
 
 ``deterministic=True`` steps the workers in a fixed order in one process, so a run
 is reproducible (for tests); the asynchronous run is not (Hogwild).
@@ -66,7 +74,8 @@ class A3CConfig:
     hidden: tuple = (256, 256)
     lr: float = 0.01  # paper: 0.01 for actor and critic
     gamma: float = 0.95  # paper
-    t_max: int = 32  # k-step rollout = the paper's batch of 32
+    t_max: int = 32  # rollout length = the paper's batch of 32
+    n_step: int = 1  # k of eq. (16), at most t_max
     entropy: float = 0.01
     value_weight: float = 0.5
     rms_alpha: float = 0.99
@@ -74,7 +83,7 @@ class A3CConfig:
     eps_start: float = 1.0  # paper: exploration from 1 ...
     eps_end: float = 0.01  # ... to 0.01
     eps_decay: float = 0.3
-    reward_scale: float = 1.0
+    reward_scale: float | None = None  # None: 1 / |mean reward of random placements|
     episodes: int = 200
     workers: int = 0  # 0: the available cores
     seed: int = 0
@@ -115,9 +124,23 @@ def _spec(cfg: A3CConfig, shape) -> dict:
             "locations": n + 1, "hidden": list(cfg.hidden), "critic": True}
 
 
-def _env(cfg: A3CConfig) -> BlockPlacementEnv:
+def _env(cfg) -> BlockPlacementEnv:
     return BlockPlacementEnv(cfg.generator, cfg.generator_params, beta=cfg.beta, horizon=cfg.horizon,
                              max_energy_j=cfg.max_energy_j)
+
+
+def default_reward_scale(cfg, tasks: int = 256) -> float:
+    """1 / |mean reward| of uniformly random placements on ``tasks`` tasks of the environment."""
+    env = _env(cfg)
+    env.reset(seed=cfg.seed + 999_983)
+    env.action_space.seed(cfg.seed)
+    rewards = []
+    for _ in range(tasks):
+        _, r, terminated, truncated, _ = env.step(env.action_space.sample())
+        rewards.append(r)
+        if terminated or truncated:
+            env.reset()
+    return 1.0 / max(abs(float(np.mean(rewards))), 1e-12)
 
 
 class _Worker:
@@ -179,12 +202,14 @@ class _Worker:
                     break
         with torch.no_grad():
             bootstrap = 0.0 if done else float(local(torch.from_numpy(self.obs)[None])[1][0])
-        returns, ret = [], bootstrap
-        for r in reversed(rewards):  # eq. (16)
-            ret = r + cfg.gamma * ret
-            returns.append(ret)
-        returns = torch.tensor(returns[::-1], dtype=torch.float32)
         values_t = torch.stack(values)
+        later = torch.cat([values_t.detach()[1:], torch.tensor([bootstrap])])  # V(X^{t+1})
+        returns = torch.empty(len(rewards))
+        steps = len(rewards)
+        for t in range(steps):  # eq. (16) with k = min(n_step, steps - t)
+            k = min(cfg.n_step, steps - t)
+            ret = sum(cfg.gamma**i * rewards[t + i] for i in range(k))
+            returns[t] = ret + cfg.gamma**k * later[t + k - 1]
         advantage = returns - values_t  # eq. (17)
         actor = -(torch.stack(log_probs) * advantage.detach()).mean() - cfg.entropy * torch.stack(entropies).mean()
         critic = advantage.pow(2).mean()  # eq. (19)
@@ -231,6 +256,8 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
         raise ValueError(f"agent: must be 'mt-a3c' or 'a3c', got {cfg.agent!r}")
     out = Path(out)
     shape = _env(cfg).shape
+    if cfg.reward_scale is None:
+        cfg.reward_scale = default_reward_scale(cfg)
     spec = _spec(cfg, shape)
     torch.manual_seed(cfg.seed)
     shared = build_net(spec)

@@ -1,0 +1,76 @@
+"""``partopt train``: train a learned solver from the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+__all__ = ["train_main"]
+
+HELP = {
+    "mt-a3c": "A3CConfig fields, e.g. episodes=400 horizon=600 workers=2 lr=0.001 max_seconds=600",
+    "a3c": "A3CConfig fields, as mt-a3c",
+    "dqn": "DQNConfig fields, e.g. episodes=400 horizon=600 workers=2 lr=0.001",
+    "imitation": "generator=dil count=100000 seed=0 epochs=40 hidden=[256,256,256,256,256] data=PATH.npz",
+    "distilled": "teacher=PATH generator=dil labels=1000 temperature=5 epochs=300 hidden=[32,32] seed=1",
+}
+
+
+def _config(cls, values: dict):
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for key in values:
+        if key not in fields:
+            import difflib
+
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"--config {key}: not a setting of {cls.__name__}.{hint}")
+    return cls(**values)
+
+
+def train_main(args) -> int:
+    from partopt.cli import _pairs
+
+    values = _pairs(args.config, "--config")
+    out = Path(args.out or f"{args.agent}.pt")
+    curve = out.with_suffix(".curve.csv")
+    if args.agent in ("mt-a3c", "a3c"):
+        from partopt.learned.a3c import A3CConfig, train_a3c
+
+        cfg = _config(A3CConfig, {"agent": args.agent, **values})
+        record = train_a3c(cfg, out, resume=args.resume, curve_csv=curve)
+    elif args.agent == "dqn":
+        from partopt.learned.dqn import DQNConfig, train_dqn
+
+        record = train_dqn(_config(DQNConfig, values), out, resume=args.resume, curve_csv=curve)
+    elif args.agent == "imitation":
+        from partopt.learned.imitation import load_dataset, make_dataset, train_teacher
+
+        data_path = values.pop("data", None)
+        gen = values.pop("generator", "dil")
+        params = values.pop("generator_params", None) or {}
+        count, seed = int(values.pop("count", 100_000)), int(values.pop("seed", 0))
+        if data_path and Path(data_path).exists():
+            data = load_dataset(data_path)
+        else:
+            data = make_dataset(gen, count, seed=seed, params=params)
+            if data_path:
+                data.save(data_path)
+        train_teacher(data, out, curve=curve, seed=seed, **values)
+        record = {"wall_seconds": None}
+    else:
+        from partopt.learned.imitation import make_dataset, train_student
+        from partopt.learned.policy import load_policy
+
+        gen = values.pop("generator", "dil")
+        params = values.pop("generator_params", None) or {}
+        labels = int(values.get("labels", 1000))
+        seed = int(values.pop("seed", 1))
+        data = make_dataset(gen, labels, seed=seed, params=params, progress=False)
+        teacher = load_policy(values.pop("teacher", None), "imitation", data.shape).net
+        train_student(teacher, data, out, curve=curve, seed=seed, **values)
+        record = {"wall_seconds": None}
+    print(f"wrote {out} (training curve {curve})")
+    if record.get("wall_seconds"):
+        print(f"{record['episodes']} episodes in {record['wall_seconds']:.0f} s")
+    return 0

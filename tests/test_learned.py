@@ -1,0 +1,179 @@
+"""Learned solvers: the environment, tiny training runs, checkpoints as solvers."""
+
+import numpy as np
+import pytest
+
+gym = pytest.importorskip("gymnasium")
+torch = pytest.importorskip("torch")
+
+import partopt  # noqa: E402
+from partopt.learned import ENV_ID  # noqa: E402
+from partopt.learned.env import BlockPlacementEnv  # noqa: E402
+from partopt.learned.features import encode, feature_size  # noqa: E402
+
+
+def test_env_passes_gymnasium_check():
+    """check_env passes on the registered environment."""
+    from gymnasium.utils.env_checker import check_env
+
+    env = gym.make(ENV_ID, horizon=20)
+    check_env(env.unwrapped, skip_render_check=True)
+
+
+def test_env_same_seed_same_episode():
+    """The same seed and actions give the same observations and rewards."""
+    def rollout(seed):
+        env = BlockPlacementEnv(horizon=15)
+        obs, _ = env.reset(seed=seed)
+        out = [obs]
+        for t in range(15):
+            obs, r, term, trunc, _ = env.step([t % 5] * 6)
+            out += [obs, np.array([r])]
+        return np.concatenate(out)
+
+    assert np.array_equal(rollout(3), rollout(3)) and not np.array_equal(rollout(3), rollout(4))
+
+
+def test_env_reward_is_eq14_from_evaluate():
+    """The reward is -(L + beta psi) of evaluate on the observed task."""
+    env = BlockPlacementEnv(beta=3.0, horizon=5)
+    env.reset(seed=0)
+    task = env.task
+    _, reward, *_ = env.step([1] * 6)
+    assert reward == partopt.evaluate(task, [1] * 6).reward(3.0)
+
+
+def test_env_energy_follows_eq11_and_ends_episode():
+    """Remaining energy falls by each slot's energy; the episode ends when it is spent."""
+    env = BlockPlacementEnv(horizon=1000, max_energy_j=60.0)
+    obs, _ = env.reset(seed=0)
+    assert obs[-1] == 1.0
+    spent, steps = 0.0, 0
+    while True:
+        obs, _, terminated, truncated, info = env.step([0] * 6)  # all local: about 0.6 J per slot
+        spent += info["energy"]
+        steps += 1
+        assert np.isclose(info["remaining_energy"], 60.0 - spent)
+        if terminated or truncated:
+            break
+    assert terminated and spent >= 60.0 and steps < 1000
+
+
+def test_env_needs_one_shape():
+    """A generator with a range of servers is refused (the action space needs one shape)."""
+    with pytest.raises(ValueError, match="one shape"):
+        BlockPlacementEnv(generator_params={"num_servers": (2, 9)})
+
+
+def test_features_are_scaled():
+    """Features are finite, O(1) for generated instances, and of the documented size."""
+    for name in ("paper", "dil", "random"):
+        inst = partopt.generate(name, seed=1)
+        x = encode(inst)
+        assert x.shape == (feature_size(*inst.shape),) and np.all(np.isfinite(x))
+        assert np.abs(x).max() < 20
+
+
+def _mean_reward(policy, instances, beta=1.0):
+    return np.mean([partopt.evaluate(i, policy(i)).reward(beta) for i in instances])
+
+
+@pytest.mark.parametrize("agent", ["mt-a3c", "a3c", "dqn"])
+def test_tiny_training_beats_random(tmp_path, agent):
+    """A few seconds of deterministic training beat uniformly random placements on held-out tasks."""
+    from partopt.learned.a3c import A3CConfig, train_a3c
+    from partopt.learned.dqn import DQNConfig, train_dqn
+    from partopt.learned.policy import load_policy
+
+    params = {"num_blocks": 3, "num_servers": 2}
+    out = tmp_path / f"{agent}.pt"
+    if agent == "dqn":
+        cfg = DQNConfig(generator_params=params, episodes=30, horizon=50, workers=2, deterministic=True,
+                        warmup=200, hidden=(64, 64), seed=0)
+        train_dqn(cfg, out, progress=False)
+    else:
+        cfg = A3CConfig(agent=agent, generator_params=params, episodes=30, horizon=50, workers=2,
+                        deterministic=True, hidden=(64, 64), lr=1e-3, seed=0)
+        train_a3c(cfg, out, progress=False)
+    policy = load_policy(out, agent, (3, 2))
+    tasks = partopt.PaperGenerator(**params).generate_many(100, seed=1_000_123)
+    rng = np.random.default_rng(0)
+    learned = _mean_reward(policy, tasks)
+    random_ = np.mean([partopt.evaluate(t, rng.integers(0, 3, size=3).tolist()).reward(1.0) for t in tasks])
+    assert learned > random_
+
+
+def test_deterministic_training_is_reproducible(tmp_path):
+    """Two deterministic runs with one seed give identical weights."""
+    from partopt.learned.a3c import A3CConfig, train_a3c
+
+    cfg = dict(generator_params={"num_blocks": 3, "num_servers": 2}, episodes=4, horizon=20, workers=2,
+               deterministic=True, hidden=(16,), seed=5)
+    train_a3c(A3CConfig(**cfg), tmp_path / "a.pt", progress=False)
+    train_a3c(A3CConfig(**cfg), tmp_path / "b.pt", progress=False)
+    a = torch.load(tmp_path / "a.pt", weights_only=False)["state_dict"]
+    b = torch.load(tmp_path / "b.pt", weights_only=False)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_resumes(tmp_path):
+    """A resumed run continues the episode count and keeps the earlier curve."""
+    from partopt.learned.a3c import A3CConfig, train_a3c
+
+    cfg = dict(generator_params={"num_blocks": 3, "num_servers": 2}, horizon=10, workers=1, deterministic=True,
+               hidden=(16,), seed=2)
+    out = tmp_path / "run.pt"
+    train_a3c(A3CConfig(episodes=3, **cfg), out, progress=False)
+    record = train_a3c(A3CConfig(episodes=6, **cfg), out, resume=True, progress=False)
+    assert record["episodes"] == 6 and [r["episode"] for r in record["curve"]] == list(range(1, 7))
+
+
+def test_imitation_and_distillation_learn(tmp_path):
+    """A small teacher fit to DP labels beats random; the distilled student is smaller and beats random."""
+    from partopt.learned.imitation import load_dataset, make_dataset, train_student, train_teacher
+    from partopt.learned.policy import load_policy
+
+    data = make_dataset("dil", 3000, seed=3, progress=False)
+    data.save(tmp_path / "d.npz")
+    again = load_dataset(tmp_path / "d.npz")
+    assert np.array_equal(again.labels, data.labels) and again.shape == (6, 2)
+    teacher = train_teacher(data, tmp_path / "t.pt", hidden=(64, 64), epochs=8, progress=False)
+    train_student(teacher, data, tmp_path / "s.pt", labels=500, hidden=(16,), epochs=30, progress=False)
+    tasks = partopt.DILGenerator().generate_many(100, seed=1_000_321)
+    rng = np.random.default_rng(0)
+    random_ = np.mean([partopt.evaluate(t, rng.integers(0, 3, size=6).tolist()).total_delay for t in tasks])
+    t_pol, s_pol = load_policy(tmp_path / "t.pt", "imitation", (6, 2)), load_policy(tmp_path / "s.pt", "distilled", (6, 2))
+    assert s_pol.parameters < t_pol.parameters
+    for pol in (t_pol, s_pol):
+        assert -_mean_reward(pol, tasks) < random_
+
+
+def test_trained_policy_is_a_solver(tmp_path):
+    """solve(..., checkpoint=...) works, passes conformance, and samples K are no worse than greedy."""
+    from partopt.learned.imitation import make_dataset, train_teacher
+
+    data = make_dataset("dil", 500, seed=4, progress=False)
+    train_teacher(data, tmp_path / "t.pt", hidden=(32,), epochs=2, progress=False)
+    insts = partopt.DILGenerator().generate_many(5, seed=1_000_999)
+    for inst in insts:
+        greedy = partopt.solve(inst, "imitation", checkpoint=str(tmp_path / "t.pt"))
+        best = partopt.solve(inst, "imitation", checkpoint=str(tmp_path / "t.pt"), samples=16, seed=1)
+        assert best.objective <= greedy.objective
+    report = partopt.check_solver("imitation", insts, objectives=("hard",), checkpoint=str(tmp_path / "t.pt"))
+    assert report.ok
+
+
+def test_missing_checkpoint_names_what_exists():
+    """Without a shipped checkpoint for the shape, the error names the ones that exist."""
+    inst = partopt.generate("paper", seed=0, num_servers=7)
+    with pytest.raises(ValueError, match="no shipped mt-a3c checkpoint for M=6, N=7"):
+        partopt.solve(inst, "mt-a3c")
+
+
+def test_import_partopt_learned_does_not_load_torch():
+    """The environment and features load without torch."""
+    import subprocess
+    import sys
+
+    code = "import partopt.learned.env, sys; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
