@@ -12,6 +12,8 @@ import csv
 import math
 import multiprocessing
 import os
+import pickle
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,15 +59,18 @@ class SerialExecutor:
 
 
 class ProcessExecutor:
-    """Runs tasks in ``jobs`` worker processes (fork where available, so registered
-    user solvers are inherited), keeping at most 2 x jobs tasks in flight."""
+    """Runs tasks in ``jobs`` worker processes, keeping at most 2 x jobs tasks in flight.
 
-    def __init__(self, jobs: int):
+    method: "fork" or "spawn"; by default fork where the platform has it, unless torch
+    is already loaded (a forked child can deadlock in torch's thread pool), then spawn.
+    """
+
+    def __init__(self, jobs: int, method: str | None = None):
         self.jobs = max(1, int(jobs))
+        self.method = method or default_start_method()
 
     def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(method))
+        pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(self.method))
         try:
             pending, it = set(), iter(tasks)
             for task in it:
@@ -82,6 +87,13 @@ class ProcessExecutor:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
+def default_start_method() -> str:
+    """fork where available and safe (torch not loaded in this process), else spawn."""
+    if "fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules:
+        return "fork"
+    return "spawn"
+
+
 @dataclass
 class _Task:
     ident: str
@@ -94,9 +106,12 @@ class _Task:
     reference_solver: str
     time_limit: float | None
     options: dict
+    user_solvers: dict = field(default_factory=dict)
 
 
 def _run(task: _Task) -> list[dict]:
+    for name, fn in task.user_solvers.items():  # a spawned worker does not inherit registrations
+        register_solver(name, fn, replace=True)
     if task.reference is None:
         ref = solve(task.instance, task.reference_solver, objective=task.objective, beta=task.beta,
                     time_limit=task.time_limit)
@@ -233,6 +248,17 @@ def benchmark(
         if jobs is None:
             jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         executor = SerialExecutor() if jobs == 1 or len(tasks) <= 1 else ProcessExecutor(jobs)
+    if isinstance(executor, ProcessExecutor) and executor.method != "fork":
+        user = {n: solver_spec(n).target for n in names if solver_spec(n).kind == "user"}
+        try:
+            pickle.dumps(user)
+        except Exception:  # noqa: BLE001 - e.g. a lambda: run in this process instead
+            print("[bench] a user solver cannot be sent to worker processes; running in this process",
+                  file=sys.stderr)
+            executor = SerialExecutor()
+        else:
+            for task in tasks:
+                task.user_solvers = user
     new_rows: list[dict] = []
     writer, fh = None, None
     if path is not None:

@@ -109,6 +109,17 @@ def _is_policy(fn: Callable) -> bool:
     return "objective" not in params and not any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
+class PolicySolver:
+    """A policy ``Instance -> placement`` as a solver (picklable when the policy is)."""
+
+    def __init__(self, policy: Callable):
+        self.policy = policy
+        self.__doc__ = getattr(policy, "__doc__", None)
+
+    def __call__(self, instance, objective, *, time_limit=None, seed=None, **options) -> SolverOutput:
+        return SolverOutput(placement=self.policy(instance))
+
+
 def register_solver(name: str, solver: Callable, *, description: str = "", replace: bool = False) -> None:
     """Register ``solver`` under ``name`` so that solve() and the benchmark can use it.
 
@@ -123,11 +134,7 @@ def register_solver(name: str, solver: Callable, *, description: str = "", repla
     if name in _REGISTRY and not replace:
         raise ValueError(f"name: {name!r} is already registered; pass replace=True to override it")
     if _is_policy(solver):
-        policy = solver
-
-        def solver(instance, objective, *, time_limit=None, seed=None, **options):
-            return SolverOutput(placement=policy(instance))
-
+        solver = PolicySolver(solver)
     _REGISTRY[name] = SolverSpec(name, solver, "user", description or getattr(solver, "__doc__", "") or "")
     _LOADED.pop(name, None)
 

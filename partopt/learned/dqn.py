@@ -19,8 +19,6 @@ actors in a fixed order in one process, reproducibly.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from partopt.learned.a3c import _env, default_reward_scale, write_curve
+from partopt.learned.a3c import _env, default_reward_scale
+from partopt.learned.runtime import run_workers, worker_count, write_curve
 from partopt.learned.features import feature_size
 from partopt.learned.nets import build_net, count_parameters
 from partopt.learned.policy import save_checkpoint
@@ -192,7 +191,7 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
         curve, start_episode, wall_before = ck["record"]["curve"], ck["record"]["episodes"], ck["record"]["wall_seconds"]
     online.share_memory()
     learner = _Learner(cfg, spec, online)
-    workers = cfg.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    workers = worker_count(cfg.workers)
     bar = Progress(f"train {cfg.agent}", cfg.episodes, enabled=progress)
     start = last_save = time.perf_counter()
 
@@ -231,33 +230,17 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
                     note(record)
             step += 1
     else:
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        counter, queue, stop = ctx.Value("i", start_episode), ctx.Queue(maxsize=10_000), ctx.Event()
-        procs = [ctx.Process(target=_actor_main, args=(cfg, i, online, spec, counter, queue, stop), daemon=True)
-                 for i in range(workers)]
-        for p in procs:
-            p.start()
-        alive = len(procs)
-        try:
-            while alive:
-                item = queue.get()
-                if item is None:
-                    alive -= 1
-                    continue
-                transition, record = item
-                learner.add(transition)
-                learner.update()
-                if record is not None:
-                    note(record)
-                    episode = max(episode, record["episode"])
-                if out_of_time():
-                    stop.set()
-        finally:
-            stop.set()
-            for p in procs:
-                p.join(timeout=10)
-                if p.is_alive():
-                    p.terminate()
+        def handle(item):
+            nonlocal episode
+            transition, record = item
+            learner.add(transition)
+            learner.update()
+            if record is not None:
+                note(record)
+                episode = max(episode, record["episode"])
+
+        run_workers(_actor_main, lambda i, counter, queue, stop: (cfg, i, online, spec, counter, queue, stop),
+                    workers, start_episode, handle, out_of_time)
     save(episode)
     if curve_csv:
         write_curve(curve_csv, curve)

@@ -25,7 +25,8 @@ from partopt.profiles import instances_dir
 from partopt.solvers.heuristics import placement_scores
 from partopt.solvers.local_search import polish as local_polish
 
-__all__ = ["LearnedPolicy", "save_checkpoint", "load_policy", "shipped_checkpoint", "checkpoints_dir"]
+__all__ = ["LearnedPolicy", "save_checkpoint", "load_policy", "shipped_checkpoint", "checkpoints_dir",
+           "describe_checkpoint"]
 
 FORMAT = "partopt.checkpoint/1"
 
@@ -135,12 +136,26 @@ class LearnedPolicy:
         return self.place(instance)
 
 
+def describe_checkpoint(path: str | os.PathLike) -> str:
+    """One line: agent, shape, parameters and the training record of a checkpoint."""
+    policy = load_policy(path, torch.load(path, map_location="cpu", weights_only=False)["agent"], None)
+    rec = policy.record
+    parts = [f"`{Path(path).name}`: {policy.agent}, shape {policy.shape}, {policy.parameters:,} parameters"]
+    if "episodes" in rec:
+        parts.append(f"{rec['episodes']} episodes in {rec['wall_seconds']:.0f} s")
+    if "data" in rec:
+        count = rec["data"].get("count", rec["data"].get("labels"))
+        parts.append(f"{count:,} {rec['data']['generator']} samples, {rec.get('epochs')} epochs"
+                     + (f" in {rec['wall_seconds']:.0f} s" if rec.get("wall_seconds") else ""))
+    return "; ".join(parts)
+
+
 @functools.lru_cache(maxsize=32)
 def _load(path: str, mtime: float) -> LearnedPolicy:
     return LearnedPolicy(torch.load(path, map_location="cpu", weights_only=False), path)
 
 
-def load_policy(checkpoint: str | os.PathLike | None, agent: str, shape: tuple[int, int]) -> LearnedPolicy:
+def load_policy(checkpoint: str | os.PathLike | None, agent: str, shape: tuple[int, int] | None) -> LearnedPolicy:
     """The policy in ``checkpoint``, or the shipped one of ``agent`` for ``shape``."""
     path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(agent, shape)
     if not path.exists():

@@ -1,0 +1,56 @@
+"""Process plumbing shared by the trainers: worker counts, the worker pool, curves."""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing as mp
+import os
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["worker_count", "run_workers", "write_curve"]
+
+
+def worker_count(requested: int) -> int:
+    """``requested`` workers, or the cores this process may use when it is 0."""
+    if requested:
+        return requested
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def run_workers(target: Callable, args: Callable[[int, object, object, object], tuple], count: int,
+                start_value: int, handle: Callable[[object], None], should_stop: Callable[[], bool]) -> None:
+    """Start ``count`` processes ``target(*args(i, counter, queue, stop))``; pass every queued
+    item to ``handle`` until each worker has sent None. ``counter`` is a shared int starting at
+    ``start_value``; ``stop`` is set when ``should_stop()`` turns true. Uses fork where the
+    platform has it (spawn costs seconds of start-up), spawn elsewhere."""
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    counter, queue, stop = ctx.Value("i", start_value), ctx.Queue(maxsize=10_000), ctx.Event()
+    procs = [ctx.Process(target=target, args=args(i, counter, queue, stop), daemon=True) for i in range(count)]
+    for p in procs:
+        p.start()
+    alive = len(procs)
+    try:
+        while alive:
+            item = queue.get()
+            if item is None:
+                alive -= 1
+                continue
+            handle(item)
+            if should_stop():
+                stop.set()
+    finally:
+        stop.set()
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
+
+
+def write_curve(path: str | Path, rows: list[dict]) -> None:
+    """A training curve as CSV, one row per record."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
