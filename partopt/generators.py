@@ -10,7 +10,6 @@ units (MB/s, GHz) where their names say so; instances store SI units only.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 
 from partopt.formulas import shannon_rate
 from partopt.model import Block, Device, Instance, Server
+from partopt.names import did_you_mean
 from partopt.profiles import load_profile
 
 __all__ = ["PaperGenerator", "DILGenerator", "RandomGenerator", "GENERATORS", "generate", "get_generator"]
@@ -303,16 +303,13 @@ GENERATORS: dict[str, type[_Generator]] = {
 def get_generator(name: str, **params) -> _Generator:
     """The generator called ``name`` with ``params``; unknown names get a suggestion."""
     if name not in GENERATORS:
-        close = difflib.get_close_matches(name, GENERATORS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"generator: unknown name {name!r}; available: {', '.join(GENERATORS)}.{hint}")
+        raise ValueError(f"generator: unknown name {name!r}; available: {', '.join(GENERATORS)}."
+                         + did_you_mean(name, GENERATORS))
     cls = GENERATORS[name]
     known = {f.name for f in dataclasses.fields(cls)}
     for key in params:
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"{key}: not a parameter of generator {name!r}.{hint}")
+            raise ValueError(f"{key}: not a parameter of generator {name!r}." + did_you_mean(key, known))
     return cls(**params)
 
 

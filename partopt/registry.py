@@ -7,12 +7,12 @@ callable from an :class:`~partopt.model.Instance` to a placement, and wraps it.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 from dataclasses import dataclass
 from typing import Callable
 
+from partopt.names import did_you_mean
 from partopt.result import SolverOutput
 
 __all__ = ["SolverSpec", "register_solver", "list_solvers", "get_solver", "solver_spec"]
@@ -73,9 +73,8 @@ def list_solvers(kind: str | None = None) -> list[str]:
 def solver_spec(name: str) -> SolverSpec:
     """The :class:`SolverSpec` of ``name``; unknown names get a "did you mean"."""
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"solver: unknown name {name!r}; available: {', '.join(_REGISTRY)}.{hint}")
+        raise ValueError(f"solver: unknown name {name!r}; available: {', '.join(_REGISTRY)}."
+                         + did_you_mean(name, _REGISTRY))
     return _REGISTRY[name]
 
 

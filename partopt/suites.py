@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 from partopt.api import solve
 from partopt.generators import get_generator
 from partopt.model import Instance
+from partopt.names import did_you_mean
 from partopt.profiles import instances_dir
 
 __all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "load_suite", "build_suite", "check_suite", "list_suites"]
@@ -117,11 +118,7 @@ def suite_path(name: str) -> Path:
 
 def _spec(name: str) -> SuiteSpec:
     if name not in SUITES:
-        import difflib
-
-        close = difflib.get_close_matches(name, SUITES, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"suite: unknown name {name!r}; available: {', '.join(SUITES)}.{hint}")
+        raise ValueError(f"suite: unknown name {name!r}; available: {', '.join(SUITES)}." + did_you_mean(name, SUITES))
     return SUITES[name]
 
 
@@ -135,11 +132,16 @@ def _reference(instance: Instance) -> dict[str, dict]:
 
 
 def generate_entries(spec: SuiteSpec) -> Iterator[tuple[str, str, dict, Instance]]:
-    """(id, point label, params, instance) for every instance of ``spec``, deterministic."""
+    """(id, point label, params, instance) for every instance of ``spec``, deterministic.
+
+    Every point of a sweep draws from the same random stream (common random numbers):
+    where the swept parameter does not change what is drawn (deadlines, link rates),
+    instance i differs between points only in that parameter.
+    """
     for p, (label, params) in enumerate(spec.points):
         gen = get_generator(spec.generator, **params)
         for i in range(spec.count):
-            inst = gen.generate(spec.seed + p, i)
+            inst = gen.generate(spec.seed, i)
             ident = f"{spec.name}/{p:02d}-{i:04d}"
             yield ident, label, params, inst.replace(name=ident)
 

@@ -151,3 +151,15 @@ def test_warm_start_is_accepted(paper_instance):
     for solver, options in (("milp-ortools", {}), ("milp-ortools", {"backend": "cp-sat"}), ("milp-pulp", {})):
         warm = partopt.solve(paper_instance, solver, warm_start=start, **options)
         assert math.isclose(warm.objective, partopt.solve(paper_instance, "dp").objective, rel_tol=1e-6)
+
+
+def test_budget_dp_keeps_its_bound_path_under_rounding():
+    """Regression: a zero budget met only by free local blocks (kappa = 0) is feasible for DP too."""
+    from partopt import Block, Device, Server
+
+    blocks = (Block(1599829149.0, 1000.0), Block(0.0, 0.0), Block(0.0, 0.0), Block(0.0, 0.0),
+              Block(1e6, 0.0), Block(49202803.25, 1000.0, deadline_s=0.25994056065))
+    inst = partopt.Instance(blocks=blocks, device=Device(1e8, 1.0, kappa=0.0), servers=(Server(5e8, 1e5),),
+                            backhaul_bps=1e6, energy_budget_j=0.0)
+    same_answer(partopt.solve(inst, "dp"), partopt.solve(inst, "brute-force"))
+    assert partopt.solve(inst, "dp").status == Status.OPTIMAL

@@ -177,3 +177,19 @@ def test_import_partopt_learned_does_not_load_torch():
 
     code = "import partopt.learned.env, sys; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_shipped_checkpoints_solve():
+    """Every shipped checkpoint loads without naming it and solves instances of its shape."""
+    from partopt.learned.policy import checkpoints_dir, load_policy
+
+    shipped = sorted(checkpoints_dir().glob("*-m*-n*.pt"))
+    assert {p.name.split("-m")[0] for p in shipped} >= {"imitation", "distilled"}
+    for path in shipped:
+        agent = path.name.split("-m")[0]
+        shape = load_policy(path, agent, None).shape
+        generator = partopt.DILGenerator() if shape == (6, 2) else partopt.PaperGenerator(num_servers=shape[1])
+        inst = generator.generate(1_000_555)
+        result = partopt.solve(inst, agent)
+        assert result.placement is not None and result.status != partopt.Status.INFEASIBLE
+        assert result.objective == partopt.Objective("hard").value(partopt.evaluate(inst, result.placement))

@@ -49,7 +49,7 @@ is reproducible (for tests); the asynchronous run is not (Hogwild).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,25 +59,18 @@ from partopt.learned.env import BlockPlacementEnv
 from partopt.learned.features import feature_size
 from partopt.learned.nets import JointNet, build_net, count_parameters
 from partopt.learned.policy import save_checkpoint
-from partopt.learned.runtime import run_workers, worker_count, write_curve
+from partopt.learned.runtime import TrainingConfig, run_workers, worker_count, write_curve
 from partopt.progress import Progress
 
 __all__ = ["A3CConfig", "train_a3c", "SharedRMSprop"]
 
 
 @dataclass
-class A3CConfig:
-    """Training settings of mt-a3c / a3c; the paper's values where it gives them."""
+class A3CConfig(TrainingConfig):
+    """Training settings of mt-a3c / a3c (see :class:`TrainingConfig` for the shared ones)."""
 
     agent: str = "mt-a3c"
-    generator: str = "paper"
-    generator_params: dict = field(default_factory=dict)
-    beta: float = 1.0
-    horizon: int = 600  # T, slots per episode (paper)
-    max_energy_j: float | None = None
-    hidden: tuple = (256, 256)
     lr: float = 1e-4  # the paper gives 0.01, which collapsed the policy here (see the module docstring)
-    gamma: float = 0.95  # paper
     t_max: int = 32  # rollout length = the paper's batch of 32
     n_step: int = 1  # k of eq. (16), at most t_max
     entropy: float = 0.01
@@ -85,16 +78,6 @@ class A3CConfig:
     normalize_advantage: bool = True
     rms_alpha: float = 0.99
     rms_eps: float = 1e-5
-    eps_start: float = 1.0  # paper: exploration from 1 ...
-    eps_end: float = 0.01  # ... to 0.01
-    eps_decay: float = 0.3
-    reward_scale: float | None = None  # None: 1 / |mean reward of random placements|
-    episodes: int = 200
-    workers: int = 0  # 0: the available cores
-    seed: int = 0
-    deterministic: bool = False
-    max_seconds: float | None = None
-    checkpoint_every: float = 30.0  # seconds between checkpoints
 
 
 class SharedRMSprop:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+
+from partopt.names import did_you_mean
 from pathlib import Path
 
 __all__ = ["train_main"]
@@ -20,11 +22,7 @@ def _config(cls, values: dict):
     fields = {f.name for f in dataclasses.fields(cls)}
     for key in values:
         if key not in fields:
-            import difflib
-
-            close = difflib.get_close_matches(key, fields, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"--config {key}: not a setting of {cls.__name__}.{hint}")
+            raise ValueError(f"--config {key}: not a setting of {cls.__name__}." + did_you_mean(key, fields))
     return cls(**values)
 
 

@@ -20,14 +20,14 @@ actors in a fixed order in one process, reproducibly.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from partopt.learned.a3c import _env, default_reward_scale
-from partopt.learned.runtime import run_workers, worker_count, write_curve
+from partopt.learned.runtime import TrainingConfig, run_workers, worker_count, write_curve
 from partopt.learned.features import feature_size
 from partopt.learned.nets import build_net, count_parameters
 from partopt.learned.policy import save_checkpoint
@@ -37,33 +37,15 @@ __all__ = ["DQNConfig", "train_dqn"]
 
 
 @dataclass
-class DQNConfig:
-    """Training settings of the distributed DQN."""
+class DQNConfig(TrainingConfig):
+    """Training settings of the distributed DQN (see :class:`TrainingConfig` for the shared ones)."""
 
     agent: str = "dqn"
-    generator: str = "paper"
-    generator_params: dict = field(default_factory=dict)
-    beta: float = 1.0
-    horizon: int = 600
-    max_energy_j: float | None = None
-    hidden: tuple = (256, 256)
-    lr: float = 1e-3
-    gamma: float = 0.95
-    batch: int = 32
+    batch: int = 32  # the paper's batch
     buffer: int = 100_000
     warmup: int = 1_000
     target_every: int = 500
     sync_every: int = 50
-    eps_start: float = 1.0
-    eps_end: float = 0.01
-    eps_decay: float = 0.3
-    reward_scale: float | None = None
-    episodes: int = 200
-    workers: int = 0
-    seed: int = 0
-    deterministic: bool = False
-    max_seconds: float | None = None
-    checkpoint_every: float = 30.0
 
 
 def _spec(shape, hidden) -> dict:

@@ -5,10 +5,43 @@ from __future__ import annotations
 import csv
 import multiprocessing as mp
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["worker_count", "run_workers", "write_curve"]
+__all__ = ["TrainingConfig", "worker_count", "run_workers", "write_curve"]
+
+
+@dataclass
+class TrainingConfig:
+    """Settings every reinforcement-learning trainer shares.
+
+    The environment (generator, generator_params, beta, horizon T, max_energy_j E^max),
+    the network (hidden sizes, learning rate, discount), exploration (epsilon from
+    eps_start to eps_end over the first eps_decay fraction of the episodes), the reward
+    scale (None: automatic), the run (episodes, workers: 0 = all cores, seed,
+    deterministic, max_seconds, checkpoint_every seconds).
+    """
+
+    agent: str = ""
+    generator: str = "paper"
+    generator_params: dict = field(default_factory=dict)
+    beta: float = 1.0
+    horizon: int = 600  # T, slots per episode (paper)
+    max_energy_j: float | None = None
+    hidden: tuple = (256, 256)
+    lr: float = 1e-3
+    gamma: float = 0.95  # paper
+    eps_start: float = 1.0  # paper: exploration from 1 ...
+    eps_end: float = 0.01  # ... to 0.01
+    eps_decay: float = 0.3
+    reward_scale: float | None = None  # None: 1 / |mean reward of random placements|
+    episodes: int = 200
+    workers: int = 0
+    seed: int = 0
+    deterministic: bool = False
+    max_seconds: float | None = None
+    checkpoint_every: float = 30.0
 
 
 def worker_count(requested: int) -> int:

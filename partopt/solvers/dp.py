@@ -82,7 +82,8 @@ def _budget_dp(step: np.ndarray, energy: np.ndarray, budget: float) -> tuple[lis
     prev = np.concatenate([[0], low[:-1]])
     if not f.within(energy[m_idx, prev, low].sum(), budget):
         return None, np.inf
-    upper = float(step[m_idx, prev, low].sum())
+    # Slack so that rounding (sums taken in another order) never prunes the bound's own path.
+    upper = float(step[m_idx, prev, low].sum()) * (1.0 + 1e-9) + 1e-300
     # Least energy and least cost from each node at block m to the end: a label that
     # cannot finish within the budget, or cannot beat the upper bound, is dropped.
     to_go = np.zeros((m_blocks, locs))

@@ -7,6 +7,8 @@ cost tensors, so they agree with :func:`partopt.evaluate` by construction.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 from partopt import formulas as f
@@ -53,6 +55,13 @@ def best_placement(instance: Instance, objective: Objective, placements: np.ndar
     return placements[int(np.lexsort((np.arange(len(value)), value, violation))[0])].tolist()
 
 
+def instance_key(instance: Instance) -> int:
+    """A stable 32-bit digest of an instance's numbers (same in every process and run)."""
+    data = b"".join(np.ascontiguousarray(a).tobytes() for a in (
+        instance.cycles, instance.input_bits, instance.deadlines, instance.location_hz, instance.uplink_bps))
+    return zlib.crc32(data)
+
+
 def solve_greedy(instance: Instance, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:
     """The paper's greedy baseline [54]: blocks in order, each to the location that
     finishes it soonest given where the previous block went.
@@ -93,8 +102,12 @@ def solve_apdi(instance: Instance, objective: Objective, *, time_limit=None, see
 
 
 def solve_rpdi(instance: Instance, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:
-    """Random partitioning (RPDI): each block at a uniformly random location in 0..N (seeded; None = 0)."""
-    rng = np.random.default_rng(0 if seed is None else seed)
+    """Random partitioning (RPDI): each block at a uniformly random location in 0..N.
+
+    The draw depends on ``seed`` (None = 0) and on the instance's data, so one seed gives
+    independent placements across instances and the same placement for the same instance.
+    """
+    rng = np.random.default_rng([0 if seed is None else seed, instance_key(instance)])
     return SolverOutput(placement=rng.integers(0, instance.num_locations, size=instance.num_blocks).tolist())
 
 
