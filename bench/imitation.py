@@ -83,6 +83,7 @@ def validate(setting: str, lines: list[str], samples: int) -> None:
             if agent in ("imitation", "distilled"):
                 rows.append((agent, {"samples": samples}))
                 rows.append((agent, {"polish": True}))
+                rows.append((agent, {"samples": 4 * samples, "polish": True}))
     lines += [f"### `{suite_name}` ({len(insts)} held-out instances, shape {shape})", "",
               "| solver | decoding | mean latency / optimum | mean of per-instance ratios | exactly optimal | "
               "parameters |", "|---|---|---|---|---|---|"]
