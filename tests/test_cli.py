@@ -85,3 +85,10 @@ def test_bench_prints_table_and_resumes(tmp_path, capsys):
     assert "mean gap %" in first and "10 new rows" in first
     assert main(args) == 0
     assert "0 new rows, 10 already done" in capsys.readouterr().out
+
+
+def test_json_output_is_clean_with_highs():
+    """--json prints only JSON even when HiGHS (which prints a banner from C) solves."""
+    proc = run("solve", "--generate", "paper", "--solver", "milp-pulp", "--option", "backend=highs", "--json")
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["status"] == "optimal"

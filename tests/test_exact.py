@@ -17,12 +17,25 @@ from conftest import instances
 objectives = st.sampled_from([("hard", 1.0), ("penalty", 0.0), ("penalty", 1.0), ("penalty", 7.5)])
 
 
-def same_answer(a, b):
-    """Same verdict, and the same objective to 1e-6 relative (after evaluate)."""
+def same_answer(a, b, scale: float = 0.0):
+    """Same verdict, and the same objective to 1e-6 relative (after evaluate).
+
+    ``scale``: the instance's cost scale (sum over blocks of the dearest move); where the
+    optimum is near 0, floating-point MILP solvers stop within their absolute
+    tolerances, so 1e-7 of that scale also counts as agreement.
+    """
     assert (a.status == Status.INFEASIBLE) == (b.status == Status.INFEASIBLE), (a.summary(), b.summary())
     if a.status != Status.INFEASIBLE:
         assert a.status == b.status == Status.OPTIMAL
-        assert math.isclose(a.objective, b.objective, rel_tol=1e-6), (a.objective, b.objective)
+        assert math.isclose(a.objective, b.objective, rel_tol=1e-6, abs_tol=1e-7 * scale), (a.objective, b.objective)
+
+
+def cost_scale(inst, kind, beta) -> float:
+    """The instance's cost scale U (see partopt.solvers.milp); CP-SAT's documented rounding
+    bound, 2 M U 1e-9, is within the 1e-7 U allowance."""
+    from partopt.solvers.milp import build_formulation
+
+    return build_formulation(inst, Objective(kind, beta)).upper
 
 
 @given(instances(max_blocks=6, max_servers=3), objectives)
@@ -46,7 +59,7 @@ def test_milp_agrees_with_dp(solver, options, inst, goal):
     """Each MILP backend matches the DP optimum (1e-6 relative) and its infeasibility verdict."""
     kind, beta = goal
     same_answer(partopt.solve(inst, "dp", objective=kind, beta=beta),
-                partopt.solve(inst, solver, objective=kind, beta=beta, **options))
+                partopt.solve(inst, solver, objective=kind, beta=beta, **options), cost_scale(inst, kind, beta))
 
 
 @pytest.mark.slow
@@ -62,7 +75,7 @@ def test_milp_agrees_with_dp_thoroughly(solver, options, inst, goal):
     """As above, on larger instances and many more examples."""
     kind, beta = goal
     same_answer(partopt.solve(inst, "dp", objective=kind, beta=beta),
-                partopt.solve(inst, solver, objective=kind, beta=beta, **options))
+                partopt.solve(inst, solver, objective=kind, beta=beta, **options), cost_scale(inst, kind, beta))
 
 
 def test_budget_dp_on_paper_sized_instance():

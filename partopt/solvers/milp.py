@@ -42,7 +42,10 @@ from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.formulas import REL_TOL
 
-__all__ = ["Formulation", "Row", "build_formulation"]
+__all__ = ["Formulation", "Row", "build_formulation", "OBJECTIVE_RANGE"]
+
+#: The model objective of any placement lies in [0, OBJECTIVE_RANGE].
+OBJECTIVE_RANGE = 1e6
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class Formulation:
 
     var_names[v] and var_binary[v] describe variable v (bounds 0 and 1);
     ``x[m][k]`` is the index of x[m, k] (None when fixed to 0); ``upper`` bounds the
-    objective of any placement (s).
+    objective of any placement (s); a model objective value times ``unit`` is seconds.
     """
 
     var_names: list[str] = field(default_factory=list)
@@ -75,6 +78,7 @@ class Formulation:
     x: list[list[int | None]] = field(default_factory=list)
     y: dict[tuple[int, int, int], int] = field(default_factory=dict)
     upper: float = 0.0
+    unit: float = 1.0
     trivially_infeasible: bool = False
 
     def add_var(self, name: str, binary: bool) -> int:
@@ -150,12 +154,16 @@ def build_formulation(instance: Instance, objective: Objective) -> Formulation:
             return {v: float(table[0, 0, k]) for k, v in enumerate(model.x[0]) if v is not None}
         return {v: float(table[m, i, j]) for (mm, i, j), v in y.items() if mm == m}
 
-    # Objective: total delay (10a), each move priced by the objective.
+    # Objective: total delay (10a), each move priced by the objective, in units of
+    # ``unit`` = upper / OBJECTIVE_RANGE, where ``upper`` is the sum over blocks of the dearest
+    # move: any placement's objective lies in [0, OBJECTIVE_RANGE], so the solvers' absolute
+    # tolerances (about 1e-6) are about 1e-12 of the cost scale, whatever the delay units.
+    model.upper = float(sum(max(step_terms(m, cost).values(), default=0.0) for m in range(m_blocks))) or 1.0
+    model.unit = model.upper / OBJECTIVE_RANGE
     for m in range(m_blocks):
         for v, c in step_terms(m, cost).items():
             if c:
-                model.objective[v] = model.objective.get(v, 0.0) + c
-    model.upper = float(sum(max(step_terms(m, cost).values(), default=0.0) for m in range(m_blocks)))
+                model.objective[v] = model.objective.get(v, 0.0) + c / model.unit
     # (5) energy budget, relative form.
     if budget is not None:
         coefs: dict[int, float] = {}

@@ -3,14 +3,17 @@
 backend="scip" (default): SCIP through MathOpt, float coefficients, relative and
 absolute MIP gap 0. backend="cp-sat": CP-SAT, which takes integer coefficients only:
 
-- the objective is multiplied by S_d = 1e12 / U and rounded, where U is the sum over
-  blocks of the largest finite step cost (an upper bound on any placement's objective). Each coefficient moves by at most 0.5 / S_d seconds and a
-  placement uses at most 2M of them, so the placement CP-SAT proves optimal for the
-  rounded costs is optimal for the true costs to within 2 M U 1e-12 seconds
-  (:func:`cpsat_precision` returns this bound; a test holds CP-SAT to it).
-- the energy row (already divided by the budget) is multiplied by 1e12 and rounded,
-  with right-hand side floor(1e12 (1 + 1e-9)); its rounding (at most M 1e-12 of the
-  budget) is a thousand times smaller than the model's 1e-9 tolerance.
+- the objective, in units of U / 1e6 where U is the sum over blocks of the dearest move
+  (an upper bound on any placement's objective, see :mod:`partopt.solvers.milp`), is
+  multiplied by 1e3 and rounded, so coefficients are integers up to 1e9. Each moves by at
+  most 0.5e-9 U and a placement uses at most 2M of them, so the placement CP-SAT proves
+  optimal for the rounded costs is optimal for the true costs to within 2 M U 1e-9
+  seconds (:func:`cpsat_precision`; a test holds CP-SAT to it). Larger scales are not
+  safe: at 1e10 and above, CP-SAT reported OPTIMAL for a placement 1e-6 (relative) worse
+  than the optimum, its LP relaxation losing precision on such coefficients.
+- the energy row (already divided by the budget) is multiplied by 1e9 and rounded, with
+  right-hand side floor(1e9 (1 + 1e-9)); its rounding can move the budget by at most
+  M 0.5e-9 of itself, the order of the model's own 1e-9 tolerance.
 
 MathOpt's HiGHS backend is not offered: with PuLP loaded in the same process it
 crashed (segfault) with ortools 9.15.
@@ -24,12 +27,12 @@ import math
 from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.result import SolverOutput
-from partopt.solvers.milp import Formulation, build_formulation
+from partopt.solvers.milp import OBJECTIVE_RANGE, Formulation, build_formulation
 
 __all__ = ["solve_milp_ortools", "cpsat_precision", "export_model"]
 
 BACKENDS = ("scip", "cp-sat")
-_SCALE = 1e12
+_SCALE = 1e9
 
 
 def solve_milp_ortools(
@@ -108,7 +111,7 @@ def _solve_scip(model: Formulation, time_limit, seed, threads, warm_start) -> So
     T = mathopt.TerminationReason
     info = {"backend": "scip", "termination": reason.name, "solve_time": result.solve_time().total_seconds()}
     bound = result.termination.objective_bounds.dual_bound
-    bound = float(bound) if math.isfinite(bound) else None
+    bound = float(bound) * model.unit if math.isfinite(bound) else None
     if reason in (T.INFEASIBLE,):
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     if not result.has_primal_feasible_solution():
@@ -127,13 +130,13 @@ def _solve_scip(model: Formulation, time_limit, seed, threads, warm_start) -> So
 def cpsat_precision(instance: Instance, objective: Objective) -> float:
     """Bound (s) on how far CP-SAT's optimum may be above the true optimum, from rounding."""
     model = build_formulation(instance, objective)
-    return 2 * instance.num_blocks * max(model.upper, 1e-12) / _SCALE
+    return 2 * instance.num_blocks * model.upper / _SCALE
 
 
 def _solve_cpsat(model: Formulation, time_limit, seed, threads, warm_start) -> SolverOutput:
     from ortools.sat.python import cp_model
 
-    delay_scale = _SCALE / max(model.upper, 1e-12)
+    delay_scale = _SCALE / OBJECTIVE_RANGE  # objective coefficients become integers up to 1e9
     cp = cp_model.CpModel()
     # y is integral once x is (see partopt.solvers.milp), so both are Booleans here.
     variables = [cp.new_bool_var(name) for name in model.var_names]
@@ -170,6 +173,6 @@ def _solve_cpsat(model: Formulation, time_limit, seed, threads, warm_start) -> S
         proven_optimal=status == cp_model.OPTIMAL,
         timed_out=status != cp_model.OPTIMAL,
         # The rounded model's bound, widened by the rounding bound so that it stays valid.
-        lower_bound=(solver.best_objective_bound - 2 * len(model.x)) / delay_scale,
+        lower_bound=(solver.best_objective_bound - 2 * len(model.x)) / delay_scale * model.unit,
         info=info,
     )

@@ -7,6 +7,9 @@ feasibility tolerance to 1e-9. ``export`` writes the model as LP (``.lp``) or MP
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import warnings
 
 from partopt.evaluation import Objective
@@ -43,6 +46,24 @@ def pulp_problem(model: Formulation):
 def _lp_name(name: str) -> str:
     """x[1,2] -> x_1_2: LP and MPS files take no brackets or commas."""
     return name.replace("[", "_").replace("]", "").replace(",", "_")
+
+
+@contextlib.contextmanager
+def _native_stdout_silenced():
+    """Send file descriptor 1 to /dev/null for the duration (catches prints from C code)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable stdout: nothing to protect
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _solver(backend: str, time_limit, threads, seed, warm: bool):
@@ -84,7 +105,8 @@ def solve_milp_pulp(
             variables[v].setInitialValue(x)
     if export:
         prob.writeLP(export) if str(export).endswith(".lp") else prob.writeMPS(export)
-    status = prob.solve(_solver(backend, time_limit, threads, seed, warm_start is not None))
+    with _native_stdout_silenced():  # highspy prints a banner from C when a model is created
+        status = prob.solve(_solver(backend, time_limit, threads, seed, warm_start is not None))
     solution_status = prob.sol_status
     info = {"backend": backend, "termination": pulp.LpStatus[status]}
     if status == pulp.LpStatusInfeasible:
@@ -97,6 +119,6 @@ def solve_milp_pulp(
         placement=placement,
         proven_optimal=optimal,
         timed_out=not optimal,
-        lower_bound=pulp.value(prob.objective) if optimal else None,
+        lower_bound=(pulp.value(prob.objective) or 0.0) * model.unit if optimal else None,
         info=info,
     )
