@@ -2,9 +2,8 @@
 
 import math
 
-import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 import partopt

@@ -1,6 +1,5 @@
 """Heuristics: what each one places, and that none ever beats the optimum."""
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st

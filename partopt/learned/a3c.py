@@ -48,7 +48,6 @@ is reproducible (for tests); the asynchronous run is not (Hogwild).
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -59,8 +58,7 @@ from partopt.learned.env import BlockPlacementEnv
 from partopt.learned.features import feature_size
 from partopt.learned.nets import JointNet, build_net, count_parameters
 from partopt.learned.policy import save_checkpoint
-from partopt.learned.runtime import TrainingConfig, run_workers, worker_count, write_curve
-from partopt.progress import Progress
+from partopt.learned.runtime import TrainingConfig, TrainingLog, run_workers, worker_count, write_curve
 
 __all__ = ["A3CConfig", "train_a3c", "SharedRMSprop"]
 
@@ -268,20 +266,9 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
         wall_before = ck["record"]["wall_seconds"]
     shared.share_memory()
     workers = worker_count(cfg.workers)
-    bar = Progress(f"train {cfg.agent}", cfg.episodes, enabled=progress)
-    start, last_save = time.perf_counter(), time.perf_counter()
-
-    def record(rec):
-        nonlocal last_save
-        rec["wall_seconds"] = wall_before + time.perf_counter() - start
-        curve.append(rec)
-        bar.update(rec["episode"], f"episodes, mean reward {rec['mean_reward']:.4f}")
-        if time.perf_counter() - last_save > cfg.checkpoint_every:
-            _save(out, cfg, shared, opt, spec, shape, curve, rec["episode"], rec["wall_seconds"])
-            last_save = time.perf_counter()
-
-    def out_of_time():
-        return cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds
+    log = TrainingLog(cfg, lambda ep: _save(out, cfg, shared, opt, spec, shape, curve, ep, log.wall()), curve,
+                      wall_before, progress)
+    record, out_of_time = log.record, log.out_of_time
 
     episode = start_episode
     if cfg.deterministic:
@@ -301,7 +288,7 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
 
         run_workers(_worker_main, lambda i, counter, queue, stop: (cfg, i, shared, opt, spec, counter, queue, stop),
                     workers, start_episode, handle, out_of_time)
-    wall = wall_before + time.perf_counter() - start
+    wall = log.wall()
     _save(out, cfg, shared, opt, spec, shape, curve, episode, wall)
     if curve_csv:
         write_curve(curve_csv, curve)

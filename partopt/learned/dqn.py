@@ -19,7 +19,6 @@ actors in a fixed order in one process, reproducibly.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,11 +26,10 @@ import numpy as np
 import torch
 
 from partopt.learned.a3c import _env, default_reward_scale
-from partopt.learned.runtime import TrainingConfig, run_workers, worker_count, write_curve
+from partopt.learned.runtime import TrainingConfig, TrainingLog, run_workers, worker_count, write_curve
 from partopt.learned.features import feature_size
 from partopt.learned.nets import build_net, count_parameters
 from partopt.learned.policy import save_checkpoint
-from partopt.progress import Progress
 
 __all__ = ["DQNConfig", "train_dqn"]
 
@@ -174,25 +172,14 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
     online.share_memory()
     learner = _Learner(cfg, spec, online)
     workers = worker_count(cfg.workers)
-    bar = Progress(f"train {cfg.agent}", cfg.episodes, enabled=progress)
-    start = last_save = time.perf_counter()
 
     def save(episode):
         record = {"config": asdict(cfg), "episodes": episode, "parameters": count_parameters(online),
-                  "wall_seconds": wall_before + time.perf_counter() - start, "curve": curve}
+                  "wall_seconds": log.wall(), "curve": curve}
         save_checkpoint(out, cfg.agent, online, spec, shape, record)
 
-    def note(rec):
-        nonlocal last_save
-        rec["wall_seconds"] = wall_before + time.perf_counter() - start
-        curve.append(rec)
-        bar.update(rec["episode"], f"episodes, mean reward {rec['mean_reward']:.4f}")
-        if time.perf_counter() - last_save > cfg.checkpoint_every:
-            save(rec["episode"])
-            last_save = time.perf_counter()
-
-    def out_of_time():
-        return cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds
+    log = TrainingLog(cfg, save, curve, wall_before, progress)
+    note, out_of_time = log.record, log.out_of_time
 
     episode = start_episode
     if cfg.deterministic:
@@ -226,4 +213,4 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
     save(episode)
     if curve_csv:
         write_curve(curve_csv, curve)
-    return {"episodes": episode, "wall_seconds": wall_before + time.perf_counter() - start, "curve": curve}
+    return {"episodes": episode, "wall_seconds": log.wall(), "curve": curve}

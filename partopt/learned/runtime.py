@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import multiprocessing as mp
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["TrainingConfig", "worker_count", "run_workers", "write_curve"]
+__all__ = ["TrainingConfig", "TrainingLog", "worker_count", "run_workers", "write_curve"]
 
 
 @dataclass
@@ -42,6 +43,36 @@ class TrainingConfig:
     deterministic: bool = False
     max_seconds: float | None = None
     checkpoint_every: float = 30.0
+
+
+class TrainingLog:
+    """The bookkeeping of a training run: its curve, progress line, periodic checkpoints
+    (``save(episode)`` every ``cfg.checkpoint_every`` seconds) and time limit."""
+
+    def __init__(self, cfg: "TrainingConfig", save: Callable[[int], None], curve: list[dict],
+                 wall_before: float = 0.0, progress: bool = True):
+        from partopt.progress import Progress
+
+        self.cfg, self.save, self.curve, self.wall_before = cfg, save, curve, wall_before
+        self.bar = Progress(f"train {cfg.agent}", cfg.episodes, enabled=progress)
+        self.start = self.last_save = time.perf_counter()
+
+    def wall(self) -> float:
+        """Training seconds so far, earlier sessions of a resumed run included."""
+        return self.wall_before + time.perf_counter() - self.start
+
+    def record(self, rec: dict) -> None:
+        """Add a finished episode to the curve; checkpoint when it is time."""
+        rec["wall_seconds"] = self.wall()
+        self.curve.append(rec)
+        self.bar.update(rec["episode"], f"episodes, mean reward {rec['mean_reward']:.4f}")
+        if time.perf_counter() - self.last_save > self.cfg.checkpoint_every:
+            self.save(rec["episode"])
+            self.last_save = time.perf_counter()
+
+    def out_of_time(self) -> bool:
+        """True once ``cfg.max_seconds`` have passed in this session."""
+        return self.cfg.max_seconds is not None and time.perf_counter() - self.start > self.cfg.max_seconds
 
 
 def worker_count(requested: int) -> int:
