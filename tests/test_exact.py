@@ -47,12 +47,15 @@ def test_dp_agrees_with_brute_force(inst, goal):
                 partopt.solve(inst, "brute-force", objective=kind, beta=beta))
 
 
-@pytest.mark.parametrize(
+MILP_BACKENDS = pytest.mark.parametrize(
     "solver, options",
     [("milp-ortools", {}), ("milp-ortools", {"backend": "cp-sat"}), ("milp-pulp", {}),
      ("milp-pulp", {"backend": "highs"})],
     ids=["scip", "cp-sat", "cbc", "highs"],
 )
+
+
+@MILP_BACKENDS
 @given(inst=instances(max_blocks=5, max_servers=3), goal=objectives)
 @settings(max_examples=25)
 def test_milp_agrees_with_dp(solver, options, inst, goal):
@@ -63,12 +66,7 @@ def test_milp_agrees_with_dp(solver, options, inst, goal):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "solver, options",
-    [("milp-ortools", {}), ("milp-ortools", {"backend": "cp-sat"}), ("milp-pulp", {}),
-     ("milp-pulp", {"backend": "highs"})],
-    ids=["scip", "cp-sat", "cbc", "highs"],
-)
+@MILP_BACKENDS
 @given(inst=instances(max_blocks=12, max_servers=5), goal=objectives)
 @settings(max_examples=150)
 def test_milp_agrees_with_dp_thoroughly(solver, options, inst, goal):

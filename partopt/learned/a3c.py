@@ -58,7 +58,14 @@ from partopt.learned.env import BlockPlacementEnv
 from partopt.learned.features import feature_size
 from partopt.learned.nets import JointNet, build_net, count_parameters
 from partopt.learned.policy import save_checkpoint
-from partopt.learned.runtime import TrainingConfig, TrainingLog, run_workers, worker_count, write_curve
+from partopt.learned.runtime import (
+    TrainingConfig,
+    TrainingLog,
+    resume_from,
+    run_workers,
+    worker_count,
+    write_curve,
+)
 
 __all__ = ["A3CConfig", "train_a3c", "SharedRMSprop"]
 
@@ -257,13 +264,8 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
     opt = SharedRMSprop(shared.parameters(), cfg.lr, cfg.rms_alpha, cfg.rms_eps)
     curve, start_episode, wall_before = [], 0, 0.0
     if resume:
-        if not out.exists():
-            raise FileNotFoundError(f"out: nothing to resume at {out}")
-        ck = torch.load(out, map_location="cpu", weights_only=False)
-        shared.load_state_dict(ck["state_dict"])
-        opt.load_state_dict(ck["record"]["optimizer"])
-        curve, start_episode = ck["record"]["curve"], ck["record"]["episodes"]
-        wall_before = ck["record"]["wall_seconds"]
+        record, curve, start_episode, wall_before = resume_from(out, shared)
+        opt.load_state_dict(record["optimizer"])
     shared.share_memory()
     workers = worker_count(cfg.workers)
     log = TrainingLog(cfg, lambda ep: _save(out, cfg, shared, opt, spec, shape, curve, ep, log.wall()), curve,

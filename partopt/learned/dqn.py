@@ -26,7 +26,14 @@ import numpy as np
 import torch
 
 from partopt.learned.a3c import _env, default_reward_scale
-from partopt.learned.runtime import TrainingConfig, TrainingLog, run_workers, worker_count, write_curve
+from partopt.learned.runtime import (
+    TrainingConfig,
+    TrainingLog,
+    resume_from,
+    run_workers,
+    worker_count,
+    write_curve,
+)
 from partopt.learned.features import feature_size
 from partopt.learned.nets import build_net, count_parameters
 from partopt.learned.policy import save_checkpoint
@@ -164,11 +171,7 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
     online = build_net(spec)
     curve, start_episode, wall_before = [], 0, 0.0
     if resume:
-        if not out.exists():
-            raise FileNotFoundError(f"out: nothing to resume at {out}")
-        ck = torch.load(out, map_location="cpu", weights_only=False)
-        online.load_state_dict(ck["state_dict"])
-        curve, start_episode, wall_before = ck["record"]["curve"], ck["record"]["episodes"], ck["record"]["wall_seconds"]
+        _, curve, start_episode, wall_before = resume_from(out, online)
     online.share_memory()
     learner = _Learner(cfg, spec, online)
     workers = worker_count(cfg.workers)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["TrainingConfig", "TrainingLog", "worker_count", "run_workers", "write_curve"]
+__all__ = ["TrainingConfig", "TrainingLog", "resume_from", "worker_count", "run_workers", "write_curve"]
 
 
 @dataclass
@@ -73,6 +73,19 @@ class TrainingLog:
     def out_of_time(self) -> bool:
         """True once ``cfg.max_seconds`` have passed in this session."""
         return self.cfg.max_seconds is not None and time.perf_counter() - self.start > self.cfg.max_seconds
+
+
+def resume_from(path: Path, net) -> tuple[dict, list[dict], int, float]:
+    """Load the weights of the checkpoint at ``path`` into ``net``; returns (record, curve,
+    episodes done, training seconds so far)."""
+    import torch
+
+    if not path.exists():
+        raise FileNotFoundError(f"out: nothing to resume at {path}")
+    record = torch.load(path, map_location="cpu", weights_only=False)
+    net.load_state_dict(record["state_dict"])
+    rec = record["record"]
+    return rec, rec["curve"], rec["episodes"], rec["wall_seconds"]
 
 
 def worker_count(requested: int) -> int:

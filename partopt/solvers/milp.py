@@ -41,8 +41,9 @@ import numpy as np
 from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.formulas import REL_TOL
+from partopt.result import SolverOutput
 
-__all__ = ["Formulation", "Row", "build_formulation", "OBJECTIVE_RANGE"]
+__all__ = ["Formulation", "Row", "build_formulation", "prepare", "OBJECTIVE_RANGE"]
 
 #: The model objective of any placement lies in [0, OBJECTIVE_RANGE].
 OBJECTIVE_RANGE = 1e6
@@ -174,4 +175,18 @@ def build_formulation(instance: Instance, objective: Objective) -> Formulation:
         if coefs:
             rhs = (1.0 + REL_TOL) if budget > 0 else 0.0
             model.rows.append(Row("energy", coefs, "<=", rhs, unit="energy"))
+    return model
+
+
+def prepare(instance: Instance, objective: Objective, backend: str, backends: tuple[str, ...]):
+    """The formulation for a backend's solve, or the answer when none is needed.
+
+    Checks ``backend`` against ``backends``; returns a :class:`SolverOutput` proving
+    infeasibility when some block has no allowed location, else the :class:`Formulation`.
+    """
+    if backend not in backends:
+        raise ValueError(f"backend: must be one of {backends}, got {backend!r}")
+    model = build_formulation(instance, objective)
+    if model.trivially_infeasible:
+        return SolverOutput(placement=None, proven_infeasible=True, info={"backend": backend})
     return model

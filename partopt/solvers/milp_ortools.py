@@ -27,7 +27,7 @@ import math
 from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.result import SolverOutput
-from partopt.solvers.milp import OBJECTIVE_RANGE, Formulation, build_formulation
+from partopt.solvers.milp import OBJECTIVE_RANGE, Formulation, build_formulation, prepare
 
 __all__ = ["solve_milp_ortools", "cpsat_precision", "export_model"]
 
@@ -47,11 +47,9 @@ def solve_milp_ortools(
     export: str | None = None,
 ) -> SolverOutput:
     """Solve exactly with OR-Tools; ``export`` writes the model as MPS to that path first."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
-    model = build_formulation(instance, objective)
-    if model.trivially_infeasible:
-        return SolverOutput(placement=None, proven_infeasible=True, info={"backend": backend})
+    model = prepare(instance, objective, backend, BACKENDS)
+    if isinstance(model, SolverOutput):
+        return model
     if export:
         export_model(model, export)
     if backend == "scip":

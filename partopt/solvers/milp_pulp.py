@@ -15,7 +15,7 @@ import warnings
 from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.result import SolverOutput
-from partopt.solvers.milp import Formulation, build_formulation
+from partopt.solvers.milp import Formulation, prepare
 
 __all__ = ["solve_milp_pulp", "pulp_problem"]
 
@@ -94,11 +94,9 @@ def solve_milp_pulp(
     """Solve exactly with PuLP (backend "cbc" or "highs")."""
     import pulp
 
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
-    model = build_formulation(instance, objective)
-    if model.trivially_infeasible:
-        return SolverOutput(placement=None, proven_infeasible=True, info={"backend": backend})
+    model = prepare(instance, objective, backend, BACKENDS)
+    if isinstance(model, SolverOutput):
+        return model
     prob, variables = pulp_problem(model)
     if warm_start is not None:
         for v, x in model.hint(warm_start).items():
