@@ -35,6 +35,7 @@ __all__ = [
     "summarize",
     "format_summary",
     "ROW_FIELDS",
+    "read_rows",
 ]
 
 ROW_FIELDS = [
@@ -179,7 +180,8 @@ def _solver_names(solvers: Sequence[str | Callable]) -> list[str]:
     return names
 
 
-def _read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a benchmark CSV with numbers and flags parsed ([] when the file is absent or empty)."""
     if not path.exists() or path.stat().st_size == 0:
         return []
     with open(path, newline="") as fh:
@@ -226,7 +228,7 @@ def benchmark(
     seeds = list(seeds) or [0]
     options = options or {}
     path = Path(out) if out is not None else None
-    done_rows = _read_rows(path) if path is not None else []
+    done_rows = read_rows(path) if path is not None else []
     done = {(r["instance"], r["solver"], r["seed"]) for r in done_rows
             if r["objective_kind"] == objective and r["beta"] == float(beta)}
     if path is not None and done_rows and any(r["objective_kind"] != objective or r["beta"] != float(beta)

@@ -15,6 +15,7 @@ exit status 1. ``--debug`` shows the full traceback instead.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import sys
@@ -164,7 +165,6 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    import partopt
     from partopt.bench import benchmark
 
     suite_label = Path(args.suite).stem if args.suite.endswith(".jsonl") else args.suite
@@ -186,14 +186,10 @@ def cmd_bench(args) -> int:
               f"{len(run.rows) - run.new_rows} already done")
         print(run.table())
         print(f"rows: {out}")
-    summary_path = out.with_name(out.stem + "-summary.csv")
-    import csv
-
-    with open(summary_path, "w", newline="") as fh:
+    with open(out.with_name(out.stem + "-summary.csv"), "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(run.summary[0]) if run.summary else ["solver"])
         writer.writeheader()
         writer.writerows(run.summary)
-    del partopt
     return 0
 
 

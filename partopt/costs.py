@@ -19,7 +19,7 @@ import numpy as np
 from partopt import formulas as f
 from partopt.model import Block, Device, Instance, Server
 
-__all__ = ["CostTensors", "InstanceBatch", "cost_tensors", "link_rates"]
+__all__ = ["CostTensors", "InstanceBatch", "along", "cost_tensors", "link_rates"]
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,6 @@ class InstanceBatch:
             output_bits=np.array([i.output_bits for i in instances]),
             energy_budget_j=np.array([i.budget for i in instances]),
         )
-
-    @classmethod
-    def of(cls, instance: Instance) -> "InstanceBatch":
-        """One instance as a batch of one (cached on the instance as ``instance.as_batch``)."""
-        return instance.as_batch
 
     def instance(self, b: int) -> Instance:
         """Instance number ``b`` of the batch, as an :class:`Instance`."""
@@ -143,6 +138,18 @@ class CostTensors:
             excess = np.maximum(self.delay - self.deadlines[:, :, None, None], 0.0)
             return self.delay + beta * excess
         raise ValueError(f"objective: must be 'hard' or 'penalty', got {objective!r}")
+
+
+def along(table: np.ndarray, placements) -> np.ndarray:
+    """``table[m, a_{m-1}, a_m]`` for every block m of each placement, with a_0 = 0.
+
+    table: one instance's per-move table (M, L, L); placements: (M,) or (P, M) ints.
+    Returns an array of the placements' shape.
+    """
+    placements = np.asarray(placements)
+    prev = np.concatenate([np.zeros(placements.shape[:-1] + (1,), dtype=placements.dtype),
+                           placements[..., :-1]], axis=-1)
+    return table[np.arange(placements.shape[-1]), prev, placements]
 
 
 def link_rates(uplink_bps: np.ndarray, backhaul_bps: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from partopt import formulas as f
+from partopt.costs import along
 from partopt.model import Instance, validate_placement
 
 __all__ = ["Evaluation", "Objective", "evaluate", "OBJECTIVES"]
@@ -114,13 +115,11 @@ def evaluate(instance: Instance, placement: Sequence[int]) -> Evaluation:
     """
     placement = validate_placement(instance, placement)
     costs = instance.costs
-    m_idx = np.arange(instance.num_blocks)
     loc = np.asarray(placement)
-    prev = np.concatenate([[0], loc[:-1]])
-    trans = costs.transmission[0, m_idx, prev, loc]
-    comp = costs.computation[0, m_idx, loc]
-    delay = costs.delay[0, m_idx, prev, loc]
-    energy = costs.energy[0, m_idx, prev, loc]
+    trans = along(costs.transmission[0], loc)
+    comp = costs.computation[0, np.arange(instance.num_blocks), loc]
+    delay = along(costs.delay[0], loc)
+    energy = along(costs.energy[0], loc)
     met = f.within(delay, instance.deadlines)
     on_device = loc == 0
     return Evaluation(

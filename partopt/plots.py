@@ -23,9 +23,9 @@ def _pyplot():
 
 def read_rows(path: str | Path) -> list[dict]:
     """Rows of a benchmark CSV with numbers parsed."""
-    from partopt.bench import _read_rows
+    from partopt import bench
 
-    rows = _read_rows(Path(path))
+    rows = bench.read_rows(Path(path))
     if not rows:
         raise ValueError(f"rows: {path} holds no benchmark rows")
     return rows

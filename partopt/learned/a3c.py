@@ -54,7 +54,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from partopt.learned.env import BlockPlacementEnv
 from partopt.learned.features import feature_size
 from partopt.learned.nets import JointNet, build_net, count_parameters
 from partopt.learned.policy import save_checkpoint
@@ -121,32 +120,13 @@ def _spec(cfg: A3CConfig, shape) -> dict:
             "locations": n + 1, "hidden": list(cfg.hidden), "critic": True}
 
 
-def _env(cfg) -> BlockPlacementEnv:
-    return BlockPlacementEnv(cfg.generator, cfg.generator_params, beta=cfg.beta, horizon=cfg.horizon,
-                             max_energy_j=cfg.max_energy_j)
-
-
-def default_reward_scale(cfg, tasks: int = 256) -> float:
-    """1 / |mean reward| of uniformly random placements on ``tasks`` tasks of the environment."""
-    env = _env(cfg)
-    env.reset(seed=cfg.seed + 999_983)
-    env.action_space.seed(cfg.seed)
-    rewards = []
-    for _ in range(tasks):
-        _, r, terminated, truncated, _ = env.step(env.action_space.sample())
-        rewards.append(r)
-        if terminated or truncated:
-            env.reset()
-    return 1.0 / max(abs(float(np.mean(rewards))), 1e-12)
-
-
 class _Worker:
     """One actor-learner: its environment, local network and rollout state."""
 
     def __init__(self, cfg: A3CConfig, index: int, shared: torch.nn.Module, opt: SharedRMSprop, spec: dict):
         self.cfg, self.index, self.shared, self.opt = cfg, index, shared, opt
         self.local = build_net(spec)
-        self.env = _env(cfg)
+        self.env = cfg.make_env()
         self.rng = np.random.default_rng([cfg.seed, index])
         torch.manual_seed(cfg.seed * 1000 + index)
         self.obs, _ = self.env.reset(seed=cfg.seed * 1000 + index)
@@ -255,9 +235,7 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
     if cfg.agent not in ("mt-a3c", "a3c"):
         raise ValueError(f"agent: must be 'mt-a3c' or 'a3c', got {cfg.agent!r}")
     out = Path(out)
-    shape = _env(cfg).shape
-    if cfg.reward_scale is None:
-        cfg.reward_scale = default_reward_scale(cfg)
+    shape = cfg.prepare()
     spec = _spec(cfg, shape)
     torch.manual_seed(cfg.seed)
     shared = build_net(spec)

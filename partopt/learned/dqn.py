@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from partopt.learned.a3c import _env, default_reward_scale
 from partopt.learned.runtime import (
     TrainingConfig,
     TrainingLog,
@@ -63,7 +62,7 @@ class _Actor:
     def __init__(self, cfg: DQNConfig, index: int, spec: dict):
         self.cfg, self.index = cfg, index
         self.net = build_net(spec)
-        self.env = _env(cfg)
+        self.env = cfg.make_env()
         self.rng = np.random.default_rng([cfg.seed, 7, index])
         self.obs, _ = self.env.reset(seed=cfg.seed * 1000 + 500 + index)
         self.reward, self.delay, self.ok, self.steps = 0.0, 0.0, 0, 0
@@ -163,9 +162,7 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
     and curve; the replay buffer starts empty again).
     """
     out = Path(out)
-    shape = _env(cfg).shape
-    if cfg.reward_scale is None:
-        cfg.reward_scale = default_reward_scale(cfg)
+    shape = cfg.prepare()
     spec = _spec(shape, cfg.hidden)
     torch.manual_seed(cfg.seed)
     online = build_net(spec)

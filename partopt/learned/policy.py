@@ -22,7 +22,7 @@ from partopt.learned.features import FEATURE_VERSION, encode_batch
 from partopt.learned.nets import JointNet, build_net, count_parameters
 from partopt.model import Instance
 from partopt.profiles import instances_dir
-from partopt.solvers.heuristics import placement_scores
+from partopt.solvers.heuristics import best_placement
 from partopt.solvers.local_search import polish as local_polish
 
 __all__ = ["LearnedPolicy", "save_checkpoint", "load_policy", "shipped_checkpoint", "checkpoints_dir",
@@ -89,47 +89,48 @@ class LearnedPolicy:
                                  f"{self.path or ''} is for {self.shape}")
 
     @torch.no_grad()
-    def probabilities(self, instances: Sequence[Instance]) -> np.ndarray:
-        """Per-block location probabilities (B, M, N+1); for a joint policy, its marginals."""
-        x = torch.from_numpy(encode_batch(InstanceBatch.stack(list(instances))))
-        logits, _ = self.net(x)
+    def _logits(self, instances: Sequence[Instance]) -> torch.Tensor:
+        self._check(instances)
+        return self.net(torch.from_numpy(encode_batch(InstanceBatch.stack(list(instances)))))[0]
+
+    def _marginals(self, logits: torch.Tensor) -> np.ndarray:
         if isinstance(self.net, JointNet):
             joint = torch.softmax(logits, dim=-1)
             idx = self.net.decode(torch.arange(joint.shape[1]))
             m, n = self.shape
-            out = torch.zeros(len(instances), m, n + 1)
+            out = torch.zeros(len(logits), m, n + 1)
             for b in range(m):
-                out[:, b, :] = torch.zeros(len(instances), n + 1).index_add_(1, idx[:, b], joint)
+                out[:, b, :] = torch.zeros(len(logits), n + 1).index_add_(1, idx[:, b], joint)
             return out.numpy()
         return torch.softmax(logits, dim=-1).numpy()
 
-    @torch.no_grad()
-    def greedy(self, instances: Sequence[Instance]) -> np.ndarray:
-        """Greedy decoding of many instances at once, placements (B, M)."""
-        self._check(instances)
-        x = torch.from_numpy(encode_batch(InstanceBatch.stack(list(instances))))
-        logits, _ = self.net(x)
+    def _argmax(self, logits: torch.Tensor) -> np.ndarray:
         if isinstance(self.net, JointNet):
             return self.net.decode(logits.argmax(dim=-1)).numpy()
         return logits.argmax(dim=-1).numpy()
+
+    def probabilities(self, instances: Sequence[Instance]) -> np.ndarray:
+        """Per-block location probabilities (B, M, N+1); for a joint policy, its marginals."""
+        return self._marginals(self._logits(instances))
+
+    def greedy(self, instances: Sequence[Instance]) -> np.ndarray:
+        """Greedy decoding of many instances at once, placements (B, M)."""
+        return self._argmax(self._logits(instances))
 
     def place(self, instance: Instance, objective: Objective | None = None, samples: int = 1,
               seed: int | None = None, polish: bool = False) -> list[int]:
         """Greedy placement, or the best of ``samples`` (greedy plus samples-1 draws) by
         evaluate under ``objective``; ``polish`` runs local search on the result."""
         objective = objective or Objective("penalty", 1.0)
-        greedy = self.greedy([instance])[0]
-        candidates = [greedy]
+        logits = self._logits([instance])
+        candidates = [self._argmax(logits)[0]]
         if samples > 1:
             rng = np.random.default_rng(0 if seed is None else seed)
-            probs = self.probabilities([instance])[0]
+            probs = self._marginals(logits)[0]
             cum = probs.cumsum(axis=1)
             u = rng.random((samples - 1, probs.shape[0], 1))
-            draws = (u > cum[None, :, :]).sum(axis=2).clip(0, probs.shape[1] - 1)
-            candidates.extend(draws)
-        candidates = np.array(candidates)
-        violation, value = placement_scores(instance, objective, candidates)
-        best = candidates[int(np.lexsort((np.arange(len(value)), value, violation))[0])].tolist()
+            candidates.extend((u > cum[None, :, :]).sum(axis=2).clip(0, probs.shape[1] - 1))
+        best = best_placement(instance, objective, np.array(candidates))
         return local_polish(instance, objective, best) if polish else best
 
     def __call__(self, instance: Instance) -> list[int]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["TrainingConfig", "TrainingLog", "resume_from", "worker_count", "run_workers", "write_curve"]
+__all__ = ["TrainingConfig", "TrainingLog", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve"]
 
 
 @dataclass
@@ -43,6 +43,36 @@ class TrainingConfig:
     deterministic: bool = False
     max_seconds: float | None = None
     checkpoint_every: float = 30.0
+
+    def make_env(self):
+        """A fresh environment with these settings."""
+        from partopt.learned.env import BlockPlacementEnv
+
+        return BlockPlacementEnv(self.generator, self.generator_params, beta=self.beta, horizon=self.horizon,
+                                 max_energy_j=self.max_energy_j)
+
+    def prepare(self) -> tuple[int, int]:
+        """Fill in the automatic reward scale; returns the environment's shape (M, N)."""
+        if self.reward_scale is None:
+            self.reward_scale = default_reward_scale(self)
+        return self.make_env().shape
+
+
+def default_reward_scale(cfg: TrainingConfig, tasks: int = 256) -> float:
+    """1 / |mean reward| of uniformly random placements on ``tasks`` tasks of the environment,
+    so that scaled rewards are O(1) whatever the generator's delay scale."""
+    import numpy as np
+
+    env = cfg.make_env()
+    env.reset(seed=cfg.seed + 999_983)
+    env.action_space.seed(cfg.seed)
+    rewards = []
+    for _ in range(tasks):
+        _, r, terminated, truncated, _ = env.step(env.action_space.sample())
+        rewards.append(r)
+        if terminated or truncated:
+            env.reset()
+    return 1.0 / max(abs(float(np.mean(rewards))), 1e-12)
 
 
 class TrainingLog:

@@ -12,6 +12,7 @@ import itertools
 import numpy as np
 
 from partopt import formulas as f
+from partopt.costs import along
 from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.result import SolverOutput
@@ -37,16 +38,14 @@ def solve_brute_force(
     step = objective.step_cost(costs)[0]
     energy = costs.energy[0]
     budget = instance.budget
-    m_idx = np.arange(m_blocks)
     best_value, best = np.inf, None
     every = itertools.product(range(locs), repeat=m_blocks)
     while True:
         chunk = np.array(list(itertools.islice(every, _CHUNK)), dtype=np.int64)
         if chunk.size == 0:
             break
-        prev = np.concatenate([np.zeros((len(chunk), 1), dtype=np.int64), chunk[:, :-1]], axis=1)
-        value = step[m_idx, prev, chunk].sum(axis=1)
-        used = energy[m_idx, prev, chunk].sum(axis=1)
+        value = along(step, chunk).sum(axis=1)
+        used = along(energy, chunk).sum(axis=1)
         value = np.where(f.within(used, budget), value, np.inf)
         k = int(np.argmin(value))
         if value[k] < best_value:

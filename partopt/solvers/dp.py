@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from partopt import formulas as f
-from partopt.costs import InstanceBatch, cost_tensors
+from partopt.costs import InstanceBatch, along, cost_tensors
 from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.result import SolverOutput
@@ -66,24 +66,21 @@ def _budget_dp(step: np.ndarray, energy: np.ndarray, budget: float) -> tuple[lis
     """
     m_blocks, locs, _ = step.shape
     finite = np.isfinite(step)
-    m_idx = np.arange(m_blocks)
     # The unconstrained optimum, if it keeps the budget, is the answer.
     placements, values = chain_dp(step[None])
     if not np.isfinite(values[0]):
         return None, np.inf
     path = placements[0]
-    prev = np.concatenate([[0], path[:-1]])
-    if f.within(energy[m_idx, prev, path].sum(), budget):
+    if f.within(along(energy, path).sum(), budget):
         return path.tolist(), float(values[0])
     # The least-energy path: if it breaks the budget nothing keeps it; else its cost
     # is an upper bound that prunes labels.
     low, _ = chain_dp(np.where(finite, energy, np.inf)[None])
     low = low[0]
-    prev = np.concatenate([[0], low[:-1]])
-    if not f.within(energy[m_idx, prev, low].sum(), budget):
+    if not f.within(along(energy, low).sum(), budget):
         return None, np.inf
     # Slack so that rounding (sums taken in another order) never prunes the bound's own path.
-    upper = float(step[m_idx, prev, low].sum()) * (1.0 + 1e-9) + 1e-300
+    upper = float(along(step, low).sum()) * (1.0 + 1e-9) + 1e-300
     # Least energy and least cost from each node at block m to the end: a label that
     # cannot finish within the budget, or cannot beat the upper bound, is dropped.
     to_go = np.zeros((m_blocks, locs))

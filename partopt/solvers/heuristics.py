@@ -12,6 +12,7 @@ import zlib
 import numpy as np
 
 from partopt import formulas as f
+from partopt.costs import along
 from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.result import SolverOutput
@@ -35,12 +36,10 @@ def placement_scores(
     constraints (0 when feasible; seconds late under "hard" plus joules over budget)
     and its objective value ignoring feasibility."""
     costs = instance.costs
-    m_idx = np.arange(instance.num_blocks)
     placements = np.atleast_2d(placements)
-    prev = np.concatenate([np.zeros((len(placements), 1), dtype=int), placements[:, :-1]], axis=1)
-    delay = costs.delay[0][m_idx, prev, placements]
+    delay = along(costs.delay[0], placements)
     excess = np.maximum(delay - instance.deadlines, 0.0)
-    energy = costs.energy[0][m_idx, prev, placements].sum(axis=1)
+    energy = along(costs.energy[0], placements).sum(axis=1)
     value = delay.sum(axis=1) + (objective.beta * excess.sum(axis=1) if objective.kind == "penalty" else 0.0)
     violation = np.where(f.within(energy, instance.budget), 0.0, energy - instance.budget)
     if objective.kind == "hard":
