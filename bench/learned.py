@@ -1,15 +1,21 @@
 """Train the paper's agents (mt-a3c, a3c, distributed DQN) and validate them against the optimum.
 
-    python bench/learned.py                       # 400, 200, 150 episodes (capped at 8, 4, 4 minutes)
-    python bench/learned.py --validate-only       # only validate the shipped checkpoints
+    python bench/learned.py                 # all below; about 45 minutes on 2 cores
+    python bench/learned.py --validate-only # only validate the shipped checkpoints, redraw the plot
+    python bench/learned.py --agents --no-sweep --convergence-episodes 600   # only the equal-budget runs
 
-Training uses the ``paper`` generator's default setting (VGG16 in 6 blocks, N = 4) with
-training seeds; checkpoints go to ``instances/checkpoints/<agent>-m6-n4.pt``, curves to
-``bench/results/learned-<agent>-curve.csv``. Validation runs the benchmark harness on
-the held-out suite ``paper-default-v1`` under the penalty objective (beta = 1): mean and
-p95 gap to the DP optimum, share of placements meeting every deadline, decision time.
-It writes ``bench/results/learned.md`` and the convergence plot
-``bench/results/figures/convergence.png`` (the paper's Fig. 6 axes).
+1. Shipped policies: mt-a3c, a3c and dqn on the ``paper`` generator's default setting
+   (VGG16 in 6 blocks, N = 4), 5 minutes each on all cores, from pools of training
+   tasks (seeds below 1,000,000); checkpoints to ``instances/checkpoints/<agent>-m6-n4.pt``
+   (slimmed: weights and a summary), curves to ``bench/results/learned-<agent>-curve.csv``.
+2. Server sweep: one mt-a3c per N = 2, 3, 5..9, ``--sweep-minutes`` each.
+3. Equal-budget convergence (the paper's Fig. 6 on equal terms): each agent trains
+   ``--convergence-episodes`` episodes with the same exploration schedule and no time cap;
+   ``bench/results/convergence.md`` gets their wall times and greedy gaps.
+4. Validation with the benchmark harness on the held-out suites ``paper-default-v1`` and
+   ``paper-servers-v1`` under the penalty objective (beta = 1): mean and p95 gap to the DP
+   optimum, share of placements meeting every deadline, decision time, written to
+   ``bench/results/learned.md`` with the plot ``bench/results/figures/convergence.png``.
 """
 
 from __future__ import annotations
@@ -22,25 +28,72 @@ import numpy as np
 import partopt
 from partopt.learned.a3c import A3CConfig, train_a3c
 from partopt.learned.dqn import DQNConfig, train_dqn
-from partopt.learned.policy import checkpoints_dir, describe_checkpoint
+from partopt.learned.policy import checkpoints_dir, describe_checkpoint, slim_checkpoint
 
 from _common import RESULTS, header
 
-AGENTS = {"mt-a3c": (400, 8.0), "a3c": (200, 4.0), "dqn": (150, 4.0)}  # episodes, minutes cap
+AGENTS = {"mt-a3c": (20000, 5.0), "a3c": (20000, 5.0), "dqn": (20000, 5.0)}  # episodes, minutes cap
+SWEEP_SERVERS = [2, 3, 5, 6, 7, 8, 9]
 
 
-def train(agent: str, episodes: int, minutes: float, lines: list[str]) -> None:
-    out = checkpoints_dir() / f"{agent}-m6-n4.pt"
-    curve = RESULTS / f"learned-{agent}-curve.csv"
+def run_training(agent: str, out, curve, **settings) -> tuple[dict, object]:
+    """Train ``agent`` with ``settings`` (seed 0); returns (record, config)."""
     if agent == "dqn":
-        cfg = DQNConfig(episodes=episodes, max_seconds=60 * minutes, seed=0)
-        record = train_dqn(cfg, out, curve_csv=curve)
-    else:
-        cfg = A3CConfig(agent=agent, episodes=episodes, max_seconds=60 * minutes, seed=0)
-        record = train_a3c(cfg, out, curve_csv=curve)
-    lines.append(f"- {agent}: {record['episodes']} episodes of {cfg.horizon} slots in "
-                 f"{record['wall_seconds']:.0f} s on {cfg.workers or 'all'} workers (config: lr={cfg.lr}, "
-                 f"gamma={cfg.gamma}, batch={getattr(cfg, 't_max', getattr(cfg, 'batch', None))}).")
+        cfg = DQNConfig(seed=0, **settings)
+        return train_dqn(cfg, out, curve_csv=curve), cfg
+    cfg = A3CConfig(agent=agent, seed=0, **settings)
+    return train_a3c(cfg, out, curve_csv=curve), cfg
+
+
+def train(agent: str, episodes: int, minutes: float, lines: list[str], num_servers: int = 4,
+          curve_name: str | None = None) -> None:
+    out = checkpoints_dir() / f"{agent}-m6-n{num_servers}.pt"
+    curve = RESULTS / (curve_name or f"learned-{agent}-curve.csv")
+    params = {} if num_servers == 4 else {"num_servers": num_servers}
+    record, cfg = run_training(agent, out, curve, episodes=episodes, max_seconds=60 * minutes, generator_params=params)
+    batch = cfg.batch if agent == "dqn" else cfg.t_max * cfg.envs
+    slim_checkpoint(out)  # the curve is in the CSV; a shipped file need not resume
+    lines.append(f"- {agent} (N = {num_servers}): {record['episodes']} episodes of {cfg.horizon} slots in "
+                 f"{record['wall_seconds']:.0f} s on {cfg.workers or 'all'} workers (lr={cfg.lr}, "
+                 f"gamma={cfg.gamma}, batch={batch}).")
+
+
+def equal_budget(episodes: int) -> None:
+    """Fig. 6 on equal terms: every agent trains ``episodes`` episodes with the same exploration
+    schedule and no time cap; writes ``bench/results/convergence.md`` with wall times and the
+    greedy policies' gaps on held-out ``paper-default-v1``, and the curves the plot uses."""
+    lines = [header(f"Equal-budget convergence: {episodes:,} episodes per agent"), "",
+             "| agent | episodes | wall s | mean gap % | p95 gap % | deadlines met |", "|---|---|---|---|---|---|"]
+    for agent in AGENTS:
+        out = RESULTS / "tmp" / f"convergence-{agent}.pt"
+        record, _ = run_training(agent, out, RESULTS / f"convergence-{agent}-curve.csv", episodes=episodes)
+        run = partopt.benchmark("paper-default-v1", [agent], objective="penalty", beta=1.0,
+                                options={agent: {"checkpoint": str(out)}}, progress=False)
+        s = run.summary[0]
+        met = 100 * np.mean([bool(r["deadlines_met"]) for r in run.rows])
+        lines.append(f"| {agent} | {record['episodes']:,} | {record['wall_seconds']:.0f} | {s['mean_gap_pct']:.2f} | "
+                     f"{s['p95_gap_pct']:.2f} | {met:.1f}% |")
+    (RESULTS / "convergence.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def sweep_table(rows: list[dict]) -> list[str]:
+    """Per number of servers and solver: mean and p95 gap, % meeting every deadline."""
+    groups: dict[tuple[int, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((int(r["point"].split("=")[1]), r["solver"]), []).append(r)
+    solvers = list(dict.fromkeys(s for _, s in groups))
+    out = ["| N | " + " | ".join(f"{s} mean / p95 gap %, deadlines met" for s in solvers) + " |",
+           "|---|" + "---|" * len(solvers)]
+    for n in sorted({n for n, _ in groups}):
+        cells = []
+        for s in solvers:
+            rs = groups.get((n, s), [])
+            gaps = np.array([r["gap_pct"] for r in rs if r["gap_pct"] is not None], dtype=float)
+            met = 100 * np.mean([bool(r["deadlines_met"]) for r in rs]) if rs else float("nan")
+            cells.append(f"{gaps.mean():.2f} / {np.percentile(gaps, 95):.2f}, {met:.0f}%" if gaps.size else "-")
+        out.append(f"| {n} | " + " | ".join(cells) + " |")
+    return out
 
 
 def baseline_reward(solver: str, tasks) -> float:
@@ -48,14 +101,17 @@ def baseline_reward(solver: str, tasks) -> float:
                           for t in tasks]))
 
 
-def convergence_plot(agents: list[str], tasks) -> None:
+def convergence_plot(agents: list[str], tasks) -> list[str]:
+    """Fig. 6: smoothed mean reward per slot against episodes; returns table lines giving, per
+    agent, the first episode that reaches 90% of its own improvement and the first within 10%
+    of the optimum's reward (training rewards include exploration, so they stay above it)."""
     from partopt.plots import _pyplot
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    rows = []
+    rows, series = [], {}
     for agent in agents:
-        path = RESULTS / f"learned-{agent}-curve.csv"
+        path = RESULTS / f"convergence-{agent}-curve.csv"
         if not path.exists():
             continue
         with open(path) as fh:
@@ -68,8 +124,11 @@ def convergence_plot(agents: list[str], tasks) -> None:
         smooth = np.convolve(rew, np.ones(window) / window, mode="valid")
         ax.plot(ep[window - 1:], smooth, label=agent)
         rows += [[agent, e, r] for e, r in zip(ep[window - 1:], smooth)]
+        series[agent] = (ep[window - 1:], smooth)
+    optimum = None
     for solver, style in (("greedy", ":"), ("apdi", "--"), ("rpdi", "-."), ("dp", "-")):
         value = baseline_reward(solver, tasks)
+        optimum = value if solver == "dp" else optimum
         ax.axhline(value, ls=style, color="black" if solver == "dp" else "gray",
                    label="optimum (dp)" if solver == "dp" else solver)
         rows.append([solver, "", value])
@@ -86,31 +145,53 @@ def convergence_plot(agents: list[str], tasks) -> None:
         writer = csv.writer(fh)
         writer.writerow(["series", "episode", "mean_reward_per_slot"])
         writer.writerows(rows)
+    lines = ["| agent | episodes to 90% of its own improvement | to within 10% of the optimum's reward | "
+             "final smoothed reward / optimum's | episodes trained |", "|---|---|---|---|---|"]
+    for agent, (ep, smooth) in series.items():
+        level = smooth[0] + 0.9 * (smooth[-1] - smooth[0])
+        reach = [next((int(e) for e, r in zip(ep, smooth) if r >= target), None) for target in (level, 1.1 * optimum)]
+        lines.append(f"| {agent} | " + " | ".join("not reached" if x is None else f"{x:,}" for x in reach)
+                     + f" | {smooth[-1] / optimum:.3f} | {int(ep.max()):,} |")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--validate-only", action="store_true")
-    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=list(AGENTS))
+    parser.add_argument("--agents", nargs="*", default=list(AGENTS), choices=list(AGENTS),
+                        help="agents to train (none: only the sweep)")
     parser.add_argument("--episodes", type=int, nargs="+", help="training episodes per agent, in order")
     parser.add_argument("--minutes", type=float, nargs="+", help="cap on training minutes per agent, in order")
+    parser.add_argument("--no-sweep", action="store_true", help="skip training the server-sweep checkpoints")
+    parser.add_argument("--convergence-episodes", type=int, default=600,
+                        help="equal episode budget of the convergence runs (0: skip them)")
+    parser.add_argument("--sweep-minutes", type=float, default=3.0, help="training minutes per N of the sweep")
+    parser.add_argument("--sweep-servers", type=int, nargs="+", default=SWEEP_SERVERS, choices=SWEEP_SERVERS,
+                        help="which N of the sweep to train")
     args = parser.parse_args()
     lines = [header("Learned agents against the optimum"), ""]
     if not args.validate_only:
-        lines += ["## Training (paper generator, VGG16 in 6 blocks, N = 4, 2 CPU cores)", ""]
+        lines += ["## Training (paper generator, VGG16 in 6 blocks, 2 CPU cores)", ""]
         episodes = args.episodes or [AGENTS[a][0] for a in args.agents]
         minutes = args.minutes or [AGENTS[a][1] for a in args.agents]
         for agent, eps, mins in zip(args.agents, episodes, minutes):
             train(agent, eps, mins, lines)
+        if not args.no_sweep:
+            for n in args.sweep_servers:
+                train("mt-a3c", AGENTS["mt-a3c"][0], args.sweep_minutes, lines, num_servers=n,
+                      curve_name=f"tmp/learned-mt-a3c-n{n}-curve.csv")
         lines.append("")
+        if args.convergence_episodes:
+            equal_budget(args.convergence_episodes)
     shipped = [a for a in AGENTS if (checkpoints_dir() / f"{a}-m6-n4.pt").exists()]
-    lines += ["## Shipped checkpoints", ""] + [f"- {describe_checkpoint(checkpoints_dir() / f'{a}-m6-n4.pt')}"
-                                               for a in shipped] + [""]
+    lines += ["## Shipped checkpoints", ""] + [f"- {describe_checkpoint(path)}"
+                                               for path in sorted(checkpoints_dir().glob("*-m6-n*.pt"))
+                                               if path.name.split("-m")[0] in AGENTS] + [""]
     for extra in ("imitation", "distilled"):
         if (checkpoints_dir() / f"{extra}-m6-n4.pt").exists():
             shipped.append(extra)
     run = partopt.benchmark("paper-default-v1", ["dp", "greedy", "apdi", "rpdi"] + shipped, objective="penalty",
-                            beta=1.0, out=RESULTS / "learned-paper-default-v1.csv")
+                            beta=1.0, out=RESULTS / "learned-paper-default-v1.csv", redo=shipped)
     lines += ["## Validation on held-out `paper-default-v1` (penalty objective, beta = 1; greedy decoding)", "",
               "```", run.table(), "```", ""]
     met = {}
@@ -118,8 +199,19 @@ def main() -> None:
         met.setdefault(r["solver"], []).append(bool(r["deadlines_met"]))
     lines += ["| solver | placements meeting every deadline |", "|---|---|"]
     lines += [f"| {s} | {100 * np.mean(v):.1f}% |" for s, v in met.items()]
+    sweep_n = [n for n in SWEEP_SERVERS + [4] if (checkpoints_dir() / f"mt-a3c-m6-n{n}.pt").exists()]
+    if len(sweep_n) == len(SWEEP_SERVERS) + 1:
+        sweep = partopt.benchmark("paper-servers-v1", ["dp", "greedy", "apdi", "rpdi", "mt-a3c"], objective="penalty",
+                                  beta=1.0, out=RESULTS / "learned-paper-servers-v1.csv", redo=["mt-a3c"])
+        lines += ["", "## Server sweep: held-out `paper-servers-v1`, one mt-a3c checkpoint per N (penalty, beta = 1)",
+                  "", "```", sweep.table(), "```", ""] + sweep_table(sweep.rows)
+    else:
+        lines += ["", f"Server sweep skipped: mt-a3c checkpoints exist only for N = {sorted(sweep_n)}."]
     tasks = partopt.PaperGenerator().generate_many(300, seed=4242)
-    convergence_plot(list(AGENTS), tasks)
+    lines += ["", "## Convergence: equal budgets, same exploration schedule (`convergence.md` has the gaps)", "",
+              "Smoothed mean reward per slot of the training runs (exploration included), each agent "
+              "trained for the same number of episodes with epsilon falling over the first 30% of them.", ""]
+    lines += convergence_plot(list(AGENTS), tasks)
     lines += ["", "![convergence](figures/convergence.png)", ""]
     (RESULTS / "learned.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

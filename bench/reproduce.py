@@ -18,7 +18,7 @@ import numpy as np
 
 import partopt
 from partopt import plots
-from partopt.learned.policy import checkpoints_dir
+from partopt.learned.policy import checkpoints_dir, load_policy
 from partopt.plots import parse_point, read_rows
 
 from _common import RESULTS, header
@@ -28,13 +28,20 @@ HEURISTICS = ["dp", "greedy", "apdi", "rpdi", "all-device", "all-edge", "single-
 LEARNED = ["mt-a3c", "a3c", "dqn", "imitation", "distilled"]
 
 
-def learned_for(shape) -> list[str]:
-    return [a for a in LEARNED if (checkpoints_dir() / f"{a}-m{shape[0]}-n{shape[1]}.pt").exists()]
+def learned_for(shape, generator: str) -> list[str]:
+    """The learned solvers with a shipped checkpoint for ``shape`` trained on ``generator``."""
+    found = []
+    for agent in LEARNED:
+        path = checkpoints_dir() / f"{agent}-m{shape[0]}-n{shape[1]}.pt"
+        if path.exists() and load_policy(path, agent, None).generator == generator:
+            found.append(agent)
+    return found
 
 
 def run(suite: str, solvers: list[str], objective: str) -> Path:
     out = FIGURES / f"{suite}-{objective}.csv"
-    partopt.benchmark(suite, solvers, objective=objective, beta=1.0, out=out)
+    partopt.benchmark(suite, solvers, objective=objective, beta=1.0, out=out,
+                      redo=[s for s in solvers if s in LEARNED])  # checkpoints may have been retrained
     return out
 
 
@@ -63,7 +70,7 @@ def main() -> None:
             "held-out instances; the optimum is the exact DP under the same objective. "
             "Learned solvers appear where a shipped checkpoint fits the suite's shape.", ""]
 
-    default_solvers = HEURISTICS + learned_for((6, 4))
+    default_solvers = HEURISTICS + learned_for((6, 4), "paper")
     rows = run("paper-default-v1", default_solvers, "hard")
     plots.plot_gaps(rows, FIGURES / "gaps-paper-default-v1")
     summary = partopt.bench.summarize(read_rows(rows))
@@ -113,7 +120,7 @@ def main() -> None:
             note.append(f"- Optimum{label}: {trend(table, series, 'dp')}; greedy: {trend(table, series, 'greedy')}")
         note += [f"- Why: {ours}", ""]
 
-    dil_solvers = ["dp", "all-device", "all-edge", "rpdi", "greedy", "single-split"] + learned_for((6, 2))
+    dil_solvers = ["dp", "all-device", "all-edge", "rpdi", "greedy", "single-split"] + learned_for((6, 2), "dil")
     rows = run("dil-v1", dil_solvers, "hard")
     plots.plot_normalized(rows, FIGURES / "normalized-dil-v1", "dil-v1: mean latency / optimum (DIL paper Fig. 5)")
     ratios = defaultdict(list)

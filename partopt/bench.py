@@ -180,6 +180,16 @@ def _solver_names(solvers: Sequence[str | Callable]) -> list[str]:
     return names
 
 
+def _write_rows(path: Path, rows: list[dict]) -> None:
+    """Replace the CSV at ``path`` by ``rows`` (atomically)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
 def read_rows(path: Path) -> list[dict]:
     """Rows of a benchmark CSV with numbers and flags parsed ([] when the file is absent or empty)."""
     if not path.exists() or path.stat().st_size == 0:
@@ -210,6 +220,7 @@ def benchmark(
     time_limit: float | None = None,
     limit: int | None = None,
     options: dict[str, dict] | None = None,
+    redo: Sequence[str] = (),
     progress: bool = True,
 ) -> BenchmarkRun:
     """Run ``solvers`` on every instance of ``suite`` and compare with ``reference``.
@@ -220,7 +231,8 @@ def benchmark(
     solvers run once per seed in ``seeds``; deterministic ones once, with the first
     seed. gap_pct = 100 (objective - reference) / reference, where both are finite.
     out: CSV file written as rows finish; rows already there are kept and not
-    redone. jobs: worker processes (default: the available cores); executor: any
+    redone, except those of the solvers named in ``redo`` (e.g. a retrained policy),
+    which are dropped from the file and run again. jobs: worker processes (default: the available cores); executor: any
     :class:`Executor` instead. limit: only the first ``limit`` instances.
     """
     names = _solver_names(solvers)
@@ -229,6 +241,9 @@ def benchmark(
     options = options or {}
     path = Path(out) if out is not None else None
     done_rows = read_rows(path) if path is not None else []
+    if redo and done_rows:
+        done_rows = [r for r in done_rows if r["solver"] not in set(redo)]
+        _write_rows(path, done_rows)
     done = {(r["instance"], r["solver"], r["seed"]) for r in done_rows
             if r["objective_kind"] == objective and r["beta"] == float(beta)}
     if path is not None and done_rows and any(r["objective_kind"] != objective or r["beta"] != float(beta)

@@ -49,15 +49,17 @@ same command again and finished rows are kept, not redone.""",
   partopt plot gaps bench/results/paper-default-v1.csv     # gap distribution per solver
   partopt plot sweep bench/results/paper-servers-v1.csv    # delay and energy against the sweep axis""",
     "train": """examples:
-  partopt train imitation --config generator=dil --config count=100000 --out imitation.pt
-  partopt train distilled --config teacher=imitation.pt --config labels=1000 --out distilled.pt
-  partopt train mt-a3c --config episodes=400 --config max_seconds=600 --out mt-a3c.pt
-  partopt train mt-a3c --config episodes=800 --out mt-a3c.pt --resume    # continue a run
-  partopt train dqn --config episodes=400 --config workers=2 --out dqn.pt
+  partopt train imitation --config generator=dil --config count=300000 --out imitation.pt
+  partopt train distilled --config teacher=imitation.pt --config transfer=200000 --out distilled.pt
+  partopt train distilled --config teacher=imitation.pt --config transfer=0 --out kd-1000.pt  # paper: 1,000 inputs
+  partopt train mt-a3c --config episodes=20000 --config max_seconds=300 --out mt-a3c.pt
+  partopt train mt-a3c --config episodes=40000 --out mt-a3c.pt --resume    # continue a run
+  partopt train dqn --config max_seconds=300 --config workers=2 --out dqn.pt
 
-Settings are the fields of A3CConfig / DQNConfig (partopt.learned.a3c, .dqn) or, for
-imitation: generator, generator_params, count, seed, epochs, hidden, batch, lr, data;
-for distilled: teacher, generator, labels, temperature, epochs, hidden, seed.
+Settings are the fields of A3CConfig / DQNConfig (partopt.learned.a3c, .dqn; e.g. envs,
+pool, lr, t_max, gamma, max_seconds) or, for imitation: generator, generator_params,
+count, seed, epochs, hidden, batch, lr, data; for distilled: teacher, generator, labels,
+transfer, temperature, hard_weight, epochs, hidden, batch, seed.
 Checkpoints are written periodically and at the end; a curve CSV goes beside them.""",
     "suite": """examples:
   partopt suite list
@@ -176,7 +178,7 @@ def cmd_bench(args) -> int:
         options.setdefault(solver, {}).update(_pairs([pair], "--option"))
     run = benchmark(args.suite, args.solvers, reference=args.reference, objective=args.objective, beta=args.beta,
                     seeds=args.seeds, out=out, jobs=args.jobs, time_limit=args.time_limit, limit=args.limit,
-                    options=options, progress=not args.quiet)
+                    options=options, redo=args.redo, progress=not args.quiet)
     if args.json:
         print(json.dumps([{k: _jsonable(v) for k, v in s.items()} for s in run.summary], indent=1))
     else:
@@ -314,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, help="seconds per solve")
     p.add_argument("--option", action="append", metavar="SOLVER:KEY=VALUE", help="option for one solver")
     p.add_argument("--out", help="rows CSV (default bench/results/SUITE.csv); resumed if it exists")
+    p.add_argument("--redo", nargs="+", default=[], metavar="SOLVER",
+                   help="drop these solvers' stored rows and run them again (e.g. after retraining)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
 

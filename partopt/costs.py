@@ -19,7 +19,7 @@ import numpy as np
 from partopt import formulas as f
 from partopt.model import Block, Device, Instance, Server
 
-__all__ = ["CostTensors", "InstanceBatch", "along", "cost_tensors", "link_rates"]
+__all__ = ["CostTensors", "InstanceBatch", "along", "along_batch", "cost_tensors", "link_rates"]
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,12 @@ class CostTensors:
         raise ValueError(f"objective: must be 'hard' or 'penalty', got {objective!r}")
 
 
+def _previous(placements: np.ndarray) -> np.ndarray:
+    """a_{m-1} for every block m of placements (..., M), with a_0 = 0 (the device)."""
+    return np.concatenate([np.zeros(placements.shape[:-1] + (1,), dtype=placements.dtype), placements[..., :-1]],
+                          axis=-1)
+
+
 def along(table: np.ndarray, placements) -> np.ndarray:
     """``table[m, a_{m-1}, a_m]`` for every block m of each placement, with a_0 = 0.
 
@@ -147,9 +153,14 @@ def along(table: np.ndarray, placements) -> np.ndarray:
     Returns an array of the placements' shape.
     """
     placements = np.asarray(placements)
-    prev = np.concatenate([np.zeros(placements.shape[:-1] + (1,), dtype=placements.dtype),
-                           placements[..., :-1]], axis=-1)
-    return table[np.arange(placements.shape[-1]), prev, placements]
+    return table[np.arange(placements.shape[-1]), _previous(placements), placements]
+
+
+def along_batch(tables: np.ndarray, placements: np.ndarray) -> np.ndarray:
+    """``tables[b, m, a_{m-1}, a_m]`` for B instances' tables (B, M, L, L) and placements (B, M), a_0 = 0."""
+    placements = np.asarray(placements)
+    rows = np.arange(len(placements))[:, None]
+    return tables[rows, np.arange(placements.shape[1])[None, :], _previous(placements), placements]
 
 
 def link_rates(uplink_bps: np.ndarray, backhaul_bps: np.ndarray) -> np.ndarray:

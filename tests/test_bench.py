@@ -139,3 +139,15 @@ def test_plots_write_png_and_csv(tmp_path, small_suite):
     paths = plots.plot_sweep(out, tmp_path / "sweep")
     assert paths[0].stat().st_size > 0 and "servers" in paths[1].read_text().splitlines()[0]
     assert rows.rows
+
+
+def test_redo_drops_and_reruns_a_solver(tmp_path):
+    """redo=[solver] replaces that solver's stored rows and keeps the others."""
+    insts = [partopt.generate("paper", seed=s) for s in range(3)]
+    out = tmp_path / "rows.csv"
+    partopt.benchmark(insts, ["greedy", "apdi"], out=out, jobs=1, progress=False)
+    before = {(r["instance"], r["solver"]): r["runtime"] for r in partopt.bench.read_rows(out)}
+    run = partopt.benchmark(insts, ["greedy", "apdi"], out=out, jobs=1, redo=["apdi"], progress=False)
+    after = partopt.bench.read_rows(out)
+    assert run.new_rows == 3 and len(after) == 6
+    assert all(before[(r["instance"], r["solver"])] == r["runtime"] for r in after if r["solver"] == "greedy")

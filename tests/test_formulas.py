@@ -3,9 +3,10 @@
 import math
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import instances
 from partopt import formulas as f
 
 pos = st.floats(1e-6, 1e9, allow_nan=False)
@@ -80,3 +81,15 @@ def test_within_uses_relative_tolerance():
     assert not f.within(1.0 + 2e-9, 1.0)
     assert f.within(5.0, math.inf)
     assert np.all(f.within(np.array([1.0, 2.0]), np.array([1.0, 2.0])))
+
+
+@settings(max_examples=50, deadline=None)
+@given(instances(), st.integers(0, 2**32 - 1))
+def test_along_batch_matches_along(inst, seed):
+    """along_batch over B copies of one instance's table equals along for each placement."""
+    from partopt.costs import along, along_batch
+
+    rng = np.random.default_rng(seed)
+    table = inst.costs.delay[0]
+    placements = rng.integers(0, inst.num_servers + 1, size=(5, inst.num_blocks))
+    assert np.array_equal(along_batch(np.repeat(table[None], 5, axis=0), placements), along(table, placements))

@@ -59,6 +59,51 @@ def test_env_energy_follows_eq11_and_ends_episode():
     assert terminated and spent >= 60.0 and steps < 1000
 
 
+def test_vector_env_rewards_are_evaluate():
+    """The vector environment's rewards, delays, energies and deadline flags equal evaluate's
+    on the tasks it drew; copies end after the horizon and restart (same-step autoreset)."""
+    from partopt.learned.env import BlockPlacementVectorEnv, TaskPool
+
+    pool = TaskPool.draw("paper", {"num_blocks": 4, "num_servers": 3}, size=50, seed=9, beta=2.0)
+    tasks = partopt.PaperGenerator(num_blocks=4, num_servers=3).generate_many(50, seed=9)
+    env = BlockPlacementVectorEnv(pool, num_envs=8, horizon=3)
+    obs, _ = env.reset(seed=0)
+    rng = np.random.default_rng(1)
+    for t in range(7):
+        drawn = env.tasks.copy()
+        assert np.array_equal(obs, pool.features[drawn])
+        actions = rng.integers(0, 4, size=(8, 4))
+        obs, reward, terminated, truncated, info = env.step(actions)
+        for i, (k, a) in enumerate(zip(drawn, actions)):
+            ev = partopt.evaluate(tasks[k], a.tolist())
+            assert np.isclose(reward[i], ev.reward(2.0), rtol=1e-12)
+            assert np.isclose(info["total_delay"][i], ev.total_delay, rtol=1e-12)
+            assert np.isclose(info["energy"][i], ev.energy, rtol=1e-12)
+            assert info["deadlines_met"][i] == ev.deadlines_met
+        assert not terminated.any() and truncated.all() == (t % 3 == 2) and ("final_obs" in info) == (t % 3 == 2)
+
+
+def test_vector_env_same_seed_same_draws():
+    """A seed fixes the tasks drawn; the pool comes from training seeds only."""
+    from partopt.learned.env import BlockPlacementVectorEnv, TaskPool
+
+    pool = TaskPool.draw(size=20, seed=1)
+    def draws(seed):
+        env = BlockPlacementVectorEnv(pool, num_envs=4, horizon=5)
+        env.reset(seed=seed)
+        out = [env.tasks.copy()]
+        for _ in range(4):
+            env.step(np.zeros((4, 6), dtype=int))
+            out.append(env.tasks.copy())
+        return np.concatenate(out)
+
+    assert np.array_equal(draws(3), draws(3)) and not np.array_equal(draws(3), draws(4))
+    with pytest.raises(ValueError, match="seed"):
+        TaskPool.draw(size=2, seed=1_000_000)
+    with pytest.raises(ValueError, match="num_envs"):
+        BlockPlacementVectorEnv(pool, num_envs=0)
+
+
 def test_env_needs_one_shape():
     """A generator with a range of servers is refused (the action space needs one shape)."""
     with pytest.raises(ValueError, match="one shape"):
@@ -88,12 +133,12 @@ def test_tiny_training_beats_random(tmp_path, agent):
     params = {"num_blocks": 3, "num_servers": 2}
     out = tmp_path / f"{agent}.pt"
     if agent == "dqn":
-        cfg = DQNConfig(generator_params=params, episodes=30, horizon=50, workers=2, deterministic=True,
-                        warmup=200, hidden=(64, 64), seed=0)
+        cfg = DQNConfig(generator_params=params, episodes=60, horizon=50, workers=2, deterministic=True,
+                        envs=16, pool=500, warmup=200, batch=64, hidden=(64, 64), seed=0)
         train_dqn(cfg, out, progress=False)
     else:
-        cfg = A3CConfig(agent=agent, generator_params=params, episodes=30, horizon=50, workers=2,
-                        deterministic=True, hidden=(64, 64), lr=1e-3, seed=0)
+        cfg = A3CConfig(agent=agent, generator_params=params, episodes=60, horizon=50, workers=2, envs=16,
+                        pool=500, deterministic=True, hidden=(64, 64), seed=0)
         train_a3c(cfg, out, progress=False)
     policy = load_policy(out, agent, (3, 2))
     tasks = partopt.PaperGenerator(**params).generate_many(100, seed=1_000_123)
@@ -107,8 +152,8 @@ def test_deterministic_training_is_reproducible(tmp_path):
     """Two deterministic runs with one seed give identical weights."""
     from partopt.learned.a3c import A3CConfig, train_a3c
 
-    cfg = dict(generator_params={"num_blocks": 3, "num_servers": 2}, episodes=4, horizon=20, workers=2,
-               deterministic=True, hidden=(16,), seed=5)
+    cfg = dict(generator_params={"num_blocks": 3, "num_servers": 2}, episodes=8, horizon=20, workers=2, envs=4,
+               pool=100, deterministic=True, hidden=(16,), seed=5)
     train_a3c(A3CConfig(**cfg), tmp_path / "a.pt", progress=False)
     train_a3c(A3CConfig(**cfg), tmp_path / "b.pt", progress=False)
     a = torch.load(tmp_path / "a.pt", weights_only=False)["state_dict"]
@@ -120,8 +165,8 @@ def test_training_resumes(tmp_path):
     """A resumed run continues the episode count and keeps the earlier curve."""
     from partopt.learned.a3c import A3CConfig, train_a3c
 
-    cfg = dict(generator_params={"num_blocks": 3, "num_servers": 2}, horizon=10, workers=1, deterministic=True,
-               hidden=(16,), seed=2)
+    cfg = dict(generator_params={"num_blocks": 3, "num_servers": 2}, horizon=10, workers=1, envs=1, pool=100,
+               deterministic=True, hidden=(16,), seed=2)
     out = tmp_path / "run.pt"
     train_a3c(A3CConfig(episodes=3, **cfg), out, progress=False)
     record = train_a3c(A3CConfig(episodes=6, **cfg), out, resume=True, progress=False)
@@ -165,8 +210,8 @@ def test_trained_policy_is_a_solver(tmp_path):
 
 def test_missing_checkpoint_names_what_exists():
     """Without a shipped checkpoint for the shape, the error names the ones that exist."""
-    inst = partopt.generate("paper", seed=0, num_servers=7)
-    with pytest.raises(ValueError, match="no shipped mt-a3c checkpoint for M=6, N=7"):
+    inst = partopt.generate("paper", seed=0, num_blocks=7)
+    with pytest.raises(ValueError, match=r"no shipped mt-a3c checkpoint for M=7, N=4 \(shipped: .*mt-a3c-m6-n4.pt"):
         partopt.solve(inst, "mt-a3c")
 
 
@@ -193,3 +238,87 @@ def test_shipped_checkpoints_solve():
         result = partopt.solve(inst, agent)
         assert result.placement is not None and result.status != partopt.Status.INFEASIBLE
         assert result.objective == partopt.Objective("hard").value(partopt.evaluate(inst, result.placement))
+
+
+def test_k_step_returns_follow_eq16():
+    """_returns matches eq. (16) written out: k rewards, then gamma^k V, cut at episode ends."""
+    from partopt.learned.a3c import _returns
+
+    rng = np.random.default_rng(0)
+    steps, copies, gamma = 6, 3, 0.9
+    rewards = rng.normal(size=(steps, copies))
+    ended = rng.random((steps, copies)) < 0.25
+    terminal = ended & (rng.random((steps, copies)) < 0.5)
+    values = rng.normal(size=(steps, copies))
+    for k in (1, 2, 4, 6):
+        got = _returns(rewards, ended, terminal, values, gamma, k)
+        for t in range(steps):
+            for e in range(copies):
+                ret, j = 0.0, t
+                while True:
+                    ret += gamma ** (j - t) * rewards[j, e]
+                    if ended[j, e] or j - t + 1 == k or j == steps - 1:
+                        ret += 0.0 if terminal[j, e] else gamma ** (j - t + 1) * values[j, e]
+                        break
+                    j += 1
+                assert np.isclose(got[t, e], ret)
+
+
+def test_behaviour_weight_corrects_epsilon_exploration():
+    """Weights are pi / mu truncated at 1: 1 without exploration, small for actions pi would not take."""
+    from partopt.learned.a3c import _behaviour_weight
+
+    log_pi = torch.log(torch.tensor([0.9, 0.1, 1e-6]))
+    assert torch.allclose(_behaviour_weight(log_pi, 0.0, 5), torch.ones(3))
+    w = _behaviour_weight(log_pi, 1.0, 5)
+    assert torch.allclose(w, torch.tensor([1.0, 0.5, 5e-6]), rtol=1e-4)
+
+
+def test_schedules_follow_run_fraction():
+    """Epsilon falls linearly over eps_decay of the run; the run fraction is the further of episodes and time."""
+    import time
+
+    from partopt.learned.runtime import TrainingConfig, epsilon_at, run_fraction
+
+    cfg = TrainingConfig(episodes=100, eps_start=1.0, eps_end=0.1, eps_decay=0.5)
+    assert epsilon_at(cfg, 0.0) == 1.0 and np.isclose(epsilon_at(cfg, 0.25), 0.55) and np.isclose(epsilon_at(cfg, 0.9), 0.1)
+    assert run_fraction(cfg, 30, time.time()) == 0.3
+    timed = TrainingConfig(episodes=100, max_seconds=10.0)
+    assert 0.49 < run_fraction(timed, 10, time.time() - 5.0) < 0.6 and run_fraction(timed, 200, time.time()) == 1.0
+
+
+def test_student_learns_from_a_transfer_set(tmp_path):
+    """Unlabelled transfer inputs, labelled only by the teacher, are used and recorded."""
+    from partopt.learned.imitation import make_dataset, train_student, train_teacher, unlabelled_features
+
+    data = make_dataset("dil", 2000, seed=5, progress=False)
+    teacher = train_teacher(data, tmp_path / "t.pt", hidden=(64, 64), epochs=6, progress=False)
+    transfer = unlabelled_features("dil", 3000, seed=6)
+    assert transfer.shape == (3000, data.features.shape[1])
+    student = train_student(teacher, data, tmp_path / "s.pt", labels=100, transfer=transfer, hidden=(16,),
+                            epochs=10, batch=256, progress=False)
+    record = torch.load(tmp_path / "s.pt", weights_only=False)["record"]
+    assert record["data"]["transfer"] == 3000 and record["data"]["labels"] == 100
+    with torch.no_grad():
+        x = torch.from_numpy(data.features[1000:])
+        agree = (student(x)[0].argmax(-1) == teacher(x)[0].argmax(-1)).float().mean()
+    assert agree > 0.6  # chance is 1/3 per block
+    with pytest.raises(ValueError, match="seed"):
+        unlabelled_features("dil", 10, seed=1_000_000)
+
+
+def test_slim_checkpoint_solves_but_does_not_resume(tmp_path):
+    """A slimmed checkpoint keeps the policy and the run's summary; resuming from it is refused."""
+    from partopt.learned.a3c import A3CConfig, train_a3c
+    from partopt.learned.policy import describe_checkpoint, slim_checkpoint
+
+    cfg = A3CConfig(generator_params={"num_blocks": 3, "num_servers": 2}, episodes=2, horizon=5, workers=1, envs=2,
+                    pool=20, deterministic=True, hidden=(8,), seed=0)
+    out = tmp_path / "run.pt"
+    train_a3c(cfg, out, progress=False)
+    before = partopt.solve(partopt.generate("paper", seed=1, num_blocks=3, num_servers=2), "mt-a3c", checkpoint=str(out))
+    slim_checkpoint(out)
+    after = partopt.solve(partopt.generate("paper", seed=1, num_blocks=3, num_servers=2), "mt-a3c", checkpoint=str(out))
+    assert before.placement == after.placement and "2 episodes" in describe_checkpoint(out)
+    with pytest.raises(ValueError, match="slimmed"):
+        train_a3c(A3CConfig(**{**cfg.__dict__, "episodes": 4}), out, resume=True, progress=False)

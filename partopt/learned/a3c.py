@@ -4,13 +4,15 @@ Network: :class:`~partopt.learned.nets.MultiHeadNet` (mt-a3c: shared hidden laye
 one softmax head per block, one critic) or :class:`~partopt.learned.nets.JointNet`
 (a3c: one softmax over the (N+1)^M joint placements, and a critic).
 
-Each worker runs its own environment and a local copy of the network. Per update it
-plays k = ``t_max`` slots (the paper's batch of 32), then computes
+Each worker steps its own :class:`~partopt.learned.env.BlockPlacementVectorEnv`
+(``envs`` copies of the environment on a pool of training tasks) with a local copy of
+the network. Per update it plays ``t_max`` slots in every copy, so an update sees a
+batch of t_max x envs slots (1 x 256 by default), then computes
 
 - k-step returns R^t = sum_{i<k} gamma^i r^{t+i} + gamma^k V(X^{t+k}) (eq. 16), with
-  k = ``n_step`` (cut at the rollout's end, V = 0 after a terminal slot), and
-  advantages A = R^t - V(X^t) (eq. 17);
-- actor loss per head m: -log pi_m(a_m | X) A - c_H H(pi_m) (eq. 18, the entropy
+  k = ``n_step`` (cut at the rollout's end and at episode ends, V = 0 after a
+  terminal slot), and advantages A = R^t - V(X^t) (eq. 17);
+- actor loss per head m: -w_m log pi_m(a_m | X) A - c_H H(pi_m) (eq. 18, the entropy
   bonus with weight ``entropy``), averaged over the M heads as in eq. (20) (mt-a3c;
   plain a3c has one head over the joint action);
 - critic loss (R^t - V(X^t))^2 (eq. 19), weighted by ``value_weight``;
@@ -18,29 +20,36 @@ plays k = ``t_max`` slots (the paper's batch of 32), then computes
 and applies the gradients to the shared parameters with RMSProp (eqs. 23-24,
 g <- alpha g + (1 - alpha) grad^2, theta <- theta - lr grad / sqrt(g + eps)) whose
 state lives in shared memory; g starts at the first squared gradient rather than 0,
-which would make the first steps ten times too large. With ``normalize_advantage``
-the actor's advantages are standardized within each rollout (mean 0, std 1), which
-makes the actor's step independent of the delay scale. Gradients are copied explicitly from the local network
-to the shared one (torch >= 2 sets gradients to None on zero_grad).
+which would make the first steps ten times too large. Gradients are copied
+explicitly from the local network to the shared one (torch >= 2 sets gradients to
+None on zero_grad).
 
-Where Algorithm 1 is unclear: its "replay memory D" and "minibatch" are read as the
-worker's rollout of ``t_max`` slots, used once (A3C is on-policy). Eq. (16) bounds k by
-t_max; we take k = 1 by default. Tasks arrive independently of the actions (only the
-energy links slots), so a long k adds the rewards of future, unrelated tasks to every
-return: with gamma = 0.95 and k = 32 that noise swamped the effect of the action and
-the policy did not learn which server to use (66% gap after 300,000 slots); k = 1
-replaces it with the critic's estimate and learns. the paper's "probability of
-random exploration decreasing from 1 to 0.01" is an epsilon per block: with that
-probability a block's location is drawn uniformly instead of from its head, epsilon
-falling linearly from ``eps_start`` to ``eps_end`` over the first ``eps_decay`` fraction
-of the episodes. Rewards are multiplied by ``reward_scale`` inside the learner only
-(the environment's reward stays eq. 14); by default it is 1 / |mean reward| of
-random placements on 256 tasks, so that advantages are O(1) next to the entropy
-bonus whatever the delay scale of the generator.
+Where Algorithm 1 is unclear or did not work as printed (each choice measured on
+``paper-default-v1``, 1.2 million slots, gap of the greedy policy to the optimum):
 
-The paper's learning rate of 0.01 made the policy collapse, within a few hundred
-updates, to one placement for every task (a 55-70% gap on ``paper-default-v1``);
-the default here is 1e-4, which learned on a one-block check where 1e-3 and 1e-2 did not.
+- "replay memory D" and "minibatch" are read as the rollout of t_max slots in each of
+  the ``envs`` copies, used once (A3C is on-policy). Single-copy rollouts of 32 slots
+  (about 2,000 updates in 100 s) left a 60-70% gap; batches of 256 slots learn.
+- Exploration: the paper's "probability of random exploration decreasing from 1 to
+  0.01" is an epsilon per block (a block's location is drawn uniformly with that
+  probability), falling linearly over the first ``eps_decay`` of the run. Such
+  actions are not drawn from pi, so each head's term is weighted by
+  w_m = min(1, pi_m(a_m) / mu_m(a_m)), mu = (1 - eps) pi + eps / (N+1) (truncated
+  importance sampling, as in ACER / V-trace). Without it, every bad random action
+  pushed probability onto the head's current choice and the policy collapsed to
+  one fixed placement for all tasks.
+- eq. (24)'s epsilon sits inside the square root, so it must be tiny: 1e-5 there
+  (3e-3 added to the gradient's root mean square) damped the small gradients of the
+  weights that read the task, and the policy stalled at a 10% gap; 1e-10 learns.
+- Learning rate: 0.01 (the paper) and 1e-3 annealed linearly to 0 over the run, as
+  in Mnih et al. (2016); the default is 1e-3 (see ``bench/results/learned.md``).
+- k = ``n_step`` = 1 by default (eq. 16 allows up to t_max): tasks arrive
+  independently of the actions (only the energy links slots), so longer returns add
+  the rewards of unrelated future tasks to every return.
+- With ``normalize_advantage`` the actor's advantages are standardized within each
+  batch, and rewards are multiplied by ``reward_scale`` inside the learner only (the
+  environment's reward stays eq. 14; by default 1 / |mean reward| of random
+  placements), so that the step does not depend on the delay scale of the generator.
 
 ``deterministic=True`` steps the workers in a fixed order in one process, so a run
 is reproducible (for tests); the asynchronous run is not (Hogwild).
@@ -58,9 +67,12 @@ from partopt.learned.features import feature_size
 from partopt.learned.nets import JointNet, build_net, count_parameters
 from partopt.learned.policy import save_checkpoint
 from partopt.learned.runtime import (
+    EpisodeTracker,
     TrainingConfig,
     TrainingLog,
+    epsilon_at,
     resume_from,
+    run_fraction,
     run_workers,
     worker_count,
     write_curve,
@@ -74,14 +86,16 @@ class A3CConfig(TrainingConfig):
     """Training settings of mt-a3c / a3c (see :class:`TrainingConfig` for the shared ones)."""
 
     agent: str = "mt-a3c"
-    lr: float = 1e-4  # the paper gives 0.01, which collapsed the policy here (see the module docstring)
-    t_max: int = 32  # rollout length = the paper's batch of 32
+    lr: float = 1e-3  # the paper gives 0.01, which collapsed the policy here (see the module docstring)
+    anneal_lr: bool = True  # lr falls linearly to 0 over the run (Mnih et al. 2016)
+    t_max: int = 1  # rollout length per copy; an update sees t_max * envs slots (256 by default)
+    envs: int = 256
     n_step: int = 1  # k of eq. (16), at most t_max
     entropy: float = 0.01
     value_weight: float = 0.5
     normalize_advantage: bool = True
     rms_alpha: float = 0.99
-    rms_eps: float = 1e-5
+    rms_eps: float = 1e-10  # eq. (24)'s epsilon, inside the square root (see the module docstring)
 
 
 class SharedRMSprop:
@@ -93,7 +107,9 @@ class SharedRMSprop:
         self.square = [torch.zeros_like(p.data).share_memory_() for p in self.params]
         self.steps = torch.zeros(1, dtype=torch.long).share_memory_()
 
-    def step(self) -> None:
+    def step(self, lr: float | None = None) -> None:
+        """One update of every parameter with a gradient, at ``lr`` (default: the initial one)."""
+        lr = self.lr if lr is None else lr
         first = int(self.steps) == 0
         for p, g in zip(self.params, self.square):
             if p.grad is None:
@@ -102,7 +118,7 @@ class SharedRMSprop:
                 g.copy_(p.grad * p.grad)
             else:
                 g.mul_(self.alpha).addcmul_(p.grad, p.grad, value=1 - self.alpha)  # eq. (23)
-            p.data.addcdiv_(p.grad, g.add(self.eps).sqrt(), value=-self.lr)  # eq. (24)
+            p.data.addcdiv_(p.grad, g.add(self.eps).sqrt(), value=-lr)  # eq. (24)
         self.steps += 1
 
     def state_dict(self) -> dict:
@@ -114,82 +130,105 @@ class SharedRMSprop:
         self.steps.fill_(state["steps"])
 
 
+def _behaviour_weight(log_pi: torch.Tensor, eps: float, choices: int) -> torch.Tensor:
+    """Importance weight min(1, pi(a) / mu(a)) of actions drawn from the epsilon-mixed
+    behaviour mu = (1 - eps) pi + eps / choices, per head, without gradient."""
+    pi = log_pi.detach().exp()
+    return (pi / ((1 - eps) * pi + eps / choices)).clamp(max=1.0)
+
+
 def _spec(cfg: A3CConfig, shape) -> dict:
     m, n = shape
     return {"kind": "joint" if cfg.agent == "a3c" else "multi-head", "inputs": feature_size(m, n), "blocks": m,
             "locations": n + 1, "hidden": list(cfg.hidden), "critic": True}
 
 
+def _returns(rewards: np.ndarray, ended: np.ndarray, terminal: np.ndarray, next_values: np.ndarray,
+             gamma: float, k: int) -> np.ndarray:
+    """Eq. (16) for a rollout of shape (T, E): R^t = sum_{i<j} gamma^i r^{t+i} + gamma^j V(X^{t+j}),
+    j = min(k, T - t, slots to the end of the episode); no bootstrap after a terminal slot.
+    ``next_values[t]`` is V of the observation that follows slot t (the final one if it ended)."""
+    steps = len(rewards)
+    out = np.zeros_like(rewards)
+    for t in range(steps):
+        ret = np.zeros(rewards.shape[1])
+        discount = np.ones(rewards.shape[1])
+        open_ = np.ones(rewards.shape[1], dtype=bool)  # copies whose episode has not ended since t
+        for i in range(min(k, steps - t)):
+            ret += open_ * discount * rewards[t + i]
+            discount *= gamma
+            last = (i == min(k, steps - t) - 1) | ended[t + i]
+            bootstrap = open_ & last
+            ret += bootstrap * discount * next_values[t + i] * ~terminal[t + i]
+            open_ &= ~last
+        out[t] = ret
+    return out
+
+
 class _Worker:
-    """One actor-learner: its environment, local network and rollout state."""
+    """One actor-learner: its vector environment, local network and rollout state."""
 
     def __init__(self, cfg: A3CConfig, index: int, shared: torch.nn.Module, opt: SharedRMSprop, spec: dict):
         self.cfg, self.index, self.shared, self.opt = cfg, index, shared, opt
         self.local = build_net(spec)
-        self.env = cfg.make_env()
+        self.env = cfg.make_vector_env(index)
         self.rng = np.random.default_rng([cfg.seed, index])
         torch.manual_seed(cfg.seed * 1000 + index)
         self.obs, _ = self.env.reset(seed=cfg.seed * 1000 + index)
-        self.episode_reward, self.episode_delay, self.episode_ok, self.steps = 0.0, 0.0, 0, 0
+        self.tracker = EpisodeTracker(self.env.num_envs, index)
 
-    def epsilon(self, episode: int) -> float:
-        frac = min(1.0, episode / max(1.0, self.cfg.eps_decay * self.cfg.episodes))
-        return self.cfg.eps_start + frac * (self.cfg.eps_end - self.cfg.eps_start)
+    def _act(self, logits: torch.Tensor, eps: float) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
+        """Sample from the heads with epsilon exploration; (weighted log-probability (E,),
+        placements (E, M), entropy (E,))."""
+        local, copies = self.local, len(logits)
+        dist = torch.distributions.Categorical(logits=logits)
+        action = dist.sample()
+        if isinstance(local, JointNet):
+            choices = local.locations**local.blocks
+            explore = torch.from_numpy(self.rng.random(copies) < eps)
+            action = torch.where(explore, torch.from_numpy(self.rng.integers(0, choices, size=copies)), action)
+            placements = local.decode(action).numpy()
+            log_pi = dist.log_prob(action)
+            return _behaviour_weight(log_pi, eps, choices) * log_pi, placements, dist.entropy()
+        choices = local.locations
+        explore = torch.from_numpy(self.rng.random(action.shape) < eps)
+        action = torch.where(explore, torch.from_numpy(self.rng.integers(0, choices, size=action.shape)), action)
+        log_pi = dist.log_prob(action)  # (E, M)
+        weighted = (_behaviour_weight(log_pi, eps, choices) * log_pi).mean(dim=1)  # eq. (20): mean of the M heads
+        return weighted, action.numpy(), dist.entropy().mean(dim=1)
 
-    def rollout(self, episode: int) -> list[dict]:
-        """Play up to t_max slots, update the shared network; returns finished-episode records."""
-        cfg, local = self.cfg, self.local
+    def rollout(self, fraction: float) -> list[dict]:
+        """Play t_max slots in every copy, update the shared network; returns finished-episode
+        records. ``fraction``: how far the run is (sets epsilon and the learning rate)."""
+        cfg, local, env = self.cfg, self.local, self.env
         local.load_state_dict(self.shared.state_dict())
-        m, loc = local.blocks, local.locations
-        eps = self.epsilon(episode)
-        log_probs, values, entropies, rewards = [], [], [], []
-        finished, done = [], False
+        eps = epsilon_at(cfg, fraction)
+        log_probs, values, entropies, rewards, ended, terminal, after = [], [], [], [], [], [], []
+        finished = []
         for _ in range(cfg.t_max):
-            logits, value = local(torch.from_numpy(self.obs)[None])
-            dist = torch.distributions.Categorical(logits=logits[0])
-            action = dist.sample()
-            if isinstance(local, JointNet):
-                if self.rng.random() < eps:
-                    action = torch.tensor(int(self.rng.integers(loc**m)))
-                placement = local.decode(action[None])[0].numpy()
-                log_probs.append(dist.log_prob(action))
-                entropies.append(dist.entropy())
-            else:
-                explore = torch.from_numpy(self.rng.random(m) < eps)
-                action = torch.where(explore, torch.from_numpy(self.rng.integers(0, loc, size=m)), action)
-                placement = action.numpy()
-                log_probs.append(dist.log_prob(action).mean())  # eq. (20): mean of the M heads
-                entropies.append(dist.entropy().mean())
-            values.append(value[0])
-            self.obs, reward, terminated, truncated, info = self.env.step(placement)
+            logits, value = local(torch.from_numpy(self.obs))
+            weighted, placements, entropy = self._act(logits, eps)
+            log_probs.append(weighted)
+            entropies.append(entropy)
+            values.append(value)
+            self.obs, reward, term, trunc, info = env.step(placements)
+            done = term | trunc
+            following = self.obs.copy()
+            if done.any():
+                following[done] = info["final_obs"][done]
             rewards.append(reward * cfg.reward_scale)
-            self.episode_reward += reward
-            self.episode_delay += info["total_delay"]
-            self.episode_ok += info["deadlines_met"]
-            self.steps += 1
-            if terminated or truncated:
-                finished.append({"worker": self.index, "reward": self.episode_reward, "slots": self.steps,
-                                 "mean_reward": self.episode_reward / self.steps,
-                                 "mean_delay": self.episode_delay / self.steps,
-                                 "deadlines_met": self.episode_ok / self.steps, "epsilon": eps})
-                self.obs, _ = self.env.reset()
-                self.episode_reward, self.episode_delay, self.episode_ok, self.steps = 0.0, 0.0, 0, 0
-                done = terminated
-                if done or truncated:
-                    break
+            ended.append(done)
+            terminal.append(term)
+            after.append(following)
+            finished += self.tracker.add(reward, info, done, eps)
         with torch.no_grad():
-            bootstrap = 0.0 if done else float(local(torch.from_numpy(self.obs)[None])[1][0])
+            next_values = local(torch.from_numpy(np.concatenate(after)))[1].view(cfg.t_max, -1).numpy()
+        returns = torch.from_numpy(_returns(np.array(rewards), np.array(ended), np.array(terminal), next_values,
+                                            cfg.gamma, cfg.n_step)).float()
         values_t = torch.stack(values)
-        later = torch.cat([values_t.detach()[1:], torch.tensor([bootstrap])])  # V(X^{t+1})
-        returns = torch.empty(len(rewards))
-        steps = len(rewards)
-        for t in range(steps):  # eq. (16) with k = min(n_step, steps - t)
-            k = min(cfg.n_step, steps - t)
-            ret = sum(cfg.gamma**i * rewards[t + i] for i in range(k))
-            returns[t] = ret + cfg.gamma**k * later[t + k - 1]
         advantage = returns - values_t  # eq. (17)
         weight = advantage.detach()
-        if cfg.normalize_advantage and len(weight) > 1:
+        if cfg.normalize_advantage and weight.numel() > 1:
             weight = (weight - weight.mean()) / (weight.std() + 1e-8)
         actor = -(torch.stack(log_probs) * weight).mean() - cfg.entropy * torch.stack(entropies).mean()
         critic = advantage.pow(2).mean()  # eq. (19)
@@ -199,11 +238,11 @@ class _Worker:
         torch.nn.utils.clip_grad_norm_(local.parameters(), 40.0)
         for shared_p, local_p in zip(self.shared.parameters(), local.parameters()):
             shared_p.grad = None if local_p.grad is None else local_p.grad.clone()
-        self.opt.step()
+        self.opt.step(cfg.lr * (1.0 - fraction) if cfg.anneal_lr else cfg.lr)
         return finished
 
 
-def _worker_main(cfg, index, shared, opt, spec, counter, queue, stop):
+def _worker_main(cfg, index, shared, opt, spec, started, counter, queue, stop):
     torch.set_num_threads(1)
     worker = _Worker(cfg, index, shared, opt, spec)
     while not stop.is_set():
@@ -211,7 +250,7 @@ def _worker_main(cfg, index, shared, opt, spec, counter, queue, stop):
             episode = counter.value
         if episode >= cfg.episodes:
             break
-        for rec in worker.rollout(episode):
+        for rec in worker.rollout(run_fraction(cfg, episode, started)):
             with counter.get_lock():
                 counter.value += 1
                 rec["episode"] = counter.value
@@ -256,7 +295,7 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
         pool = [_Worker(cfg, i, shared, opt, spec) for i in range(workers)]
         while episode < cfg.episodes and not out_of_time():
             for w in pool:
-                for rec in w.rollout(episode):
+                for rec in w.rollout(run_fraction(cfg, episode, log.started)):
                     episode += 1
                     rec["episode"] = episode
                     record(rec)
@@ -266,7 +305,7 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
             record(rec)
             episode = max(episode, rec["episode"])
 
-        run_workers(_worker_main, lambda i, counter, queue, stop: (cfg, i, shared, opt, spec, counter, queue, stop),
+        run_workers(_worker_main, lambda i, counter, queue, stop: (cfg, i, shared, opt, spec, log.started, counter, queue, stop),
                     workers, start_episode, handle, out_of_time)
     wall = log.wall()
     _save(out, cfg, shared, opt, spec, shape, curve, episode, wall)

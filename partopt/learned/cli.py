@@ -13,8 +13,9 @@ HELP = {
     "mt-a3c": "A3CConfig fields, e.g. episodes=400 horizon=600 workers=2 lr=0.001 max_seconds=600",
     "a3c": "A3CConfig fields, as mt-a3c",
     "dqn": "DQNConfig fields, e.g. episodes=400 horizon=600 workers=2 lr=0.001",
-    "imitation": "generator=dil count=100000 seed=0 epochs=40 hidden=[256,256,256,256,256] data=PATH.npz",
-    "distilled": "teacher=PATH generator=dil labels=1000 temperature=5 epochs=300 hidden=[32,32] seed=1",
+    "imitation": "generator=dil count=300000 seed=0 epochs=30 hidden=[256,256,256,256,256] data=PATH.npz",
+    "distilled": "teacher=PATH generator=dil labels=1000 transfer=200000 temperature=5 epochs=80 "
+                 "hidden=[80,80,80,80] seed=1 (transfer=0: the paper's 1,000 inputs only, 2 x 64)",
 }
 
 
@@ -47,7 +48,7 @@ def train_main(args) -> int:
         data_path = values.pop("data", None)
         gen = values.pop("generator", "dil")
         params = values.pop("generator_params", None) or {}
-        count, seed = int(values.pop("count", 100_000)), int(values.pop("seed", 0))
+        count, seed = int(values.pop("count", 300_000)), int(values.pop("seed", 0))
         if data_path and Path(data_path).exists():
             data = load_dataset(data_path)
         else:
@@ -57,16 +58,19 @@ def train_main(args) -> int:
         train_teacher(data, out, curve=curve, seed=seed, **values)
         record = {"wall_seconds": None}
     else:
-        from partopt.learned.imitation import make_dataset, train_student
+        from partopt.learned.imitation import TRANSFER_STUDENT, make_dataset, train_student, unlabelled_features
         from partopt.learned.policy import load_policy
 
         gen = values.pop("generator", "dil")
         params = values.pop("generator_params", None) or {}
         labels = int(values.get("labels", 1000))
         seed = int(values.pop("seed", 1))
+        transfer = int(values.pop("transfer", 200_000))
         data = make_dataset(gen, labels, seed=seed, params=params, progress=False)
         teacher = load_policy(values.pop("teacher", None), "imitation", data.shape).net
-        train_student(teacher, data, out, curve=curve, seed=seed, **values)
+        extra = unlabelled_features(gen, transfer, seed=seed + 1, params=params) if transfer else None
+        options = TRANSFER_STUDENT if transfer else {}
+        train_student(teacher, data, out, curve=curve, seed=seed, transfer=extra, **{**options, **values})
         record = {"wall_seconds": None}
     print(f"wrote {out} (training curve {curve})")
     if record.get("wall_seconds"):

@@ -7,14 +7,16 @@ every head is y = r + gamma (1 - terminal) (1/M) sum_m Q'_m(X', argmax_a Q_m(X',
 (double DQN: the online network picks, the target network ``Q'`` prices), and the
 loss is the mean over heads of the Huber loss between Q_m(X, a_m) and y.
 
-Actors act epsilon-greedily per block (epsilon from ``eps_start`` to ``eps_end``
-over the first ``eps_decay`` fraction of the episodes) with a copy of the online
-network refreshed every ``sync_every`` slots, and send their transitions to the
-learner through a queue; the learner keeps a replay buffer of ``buffer`` transitions,
-samples minibatches of ``batch`` (32, the paper's batch), updates with Adam and
-copies the online network into the target every ``target_every`` updates.
-Rewards are scaled as in :mod:`partopt.learned.a3c`. ``deterministic=True`` runs the
-actors in a fixed order in one process, reproducibly.
+Actors step a :class:`~partopt.learned.env.BlockPlacementVectorEnv` each (``envs``
+copies on a pool of training tasks) epsilon-greedily per block (epsilon from
+``eps_start`` to ``eps_end`` over the first ``eps_decay`` of the run) with a copy of
+the online network refreshed every ``sync_every`` steps, and send each step's
+``envs`` transitions to the learner through a queue; the learner keeps a replay
+buffer of ``buffer`` transitions and, per batch received, samples one minibatch of
+``batch`` (256: the paper's 32 with single transitions left the learner far behind
+the actors), updates with Adam and copies the online network into the target every
+``target_every`` updates. Rewards are scaled as in :mod:`partopt.learned.a3c`.
+``deterministic=True`` runs the actors in a fixed order in one process, reproducibly.
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ import numpy as np
 import torch
 
 from partopt.learned.runtime import (
+    EpisodeTracker,
     TrainingConfig,
     TrainingLog,
+    epsilon_at,
     resume_from,
+    run_fraction,
     run_workers,
     worker_count,
     write_curve,
@@ -45,11 +50,11 @@ class DQNConfig(TrainingConfig):
     """Training settings of the distributed DQN (see :class:`TrainingConfig` for the shared ones)."""
 
     agent: str = "dqn"
-    batch: int = 32  # the paper's batch
-    buffer: int = 100_000
-    warmup: int = 1_000
-    target_every: int = 500
-    sync_every: int = 50
+    batch: int = 256  # transitions per update; one update per actor step of ``envs`` transitions
+    buffer: int = 200_000
+    warmup: int = 2_000
+    target_every: int = 200  # updates between target-network copies
+    sync_every: int = 10  # actor steps between copies of the online network
 
 
 def _spec(shape, hidden) -> dict:
@@ -59,38 +64,35 @@ def _spec(shape, hidden) -> dict:
 
 
 class _Actor:
+    """Steps a vector environment epsilon-greedily with a copy of the online network."""
+
     def __init__(self, cfg: DQNConfig, index: int, spec: dict):
         self.cfg, self.index = cfg, index
         self.net = build_net(spec)
-        self.env = cfg.make_env()
+        self.env = cfg.make_vector_env(index)
         self.rng = np.random.default_rng([cfg.seed, 7, index])
         self.obs, _ = self.env.reset(seed=cfg.seed * 1000 + 500 + index)
-        self.reward, self.delay, self.ok, self.steps = 0.0, 0.0, 0, 0
+        self.tracker = EpisodeTracker(self.env.num_envs, index)
 
-    def act(self, episode: int) -> tuple[tuple, dict | None]:
+    def act(self, fraction: float) -> tuple[tuple, list[dict]]:
+        """One step of every copy: (transitions (obs, action, scaled reward, next obs,
+        terminal) as arrays, finished-episode records)."""
         cfg = self.cfg
-        frac = min(1.0, episode / max(1.0, cfg.eps_decay * cfg.episodes))
-        eps = cfg.eps_start + frac * (cfg.eps_end - cfg.eps_start)
+        eps = epsilon_at(cfg, fraction)
         with torch.no_grad():
-            q, _ = self.net(torch.from_numpy(self.obs)[None])
-        action = q[0].argmax(dim=-1).numpy()
-        explore = self.rng.random(len(action)) < eps
-        action = np.where(explore, self.rng.integers(0, q.shape[-1], size=len(action)), action)
+            q, _ = self.net(torch.from_numpy(self.obs))
+        action = q.argmax(dim=-1).numpy()
+        explore = self.rng.random(action.shape) < eps
+        action = np.where(explore, self.rng.integers(0, q.shape[-1], size=action.shape), action)
         nxt, reward, terminated, truncated, info = self.env.step(action)
-        transition = (self.obs, action, reward * cfg.reward_scale, nxt, float(terminated))
+        ended = terminated | truncated
+        following = nxt.copy()
+        if ended.any():
+            following[ended] = info["final_obs"][ended]
+        transitions = (self.obs, action, (reward * cfg.reward_scale).astype(np.float32), following,
+                       terminated.astype(np.float32))
         self.obs = nxt
-        self.reward += reward
-        self.delay += info["total_delay"]
-        self.ok += info["deadlines_met"]
-        self.steps += 1
-        record = None
-        if terminated or truncated:
-            record = {"worker": self.index, "reward": self.reward, "slots": self.steps,
-                      "mean_reward": self.reward / self.steps, "mean_delay": self.delay / self.steps,
-                      "deadlines_met": self.ok / self.steps, "epsilon": eps}
-            self.obs, _ = self.env.reset()
-            self.reward, self.delay, self.ok, self.steps = 0.0, 0.0, 0, 0
-        return transition, record
+        return transitions, self.tracker.add(reward, info, ended, eps)
 
 
 class _Learner:
@@ -109,12 +111,13 @@ class _Learner:
         self.size, self.pos, self.updates = 0, 0, 0
         self.rng = np.random.default_rng([cfg.seed, 11])
 
-    def add(self, t) -> None:
-        obs, act, rew, nxt, done = t
-        i = self.pos
-        self.obs[i], self.act[i], self.rew[i], self.nxt[i], self.done[i] = obs, act, rew, nxt, done
-        self.pos = (self.pos + 1) % self.cfg.buffer
-        self.size = min(self.size + 1, self.cfg.buffer)
+    def add(self, transitions) -> None:
+        """Store a batch of transitions (arrays with a leading copy axis), overwriting the oldest."""
+        obs, act, rew, nxt, done = transitions
+        idx = (self.pos + np.arange(len(rew))) % self.cfg.buffer
+        self.obs[idx], self.act[idx], self.rew[idx], self.nxt[idx], self.done[idx] = obs, act, rew, nxt, done
+        self.pos = int((self.pos + len(rew)) % self.cfg.buffer)
+        self.size = min(self.size + len(rew), self.cfg.buffer)
 
     def update(self) -> None:
         if self.size < max(self.cfg.warmup, self.cfg.batch):
@@ -137,20 +140,20 @@ class _Learner:
             self.target.load_state_dict(self.online.state_dict())
 
 
-def _actor_main(cfg, index, shared, spec, counter, queue, stop):
+def _actor_main(cfg, index, shared, spec, started, counter, queue, stop):
     torch.set_num_threads(1)
     actor = _Actor(cfg, index, spec)
     steps = 0
     while not stop.is_set() and counter.value < cfg.episodes:
         if steps % cfg.sync_every == 0:
             actor.net.load_state_dict(shared.state_dict())
-        transition, record = actor.act(counter.value)
+        transitions, records = actor.act(run_fraction(cfg, counter.value, started))
         steps += 1
-        if record is not None:
+        for record in records:
             with counter.get_lock():
                 counter.value += 1
                 record["episode"] = counter.value
-        queue.put((transition, record))
+        queue.put((transitions, records))
     queue.put(None)
 
 
@@ -190,10 +193,10 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
             for actor in actors:
                 if step % cfg.sync_every == 0:
                     actor.net.load_state_dict(online.state_dict())
-                transition, record = actor.act(episode)
-                learner.add(transition)
+                transitions, records = actor.act(run_fraction(cfg, episode, log.started))
+                learner.add(transitions)
                 learner.update()
-                if record is not None:
+                for record in records:
                     episode += 1
                     record["episode"] = episode
                     note(record)
@@ -201,15 +204,16 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
     else:
         def handle(item):
             nonlocal episode
-            transition, record = item
-            learner.add(transition)
+            transitions, records = item
+            learner.add(transitions)
             learner.update()
-            if record is not None:
+            for record in records:
                 note(record)
                 episode = max(episode, record["episode"])
 
-        run_workers(_actor_main, lambda i, counter, queue, stop: (cfg, i, online, spec, counter, queue, stop),
-                    workers, start_episode, handle, out_of_time)
+        run_workers(_actor_main,
+                    lambda i, counter, queue, stop: (cfg, i, online, spec, log.started, counter, queue, stop),
+                    workers, start_episode, handle, out_of_time, queue_size=4 * workers)
     save(episode)
     if curve_csv:
         write_curve(curve_csv, curve)

@@ -9,6 +9,11 @@ energy follows eq. (11) from ``max_energy_j``; an episode ends when it is spent
 Observation: :mod:`partopt.learned.features` of the task, whose last entry is
 E^r(t) / E^max. Action: one location per block, ``MultiDiscrete([N+1] * M)``.
 All randomness comes from ``self.np_random``, seeded by ``reset(seed=...)``.
+
+:class:`BlockPlacementVectorEnv` runs ``num_envs`` such slots side by side for
+training, on precomputed tables of a pool of tasks, so that a step of all of them
+costs microseconds instead of a call to ``evaluate`` each; its rewards equal
+``evaluate``'s (tested).
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from typing import Any, Sequence
 import gymnasium as gym
 import numpy as np
 
+from partopt.costs import InstanceBatch, along_batch, cost_tensors
 from partopt.evaluation import evaluate
+from partopt.formulas import within
 from partopt.generators import get_generator
-from partopt.learned.features import FEATURE_BOUND, encode, feature_size
+from partopt.learned.features import FEATURE_BOUND, encode, encode_batch, feature_size
 from partopt.model import Instance
 
-__all__ = ["BlockPlacementEnv"]
+__all__ = ["BlockPlacementEnv", "BlockPlacementVectorEnv", "TaskPool"]
 
 
 class BlockPlacementEnv(gym.Env):
@@ -115,3 +122,108 @@ class BlockPlacementEnv(gym.Env):
         truncated = self.t >= self.horizon and not terminated
         self.task = self._task_with_budget()
         return encode(self.task, self._energy_fraction()), reward, terminated, truncated, info
+
+
+class TaskPool:
+    """A fixed set of tasks with everything a step needs, precomputed as arrays.
+
+    features (P, F) float32 (energy entry 1), step costs (P, M, L, L) of eq. (14)'s
+    L_m + beta max(L_m - tau_m, 0) (s), delays and device energies (P, M, L, L) (s, J)
+    and deadlines (P, M) (s), from :func:`partopt.costs.cost_tensors`.
+    """
+
+    def __init__(self, instances: Sequence[Instance], beta: float):
+        batch = InstanceBatch.stack(list(instances))
+        costs = cost_tensors(batch)
+        self.size = batch.size
+        self.shape = batch.shape
+        self.features = encode_batch(batch)
+        self.step_cost = costs.step_cost("penalty", beta)
+        self.delay = costs.delay
+        self.energy = costs.energy
+        self.deadlines = costs.deadlines
+
+    @classmethod
+    def draw(cls, generator: str = "paper", generator_params: dict | None = None, size: int = 20_000,
+             seed: int = 0, beta: float = 1.0) -> "TaskPool":
+        """Tasks 0 .. size-1 of ``generator``'s stream with ``seed`` (training seeds are below 1,000,000)."""
+        if seed >= 1_000_000:
+            raise ValueError("seed: training pools use seeds below 1,000,000 (suites use the seeds above)")
+        if not (isinstance(size, int) and size >= 1):
+            raise ValueError(f"size: must be an int >= 1, got {size!r}")
+        gen = get_generator(generator, **(generator_params or {}))
+        return cls([gen.generate(seed, i) for i in range(size)], beta)
+
+
+class BlockPlacementVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` copies of :class:`BlockPlacementEnv` stepped together, tasks drawn
+    uniformly from a :class:`TaskPool`.
+
+    Each copy has its own slot count and remaining energy (eq. 11). A copy whose episode
+    ends is reset in the same step (gymnasium's "same-step" autoreset): the returned
+    observation starts its next episode and ``info["final_obs"]`` holds the one it ended
+    on. ``info`` carries per-copy arrays total_delay, penalty, energy, deadlines_met.
+    ``stagger``: copy i's first episode starts at slot i T / num_envs (so it is shorter),
+    so that episodes end at a steady rate rather than all at once.
+    """
+
+    metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+
+    def __init__(self, pool: TaskPool, num_envs: int = 64, horizon: int = 600, max_energy_j: float | None = None,
+                 stagger: bool = False):
+        if not (isinstance(num_envs, int) and num_envs >= 1):
+            raise ValueError(f"num_envs: must be an int >= 1, got {num_envs!r}")
+        if not (isinstance(horizon, int) and horizon >= 1):
+            raise ValueError(f"horizon: must be an int >= 1, got {horizon!r}")
+        if max_energy_j is not None and not max_energy_j > 0:
+            raise ValueError(f"max_energy_j: must be > 0 or None, got {max_energy_j!r}")
+        m, n = pool.shape
+        self.pool, self.num_envs, self.horizon, self.max_energy_j = pool, num_envs, horizon, max_energy_j
+        self.stagger = stagger
+        self.shape = pool.shape
+        self.single_observation_space = gym.spaces.Box(-FEATURE_BOUND, FEATURE_BOUND, shape=(feature_size(m, n),),
+                                                       dtype=np.float32)
+        self.single_action_space = gym.spaces.MultiDiscrete([n + 1] * m)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
+        self.tasks = np.zeros(num_envs, dtype=np.int64)
+        self.t = np.zeros(num_envs, dtype=np.int64)
+        self.remaining = np.full(num_envs, np.inf)
+
+    def _observe(self) -> np.ndarray:
+        obs = self.pool.features[self.tasks].copy()
+        if self.max_energy_j is not None:
+            obs[:, -1] = np.maximum(self.remaining, 0.0) / self.max_energy_j
+        return obs
+
+    def _restart(self, which: np.ndarray) -> None:
+        self.t[which] = 0
+        self.remaining[which] = np.inf if self.max_energy_j is None else float(self.max_energy_j)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is not None:
+            self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
+        self._restart(np.ones(self.num_envs, dtype=bool))
+        if self.stagger:
+            self.t = (np.arange(self.num_envs) * self.horizon) // self.num_envs
+        self.tasks = self.np_random.integers(self.pool.size, size=self.num_envs)
+        return self._observe(), {}
+
+    def step(self, actions):
+        placements = np.asarray(actions, dtype=np.int64).reshape(self.num_envs, -1)
+        pool, idx = self.pool, self.tasks
+        delay = along_batch(pool.delay[idx], placements)
+        reward = -along_batch(pool.step_cost[idx], placements).sum(axis=1)
+        energy = along_batch(pool.energy[idx], placements).sum(axis=1)
+        info = {"total_delay": delay.sum(axis=1), "penalty": np.maximum(delay - pool.deadlines[idx], 0.0).sum(axis=1),
+                "energy": energy, "deadlines_met": within(delay, pool.deadlines[idx]).all(axis=1)}
+        self.remaining -= energy
+        self.t += 1
+        terminated = (self.remaining <= 0.0) if self.max_energy_j is not None else np.zeros(self.num_envs, dtype=bool)
+        truncated = (self.t >= self.horizon) & ~terminated
+        self.tasks = self.np_random.integers(pool.size, size=self.num_envs)
+        ended = terminated | truncated
+        if ended.any():
+            info["final_obs"] = self._observe()
+            self._restart(ended)
+        return self._observe(), reward, terminated, truncated, info

@@ -47,7 +47,9 @@ class JointNet(nn.Module):
     """Plain A3C: one softmax over all (N+1)^M joint placements, and a critic.
 
     forward(x) -> (logits (B, (N+1)^M), value (B,)). Practical only while (N+1)^M
-    stays small (5^6 = 15,625 outputs at M = 6, N = 4; refused above 100,000).
+    stays small: at M = 6, N = 4 (15,625 outputs, 4.1 million parameters) it trained
+    about 45x fewer slots per second than mt-a3c and was still 29% from the optimum
+    after 5 minutes (``bench/results/learned.md``); refused above 100,000 outputs.
     """
 
     MAX_ACTIONS = 100_000

@@ -25,7 +25,7 @@ from partopt.profiles import instances_dir
 from partopt.solvers.heuristics import best_placement
 from partopt.solvers.local_search import polish as local_polish
 
-__all__ = ["LearnedPolicy", "save_checkpoint", "load_policy", "shipped_checkpoint", "checkpoints_dir",
+__all__ = ["LearnedPolicy", "save_checkpoint", "slim_checkpoint", "load_policy", "shipped_checkpoint", "checkpoints_dir",
            "describe_checkpoint"]
 
 FORMAT = "partopt.checkpoint/1"
@@ -43,6 +43,21 @@ def save_checkpoint(path: str | os.PathLike, agent: str, net: torch.nn.Module, s
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"format": FORMAT, "agent": agent, "spec": spec, "state_dict": net.state_dict(),
             "shape": list(shape), "feature_version": FEATURE_VERSION, "record": record}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(data, tmp)
+    os.replace(tmp, path)
+
+
+def slim_checkpoint(path: str | os.PathLike) -> None:
+    """Drop what only resuming needs (optimizer state, per-episode curve) from a checkpoint,
+    keeping the weights and a summary of the run: for shipping. Such a file cannot be resumed."""
+    path = Path(path)
+    data = torch.load(path, map_location="cpu", weights_only=False)
+    record = data.get("record", {})
+    record.pop("optimizer", None)
+    if isinstance(record.get("curve"), list):
+        record["curve"] = len(record["curve"])  # only its length: the CSV keeps the curve
+    record["slim"] = True
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(data, tmp)
     os.replace(tmp, path)
@@ -76,6 +91,13 @@ class LearnedPolicy:
         self.net.load_state_dict(checkpoint["state_dict"])
         self.net.eval()
         self.path = path
+
+    @property
+    def generator(self) -> str | None:
+        """The generator the policy was trained on, from its training record."""
+        if "data" in self.record:
+            return self.record["data"].get("generator")
+        return self.record.get("config", {}).get("generator")
 
     @property
     def parameters(self) -> int:
@@ -146,7 +168,9 @@ def describe_checkpoint(path: str | os.PathLike) -> str:
         parts.append(f"{rec['episodes']} episodes in {rec['wall_seconds']:.0f} s")
     if "data" in rec:
         count = rec["data"].get("count", rec["data"].get("labels"))
-        parts.append(f"{count:,} {rec['data']['generator']} samples, {rec.get('epochs')} epochs"
+        transfer = rec["data"].get("transfer", 0)
+        parts.append(f"{count:,} {rec['data']['generator']} samples" + (f" + {transfer:,} unlabelled transfer inputs"
+                                                                      if transfer else "") + f", {rec.get('epochs')} epochs"
                      + (f" in {rec['wall_seconds']:.0f} s" if rec.get("wall_seconds") else ""))
     return "; ".join(parts)
 

@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["TrainingConfig", "TrainingLog", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve"]
+__all__ = ["TrainingConfig", "TrainingLog", "EpisodeTracker", "epsilon_at", "run_fraction", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve"]
 
 
 @dataclass
 class TrainingConfig:
     """Settings every reinforcement-learning trainer shares.
 
-    The environment (generator, generator_params, beta, horizon T, max_energy_j E^max),
+    The environment (generator, generator_params, beta, horizon T, max_energy_j E^max;
+    each worker steps ``envs`` copies at once on a pool of ``pool`` tasks of its own),
     the network (hidden sizes, learning rate, discount), exploration (epsilon from
     eps_start to eps_end over the first eps_decay fraction of the episodes), the reward
     scale (None: automatic), the run (episodes, workers: 0 = all cores, seed,
@@ -30,6 +31,8 @@ class TrainingConfig:
     beta: float = 1.0
     horizon: int = 600  # T, slots per episode (paper)
     max_energy_j: float | None = None
+    envs: int = 64  # environment copies per worker, stepped together
+    pool: int = 20_000  # tasks per worker's pool (training seeds: seed * 1000 + worker)
     hidden: tuple = (256, 256)
     lr: float = 1e-3
     gamma: float = 0.95  # paper
@@ -50,6 +53,14 @@ class TrainingConfig:
 
         return BlockPlacementEnv(self.generator, self.generator_params, beta=self.beta, horizon=self.horizon,
                                  max_energy_j=self.max_energy_j)
+
+    def make_vector_env(self, worker: int):
+        """Worker ``worker``'s :class:`~partopt.learned.env.BlockPlacementVectorEnv`: ``envs`` copies
+        (staggered) on a pool of ``pool`` tasks drawn with training seed ``seed * 1000 + worker``."""
+        from partopt.learned.env import BlockPlacementVectorEnv, TaskPool
+
+        pool = TaskPool.draw(self.generator, self.generator_params, self.pool, self.seed * 1000 + worker, self.beta)
+        return BlockPlacementVectorEnv(pool, self.envs, self.horizon, self.max_energy_j, stagger=True)
 
     def prepare(self) -> tuple[int, int]:
         """Fill in the automatic reward scale; returns the environment's shape (M, N)."""
@@ -75,6 +86,50 @@ def default_reward_scale(cfg: TrainingConfig, tasks: int = 256) -> float:
     return 1.0 / max(abs(float(np.mean(rewards))), 1e-12)
 
 
+class EpisodeTracker:
+    """Per-copy sums of a vector environment's slots; a record per finished episode."""
+
+    def __init__(self, num_envs: int, worker: int):
+        import numpy as np
+
+        self.worker = worker
+        self.reward, self.delay, self.met, self.slots = (np.zeros(num_envs) for _ in range(4))
+
+    def add(self, reward, info: dict, ended, epsilon: float) -> list[dict]:
+        """Add one step of every copy; records (reward, slots, mean_reward, mean_delay,
+        deadlines_met, epsilon) of the copies whose episode ``ended``."""
+        import numpy as np
+
+        self.reward += reward
+        self.delay += info["total_delay"]
+        self.met += info["deadlines_met"]
+        self.slots += 1
+        out = []
+        for i in np.flatnonzero(ended):
+            n = self.slots[i]
+            out.append({"worker": self.worker, "reward": float(self.reward[i]), "slots": int(n),
+                        "mean_reward": float(self.reward[i] / n), "mean_delay": float(self.delay[i] / n),
+                        "deadlines_met": float(self.met[i] / n), "epsilon": epsilon})
+            self.reward[i] = self.delay[i] = self.met[i] = self.slots[i] = 0.0
+        return out
+
+
+def run_fraction(cfg: "TrainingConfig", episode: int, started: float) -> float:
+    """How far a run is, in [0, 1]: episodes over cfg.episodes or, with max_seconds, the
+    seconds since ``started`` (a ``time.time()``) over max_seconds, whichever is further."""
+    done = episode / max(1, cfg.episodes)
+    if cfg.max_seconds:
+        done = max(done, (time.time() - started) / cfg.max_seconds)
+    return min(1.0, done)
+
+
+def epsilon_at(cfg: "TrainingConfig", fraction: float) -> float:
+    """Exploration rate at run fraction ``fraction``: linear from eps_start to eps_end over
+    the first eps_decay of the run, then eps_end."""
+    frac = min(1.0, fraction / max(1e-9, cfg.eps_decay))
+    return cfg.eps_start + frac * (cfg.eps_end - cfg.eps_start)
+
+
 class TrainingLog:
     """The bookkeeping of a training run: its curve, progress line, periodic checkpoints
     (``save(episode)`` every ``cfg.checkpoint_every`` seconds) and time limit."""
@@ -86,6 +141,7 @@ class TrainingLog:
         self.cfg, self.save, self.curve, self.wall_before = cfg, save, curve, wall_before
         self.bar = Progress(f"train {cfg.agent}", cfg.episodes, enabled=progress)
         self.start = self.last_save = time.perf_counter()
+        self.started = time.time()  # for run_fraction, also in worker processes
 
     def wall(self) -> float:
         """Training seconds so far, earlier sessions of a resumed run included."""
@@ -113,8 +169,11 @@ def resume_from(path: Path, net) -> tuple[dict, list[dict], int, float]:
     if not path.exists():
         raise FileNotFoundError(f"out: nothing to resume at {path}")
     record = torch.load(path, map_location="cpu", weights_only=False)
-    net.load_state_dict(record["state_dict"])
     rec = record["record"]
+    if rec.get("slim"):
+        raise ValueError(f"out: {path} was slimmed for shipping (no optimizer state or curve); "
+                         "resume from the training run's own checkpoint")
+    net.load_state_dict(record["state_dict"])
     return rec, rec["curve"], rec["episodes"], rec["wall_seconds"]
 
 
@@ -126,13 +185,15 @@ def worker_count(requested: int) -> int:
 
 
 def run_workers(target: Callable, args: Callable[[int, object, object, object], tuple], count: int,
-                start_value: int, handle: Callable[[object], None], should_stop: Callable[[], bool]) -> None:
+                start_value: int, handle: Callable[[object], None], should_stop: Callable[[], bool],
+                queue_size: int = 10_000) -> None:
     """Start ``count`` processes ``target(*args(i, counter, queue, stop))``; pass every queued
-    item to ``handle`` until each worker has sent None. ``counter`` is a shared int starting at
-    ``start_value``; ``stop`` is set when ``should_stop()`` turns true. Uses fork where the
-    platform has it (spawn costs seconds of start-up), spawn elsewhere."""
+    item to ``handle`` until ``should_stop()`` turns true (then ``stop`` is set and later items
+    are dropped) or each worker has sent None. ``counter`` is a shared int starting at
+    ``start_value``; a queue of ``queue_size`` items makes fast workers wait for ``handle``.
+    Uses fork where the platform has it (spawn costs seconds of start-up), spawn elsewhere."""
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    counter, queue, stop = ctx.Value("i", start_value), ctx.Queue(maxsize=10_000), ctx.Event()
+    counter, queue, stop = ctx.Value("i", start_value), ctx.Queue(maxsize=queue_size), ctx.Event()
     procs = [ctx.Process(target=target, args=args(i, counter, queue, stop), daemon=True) for i in range(count)]
     for p in procs:
         p.start()
@@ -142,6 +203,8 @@ def run_workers(target: Callable, args: Callable[[int, object, object, object], 
             item = queue.get()
             if item is None:
                 alive -= 1
+                continue
+            if stop.is_set():
                 continue
             handle(item)
             if should_stop():
