@@ -24,11 +24,21 @@ from partopt.model import Instance
 from partopt.names import did_you_mean
 from partopt.profiles import instances_dir
 
-__all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "load_suite", "build_suite", "check_suite", "list_suites"]
+__all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "load_suite", "build_suite", "check_suite", "list_suites",
+           "training_instances"]
 
 FORMAT = "partopt.suite/1"
 REFERENCE_BETA = 1.0
 HELD_OUT_SEED = 1_000_000
+
+
+def training_instances(generator: str, seed: int, start: int, stop: int, params: dict | None = None) -> list[Instance]:
+    """Instances start .. stop-1 of ``generator``'s stream with ``seed``, which must be a training
+    seed (below :data:`HELD_OUT_SEED`, so that no suite instance is ever trained on)."""
+    if seed >= HELD_OUT_SEED:
+        raise ValueError(f"seed: training data uses seeds below {HELD_OUT_SEED:,} (suites use the seeds above)")
+    gen = get_generator(generator, **(params or {}))
+    return [gen.generate(seed, i) for i in range(start, stop)]
 
 
 @dataclass(frozen=True)

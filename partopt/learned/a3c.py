@@ -65,14 +65,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from partopt.learned.features import feature_size
-from partopt.learned.nets import JointNet, build_net, count_parameters
+from partopt.learned.env import BlockPlacementVectorEnv
+from partopt.learned.nets import JointNet, build_net, count_parameters, net_spec
 from partopt.learned.policy import save_checkpoint
 from partopt.learned.runtime import (
     EpisodeTracker,
     TrainingConfig,
     TrainingLog,
     epsilon_at,
+    number_episodes,
     resume_from,
     run_fraction,
     run_workers,
@@ -139,12 +140,6 @@ def _behaviour_weight(log_pi: torch.Tensor, eps: float, choices: int) -> torch.T
     return (pi / ((1 - eps) * pi + eps / choices)).clamp(max=1.0)
 
 
-def _spec(cfg: A3CConfig, shape) -> dict:
-    m, n = shape
-    return {"kind": "joint" if cfg.agent == "a3c" else "multi-head", "inputs": feature_size(m, n), "blocks": m,
-            "locations": n + 1, "hidden": list(cfg.hidden), "critic": True}
-
-
 def _returns(rewards: np.ndarray, ended: np.ndarray, terminal: np.ndarray, next_values: np.ndarray,
              gamma: float, k: int) -> np.ndarray:
     """Eq. (16) for a rollout of shape (T, E): R^t = sum_{i<j} gamma^i r^{t+i} + gamma^j V(X^{t+j}),
@@ -182,22 +177,18 @@ class _Worker:
     def _act(self, logits: torch.Tensor, eps: float) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
         """Sample from the heads with epsilon exploration; (weighted log-probability (E,),
         placements (E, M), entropy (E,))."""
-        local, copies = self.local, len(logits)
+        local = self.local
+        joint = isinstance(local, JointNet)
+        choices = local.locations**local.blocks if joint else local.locations
         dist = torch.distributions.Categorical(logits=logits)
-        action = dist.sample()
-        if isinstance(local, JointNet):
-            choices = local.locations**local.blocks
-            explore = torch.from_numpy(self.rng.random(copies) < eps)
-            action = torch.where(explore, torch.from_numpy(self.rng.integers(0, choices, size=copies)), action)
-            placements = local.decode(action).numpy()
-            log_pi = dist.log_prob(action)
-            return _behaviour_weight(log_pi, eps, choices) * log_pi, placements, dist.entropy()
-        choices = local.locations
+        action = dist.sample()  # (E,) joint indices, or (E, M) locations
         explore = torch.from_numpy(self.rng.random(action.shape) < eps)
         action = torch.where(explore, torch.from_numpy(self.rng.integers(0, choices, size=action.shape)), action)
-        log_pi = dist.log_prob(action)  # (E, M)
-        weighted = (_behaviour_weight(log_pi, eps, choices) * log_pi).mean(dim=1)  # eq. (20): mean of the M heads
-        return weighted, action.numpy(), dist.entropy().mean(dim=1)
+        log_pi = dist.log_prob(action)
+        weighted, entropy = _behaviour_weight(log_pi, eps, choices) * log_pi, dist.entropy()
+        if joint:
+            return weighted, local.decode(action).numpy(), entropy
+        return weighted.mean(dim=1), action.numpy(), entropy.mean(dim=1)  # eq. (20): mean of the M heads
 
     def rollout(self, fraction: float) -> list[dict]:
         """Play t_max slots in every copy, update the shared network; returns finished-episode
@@ -215,13 +206,10 @@ class _Worker:
             values.append(value)
             self.obs, reward, term, trunc, info = env.step(placements)
             done = term | trunc
-            following = self.obs.copy()
-            if done.any():
-                following[done] = info["final_obs"][done]
             rewards.append(reward * cfg.reward_scale)
             ended.append(done)
             terminal.append(term)
-            after.append(following)
+            after.append(BlockPlacementVectorEnv.following(self.obs, info, done))
             finished += self.tracker.add(reward, info, done, eps)
         with torch.no_grad():
             next_values = local(torch.from_numpy(np.concatenate(after)))[1].view(cfg.t_max, -1).numpy()
@@ -252,10 +240,9 @@ def _worker_main(cfg, index, shared, opt, spec, started, counter, queue, stop):
             episode = counter.value
         if episode >= cfg.episodes:
             break
-        for rec in worker.rollout(run_fraction(cfg, episode, started)):
-            with counter.get_lock():
-                counter.value += 1
-                rec["episode"] = counter.value
+        records = worker.rollout(run_fraction(cfg, episode, started))
+        number_episodes(records, counter)
+        for rec in records:
             queue.put(rec)
     queue.put(None)
 
@@ -277,7 +264,7 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
         raise ValueError(f"agent: must be 'mt-a3c' or 'a3c', got {cfg.agent!r}")
     out = Path(out)
     shape = cfg.prepare()
-    spec = _spec(cfg, shape)
+    spec = net_spec("joint" if cfg.agent == "a3c" else "multi-head", shape, cfg.hidden)
     torch.manual_seed(cfg.seed)
     shared = build_net(spec)
     opt = SharedRMSprop(shared.parameters(), cfg.lr, cfg.rms_alpha, cfg.rms_eps)

@@ -32,14 +32,15 @@ from partopt.learned.runtime import (
     TrainingConfig,
     TrainingLog,
     epsilon_at,
+    number_episodes,
     resume_from,
     run_fraction,
     run_workers,
     worker_count,
     write_curve,
 )
-from partopt.learned.features import feature_size
-from partopt.learned.nets import build_net, count_parameters
+from partopt.learned.env import BlockPlacementVectorEnv
+from partopt.learned.nets import build_net, count_parameters, net_spec
 from partopt.learned.policy import save_checkpoint
 
 __all__ = ["DQNConfig", "train_dqn"]
@@ -55,12 +56,6 @@ class DQNConfig(TrainingConfig):
     warmup: int = 2_000
     target_every: int = 200  # updates between target-network copies
     sync_every: int = 10  # actor steps between copies of the online network
-
-
-def _spec(shape, hidden) -> dict:
-    m, n = shape
-    return {"kind": "multi-head", "inputs": feature_size(m, n), "blocks": m, "locations": n + 1,
-            "hidden": list(hidden), "critic": False}
 
 
 class _Actor:
@@ -86,11 +81,8 @@ class _Actor:
         action = np.where(explore, self.rng.integers(0, q.shape[-1], size=action.shape), action)
         nxt, reward, terminated, truncated, info = self.env.step(action)
         ended = terminated | truncated
-        following = nxt.copy()
-        if ended.any():
-            following[ended] = info["final_obs"][ended]
-        transitions = (self.obs, action, (reward * cfg.reward_scale).astype(np.float32), following,
-                       terminated.astype(np.float32))
+        transitions = (self.obs, action, (reward * cfg.reward_scale).astype(np.float32),
+                       BlockPlacementVectorEnv.following(nxt, info, ended), terminated.astype(np.float32))
         self.obs = nxt
         return transitions, self.tracker.add(reward, info, ended, eps)
 
@@ -149,10 +141,7 @@ def _actor_main(cfg, index, shared, spec, started, counter, queue, stop):
             actor.net.load_state_dict(shared.state_dict())
         transitions, records = actor.act(run_fraction(cfg, counter.value, started))
         steps += 1
-        for record in records:
-            with counter.get_lock():
-                counter.value += 1
-                record["episode"] = counter.value
+        number_episodes(records, counter)
         queue.put((transitions, records))
     queue.put(None)
 
@@ -166,7 +155,7 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
     """
     out = Path(out)
     shape = cfg.prepare()
-    spec = _spec(shape, cfg.hidden)
+    spec = net_spec("multi-head", shape, cfg.hidden, critic=False)
     torch.manual_seed(cfg.seed)
     online = build_net(spec)
     curve, start_episode, wall_before = [], 0, 0.0

@@ -30,8 +30,17 @@ from partopt.formulas import within
 from partopt.generators import get_generator
 from partopt.learned.features import FEATURE_BOUND, encode, encode_batch, feature_size
 from partopt.model import Instance
+from partopt.suites import training_instances
 
 __all__ = ["BlockPlacementEnv", "BlockPlacementVectorEnv", "TaskPool"]
+
+
+def _check_episode(horizon, max_energy_j) -> None:
+    """Clear errors for the episode settings both environments take."""
+    if not (isinstance(horizon, int) and horizon >= 1):
+        raise ValueError(f"horizon: must be an int >= 1, got {horizon!r}")
+    if max_energy_j is not None and not max_energy_j > 0:
+        raise ValueError(f"max_energy_j: must be > 0 or None, got {max_energy_j!r}")
 
 
 class BlockPlacementEnv(gym.Env):
@@ -71,10 +80,7 @@ class BlockPlacementEnv(gym.Env):
                 raise ValueError(f"generator_params: the environment needs one shape (M, N), the generator "
                                  f"gives several {sorted(probe)}; fix num_blocks and num_servers")
             shape = probe.pop()
-        if not (isinstance(horizon, int) and horizon >= 1):
-            raise ValueError(f"horizon: must be an int >= 1, got {horizon!r}")
-        if max_energy_j is not None and not max_energy_j > 0:
-            raise ValueError(f"max_energy_j: must be > 0 or None, got {max_energy_j!r}")
+        _check_episode(horizon, max_energy_j)
         self.shape = shape
         self.beta = float(beta)
         self.horizon = horizon
@@ -146,13 +152,10 @@ class TaskPool:
     @classmethod
     def draw(cls, generator: str = "paper", generator_params: dict | None = None, size: int = 20_000,
              seed: int = 0, beta: float = 1.0) -> "TaskPool":
-        """Tasks 0 .. size-1 of ``generator``'s stream with ``seed`` (training seeds are below 1,000,000)."""
-        if seed >= 1_000_000:
-            raise ValueError("seed: training pools use seeds below 1,000,000 (suites use the seeds above)")
+        """Tasks 0 .. size-1 of ``generator``'s stream with training ``seed`` (below 1,000,000)."""
         if not (isinstance(size, int) and size >= 1):
             raise ValueError(f"size: must be an int >= 1, got {size!r}")
-        gen = get_generator(generator, **(generator_params or {}))
-        return cls([gen.generate(seed, i) for i in range(size)], beta)
+        return cls(training_instances(generator, seed, 0, size, generator_params), beta)
 
 
 class BlockPlacementVectorEnv(gym.vector.VectorEnv):
@@ -173,10 +176,7 @@ class BlockPlacementVectorEnv(gym.vector.VectorEnv):
                  stagger: bool = False):
         if not (isinstance(num_envs, int) and num_envs >= 1):
             raise ValueError(f"num_envs: must be an int >= 1, got {num_envs!r}")
-        if not (isinstance(horizon, int) and horizon >= 1):
-            raise ValueError(f"horizon: must be an int >= 1, got {horizon!r}")
-        if max_energy_j is not None and not max_energy_j > 0:
-            raise ValueError(f"max_energy_j: must be > 0 or None, got {max_energy_j!r}")
+        _check_episode(horizon, max_energy_j)
         m, n = pool.shape
         self.pool, self.num_envs, self.horizon, self.max_energy_j = pool, num_envs, horizon, max_energy_j
         self.stagger = stagger
@@ -227,3 +227,13 @@ class BlockPlacementVectorEnv(gym.vector.VectorEnv):
             info["final_obs"] = self._observe()
             self._restart(ended)
         return self._observe(), reward, terminated, truncated, info
+
+    @staticmethod
+    def following(obs: np.ndarray, info: dict, ended: np.ndarray) -> np.ndarray:
+        """The observation that follows each copy's step: ``obs``, or ``info["final_obs"]``
+        for the copies whose episode ``ended`` (the value to bootstrap from)."""
+        if not ended.any():
+            return obs
+        out = obs.copy()
+        out[ended] = info["final_obs"][ended]
+        return out

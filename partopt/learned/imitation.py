@@ -35,13 +35,13 @@ from torch import nn
 
 from partopt.costs import InstanceBatch
 from partopt.evaluation import Objective
-from partopt.generators import get_generator
-from partopt.learned.features import encode_batch, feature_size
-from partopt.learned.nets import MultiHeadNet, count_parameters
+from partopt.learned.features import encode_batch
+from partopt.learned.nets import MultiHeadNet, build_net, count_parameters, net_spec
 from partopt.learned.policy import save_checkpoint
 from partopt.learned.runtime import write_curve
 from partopt.progress import Progress
 from partopt.solvers.dp import solve_batch
+from partopt.suites import training_instances
 
 __all__ = ["TRANSFER_STUDENT", "Dataset", "make_dataset", "load_dataset", "unlabelled_features", "train_teacher", "train_student"]
 
@@ -85,24 +85,26 @@ def load_dataset(path: str | Path) -> Dataset:
                    ast.literal_eval(str(d["params"])))
 
 
+def _training_batches(generator: str, count: int, seed: int, params: dict | None, chunk: int):
+    """Instances 0 .. count-1 of the training stream, as InstanceBatch chunks of ``chunk``."""
+    for start in range(0, count, chunk):
+        yield InstanceBatch.stack(training_instances(generator, seed, start, min(count, start + chunk), params))
+
+
 def make_dataset(generator: str, count: int, seed: int = 0, params: dict | None = None,
                  objective: Objective | None = None, chunk: int = 20_000, progress: bool = True) -> Dataset:
     """``count`` instances of ``generator`` labelled with their optimal placements."""
-    if seed >= 1_000_000:
-        raise ValueError("seed: training data uses seeds below 1,000,000 (suites use the seeds above)")
     objective = objective or Objective("penalty", 1.0)
-    gen = get_generator(generator, **(params or {}))
-    feats, labels, values = [], [], []
+    feats, labels, values, done = [], [], [], 0
     bar = Progress(f"label {generator}", count, enabled=progress)
-    for start in range(0, count, chunk):
-        insts = [gen.generate(seed, i) for i in range(start, min(count, start + chunk))]
-        batch = InstanceBatch.stack(insts)
+    for batch in _training_batches(generator, count, seed, params, chunk):
         sol = solve_batch(batch, objective)
         keep = sol.feasible
         feats.append(encode_batch(batch)[keep])
         labels.append(sol.placements[keep])
         values.append(sol.values[keep])
-        bar.update(min(count, start + chunk))
+        done += batch.size
+        bar.update(done)
     return Dataset(np.concatenate(feats), np.concatenate(labels).astype(np.int64), np.concatenate(values),
                    batch.shape, generator, dict(params or {}))
 
@@ -111,11 +113,7 @@ def unlabelled_features(generator: str, count: int, seed: int, params: dict | No
                         chunk: int = 20_000) -> np.ndarray:
     """Features (count, F) of ``count`` instances of ``generator``, without labels (no DP):
     a transfer set on which the teacher's outputs are distilled."""
-    if seed >= 1_000_000:
-        raise ValueError("seed: training data uses seeds below 1,000,000 (suites use the seeds above)")
-    gen = get_generator(generator, **(params or {}))
-    parts = [encode_batch(InstanceBatch.stack([gen.generate(seed, i) for i in range(start, min(count, start + chunk))]))
-             for start in range(0, count, chunk)]
+    parts = [encode_batch(batch) for batch in _training_batches(generator, count, seed, params, chunk)]
     return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
@@ -141,9 +139,8 @@ def train_teacher(data: Dataset, out: str | Path, *, hidden=(256,) * 5, epochs: 
     torch.manual_seed(seed)
     m, n = data.shape
     train, val = data.split(holdout, seed)
-    spec = {"kind": "multi-head", "inputs": feature_size(m, n), "blocks": m, "locations": n + 1,
-            "hidden": list(hidden), "critic": False}
-    net = MultiHeadNet(spec["inputs"], m, n + 1, list(hidden), critic=False)
+    spec = net_spec("multi-head", data.shape, hidden, critic=False)
+    net = build_net(spec)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loss_fn = nn.CrossEntropyLoss()
@@ -193,9 +190,8 @@ def train_student(teacher: MultiHeadNet, data: Dataset, out: str | Path, *, labe
         teacher_logits = teacher(x)[0]
         soft = torch.softmax(teacher_logits / temperature, dim=-1)
         hard = teacher_logits.argmax(dim=-1)
-    spec = {"kind": "multi-head", "inputs": feature_size(m, n), "blocks": m, "locations": n + 1,
-            "hidden": list(hidden), "critic": False}
-    net = MultiHeadNet(spec["inputs"], m, n + 1, list(hidden), critic=False)
+    spec = net_spec("multi-head", data.shape, hidden, critic=False)
+    net = build_net(spec)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     rng = np.random.default_rng(seed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["MultiHeadNet", "JointNet", "build_net", "count_parameters"]
+__all__ = ["MultiHeadNet", "JointNet", "net_spec", "build_net", "count_parameters"]
 
 
 def _mlp(inputs: int, hidden: list[int]) -> tuple[nn.Sequential, int]:
@@ -84,6 +84,15 @@ class JointNet(nn.Module):
         for m in range(self.blocks):
             idx = idx * self.locations + placements[:, m]
         return idx
+
+
+def net_spec(kind: str, shape: tuple[int, int], hidden, critic: bool = True) -> dict:
+    """The spec of a ``kind`` network ("multi-head" or "joint") for instances of ``shape`` (M, N)."""
+    from partopt.learned.features import feature_size
+
+    m, n = shape
+    return {"kind": kind, "inputs": feature_size(m, n), "blocks": m, "locations": n + 1, "hidden": list(hidden),
+            "critic": critic}
 
 
 def build_net(spec: dict) -> nn.Module:

@@ -43,6 +43,11 @@ def save_checkpoint(path: str | os.PathLike, agent: str, net: torch.nn.Module, s
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"format": FORMAT, "agent": agent, "spec": spec, "state_dict": net.state_dict(),
             "shape": list(shape), "feature_version": FEATURE_VERSION, "record": record}
+    _replace(path, data)
+
+
+def _replace(path: Path, data: dict) -> None:
+    """torch.save ``data`` to ``path`` through a temporary file and a rename (never half-written)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(data, tmp)
     os.replace(tmp, path)
@@ -58,9 +63,7 @@ def slim_checkpoint(path: str | os.PathLike) -> None:
     if isinstance(record.get("curve"), list):
         record["curve"] = len(record["curve"])  # only its length: the CSV keeps the curve
     record["slim"] = True
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(data, tmp)
-    os.replace(tmp, path)
+    _replace(path, data)
 
 
 def shipped_checkpoint(agent: str, shape: tuple[int, int]) -> Path:
@@ -161,7 +164,7 @@ class LearnedPolicy:
 
 def describe_checkpoint(path: str | os.PathLike) -> str:
     """One line: agent, shape, parameters and the training record of a checkpoint."""
-    policy = load_policy(path, torch.load(path, map_location="cpu", weights_only=False)["agent"], None)
+    policy = load_policy(path, None, None)
     rec = policy.record
     parts = [f"`{Path(path).name}`: {policy.agent}, shape {policy.shape}, {policy.parameters:,} parameters"]
     if "episodes" in rec:
@@ -180,12 +183,14 @@ def _load(path: str, mtime: float) -> LearnedPolicy:
     return LearnedPolicy(torch.load(path, map_location="cpu", weights_only=False), path)
 
 
-def load_policy(checkpoint: str | os.PathLike | None, agent: str, shape: tuple[int, int] | None) -> LearnedPolicy:
-    """The policy in ``checkpoint``, or the shipped one of ``agent`` for ``shape``."""
+def load_policy(checkpoint: str | os.PathLike | None, agent: str | None,
+                shape: tuple[int, int] | None) -> LearnedPolicy:
+    """The policy in ``checkpoint`` (which must hold an ``agent`` policy unless agent is None),
+    or the shipped one of ``agent`` for ``shape``."""
     path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(agent, shape)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint: {path} does not exist")
     policy = _load(str(path.resolve()), path.stat().st_mtime)
-    if checkpoint is not None and policy.agent != agent:
+    if checkpoint is not None and agent is not None and policy.agent != agent:
         raise ValueError(f"checkpoint: {path} holds a {policy.agent} policy, not {agent}")
     return policy

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["TrainingConfig", "TrainingLog", "EpisodeTracker", "epsilon_at", "run_fraction", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve"]
+import numpy as np
+
+__all__ = ["TrainingConfig", "TrainingLog", "EpisodeTracker", "epsilon_at", "number_episodes", "run_fraction", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve"]
 
 
 @dataclass
@@ -72,8 +74,6 @@ class TrainingConfig:
 def default_reward_scale(cfg: TrainingConfig, tasks: int = 256) -> float:
     """1 / |mean reward| of uniformly random placements on ``tasks`` tasks of the environment,
     so that scaled rewards are O(1) whatever the generator's delay scale."""
-    import numpy as np
-
     env = cfg.make_env()
     env.reset(seed=cfg.seed + 999_983)
     env.action_space.seed(cfg.seed)
@@ -90,16 +90,12 @@ class EpisodeTracker:
     """Per-copy sums of a vector environment's slots; a record per finished episode."""
 
     def __init__(self, num_envs: int, worker: int):
-        import numpy as np
-
         self.worker = worker
         self.reward, self.delay, self.met, self.slots = (np.zeros(num_envs) for _ in range(4))
 
     def add(self, reward, info: dict, ended, epsilon: float) -> list[dict]:
         """Add one step of every copy; records (reward, slots, mean_reward, mean_delay,
         deadlines_met, epsilon) of the copies whose episode ``ended``."""
-        import numpy as np
-
         self.reward += reward
         self.delay += info["total_delay"]
         self.met += info["deadlines_met"]
@@ -112,6 +108,14 @@ class EpisodeTracker:
                         "deadlines_met": float(self.met[i] / n), "epsilon": epsilon})
             self.reward[i] = self.delay[i] = self.met[i] = self.slots[i] = 0.0
         return out
+
+
+def number_episodes(records: list[dict], counter) -> None:
+    """Give each finished-episode record the next number of the shared ``counter``."""
+    for rec in records:
+        with counter.get_lock():
+            counter.value += 1
+            rec["episode"] = counter.value
 
 
 def run_fraction(cfg: "TrainingConfig", episode: int, started: float) -> float:
