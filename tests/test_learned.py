@@ -266,12 +266,25 @@ def test_k_step_returns_follow_eq16():
 
 def test_behaviour_weight_corrects_epsilon_exploration():
     """Weights are pi / mu truncated at 1: 1 without exploration, small for actions pi would not take."""
-    from partopt.learned.a3c import _behaviour_weight
+    from partopt.learned.a3c import _behaviour_log_prob, _importance_weight
 
     log_pi = torch.log(torch.tensor([0.9, 0.1, 1e-6]))
-    assert torch.allclose(_behaviour_weight(log_pi, 0.0, 5), torch.ones(3))
-    w = _behaviour_weight(log_pi, 1.0, 5)
+    assert torch.allclose(_importance_weight(log_pi, _behaviour_log_prob(log_pi, 0.0, 5)), torch.ones(3))
+    w = _importance_weight(log_pi, _behaviour_log_prob(log_pi, 1.0, 5))
     assert torch.allclose(w, torch.tensor([1.0, 0.5, 5e-6]), rtol=1e-4)
+
+
+def test_replay_memory_keeps_the_latest_slots():
+    """The ring buffer holds the last ``capacity`` slots and samples only filled ones."""
+    from partopt.learned.a3c import _Memory
+
+    memory = _Memory(5, np.random.default_rng(0))
+    for start in (0, 3, 6):
+        memory.add(obs=torch.arange(start, start + 3).float().view(3, 1), action=torch.arange(start, start + 3))
+    assert memory.size == 5 and sorted(memory.slots["action"].tolist()) == [4, 5, 6, 7, 8]
+    sample = memory.sample(50)
+    assert set(sample["action"].tolist()) <= {4, 5, 6, 7, 8}
+    assert torch.equal(sample["obs"].view(-1), sample["action"].float())
 
 
 def test_schedules_follow_run_fraction():

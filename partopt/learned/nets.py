@@ -48,8 +48,9 @@ class JointNet(nn.Module):
 
     forward(x) -> (logits (B, (N+1)^M), value (B,)). Practical only while (N+1)^M
     stays small: at M = 6, N = 4 (15,625 outputs, 4.1 million parameters) it trained
-    about 45x fewer slots per second than mt-a3c and was still 29% from the optimum
-    after 5 minutes (``bench/results/learned.md``); refused above 100,000 outputs.
+    about 45x fewer slots per second than mt-a3c and was still 71% from the optimum
+    after 5 minutes (``bench/results/learned.md``; 29% with the entropy bonus at 0.01);
+    refused above 100,000 outputs.
     """
 
     MAX_ACTIONS = 100_000
