@@ -55,8 +55,8 @@ Where Algorithm 1 is unclear or did not work as printed (each choice measured on
   block on the best-connected server, which independent heads find only together;
   with 0.01 the heads settled early on two of the four servers whatever the rates
   (p95 gap 90%). At 600 episodes with one replayed minibatch from 10,000 slots the
-  mean gap was 6.4% / 6.4% (seeds 0, 1) with 0.01 or 0.03, 0.77% / 0.55% / 0.59%
-  (seeds 0-2) with 0.1, 0.79% with 0.2; 0.1 without replay gave 3.5% / 2.2%.
+  mean gap was 6.4% with 0.01, 5.7% / 6.4% (seeds 0, 1) with 0.03, 0.77% / 0.55% /
+  0.59% (seeds 0-2) with 0.1, 0.79% with 0.2; 0.1 without replay gave 3.5% / 2.2%.
 - k = ``n_step`` = 1 by default (eq. 16 allows up to t_max): tasks arrive
   independently of the actions (only the energy links slots), so longer returns add
   the rewards of unrelated future tasks to every return.
