@@ -62,6 +62,21 @@ def train(agent: str, episodes: int, minutes: float, lines: list[str], num_serve
                  f"gamma={cfg.gamma}, batch={batch}).")
 
 
+def deadlines_met_pct(rows: list[dict]) -> float:
+    """Share of benchmark rows whose placement meets every deadline, in %."""
+    return 100 * float(np.mean([bool(r["deadlines_met"]) for r in rows])) if rows else float("nan")
+
+
+def save_figure(fig, name: str) -> None:
+    """Save ``fig`` as ``bench/results/figures/<name>`` and close it."""
+    from partopt.plots import _pyplot
+
+    fig.tight_layout()
+    (RESULTS / "figures").mkdir(exist_ok=True)
+    fig.savefig(RESULTS / "figures" / name, dpi=120)
+    _pyplot().close(fig)
+
+
 RUN_FIELDS = ["agent", "episodes", "seed", "wall_seconds", "mean_gap_pct", "p95_gap_pct", "deadlines_met_pct"]
 
 
@@ -92,7 +107,7 @@ def equal_budget(budgets: list[int], seeds: int, a3c_budget: int) -> None:
                 s = run.summary[0]
                 row = {"agent": agent, "episodes": budget, "seed": seed, "wall_seconds": f"{record['wall_seconds']:.1f}",
                        "mean_gap_pct": f"{s['mean_gap_pct']:.4f}", "p95_gap_pct": f"{s['p95_gap_pct']:.4f}",
-                       "deadlines_met_pct": f"{100 * np.mean([bool(r['deadlines_met']) for r in run.rows]):.2f}"}
+                       "deadlines_met_pct": f"{deadlines_met_pct(run.rows):.2f}"}
                 print(row, flush=True)
                 runs[(agent, budget, seed)] = row
                 new_file = not runs_csv.exists()
@@ -107,44 +122,41 @@ def equal_budget(budgets: list[int], seeds: int, a3c_budget: int) -> None:
              "on held-out `paper-default-v1` (penalty objective, beta = 1). Runs are in `convergence-runs.csv`.", "",
              "| agent | episodes | seeds | mean wall s | mean gap % (seed mean; min - max) | p95 gap % (seed mean) "
              "| deadlines met |", "|---|---|---|---|---|---|---|"]
-    table: dict[str, dict[int, float]] = {}
-    for agent in AGENTS:
-        for budget in sorted({b for a, b, _ in runs if a == agent}):
-            rs = [r for (a, b, _), r in runs.items() if a == agent and b == budget]
-            gaps = np.array([float(r["mean_gap_pct"]) for r in rs])
-            table.setdefault(agent, {})[budget] = gaps.mean()
+    groups: dict[str, dict[int, list[dict]]] = {}  # agent -> budget -> one row per seed
+    for (agent, budget, _), row in sorted(runs.items()):
+        groups.setdefault(agent, {}).setdefault(budget, []).append(row)
+    mean_gap = {agent: {b: float(np.mean([float(r["mean_gap_pct"]) for r in rs])) for b, rs in by_budget.items()}
+                for agent, by_budget in groups.items()}
+    for agent in (a for a in AGENTS if a in groups):
+        for budget, rs in groups[agent].items():
+            gaps = [float(r["mean_gap_pct"]) for r in rs]
             lines.append(f"| {agent} | {budget:,} | {len(rs)} | {np.mean([float(r['wall_seconds']) for r in rs]):.0f} | "
-                         f"{gaps.mean():.2f} ({gaps.min():.2f} - {gaps.max():.2f}) | "
+                         f"{mean_gap[agent][budget]:.2f} ({min(gaps):.2f} - {max(gaps):.2f}) | "
                          f"{np.mean([float(r['p95_gap_pct']) for r in rs]):.2f} | "
                          f"{np.mean([float(r['deadlines_met_pct']) for r in rs]):.1f}% |")
     lines += ["", "Fewest episodes after which the seed-mean gap is at most 5%, 2% and 1% (budgets tried: "
               f"{', '.join(f'{b:,}' for b in budgets)}):", "",
               "| agent | <= 5% | <= 2% | <= 1% |", "|---|---|---|---|"]
-    for agent, by_budget in table.items():
-        cells = [next((f"{b:,}" for b in sorted(by_budget) if by_budget[b] <= level), f"not within {max(by_budget):,}")
+    for agent in (a for a in AGENTS if a in groups):
+        by_budget = mean_gap[agent]
+        cells = [next((f"{b:,}" for b in by_budget if by_budget[b] <= level), f"not within {max(by_budget):,}")
                  for level in (5.0, 2.0, 1.0)]
         lines.append(f"| {agent} | " + " | ".join(cells) + " |")
     lines += ["", "![gap against episode budget](figures/convergence-budgets.png)"]
-    budget_plot(runs)
+    budget_plot(groups, mean_gap)
     (RESULTS / "convergence.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
-def budget_plot(runs: dict) -> None:
+def budget_plot(groups: dict[str, dict[int, list[dict]]], mean_gap: dict[str, dict[int, float]]) -> None:
     """Mean gap against the episode budget, one line per agent (seed means), seeds as dots."""
     from partopt.plots import _pyplot
 
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for agent in AGENTS:
-        rs = [r for (a, _, _), r in runs.items() if a == agent]
-        if not rs:
-            continue
-        budgets = sorted({int(r["episodes"]) for r in rs})
-        means = [np.mean([float(r["mean_gap_pct"]) for r in rs if int(r["episodes"]) == b]) for b in budgets]
-        (line,) = ax.plot(budgets, means, marker="o", label=agent)
-        ax.scatter([int(r["episodes"]) for r in rs], [float(r["mean_gap_pct"]) for r in rs], s=10,
-                   color=line.get_color(), alpha=0.5)
+    fig, ax = _pyplot().subplots(figsize=(6, 4))
+    for agent in (a for a in AGENTS if a in groups):
+        (line,) = ax.plot(list(mean_gap[agent]), list(mean_gap[agent].values()), marker="o", label=agent)
+        seeds = [(b, float(r["mean_gap_pct"])) for b, rs in groups[agent].items() for r in rs]
+        ax.scatter(*zip(*seeds), s=10, color=line.get_color(), alpha=0.5)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training episodes (600 slots each)")
@@ -152,10 +164,7 @@ def budget_plot(runs: dict) -> None:
     ax.set_title("Greedy gap on held-out paper-default-v1 after a training budget")
     ax.grid(alpha=0.3, which="both")
     ax.legend()
-    fig.tight_layout()
-    (RESULTS / "figures").mkdir(exist_ok=True)
-    fig.savefig(RESULTS / "figures" / "convergence-budgets.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, "convergence-budgets.png")
 
 
 def sweep_table(rows: list[dict]) -> list[str]:
@@ -171,7 +180,7 @@ def sweep_table(rows: list[dict]) -> list[str]:
         for s in solvers:
             rs = groups.get((n, s), [])
             gaps = np.array([r["gap_pct"] for r in rs if r["gap_pct"] is not None], dtype=float)
-            met = 100 * np.mean([bool(r["deadlines_met"]) for r in rs]) if rs else float("nan")
+            met = deadlines_met_pct(rs)
             cells.append(f"{gaps.mean():.2f} / {np.percentile(gaps, 95):.2f}, {met:.0f}%" if gaps.size else "-")
         out.append(f"| {n} | " + " | ".join(cells) + " |")
     return out
@@ -186,10 +195,9 @@ def convergence_plot(agents: list[str], tasks) -> list[str]:
     """Fig. 6: smoothed mean reward per slot against episodes; returns table lines giving, per
     agent, the first episode that reaches 90% of its own improvement and the first within 10%
     of the optimum's reward (training rewards include exploration, so they stay above it)."""
-    from partopt.plots import _pyplot
+    from partopt.plots import _pyplot, _write_csv
 
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _pyplot().subplots(figsize=(7, 4))
     rows, series = [], {}
     for agent in agents:
         path = RESULTS / f"convergence-{agent}-curve.csv"
@@ -218,14 +226,8 @@ def convergence_plot(agents: list[str], tasks) -> list[str]:
     ax.set_title("Convergence on the paper's default setting (cf. the source paper's Fig. 6)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    (RESULTS / "figures").mkdir(exist_ok=True)
-    fig.savefig(RESULTS / "figures" / "convergence.png", dpi=120)
-    plt.close(fig)
-    with open(RESULTS / "figures" / "convergence.csv", "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["series", "episode", "mean_reward_per_slot"])
-        writer.writerows(rows)
+    save_figure(fig, "convergence.png")
+    _write_csv(RESULTS / "figures" / "convergence.csv", ["series", "episode", "mean_reward_per_slot"], rows)
     lines = ["| agent | episodes to 90% of its own improvement | to within 10% of the optimum's reward | "
              "final smoothed reward / optimum's | episodes trained |", "|---|---|---|---|---|"]
     for agent, (ep, smooth) in series.items():
@@ -277,11 +279,11 @@ def main() -> None:
                             beta=1.0, out=RESULTS / "learned-paper-default-v1.csv", redo=shipped)
     lines += ["## Validation on held-out `paper-default-v1` (penalty objective, beta = 1; greedy decoding)", "",
               "```", run.table(), "```", ""]
-    met = {}
+    by_solver: dict[str, list[dict]] = {}
     for r in run.rows:
-        met.setdefault(r["solver"], []).append(bool(r["deadlines_met"]))
+        by_solver.setdefault(r["solver"], []).append(r)
     lines += ["| solver | placements meeting every deadline |", "|---|---|"]
-    lines += [f"| {s} | {100 * np.mean(v):.1f}% |" for s, v in met.items()]
+    lines += [f"| {s} | {deadlines_met_pct(rs):.1f}% |" for s, rs in by_solver.items()]
     sweep_n = [n for n in SWEEP_SERVERS + [4] if (checkpoints_dir() / f"mt-a3c-m6-n{n}.pt").exists()]
     if len(sweep_n) == len(SWEEP_SERVERS) + 1:
         sweep = partopt.benchmark("paper-servers-v1", ["dp", "greedy", "apdi", "rpdi", "mt-a3c"], objective="penalty",

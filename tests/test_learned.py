@@ -276,15 +276,15 @@ def test_behaviour_weight_corrects_epsilon_exploration():
 
 def test_replay_memory_keeps_the_latest_slots():
     """The ring buffer holds the last ``capacity`` slots and samples only filled ones."""
-    from partopt.learned.a3c import _Memory
+    from partopt.learned.runtime import ReplayMemory
 
-    memory = _Memory(5, np.random.default_rng(0))
+    memory = ReplayMemory(5, np.random.default_rng(0))
     for start in (0, 3, 6):
-        memory.add(obs=torch.arange(start, start + 3).float().view(3, 1), action=torch.arange(start, start + 3))
-    assert memory.size == 5 and sorted(memory.slots["action"].tolist()) == [4, 5, 6, 7, 8]
+        memory.add(obs=np.arange(start, start + 3, dtype=np.float32)[:, None], action=np.arange(start, start + 3))
+    assert memory.size == 5 and sorted(memory.items["action"].tolist()) == [4, 5, 6, 7, 8]
     sample = memory.sample(50)
     assert set(sample["action"].tolist()) <= {4, 5, 6, 7, 8}
-    assert torch.equal(sample["obs"].view(-1), sample["action"].float())
+    assert np.array_equal(sample["obs"][:, 0], sample["action"].astype(np.float32))
 
 
 def test_schedules_follow_run_fraction():

@@ -82,6 +82,7 @@ from partopt.learned.nets import JointNet, build_net, count_parameters, net_spec
 from partopt.learned.policy import save_checkpoint
 from partopt.learned.runtime import (
     EpisodeTracker,
+    ReplayMemory,
     TrainingConfig,
     TrainingLog,
     epsilon_at,
@@ -169,30 +170,6 @@ def _policy_terms(logits: torch.Tensor, action: torch.Tensor, log_mu: torch.Tens
     return weighted, entropy
 
 
-class _Memory:
-    """Replay memory D of Algorithm 1: one worker's most recent slots, a ring buffer of
-    (observation, action, log mu(action), scaled reward, following observation, terminal)."""
-
-    def __init__(self, capacity: int, rng: np.random.Generator):
-        self.capacity, self.rng = capacity, rng
-        self.slots: dict[str, torch.Tensor] = {}
-        self.size = self.next = 0
-
-    def add(self, **batch: torch.Tensor) -> None:
-        n = len(batch["obs"])
-        if not self.slots:
-            self.slots = {k: torch.zeros((self.capacity, *v.shape[1:]), dtype=v.dtype) for k, v in batch.items()}
-        index = (self.next + torch.arange(n)) % self.capacity
-        for k, v in batch.items():
-            self.slots[k][index] = v
-        self.next = int(index[-1] + 1) % self.capacity
-        self.size = min(self.size + n, self.capacity)
-
-    def sample(self, n: int) -> dict[str, torch.Tensor]:
-        index = torch.from_numpy(self.rng.integers(0, self.size, size=n))
-        return {k: v[index] for k, v in self.slots.items()}
-
-
 def _returns(rewards: np.ndarray, ended: np.ndarray, terminal: np.ndarray, next_values: np.ndarray,
              gamma: float, k: int) -> np.ndarray:
     """Eq. (16) for a rollout of shape (T, E): R^t = sum_{i<j} gamma^i r^{t+i} + gamma^j V(X^{t+j}),
@@ -226,7 +203,7 @@ class _Worker:
         torch.manual_seed(cfg.seed * 1000 + index)
         self.obs, _ = self.env.reset(seed=cfg.seed * 1000 + index)
         self.tracker = EpisodeTracker(self.env.num_envs, index)
-        self.memory = _Memory(cfg.memory, self.rng) if cfg.replay else None
+        self.memory = ReplayMemory(cfg.memory, self.rng) if cfg.replay else None  # D of Algorithm 1
 
     def _act(self, logits: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
         """Sample from the heads with epsilon exploration: (actions (E,) joint indices or
@@ -265,7 +242,7 @@ class _Worker:
         from the current critic and importance weights against the stored behaviour."""
         cfg, local = self.cfg, self.local
         local.load_state_dict(self.shared.state_dict())
-        batch = self.memory.sample(cfg.t_max * cfg.envs)
+        batch = {k: torch.from_numpy(v) for k, v in self.memory.sample(cfg.t_max * cfg.envs).items()}
         logits, value = local(batch["obs"])
         with torch.no_grad():
             following = local(batch["following"])[1]
@@ -282,8 +259,8 @@ class _Worker:
         log_probs, values, entropies, rewards, ended, terminal, after = [], [], [], [], [], [], []
         finished = []
         for _ in range(cfg.t_max):
-            obs = torch.from_numpy(self.obs)
-            logits, value = local(obs)
+            obs = self.obs
+            logits, value = local(torch.from_numpy(obs))
             action, log_mu, placements = self._act(logits.detach(), eps)
             weighted, entropy = _policy_terms(logits, action, log_mu)
             log_probs.append(weighted)
@@ -297,8 +274,8 @@ class _Worker:
             after.append(BlockPlacementVectorEnv.following(self.obs, info, done))
             finished += self.tracker.add(reward, info, done, eps)
             if self.memory is not None:
-                self.memory.add(obs=obs, action=action, log_mu=log_mu, reward=torch.from_numpy(rewards[-1]).float(),
-                                following=torch.from_numpy(after[-1]), terminal=torch.from_numpy(term))
+                self.memory.add(obs=obs, action=action.numpy(), log_mu=log_mu.numpy(),
+                                reward=rewards[-1].astype(np.float32), following=after[-1], terminal=term)
         with torch.no_grad():
             next_values = local(torch.from_numpy(np.concatenate(after)))[1].view(cfg.t_max, -1).numpy()
         returns = torch.from_numpy(_returns(np.array(rewards), np.array(ended), np.array(terminal), next_values,

@@ -29,6 +29,7 @@ import torch
 
 from partopt.learned.runtime import (
     EpisodeTracker,
+    ReplayMemory,
     TrainingConfig,
     TrainingLog,
     epsilon_at,
@@ -70,8 +71,8 @@ class _Actor:
         self.tracker = EpisodeTracker(self.env.num_envs, index)
 
     def act(self, fraction: float) -> tuple[tuple, list[dict]]:
-        """One step of every copy: (transitions (obs, action, scaled reward, next obs,
-        terminal) as arrays, finished-episode records)."""
+        """One step of every copy: (transitions {obs, action, scaled reward, following obs,
+        done} as arrays, finished-episode records)."""
         cfg = self.cfg
         eps = epsilon_at(cfg, fraction)
         with torch.no_grad():
@@ -81,8 +82,9 @@ class _Actor:
         action = np.where(explore, self.rng.integers(0, q.shape[-1], size=action.shape), action)
         nxt, reward, terminated, truncated, info = self.env.step(action)
         ended = terminated | truncated
-        transitions = (self.obs, action, (reward * cfg.reward_scale).astype(np.float32),
-                       BlockPlacementVectorEnv.following(nxt, info, ended), terminated.astype(np.float32))
+        transitions = {"obs": self.obs, "action": action, "reward": (reward * cfg.reward_scale).astype(np.float32),
+                       "following": BlockPlacementVectorEnv.following(nxt, info, ended),
+                       "done": terminated.astype(np.float32)}
         self.obs = nxt
         return transitions, self.tracker.add(reward, info, ended, eps)
 
@@ -94,29 +96,14 @@ class _Learner:
         self.target = build_net(spec)
         self.target.load_state_dict(online.state_dict())
         self.opt = torch.optim.Adam(online.parameters(), lr=cfg.lr)
-        f, m = spec["inputs"], spec["blocks"]
-        self.obs = np.zeros((cfg.buffer, f), np.float32)
-        self.nxt = np.zeros((cfg.buffer, f), np.float32)
-        self.act = np.zeros((cfg.buffer, m), np.int64)
-        self.rew = np.zeros(cfg.buffer, np.float32)
-        self.done = np.zeros(cfg.buffer, np.float32)
-        self.size, self.pos, self.updates = 0, 0, 0
-        self.rng = np.random.default_rng([cfg.seed, 11])
-
-    def add(self, transitions) -> None:
-        """Store a batch of transitions (arrays with a leading copy axis), overwriting the oldest."""
-        obs, act, rew, nxt, done = transitions
-        idx = (self.pos + np.arange(len(rew))) % self.cfg.buffer
-        self.obs[idx], self.act[idx], self.rew[idx], self.nxt[idx], self.done[idx] = obs, act, rew, nxt, done
-        self.pos = int((self.pos + len(rew)) % self.cfg.buffer)
-        self.size = min(self.size + len(rew), self.cfg.buffer)
+        self.memory = ReplayMemory(cfg.buffer, np.random.default_rng([cfg.seed, 11]))
+        self.updates = 0
 
     def update(self) -> None:
-        if self.size < max(self.cfg.warmup, self.cfg.batch):
+        if self.memory.size < max(self.cfg.warmup, self.cfg.batch):
             return
-        idx = self.rng.integers(0, self.size, size=self.cfg.batch)
-        obs, nxt = torch.from_numpy(self.obs[idx]), torch.from_numpy(self.nxt[idx])
-        act, rew, done = torch.from_numpy(self.act[idx]), torch.from_numpy(self.rew[idx]), torch.from_numpy(self.done[idx])
+        batch = {k: torch.from_numpy(v) for k, v in self.memory.sample(self.cfg.batch).items()}
+        obs, act, rew, nxt, done = (batch[k] for k in ("obs", "action", "reward", "following", "done"))
         with torch.no_grad():
             pick = self.online(nxt)[0].argmax(dim=-1, keepdim=True)
             future = self.target(nxt)[0].gather(-1, pick).squeeze(-1).mean(dim=1)
@@ -183,7 +170,7 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
                 if step % cfg.sync_every == 0:
                     actor.net.load_state_dict(online.state_dict())
                 transitions, records = actor.act(run_fraction(cfg, episode, log.started))
-                learner.add(transitions)
+                learner.memory.add(**transitions)
                 learner.update()
                 for record in records:
                     episode += 1
@@ -194,7 +181,7 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
         def handle(item):
             nonlocal episode
             transitions, records = item
-            learner.add(transitions)
+            learner.memory.add(**transitions)
             learner.update()
             for record in records:
                 note(record)

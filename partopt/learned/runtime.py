@@ -1,4 +1,4 @@
-"""Process plumbing shared by the trainers: worker counts, the worker pool, curves."""
+"""What the trainers share: settings, the worker pool, episode records, the replay memory, curves."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["TrainingConfig", "TrainingLog", "EpisodeTracker", "epsilon_at", "number_episodes", "run_fraction", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve"]
+__all__ = ["TrainingConfig", "TrainingLog", "EpisodeTracker", "ReplayMemory", "epsilon_at", "number_episodes", "run_fraction", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve"]
 
 
 @dataclass
@@ -108,6 +108,32 @@ class EpisodeTracker:
                         "deadlines_met": float(self.met[i] / n), "epsilon": epsilon})
             self.reward[i] = self.delay[i] = self.met[i] = self.slots[i] = 0.0
         return out
+
+
+class ReplayMemory:
+    """The most recent ``capacity`` items, a ring buffer of named arrays (leading item axis,
+    allocated at the first batch), sampled uniformly with replacement with ``rng``."""
+
+    def __init__(self, capacity: int, rng: np.random.Generator):
+        self.capacity, self.rng = capacity, rng
+        self.items: dict[str, np.ndarray] = {}
+        self.size = self.next = 0
+
+    def add(self, **batch: np.ndarray) -> None:
+        """Store a batch (arrays of equal length), overwriting the oldest items."""
+        n = len(next(iter(batch.values())))
+        if not self.items:
+            self.items = {k: np.zeros((self.capacity, *v.shape[1:]), dtype=v.dtype) for k, v in batch.items()}
+        index = (self.next + np.arange(n)) % self.capacity
+        for k, v in batch.items():
+            self.items[k][index] = v
+        self.next = int((self.next + n) % self.capacity)
+        self.size = min(self.size + n, self.capacity)
+
+    def sample(self, n: int) -> dict[str, np.ndarray]:
+        """``n`` stored items drawn uniformly (with replacement)."""
+        index = self.rng.integers(0, self.size, size=n)
+        return {k: v[index] for k, v in self.items.items()}
 
 
 def number_episodes(records: list[dict], counter) -> None:
