@@ -12,6 +12,7 @@ loads NumPy only: OR-Tools, PuLP and torch load when a solver that needs them ru
 from partopt.api import solve
 from partopt.costs import CostTensors, InstanceBatch, cost_tensors
 from partopt.evaluation import Evaluation, Objective, evaluate
+from partopt.files import read, write
 from partopt.generators import DILGenerator, PaperGenerator, RandomGenerator, generate, get_generator
 from partopt.model import (
     Block,
@@ -20,18 +21,25 @@ from partopt.model import (
     InstanceError,
     InstanceTypeError,
     Server,
-    read,
     validate_placement,
-    write,
 )
 from partopt.profiles import load_profile
 from partopt.registry import list_solvers, register_solver, unregister_solver
 from partopt.result import Result, SolverOutput, Status
+from partopt.scenario import ChainModel, EdgeDevice, EdgeServer, Scenario, Solution, Task
+from partopt.schedule import ScenarioEvaluation
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Block",
+    "ChainModel",
+    "EdgeDevice",
+    "EdgeServer",
+    "Scenario",
+    "ScenarioEvaluation",
+    "Solution",
+    "Task",
     "CostTensors",
     "DILGenerator",
     "Device",

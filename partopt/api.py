@@ -7,16 +7,21 @@ import os
 import time
 
 from partopt.evaluation import Objective
-from partopt.model import Instance, read
-from partopt.registry import get_solver
+from partopt.files import read
+from partopt.model import Instance
+from partopt.registry import get_solver, list_solvers, solver_spec
 from partopt.result import Result, SolverOutput, make_result
+from partopt.scenario import Scenario
 
-__all__ = ["solve"]
+__all__ = ["solve", "DEFAULT_SOLVER"]
+
+#: The solver ``solve`` runs when none is named: exact ground truth for each kind of problem.
+DEFAULT_SOLVER = {"chain": "dp", "scenario": "shared-cpsat"}
 
 
 def solve(
-    instance: Instance | str | os.PathLike,
-    solver: str = "dp",
+    instance: Instance | Scenario | str | os.PathLike,
+    solver: str | None = None,
     *,
     objective: str = "hard",
     beta: float = 1.0,
@@ -26,16 +31,47 @@ def solve(
 ) -> Result:
     """Place the blocks of ``instance`` with the solver called ``solver``.
 
-    objective: "hard" (problem P: least total delay with every deadline and the energy
-    budget kept) or "penalty" (least L + beta psi, budget kept). time_limit: seconds,
-    for solvers that take one. seed: for randomized solvers. Other keyword options go
-    to the solver (e.g. ``backend="cp-sat"`` for ``milp-ortools``). The returned
-    :class:`Result` is priced by :func:`partopt.evaluate`.
+    Parameters
+    ----------
+    instance : Instance, Scenario or path
+        One chain (Part I of the model) or a shared-edge scenario (Part II), or the
+        path of its JSON file.
+    solver : str, optional
+        A registered name (``partopt list``). Default: the exact solver of the problem,
+        ``dp`` for a chain, ``shared-cpsat`` for a scenario.
+    objective : {"hard", "penalty"}
+        "hard": least total delay with every deadline and energy budget kept;
+        "penalty": least delay + beta * psi, budgets kept.
+    beta : float
+        Weight of the deadline penalty psi (s per s) under "penalty".
+    time_limit : float, optional
+        Seconds, for solvers that take one (model building included).
+    seed : int, optional
+        For randomized solvers.
+    **options
+        Passed to the solver (e.g. ``backend="cp-sat"`` for ``milp-ortools``).
+
+    Returns
+    -------
+    Result
+        Priced by :func:`partopt.evaluate`; status, objective, bound, schedule.
+
+    Raises
+    ------
+    ValueError
+        An unknown solver or option, a solver for the other kind of problem, a bad time limit.
     """
-    if not isinstance(instance, Instance):
+    if not isinstance(instance, (Instance, Scenario)):
         instance = read(instance)
-    if time_limit is not None and not time_limit > 0:
+        if not isinstance(instance, (Instance, Scenario)):
+            raise ValueError(f"instance: the file holds a {type(instance).__name__}, not an instance or scenario")
+    if time_limit is not None and (isinstance(time_limit, bool) or not time_limit > 0):
         raise ValueError(f"time_limit: must be > 0 seconds, got {time_limit!r}")
+    problem = "scenario" if isinstance(instance, Scenario) else "chain"
+    solver = DEFAULT_SOLVER[problem] if solver is None else solver
+    if solver_spec(solver).problem != problem:
+        raise ValueError(f"solver: {solver!r} solves a {solver_spec(solver).problem}, this is a {problem}; "
+                         f"solvers for a {problem}: {', '.join(list_solvers(problem=problem))}")
     goal = Objective(objective, beta)
     fn = get_solver(solver)
     _check_options(fn, solver, options)

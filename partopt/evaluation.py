@@ -11,8 +11,10 @@ import numpy as np
 from partopt import formulas as f
 from partopt.costs import along
 from partopt.model import Instance, validate_placement
+from partopt.scenario import Scenario
+from partopt.schedule import ScenarioEvaluation, evaluate_scenario
 
-__all__ = ["Evaluation", "Objective", "evaluate", "OBJECTIVES"]
+__all__ = ["Evaluation", "Objective", "evaluate", "OBJECTIVES", "ScenarioEvaluation"]
 
 OBJECTIVES = ("hard", "penalty")
 
@@ -41,6 +43,11 @@ class Evaluation:
     local_delay: float
     edge_delay: float
     energy_budget_j: float | None
+
+    @property
+    def valid(self) -> bool:
+        """Always True: one chain alone has no schedule to break."""
+        return True
 
     @property
     def deadlines_met(self) -> bool:
@@ -81,19 +88,19 @@ class Objective:
             raise ValueError(f"beta: must be a finite number >= 0, got {self.beta!r}")
         object.__setattr__(self, "beta", beta)
 
-    def feasible(self, evaluation: Evaluation) -> bool:
-        """Whether ``evaluation`` satisfies this objective's constraints."""
+    def feasible(self, evaluation: Evaluation | ScenarioEvaluation) -> bool:
+        """Whether ``evaluation`` satisfies this objective's constraints (an invalid schedule never does)."""
         if self.kind == "hard":
             return evaluation.feasible
-        return evaluation.budget_kept
+        return evaluation.valid and evaluation.budget_kept
 
-    def raw_value(self, evaluation: Evaluation) -> float:
+    def raw_value(self, evaluation: Evaluation | ScenarioEvaluation) -> float:
         """The minimized quantity, ignoring feasibility: L (hard) or L + beta psi (penalty)."""
         if self.kind == "hard":
             return evaluation.total_delay
         return evaluation.total_delay + self.beta * evaluation.penalty
 
-    def value(self, evaluation: Evaluation | None) -> float:
+    def value(self, evaluation: Evaluation | ScenarioEvaluation | None) -> float:
         """The objective value, inf when there is no placement or it breaks a constraint."""
         if evaluation is None or not self.feasible(evaluation):
             return math.inf
@@ -107,12 +114,31 @@ class Objective:
         return self.kind if self.kind == "hard" else f"penalty(beta={self.beta:g})"
 
 
-def evaluate(instance: Instance, placement: Sequence[int]) -> Evaluation:
+def evaluate(instance: Instance | Scenario, placement: Sequence, start_s: Sequence | None = None):
     """The exact cost of ``placement`` on ``instance``: delays, energy, penalty and flags.
 
     This is the single source of cost in partopt: solvers' objectives, the
     environment's reward and the benchmarks all come from it.
+
+    Parameters
+    ----------
+    instance : Instance or Scenario
+        One chain (Part I) or a shared-edge scenario (Part II).
+    placement : sequence
+        For an instance, one location per block (0 the device, 1..N a server); for a
+        scenario, one such list per task.
+    start_s : sequence of sequences of float, optional
+        Scenarios only: every block's start time (s). None schedules the placement by
+        FIFO dispatch; a given schedule is checked, and its problems reported.
+
+    Returns
+    -------
+    Evaluation or ScenarioEvaluation
     """
+    if isinstance(instance, Scenario):
+        return evaluate_scenario(instance, placement, start_s)
+    if start_s is not None:
+        raise ValueError("start_s: start times belong to scenarios; one chain alone has no schedule")
     placement = validate_placement(instance, placement)
     costs = instance.costs
     loc = np.asarray(placement)

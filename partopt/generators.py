@@ -21,7 +21,7 @@ from partopt.model import Block, Device, Instance, Server
 from partopt.names import did_you_mean
 from partopt.profiles import load_profile
 
-__all__ = ["PaperGenerator", "DILGenerator", "RandomGenerator", "GENERATORS", "generate", "get_generator"]
+__all__ = ["PaperGenerator", "DILGenerator", "RandomGenerator", "SharedEdgeGenerator", "GENERATORS", "generate", "get_generator"]
 
 MB = 8e6  #: bits in a megabyte (10^6 bytes), the papers' MB.
 
@@ -293,10 +293,100 @@ class RandomGenerator(_Generator):
         )
 
 
+@dataclass(frozen=True)
+class SharedEdgeGenerator(_Generator):
+    """Shared-edge scenarios (model Part II) in the source paper's setting.
+
+    ``num_tasks`` K tasks arrive as a Poisson stream of ``release_rate`` tasks/s (the
+    paper's 30-110 /s of Figs. 10 and 11(c)): the first at 0 s, then exponential gaps.
+    Each task runs a network drawn uniformly from ``networks`` (cut into
+    ``num_blocks`` blocks, None = its natural blocks) on a device drawn uniformly from
+    ``num_devices``. Each device has its own link to each server, drawn in
+    ``rate_MBps``; block deadlines are drawn per network in ``deadline_s`` (None: no
+    deadline); ``task_deadline_s`` (None, or a number or range) gives every task an
+    end-to-end deadline. Servers in ``server_GHz``, free from ``available_s`` (a number
+    or range: work left from earlier slots). ``energy_budget_j`` caps each device's
+    energy in the slot. The other constants are :class:`PaperGenerator`'s.
+    """
+
+    networks: tuple[str, ...] = ("vgg16",)
+    num_blocks: int | None = None
+    num_tasks: int = 8
+    num_servers: int | tuple[int, int] = 4
+    num_devices: int = 2
+    release_rate: float = 70.0
+    rate_MBps: float | tuple[float, float] = (0.8, 2.0)
+    deadline_s: float | tuple[float, float] | None = (1.0, 7.0)
+    task_deadline_s: float | tuple[float, float] | None = None
+    cycles_per_flop: float = 1.0
+    device_GHz: float | tuple[float, float] = 1.0
+    server_GHz: float | tuple[float, float] = (2.0, 10.0)
+    available_s: float | tuple[float, float] = 0.0
+    tx_power_w: float = 0.2
+    kappa: float = 1e-26
+    backhaul_Mbps: float = 100.0
+    energy_budget_j: float | None = None
+
+    name = "shared"
+
+    def __post_init__(self):
+        if isinstance(self.networks, str):
+            object.__setattr__(self, "networks", (self.networks,))
+        object.__setattr__(self, "networks", tuple(self.networks))
+        if not self.networks:
+            raise ValueError("networks: need at least one network profile")
+        for net in self.networks:
+            load_profile(net).boundaries(self.num_blocks)
+        for key in ("num_tasks", "num_devices"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{key}: must be an int >= 1, got {value!r}")
+        if not (isinstance(self.release_rate, (int, float)) and math.isfinite(self.release_rate)
+                and self.release_rate > 0):
+            raise ValueError(f"release_rate: must be > 0 tasks per second, got {self.release_rate!r}")
+
+    def sample(self, rng: np.random.Generator):
+        from partopt.scenario import ChainModel, EdgeDevice, EdgeServer, Scenario, Task
+
+        n = _draw_int(rng, self.num_servers, "num_servers")
+        server_hz = _draw(rng, self.server_GHz, "server_GHz", size=n) * 1e9
+        avail = _draw(rng, self.available_s, "available_s", size=n)
+        servers = tuple(EdgeServer(cpu_hz=float(hz), available_s=float(b), name=f"es{i + 1}")
+                        for i, (hz, b) in enumerate(zip(server_hz, avail)))
+        devices = tuple(
+            EdgeDevice(cpu_hz=float(_draw(rng, self.device_GHz, "device_GHz")) * 1e9, tx_power_w=self.tx_power_w,
+                       uplink_bps=tuple((_draw(rng, self.rate_MBps, "rate_MBps", size=n) * MB).tolist()),
+                       kappa=self.kappa, energy_budget_j=self.energy_budget_j, name=f"dev{d}")
+            for d in range(self.num_devices))
+        models, names = {}, []
+        for net in self.networks:
+            profile = load_profile(net)
+            blocks = []
+            for pb in profile.blocks(self.num_blocks):
+                deadline = None if self.deadline_s is None else float(_draw(rng, self.deadline_s, "deadline_s"))
+                blocks.append(Block(cycles=pb.flops * self.cycles_per_flop, input_bits=pb.input_bits,
+                                    param_bits=pb.param_bits, deadline_s=deadline, name=pb.name))
+            key = f"{net}-{len(blocks)}"
+            models[key] = ChainModel(tuple(blocks), profile.output_bits)
+            names.append(key)
+        gaps = rng.exponential(1.0 / self.release_rate, size=self.num_tasks)
+        release = np.concatenate([[0.0], np.cumsum(gaps[1:])])
+        tasks = []
+        for k in range(self.num_tasks):
+            device = int(rng.integers(self.num_devices))
+            model = names[int(rng.integers(len(names)))]
+            limit = None if self.task_deadline_s is None else float(_draw(rng, self.task_deadline_s, "task_deadline_s"))
+            tasks.append(Task(device=device, model=model, release_s=float(release[k]), deadline_s=limit,
+                              name=f"t{k}"))
+        return Scenario(models=models, devices=devices, servers=servers, backhaul_bps=self.backhaul_Mbps * 1e6,
+                        tasks=tuple(tasks))
+
+
 GENERATORS: dict[str, type[_Generator]] = {
     "paper": PaperGenerator,
     "dil": DILGenerator,
     "random": RandomGenerator,
+    "shared": SharedEdgeGenerator,
 }
 
 
@@ -313,6 +403,7 @@ def get_generator(name: str, **params) -> _Generator:
     return cls(**params)
 
 
-def generate(name: str, seed: int = 0, **params) -> Instance:
-    """One instance from the generator ``name`` ('paper', 'dil', 'random') with ``seed``."""
+def generate(name: str, seed: int = 0, **params):
+    """One instance from the generator ``name`` ('paper', 'dil', 'random'; 'shared' gives a
+    :class:`~partopt.scenario.Scenario`) with ``seed``."""
     return get_generator(name, **params).generate(seed)

@@ -27,8 +27,8 @@ __all__ = [
     "Instance",
     "InstanceError",
     "InstanceTypeError",
-    "read",
-    "write",
+    "load_json",
+    "dump_json",
     "validate_placement",
 ]
 
@@ -54,13 +54,13 @@ class InstanceTypeError(TypeError):
         super().__init__(f"{field_name}: {problem}" if field_name else problem)
 
 
-def _prefixed(error: InstanceError | InstanceTypeError, prefix: str):
+def prefixed(error: InstanceError | InstanceTypeError, prefix: str):
     """The same error with ``prefix`` put before its field name."""
     name = f"{prefix}.{error.field}" if error.field else prefix
     return type(error)(name, error.problem)
 
 
-def _number(value: Any, name: str, *, lower: str = "none", optional: bool = False) -> float | None:
+def number_field(value: Any, name: str, *, lower: str = "none", optional: bool = False) -> float | None:
     """Check a real number: finite, and ``> 0`` (lower="positive") or ``>= 0`` (lower="nonneg")."""
     if value is None:
         if optional:
@@ -78,7 +78,7 @@ def _number(value: Any, name: str, *, lower: str = "none", optional: bool = Fals
     return value
 
 
-def _name(value: Any, name: str) -> str | None:
+def name_field(value: Any, name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise InstanceTypeError(name, f"must be a string, got {type(value).__name__} {value!r}")
@@ -100,13 +100,13 @@ class Block:
     name: str | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "cycles", _number(self.cycles, "cycles", lower="nonneg"))
-        object.__setattr__(self, "input_bits", _number(self.input_bits, "input_bits", lower="nonneg"))
-        object.__setattr__(self, "param_bits", _number(self.param_bits, "param_bits", lower="nonneg"))
+        object.__setattr__(self, "cycles", number_field(self.cycles, "cycles", lower="nonneg"))
+        object.__setattr__(self, "input_bits", number_field(self.input_bits, "input_bits", lower="nonneg"))
+        object.__setattr__(self, "param_bits", number_field(self.param_bits, "param_bits", lower="nonneg"))
         object.__setattr__(
-            self, "deadline_s", _number(self.deadline_s, "deadline_s", lower="positive", optional=True)
+            self, "deadline_s", number_field(self.deadline_s, "deadline_s", lower="positive", optional=True)
         )
-        _name(self.name, "name")
+        name_field(self.name, "name")
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,9 @@ class Device:
     kappa: float = 1e-26
 
     def __post_init__(self):
-        object.__setattr__(self, "cpu_hz", _number(self.cpu_hz, "cpu_hz", lower="positive"))
-        object.__setattr__(self, "tx_power_w", _number(self.tx_power_w, "tx_power_w", lower="positive"))
-        object.__setattr__(self, "kappa", _number(self.kappa, "kappa", lower="nonneg"))
+        object.__setattr__(self, "cpu_hz", number_field(self.cpu_hz, "cpu_hz", lower="positive"))
+        object.__setattr__(self, "tx_power_w", number_field(self.tx_power_w, "tx_power_w", lower="positive"))
+        object.__setattr__(self, "kappa", number_field(self.kappa, "kappa", lower="nonneg"))
 
 
 @dataclass(frozen=True)
@@ -140,9 +140,9 @@ class Server:
     name: str | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "cpu_hz", _number(self.cpu_hz, "cpu_hz", lower="positive"))
-        object.__setattr__(self, "uplink_bps", _number(self.uplink_bps, "uplink_bps", lower="positive"))
-        _name(self.name, "name")
+        object.__setattr__(self, "cpu_hz", number_field(self.cpu_hz, "cpu_hz", lower="positive"))
+        object.__setattr__(self, "uplink_bps", number_field(self.uplink_bps, "uplink_bps", lower="positive"))
+        name_field(self.name, "name")
 
 
 _BLOCK_KEYS = {f.name for f in dataclasses.fields(Block)}
@@ -159,7 +159,7 @@ _REQUIRED = {
 }
 
 
-def _check_keys(d: Any, allowed: set[str], required: set[str], where: str) -> None:
+def check_keys(d: Any, allowed: set[str], required: set[str], where: str) -> None:
     if not isinstance(d, Mapping):
         raise InstanceTypeError(where, f"must be an object, got {type(d).__name__}")
     for key in d:
@@ -170,11 +170,11 @@ def _check_keys(d: Any, allowed: set[str], required: set[str], where: str) -> No
             raise InstanceError(f"{where}.{key}" if where else key, "is required")
 
 
-def _build(cls, d: Mapping, where: str):
+def build_field(cls, d: Mapping, where: str):
     try:
         return cls(**d)
     except (InstanceError, InstanceTypeError) as error:
-        raise _prefixed(error, where) from None
+        raise prefixed(error, where) from None
 
 
 @dataclass(frozen=True)
@@ -214,14 +214,14 @@ class Instance:
             raise InstanceTypeError("device", f"must be a Device, got {type(self.device).__name__}")
         object.__setattr__(self, "blocks", tuple(blocks))
         object.__setattr__(self, "servers", tuple(servers))
-        object.__setattr__(self, "backhaul_bps", _number(self.backhaul_bps, "backhaul_bps", lower="positive"))
-        object.__setattr__(self, "output_bits", _number(self.output_bits, "output_bits", lower="nonneg"))
+        object.__setattr__(self, "backhaul_bps", number_field(self.backhaul_bps, "backhaul_bps", lower="positive"))
+        object.__setattr__(self, "output_bits", number_field(self.output_bits, "output_bits", lower="nonneg"))
         object.__setattr__(
             self,
             "energy_budget_j",
-            _number(self.energy_budget_j, "energy_budget_j", lower="nonneg", optional=True),
+            number_field(self.energy_budget_j, "energy_budget_j", lower="nonneg", optional=True),
         )
-        _name(self.name, "name")
+        name_field(self.name, "name")
 
     # ----------------------------------------------------------------- shape
     @property
@@ -310,7 +310,7 @@ class Instance:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Instance":
         """Build an instance from a ``partopt.instance/1`` dict; errors name the field."""
-        _check_keys(d, _INSTANCE_KEYS, _REQUIRED["instance"], "")
+        check_keys(d, _INSTANCE_KEYS, _REQUIRED["instance"], "")
         if d["format"] != FORMAT:
             raise InstanceError("format", f"must be {FORMAT!r}, got {d['format']!r}")
         raw_blocks, raw_servers = d["blocks"], d["servers"]
@@ -320,14 +320,14 @@ class Instance:
             raise InstanceTypeError("servers", f"must be a list, got {type(raw_servers).__name__}")
         blocks = []
         for i, b in enumerate(raw_blocks):
-            _check_keys(b, _BLOCK_KEYS, _REQUIRED["block"], f"blocks[{i}]")
-            blocks.append(_build(Block, b, f"blocks[{i}]"))
+            check_keys(b, _BLOCK_KEYS, _REQUIRED["block"], f"blocks[{i}]")
+            blocks.append(build_field(Block, b, f"blocks[{i}]"))
         servers = []
         for i, s in enumerate(raw_servers):
-            _check_keys(s, _SERVER_KEYS, _REQUIRED["server"], f"servers[{i}]")
-            servers.append(_build(Server, s, f"servers[{i}]"))
-        _check_keys(d["device"], _DEVICE_KEYS, _REQUIRED["device"], "device")
-        device = _build(Device, d["device"], "device")
+            check_keys(s, _SERVER_KEYS, _REQUIRED["server"], f"servers[{i}]")
+            servers.append(build_field(Server, s, f"servers[{i}]"))
+        check_keys(d["device"], _DEVICE_KEYS, _REQUIRED["device"], "device")
+        device = build_field(Device, d["device"], "device")
         return cls(
             blocks=tuple(blocks),
             device=device,
@@ -343,9 +343,9 @@ class Instance:
         out: dict[str, Any] = {"format": FORMAT}
         if self.name is not None:
             out["name"] = self.name
-        out["blocks"] = [_drop_none(dataclasses.asdict(b)) for b in self.blocks]
+        out["blocks"] = [drop_none(dataclasses.asdict(b)) for b in self.blocks]
         out["device"] = dataclasses.asdict(self.device)
-        out["servers"] = [_drop_none(dataclasses.asdict(s)) for s in self.servers]
+        out["servers"] = [drop_none(dataclasses.asdict(s)) for s in self.servers]
         out["backhaul_bps"] = self.backhaul_bps
         out["output_bits"] = self.output_bits
         out["energy_budget_j"] = self.energy_budget_j
@@ -357,27 +357,27 @@ class Instance:
         return f"Instance({label}M={self.num_blocks}, N={self.num_servers}, budget={budget})"
 
 
-def _drop_none(d: dict) -> dict:
+def drop_none(d: dict) -> dict:
+    """``d`` without the keys whose value is None."""
     return {k: v for k, v in d.items() if v is not None}
 
 
-def read(path: str | os.PathLike) -> Instance:
-    """Read a ``partopt.instance/1`` JSON file."""
+def load_json(path: str | os.PathLike) -> Any:
+    """Parse the JSON file at ``path``; NaN and infinity are refused, errors name the file."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(), parse_constant=_reject_constant)
+        return json.loads(path.read_text(), parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise InstanceError("", f"{path}: not valid JSON ({error})") from None
-    return Instance.from_dict(data)
 
 
 def _reject_constant(name: str):
     raise InstanceError("", f"JSON constant {name} is not allowed (NaN and infinity are refused)")
 
 
-def write(instance: Instance, path: str | os.PathLike) -> None:
-    """Write ``instance`` as a ``partopt.instance/1`` JSON file."""
-    Path(path).write_text(json.dumps(instance.to_dict(), indent=1, allow_nan=False) + "\n")
+def dump_json(data: dict, path: str | os.PathLike) -> None:
+    """Write ``data`` as indented JSON (no NaN or infinity)."""
+    Path(path).write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
 
 
 def validate_placement(instance: Instance, placement: Any) -> tuple[int, ...]:

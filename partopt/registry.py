@@ -23,7 +23,9 @@ class SolverSpec:
     """A registered solver: ``target`` is a callable or a lazy "module:attribute" string.
 
     kind: "exact", "heuristic", "learned" or "user"; requires: the optional
-    packages it imports (named in the error when they are missing).
+    packages it imports (named in the error when they are missing); problem: what it
+    solves, "chain" (a Part I :class:`~partopt.model.Instance`) or "scenario" (a
+    Part II :class:`~partopt.scenario.Scenario`).
     """
 
     name: str
@@ -32,14 +34,16 @@ class SolverSpec:
     description: str
     requires: tuple[str, ...] = ()
     seeded: bool = False
+    problem: str = "chain"
 
 
+PROBLEMS = ("chain", "scenario")
 _REGISTRY: dict[str, SolverSpec] = {}
 _LOADED: dict[str, Callable] = {}
 
 
-def _builtin(name, target, kind, description, requires=(), seeded=False):
-    _REGISTRY[name] = SolverSpec(name, target, kind, description, tuple(requires), seeded)
+def _builtin(name, target, kind, description, requires=(), seeded=False, problem="chain"):
+    _REGISTRY[name] = SolverSpec(name, target, kind, description, tuple(requires), seeded, problem)
 
 
 _S = "partopt.solvers"
@@ -58,6 +62,23 @@ _builtin("single-split", f"{_S}.heuristics:solve_single_split", "heuristic",
          "device prefix, the rest on one server: the best such split")
 _builtin("local-search", f"{_S}.local_search:solve_local_search", "heuristic",
          "single-block moves from a start placement until none helps")
+_E = "partopt.solvers.shared"
+_builtin("shared-cpsat", f"{_E}.cpsat:solve_shared_cpsat", "exact",
+         "shared edge: CP-SAT with optional intervals and no-overlap (proves optimality)", ("ortools",),
+         problem="scenario")
+_builtin("shared-milp", f"{_E}.milp:solve_shared_milp", "exact",
+         "shared edge: disjunctive MILP through PuLP (CBC or HiGHS), a second opinion on small cases", ("pulp",),
+         problem="scenario")
+_builtin("shared-greedy", f"{_E}.heuristics:solve_shared_greedy", "heuristic",
+         "shared edge: the paper's greedy, each block to the least-loaded server", problem="scenario")
+_builtin("earliest-finish", f"{_E}.heuristics:solve_earliest_finish", "heuristic",
+         "shared edge: tasks in release order, each by a DP that knows when every resource is free",
+         problem="scenario")
+_builtin("shared-local-search", f"{_E}.heuristics:solve_shared_local_search", "heuristic",
+         "shared edge: single-block moves under FIFO dispatch from the earliest-finish placement",
+         problem="scenario")
+_builtin("as-if-alone", f"{_E}.heuristics:solve_as_if_alone", "heuristic",
+         "shared edge: each task's single-chain optimum (DP), then FIFO dispatch", problem="scenario")
 _builtin("mt-a3c", f"{_L}:solve_mt_a3c", "learned", "multi-task A3C policy (trained checkpoint)", ("torch",), True)
 _builtin("a3c", f"{_L}:solve_a3c", "learned", "plain A3C policy over the joint action (checkpoint)", ("torch",), True)
 _builtin("dqn", f"{_L}:solve_dqn", "learned", "distributed DQN policy (checkpoint)", ("torch",), True)
@@ -65,9 +86,10 @@ _builtin("imitation", f"{_L}:solve_imitation", "learned", "imitation of DP optim
 _builtin("distilled", f"{_L}:solve_distilled", "learned", "distilled student of the imitation teacher", ("torch",), True)
 
 
-def list_solvers(kind: str | None = None) -> list[str]:
-    """Names of the registered solvers, optionally only those of one ``kind``."""
-    return [n for n, s in _REGISTRY.items() if kind is None or s.kind == kind]
+def list_solvers(kind: str | None = None, problem: str | None = None) -> list[str]:
+    """Names of the registered solvers, optionally only those of one ``kind`` and ``problem``."""
+    return [n for n, s in _REGISTRY.items()
+            if (kind is None or s.kind == kind) and (problem is None or s.problem == problem)]
 
 
 def solver_spec(name: str) -> SolverSpec:
@@ -119,13 +141,17 @@ class PolicySolver:
         return SolverOutput(placement=self.policy(instance))
 
 
-def register_solver(name: str, solver: Callable, *, description: str = "", replace: bool = False) -> None:
+def register_solver(name: str, solver: Callable, *, description: str = "", replace: bool = False,
+                    problem: str = "chain") -> None:
     """Register ``solver`` under ``name`` so that solve() and the benchmark can use it.
 
     ``solver`` is either a full solver ``fn(instance, objective, *, time_limit, seed,
     **options) -> SolverOutput`` or a policy ``fn(instance) -> placement`` (anything
-    whose signature has no ``objective`` parameter and no ``**kwargs``).
+    whose signature has no ``objective`` parameter and no ``**kwargs``). problem:
+    "chain" for Part I instances, "scenario" for shared-edge scenarios.
     """
+    if problem not in PROBLEMS:
+        raise ValueError(f"problem: must be one of {PROBLEMS}, got {problem!r}")
     if not isinstance(name, str) or not name:
         raise ValueError(f"name: must be a non-empty string, got {name!r}")
     if not callable(solver):
@@ -134,7 +160,8 @@ def register_solver(name: str, solver: Callable, *, description: str = "", repla
         raise ValueError(f"name: {name!r} is already registered; pass replace=True to override it")
     if _is_policy(solver):
         solver = PolicySolver(solver)
-    _REGISTRY[name] = SolverSpec(name, solver, "user", description or getattr(solver, "__doc__", "") or "")
+    _REGISTRY[name] = SolverSpec(name, solver, "user", description or getattr(solver, "__doc__", "") or "",
+                                 problem=problem)
     _LOADED.pop(name, None)
 
 

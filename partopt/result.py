@@ -7,8 +7,9 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from partopt.evaluation import Evaluation, Objective, evaluate
+from partopt.evaluation import Evaluation, Objective, ScenarioEvaluation, evaluate
 from partopt.model import Instance
+from partopt.scenario import Scenario
 
 __all__ = ["Status", "Result", "SolverOutput", "make_result"]
 
@@ -37,18 +38,20 @@ class Status(str, enum.Enum):
 class SolverOutput:
     """A solver's raw answer before partopt prices it.
 
-    placement: the locations, or None; proven_optimal: the solver proved it optimal;
-    proven_infeasible: the solver proved there is no feasible placement;
-    timed_out: it stopped at the time limit; lower_bound: a proven bound (s), if any;
-    info: solver-specific statistics.
+    placement: the locations (for a scenario, one list per task), or None;
+    proven_optimal: the solver proved it optimal; proven_infeasible: the solver proved
+    there is no feasible placement; timed_out: it stopped at the time limit;
+    lower_bound: a proven bound on the objective (s), if any; start_s: for a scenario,
+    every block's start time (s), or None for FIFO dispatch; info: solver-specific statistics.
     """
 
-    placement: Sequence[int] | None
+    placement: Sequence | None
     proven_optimal: bool = False
     proven_infeasible: bool = False
     timed_out: bool = False
     lower_bound: float | None = None
     info: dict | None = None
+    start_s: Sequence[Sequence[float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,19 +62,27 @@ class Result:
     inf when there is no placement or the placement breaks a constraint, so a bad
     result never looks good. ``evaluation`` keeps the full cost breakdown (also for a
     VIOLATED placement). ``lower_bound`` is a proven bound where the solver has one;
-    ``runtime`` is wall-clock seconds.
+    ``runtime`` is wall-clock seconds. For a scenario, ``placement`` holds one tuple per
+    task and ``start_s`` the schedule that was priced (FIFO dispatch when the solver
+    gave none).
     """
 
     solver: str
     status: Status
-    placement: tuple[int, ...] | None
+    placement: tuple | None
     objective: float
     lower_bound: float | None
     runtime: float
     objective_kind: str
     beta: float
-    evaluation: Evaluation | None = None
+    evaluation: Evaluation | ScenarioEvaluation | None = None
     info: dict | None = None
+    start_s: tuple[tuple[float, ...], ...] | None = None
+
+    @property
+    def bound(self) -> float | None:
+        """The best proven lower bound on the objective (same as ``lower_bound``)."""
+        return self.lower_bound
 
     @property
     def feasible(self) -> bool:
@@ -96,17 +107,23 @@ class Result:
             ev = self.evaluation
             lines.append(f"delay      {ev.total_delay:.6g} s (local {ev.local_delay:.4g}, edge {ev.edge_delay:.4g})")
             lines.append(f"energy     {ev.energy:.6g} J; deadlines met: {ev.deadlines_met}; budget kept: {ev.budget_kept}")
+            for problem in getattr(ev, "problems", ())[:5]:
+                lines.append(f"schedule   {problem}")
         if self.lower_bound is not None:
-            lines.append(f"bound      {self.lower_bound:.6g}")
+            gap = self.gap
+            lines.append(f"bound      {self.lower_bound:.6g}" + ("" if gap is None else f" (gap {100 * gap:.3g}%)"))
         lines.append(f"runtime    {self.runtime:.4g} s")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (objective inf becomes None)."""
+        nested = self.start_s is not None
         return {
             "solver": self.solver,
             "status": self.status.value,
-            "placement": None if self.placement is None else list(self.placement),
+            "placement": None if self.placement is None else
+            [list(r) for r in self.placement] if nested else list(self.placement),
+            "start_s": None if self.start_s is None else [list(r) for r in self.start_s],
             "objective": self.objective if math.isfinite(self.objective) else None,
             "objective_kind": self.objective_kind,
             "beta": self.beta,
@@ -121,10 +138,15 @@ class Result:
 
 
 def make_result(
-    instance: Instance, output: SolverOutput, objective: Objective, solver: str, runtime: float
+    instance: Instance | Scenario, output: SolverOutput, objective: Objective, solver: str, runtime: float
 ) -> Result:
     """Price a solver's output with :func:`evaluate` and decide its status (the one place that does)."""
-    evaluation = None if output.placement is None else evaluate(instance, output.placement)
+    evaluation = None
+    if output.placement is not None:
+        if isinstance(instance, Scenario):
+            evaluation = evaluate(instance, output.placement, output.start_s)
+        else:
+            evaluation = evaluate(instance, output.placement)
     if evaluation is None:
         if output.proven_infeasible:
             status = Status.INFEASIBLE
@@ -147,4 +169,5 @@ def make_result(
         beta=objective.beta,
         evaluation=evaluation,
         info=output.info,
+        start_s=evaluation.start_s if isinstance(evaluation, ScenarioEvaluation) else None,
     )

@@ -1,0 +1,48 @@
+"""Reading and writing partopt's files, chosen by their ``format`` tag.
+
+- ``partopt.instance/1``: one chain (:class:`~partopt.model.Instance`, model Part I);
+- ``partopt.scenario/1``: the shared edge (:class:`~partopt.scenario.Scenario`, Part II);
+- ``partopt.solution/1``: a placement per task and optional start times
+  (:class:`~partopt.scenario.Solution`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Union
+
+from partopt.model import FORMAT as INSTANCE_FORMAT
+from partopt.model import Instance, InstanceError, dump_json, load_json
+from partopt.scenario import FORMAT as SCENARIO_FORMAT
+from partopt.scenario import SOLUTION_FORMAT, Scenario, Solution
+
+__all__ = ["read", "write", "from_dict", "FORMATS"]
+
+Problem = Union[Instance, Scenario, Solution]
+
+#: format tag -> the type it reads into.
+FORMATS: dict[str, Any] = {INSTANCE_FORMAT: Instance, SCENARIO_FORMAT: Scenario, SOLUTION_FORMAT: Solution}
+
+
+def from_dict(data: Mapping[str, Any]) -> Problem:
+    """The instance, scenario or solution that ``data`` describes, by its ``format``."""
+    if not isinstance(data, Mapping):
+        raise InstanceError("", f"must be a JSON object, got {type(data).__name__}")
+    if "format" not in data:
+        raise InstanceError("format", "is required")
+    tag = data["format"]
+    if tag not in FORMATS:
+        raise InstanceError("format", f"must be one of {', '.join(map(repr, FORMATS))}, got {tag!r}")
+    return FORMATS[tag].from_dict(data)
+
+
+def read(path: str | os.PathLike) -> Problem:
+    """Read an instance, scenario or solution file, choosing by its ``format`` field."""
+    return from_dict(load_json(path))
+
+
+def write(obj: Problem, path: str | os.PathLike) -> None:
+    """Write an :class:`Instance`, :class:`Scenario` or :class:`Solution` as its JSON file."""
+    if not isinstance(obj, (Instance, Scenario, Solution)):
+        raise TypeError(f"obj: must be an Instance, Scenario or Solution, got {type(obj).__name__}")
+    dump_json(obj.to_dict(), path)

@@ -1,0 +1,237 @@
+"""Pricing a shared-edge solution: FIFO dispatch and the evaluation of a schedule.
+
+A placement alone is scheduled by :func:`fifo_dispatch` (model Part II): blocks whose
+input is ready wait in one queue ordered by (ready time, task, block); the first is
+started at max(ready time, the time its resource is free). A full schedule (a start
+time per block) is checked instead: a block that starts before its input is ready or
+before its server is available, or that overlaps another block on a server or a
+device CPU, is reported in :attr:`ScenarioEvaluation.problems`, and the solution is
+then never feasible, whatever its delays.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from partopt import formulas as f
+from partopt.scenario import Scenario, validate_scenario_placement, validate_start_times
+
+__all__ = ["ScenarioEvaluation", "evaluate_scenario", "fifo_dispatch", "compact_schedule", "resource_of"]
+
+
+def resource_of(scenario: Scenario, k: int, loc: int) -> tuple[str, int]:
+    """The unary resource that runs a block of task k at location ``loc``: a server or k's device CPU."""
+    return ("server", loc) if loc > 0 else ("device", scenario.tasks[k].device)
+
+
+def _slack(t: float) -> float:
+    """Absolute tolerance of a time comparison at time ``t`` (s): the model's relative tolerance, at least 1 ns."""
+    return f.REL_TOL * max(abs(t), 1.0)
+
+
+def fifo_dispatch(scenario: Scenario, placement: Sequence[Sequence[int]]) -> tuple[tuple[float, ...], ...]:
+    """Start times (s) of the FIFO dispatch of ``placement`` (already validated)."""
+    free = {("server", n + 1): s.available_s for n, s in enumerate(scenario.servers)}
+    free.update({("device", d): 0.0 for d in range(scenario.num_devices)})
+    tables = scenario.tables
+    start: list[list[float]] = [[0.0] * len(row) for row in placement]
+    queue = []
+    for k, task in enumerate(scenario.tasks):
+        first = placement[k][0]
+        queue.append((task.release_s + tables[k].transfer[0][0][first], k, 0))
+    heapq.heapify(queue)
+    while queue:
+        ready, k, m = heapq.heappop(queue)
+        loc = placement[k][m]
+        res = resource_of(scenario, k, loc)
+        begin = max(ready, free[res])
+        finish = begin + tables[k].duration[m][loc]
+        free[res] = finish
+        start[k][m] = begin
+        if m + 1 < len(placement[k]):
+            heapq.heappush(queue, (finish + tables[k].transfer[m + 1][loc][placement[k][m + 1]], k, m + 1))
+    return tuple(tuple(row) for row in start)
+
+
+def compact_schedule(scenario: Scenario, placement: Sequence[Sequence[int]],
+                     start_s: Sequence[Sequence[float]]) -> tuple[tuple[float, ...], ...]:
+    """Start every block as early as its input and its resource allow, keeping each
+    resource's order of ``start_s`` (ties by task, then block).
+
+    The result is a valid schedule whatever small violations ``start_s`` had (a MILP's
+    tolerances, a grid's rounding), and where ``start_s`` was valid no block starts later.
+    """
+    free = {("server", n + 1): s.available_s for n, s in enumerate(scenario.servers)}
+    free.update({("device", d): 0.0 for d in range(scenario.num_devices)})
+    tables = scenario.tables
+    order = []
+    for k, row in enumerate(start_s):
+        key = -math.inf
+        for m, begin in enumerate(row):
+            key = max(key, begin)  # never before an earlier block of the same task
+            order.append((key, k, m))
+    order.sort()
+    start: list[list[float]] = [[0.0] * len(row) for row in placement]
+    finish: list[list[float]] = [[0.0] * len(row) for row in placement]
+    for _, k, m in order:
+        loc = placement[k][m]
+        prev_loc, prev_end = (0, scenario.tasks[k].release_s) if m == 0 else (placement[k][m - 1], finish[k][m - 1])
+        res = resource_of(scenario, k, loc)
+        begin = max(prev_end + tables[k].transfer[m][prev_loc][loc], free[res])
+        start[k][m] = begin
+        finish[k][m] = free[res] = begin + tables[k].duration[m][loc]
+    return tuple(tuple(row) for row in start)
+
+
+@dataclass(frozen=True)
+class ScenarioEvaluation:
+    """The cost of one shared-edge solution (seconds and joules).
+
+    Per task k and block m: ``start_s``, ``finish_s``, ``ready_s`` (when its input
+    arrived), ``block_delay`` L_{k,m} = C_{k,m} - C_{k,m-1} (waiting included; the
+    result's return added to the last block) and ``deadline_met``. Per task:
+    ``task_delay`` D_k and ``task_deadline_met``. Per device: ``device_energy`` and
+    ``device_budget_kept``. ``schedule`` is "fifo" (dispatched here) or "given";
+    ``problems`` lists what makes a given schedule invalid (empty when valid).
+    ``local_delay`` and ``edge_delay`` split the summed block delays by where blocks
+    run; ``waiting_delay``, ``transmission_delay`` and ``computation_delay`` split it
+    by cause (plus ``return_delay`` of the results).
+    """
+
+    placement: tuple[tuple[int, ...], ...]
+    start_s: tuple[tuple[float, ...], ...]
+    finish_s: tuple[tuple[float, ...], ...]
+    ready_s: tuple[tuple[float, ...], ...]
+    block_delay: tuple[tuple[float, ...], ...]
+    deadline_met: tuple[tuple[bool, ...], ...]
+    task_delay: tuple[float, ...]
+    task_deadline_met: tuple[bool, ...]
+    device_energy: tuple[float, ...]
+    device_budget_kept: tuple[bool, ...]
+    total_delay: float
+    penalty: float
+    energy: float
+    local_delay: float
+    edge_delay: float
+    waiting_delay: float
+    transmission_delay: float
+    computation_delay: float
+    return_delay: float
+    schedule: str
+    problems: tuple[str, ...]
+
+    @property
+    def valid(self) -> bool:
+        """True when the schedule keeps every precedence, availability and no-overlap rule."""
+        return not self.problems
+
+    @property
+    def deadlines_met(self) -> bool:
+        """True when every block and every task meets its deadline."""
+        return all(all(row) for row in self.deadline_met) and all(self.task_deadline_met)
+
+    @property
+    def budget_kept(self) -> bool:
+        """True when every device keeps its energy budget."""
+        return all(self.device_budget_kept)
+
+    @property
+    def feasible(self) -> bool:
+        """A valid schedule that keeps every deadline and budget (the hard objective's constraints)."""
+        return self.valid and self.deadlines_met and self.budget_kept
+
+    def reward(self, beta: float) -> float:
+        """-(sum of D_k + beta psi)."""
+        return f.reward(self.total_delay, self.penalty, beta)
+
+
+def evaluate_scenario(scenario: Scenario, placement: Any, start_s: Any = None) -> ScenarioEvaluation:
+    """The exact cost of ``placement`` on ``scenario``, scheduled by FIFO dispatch or by ``start_s``."""
+    placement = validate_scenario_placement(scenario, placement)
+    if start_s is None:
+        starts, schedule = fifo_dispatch(scenario, placement), "fifo"
+    else:
+        starts, schedule = validate_start_times(scenario, start_s), "given"
+    tables = scenario.tables
+    problems: list[str] = []
+    busy: dict[tuple[str, int], list[tuple[float, float, int, int]]] = {}
+    finish, ready, delay, met, task_delay, task_met = [], [], [], [], [], []
+    energy = [0.0] * scenario.num_devices
+    waiting = transmission = computation = returned = local = edge = psi = 0.0
+    for k, task in enumerate(scenario.tasks):
+        tab, row, begin = tables[k], placement[k], starts[k]
+        prev_loc, prev_finish = 0, task.release_s
+        fin_k, ready_k, delay_k = [], [], []
+        for m, loc in enumerate(row):
+            move = tab.transfer[m][prev_loc][loc]
+            arrive = prev_finish + move
+            if begin[m] < arrive - _slack(arrive):
+                problems.append(f"start_s[{k}][{m}]: starts at {begin[m]:.9g} s, before its input is ready "
+                                f"at {arrive:.9g} s")
+            if loc > 0:
+                avail = scenario.servers[loc - 1].available_s
+                if begin[m] < avail - _slack(avail):
+                    problems.append(f"start_s[{k}][{m}]: starts at {begin[m]:.9g} s on server {loc}, "
+                                    f"available from {avail:.9g} s")
+            end = begin[m] + tab.duration[m][loc]
+            busy.setdefault(resource_of(scenario, k, loc), []).append((begin[m], end, k, m))
+            block = end - prev_finish
+            if m == len(row) - 1:
+                block += tab.return_s[loc]
+                returned += tab.return_s[loc]
+            energy[task.device] += tab.energy[m][prev_loc][loc]
+            waiting += max(begin[m] - arrive, 0.0)
+            transmission += move
+            computation += tab.duration[m][loc]
+            if loc == 0:
+                local += block
+            else:
+                edge += block
+            fin_k.append(end)
+            ready_k.append(arrive)
+            delay_k.append(block)
+            prev_loc, prev_finish = loc, end
+        d_k = fin_k[-1] + tab.return_s[row[-1]] - task.release_s
+        met_k = tuple(bool(x) for x in f.within(delay_k, tab.deadline))
+        psi += f.penalty(delay_k, tab.deadline)
+        limit = math.inf if task.deadline_s is None else task.deadline_s
+        psi += max(d_k - limit, 0.0)
+        finish.append(tuple(fin_k))
+        ready.append(tuple(ready_k))
+        delay.append(tuple(delay_k))
+        met.append(met_k)
+        task_delay.append(d_k)
+        task_met.append(bool(f.within(d_k, limit)))
+    for res, items in busy.items():
+        items.sort()
+        for (s0, e0, k0, m0), (s1, _, k1, m1) in zip(items, items[1:]):
+            if s1 < e0 - _slack(e0):
+                problems.append(f"start_s[{k1}][{m1}]: overlaps block [{k0}][{m0}] on {res[0]} {res[1]} "
+                                f"(starts at {s1:.9g} s, the other ends at {e0:.9g} s)")
+    budgets = [dev.budget for dev in scenario.devices]
+    return ScenarioEvaluation(
+        placement=placement,
+        start_s=tuple(tuple(row) for row in starts),
+        finish_s=tuple(finish),
+        ready_s=tuple(ready),
+        block_delay=tuple(delay),
+        deadline_met=tuple(met),
+        task_delay=tuple(task_delay),
+        task_deadline_met=tuple(task_met),
+        device_energy=tuple(energy),
+        device_budget_kept=tuple(bool(f.within(e, b)) for e, b in zip(energy, budgets)),
+        total_delay=float(sum(task_delay)),
+        penalty=float(psi),
+        energy=float(sum(energy)),
+        local_delay=local,
+        edge_delay=edge,
+        waiting_delay=waiting,
+        transmission_delay=transmission,
+        computation_delay=computation,
+        return_delay=returned,
+        schedule=schedule,
+        problems=tuple(problems),
+    )

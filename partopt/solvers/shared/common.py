@@ -1,0 +1,129 @@
+"""Pieces every shared-edge solver uses: the earliest-finish chain DP, per-task lower
+bounds, and picking the best of several candidate solutions.
+
+The earliest-finish DP places one task's chain against fixed resource free times
+(location 0 is the task's own device CPU, 1..N the servers). With C(m, j) the
+earliest completion of block m on j,
+
+    C(m, j) = max( min_i C(m-1, i) + t_m(i, j),  free_j ) + p_m(j),   C(-1, 0) = r_k,
+
+and D_k = min_j C(M-1, j) + return(j) - r_k. Every step is non-decreasing in its
+inputs, so keeping the least completion per (block, location) is exact: it is the
+best placement of the task if its blocks are appended after the work already on
+each resource. A chain that leaves a resource and comes back finds it free, since
+its own earlier block ended before its later input can be ready.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+from partopt import formulas as f
+from partopt.evaluation import Objective, evaluate
+from partopt.scenario import Scenario, TaskTables
+from partopt.schedule import ScenarioEvaluation, evaluate_scenario
+
+__all__ = ["ChainSchedule", "earliest_finish_chain", "task_lower_bounds", "best_candidate", "initial_free"]
+
+
+@dataclass(frozen=True)
+class ChainSchedule:
+    """One task's placement and block start and finish times (s), and its delay D_k (s)."""
+
+    placement: tuple[int, ...]
+    start_s: tuple[float, ...]
+    finish_s: tuple[float, ...]
+    delay: float
+
+
+def earliest_finish_chain(tab: TaskTables, release_s: float, free: Sequence[float],
+                          keep_deadlines: bool = False) -> ChainSchedule | None:
+    """The earliest-finishing placement of one chain against resource free times ``free``
+    (index 0: the task's device, 1..N: the servers).
+
+    keep_deadlines: drop moves whose block delay (waiting included) breaks the block's
+    deadline; None when no placement is left (then the DP is a heuristic, not exact).
+    """
+    locs = len(free)
+    m_blocks = len(tab.duration)
+    inf = math.inf
+    finish = [[inf] * locs for _ in range(m_blocks)]
+    parent = [[0] * locs for _ in range(m_blocks)]
+    for m in range(m_blocks):
+        last = m == m_blocks - 1
+        prev = [release_s] + [inf] * (locs - 1) if m == 0 else finish[m - 1]
+        for j in range(locs):
+            best, arg = inf, 0
+            for i in range(locs):
+                if prev[i] == inf:
+                    continue
+                end = max(prev[i] + tab.transfer[m][i][j], free[j]) + tab.duration[m][j]
+                if keep_deadlines and not f.within(end + (tab.return_s[j] if last else 0.0) - prev[i],
+                                                   tab.deadline[m]):
+                    continue
+                if end < best:
+                    best, arg = end, i
+            finish[m][j], parent[m][j] = best, arg
+    ends = [finish[-1][j] + tab.return_s[j] for j in range(locs)]
+    j = min(range(locs), key=ends.__getitem__)
+    if ends[j] == inf:
+        return None
+    placement = [0] * m_blocks
+    for m in range(m_blocks - 1, -1, -1):
+        placement[m] = j
+        j = parent[m][j]
+    start, prev_loc, prev_end = [], 0, release_s
+    for m, loc in enumerate(placement):
+        start.append(max(prev_end + tab.transfer[m][prev_loc][loc], free[loc]))
+        prev_loc, prev_end = loc, start[-1] + tab.duration[m][loc]
+    fin = tuple(s + tab.duration[m][loc] for m, (s, loc) in enumerate(zip(start, placement)))
+    return ChainSchedule(tuple(placement), tuple(start), fin, fin[-1] + tab.return_s[placement[-1]] - release_s)
+
+
+def initial_free(scenario: Scenario, k: int) -> list[float]:
+    """Free times task k sees on an empty edge: its device at 0, server n at ``available_s``."""
+    return [0.0] + [s.available_s for s in scenario.servers]
+
+
+def task_lower_bounds(scenario: Scenario, objective: Objective) -> list[float]:
+    """A proven lower bound on each task's share of the objective (s).
+
+    The larger of: the earliest-finish DP on an empty edge (no other task, servers from
+    ``available_s``; waiting for others only adds), and the task's Part I optimum alone
+    (under "hard" with its block deadlines and its device's budget: any feasible
+    solution's placement is feasible alone, and alone its delays are no larger).
+    """
+    from partopt.solvers.dp import solve_dp
+
+    alone: dict[tuple[int, str], float] = {}
+    out = []
+    for k, task in enumerate(scenario.tasks):
+        key = (task.device, task.model)
+        if key not in alone:
+            inst = scenario.task_instance(k)
+            res = solve_dp(inst, objective)
+            if res.placement is None:
+                alone[key] = math.inf
+            else:
+                alone[key] = objective.raw_value(evaluate(inst, res.placement))
+        empty = earliest_finish_chain(scenario.tables[k], task.release_s, initial_free(scenario, k))
+        out.append(max(alone[key], empty.delay if empty is not None else math.inf))
+    return out
+
+
+def best_candidate(scenario: Scenario, objective: Objective,
+                   candidates: Sequence[tuple[Sequence[Sequence[int]], Sequence[Sequence[float]] | None]]
+                   ) -> tuple[tuple, tuple | None, ScenarioEvaluation]:
+    """The candidate (placement, start_s or None for FIFO) of least objective, ties to the first;
+    an infeasible candidate is ranked by its raw value after every feasible one."""
+    if not candidates:
+        raise ValueError("candidates: need at least one")
+    best = None
+    for placement, start in candidates:
+        ev = evaluate_scenario(scenario, placement, start)
+        key = (not objective.feasible(ev), objective.raw_value(ev) if ev.valid else math.inf)
+        if best is None or key < best[0]:
+            best = (key, ev.placement, None if start is None else ev.start_s, ev)
+    return best[1], best[2], best[3]

@@ -1,0 +1,153 @@
+"""Heuristics for the shared edge.
+
+- ``shared-greedy``: the source paper's baseline. Tasks in release order; each block
+  goes to the server with the least load (the one free earliest, ties to the faster),
+  never to the device.
+- ``earliest-finish``: tasks in release order; each is placed by the earliest-finish
+  DP (:mod:`partopt.solvers.shared.common`) against the times at which every server
+  and its device become free, and appended there. Exact for one task against fixed
+  availabilities; its schedule is returned.
+- ``shared-local-search``: single-block moves under FIFO dispatch, first improvement,
+  from the better of earliest-finish's and as-if-alone's placements, until no move
+  helps, the evaluation budget is spent or the time limit is reached.
+- ``as-if-alone``: each task's Part I optimum (DP), as if it had the edge to itself,
+  then FIFO dispatch. If a task has no feasible placement even alone, the scenario is
+  proven infeasible.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from partopt.evaluation import Objective
+from partopt.result import SolverOutput
+from partopt.scenario import Scenario
+from partopt.schedule import evaluate_scenario
+from partopt.solvers.shared.common import best_candidate, earliest_finish_chain
+
+__all__ = ["solve_shared_greedy", "solve_earliest_finish", "solve_shared_local_search", "solve_as_if_alone",
+           "release_order", "earliest_finish_schedule"]
+
+
+def release_order(scenario: Scenario) -> list[int]:
+    """Task indices by (release time, index)."""
+    return sorted(range(scenario.num_tasks), key=lambda k: (scenario.tasks[k].release_s, k))
+
+
+def solve_shared_greedy(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:
+    """Each block, in release order, to the least-loaded server (see the module docstring)."""
+    free = [s.available_s for s in scenario.servers]
+    speed = [s.cpu_hz for s in scenario.servers]
+    placement = [None] * scenario.num_tasks
+    for k in release_order(scenario):
+        tab, prev_loc, prev_end, row = scenario.tables[k], 0, scenario.tasks[k].release_s, []
+        for m in range(len(tab.duration)):
+            n = min(range(len(free)), key=lambda i: (free[i], -speed[i], i))
+            loc = n + 1
+            begin = max(prev_end + tab.transfer[m][prev_loc][loc], free[n])
+            free[n] = prev_end = begin + tab.duration[m][loc]
+            prev_loc = loc
+            row.append(loc)
+        placement[k] = row
+    return SolverOutput(placement=placement)
+
+
+def earliest_finish_schedule(scenario: Scenario, keep_deadlines: bool) -> tuple[list, list]:
+    """Placement and start times of the earliest-finish heuristic."""
+    server_free = [s.available_s for s in scenario.servers]
+    device_free = [0.0] * scenario.num_devices
+    placement: list = [None] * scenario.num_tasks
+    start: list = [None] * scenario.num_tasks
+    for k in release_order(scenario):
+        task, tab = scenario.tasks[k], scenario.tables[k]
+        free = [device_free[task.device]] + server_free
+        chain = earliest_finish_chain(tab, task.release_s, free, keep_deadlines)
+        if chain is None:  # no move keeps the deadlines: the fastest placement anyway
+            chain = earliest_finish_chain(tab, task.release_s, free)
+        for loc, end in zip(chain.placement, chain.finish_s):
+            if loc == 0:
+                device_free[task.device] = end
+            else:
+                server_free[loc - 1] = end
+        placement[k], start[k] = list(chain.placement), list(chain.start_s)
+    return placement, start
+
+
+def solve_earliest_finish(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:
+    """Tasks in release order, each by the earliest-finish DP (see the module docstring)."""
+    placement, start = earliest_finish_schedule(scenario, keep_deadlines=objective.kind == "hard")
+    return SolverOutput(placement=placement, start_s=start)
+
+
+def _alone_placement(scenario: Scenario, objective: Objective) -> list | None:
+    """Each task's Part I optimum; None when some task has no feasible placement even alone."""
+    from partopt.solvers.dp import solve_dp
+
+    cache: dict = {}
+    placement = []
+    for k, task in enumerate(scenario.tasks):
+        key = (task.device, task.model)
+        if key not in cache:
+            cache[key] = solve_dp(scenario.task_instance(k), objective).placement
+        if cache[key] is None:
+            return None
+        placement.append(list(cache[key]))
+    return placement
+
+
+def solve_as_if_alone(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:
+    """Each task's single-chain optimum, then FIFO dispatch (see the module docstring)."""
+    placement = _alone_placement(scenario, objective)
+    if placement is None:
+        return SolverOutput(placement=None, proven_infeasible=True, info={"reason": "a task is infeasible alone"})
+    return SolverOutput(placement=placement)
+
+
+def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
+                              max_evaluations: int = 20_000) -> SolverOutput:
+    """Single-block moves under FIFO dispatch (see the module docstring).
+
+    max_evaluations: how many placements may be priced at most.
+    """
+    if isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int) or max_evaluations < 1:
+        raise ValueError(f"max_evaluations: must be an int >= 1, got {max_evaluations!r}")
+    deadline = math.inf if time_limit is None else time.perf_counter() + time_limit
+    ef_placement, ef_start = earliest_finish_schedule(scenario, keep_deadlines=objective.kind == "hard")
+    starts = [ef_placement]
+    alone = _alone_placement(scenario, objective)
+    if alone is not None:
+        starts.append(alone)
+    current, _, ev = best_candidate(scenario, objective, [(p, None) for p in starts])
+    current = [list(row) for row in current]
+
+    def score(e) -> tuple[bool, float]:
+        return (not objective.feasible(e), objective.raw_value(e))
+
+    best = score(ev)
+    evaluations, improved, stopped = len(starts), True, False
+    n = scenario.num_servers
+    while improved and not stopped:
+        improved = False
+        for k, row in enumerate(current):
+            for m, here in enumerate(row):
+                for loc in range(n + 1):
+                    if loc == here:
+                        continue
+                    if evaluations >= max_evaluations or time.perf_counter() > deadline:
+                        stopped = True
+                        break
+                    row[m] = loc
+                    trial = score(evaluate_scenario(scenario, current))
+                    evaluations += 1
+                    if trial < best and (trial[0] < best[0] or trial[1] < best[1] * (1 - 1e-12)):
+                        best, here, improved = trial, loc, True
+                    row[m] = here
+                if stopped:
+                    break
+            if stopped:
+                break
+    # Earliest-finish's own schedule can beat FIFO dispatch of any placement nearby: keep the better.
+    placement, start, _ = best_candidate(scenario, objective, [(current, None), (ef_placement, ef_start)])
+    return SolverOutput(placement=placement, start_s=start, timed_out=stopped and time.perf_counter() > deadline,
+                        info={"evaluations": evaluations})
