@@ -29,6 +29,9 @@ Strengthening, from the structure:
   optimum alone), so the search starts from a strong bound;
 - the earliest-finish heuristic's solution as a hint, and as the incumbent returned
   if the solver finds nothing better in time;
+- D_a + D_b >= the proven bound of tasks a and b solved as a scenario of their own
+  (under "hard", K >= 3): the LP then sees part of the queueing that one task's
+  bound ignores;
 - identical tasks (same device, model, release and deadline) start in index order;
 - the best of the solver's schedule and its left-compacted copy (every block as early
   as its order allows, in continuous time) is returned.
@@ -71,12 +74,15 @@ def _down(x: float, grid: float) -> int:
 
 def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
                        grid_s: float = DEFAULT_GRID_S, workers: int | None = None, hint: bool = True,
-                       symmetry: bool = True, task_bounds: bool = True, log: bool = False) -> SolverOutput:
+                       symmetry: bool = True, task_bounds: bool = True, log: bool = False,
+                       params: dict | None = None, pair_bounds: bool = True) -> SolverOutput:
     """Solve ``scenario`` exactly with CP-SAT (see the module docstring for the model).
 
     grid_s: the time grid (s); workers: CP-SAT search workers (default: the cores);
-    hint, symmetry, task_bounds: the strengthenings (on by default); log: print the
-    solver's search log.
+    hint, symmetry, task_bounds, pair_bounds: the strengthenings (on by default; pair
+    bounds under "hard" with K >= 3, spending at most a quarter of the time limit); log: print the
+    solver's search log; params: further CP-SAT parameters by name (e.g.
+    ``{"linearization_level": 2}``).
     """
     from ortools.sat.python import cp_model
 
@@ -158,6 +164,10 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
                 e = cp.new_int_var(0, horizon, f"E[{k}]")
                 cp.add(e >= d_k - _down(task.deadline_s, g))
                 excess.append(e)
+    if pair_bounds and hard and len(tasks) >= 3:
+        budget = None if time_limit is None else time_limit / 4
+        for (a, b), low in _pair_bounds(scenario, objective, grid_s, budget).items():
+            cp.add(delay[a] + delay[b] >= _down(low, g) - 2)
     for ivs in list(on_server.values()) + list(on_device.values()):  # (3), (4)
         if len(ivs) > 1:
             cp.add_no_overlap(ivs)
@@ -187,13 +197,17 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
         info["termination"] = "time limit reached while building the model"
         placement, start_s, _ = best_candidate(scenario, objective, candidates)
         return SolverOutput(placement=placement, start_s=start_s, timed_out=True, lower_bound=bound_s, info=info)
-    params = solver.parameters
+    sat = solver.parameters
     if remaining is not None:
-        params.max_time_in_seconds = remaining
-    params.num_workers = int(workers) if workers else max(1, len(os.sched_getaffinity(0)) if hasattr(
+        sat.max_time_in_seconds = remaining
+    sat.num_workers = int(workers) if workers else max(1, len(os.sched_getaffinity(0)) if hasattr(
         os, "sched_getaffinity") else (os.cpu_count() or 1))
-    params.random_seed = 0 if seed is None else int(seed) % (2**31)
-    params.log_search_progress = bool(log)
+    sat.random_seed = 0 if seed is None else int(seed) % (2**31)
+    sat.log_search_progress = bool(log)
+    for key, value in dict(params or {}).items():
+        if not hasattr(solver.parameters, key):
+            raise ValueError(f"params: {key!r} is not a CP-SAT parameter")
+        setattr(solver.parameters, key, value)
     status = solver.solve(cp)
     info.update(termination=solver.status_name(status), solve_s=solver.wall_time,
                 branches=solver.num_branches, conflicts=solver.num_conflicts)
@@ -214,6 +228,25 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     placement, start_s, _ = best_candidate(scenario, objective, candidates)
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
                         lower_bound=bound_s, info=info)
+
+
+def _pair_bounds(scenario: Scenario, objective: Objective, grid_s: float, budget: float | None) -> dict:
+    """Proven lower bounds on D_a + D_b for pairs of tasks: each pair solved alone (dropping
+    the other tasks only frees the edge), as long as ``budget`` seconds last."""
+    stop = math.inf if budget is None else time.perf_counter() + budget
+    out = {}
+    k = scenario.num_tasks
+    for a in range(k):
+        for b in range(a + 1, k):
+            left = stop - time.perf_counter()
+            if left <= 0.05:
+                return out
+            pair = scenario.replace(tasks=(scenario.tasks[a], scenario.tasks[b]))
+            res = solve_shared_cpsat(pair, objective, time_limit=min(left, 5.0), grid_s=grid_s, workers=1,
+                                     pair_bounds=False)
+            if res.lower_bound is not None:
+                out[a, b] = res.lower_bound
+    return out
 
 
 def _energy_budgets(cp, scenario: Scenario, x: dict) -> None:
