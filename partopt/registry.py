@@ -67,7 +67,8 @@ _builtin("shared-cpsat", f"{_E}.cpsat:solve_shared_cpsat", "exact",
          "shared edge: CP-SAT with optional intervals and no-overlap (proves optimality)", ("ortools",),
          problem="scenario")
 _builtin("shared-milp", f"{_E}.milp:solve_shared_milp", "exact",
-         "shared edge: disjunctive MILP through PuLP (CBC or HiGHS), a second opinion on small cases", ("pulp",),
+         "shared edge: disjunctive MILP through OR-Tools MathOpt (SCIP), a second opinion on small cases",
+         ("ortools",),
          problem="scenario")
 _builtin("shared-greedy", f"{_E}.heuristics:solve_shared_greedy", "heuristic",
          "shared edge: the paper's greedy, each block to the least-loaded server", problem="scenario")
