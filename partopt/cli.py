@@ -3,6 +3,9 @@
     partopt generate paper --seed 3 -o inst.json
     partopt solve inst.json --solver dp
     partopt evaluate inst.json 0 2 2 2 2 2
+    partopt generate shared --param num_tasks=8 -o scenario.json
+    partopt solve scenario.json --time-limit 60 --solution-out sol.json
+    partopt evaluate scenario.json --solution sol.json
     partopt bench paper-default-v1 --solvers dp greedy apdi
     partopt plot gaps bench/results/paper-default-v1.csv
     partopt suite build paper-default-v1
@@ -27,6 +30,7 @@ EPILOGS = {
   partopt generate paper --seed 0 --count 10 -o dir/   # ten files dir/paper-s0-i0.json ...
   partopt generate random --param num_blocks=12 --param budget_fraction=0.3 -o i.json
   partopt generate paper --param num_servers=[2,9] --param network=resnet32
+  partopt generate shared --param num_tasks=16 --param release_rate=90 -o scenario.json   # shared edge
 
 --param values are JSON (numbers, [low, high] ranges, null) or plain strings.""",
     "solve": """examples:
@@ -34,10 +38,15 @@ EPILOGS = {
   partopt solve inst.json --solver milp-ortools --option backend=cp-sat --time-limit 60
   partopt solve inst.json --solver greedy --objective penalty --beta 2
   partopt solve --generate paper --seed 4 --json           # solve a generated instance
-  partopt solve inst.json --solver milp-pulp --option export=model.lp""",
+  partopt solve inst.json --solver milp-pulp --option export=model.lp
+  partopt solve scenario.json --time-limit 60              # shared edge: exact CP-SAT, bound and gap
+  partopt solve scenario.json --solver earliest-finish --solution-out sol.json
+
+With no --solver: dp for an instance, shared-cpsat for a scenario.""",
     "evaluate": """examples:
   partopt evaluate inst.json 0 2 2 2 2 2          # per-block delays, energy and flags
-  partopt evaluate inst.json 1 1 1 1 1 1 --json""",
+  partopt evaluate inst.json 1 1 1 1 1 1 --json
+  partopt evaluate scenario.json --solution sol.json  # a shared-edge solution (FIFO if it has no start_s)""",
     "bench": """examples:
   partopt bench paper-default-v1 --solvers dp greedy apdi rpdi all-device all-edge single-split local-search
   partopt bench dil-v1 --solvers greedy all-edge --objective penalty --limit 100
@@ -133,6 +142,11 @@ def cmd_solve(args) -> int:
     inst = _instance(args)
     result = partopt.solve(inst, args.solver, objective=args.objective, beta=args.beta,
                            time_limit=args.time_limit, seed=args.solver_seed, **_pairs(args.option, "--option"))
+    if args.solution_out:
+        if result.placement is None:
+            raise ValueError(f"--solution-out: {result.solver} returned no placement ({result.status})")
+        placement = result.placement if result.start_s is not None else (result.placement,)
+        partopt.write(partopt.Solution(placement, result.start_s), args.solution_out)
     if args.json:
         print(json.dumps({k: _jsonable(v) for k, v in result.to_dict().items()}, indent=1))
     else:
@@ -141,10 +155,53 @@ def cmd_solve(args) -> int:
     return 0
 
 
+def _evaluate_scenario(scenario, args) -> int:
+    import partopt
+
+    if not args.solution:
+        raise ValueError("--solution: a scenario is evaluated from a partopt.solution/1 file")
+    solution = partopt.read(args.solution)
+    if not isinstance(solution, partopt.Solution):
+        raise ValueError(f"--solution: {args.solution} holds a {type(solution).__name__}, not a solution")
+    ev = partopt.evaluate(scenario, solution.placement, solution.start_s)
+    if args.json:
+        keys = ("placement", "start_s", "finish_s", "block_delay", "task_delay", "device_energy", "total_delay",
+                "penalty", "energy", "local_delay", "edge_delay", "waiting_delay", "schedule", "problems")
+        d = {k: getattr(ev, k) for k in keys}
+        d.update(deadlines_met=ev.deadlines_met, budget_kept=ev.budget_kept, valid=ev.valid, feasible=ev.feasible)
+        print(json.dumps(d, indent=1))
+        return 0
+    print(f"{'task':>4} {'device':>6} {'release s':>10} {'delay s':>10} {'waiting s':>10}  placement")
+    for k, task in enumerate(scenario.tasks):
+        wait = sum(max(s - r, 0.0) for s, r in zip(ev.start_s[k], ev.ready_s[k]))
+        late = "" if ev.task_deadline_met[k] and all(ev.deadline_met[k]) else " LATE"
+        print(f"{k:>4} {task.device:>6} {task.release_s:>10.4g} {ev.task_delay[k]:>10.4g} {wait:>10.4g}  "
+              f"{list(ev.placement[k])}{late}")
+    print(f"total delay {ev.total_delay:.6g} s (waiting {ev.waiting_delay:.4g}, transmission "
+          f"{ev.transmission_delay:.4g}, computation {ev.computation_delay:.4g}), energy {ev.energy:.6g} J, "
+          f"psi {ev.penalty:.4g} s; schedule {ev.schedule}")
+    for problem in ev.problems:
+        print(f"INVALID {problem}")
+    print(f"deadlines met: {ev.deadlines_met}; budgets kept: {ev.budget_kept}; valid: {ev.valid}; "
+          f"feasible: {ev.feasible}")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     import partopt
 
     inst = partopt.read(args.instance)
+    if isinstance(inst, partopt.Scenario):
+        return _evaluate_scenario(inst, args)
+    if not isinstance(inst, partopt.Instance):
+        raise ValueError(f"instance: {args.instance} holds a {type(inst).__name__}, not an instance or scenario")
+    if args.solution:
+        solution = partopt.read(args.solution)
+        if not isinstance(solution, partopt.Solution) or len(solution.placement) != 1:
+            raise ValueError(f"--solution: {args.solution} must hold one placement for one chain")
+        args.placement = list(solution.placement[0])
+    if not args.placement:
+        raise ValueError("placement: give one location per block (0 device, 1..N servers) or --solution")
     ev = partopt.evaluate(inst, args.placement)
     if args.json:
         d = {k: getattr(ev, k) for k in ("placement", "transmission_delay", "computation_delay", "return_delay",
@@ -246,7 +303,7 @@ def cmd_list(args) -> int:
     print("solvers:")
     for name in partopt.list_solvers():
         spec = solver_spec(name)
-        print(f"  {name:14} {spec.kind:9} {spec.description}")
+        print(f"  {name:20} {spec.kind:9} {spec.problem:8} {spec.description}")
     print("generators: " + ", ".join(GENERATORS))
     print("suites:     " + ", ".join(SUITES))
     print("profiles:   " + ", ".join(list_profiles()))
@@ -276,19 +333,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(fn=fn)
         return p
 
-    p = add("generate", "write instances drawn from a generator (paper, dil, random)", cmd_generate)
-    p.add_argument("name", help="generator: paper, dil or random")
+    p = add("generate", "write instances drawn from a generator (paper, dil, random; shared: scenarios)",
+            cmd_generate)
+    p.add_argument("name", help="generator: paper, dil, random (one chain) or shared (a shared-edge scenario)")
     p.add_argument("--seed", type=int, default=0, help="stream seed (default 0)")
     p.add_argument("--count", type=int, default=1, help="how many instances (default 1)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="generator parameter (repeatable)")
     p.add_argument("-o", "--output", help="a .json file (one instance) or a folder; default: print JSON")
 
-    p = add("solve", "solve one instance with a named solver", cmd_solve)
-    p.add_argument("instance", nargs="?", help="instance file (partopt.instance/1 JSON)")
+    p = add("solve", "solve one instance or shared-edge scenario with a named solver", cmd_solve)
+    p.add_argument("instance", nargs="?", help="instance or scenario file (partopt.instance/1, partopt.scenario/1)")
     p.add_argument("--generate", metavar="NAME", help="solve a generated instance instead of a file")
     p.add_argument("--seed", type=int, default=0, help="with --generate: the instance seed")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="with --generate: generator parameter")
-    p.add_argument("--solver", default="dp", help="solver name (see `partopt list`; default dp)")
+    p.add_argument("--solver", help="solver name (see `partopt list`; default dp, or shared-cpsat for a scenario)")
     p.add_argument("--objective", choices=["hard", "penalty"], default="hard",
                    help="hard: problem P with deadlines as constraints; penalty: L + beta psi (default hard)")
     p.add_argument("--beta", type=float, default=1.0, help="penalty weight beta (default 1)")
@@ -296,10 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solver-seed", type=int, help="seed of a randomized solver")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="solver option, e.g. backend=cp-sat")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--solution-out", metavar="FILE", help="write the placement (and schedule) as partopt.solution/1")
 
-    p = add("evaluate", "price one placement: per-block delays, energy, deadlines, budget", cmd_evaluate)
-    p.add_argument("instance", help="instance file")
-    p.add_argument("placement", nargs="+", type=int, help="location of each block: 0 device, 1..N servers")
+    p = add("evaluate", "price one placement or schedule: delays, energy, deadlines, budgets", cmd_evaluate)
+    p.add_argument("instance", help="instance or scenario file")
+    p.add_argument("placement", nargs="*", type=int, help="location of each block: 0 device, 1..N servers")
+    p.add_argument("--solution", metavar="FILE", help="a partopt.solution/1 file (required for a scenario)")
     p.add_argument("--beta", type=float, default=1.0, help="beta for the reward (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON")
 

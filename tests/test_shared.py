@@ -1,0 +1,268 @@
+"""The shared edge (model Part II): scenarios, files, FIFO dispatch, schedules and solvers."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import partopt
+from partopt.schedule import compact_schedule, fifo_dispatch
+
+GRID = 1e-6
+
+
+def small(seed: int, tasks: int = 3, **params) -> partopt.Scenario:
+    params.setdefault("num_servers", 3)
+    return partopt.generate("shared", seed=seed, num_tasks=tasks, **params)
+
+
+def agree(a: float, b: float, scenario: partopt.Scenario) -> bool:
+    """MODEL.md's agreement rule: 1e-6 relative plus K M grid steps absolute."""
+    steps = sum(scenario.block_counts)
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=steps * GRID)
+
+
+# ----------------------------------------------------------------- the data
+def test_scenario_round_trips_through_its_file(tmp_path):
+    """to_dict / from_dict and write / read give back an equal scenario."""
+    sc = small(0, tasks=5, num_devices=3, available_s=(0.0, 0.05), task_deadline_s=(1.0, 2.0))
+    assert partopt.Scenario.from_dict(json.loads(json.dumps(sc.to_dict()))) == sc
+    path = tmp_path / "s.json"
+    partopt.write(sc, path)
+    assert partopt.read(path) == sc
+
+
+def test_model_example_scenario_reads():
+    """The scenario of MODEL.md's file section is read as written."""
+    doc = {"format": "partopt.scenario/1", "name": "shared-edge-k3-seed0",
+           "models": {"vgg16-6": {"blocks": [{"name": "b1", "cycles": 3.9e7, "input_bits": 98304,
+                                              "param_bits": 59392, "deadline_s": 2.5}], "output_bits": 0}},
+           "devices": [{"name": "cam0", "cpu_hz": 1.0e9, "tx_power_w": 0.5, "kappa": 1e-26,
+                        "uplink_bps": [1.2e7, 8.0e6], "energy_budget_j": None}],
+           "servers": [{"name": "es1", "cpu_hz": 1.0e10, "available_s": 0.0}, {"name": "es2", "cpu_hz": 4.0e9}],
+           "backhaul_bps": 1.0e8,
+           "tasks": [{"name": "t0", "device": 0, "model": "vgg16-6", "release_s": 0.0},
+                     {"name": "t1", "device": 0, "model": "vgg16-6", "release_s": 0.01, "deadline_s": 0.5}]}
+    sc = partopt.Scenario.from_dict(doc)
+    assert sc.num_tasks == 2 and sc.num_servers == 2 and sc.tasks[1].deadline_s == 0.5
+
+
+@pytest.mark.parametrize("path, value, field", [
+    (("tasks", 1, "model"), "resnet", "tasks[1].model"),
+    (("tasks", 0, "device"), 7, "tasks[0].device"),
+    (("tasks", 0, "device"), True, "tasks[0].device"),
+    (("tasks", 0, "release_s"), -1.0, "tasks[0].release_s"),
+    (("devices", 0, "uplink_bps"), [1e7], "devices[0].uplink_bps"),
+    (("devices", 0, "uplink_bps"), [1e7, 0.0, 1e7], "devices[0].uplink_bps[1]"),
+    (("servers", 1, "available_s"), -0.5, "servers[1].available_s"),
+    (("servers", 0, "speed"), 1.0, "servers[0].speed"),
+    (("models", "vgg16-6", "blocks", 2, "cycles"), "many", "models.vgg16-6.blocks[2].cycles"),
+    (("backhaul_bps",), 0.0, "backhaul_bps"),
+    (("tasks",), [], "tasks"),
+])
+def test_bad_scenario_is_refused_naming_the_field(path, value, field):
+    """A malformed scenario raises an error whose field names the offending entry."""
+    doc = small(0).to_dict()
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises((ValueError, TypeError)) as info:
+        partopt.Scenario.from_dict(doc)
+    assert info.value.field == field
+
+
+def test_bad_placements_and_schedules_are_refused():
+    """Wrong task or block counts, bad locations and NaN start times name the field."""
+    sc = small(1)
+    good = [[1] * m for m in sc.block_counts]
+    cases = [(good[:-1], None, "placement"), ([[1] * 5] + good[1:], None, "placement[0]"),
+             ([[9] * 6] + good[1:], None, "placement[0][0]"),
+             (good, [[0.0] * 6 for _ in good[:-1]], "start_s"),
+             (good, [[math.nan] * 6] + [[0.0] * 6 for _ in good[1:]], "start_s[0][0]")]
+    for placement, start, field in cases:
+        with pytest.raises((ValueError, TypeError)) as info:
+            partopt.evaluate(sc, placement, start)
+        assert info.value.field == field
+
+
+def test_solution_file_round_trip(tmp_path):
+    """A solution written by the CLI path reads back and evaluates to the same objective."""
+    sc = small(2)
+    res = partopt.solve(sc, "earliest-finish")
+    path = tmp_path / "sol.json"
+    partopt.write(partopt.Solution(res.placement, res.start_s), path)
+    sol = partopt.read(path)
+    assert partopt.evaluate(sc, sol.placement, sol.start_s).total_delay == pytest.approx(res.objective, rel=1e-12)
+
+
+# ------------------------------------------------------------ evaluation
+chain_instances = st.builds(lambda seed: partopt.generate("random", seed=seed, output_bits=(0.0, 1e5)),
+                            st.integers(0, 10_000))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=chain_instances, data=st.data())
+def test_one_task_equals_the_single_chain_evaluation(inst, data):
+    """With K = 1, b = 0 and FIFO dispatch, every block delay, the total and the energy are Part I's."""
+    placement = data.draw(st.lists(st.integers(0, inst.num_servers), min_size=inst.num_blocks,
+                                   max_size=inst.num_blocks))
+    alone = partopt.evaluate(inst, placement)
+    shared = partopt.evaluate(partopt.Scenario.from_instance(inst), [placement])
+    assert shared.block_delay[0] == pytest.approx(alone.block_delay, rel=1e-9, abs=1e-12)
+    assert shared.total_delay == pytest.approx(alone.total_delay, rel=1e-9)
+    assert shared.energy == pytest.approx(alone.energy, rel=1e-9)
+    assert shared.deadlines_met == alone.deadlines_met and shared.budget_kept == alone.budget_kept
+
+
+scenarios = st.builds(
+    lambda seed, k, n, d: partopt.generate("shared", seed=seed, num_tasks=k, num_servers=n, num_devices=d,
+                                           networks=("vgg16", "alexnet"), available_s=(0.0, 0.1)),
+    st.integers(0, 10_000), st.integers(1, 7), st.integers(1, 4), st.integers(1, 3))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sc=scenarios, data=st.data())
+def test_fifo_dispatch_is_a_valid_schedule_whose_delays_add_up(sc, data):
+    """FIFO never starts a block before its input is ready or its resource is free, and sum_m L = D_k."""
+    placement = [data.draw(st.lists(st.integers(0, sc.num_servers), min_size=m, max_size=m))
+                 for m in sc.block_counts]
+    ev = partopt.evaluate(sc, placement)
+    assert ev.valid, ev.problems
+    for k in range(sc.num_tasks):
+        assert all(s >= r - 1e-12 for s, r in zip(ev.start_s[k], ev.ready_s[k]))
+        assert sum(ev.block_delay[k]) == pytest.approx(ev.task_delay[k], rel=1e-9, abs=1e-12)
+    assert sum(ev.task_delay) == pytest.approx(ev.total_delay, rel=1e-12)
+    again = partopt.evaluate(sc, placement, fifo_dispatch(sc, ev.placement))
+    assert again.valid and again.total_delay == ev.total_delay
+    compact = partopt.evaluate(sc, placement, compact_schedule(sc, ev.placement, ev.start_s))
+    assert compact.valid and compact.total_delay <= ev.total_delay * (1 + 1e-12)
+
+
+def test_overlapping_schedule_is_reported_never_priced_as_valid():
+    """Two blocks on one server at once, or a block before its input: VIOLATED, objective inf."""
+    sc = small(3, tasks=2)
+    placement = [[1] * 6, [1] * 6]
+    ev = partopt.evaluate(sc, placement)
+    bad = [list(ev.start_s[0]), list(ev.start_s[0])]  # task 1 on top of task 0
+    broken = partopt.evaluate(sc, placement, bad)
+    assert not broken.valid and any("overlaps" in p or "before its input" in p for p in broken.problems)
+    early = [list(ev.start_s[0]), [0.0] * 6]
+    assert not partopt.evaluate(sc, placement, early).valid
+
+    def cheat(scenario, objective, *, time_limit=None, seed=None):
+        return partopt.SolverOutput(placement=placement, start_s=bad)
+
+    partopt.register_solver("cheat", cheat, problem="scenario", replace=True)
+    try:
+        res = partopt.solve(sc, "cheat")
+        assert res.status == partopt.Status.VIOLATED and res.objective == math.inf
+        res = partopt.solve(sc, "cheat", objective="penalty")
+        assert res.status == partopt.Status.VIOLATED
+    finally:
+        partopt.unregister_solver("cheat")
+
+
+# ----------------------------------------------------------------- solvers
+HEURISTICS = ["shared-greedy", "earliest-finish", "shared-local-search", "as-if-alone"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_task_scenario_equals_dp(seed):
+    """K = 1: both exact solvers and earliest-finish give the DP optimum (deadlines and budgets too)."""
+    inst = partopt.generate("random", seed=seed, budget_fraction=(0.3, 1.0), num_servers=(1, 3))
+    sc = partopt.Scenario.from_instance(inst)
+    dp = partopt.solve(inst, "dp")
+    for name in ("shared-cpsat", "shared-milp"):
+        res = partopt.solve(sc, name, time_limit=30)
+        if dp.status == partopt.Status.INFEASIBLE:
+            assert res.status == partopt.Status.INFEASIBLE
+        else:
+            assert res.status == partopt.Status.OPTIMAL and agree(res.objective, dp.objective, sc)
+    if dp.feasible and inst.energy_budget_j is None:
+        assert partopt.solve(sc, "earliest-finish").objective == pytest.approx(dp.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_exact_solvers_agree_and_bound_every_heuristic(seed):
+    """CP-SAT and the MILP prove the same optimum; bound <= optimum <= every heuristic."""
+    sc = small(seed, tasks=2 + seed % 2)
+    cp = partopt.solve(sc, "shared-cpsat", time_limit=60)
+    milp = partopt.solve(sc, "shared-milp", time_limit=60)
+    assert cp.status == milp.status == partopt.Status.OPTIMAL
+    assert agree(cp.objective, milp.objective, sc)
+    for res in (cp, milp):
+        assert res.lower_bound <= res.objective * (1 + 1e-9)
+        assert res.evaluation.valid and res.start_s is not None
+    for name in HEURISTICS:
+        h = partopt.solve(sc, name)
+        assert h.status == partopt.Status.FEASIBLE
+        assert cp.lower_bound <= h.objective * (1 + 1e-9)
+        assert cp.objective <= h.objective + sum(sc.block_counts) * GRID
+
+
+def test_solve_with_no_solver_named_runs_cpsat_on_a_scenario():
+    """Ground truth in one call; a chain solver on a scenario is refused, naming the right ones."""
+    sc = small(4, tasks=2)
+    assert partopt.solve(sc).solver == "shared-cpsat"
+    with pytest.raises(ValueError, match="shared-cpsat"):
+        partopt.solve(sc, "dp")
+    with pytest.raises(ValueError, match="solves a scenario"):
+        partopt.solve(partopt.generate("paper"), "earliest-finish")
+
+
+def test_time_limit_returns_best_found_with_its_status():
+    """A short limit still returns a feasible schedule, with a bound, and no proof claimed."""
+    sc = small(5, tasks=10, num_servers=4)
+    res = partopt.solve(sc, time_limit=1.0)
+    assert res.runtime < 10
+    assert res.status in (partopt.Status.FEASIBLE, partopt.Status.OPTIMAL)
+    assert res.lower_bound is not None and res.lower_bound <= res.objective
+
+
+def test_infeasible_is_a_status():
+    """Deadlines no placement can keep: exact solvers say infeasible; heuristics are violated."""
+    sc = small(6, tasks=3, deadline_s=1e-4)
+    assert partopt.solve(sc, "shared-cpsat", time_limit=20).status == partopt.Status.INFEASIBLE
+    assert partopt.solve(sc, "shared-milp", time_limit=20).status == partopt.Status.INFEASIBLE
+    assert partopt.solve(sc, "as-if-alone").status == partopt.Status.INFEASIBLE
+    assert partopt.solve(sc, "shared-greedy").status == partopt.Status.VIOLATED
+
+
+def test_tight_budget_and_task_deadline_are_kept_by_the_exact_solver():
+    """With a binding device budget and end-to-end deadlines the optimum keeps both."""
+    loose = small(7, tasks=3)
+    free = partopt.solve(loose, time_limit=30)
+    budget = 0.8 * min(free.evaluation.device_energy[d] for d in range(loose.num_devices)
+                       if free.evaluation.device_energy[d] > 0)
+    tight = loose.replace(devices=tuple(d.__class__(**{**d.__dict__, "energy_budget_j": budget})
+                                        for d in loose.devices))
+    res = partopt.solve(tight, time_limit=30)
+    if res.feasible:
+        assert res.evaluation.budget_kept and res.objective >= free.objective * (1 - 1e-6)
+    else:
+        assert res.status == partopt.Status.INFEASIBLE
+
+
+def test_penalty_objective_prices_lateness():
+    """Under "penalty" a tight deadline is priced, not refused, and the exact solver is no worse than heuristics."""
+    sc = small(8, tasks=3, deadline_s=0.05)
+    res = partopt.solve(sc, objective="penalty", beta=2.0, time_limit=30)
+    assert res.status in (partopt.Status.OPTIMAL, partopt.Status.FEASIBLE)
+    assert res.objective == pytest.approx(res.evaluation.total_delay + 2.0 * res.evaluation.penalty)
+    for name in HEURISTICS:
+        h = partopt.solve(sc, name, objective="penalty", beta=2.0)
+        assert res.objective <= h.objective * (1 + 1e-6) + sum(sc.block_counts) * GRID
+
+
+def test_heuristics_are_deterministic_and_fast_per_task():
+    """Same scenario, same answer; earliest-finish's own schedule is valid."""
+    sc = small(9, tasks=32, num_servers=4)
+    for name in HEURISTICS:
+        a, b = partopt.solve(sc, name), partopt.solve(sc, name)
+        assert a.placement == b.placement and a.objective == b.objective
+        assert a.evaluation.valid
