@@ -6,6 +6,12 @@ saved as ``instances/suites/<name>.jsonl``: a header line, then one line per
 instance with its reference optimum under "hard" and "penalty" (beta = 1), computed
 by DP and checked against the SCIP MILP when the suite is built.
 
+Shared-edge suites (generator ``shared``, names ``shared-*``) store, in the manner of
+MIPLIB and VRPLIB, the best known solution under "hard": its objective, its status
+("optimal" when proven, else "feasible" with the best proven lower bound ``bound``),
+the solver that found it, and the placement and schedule. The best known is the best
+of the exact CP-SAT run (within the suite's time limit) and the heuristics.
+
 Suite seeds are 1,000,000 and above; training streams of the learned solvers use
 seeds below that, so suite instances are held out from training.
 """
@@ -19,8 +25,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from partopt.api import solve
+from partopt.evaluation import evaluate
+from partopt.files import from_dict
 from partopt.generators import get_generator
 from partopt.model import Instance
+from partopt.result import Status
+from partopt.scenario import Scenario
 from partopt.names import did_you_mean
 from partopt.profiles import instances_dir
 
@@ -30,6 +40,10 @@ __all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "load_suite", "build_su
 FORMAT = "partopt.suite/1"
 REFERENCE_BETA = 1.0
 HELD_OUT_SEED = 1_000_000
+#: Shared-edge suites: tasks of the four shipped DNNs, 2..9 servers, three devices.
+_SHARED_MIX = {"networks": ("vgg16", "alexnet", "resnet32", "nin"), "num_servers": (2, 9), "num_devices": 3}
+#: Heuristics whose best answer competes with the exact run for a shared suite's best known.
+SHARED_HEURISTICS = ("earliest-finish", "shared-local-search", "as-if-alone", "shared-greedy")
 
 
 def training_instances(generator: str, seed: int, start: int, stop: int, params: dict | None = None) -> list[Instance]:
@@ -52,6 +66,12 @@ class SuiteSpec:
     seed: int
     axis: str | None = None
     description: str = ""
+    time_limit: float | None = None
+
+    @property
+    def shared(self) -> bool:
+        """True for a shared-edge suite (scenarios with best known solutions)."""
+        return self.generator == "shared"
 
 
 def _sweep(axis: str, values, make: Callable[[Any], dict]) -> tuple[tuple[str, dict], ...]:
@@ -78,6 +98,13 @@ SUITES: dict[str, SuiteSpec] = {
                   description="Fig. 13: device-server link capacity (MB/s) for the four DNNs, N = 4"),
         SuiteSpec("dil-v1", "dil", (("default", {}),), 1000, HELD_OUT_SEED + 6,
                   description="deep-imitation paper's distribution: 6 subtasks, edge + cloud"),
+        *[SuiteSpec(f"shared-k{k}-v1", "shared",
+                    _sweep("release_rate", (30, 70, 110), lambda r, k=k: {**_SHARED_MIX, "num_tasks": k,
+                                                                          "release_rate": r}),
+                    count, HELD_OUT_SEED + 10 + i, axis="release_rate", time_limit=limit,
+                    description=f"shared edge, K = {k} tasks at 30/70/110 per s, four DNNs, N = 2..9, 3 devices")
+          for i, (k, count, limit) in enumerate(((2, 10, 20.0), (8, 5, 30.0), (16, 3, 30.0), (64, 1, 30.0),
+                                                 (256, 1, 30.0)))],
     ]
 }
 
@@ -132,7 +159,27 @@ def _spec(name: str) -> SuiteSpec:
     return SUITES[name]
 
 
-def _reference(instance: Instance) -> dict[str, dict]:
+def _shared_reference(scenario: Scenario, time_limit: float | None) -> dict[str, dict]:
+    """The best known "hard" solution: the exact CP-SAT run and every heuristic, the least wins."""
+    exact = solve(scenario, "shared-cpsat", time_limit=time_limit)
+    if exact.status == Status.INFEASIBLE:
+        return {"hard": {"status": "infeasible", "objective": None, "bound": None, "solver": exact.solver}}
+    best = exact
+    for name in SHARED_HEURISTICS:
+        res = solve(scenario, name, time_limit=time_limit)
+        if res.feasible and res.objective < best.objective * (1 - 1e-12):
+            best = res
+    proven = exact.status == Status.OPTIMAL and best is exact
+    return {"hard": {"status": "optimal" if proven else "feasible",
+                     "objective": best.objective if math.isfinite(best.objective) else None,
+                     "bound": exact.lower_bound, "solver": best.solver,
+                     "placement": None if best.placement is None else [list(r) for r in best.placement],
+                     "start_s": None if best.start_s is None else [list(r) for r in best.start_s]}}
+
+
+def _reference(instance: Instance | Scenario, spec: SuiteSpec | None = None) -> dict[str, dict]:
+    if isinstance(instance, Scenario):
+        return _shared_reference(instance, None if spec is None else spec.time_limit)
     out = {}
     for kind in ("hard", "penalty"):
         r = solve(instance, "dp", objective=kind, beta=REFERENCE_BETA)
@@ -157,29 +204,54 @@ def generate_entries(spec: SuiteSpec) -> Iterator[tuple[str, str, dict, Instance
 
 
 def build_suite(name: str, *, verify_with: str | None = "milp-ortools", progress: Callable | None = None) -> Path:
-    """Generate suite ``name``, compute its references by DP, check them with ``verify_with``, save it."""
+    """Generate suite ``name``, compute its references, check them with ``verify_with``, save it.
+
+    Chain suites: references by DP, checked by ``verify_with``. Shared-edge suites: best
+    known solutions (see the module docstring). Finished entries go to
+    ``<name>.jsonl.partial`` as they are done; an interrupted build resumes from there.
+    """
     spec = _spec(name)
-    lines = [json.dumps({"format": FORMAT, "name": spec.name, "generator": spec.generator, "seed": spec.seed,
-                         "count": spec.count, "axis": spec.axis, "description": spec.description,
-                         "points": [[label, params] for label, params in spec.points]})]
-    total = len(spec.points) * spec.count
-    for k, (ident, label, params, inst) in enumerate(generate_entries(spec)):
-        ref = _reference(inst)
-        if verify_with:
-            for kind, r in ref.items():
-                check = solve(inst, verify_with, objective=kind, beta=REFERENCE_BETA)
-                if check.status.value != r["status"] or (
-                    r["objective"] is not None and not math.isclose(check.objective, r["objective"], rel_tol=1e-6)
-                ):
-                    raise RuntimeError(f"{ident} [{kind}]: DP {r} but {verify_with} {check.status} {check.objective}")
-        lines.append(json.dumps({"id": ident, "point": label, "params": params,
-                                 "instance": inst.to_dict(), "reference": ref}))
-        if progress:
-            progress(k + 1, total)
     path = suite_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    done: dict[str, str] = {}
+    if partial.exists():
+        for line in partial.read_text().splitlines():
+            try:
+                done[json.loads(line)["id"]] = line
+            except (json.JSONDecodeError, KeyError):
+                break  # a torn last line: that entry is redone
+    header = json.dumps({"format": FORMAT, "name": spec.name, "generator": spec.generator, "seed": spec.seed,
+                         "count": spec.count, "axis": spec.axis, "description": spec.description,
+                         "points": [[label, params] for label, params in spec.points]})
+    lines = [header]
+    total = len(spec.points) * spec.count
+    with open(partial, "w") as fh:
+        fh.writelines(line + "\n" for line in done.values())
+        for k, (ident, label, params, inst) in enumerate(generate_entries(spec)):
+            if ident not in done:
+                ref = _reference(inst, spec)
+                if verify_with and not spec.shared:
+                    _verify(ident, inst, ref, verify_with)
+                done[ident] = json.dumps({"id": ident, "point": label, "params": params,
+                                          "instance": inst.to_dict(), "reference": ref})
+                fh.write(done[ident] + "\n")
+                fh.flush()
+            lines.append(done[ident])
+            if progress:
+                progress(k + 1, total)
     path.write_text("\n".join(lines) + "\n")
+    partial.unlink()
     return path
+
+
+def _verify(ident: str, inst: Instance, ref: dict, verify_with: str) -> None:
+    for kind, r in ref.items():
+        check = solve(inst, verify_with, objective=kind, beta=REFERENCE_BETA)
+        if check.status.value != r["status"] or (
+            r["objective"] is not None and not math.isclose(check.objective, r["objective"], rel_tol=1e-6)
+        ):
+            raise RuntimeError(f"{ident} [{kind}]: DP {r} but {verify_with} {check.status} {check.objective}")
 
 
 def load_suite(name_or_path: str | Path) -> Suite:
@@ -199,7 +271,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
         for line in fh:
             if line.strip():
                 d = json.loads(line)
-                suite.entries.append(SuiteEntry(d["id"], d["point"], d["params"], Instance.from_dict(d["instance"]),
+                suite.entries.append(SuiteEntry(d["id"], d["point"], d["params"], from_dict(d["instance"]),
                                                 d["reference"]))
     return suite
 
@@ -219,6 +291,11 @@ def check_suite(name: str, *, progress: Callable | None = None) -> list[str]:
             continue
         if entry.instance != inst:
             problems.append(f"{ident}: instance differs from its regeneration")
+        if spec.shared:  # time-limited references are not re-solved: the stored solution must price as stored
+            problems += _check_shared_entry(entry)
+            if progress:
+                progress(k + 1, len(fresh))
+            continue
         ref = _reference(inst)
         for kind in ("hard", "penalty"):
             a, b = ref[kind], entry.reference[kind]
@@ -228,3 +305,18 @@ def check_suite(name: str, *, progress: Callable | None = None) -> list[str]:
         if progress:
             progress(k + 1, len(fresh))
     return problems
+
+
+def _check_shared_entry(entry: SuiteEntry) -> list[str]:
+    """The stored best known solution is valid, feasible and priced at its stored objective."""
+    ref = entry.reference["hard"]
+    if ref["objective"] is None:
+        return []
+    ev = evaluate(entry.instance, ref["placement"], ref["start_s"])
+    if not ev.feasible:
+        return [f"{entry.id}: stored solution is not feasible ({'; '.join(ev.problems) or 'deadline or budget'})"]
+    if not math.isclose(ev.total_delay, ref["objective"], rel_tol=1e-9):
+        return [f"{entry.id}: stored objective {ref['objective']} but the stored solution prices at {ev.total_delay}"]
+    if ref["bound"] is not None and ref["bound"] > ref["objective"] * (1 + 1e-9):
+        return [f"{entry.id}: stored bound {ref['bound']} exceeds the best known {ref['objective']}"]
+    return []

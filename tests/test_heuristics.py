@@ -9,7 +9,7 @@ from partopt import Status
 
 from conftest import instances
 
-HEURISTICS = partopt.list_solvers("heuristic")
+HEURISTICS = partopt.list_solvers("heuristic", problem="chain")
 
 
 @given(instances(max_blocks=7, max_servers=4), st.sampled_from(HEURISTICS),

@@ -94,7 +94,10 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     tables = scenario.tables
     tasks = scenario.tasks
     n_loc = scenario.num_servers + 1
-    bounds = task_lower_bounds(scenario, objective) if task_bounds else [0.0] * scenario.num_tasks
+    bounds = task_lower_bounds(scenario, objective)
+    delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
+    if not task_bounds:
+        delay_low = [0.0] * scenario.num_tasks
     if hard and any(math.isinf(b) for b in bounds):
         return SolverOutput(placement=None, proven_infeasible=True,
                             info={"reason": "a task has no feasible placement even alone", "grid_s": g})
@@ -142,7 +145,7 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
                                 [x[k, m - 1, i], lits[j]])
         last = m_k - 1
         back = sum(ret[k][j] * x[k, last, j] for j in range(n_loc))
-        low = max(0, _down(bounds[k], g) - 1) if math.isfinite(bounds[k]) else 0
+        low = max(0, _down(delay_low[k], g) - 1) if math.isfinite(delay_low[k]) else 0
         d_k = cp.new_int_var(low, horizon, f"D[{k}]")
         cp.add(d_k == end[k, last] + back - rel[k])  # (7)
         delay.append(d_k)

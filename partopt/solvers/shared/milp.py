@@ -52,6 +52,7 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     tables, tasks = scenario.tables, scenario.tasks
     n_loc = scenario.num_servers + 1
     bounds = task_lower_bounds(scenario, objective)
+    delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
     if hard and any(math.isinf(b) for b in bounds):
         return SolverOutput(placement=None, proven_infeasible=True,
                             info={"reason": "a task has no feasible placement even alone"})
@@ -87,7 +88,7 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
                 tab.transfer[m][i][j] * z[k, m, i, j] for i in range(n_loc) for j in range(n_loc)))  # (3)
         last = m_k - 1
         back = sum(tab.return_s[j] * x[k, last, j] for j in range(n_loc))
-        d_k = mo.add_variable(lb=bounds[k] * (1 - 1e-9), ub=big, name=f"D[{k}]")
+        d_k = mo.add_variable(lb=delay_low[k] * (1 - 1e-9), ub=big, name=f"D[{k}]")
         mo.add_linear_constraint(d_k == end[k, last] + back - task.release_s)  # (5)
         delay.append(d_k)
         for m in range(m_k):  # (6)
