@@ -5,7 +5,7 @@
     >>> result = partopt.solve(inst, solver="dp")
     >>> result.status, round(result.objective, 4)  # doctest: +SKIP
 
-The model (units, formulas, file format) is that of MODEL.md. ``import partopt``
+The model (units, formulas, file formats) is written in docs/model.md. ``import partopt``
 loads NumPy only: OR-Tools, PuLP and torch load when a solver that needs them runs.
 """
 

@@ -21,8 +21,9 @@ from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 
-from partopt.api import solve
+from partopt.api import DEFAULT_SOLVER, solve
 from partopt.model import Instance
+from partopt.scenario import Scenario
 from partopt.progress import Progress
 from partopt.registry import register_solver, solver_spec
 
@@ -41,6 +42,7 @@ __all__ = [
 ROW_FIELDS = [
     "instance", "point", "solver", "seed", "objective_kind", "beta", "status", "objective", "reference",
     "reference_status", "gap_pct", "total_delay", "energy", "penalty", "deadlines_met", "budget_kept", "runtime",
+    "bound", "gap_to_bound_pct",
 ]
 OPTIMAL_TOL = 1e-6  # relative: a gap below this counts as exactly optimal
 
@@ -99,8 +101,8 @@ def default_start_method() -> str:
 class _Task:
     ident: str
     point: str
-    instance: Instance
-    reference: tuple[str, float] | None
+    instance: Instance | Scenario
+    reference: tuple[str, float, float | None] | None
     runs: list[tuple[str, int]]
     objective: str
     beta: float
@@ -114,18 +116,18 @@ def _run(task: _Task) -> list[dict]:
     for name, fn in task.user_solvers.items():  # a spawned worker does not inherit registrations
         register_solver(name, fn, replace=True)
     if task.reference is None:
-        ref = solve(task.instance, task.reference_solver, objective=task.objective, beta=task.beta,
-                    time_limit=task.time_limit)
-        ref_status, ref_obj = ref.status.value, ref.objective
+        name = task.reference_solver
+        if isinstance(task.instance, Scenario) and solver_spec(name).problem != "scenario":
+            name = DEFAULT_SOLVER["scenario"]
+        ref = solve(task.instance, name, objective=task.objective, beta=task.beta, time_limit=task.time_limit)
+        ref_status, ref_obj, bound = ref.status.value, ref.objective, ref.lower_bound
     else:
-        ref_status, ref_obj = task.reference
+        ref_status, ref_obj, bound = task.reference
     rows = []
     for solver, seed in task.runs:
         r = solve(task.instance, solver, objective=task.objective, beta=task.beta, seed=seed,
                   time_limit=task.time_limit, **task.options.get(solver, {}))
-        gap = None
-        if math.isfinite(r.objective) and math.isfinite(ref_obj):
-            gap = 100.0 * (r.objective - ref_obj) / ref_obj if ref_obj > 0 else 0.0
+        gap = _gap_pct(r.objective, ref_obj)
         ev = r.evaluation
         rows.append({
             "instance": task.ident, "point": task.point, "solver": solver, "seed": seed,
@@ -135,8 +137,16 @@ def _run(task: _Task) -> list[dict]:
             "penalty": None if ev is None else ev.penalty,
             "deadlines_met": None if ev is None else ev.deadlines_met,
             "budget_kept": None if ev is None else ev.budget_kept, "runtime": r.runtime,
+            "bound": bound, "gap_to_bound_pct": None if bound is None else _gap_pct(r.objective, bound),
         })
     return rows
+
+
+def _gap_pct(value: float, reference: float | None) -> float | None:
+    """100 (value - reference) / reference where both are finite (0 when the reference is 0)."""
+    if reference is None or not (math.isfinite(value) and math.isfinite(reference)):
+        return None
+    return 100.0 * (value - reference) / reference if reference > 0 else 0.0
 
 
 @dataclass
@@ -162,8 +172,8 @@ def _entries(suite) -> list[tuple[str, str, Instance, dict | None]]:
         return [(e.id, e.point, e.instance, e.reference) for e in suite.entries]
     out = []
     for k, inst in enumerate(suite):
-        if not isinstance(inst, Instance):
-            raise TypeError(f"suite[{k}]: must be an Instance, got {type(inst).__name__}")
+        if not isinstance(inst, (Instance, Scenario)):
+            raise TypeError(f"suite[{k}]: must be an Instance or Scenario, got {type(inst).__name__}")
         out.append((inst.name or f"instance-{k}", "", inst, None))
     return out
 
@@ -199,8 +209,9 @@ def read_rows(path: Path) -> list[dict]:
     for row in rows:
         row["seed"] = int(row["seed"])
         row["beta"] = float(row["beta"])
-        for key in ("objective", "reference", "gap_pct", "total_delay", "energy", "penalty", "runtime"):
-            row[key] = float(row[key]) if row[key] not in ("", "None") else None
+        for key in ("objective", "reference", "gap_pct", "total_delay", "energy", "penalty", "runtime", "bound",
+                    "gap_to_bound_pct"):
+            row[key] = float(row[key]) if row.get(key) not in ("", "None", None) else None
         for key in ("deadlines_met", "budget_kept"):
             row[key] = {"True": True, "False": False}.get(row[key])
     return rows
@@ -257,9 +268,9 @@ def benchmark(
         if not runs:
             continue
         stored = None
-        if stored_ok and ref is not None:
+        if stored_ok and ref is not None and objective in ref:
             r = ref[objective]
-            stored = (r["status"], math.inf if r["objective"] is None else r["objective"])
+            stored = (r["status"], math.inf if r["objective"] is None else r["objective"], r.get("bound"))
         tasks.append(_Task(ident, point, inst, stored, runs, objective, float(beta), reference, time_limit, options))
     if executor is None:
         if jobs is None:
@@ -281,6 +292,10 @@ def benchmark(
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not path.exists() or path.stat().st_size == 0
+        if not fresh:
+            with open(path, newline="") as old:
+                if next(csv.reader(old), []) != ROW_FIELDS:  # rows of an older layout: rewrite them in this one
+                    _write_rows(path, done_rows)
         fh = open(path, "a", newline="")
         writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS)
         if fresh:

@@ -166,7 +166,7 @@ def along_batch(tables: np.ndarray, placements: np.ndarray) -> np.ndarray:
 def link_rates(uplink_bps: np.ndarray, backhaul_bps: np.ndarray) -> np.ndarray:
     """Rate between every pair of locations (bit/s), shape (B, N+1, N+1); inf on the diagonal.
 
-    Device <-> server n: R_n; server <-> another server: R_max (MODEL.md, eq. 5).
+    Device <-> server n: R_n; server <-> another server: R_max (docs/model.md, eq. 5).
     """
     uplink_bps = np.atleast_2d(uplink_bps)
     b, n = uplink_bps.shape

@@ -3,7 +3,7 @@
 Every function works on Python floats and on NumPy arrays alike (element-wise),
 so the same code prices one block in :func:`partopt.evaluate` and a whole batch of
 instances in the cost tensors. Units are SI throughout; equation numbers are those
-of Li et al., IEEE TMC 2024, as corrected by MODEL.md.
+of Li et al., IEEE TMC 2024, as corrected in docs/model.md.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from conftest import instance_and_placement, instances
 
 
 def rate(inst, a, b):
-    """Link rate between locations a and b, straight from MODEL.md."""
+    """Link rate between locations a and b, straight from docs/model.md."""
     if a == b:
         return math.inf
     if a == 0 or b == 0:
@@ -24,7 +24,7 @@ def rate(inst, a, b):
 
 @given(instance_and_placement())
 def test_evaluate_matches_the_formulas(case):
-    """Every per-block delay and energy equals MODEL.md's formulas applied by hand."""
+    """Every per-block delay and energy equals docs/model.md's formulas applied by hand."""
     inst, placement = case
     ev = partopt.evaluate(inst, placement)
     prev, total, energy = 0, 0.0, 0.0
@@ -134,7 +134,7 @@ def test_server_to_server_uses_backhaul(valid_instance):
 
 
 def test_server_to_device_costs_time_not_energy(valid_instance):
-    """MODEL.md's correction: data moving back to the device costs delay, and no device energy."""
+    """docs/model.md's correction: data moving back to the device costs delay, and no device energy."""
     ev = partopt.evaluate(valid_instance, [1, 0, 0, 0])
     expected = valid_instance.blocks[1].input_bits / valid_instance.servers[0].uplink_bps
     assert math.isclose(ev.transmission_delay[1], expected)

@@ -21,7 +21,7 @@ def small(seed: int, tasks: int = 3, **params) -> partopt.Scenario:
 
 
 def agree(a: float, b: float, scenario: partopt.Scenario) -> bool:
-    """MODEL.md's agreement rule: 1e-6 relative plus K M grid steps absolute."""
+    """docs/model.md's agreement rule: 1e-6 relative plus K M grid steps absolute."""
     steps = sum(scenario.block_counts)
     return math.isclose(a, b, rel_tol=1e-6, abs_tol=steps * GRID)
 
@@ -37,7 +37,7 @@ def test_scenario_round_trips_through_its_file(tmp_path):
 
 
 def test_model_example_scenario_reads():
-    """The scenario of MODEL.md's file section is read as written."""
+    """The scenario of the model's file example is read as written."""
     doc = {"format": "partopt.scenario/1", "name": "shared-edge-k3-seed0",
            "models": {"vgg16-6": {"blocks": [{"name": "b1", "cycles": 3.9e7, "input_bits": 98304,
                                               "param_bits": 59392, "deadline_s": 2.5}], "output_bits": 0}},
