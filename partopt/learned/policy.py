@@ -25,7 +25,7 @@ from partopt.profiles import instances_dir
 from partopt.solvers.heuristics import best_placement
 from partopt.solvers.local_search import polish as local_polish
 
-__all__ = ["LearnedPolicy", "save_checkpoint", "slim_checkpoint", "load_policy", "shipped_checkpoint", "checkpoints_dir",
+__all__ = ["LearnedPolicy", "read_checkpoint", "save_checkpoint", "slim_checkpoint", "load_policy", "shipped_checkpoint", "checkpoints_dir",
            "describe_checkpoint"]
 
 FORMAT = "partopt.checkpoint/1"
@@ -53,11 +53,40 @@ def _replace(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a checkpoint file safely: tensors and plain data only (``weights_only=True``, so
+    nothing in the file can run code), checked for the fields a policy needs and for finite
+    weights. Every failure is a ValueError naming the file.
+    """
+    path = Path(path)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"checkpoint: {path} does not exist") from None
+    except Exception as error:  # noqa: BLE001 - unpickling refusals, truncation, garbage: one clear message
+        raise ValueError(f"checkpoint: {path} cannot be read as a partopt checkpoint "
+                         f"({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"checkpoint: {path} is not a partopt checkpoint (format {FORMAT!r} expected)")
+    for key, kind in (("agent", str), ("spec", dict), ("state_dict", dict), ("shape", (list, tuple))):
+        if not isinstance(data.get(key), kind):
+            raise ValueError(f"checkpoint: {path} has no valid {key!r}")
+    shape = data["shape"]
+    if len(shape) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape):
+        raise ValueError(f"checkpoint: {path} has an invalid shape {shape!r}")
+    for name, tensor in data["state_dict"].items():
+        if not isinstance(tensor, torch.Tensor):
+            raise ValueError(f"checkpoint: {path} weight {name!r} is not a tensor")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"checkpoint: {path} weight {name!r} holds NaN or infinite values")
+    return data
+
+
 def slim_checkpoint(path: str | os.PathLike) -> None:
     """Drop what only resuming needs (optimizer state, per-episode curve) from a checkpoint,
     keeping the weights and a summary of the run: for shipping. Such a file cannot be resumed."""
     path = Path(path)
-    data = torch.load(path, map_location="cpu", weights_only=False)
+    data = read_checkpoint(path)
     record = data.get("record", {})
     record.pop("optimizer", None)
     if isinstance(record.get("curve"), list):
@@ -90,8 +119,12 @@ class LearnedPolicy:
         self.shape = tuple(checkpoint["shape"])
         self.spec = checkpoint["spec"]
         self.record = checkpoint.get("record", {})
-        self.net = build_net(self.spec)
-        self.net.load_state_dict(checkpoint["state_dict"])
+        try:
+            self.net = build_net(self.spec)
+            self.net.load_state_dict(checkpoint["state_dict"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(f"checkpoint: {path} weights do not match its network spec "
+                             f"({str(error).splitlines()[0][:200]})") from None
         self.net.eval()
         self.path = path
 
@@ -180,7 +213,7 @@ def describe_checkpoint(path: str | os.PathLike) -> str:
 
 @functools.lru_cache(maxsize=32)
 def _load(path: str, mtime: float) -> LearnedPolicy:
-    return LearnedPolicy(torch.load(path, map_location="cpu", weights_only=False), path)
+    return LearnedPolicy(read_checkpoint(path), path)
 
 
 def load_policy(checkpoint: str | os.PathLike | None, agent: str | None,

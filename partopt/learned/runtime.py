@@ -194,11 +194,11 @@ class TrainingLog:
 def resume_from(path: Path, net) -> tuple[dict, list[dict], int, float]:
     """Load the weights of the checkpoint at ``path`` into ``net``; returns (record, curve,
     episodes done, training seconds so far)."""
-    import torch
+    from partopt.learned.policy import read_checkpoint
 
     if not path.exists():
         raise FileNotFoundError(f"out: nothing to resume at {path}")
-    record = torch.load(path, map_location="cpu", weights_only=False)
+    record = read_checkpoint(path)
     rec = record["record"]
     if rec.get("slim"):
         raise ValueError(f"out: {path} was slimmed for shipping (no optimizer state or curve); "
