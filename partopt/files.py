@@ -12,7 +12,7 @@ import os
 from typing import Any, Mapping, Union
 
 from partopt.model import FORMAT as INSTANCE_FORMAT
-from partopt.model import Instance, InstanceError, dump_json, load_json
+from partopt.model import Instance, InstanceError, dump_json, load_json, short
 from partopt.scenario import FORMAT as SCENARIO_FORMAT
 from partopt.scenario import SOLUTION_FORMAT, Scenario, Solution
 
@@ -31,8 +31,8 @@ def from_dict(data: Mapping[str, Any]) -> Problem:
     if "format" not in data:
         raise InstanceError("format", "is required")
     tag = data["format"]
-    if tag not in FORMATS:
-        raise InstanceError("format", f"must be one of {', '.join(map(repr, FORMATS))}, got {tag!r}")
+    if not isinstance(tag, str) or tag not in FORMATS:
+        raise InstanceError("format", f"must be one of {', '.join(map(repr, FORMATS))}, got {short(tag)}")
     return FORMATS[tag].from_dict(data)
 
 

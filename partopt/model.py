@@ -12,6 +12,8 @@ import json
 import math
 import numbers
 import os
+import reprlib
+import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -60,15 +62,28 @@ def prefixed(error: InstanceError | InstanceTypeError, prefix: str):
     return type(error)(name, error.problem)
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 6
+
+
+def short(value: Any) -> str:
+    """``repr(value)`` cut to a readable length (long lists and strings end in ...)."""
+    return _SHORT.repr(value)
+
+
 def number_field(value: Any, name: str, *, lower: str = "none", optional: bool = False) -> float | None:
     """Check a real number: finite, and ``> 0`` (lower="positive") or ``>= 0`` (lower="nonneg")."""
     if value is None:
         if optional:
             return None
         raise InstanceError(name, "is required")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InstanceTypeError(name, f"must be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise InstanceTypeError(name, f"must be a number, got {type(value).__name__} {short(value)}")
+    try:
+        value = float(value)
+    except OverflowError:
+        raise InstanceError(name, f"is too large for a float ({len(str(abs(int(value))))} digits)") from None
     if not math.isfinite(value):
         raise InstanceError(name, f"must be finite, got {value!r}")
     if lower == "positive" and value <= 0.0:
@@ -81,7 +96,7 @@ def number_field(value: Any, name: str, *, lower: str = "none", optional: bool =
 def name_field(value: Any, name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise InstanceTypeError(name, f"must be a string, got {type(value).__name__} {value!r}")
+    raise InstanceTypeError(name, f"must be a string, got {type(value).__name__} {short(value)}")
 
 
 @dataclass(frozen=True)
@@ -312,7 +327,7 @@ class Instance:
         """Build an instance from a ``partopt.instance/1`` dict; errors name the field."""
         check_keys(d, _INSTANCE_KEYS, _REQUIRED["instance"], "")
         if d["format"] != FORMAT:
-            raise InstanceError("format", f"must be {FORMAT!r}, got {d['format']!r}")
+            raise InstanceError("format", f"must be {FORMAT!r}, got {short(d['format'])}")
         raw_blocks, raw_servers = d["blocks"], d["servers"]
         if not isinstance(raw_blocks, list):
             raise InstanceTypeError("blocks", f"must be a list, got {type(raw_blocks).__name__}")
@@ -362,17 +377,61 @@ def drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
 
-def load_json(path: str | os.PathLike) -> Any:
-    """Parse the JSON file at ``path``; NaN and infinity are refused, errors name the file."""
-    path = Path(path)
+#: Largest file ``load_json`` reads (bytes); larger files are refused before reading.
+MAX_FILE_BYTES = 256 * 2**20
+
+
+def load_json(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> Any:
+    """Parse the JSON file at ``path`` as untrusted input; every refusal names the file.
+
+    Refused: a path with a NUL byte, anything but a regular file (a FIFO, a device such
+    as /dev/zero), a file over ``max_bytes``, text that is not UTF-8, invalid JSON, a key
+    given twice in one object, nesting too deep to parse and numbers with too many
+    digits. NaN and Infinity parse to float values so that validation refuses them
+    naming their field.
+    """
+    text_path = os.fspath(path)
+    if "\0" in str(text_path):
+        raise InstanceError("path", f"contains a NUL byte: {short(text_path)}")
+    path = Path(text_path)
     try:
-        return json.loads(path.read_text(), parse_constant=_reject_constant)
+        info = path.stat()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: No such file") from None
+    except OSError as error:
+        raise InstanceError("", f"{path}: cannot be read ({error.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InstanceError("", f"{path}: not a regular file")
+    if info.st_size > max_bytes:
+        raise InstanceError("", f"{path}: {info.st_size:,} bytes, more than the {max_bytes:,} read at most")
+    with open(path, "rb") as fh:
+        raw = fh.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise InstanceError("", f"{path}: more than the {max_bytes:,} bytes read at most")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InstanceError("", f"{path}: not UTF-8 text (byte {error.start}: {short(raw[error.start:error.start + 4])})"
+                            ) from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as error:
         raise InstanceError("", f"{path}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise InstanceError("", f"{path}: JSON nested too deeply") from None
+    except InstanceError as error:
+        raise InstanceError(error.field, f"{error.problem} (in {path})") from None
+    except ValueError as error:  # e.g. an integer with more digits than Python converts
+        raise InstanceError("", f"{path}: {str(error)[:200]}") from None
 
 
-def _reject_constant(name: str):
-    raise InstanceError("", f"JSON constant {name} is not allowed (NaN and infinity are refused)")
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise InstanceError(str(key)[:60], "duplicate key (given twice in one object)")
+        out[key] = value
+    return out
 
 
 def dump_json(data: dict, path: str | os.PathLike) -> None:
@@ -396,7 +455,7 @@ def validate_placement(instance: Instance, placement: Any) -> tuple[int, ...]:
     n = instance.num_servers
     for m, loc in enumerate(placement):
         if isinstance(loc, (bool, np.bool_)) or not isinstance(loc, numbers.Integral):
-            raise InstanceTypeError(f"placement[{m}]", f"must be an int location, got {loc!r}")
+            raise InstanceTypeError(f"placement[{m}]", f"must be an int location, got {short(loc)}")
         loc = int(loc)
         if not 0 <= loc <= n:
             raise InstanceError(f"placement[{m}]", f"location {loc} is outside 0..{n}")

@@ -35,6 +35,7 @@ from partopt.model import (
     drop_none,
     name_field,
     number_field,
+    short,
 )
 
 __all__ = [
@@ -149,7 +150,7 @@ class Task:
 
     def __post_init__(self):
         if isinstance(self.device, bool) or not isinstance(self.device, numbers.Integral):
-            raise InstanceTypeError("device", f"must be a device index (int), got {self.device!r}")
+            raise InstanceTypeError("device", f"must be a device index (int), got {short(self.device)}")
         object.__setattr__(self, "device", int(self.device))
         if not isinstance(self.model, str):
             raise InstanceTypeError("model", f"must be a model name (string), got {type(self.model).__name__}")
@@ -232,7 +233,7 @@ class Scenario:
                                     f"device {task.device} does not exist (0..{len(self.devices) - 1})")
             if task.model not in self.models:
                 raise InstanceError(f"tasks[{k}].model",
-                                    f"model {task.model!r} does not exist; models: {', '.join(self.models)}")
+                                    f"model {short(task.model)} does not exist; models: {short(list(self.models))}")
         name_field(self.name, "name")
 
     def __hash__(self) -> int:
@@ -320,7 +321,7 @@ class Scenario:
         """Build a scenario from a ``partopt.scenario/1`` dict; errors name the field."""
         check_keys(d, _SCENARIO_KEYS, {"format", "models", "devices", "servers", "backhaul_bps", "tasks"}, "")
         if d["format"] != FORMAT:
-            raise InstanceError("format", f"must be {FORMAT!r}, got {d['format']!r}")
+            raise InstanceError("format", f"must be {FORMAT!r}, got {short(d['format'])}")
         if not isinstance(d["models"], Mapping):
             raise InstanceTypeError("models", f"must be an object of name -> model, got {type(d['models']).__name__}")
         models = {}
@@ -392,7 +393,7 @@ def validate_scenario_placement(scenario: Scenario, placement: Any) -> tuple[tup
         locs = []
         for m, loc in enumerate(row):
             if isinstance(loc, (bool, np.bool_)) or not isinstance(loc, numbers.Integral):
-                raise InstanceTypeError(f"placement[{k}][{m}]", f"must be an int location, got {loc!r}")
+                raise InstanceTypeError(f"placement[{k}][{m}]", f"must be an int location, got {short(loc)}")
             if not 0 <= int(loc) <= n:
                 raise InstanceError(f"placement[{k}][{m}]", f"location {int(loc)} is outside 0..{n}")
             locs.append(int(loc))
@@ -429,7 +430,7 @@ class Solution:
         """Read the dict of a solution file (shapes are checked against a scenario by ``evaluate``)."""
         check_keys(d, {"format", "placement", "start_s"}, {"format", "placement"}, "")
         if d["format"] != SOLUTION_FORMAT:
-            raise InstanceError("format", f"must be {SOLUTION_FORMAT!r}, got {d['format']!r}")
+            raise InstanceError("format", f"must be {SOLUTION_FORMAT!r}, got {short(d['format'])}")
         for key in ("placement", "start_s"):
             value = d.get(key)
             if value is not None and (not isinstance(value, list) or not all(isinstance(r, list) for r in value)):
