@@ -73,7 +73,8 @@ class ProcessExecutor:
         self.method = method or default_start_method()
 
     def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
-        pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(self.method))
+        pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(self.method),
+                                   initializer=end_with_parent)
         try:
             pending, it = set(), iter(tasks)
             for task in it:
@@ -88,6 +89,18 @@ class ProcessExecutor:
                     yield fut.result()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def end_with_parent() -> None:
+    """In a worker process: ask Linux to end it when its parent dies (no orphans after a kill)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
 
 
 def default_start_method() -> str:
@@ -200,12 +213,37 @@ def _write_rows(path: Path, rows: list[dict]) -> None:
     os.replace(tmp, path)
 
 
+def repair_torn_tail(path: Path) -> bool:
+    """Cut a last line left unfinished by a killed run (no final newline); True if one was cut."""
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        if data.endswith(b"\n"):
+            return False
+        fh.truncate(data.rfind(b"\n") + 1)
+    return True
+
+
 def read_rows(path: Path) -> list[dict]:
-    """Rows of a benchmark CSV with numbers and flags parsed ([] when the file is absent or empty)."""
+    """Rows of a benchmark CSV with numbers and flags parsed ([] when the file is absent or empty).
+
+    A row with the wrong number of fields, or a second row for one (instance, solver,
+    seed, objective, beta), is refused naming the file and line.
+    """
     if not path.exists() or path.stat().st_size == 0:
         return []
     with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    seen = set()
+    for line, row in enumerate(rows, start=2):
+        if None in row or any(v is None for v in row.values()):
+            raise ValueError(f"out: {path} line {line} has the wrong number of fields; fix or remove the file")
+        key = (row["instance"], row["solver"], row["seed"], row["objective_kind"], row["beta"])
+        if key in seen:
+            raise ValueError(f"out: {path} line {line} repeats the row of {key[:3]}; the file was written twice")
+        seen.add(key)
     for row in rows:
         row["seed"] = int(row["seed"])
         row["beta"] = float(row["beta"])
@@ -251,6 +289,34 @@ def benchmark(
     seeds = list(seeds) or [0]
     options = options or {}
     path = Path(out) if out is not None else None
+    lock = _lock(path) if path is not None else None
+    try:
+        return _benchmark(names, entries, path, reference=reference, objective=objective, beta=beta,
+                          seeds=seeds, jobs=jobs, executor=executor, time_limit=time_limit, options=options,
+                          redo=redo, progress=progress)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _lock(path: Path):
+    """Hold an exclusive lock on ``path``'s lock file for the run; a second writer is refused."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path.with_name(path.name + ".lock"), "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ValueError(f"out: another benchmark is writing {path}; wait for it or use another --out") from None
+    return handle
+
+
+def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs, executor, time_limit,
+               options, redo, progress) -> BenchmarkRun:
+    if path is not None and repair_torn_tail(path):
+        print(f"[bench] {path}: cut an unfinished last line left by an interrupted run", file=sys.stderr)
     done_rows = read_rows(path) if path is not None else []
     if redo and done_rows:
         done_rows = [r for r in done_rows if r["solver"] not in set(redo)]

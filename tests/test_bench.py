@@ -151,3 +151,50 @@ def test_redo_drops_and_reruns_a_solver(tmp_path):
     after = partopt.bench.read_rows(out)
     assert run.new_rows == 3 and len(after) == 6
     assert all(before[(r["instance"], r["solver"])] == r["runtime"] for r in after if r["solver"] == "greedy")
+
+
+def test_second_writer_is_refused(tmp_path):
+    """While one benchmark holds --out, another on the same file is refused with a clear message."""
+    from partopt.bench import _lock
+
+    out = tmp_path / "rows.csv"
+    held = _lock(out)
+    try:
+        with pytest.raises(ValueError, match="another benchmark is writing"):
+            partopt.benchmark([partopt.generate("paper", seed=1)], ["greedy"], out=out, progress=False)
+    finally:
+        held.close()
+    run = partopt.benchmark([partopt.generate("paper", seed=1)], ["greedy"], out=out, progress=False)
+    assert run.new_rows == 1
+
+
+def test_torn_last_line_is_cut_and_redone(tmp_path):
+    """A row cut mid-field by a kill is dropped on resume and run again; nothing is glued or doubled."""
+    out = tmp_path / "rows.csv"
+    insts = [partopt.generate("paper", seed=s).replace(name=f"i{s}") for s in range(3)]
+    partopt.benchmark(insts, ["greedy"], out=out, progress=False, jobs=1)
+    text = out.read_text()
+    out.write_text(text[: len(text) - 15])  # the last row loses its end
+    run = partopt.benchmark(insts, ["greedy"], out=out, progress=False, jobs=1)
+    assert run.new_rows == 1
+    rows = partopt.bench.read_rows(out)
+    assert sorted(r["instance"] for r in rows) == ["i0", "i1", "i2"]
+
+
+def test_duplicated_rows_are_refused(tmp_path):
+    """A file holding one row twice (two runs wrote it) is refused naming the line."""
+    out = tmp_path / "rows.csv"
+    partopt.benchmark([partopt.generate("paper", seed=1)], ["greedy"], out=out, progress=False)
+    lines = out.read_text().splitlines()
+    out.write_text("\n".join(lines + lines[1:]) + "\n")
+    with pytest.raises(ValueError, match="line 3 repeats"):
+        partopt.benchmark([partopt.generate("paper", seed=1)], ["greedy"], out=out, progress=False)
+
+
+def test_shared_suite_rows_carry_gap_to_best_known_and_bound(tmp_path):
+    """On a shared-edge suite every row has its gap to the stored best known and to the stored bound."""
+    run = partopt.benchmark("shared-k2-v1", ["earliest-finish", "shared-greedy"], limit=4, out=tmp_path / "s.csv",
+                            progress=False, jobs=1)
+    for row in run.rows:
+        assert row["reference"] is not None and row["bound"] is not None
+        assert row["gap_pct"] >= -1e-6 and row["gap_to_bound_pct"] >= row["gap_pct"] - 1e-9
