@@ -19,7 +19,8 @@ import numpy as np
 from partopt import formulas as f
 from partopt.model import Block, Device, Instance, Server
 
-__all__ = ["CostTensors", "InstanceBatch", "along", "along_batch", "cost_tensors", "link_rates"]
+__all__ = ["CostTensors", "InstanceBatch", "PathCosts", "along", "along_batch", "cost_tensors", "link_rates",
+           "path_costs", "path_rates"]
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,50 @@ def link_rates(uplink_bps: np.ndarray, backhaul_bps: np.ndarray) -> np.ndarray:
     idx = np.arange(n + 1)
     rates[:, idx, idx] = np.inf
     return rates
+
+
+@dataclass(frozen=True)
+class PathCosts:
+    """One placement's per-block costs (s, J), priced along the path only: O(M) work and memory.
+
+    transmission[m], computation[m], delay[m] (return included for the last block),
+    energy[m]; return_delay (s).
+    """
+
+    transmission: np.ndarray
+    computation: np.ndarray
+    return_delay: float
+    delay: np.ndarray
+    energy: np.ndarray
+
+
+def path_rates(instance: Instance, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Rate of the link from location ``src`` to ``dst`` (arrays of equal shape, bit/s): inf when
+    equal, R_n between the device and server n, R_max between two servers (eq. 5)."""
+    uplink = np.concatenate([[np.inf], instance.uplink_bps])
+    rates = np.where((src == 0) | (dst == 0), uplink[np.maximum(src, dst)], instance.backhaul_bps)
+    return np.where(src == dst, np.inf, rates)
+
+
+def path_costs(instance: Instance, placement) -> PathCosts:
+    """Price one placement block by block with the formulas of :mod:`partopt.formulas`
+    (the same terms the cost tensors tabulate for every move)."""
+    loc = np.asarray(placement, dtype=np.int64)
+    prev = _previous(loc)
+    transmission = f.transmission_delay(instance.input_bits, path_rates(instance, prev, loc))
+    on_device = loc == 0
+    hz = instance.location_hz[loc]
+    computation = np.where(on_device, f.local_computation_delay(instance.cycles, hz),
+                           f.edge_computation_delay(instance.cycles, hz))
+    back = float(f.transmission_delay(instance.output_bits, path_rates(instance, loc[-1:], np.zeros(1, np.int64))[0]))
+    delay = f.block_delay(transmission, computation)
+    delay[-1] += back
+    dev = instance.device
+    energy = np.where(on_device, f.local_computation_energy(instance.cycles, dev.cpu_hz, dev.kappa), 0.0)
+    sends = (prev == 0) & ~on_device
+    energy = energy + np.where(sends, f.transmission_energy(instance.input_bits, path_rates(instance, prev, loc),
+                                                            dev.tx_power_w), 0.0)
+    return PathCosts(np.asarray(transmission, dtype=float), computation, back, delay, energy)
 
 
 def cost_tensors(source: Instance | InstanceBatch) -> CostTensors:

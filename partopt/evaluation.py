@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from partopt import formulas as f
-from partopt.costs import along
+from partopt.costs import path_costs
 from partopt.model import Instance, validate_placement
 from partopt.scenario import Scenario
 from partopt.schedule import ScenarioEvaluation, evaluate_scenario
@@ -140,24 +140,20 @@ def evaluate(instance: Instance | Scenario, placement: Sequence, start_s: Sequen
     if start_s is not None:
         raise ValueError("start_s: start times belong to scenarios; one chain alone has no schedule")
     placement = validate_placement(instance, placement)
-    costs = instance.costs
-    loc = np.asarray(placement)
-    trans = along(costs.transmission[0], loc)
-    comp = costs.computation[0, np.arange(instance.num_blocks), loc]
-    delay = along(costs.delay[0], loc)
-    energy = along(costs.energy[0], loc)
+    path = path_costs(instance, placement)
+    delay = path.delay
     met = f.within(delay, instance.deadlines)
-    on_device = loc == 0
+    on_device = np.asarray(placement) == 0
     return Evaluation(
         placement=placement,
-        transmission_delay=tuple(trans.tolist()),
-        computation_delay=tuple(comp.tolist()),
-        return_delay=float(costs.return_delay[0, loc[-1]]),
+        transmission_delay=tuple(path.transmission.tolist()),
+        computation_delay=tuple(path.computation.tolist()),
+        return_delay=path.return_delay,
         block_delay=tuple(delay.tolist()),
-        block_energy=tuple(energy.tolist()),
+        block_energy=tuple(path.energy.tolist()),
         deadline_met=tuple(bool(x) for x in met),
         total_delay=float(delay.sum()),
-        energy=float(energy.sum()),
+        energy=float(path.energy.sum()),
         penalty=f.penalty(delay, instance.deadlines),
         local_delay=float(delay[on_device].sum()),
         edge_delay=float(delay[~on_device].sum()),

@@ -158,3 +158,15 @@ def test_objective_rejects_bad_arguments():
         Objective("soft")
     with pytest.raises(ValueError, match="beta"):
         Objective("penalty", -1)
+
+
+def test_evaluate_prices_the_path_without_building_tables():
+    """Pricing one placement never builds the M (N+1)^2 cost tensors, so N = 10^5 servers is cheap."""
+    inst = partopt.generate("random", seed=1, num_blocks=50, num_servers=100_000)
+    ev = partopt.evaluate(inst, [7] * 50)
+    assert "costs" not in inst.__dict__
+    small = partopt.generate("random", seed=2, num_blocks=6, num_servers=3, output_bits=(1e3, 1e5))
+    for placement in ([0, 1, 2, 3, 0, 1], [3, 3, 3, 0, 0, 2]):
+        tensor = partopt.costs.along(small.costs.delay[0], placement)
+        assert partopt.evaluate(small, placement).block_delay == pytest.approx(tensor.tolist(), rel=1e-12)
+    assert ev.total_delay > 0

@@ -174,3 +174,13 @@ def test_budget_dp_keeps_its_bound_path_under_rounding():
                             backhaul_bps=1e6, energy_budget_j=0.0)
     same_answer(partopt.solve(inst, "dp"), partopt.solve(inst, "brute-force"))
     assert partopt.solve(inst, "dp").status == Status.OPTIMAL
+
+
+def test_brute_force_refuses_huge_and_honours_time_limit():
+    """(N+1)^M beyond the cap is refused up front (no overflow at M = 1000); a time limit stops enumeration."""
+    big = partopt.generate("random", seed=1, num_blocks=1000, num_servers=3)
+    with pytest.raises(ValueError, match="10\\^602"):
+        partopt.solve(big, "brute-force")
+    mid = partopt.generate("random", seed=3, num_blocks=11, num_servers=3, deadline_prob=0.0)
+    res = partopt.solve(mid, "brute-force", time_limit=0.2, max_placements=10**7)
+    assert res.runtime < 5 and res.status != partopt.Status.OPTIMAL

@@ -2,12 +2,15 @@
 
 Placements are priced in chunks from the cost tensors; the best is the first (in
 lexicographic order) of least cost. An instance with more than ``max_placements``
-placements is refused at once rather than left to run for hours.
+placements is refused at once rather than left to run for hours; a time limit stops
+the enumeration between chunks with the best placement so far (not proven).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+import time
 
 import numpy as np
 
@@ -28,12 +31,13 @@ def solve_brute_force(
 ) -> SolverOutput:
     """Try every placement; refuse when (N+1)^M exceeds ``max_placements``."""
     locs, m_blocks = instance.num_locations, instance.num_blocks
-    count = locs**m_blocks
-    if count > max_placements:
+    if m_blocks * math.log10(locs) > math.log10(max_placements) + 1e-12:
         raise ValueError(
-            f"instance: brute force would try (N+1)^M = {locs}^{m_blocks} = {count:.3g} placements, "
-            f"more than max_placements={max_placements:,}; use solver='dp'"
+            f"instance: brute force would try (N+1)^M = {locs}^{m_blocks} (about 10^{m_blocks * math.log10(locs):.1f}) "
+            f"placements, more than max_placements={max_placements:,}; use solver='dp'"
         )
+    count = locs**m_blocks
+    stop = math.inf if time_limit is None else time.perf_counter() + time_limit
     costs = instance.costs
     step = objective.step_cost(costs)[0]
     energy = costs.energy[0]
@@ -41,6 +45,11 @@ def solve_brute_force(
     best_value, best = np.inf, None
     every = itertools.product(range(locs), repeat=m_blocks)
     while True:
+        if time.perf_counter() > stop:
+            info = {"placements": count, "termination": "time limit"}
+            if best is None:
+                return SolverOutput(placement=None, timed_out=True, info=info)
+            return SolverOutput(placement=best, timed_out=True, info=info)
         chunk = np.array(list(itertools.islice(every, _CHUNK)), dtype=np.int64)
         if chunk.size == 0:
             break
