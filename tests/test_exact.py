@@ -184,3 +184,11 @@ def test_brute_force_refuses_huge_and_honours_time_limit():
     mid = partopt.generate("random", seed=3, num_blocks=11, num_servers=3, deadline_prob=0.0)
     res = partopt.solve(mid, "brute-force", time_limit=0.2, max_placements=10**7)
     assert res.runtime < 5 and res.status != partopt.Status.OPTIMAL
+
+
+def test_milp_time_limit_includes_model_building():
+    """A large MILP with a short limit returns near the limit, saying where the time went."""
+    inst = partopt.generate("random", seed=1, num_blocks=300, num_servers=30)
+    res = partopt.solve(inst, "milp-ortools", time_limit=0.5)
+    assert res.runtime < 5
+    assert res.status in (Status.TIME_LIMIT, Status.FEASIBLE, Status.OPTIMAL)

@@ -34,6 +34,9 @@ Row (6) is divided by B so that the solver's feasibility tolerance is relative.
 
 from __future__ import annotations
 
+import math
+import time
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,8 +109,21 @@ class Formulation:
         return values
 
 
-def build_formulation(instance: Instance, objective: Objective) -> Formulation:
-    """Build the model of the module docstring for ``instance`` under ``objective``."""
+class BuildTimeout(Exception):
+    """The time limit passed while the model was being built."""
+
+
+def build_formulation(instance: Instance, objective: Objective, deadline: float = math.inf) -> Formulation:
+    """Build the model of the module docstring for ``instance`` under ``objective``.
+
+    deadline: a ``time.perf_counter()`` value; past it, building stops with :class:`BuildTimeout`.
+    Work is linear in M: transitions are indexed by block.
+    """
+
+    def check_clock() -> None:
+        if time.perf_counter() > deadline:
+            raise BuildTimeout
+
     costs = instance.costs
     cost, energy = objective.step_cost(costs)[0], costs.energy[0]
     m_blocks, locs = cost.shape[0], cost.shape[1]
@@ -119,7 +135,9 @@ def build_formulation(instance: Instance, objective: Objective) -> Formulation:
         allowed = allowed & (energy <= budget * (1.0 + REL_TOL))
 
     y = model.y
+    by_block: list[dict[int, tuple[int, int]]] = [{} for _ in range(m_blocks)]
     for m in range(m_blocks):
+        check_clock()
         row = []
         for k in range(locs):
             usable = allowed[0, 0, k] if m == 0 else allowed[m, :, k].any()
@@ -129,16 +147,19 @@ def build_formulation(instance: Instance, objective: Objective) -> Formulation:
             model.trivially_infeasible = True
             return model
     for m in range(1, m_blocks):
+        check_clock()
         for i in range(locs):
             for j in range(locs):
                 if allowed[m, i, j] and model.x[m - 1][i] is not None and model.x[m][j] is not None:
                     y[m, i, j] = model.add_var(f"y[{m},{i},{j}]", False)
+                    by_block[m][y[m, i, j]] = (i, j)
 
     # (1) C1: one location per block.
     for m in range(m_blocks):
         model.rows.append(Row(f"assign[{m}]", {v: 1.0 for v in model.x[m] if v is not None}, "==", 1.0))
     # (2)-(3) link transitions to assignments.
     for m in range(1, m_blocks):
+        check_clock()
         for i in range(locs):
             if model.x[m - 1][i] is not None:
                 coefs = {y[m, i, j]: 1.0 for j in range(locs) if (m, i, j) in y}
@@ -153,7 +174,7 @@ def build_formulation(instance: Instance, objective: Objective) -> Formulation:
     def step_terms(m: int, table: np.ndarray) -> dict[int, float]:
         if m == 0:
             return {v: float(table[0, 0, k]) for k, v in enumerate(model.x[0]) if v is not None}
-        return {v: float(table[m, i, j]) for (mm, i, j), v in y.items() if mm == m}
+        return {v: float(table[m, i, j]) for v, (i, j) in by_block[m].items()}
 
     # Objective: total delay (10a), each move priced by the objective, in units of
     # ``unit`` = upper / OBJECTIVE_RANGE, where ``upper`` is the sum over blocks of the dearest
@@ -178,15 +199,28 @@ def build_formulation(instance: Instance, objective: Objective) -> Formulation:
     return model
 
 
-def prepare(instance: Instance, objective: Objective, backend: str, backends: tuple[str, ...]):
-    """The formulation for a backend's solve, or the answer when none is needed.
+def prepare(instance: Instance, objective: Objective, backend: str, backends: tuple[str, ...],
+            time_limit: float | None = None):
+    """The formulation for a backend's solve and the seconds left for solving, or the answer
+    when none is needed.
 
-    Checks ``backend`` against ``backends``; returns a :class:`SolverOutput` proving
-    infeasibility when some block has no allowed location, else the :class:`Formulation`.
+    Checks ``backend`` against ``backends``; returns (:class:`SolverOutput`, 0) proving
+    infeasibility when some block has no allowed location, or reporting that the time limit
+    passed while building; else (the :class:`Formulation`, seconds left or None).
     """
     if backend not in backends:
         raise ValueError(f"backend: must be one of {backends}, got {backend!r}")
-    model = build_formulation(instance, objective)
+    start = time.perf_counter()
+    deadline = math.inf if time_limit is None else start + time_limit
+    try:
+        model = build_formulation(instance, objective, deadline)
+    except BuildTimeout:
+        return SolverOutput(placement=None, timed_out=True,
+                            info={"backend": backend, "termination": "time limit reached while building"}), 0.0
     if model.trivially_infeasible:
-        return SolverOutput(placement=None, proven_infeasible=True, info={"backend": backend})
-    return model
+        return SolverOutput(placement=None, proven_infeasible=True, info={"backend": backend}), 0.0
+    left = None if time_limit is None else deadline - time.perf_counter()
+    if left is not None and left <= 0:
+        return SolverOutput(placement=None, timed_out=True,
+                            info={"backend": backend, "termination": "time limit reached while building"}), 0.0
+    return model, left

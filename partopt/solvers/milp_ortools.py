@@ -47,7 +47,7 @@ def solve_milp_ortools(
     export: str | None = None,
 ) -> SolverOutput:
     """Solve exactly with OR-Tools; ``export`` writes the model as MPS to that path first."""
-    model = prepare(instance, objective, backend, BACKENDS)
+    model, time_limit = prepare(instance, objective, backend, BACKENDS, time_limit)
     if isinstance(model, SolverOutput):
         return model
     if export:

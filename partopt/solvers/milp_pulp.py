@@ -94,7 +94,7 @@ def solve_milp_pulp(
     """Solve exactly with PuLP (backend "cbc" or "highs")."""
     import pulp
 
-    model = prepare(instance, objective, backend, BACKENDS)
+    model, time_limit = prepare(instance, objective, backend, BACKENDS, time_limit)
     if isinstance(model, SolverOutput):
         return model
     prob, variables = pulp_problem(model)
