@@ -6,7 +6,7 @@
 
 1. Shipped policies: mt-a3c, a3c and dqn on the ``paper`` generator's default setting
    (VGG16 in 6 blocks, N = 4), 5 minutes each on all cores, from pools of training
-   tasks (seeds below 1,000,000); checkpoints to ``instances/checkpoints/<agent>-m6-n4.pt``
+   tasks (seeds below 1,000,000); checkpoints to ``partopt/data/checkpoints/<agent>-m6-n4.pt``
    (slimmed: weights and a summary), curves to ``bench/results/learned-<agent>-curve.csv``.
 2. Server sweep: one mt-a3c per N = 2, 3, 5..9, ``--sweep-minutes`` each.
 3. Equal-budget convergence (the paper's Fig. 6 on equal terms): each agent trains

@@ -21,6 +21,7 @@ from partopt import plots
 from partopt.learned.policy import checkpoints_dir, load_policy
 from partopt.plots import parse_point, read_rows
 
+import shared_edge
 from _common import RESULTS, header
 
 FIGURES = RESULTS / "figures"
@@ -141,6 +142,12 @@ def main() -> None:
              "constants, so the ranking of the fixed baselines depends on readings of its text; the optimum "
              "and the learned policies' distance to it do not. `bench/results/imitation.md` lists edge-only and "
              "cloud-only separately and the learned policies' decoding variants.", ""]
+    # The shared edge (many tasks per slot): Figs. 10 and 11(c), and Figs. 8, 9 and 12 rerun there.
+    shared = shared_edge.figures(fresh=False).read_text().split("\n", 1)[1]
+    shared = shared.split("\n- date:", 1)[1].split("\n", 1)[1]  # drop the command/machine/date lines
+    note += ["# The shared edge: many tasks per slot (model Part II)", "",
+             "Rows resumed from `figures/shared-sweeps.csv`; the same section stands alone in "
+             "`shared_figures.md` (`python bench/shared_edge.py figures`).", shared]
     (RESULTS / "REPRODUCTION.md").write_text("\n".join(note) + "\n")
     print(f"wrote {RESULTS / 'REPRODUCTION.md'} and figures in {FIGURES}")
 

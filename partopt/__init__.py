@@ -55,8 +55,8 @@ __all__ = [
     "Server",
     "SolverOutput",
     "Status",
-    "benchmark",
-    "check_solver",
+    "benchmark",  # noqa: F822 - loaded on first use by __getattr__
+    "check_solver",  # noqa: F822 - loaded on first use by __getattr__
     "cost_tensors",
     "evaluate",
     "generate",

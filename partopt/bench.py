@@ -23,9 +23,9 @@ import numpy as np
 
 from partopt.api import DEFAULT_SOLVER, solve
 from partopt.model import Instance
-from partopt.scenario import Scenario
 from partopt.progress import Progress
 from partopt.registry import register_solver, solver_spec
+from partopt.scenario import Scenario
 
 __all__ = [
     "benchmark",

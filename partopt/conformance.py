@@ -11,8 +11,8 @@ from partopt.evaluation import Objective, evaluate
 from partopt.generators import RandomGenerator
 from partopt.model import Instance, validate_placement
 from partopt.registry import solver_spec
-from partopt.scenario import Scenario, validate_scenario_placement
 from partopt.result import Status
+from partopt.scenario import Scenario, validate_scenario_placement
 
 __all__ = ["check_solver", "ConformanceReport", "default_check_instances"]
 

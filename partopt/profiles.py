@@ -2,7 +2,7 @@
 
 A profile lists a network's *units*, the places between which the model can be
 cut, with per-unit FLOPs, output tensor and parameter count, measured from PyTorch
-module definitions by ``instances/profiles/make_profiles.py``. :meth:`DNNProfile.blocks`
+module definitions by ``instances/profiles/make_profiles.py`` (into ``partopt/data/profiles``). :meth:`DNNProfile.blocks`
 merges consecutive units into M blocks.
 """
 
@@ -12,17 +12,20 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DNNProfile", "ProfileBlock", "Unit", "load_profile", "list_profiles", "instances_dir"]
+__all__ = ["DNNProfile", "ProfileBlock", "Unit", "load_profile", "list_profiles", "data_dir"]
 
 
-def instances_dir() -> Path:
-    """The ``instances/`` folder: ``$PARTOPT_INSTANCES`` or the one beside the package."""
-    env = os.environ.get("PARTOPT_INSTANCES")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "instances"
+def data_dir() -> Path:
+    """The package's runtime data (profiles, suites, checkpoints): ``partopt/data``, found
+    through :mod:`importlib.resources` so that an installed wheel finds it too;
+    ``$PARTOPT_DATA`` points elsewhere (a folder with the same layout)."""
+    env = os.environ.get("PARTOPT_DATA")
+    return Path(env) if env else Path(str(resources.files("partopt") / "data"))
 
 
 @dataclass(frozen=True)
@@ -139,14 +142,14 @@ def _balanced_partition(weights: list[float], parts: int) -> list[tuple[int, int
 
 
 def list_profiles() -> list[str]:
-    """Names of the profiles shipped under ``instances/profiles``."""
-    return sorted(p.stem for p in (instances_dir() / "profiles").glob("*.json"))
+    """Names of the profiles shipped under ``partopt/data/profiles``."""
+    return sorted(p.stem for p in (data_dir() / "profiles").glob("*.json"))
 
 
 @lru_cache(maxsize=None)
 def load_profile(network: str) -> DNNProfile:
     """Load a shipped profile by name: vgg16, alexnet, nin or resnet32."""
-    path = instances_dir() / "profiles" / f"{network}.json"
+    path = data_dir() / "profiles" / f"{network}.json"
     if not path.exists():
         raise ValueError(f"network: unknown profile {network!r}; available: {', '.join(list_profiles())}")
     data = json.loads(path.read_text())

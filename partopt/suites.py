@@ -2,7 +2,7 @@
 
 A suite is a generator, a list of *points* (parameter settings: one for a plain
 suite, one per x-axis value for a sweep), a count per point and a seed. It is
-saved as ``instances/suites/<name>.jsonl``: a header line, then one line per
+saved as ``partopt/data/suites/<name>.jsonl``: a header line, then one line per
 instance with its reference optimum under "hard" and "penalty" (beta = 1), computed
 by DP and checked against the SCIP MILP when the suite is built.
 
@@ -29,10 +29,10 @@ from partopt.evaluation import evaluate
 from partopt.files import from_dict
 from partopt.generators import get_generator
 from partopt.model import Instance
+from partopt.names import did_you_mean
+from partopt.profiles import data_dir
 from partopt.result import Status
 from partopt.scenario import Scenario
-from partopt.names import did_you_mean
-from partopt.profiles import instances_dir
 
 __all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "load_suite", "build_suite", "check_suite", "list_suites",
            "training_instances"]
@@ -150,7 +150,7 @@ def list_suites() -> list[str]:
 
 def suite_path(name: str) -> Path:
     """Where suite ``name`` is stored."""
-    return instances_dir() / "suites" / f"{name}.jsonl"
+    return data_dir() / "suites" / f"{name}.jsonl"
 
 
 def _spec(name: str) -> SuiteSpec:
@@ -255,7 +255,7 @@ def _verify(ident: str, inst: Instance, ref: dict, verify_with: str) -> None:
 
 
 def load_suite(name_or_path: str | Path) -> Suite:
-    """Load a saved suite by name (``instances/suites/<name>.jsonl``) or path."""
+    """Load a saved suite by name (``partopt/data/suites/<name>.jsonl``) or path."""
     path = Path(name_or_path)
     if not path.suffix:
         _spec(str(name_or_path))

@@ -1,6 +1,6 @@
 """Regenerate the DNN profiles in this folder from PyTorch module definitions.
 
-    python instances/profiles/make_profiles.py           # writes vgg16.json, alexnet.json, nin.json, resnet32.json
+    python instances/profiles/make_profiles.py           # writes partopt/data/profiles/{vgg16,alexnet,nin,resnet32}.json
 
 Each network is written as an ``nn.Sequential`` of *units*: the places between
 which a model can be cut (a conv with its BN and ReLU, a pooling layer, a residual
@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2] / "partopt" / "data" / "profiles"  # where the package reads them
 INPUT_SHAPE = (3, 32, 32)
 
 

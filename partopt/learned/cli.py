@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from partopt.names import did_you_mean
-from pathlib import Path
 
 __all__ = ["train_main"]
 

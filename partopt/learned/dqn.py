@@ -27,6 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from partopt.learned.env import BlockPlacementVectorEnv
+from partopt.learned.nets import build_net, count_parameters, net_spec
+from partopt.learned.policy import save_checkpoint
 from partopt.learned.runtime import (
     EpisodeTracker,
     ReplayMemory,
@@ -40,9 +43,6 @@ from partopt.learned.runtime import (
     worker_count,
     write_curve,
 )
-from partopt.learned.env import BlockPlacementVectorEnv
-from partopt.learned.nets import build_net, count_parameters, net_spec
-from partopt.learned.policy import save_checkpoint
 
 __all__ = ["DQNConfig", "train_dqn"]
 

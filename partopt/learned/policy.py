@@ -3,7 +3,7 @@
 A checkpoint is a ``torch.save`` dict (format ``partopt.checkpoint/1``) holding the
 network spec and weights, the instance shape (M, N) it was trained for, the feature
 version and the training record. Shipped checkpoints live in
-``instances/checkpoints/<agent>-m<M>-n<N>.pt``.
+``partopt/data/checkpoints/<agent>-m<M>-n<N>.pt``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from partopt.evaluation import Objective
 from partopt.learned.features import FEATURE_VERSION, encode_batch
 from partopt.learned.nets import JointNet, build_net, count_parameters
 from partopt.model import Instance
-from partopt.profiles import instances_dir
+from partopt.profiles import data_dir
 from partopt.solvers.heuristics import best_placement
 from partopt.solvers.local_search import polish as local_polish
 
@@ -33,7 +33,7 @@ FORMAT = "partopt.checkpoint/1"
 
 def checkpoints_dir() -> Path:
     """Where shipped checkpoints live."""
-    return instances_dir() / "checkpoints"
+    return data_dir() / "checkpoints"
 
 
 def save_checkpoint(path: str | os.PathLike, agent: str, net: torch.nn.Module, spec: dict,

@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import math
 import time
-
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from partopt.evaluation import Objective
-from partopt.model import Instance
 from partopt.formulas import REL_TOL
+from partopt.model import Instance
 from partopt.result import SolverOutput
 
 __all__ = ["Formulation", "Row", "build_formulation", "prepare", "OBJECTIVE_RANGE"]
@@ -109,20 +108,20 @@ class Formulation:
         return values
 
 
-class BuildTimeout(Exception):
+class BuildTimeoutError(Exception):
     """The time limit passed while the model was being built."""
 
 
 def build_formulation(instance: Instance, objective: Objective, deadline: float = math.inf) -> Formulation:
     """Build the model of the module docstring for ``instance`` under ``objective``.
 
-    deadline: a ``time.perf_counter()`` value; past it, building stops with :class:`BuildTimeout`.
+    deadline: a ``time.perf_counter()`` value; past it, building stops with :class:`BuildTimeoutError`.
     Work is linear in M: transitions are indexed by block.
     """
 
     def check_clock() -> None:
         if time.perf_counter() > deadline:
-            raise BuildTimeout
+            raise BuildTimeoutError
 
     costs = instance.costs
     cost, energy = objective.step_cost(costs)[0], costs.energy[0]
@@ -214,7 +213,7 @@ def prepare(instance: Instance, objective: Objective, backend: str, backends: tu
     deadline = math.inf if time_limit is None else start + time_limit
     try:
         model = build_formulation(instance, objective, deadline)
-    except BuildTimeout:
+    except BuildTimeoutError:
         return SolverOutput(placement=None, timed_out=True,
                             info={"backend": backend, "termination": "time limit reached while building"}), 0.0
     if model.trivially_infeasible:

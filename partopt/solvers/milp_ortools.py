@@ -106,11 +106,11 @@ def _solve_scip(model: Formulation, time_limit, seed, threads, warm_start) -> So
         )
     result = mathopt.solve(mo, mathopt.SolverType.GSCIP, params=params, model_params=model_params)
     reason = result.termination.reason
-    T = mathopt.TerminationReason
+    reasons = mathopt.TerminationReason
     info = {"backend": "scip", "termination": reason.name, "solve_time": result.solve_time().total_seconds()}
     bound = result.termination.objective_bounds.dual_bound
     bound = float(bound) * model.unit if math.isfinite(bound) else None
-    if reason in (T.INFEASIBLE,):
+    if reason in (reasons.INFEASIBLE,):
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     if not result.has_primal_feasible_solution():
         return SolverOutput(placement=None, timed_out=True, lower_bound=bound, info=info)
@@ -118,8 +118,8 @@ def _solve_scip(model: Formulation, time_limit, seed, threads, warm_start) -> So
     placement = model.placement([values[v] for v in variables])
     return SolverOutput(
         placement=placement,
-        proven_optimal=reason == T.OPTIMAL,
-        timed_out=reason != T.OPTIMAL,
+        proven_optimal=reason == reasons.OPTIMAL,
+        timed_out=reason != reasons.OPTIMAL,
         lower_bound=bound,
         info=info,
     )

@@ -153,14 +153,14 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
                            model_params=mathopt.ModelSolveParameters(
                                solution_hints=[mathopt.SolutionHint(variable_values=hint)]))
     reason = result.termination.reason
-    T = mathopt.TerminationReason
+    reasons = mathopt.TerminationReason
     info.update(termination=reason.name, solve_s=result.solve_time().total_seconds())
-    if reason == T.INFEASIBLE:
+    if reason == reasons.INFEASIBLE:
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     dual = result.termination.objective_bounds.dual_bound
     bound = max(sum(bounds), float(dual)) if math.isfinite(dual) else sum(bounds)
     candidates = [(ef_placement, ef_start)]
-    proven = reason == T.OPTIMAL
+    proven = reason == reasons.OPTIMAL
     if result.has_primal_feasible_solution():
         values = result.variable_values()
         placement = [[max(range(n_loc), key=lambda j: values[x[k, m, j]]) for m in range(len(tables[k].duration))]
