@@ -47,6 +47,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from dataclasses import dataclass
 from fractions import Fraction
 
 from partopt.evaluation import Objective
@@ -72,6 +73,154 @@ def _down(x: float, grid: float) -> int:
     return math.floor(x / grid + 1e-6)
 
 
+@dataclass
+class _GridData:
+    """The scenario on the integer grid (see the module docstring): all rounded up."""
+
+    grid: float
+    dur: list  # [k][m][j]
+    trans: list  # [k][m][i][j]
+    ret: list  # [k][j]
+    rel: list  # [k]
+    avail: list  # [j], 0 for the device
+    horizon: int
+
+    @classmethod
+    def of(cls, scenario: Scenario, grid: float) -> "_GridData":
+        tables = scenario.tables
+        dur = [[[_up(p, grid) for p in row] for row in tab.duration] for tab in tables]
+        trans = [[[[_up(t, grid) for t in r] for r in mat] for mat in tab.transfer] for tab in tables]
+        ret = [[_up(q, grid) for q in tab.return_s] for tab in tables]
+        rel = [_up(t.release_s, grid) for t in scenario.tasks]
+        avail = [0] + [_up(s.available_s, grid) for s in scenario.servers]
+        # Every block fits before the serial schedule of everything, run twice over.
+        serial = sum(max(d) + max(max(r) for r in t) for dk, tk in zip(dur, trans) for d, t in zip(dk, tk))
+        horizon = max(rel) + max(avail) + 2 * serial + max(max(r) for r in ret) + 1
+        return cls(grid, dur, trans, ret, rel, avail, horizon)
+
+
+class _Model:
+    """The CP-SAT model of the module docstring, built piece by piece."""
+
+    def __init__(self, scenario: Scenario, objective: Objective, data: _GridData, delay_low: list[float]):
+        from ortools.sat.python import cp_model
+
+        self.scenario, self.objective, self.data = scenario, objective, data
+        self.hard = objective.kind == "hard"
+        self.n_loc = scenario.num_servers + 1
+        self.cp = cp_model.CpModel()
+        self.x: dict = {}
+        self.start: dict = {}
+        self.end: dict = {}
+        self.delay: list = []
+        self.excess: list = []
+        self.intervals: dict = {}
+        for k in range(scenario.num_tasks):
+            for m in range(len(data.dur[k])):
+                self._block(k, m)
+            self._task(k, delay_low[k])
+        for ivs in self.intervals.values():  # (3), (4)
+            if len(ivs) > 1:
+                self.cp.add_no_overlap(ivs)
+        _energy_budgets(self.cp, scenario, self.x)  # (9)
+
+    def _block(self, k: int, m: int) -> None:
+        """Variables (1)-(2) of block (k, m), its intervals, availability (3) and input (5)-(6)."""
+        cp, d, n_loc = self.cp, self.data, self.n_loc
+        start = self.start[k, m] = cp.new_int_var(d.rel[k], d.horizon, f"S[{k},{m}]")
+        end = self.end[k, m] = cp.new_int_var(d.rel[k], d.horizon, f"C[{k},{m}]")
+        lits = [cp.new_bool_var(f"x[{k},{m},{j}]") for j in range(n_loc)]
+        for j, lit in enumerate(lits):
+            self.x[k, m, j] = lit
+        cp.add_exactly_one(lits)  # (1)
+        cp.add(end == start + sum(d.dur[k][m][j] * lits[j] for j in range(n_loc)))  # (2)
+        device = self.scenario.tasks[k].device
+        for j in range(n_loc):
+            if d.dur[k][m][j] > 0:
+                iv = cp.new_optional_fixed_size_interval_var(start, d.dur[k][m][j], lits[j], f"I[{k},{m},{j}]")
+                self.intervals.setdefault(("device", device) if j == 0 else ("server", j), []).append(iv)
+            if j > 0 and d.avail[j] > d.rel[k]:
+                cp.add(start >= d.avail[j]).only_enforce_if(lits[j])  # (3)
+        if m == 0:  # (5)
+            cp.add(start >= d.rel[k] + sum(d.trans[k][0][0][j] * lits[j] for j in range(n_loc)))
+            return
+        cp.add(start >= self.end[k, m - 1])  # (6)
+        for i in range(n_loc):
+            for j in range(n_loc):
+                if d.trans[k][m][i][j] > 0:
+                    cp.add(start >= self.end[k, m - 1] + d.trans[k][m][i][j]).only_enforce_if(
+                        [self.x[k, m - 1, i], lits[j]])
+
+    def _task(self, k: int, delay_low: float) -> None:
+        """D_k (7) with its lower bound, and the deadlines (8) or their excesses."""
+        cp, d, g = self.cp, self.data, self.data.grid
+        last = len(d.dur[k]) - 1
+        back = sum(d.ret[k][j] * self.x[k, last, j] for j in range(self.n_loc))
+        low = max(0, _down(delay_low, g) - 1) if math.isfinite(delay_low) else 0
+        d_k = cp.new_int_var(low, d.horizon, f"D[{k}]")
+        cp.add(d_k == self.end[k, last] + back - d.rel[k])  # (7)
+        self.delay.append(d_k)
+        limits = [(self.end[k, m] - (d.rel[k] if m == 0 else self.end[k, m - 1]) + (back if m == last else 0),
+                   self.scenario.tables[k].deadline[m], f"{k},{m}") for m in range(last + 1)]
+        if self.scenario.tasks[k].deadline_s is not None:
+            limits.append((d_k, self.scenario.tasks[k].deadline_s, f"{k}"))
+        for expr, tau, label in limits:  # (8)
+            if not math.isfinite(tau):
+                continue
+            if self.hard:
+                cp.add(expr <= _down(tau, g) - 1)
+            else:
+                e = cp.new_int_var(0, d.horizon, f"E[{label}]")
+                cp.add(e >= expr - _down(tau, g))
+                self.excess.append(e)
+
+    def set_objective(self) -> tuple[int, int]:
+        """Minimize sum D_k (+ beta sum excess, beta as a fraction p/q); returns (q, p)."""
+        if self.hard or not self.excess:
+            self.cp.minimize(sum(self.delay))
+            return (1, 0)
+        beta = Fraction(self.objective.beta).limit_denominator(1000)
+        self.cp.minimize(beta.denominator * sum(self.delay) + beta.numerator * sum(self.excess))
+        return (beta.denominator, beta.numerator)
+
+    def add_hint(self, placement, start_s) -> None:
+        """A known solution as the search's first guess."""
+        for k, row in enumerate(placement):
+            for m, loc in enumerate(row):
+                for j in range(self.n_loc):
+                    self.cp.add_hint(self.x[k, m, j], j == loc)
+                self.cp.add_hint(self.start[k, m], min(_up(start_s[k][m], self.data.grid), self.data.horizon))
+
+    def solution(self, solver) -> tuple[list, list]:
+        """The placement and the grid schedule (s) of the solver's best solution."""
+        dur, g = self.data.dur, self.data.grid
+        placement = [[next(j for j in range(self.n_loc) if solver.value(self.x[k, m, j])) for m in range(len(dur[k]))]
+                     for k in range(len(dur))]
+        starts = [[solver.value(self.start[k, m]) * g for m in range(len(dur[k]))] for k in range(len(dur))]
+        return placement, starts
+
+
+def _check_grid(grid_s) -> float:
+    if isinstance(grid_s, bool) or not isinstance(grid_s, (int, float)) or not (0 < grid_s <= 1):
+        raise ValueError(f"grid_s: must be a number in (0, 1] seconds, got {grid_s!r}")
+    return float(grid_s)
+
+
+def _configure(solver, time_left: float | None, workers: int | None, seed: int | None, log: bool,
+               params: dict | None) -> None:
+    sat = solver.parameters
+    if time_left is not None:
+        sat.max_time_in_seconds = time_left
+    sat.num_workers = int(workers) if workers else max(1, len(os.sched_getaffinity(0)) if hasattr(
+        os, "sched_getaffinity") else (os.cpu_count() or 1))
+    sat.random_seed = 0 if seed is None else int(seed) % (2**31)
+    sat.log_search_progress = bool(log)
+    for key, value in dict(params or {}).items():
+        if not hasattr(sat, key):
+            raise ValueError(f"params: {key!r} is not a CP-SAT parameter")
+        setattr(sat, key, value)
+
+
 def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
                        grid_s: float = DEFAULT_GRID_S, workers: int | None = None, hint: bool = True,
                        symmetry: bool = True, task_bounds: bool = True, log: bool = False,
@@ -80,154 +229,57 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
 
     grid_s: the time grid (s); workers: CP-SAT search workers (default: the cores);
     hint, symmetry, task_bounds, pair_bounds: the strengthenings (on by default; pair
-    bounds under "hard" with K >= 3, spending at most a quarter of the time limit); log: print the
-    solver's search log; params: further CP-SAT parameters by name (e.g.
+    bounds under "hard" with K >= 3, spending at most a quarter of the time limit); log:
+    print the solver's search log; params: further CP-SAT parameters by name (e.g.
     ``{"linearization_level": 2}``).
     """
     from ortools.sat.python import cp_model
 
     begin = time.perf_counter()
-    if isinstance(grid_s, bool) or not isinstance(grid_s, (int, float)) or not (0 < grid_s <= 1):
-        raise ValueError(f"grid_s: must be a number in (0, 1] seconds, got {grid_s!r}")
-    g = float(grid_s)
+    g = _check_grid(grid_s)
     hard = objective.kind == "hard"
-    tables = scenario.tables
-    tasks = scenario.tasks
-    n_loc = scenario.num_servers + 1
     bounds = task_lower_bounds(scenario, objective)
-    delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
-    if not task_bounds:
-        delay_low = [0.0] * scenario.num_tasks
     if hard and any(math.isinf(b) for b in bounds):
         return SolverOutput(placement=None, proven_infeasible=True,
                             info={"reason": "a task has no feasible placement even alone", "grid_s": g})
+    delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
     ef_placement, ef_start = earliest_finish_schedule(scenario, keep_deadlines=hard)
-
-    # Integer data.
-    dur = [[[_up(p, g) for p in row] for row in tab.duration] for tab in tables]
-    trans = [[[[_up(t, g) for t in r] for r in mat] for mat in tab.transfer] for tab in tables]
-    ret = [[_up(q, g) for q in tab.return_s] for tab in tables]
-    rel = [_up(t.release_s, g) for t in tasks]
-    avail = [0] + [_up(s.available_s, g) for s in scenario.servers]
-    # Every block fits before the serial schedule of everything, run twice over.
-    serial = sum(max(dur[k][m]) + max(max(r) for r in trans[k][m]) for k in range(len(tasks)) for m in range(len(dur[k])))
-    horizon = max(rel) + max(avail) + 2 * serial + max(max(r) for r in ret) + 1
-
-    cp = cp_model.CpModel()
-    x, start, end, delay = {}, {}, {}, []
-    on_server = {j: [] for j in range(1, n_loc)}
-    on_device = {d: [] for d in range(scenario.num_devices)}
-    excess = []
-    for k, task in enumerate(tasks):
-        m_k = len(dur[k])
-        for m in range(m_k):
-            start[k, m] = cp.new_int_var(rel[k], horizon, f"S[{k},{m}]")
-            end[k, m] = cp.new_int_var(rel[k], horizon, f"C[{k},{m}]")
-            lits = [cp.new_bool_var(f"x[{k},{m},{j}]") for j in range(n_loc)]
-            for j, lit in enumerate(lits):
-                x[k, m, j] = lit
-            cp.add_exactly_one(lits)  # (1)
-            cp.add(end[k, m] == start[k, m] + sum(dur[k][m][j] * lits[j] for j in range(n_loc)))  # (2)
-            for j in range(n_loc):
-                if dur[k][m][j] > 0:
-                    iv = cp.new_optional_fixed_size_interval_var(start[k, m], dur[k][m][j], lits[j], f"I[{k},{m},{j}]")
-                    (on_device[task.device] if j == 0 else on_server[j]).append(iv)
-                if j > 0 and avail[j] > rel[k]:
-                    cp.add(start[k, m] >= avail[j]).only_enforce_if(lits[j])  # (3)
-            if m == 0:  # (5)
-                cp.add(start[k, 0] >= rel[k] + sum(trans[k][0][0][j] * lits[j] for j in range(n_loc)))
-            else:  # (6)
-                cp.add(start[k, m] >= end[k, m - 1])
-                for i in range(n_loc):
-                    for j in range(n_loc):
-                        if trans[k][m][i][j] > 0:
-                            cp.add(start[k, m] >= end[k, m - 1] + trans[k][m][i][j]).only_enforce_if(
-                                [x[k, m - 1, i], lits[j]])
-        last = m_k - 1
-        back = sum(ret[k][j] * x[k, last, j] for j in range(n_loc))
-        low = max(0, _down(delay_low[k], g) - 1) if math.isfinite(delay_low[k]) else 0
-        d_k = cp.new_int_var(low, horizon, f"D[{k}]")
-        cp.add(d_k == end[k, last] + back - rel[k])  # (7)
-        delay.append(d_k)
-        for m in range(m_k):  # (8)
-            prev = rel[k] if m == 0 else end[k, m - 1]
-            block = end[k, m] - prev + (back if m == last else 0)
-            tau = tables[k].deadline[m]
-            if math.isfinite(tau):
-                if hard:
-                    cp.add(block <= _down(tau, g) - 1)
-                else:
-                    e = cp.new_int_var(0, horizon, f"E[{k},{m}]")
-                    cp.add(e >= block - _down(tau, g))
-                    excess.append(e)
-        if task.deadline_s is not None:
-            if hard:
-                cp.add(d_k <= _down(task.deadline_s, g) - 1)
-            else:
-                e = cp.new_int_var(0, horizon, f"E[{k}]")
-                cp.add(e >= d_k - _down(task.deadline_s, g))
-                excess.append(e)
-    if pair_bounds and hard and len(tasks) >= 3:
+    model = _Model(scenario, objective, _GridData.of(scenario, g),
+                   delay_low if task_bounds else [0.0] * scenario.num_tasks)
+    if pair_bounds and hard and scenario.num_tasks >= 3:
         budget = None if time_limit is None else time_limit / 4
-        for (a, b), low in _pair_bounds(scenario, objective, grid_s, budget).items():
-            cp.add(delay[a] + delay[b] >= _down(low, g) - 2)
-    for ivs in list(on_server.values()) + list(on_device.values()):  # (3), (4)
-        if len(ivs) > 1:
-            cp.add_no_overlap(ivs)
-    _energy_budgets(cp, scenario, x)  # (9)
+        for (a, b), low in _pair_bounds(scenario, objective, g, budget).items():
+            model.cp.add(model.delay[a] + model.delay[b] >= _down(low, g) - 2)
     if symmetry:
-        _break_symmetry(cp, scenario, start)
-    scale = Fraction(objective.beta).limit_denominator(1000)
-    if hard or not excess:
-        cp.minimize(sum(delay))
-        weight = (1, 0)
-    else:
-        weight = (scale.denominator, scale.numerator)
-        cp.minimize(weight[0] * sum(delay) + weight[1] * sum(excess))
+        _break_symmetry(model.cp, scenario, model.start)
+    weight = model.set_objective()
     if hint:
-        for k, row in enumerate(ef_placement):
-            for m, loc in enumerate(row):
-                for j in range(n_loc):
-                    cp.add_hint(x[k, m, j], j == loc)
-                cp.add_hint(start[k, m], min(_up(ef_start[k][m], g), horizon))
+        model.add_hint(ef_placement, ef_start)
 
-    solver = cp_model.CpSolver()
     remaining = None if time_limit is None else time_limit - (time.perf_counter() - begin)
-    info = {"grid_s": g, "build_s": time.perf_counter() - begin, "beta_used": float(scale)}
-    candidates = [(ef_placement, ef_start)]
+    info = {"grid_s": g, "build_s": time.perf_counter() - begin, "beta_used": weight[1] / weight[0] or None}
+    candidates: list = [(ef_placement, ef_start)]
     bound_s = sum(bounds)
     if remaining is not None and remaining <= 0:
         info["termination"] = "time limit reached while building the model"
         placement, start_s, _ = best_candidate(scenario, objective, candidates)
         return SolverOutput(placement=placement, start_s=start_s, timed_out=True, lower_bound=bound_s, info=info)
-    sat = solver.parameters
-    if remaining is not None:
-        sat.max_time_in_seconds = remaining
-    sat.num_workers = int(workers) if workers else max(1, len(os.sched_getaffinity(0)) if hasattr(
-        os, "sched_getaffinity") else (os.cpu_count() or 1))
-    sat.random_seed = 0 if seed is None else int(seed) % (2**31)
-    sat.log_search_progress = bool(log)
-    for key, value in dict(params or {}).items():
-        if not hasattr(solver.parameters, key):
-            raise ValueError(f"params: {key!r} is not a CP-SAT parameter")
-        setattr(solver.parameters, key, value)
-    status = solver.solve(cp)
+    solver = cp_model.CpSolver()
+    _configure(solver, remaining, workers, seed, log, params)
+    status = solver.solve(model.cp)
     info.update(termination=solver.status_name(status), solve_s=solver.wall_time,
                 branches=solver.num_branches, conflicts=solver.num_conflicts)
     if status == cp_model.INFEASIBLE:
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     if status == cp_model.MODEL_INVALID:
-        raise RuntimeError(f"shared-cpsat built an invalid model: {cp.validate()}")
+        raise RuntimeError(f"shared-cpsat built an invalid model: {model.cp.validate()}")
     proven = status == cp_model.OPTIMAL
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        placement = [[next(j for j in range(n_loc) if solver.value(x[k, m, j])) for m in range(len(dur[k]))]
-                     for k in range(len(tasks))]
-        grid_start = [[solver.value(start[k, m]) * g for m in range(len(dur[k]))] for k in range(len(tasks))]
+        placement, grid_start = model.solution(solver)
         candidates = [(placement, grid_start), (placement, compact_schedule(scenario, placement, grid_start))] + (
             [] if proven else candidates)
-        slack = len(tasks) * (2 * sum(len(d) for d in dur) + 1)
-        grid_bound = (solver.best_objective_bound / weight[0] - slack) * g
-        bound_s = max(bound_s, grid_bound)
+        slack = scenario.num_tasks * (2 * sum(scenario.block_counts) + 1)
+        bound_s = max(bound_s, (solver.best_objective_bound / weight[0] - slack) * g)
     placement, start_s, _ = best_candidate(scenario, objective, candidates)
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
                         lower_bound=bound_s, info=info)

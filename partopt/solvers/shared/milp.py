@@ -42,6 +42,122 @@ from partopt.solvers.shared.heuristics import earliest_finish_schedule
 __all__ = ["solve_shared_milp"]
 
 
+class _Milp:
+    """The MILP of the module docstring, built piece by piece in a MathOpt model."""
+
+    def __init__(self, scenario: Scenario, objective: Objective, delay_low: list[float]):
+        from ortools.math_opt.python import mathopt
+
+        self.scenario, self.hard = scenario, objective.kind == "hard"
+        self.n_loc = scenario.num_servers + 1
+        tables = scenario.tables
+        self.avail = [0.0] + [s.available_s for s in scenario.servers]
+        serial = sum(max(tab.duration[m]) + max(max(r) for r in tab.transfer[m]) for tab in tables
+                     for m in range(len(tab.duration)))
+        self.big = (max(t.release_s for t in scenario.tasks) + max(self.avail) + 2 * serial
+                    + max(max(tab.return_s) for tab in tables))
+        self.mo = mathopt.Model(name="partopt-shared")
+        self.x: dict = {}
+        self.z: dict = {}
+        self.start: dict = {}
+        self.end: dict = {}
+        self.delay: list = []
+        self.excess: list = []
+        for k in range(scenario.num_tasks):
+            for m in range(len(tables[k].duration)):
+                self._block(k, m)
+            self._task(k, delay_low[k])
+        self._disjunctions()
+        self._energy()
+        total = sum(self.delay)
+        self.mo.minimize(total + objective.beta * sum(self.excess) if self.excess else total)
+
+    def _block(self, k: int, m: int) -> None:
+        """(1)-(3) for block (k, m)."""
+        mo, n_loc, x = self.mo, self.n_loc, self.x
+        task, tab = self.scenario.tasks[k], self.scenario.tables[k]
+        for j in range(n_loc):
+            x[k, m, j] = mo.add_binary_variable(name=f"x[{k},{m},{j}]")
+        start = self.start[k, m] = mo.add_variable(lb=task.release_s, ub=self.big, name=f"S[{k},{m}]")
+        end = self.end[k, m] = mo.add_variable(lb=task.release_s, ub=self.big, name=f"C[{k},{m}]")
+        mo.add_linear_constraint(sum(x[k, m, j] for j in range(n_loc)) == 1)  # (1)
+        mo.add_linear_constraint(end == start + sum(tab.duration[m][j] * x[k, m, j] for j in range(n_loc)))  # (2)
+        mo.add_linear_constraint(start >= sum(self.avail[j] * x[k, m, j] for j in range(1, n_loc)))
+        if m == 0:  # (3)
+            mo.add_linear_constraint(start >= task.release_s + sum(tab.transfer[0][0][j] * x[k, 0, j]
+                                                                   for j in range(n_loc)))
+            return
+        z = self.z
+        for i in range(n_loc):
+            for j in range(n_loc):
+                z[k, m, i, j] = mo.add_variable(lb=0.0, ub=1.0, name=f"z[{k},{m},{i},{j}]")
+        for i in range(n_loc):  # (1)
+            mo.add_linear_constraint(sum(z[k, m, i, j] for j in range(n_loc)) == x[k, m - 1, i])
+            mo.add_linear_constraint(sum(z[k, m, j, i] for j in range(n_loc)) == x[k, m, i])
+        mo.add_linear_constraint(start >= self.end[k, m - 1] + sum(
+            tab.transfer[m][i][j] * z[k, m, i, j] for i in range(n_loc) for j in range(n_loc)))  # (3)
+
+    def _task(self, k: int, delay_low: float) -> None:
+        """(5) D_k with its lower bound; (6) deadlines or their excesses."""
+        mo, task, tab = self.mo, self.scenario.tasks[k], self.scenario.tables[k]
+        last = len(tab.duration) - 1
+        back = sum(tab.return_s[j] * self.x[k, last, j] for j in range(self.n_loc))
+        d_k = mo.add_variable(lb=delay_low * (1 - 1e-9), ub=self.big, name=f"D[{k}]")
+        mo.add_linear_constraint(d_k == self.end[k, last] + back - task.release_s)  # (5)
+        self.delay.append(d_k)
+        limits = [(self.end[k, m] - (task.release_s if m == 0 else self.end[k, m - 1]) + (back if m == last else 0.0),
+                   tab.deadline[m], f"{k},{m}") for m in range(last + 1)]
+        if task.deadline_s is not None:
+            limits.append((d_k, task.deadline_s, f"{k}"))
+        for expr, tau, label in limits:  # (6)
+            if not math.isfinite(tau):
+                continue
+            if self.hard:
+                mo.add_linear_constraint(expr <= tau)
+            else:
+                e = mo.add_variable(lb=0.0, ub=self.big, name=f"E[{label}]")
+                mo.add_linear_constraint(e >= expr - tau)
+                self.excess.append(e)
+
+    def _disjunctions(self) -> None:
+        """(4): blocks of two tasks on one resource, one before the other."""
+        tasks, x, big = self.scenario.tasks, self.x, self.big
+        blocks = [(k, m) for k in range(len(tasks)) for m in range(len(self.scenario.tables[k].duration))]
+        for a, u in enumerate(blocks):
+            for v in blocks[a + 1:]:
+                if u[0] == v[0]:
+                    continue  # one task's blocks are ordered by its chain
+                shared = list(range(1, self.n_loc)) + ([0] if tasks[u[0]].device == tasks[v[0]].device else [])
+                order = self.mo.add_binary_variable(name=f"o[{u},{v}]")
+                for j in shared:
+                    off = 2 - x[u + (j,)] - x[v + (j,)]
+                    self.mo.add_linear_constraint(self.start[v] >= self.end[u] - big * (1 - order) - big * off)
+                    self.mo.add_linear_constraint(self.start[u] >= self.end[v] - big * order - big * off)
+
+    def _energy(self) -> None:
+        """(7): each device's energy within its budget."""
+        n_loc, x, z = self.n_loc, self.x, self.z
+        for d, dev in enumerate(self.scenario.devices):
+            if dev.energy_budget_j is None:
+                continue
+            terms = []
+            for k, task in enumerate(self.scenario.tasks):
+                if task.device != d:
+                    continue
+                energy = self.scenario.tables[k].energy
+                terms += [energy[0][0][j] * x[k, 0, j] for j in range(n_loc)]
+                terms += [energy[m][i][j] * z[k, m, i, j] for m in range(1, len(energy))
+                          for i in range(n_loc) for j in range(n_loc)]
+            self.mo.add_linear_constraint(sum(terms) <= dev.energy_budget_j)
+
+    def solution(self, values) -> tuple[list, list]:
+        """The placement and the raw start times (s) of a MathOpt solution."""
+        counts = self.scenario.block_counts
+        placement = [[max(range(self.n_loc), key=lambda j: values[self.x[k, m, j]]) for m in range(counts[k])]
+                     for k in range(len(counts))]
+        return placement, [[values[self.start[k, m]] for m in range(counts[k])] for k in range(len(counts))]
+
+
 def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
                       threads: int = 1) -> SolverOutput:
     """Solve ``scenario`` exactly with the disjunctive MILP (see the module docstring); threads: SCIP's."""
@@ -49,99 +165,20 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
 
     begin = time.perf_counter()
     hard = objective.kind == "hard"
-    tables, tasks = scenario.tables, scenario.tasks
-    n_loc = scenario.num_servers + 1
     bounds = task_lower_bounds(scenario, objective)
-    delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
     if hard and any(math.isinf(b) for b in bounds):
         return SolverOutput(placement=None, proven_infeasible=True,
                             info={"reason": "a task has no feasible placement even alone"})
-    avail = [0.0] + [s.available_s for s in scenario.servers]
-    serial = sum(max(tab.duration[m]) + max(max(r) for r in tab.transfer[m]) for tab in tables
-                 for m in range(len(tab.duration)))
-    big = max(t.release_s for t in tasks) + max(avail) + 2 * serial + max(max(tab.return_s) for tab in tables)
-
-    mo = mathopt.Model(name="partopt-shared")
-    x, z, start, end, delay, excess = {}, {}, {}, {}, [], []
-    for k, (task, tab) in enumerate(zip(tasks, tables)):
-        m_k = len(tab.duration)
-        for m in range(m_k):
-            for j in range(n_loc):
-                x[k, m, j] = mo.add_binary_variable(name=f"x[{k},{m},{j}]")
-            start[k, m] = mo.add_variable(lb=task.release_s, ub=big, name=f"S[{k},{m}]")
-            end[k, m] = mo.add_variable(lb=task.release_s, ub=big, name=f"C[{k},{m}]")
-            mo.add_linear_constraint(sum(x[k, m, j] for j in range(n_loc)) == 1)  # (1)
-            mo.add_linear_constraint(end[k, m] == start[k, m] + sum(tab.duration[m][j] * x[k, m, j]
-                                                                    for j in range(n_loc)))  # (2)
-            mo.add_linear_constraint(start[k, m] >= sum(avail[j] * x[k, m, j] for j in range(1, n_loc)))
-            if m == 0:  # (3)
-                mo.add_linear_constraint(start[k, 0] >= task.release_s + sum(
-                    tab.transfer[0][0][j] * x[k, 0, j] for j in range(n_loc)))
-                continue
-            for i in range(n_loc):
-                for j in range(n_loc):
-                    z[k, m, i, j] = mo.add_variable(lb=0.0, ub=1.0, name=f"z[{k},{m},{i},{j}]")
-            for i in range(n_loc):  # (1)
-                mo.add_linear_constraint(sum(z[k, m, i, j] for j in range(n_loc)) == x[k, m - 1, i])
-                mo.add_linear_constraint(sum(z[k, m, j, i] for j in range(n_loc)) == x[k, m, i])
-            mo.add_linear_constraint(start[k, m] >= end[k, m - 1] + sum(
-                tab.transfer[m][i][j] * z[k, m, i, j] for i in range(n_loc) for j in range(n_loc)))  # (3)
-        last = m_k - 1
-        back = sum(tab.return_s[j] * x[k, last, j] for j in range(n_loc))
-        d_k = mo.add_variable(lb=delay_low[k] * (1 - 1e-9), ub=big, name=f"D[{k}]")
-        mo.add_linear_constraint(d_k == end[k, last] + back - task.release_s)  # (5)
-        delay.append(d_k)
-        for m in range(m_k):  # (6)
-            tau = tab.deadline[m]
-            if not math.isfinite(tau):
-                continue
-            block = end[k, m] - (task.release_s if m == 0 else end[k, m - 1]) + (back if m == last else 0.0)
-            if hard:
-                mo.add_linear_constraint(block <= tau)
-            else:
-                e = mo.add_variable(lb=0.0, ub=big, name=f"E[{k},{m}]")
-                mo.add_linear_constraint(e >= block - tau)
-                excess.append(e)
-        if task.deadline_s is not None:
-            if hard:
-                mo.add_linear_constraint(d_k <= task.deadline_s)
-            else:
-                e = mo.add_variable(lb=0.0, ub=big, name=f"E[{k}]")
-                mo.add_linear_constraint(e >= d_k - task.deadline_s)
-                excess.append(e)
-    blocks = [(k, m) for k in range(len(tasks)) for m in range(len(tables[k].duration))]
-    for a, u in enumerate(blocks):  # (4)
-        for v in blocks[a + 1:]:
-            if u[0] == v[0]:
-                continue  # one task's blocks are ordered by its chain
-            shared = list(range(1, n_loc)) + ([0] if tasks[u[0]].device == tasks[v[0]].device else [])
-            order = mo.add_binary_variable(name=f"o[{u},{v}]")
-            for j in shared:
-                off = 2 - x[u + (j,)] - x[v + (j,)]
-                mo.add_linear_constraint(start[v] >= end[u] - big * (1 - order) - big * off)
-                mo.add_linear_constraint(start[u] >= end[v] - big * order - big * off)
-    for d, dev in enumerate(scenario.devices):  # (7)
-        if dev.energy_budget_j is None:
-            continue
-        terms = []
-        for k, task in enumerate(tasks):
-            if task.device != d:
-                continue
-            energy = tables[k].energy
-            terms += [energy[0][0][j] * x[k, 0, j] for j in range(n_loc)]
-            terms += [energy[m][i][j] * z[k, m, i, j] for m in range(1, len(energy))
-                      for i in range(n_loc) for j in range(n_loc)]
-        mo.add_linear_constraint(sum(terms) <= dev.energy_budget_j)
-    total = sum(delay)
-    mo.minimize(total + objective.beta * sum(excess) if excess else total)
-
+    delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
+    model = _Milp(scenario, objective, delay_low)
     ef_placement, ef_start = earliest_finish_schedule(scenario, keep_deadlines=hard)
-    hint = {x[k, m, j]: float(j == loc) for k, row in enumerate(ef_placement) for m, loc in enumerate(row)
-            for j in range(n_loc)}
+    hint = {model.x[k, m, j]: float(j == loc) for k, row in enumerate(ef_placement) for m, loc in enumerate(row)
+            for j in range(model.n_loc)}
     remaining = None if time_limit is None else time_limit - (time.perf_counter() - begin)
     info = {"backend": "scip", "build_s": time.perf_counter() - begin}
+    candidates: list = [(ef_placement, ef_start)]
     if remaining is not None and remaining <= 0:
-        placement, start_s, _ = best_candidate(scenario, objective, [(ef_placement, ef_start)])
+        placement, start_s, _ = best_candidate(scenario, objective, candidates)
         return SolverOutput(placement=placement, start_s=start_s, timed_out=True, lower_bound=sum(bounds),
                             info={**info, "termination": "time limit reached while building the model"})
     params = mathopt.SolveParameters(
@@ -149,7 +186,7 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
         random_seed=0 if seed is None else int(seed) % (2**31),
         time_limit=None if remaining is None else datetime.timedelta(seconds=remaining))
     params.gscip.real_params["numerics/feastol"] = 1e-9
-    result = mathopt.solve(mo, mathopt.SolverType.GSCIP, params=params,
+    result = mathopt.solve(model.mo, mathopt.SolverType.GSCIP, params=params,
                            model_params=mathopt.ModelSolveParameters(
                                solution_hints=[mathopt.SolutionHint(variable_values=hint)]))
     reason = result.termination.reason
@@ -159,13 +196,9 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     dual = result.termination.objective_bounds.dual_bound
     bound = max(sum(bounds), float(dual)) if math.isfinite(dual) else sum(bounds)
-    candidates = [(ef_placement, ef_start)]
     proven = reason == reasons.OPTIMAL
     if result.has_primal_feasible_solution():
-        values = result.variable_values()
-        placement = [[max(range(n_loc), key=lambda j: values[x[k, m, j]]) for m in range(len(tables[k].duration))]
-                     for k in range(len(tasks))]
-        raw = [[values[start[k, m]] for m in range(len(tables[k].duration))] for k in range(len(tasks))]
+        placement, raw = model.solution(result.variable_values())
         candidates = [(placement, compact_schedule(scenario, placement, raw))] + ([] if proven else candidates)
     placement, start_s, _ = best_candidate(scenario, objective, candidates)
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
