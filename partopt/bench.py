@@ -331,41 +331,14 @@ def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs,
     for ident, point, inst, ref in entries:
         runs = [(s, seed) for s in names for seed in (seeds if solver_spec(s).seeded else seeds[:1])
                 if (ident, s, seed) not in done]
-        if not runs:
-            continue
-        stored = None
-        if stored_ok and ref is not None and objective in ref:
-            r = ref[objective]
-            stored = (r["status"], math.inf if r["objective"] is None else r["objective"], r.get("bound"))
-        tasks.append(_Task(ident, point, inst, stored, runs, objective, float(beta), reference, time_limit, options))
-    if executor is None:
-        if jobs is None:
-            jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        executor = SerialExecutor() if jobs == 1 or len(tasks) <= 1 else ProcessExecutor(jobs)
-    if isinstance(executor, ProcessExecutor) and executor.method != "fork":
-        user = {n: solver_spec(n).target for n in names if solver_spec(n).kind == "user"}
-        try:
-            pickle.dumps(user)
-        except Exception:  # noqa: BLE001 - e.g. a lambda: run in this process instead
-            print("[bench] a user solver cannot be sent to worker processes; running in this process",
-                  file=sys.stderr)
-            executor = SerialExecutor()
-        else:
-            for task in tasks:
-                task.user_solvers = user
+        if runs:
+            stored = _stored_reference(ref, objective) if stored_ok else None
+            tasks.append(_Task(ident, point, inst, stored, runs, objective, float(beta), reference, time_limit,
+                               options))
+    executor = _executor(executor, jobs, tasks, names)
     new_rows: list[dict] = []
-    writer, fh = None, None
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not path.exists() or path.stat().st_size == 0
-        if not fresh:
-            with open(path, newline="") as old:
-                if next(csv.reader(old), []) != ROW_FIELDS:  # rows of an older layout: rewrite them in this one
-                    _write_rows(path, done_rows)
-        fh = open(path, "a", newline="")
-        writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS)
-        if fresh:
-            writer.writeheader()
+    fh = _open_rows(path, done_rows) if path is not None else None
+    writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS) if fh is not None else None
     bar = Progress("bench", len(tasks), enabled=progress and bool(tasks))
     try:
         for k, rows in enumerate(executor.map_unordered(_run, tasks), start=1):
@@ -379,6 +352,48 @@ def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs,
             fh.close()
     all_rows = done_rows + new_rows
     return BenchmarkRun(rows=all_rows, path=path, new_rows=len(new_rows), summary=summarize(all_rows))
+
+
+def _stored_reference(ref: dict | None, objective: str) -> tuple | None:
+    """(status, objective, bound) stored with a suite entry for ``objective``, if any."""
+    if ref is None or objective not in ref:
+        return None
+    r = ref[objective]
+    return (r["status"], math.inf if r["objective"] is None else r["objective"], r.get("bound"))
+
+
+def _executor(executor, jobs: int | None, tasks: list, names: list[str]):
+    """The given executor, or a serial one for one task or job, else a process pool; a pool that
+    spawns gets the user's solvers with each task (or the run stays in this process)."""
+    if executor is None:
+        if jobs is None:
+            jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        executor = SerialExecutor() if jobs == 1 or len(tasks) <= 1 else ProcessExecutor(jobs)
+    if isinstance(executor, ProcessExecutor) and executor.method != "fork":
+        user = {n: solver_spec(n).target for n in names if solver_spec(n).kind == "user"}
+        try:
+            pickle.dumps(user)
+        except Exception:  # noqa: BLE001 - e.g. a lambda: run in this process instead
+            print("[bench] a user solver cannot be sent to worker processes; running in this process",
+                  file=sys.stderr)
+            return SerialExecutor()
+        for task in tasks:
+            task.user_solvers = user
+    return executor
+
+
+def _open_rows(path: Path, done_rows: list[dict]):
+    """The rows CSV opened for appending, with a header when new (older layouts rewritten first)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not path.exists() or path.stat().st_size == 0
+    if not fresh:
+        with open(path, newline="") as old:
+            if next(csv.reader(old), []) != ROW_FIELDS:  # rows of an older layout: rewrite them in this one
+                _write_rows(path, done_rows)
+    fh = open(path, "a", newline="")
+    if fresh:
+        csv.DictWriter(fh, fieldnames=ROW_FIELDS).writeheader()
+    return fh
 
 
 def summarize(rows: Iterable[dict]) -> list[dict]:

@@ -66,8 +66,8 @@ same command again and finished rows are kept, not redone.""",
   partopt train dqn --config max_seconds=300 --config workers=2 --out dqn.pt
 
 Settings are the fields of A3CConfig / DQNConfig (partopt.learned.a3c, .dqn; e.g. envs,
-pool, lr, t_max, gamma, max_seconds; mt-a3c/a3c also entropy, replay, memory) or, for imitation: generator, generator_params,
-count, seed, epochs, hidden, batch, lr, data; for distilled: teacher, generator, labels,
+pool, lr, t_max, gamma, max_seconds; mt-a3c/a3c also entropy, replay, memory) or, for imitation:
+generator, generator_params, count, seed, epochs, hidden, batch, lr, data; for distilled: teacher, generator, labels,
 transfer, temperature, hard_weight, epochs, hidden, batch, seed.
 Checkpoints are written periodically and at the end; a curve CSV goes beside them.""",
     "suite": """examples:

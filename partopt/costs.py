@@ -132,7 +132,8 @@ class CostTensors:
         return f.within(self.delay, self.deadlines[:, :, None, None])
 
     def step_cost(self, objective: str, beta: float = 1.0) -> np.ndarray:
-        """Objective cost of every move: L_m for "hard" (inf where C2 fails), L_m + beta max(L_m - tau_m, 0) for "penalty"."""
+        """Objective cost of every move: L_m for "hard" (inf where C2 fails), L_m + beta max(L_m - tau_m, 0)
+        for "penalty"."""
         if objective == "hard":
             return np.where(self.allowed(), self.delay, np.inf)
         if objective == "penalty":

@@ -21,7 +21,10 @@ from partopt.model import Block, Device, Instance, Server
 from partopt.names import did_you_mean
 from partopt.profiles import load_profile
 
-__all__ = ["PaperGenerator", "DILGenerator", "RandomGenerator", "SharedEdgeGenerator", "GENERATORS", "generate", "get_generator"]
+__all__ = [
+    "PaperGenerator", "DILGenerator", "RandomGenerator", "SharedEdgeGenerator", "GENERATORS", "generate",
+    "get_generator"
+]
 
 MB = 8e6  #: bits in a megabyte (10^6 bytes), the papers' MB.
 

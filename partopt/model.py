@@ -411,8 +411,8 @@ def load_json(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InstanceError("", f"{path}: not UTF-8 text (byte {error.start}: {short(raw[error.start:error.start + 4])})"
-                            ) from None
+        bad = short(raw[error.start:error.start + 4])
+        raise InstanceError("", f"{path}: not UTF-8 text (byte {error.start}: {bad})") from None
     try:
         return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as error:

@@ -2,7 +2,8 @@
 
 A profile lists a network's *units*, the places between which the model can be
 cut, with per-unit FLOPs, output tensor and parameter count, measured from PyTorch
-module definitions by ``instances/profiles/make_profiles.py`` (into ``partopt/data/profiles``). :meth:`DNNProfile.blocks`
+module definitions by ``instances/profiles/make_profiles.py`` (into ``partopt/data/profiles``).
+:meth:`DNNProfile.blocks`
 merges consecutive units into M blocks.
 """
 
@@ -92,7 +93,8 @@ class DNNProfile:
             raise TypeError(f"num_blocks: must be an int, got {num_blocks!r}")
         if not 1 <= num_blocks <= len(units):
             raise ValueError(
-                f"num_blocks: {self.network} has {len(units)} units, so 1 <= num_blocks <= {len(units)}; got {num_blocks}"
+                f"num_blocks: {self.network} has {len(units)} units, so 1 <= num_blocks <= {len(units)}; "
+                f"got {num_blocks}"
             )
         return _balanced_partition([u.flops for u in units], int(num_blocks))
 

@@ -84,7 +84,8 @@ _builtin("mt-a3c", f"{_L}:solve_mt_a3c", "learned", "multi-task A3C policy (trai
 _builtin("a3c", f"{_L}:solve_a3c", "learned", "plain A3C policy over the joint action (checkpoint)", ("torch",), True)
 _builtin("dqn", f"{_L}:solve_dqn", "learned", "distributed DQN policy (checkpoint)", ("torch",), True)
 _builtin("imitation", f"{_L}:solve_imitation", "learned", "imitation of DP optima (checkpoint)", ("torch",), True)
-_builtin("distilled", f"{_L}:solve_distilled", "learned", "distilled student of the imitation teacher", ("torch",), True)
+_builtin("distilled", f"{_L}:solve_distilled", "learned", "distilled student of the imitation teacher",
+         ("torch",), True)
 
 
 def list_solvers(kind: str | None = None, problem: str | None = None) -> list[str]:

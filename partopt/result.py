@@ -106,7 +106,8 @@ class Result:
         if self.evaluation is not None:
             ev = self.evaluation
             lines.append(f"delay      {ev.total_delay:.6g} s (local {ev.local_delay:.4g}, edge {ev.edge_delay:.4g})")
-            lines.append(f"energy     {ev.energy:.6g} J; deadlines met: {ev.deadlines_met}; budget kept: {ev.budget_kept}")
+            lines.append(f"energy     {ev.energy:.6g} J; deadlines met: {ev.deadlines_met}; "
+                         f"budget kept: {ev.budget_kept}")
             for problem in getattr(ev, "problems", ())[:5]:
                 lines.append(f"schedule   {problem}")
         if self.lower_bound is not None:

@@ -219,7 +219,8 @@ class Scenario:
                 raise InstanceError(field_name, f"needs at least one {min_one}")
             for i, item in enumerate(items):
                 if not isinstance(item, cls):
-                    raise InstanceTypeError(f"{field_name}[{i}]", f"must be a {cls.__name__}, got {type(item).__name__}")
+                    raise InstanceTypeError(f"{field_name}[{i}]",
+                                            f"must be a {cls.__name__}, got {type(item).__name__}")
             object.__setattr__(self, field_name, items)
         object.__setattr__(self, "backhaul_bps", number_field(self.backhaul_bps, "backhaul_bps", lower="positive"))
         n = len(self.servers)

@@ -86,7 +86,8 @@ SUITES: dict[str, SuiteSpec] = {
         SuiteSpec("paper-servers-v1", "paper", _sweep("servers", range(2, 10), lambda n: {"num_servers": n}),
                   25, HELD_OUT_SEED + 2, axis="servers", description="Figs. 8 and 11(a): N = 2..9, VGG16 in 6 blocks"),
         SuiteSpec("paper-blocks-v1", "paper", _sweep("blocks", range(3, 19), lambda m: {"num_blocks": m}),
-                  15, HELD_OUT_SEED + 3, axis="blocks", description="Figs. 9 and 11(b): VGG16 in M = 3..18 blocks, N = 4"),
+                  15, HELD_OUT_SEED + 3, axis="blocks",
+                  description="Figs. 9 and 11(b): VGG16 in M = 3..18 blocks, N = 4"),
         SuiteSpec("paper-deadline-v1", "paper",
                   _sweep("deadline_s", [0.02, 0.05, 0.1, 0.2, 0.5, 1, 3, 5, 7], lambda t: {"deadline_s": t}),
                   20, HELD_OUT_SEED + 4, axis="deadline_s",
@@ -261,7 +262,8 @@ def load_suite(name_or_path: str | Path) -> Suite:
         _spec(str(name_or_path))
         path = suite_path(str(name_or_path))
         if not path.exists():
-            raise FileNotFoundError(f"suite {name_or_path!r} is not built yet: run `partopt suite build {name_or_path}`")
+            raise FileNotFoundError(f"suite {name_or_path!r} is not built yet: "
+                                    f"run `partopt suite build {name_or_path}`")
     with open(path) as fh:
         head = json.loads(fh.readline())
         if head.get("format") != FORMAT:
@@ -301,7 +303,8 @@ def check_suite(name: str, *, progress: Callable | None = None) -> list[str]:
             a, b = ref[kind], entry.reference[kind]
             if a["status"] != b["status"] or (a["objective"] is not None and
                                               not math.isclose(a["objective"], b["objective"], rel_tol=1e-9)):
-                problems.append(f"{ident} [{kind}]: stored {b['status']} {b['objective']}, now {a['status']} {a['objective']}")
+                problems.append(f"{ident} [{kind}]: stored {b['status']} {b['objective']}, "
+                                f"now {a['status']} {a['objective']}")
         if progress:
             progress(k + 1, len(fresh))
     return problems

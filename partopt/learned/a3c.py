@@ -159,7 +159,8 @@ def _importance_weight(log_pi: torch.Tensor, log_mu: torch.Tensor) -> torch.Tens
     return (log_pi.detach() - log_mu).exp().clamp(max=1.0)
 
 
-def _policy_terms(logits: torch.Tensor, action: torch.Tensor, log_mu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _policy_terms(logits: torch.Tensor, action: torch.Tensor,
+                  log_mu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(importance-weighted log pi(a) (B,), entropy (B,)) of ``action`` under ``logits``; with
     M heads both are means over the heads (eq. 20)."""
     dist = torch.distributions.Categorical(logits=logits)
@@ -349,7 +350,8 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
             record(rec)
             episode = max(episode, rec["episode"])
 
-        run_workers(_worker_main, lambda i, counter, queue, stop: (cfg, i, shared, opt, spec, log.started, counter, queue, stop),
+        run_workers(_worker_main,
+                    lambda i, counter, queue, stop: (cfg, i, shared, opt, spec, log.started, counter, queue, stop),
                     workers, start_episode, handle, out_of_time)
     wall = log.wall()
     _save(out, cfg, shared, opt, spec, shape, curve, episode, wall)

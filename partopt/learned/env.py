@@ -86,7 +86,8 @@ class BlockPlacementEnv(gym.Env):
         self.horizon = horizon
         self.max_energy_j = max_energy_j
         m, n = shape
-        self.observation_space = gym.spaces.Box(-FEATURE_BOUND, FEATURE_BOUND, shape=(feature_size(m, n),), dtype=np.float32)
+        self.observation_space = gym.spaces.Box(-FEATURE_BOUND, FEATURE_BOUND, shape=(feature_size(m, n),),
+                                                dtype=np.float32)
         self.action_space = gym.spaces.MultiDiscrete([n + 1] * m)
         self.task: Instance | None = None
         self.t = 0

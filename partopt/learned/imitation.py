@@ -43,7 +43,10 @@ from partopt.progress import Progress
 from partopt.solvers.dp import solve_batch
 from partopt.suites import training_instances
 
-__all__ = ["TRANSFER_STUDENT", "Dataset", "make_dataset", "load_dataset", "unlabelled_features", "train_teacher", "train_student"]
+__all__ = [
+    "TRANSFER_STUDENT", "Dataset", "make_dataset", "load_dataset", "unlabelled_features", "train_teacher",
+    "train_student"
+]
 
 
 #: Student settings with a transfer set: 4 x 80, about 26,400 parameters for the DIL shape, 10.8x fewer than
@@ -220,7 +223,8 @@ def train_student(teacher: MultiHeadNet, data: Dataset, out: str | Path, *, labe
         bar.update(epoch, f"epochs, loss {row['train_loss']:.4f}")
     record = {"data": {"generator": data.generator, "params": data.params, "labels": labels,
                        "transfer": 0 if transfer is None else len(transfer)},
-              "temperature": temperature, "hard_weight": hard_weight, "epochs": epochs, "batch": batch, "lr": lr, "seed": seed,
+              "temperature": temperature, "hard_weight": hard_weight, "epochs": epochs, "batch": batch, "lr": lr,
+              "seed": seed,
               "parameters": count_parameters(net), "teacher_parameters": count_parameters(teacher),
               "wall_seconds": time.perf_counter() - start, "final": rows[-1]}
     save_checkpoint(out, "distilled", net, spec, data.shape, record)

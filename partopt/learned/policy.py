@@ -20,13 +20,13 @@ from partopt.costs import InstanceBatch
 from partopt.evaluation import Objective
 from partopt.learned.features import FEATURE_VERSION, encode_batch
 from partopt.learned.nets import JointNet, build_net, count_parameters
-from partopt.model import Instance
+from partopt.model import Instance, short
 from partopt.profiles import data_dir
 from partopt.solvers.heuristics import best_placement
 from partopt.solvers.local_search import polish as local_polish
 
-__all__ = ["LearnedPolicy", "read_checkpoint", "save_checkpoint", "slim_checkpoint", "load_policy", "shipped_checkpoint", "checkpoints_dir",
-           "describe_checkpoint"]
+__all__ = ["LearnedPolicy", "read_checkpoint", "save_checkpoint", "slim_checkpoint", "load_policy",
+           "shipped_checkpoint", "checkpoints_dir", "describe_checkpoint"]
 
 FORMAT = "partopt.checkpoint/1"
 
@@ -65,7 +65,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         raise FileNotFoundError(f"checkpoint: {path} does not exist") from None
     except Exception as error:  # noqa: BLE001 - unpickling refusals, truncation, garbage: one clear message
         raise ValueError(f"checkpoint: {path} cannot be read as a partopt checkpoint "
-                         f"({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''})") from None
+                         f"({type(error).__name__}: {short(str(error))})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"checkpoint: {path} is not a partopt checkpoint (format {FORMAT!r} expected)")
     for key, kind in (("agent", str), ("spec", dict), ("state_dict", dict), ("shape", (list, tuple))):
@@ -114,7 +114,8 @@ class LearnedPolicy:
         if checkpoint.get("format") != FORMAT:
             raise ValueError(f"checkpoint: not a partopt checkpoint ({path})")
         if checkpoint.get("feature_version") != FEATURE_VERSION:
-            raise ValueError(f"checkpoint: feature version {checkpoint.get('feature_version')} != {FEATURE_VERSION}; retrain")
+            raise ValueError(f"checkpoint: feature version {checkpoint.get('feature_version')} != "
+                             f"{FEATURE_VERSION}; retrain")
         self.agent = checkpoint["agent"]
         self.shape = tuple(checkpoint["shape"])
         self.spec = checkpoint["spec"]
@@ -205,9 +206,9 @@ def describe_checkpoint(path: str | os.PathLike) -> str:
     if "data" in rec:
         count = rec["data"].get("count", rec["data"].get("labels"))
         transfer = rec["data"].get("transfer", 0)
-        parts.append(f"{count:,} {rec['data']['generator']} samples" + (f" + {transfer:,} unlabelled transfer inputs"
-                                                                      if transfer else "") + f", {rec.get('epochs')} epochs"
-                     + (f" in {rec['wall_seconds']:.0f} s" if rec.get("wall_seconds") else ""))
+        extra = f" + {transfer:,} unlabelled transfer inputs" if transfer else ""
+        took = f" in {rec['wall_seconds']:.0f} s" if rec.get("wall_seconds") else ""
+        parts.append(f"{count:,} {rec['data']['generator']} samples{extra}, {rec.get('epochs')} epochs{took}")
     return "; ".join(parts)
 
 

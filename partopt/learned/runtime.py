@@ -12,7 +12,10 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["TrainingConfig", "TrainingLog", "EpisodeTracker", "ReplayMemory", "epsilon_at", "number_episodes", "run_fraction", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve"]
+__all__ = [
+    "TrainingConfig", "TrainingLog", "EpisodeTracker", "ReplayMemory", "epsilon_at", "number_episodes",
+    "run_fraction", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve"
+]
 
 
 @dataclass

@@ -115,28 +115,56 @@ class BuildTimeoutError(Exception):
 def build_formulation(instance: Instance, objective: Objective, deadline: float = math.inf) -> Formulation:
     """Build the model of the module docstring for ``instance`` under ``objective``.
 
-    deadline: a ``time.perf_counter()`` value; past it, building stops with :class:`BuildTimeoutError`.
-    Work is linear in M: transitions are indexed by block.
+    deadline: a ``time.perf_counter()`` value; past it, building stops with
+    :class:`BuildTimeoutError`. Work is linear in M: transitions are indexed by block.
     """
-
-    def check_clock() -> None:
-        if time.perf_counter() > deadline:
-            raise BuildTimeoutError
-
     costs = instance.costs
     cost, energy = objective.step_cost(costs)[0], costs.energy[0]
-    m_blocks, locs = cost.shape[0], cost.shape[1]
     allowed = np.isfinite(cost)
     budget = instance.energy_budget_j
-    model = Formulation()
-    # Steps whose energy alone exceeds the budget can never be used.
-    if budget is not None:
+    if budget is not None:  # steps whose energy alone exceeds the budget can never be used
         allowed = allowed & (energy <= budget * (1.0 + REL_TOL))
+    model = Formulation()
+    by_block = _add_variables(model, allowed, deadline)
+    if model.trivially_infeasible:
+        return model
+    _add_link_rows(model, allowed.shape[0], allowed.shape[1], deadline)
 
-    y = model.y
-    by_block: list[dict[int, tuple[int, int]]] = [{} for _ in range(m_blocks)]
+    def step_terms(m: int, table: np.ndarray) -> dict[int, float]:
+        if m == 0:
+            return {v: float(table[0, 0, k]) for k, v in enumerate(model.x[0]) if v is not None}
+        return {v: float(table[m, i, j]) for v, (i, j) in by_block[m].items()}
+
+    m_blocks = allowed.shape[0]
+    # Objective: total delay (10a), each move priced by the objective, in units of
+    # ``unit`` = upper / OBJECTIVE_RANGE, where ``upper`` is the sum over blocks of the dearest
+    # move: any placement's objective lies in [0, OBJECTIVE_RANGE], so the solvers' absolute
+    # tolerances (about 1e-6) are about 1e-12 of the cost scale, whatever the delay units.
+    terms = [step_terms(m, cost) for m in range(m_blocks)]
+    model.upper = float(sum(max(t.values(), default=0.0) for t in terms)) or 1.0
+    model.unit = model.upper / OBJECTIVE_RANGE
+    for block in terms:
+        for v, c in block.items():
+            if c:
+                model.objective[v] = model.objective.get(v, 0.0) + c / model.unit
+    if budget is not None:  # (5) energy budget, relative form
+        coefs = {v: (c / budget if budget > 0 else c) for m in range(m_blocks)
+                 for v, c in step_terms(m, energy).items() if c}
+        if coefs:
+            model.rows.append(Row("energy", coefs, "<=", (1.0 + REL_TOL) if budget > 0 else 0.0, unit="energy"))
+    return model
+
+
+def _check_clock(deadline: float) -> None:
+    if time.perf_counter() > deadline:
+        raise BuildTimeoutError
+
+
+def _add_variables(model: Formulation, allowed: np.ndarray, deadline: float) -> list[dict[int, tuple[int, int]]]:
+    """x for usable (block, location) pairs, y for usable transitions; returns y by block."""
+    m_blocks, locs = allowed.shape[0], allowed.shape[1]
     for m in range(m_blocks):
-        check_clock()
+        _check_clock(deadline)
         row = []
         for k in range(locs):
             usable = allowed[0, 0, k] if m == 0 else allowed[m, :, k].any()
@@ -144,21 +172,25 @@ def build_formulation(instance: Instance, objective: Objective, deadline: float 
         model.x.append(row)
         if all(v is None for v in row):
             model.trivially_infeasible = True
-            return model
+            return []
+    by_block: list[dict[int, tuple[int, int]]] = [{} for _ in range(m_blocks)]
     for m in range(1, m_blocks):
-        check_clock()
+        _check_clock(deadline)
         for i in range(locs):
             for j in range(locs):
                 if allowed[m, i, j] and model.x[m - 1][i] is not None and model.x[m][j] is not None:
-                    y[m, i, j] = model.add_var(f"y[{m},{i},{j}]", False)
-                    by_block[m][y[m, i, j]] = (i, j)
+                    model.y[m, i, j] = model.add_var(f"y[{m},{i},{j}]", False)
+                    by_block[m][model.y[m, i, j]] = (i, j)
+    return by_block
 
-    # (1) C1: one location per block.
+
+def _add_link_rows(model: Formulation, m_blocks: int, locs: int, deadline: float) -> None:
+    """(1) one location per block; (2)-(3) transitions agree with the assignments."""
+    y = model.y
     for m in range(m_blocks):
         model.rows.append(Row(f"assign[{m}]", {v: 1.0 for v in model.x[m] if v is not None}, "==", 1.0))
-    # (2)-(3) link transitions to assignments.
     for m in range(1, m_blocks):
-        check_clock()
+        _check_clock(deadline)
         for i in range(locs):
             if model.x[m - 1][i] is not None:
                 coefs = {y[m, i, j]: 1.0 for j in range(locs) if (m, i, j) in y}
@@ -169,33 +201,6 @@ def build_formulation(instance: Instance, objective: Objective, deadline: float 
                 coefs = {y[m, i, j]: 1.0 for i in range(locs) if (m, i, j) in y}
                 coefs[model.x[m][j]] = -1.0
                 model.rows.append(Row(f"in[{m},{j}]", coefs, "==", 0.0))
-
-    def step_terms(m: int, table: np.ndarray) -> dict[int, float]:
-        if m == 0:
-            return {v: float(table[0, 0, k]) for k, v in enumerate(model.x[0]) if v is not None}
-        return {v: float(table[m, i, j]) for v, (i, j) in by_block[m].items()}
-
-    # Objective: total delay (10a), each move priced by the objective, in units of
-    # ``unit`` = upper / OBJECTIVE_RANGE, where ``upper`` is the sum over blocks of the dearest
-    # move: any placement's objective lies in [0, OBJECTIVE_RANGE], so the solvers' absolute
-    # tolerances (about 1e-6) are about 1e-12 of the cost scale, whatever the delay units.
-    model.upper = float(sum(max(step_terms(m, cost).values(), default=0.0) for m in range(m_blocks))) or 1.0
-    model.unit = model.upper / OBJECTIVE_RANGE
-    for m in range(m_blocks):
-        for v, c in step_terms(m, cost).items():
-            if c:
-                model.objective[v] = model.objective.get(v, 0.0) + c / model.unit
-    # (5) energy budget, relative form.
-    if budget is not None:
-        coefs: dict[int, float] = {}
-        for m in range(m_blocks):
-            for v, c in step_terms(m, energy).items():
-                if c:
-                    coefs[v] = c / budget if budget > 0 else c
-        if coefs:
-            rhs = (1.0 + REL_TOL) if budget > 0 else 0.0
-            model.rows.append(Row("energy", coefs, "<=", rhs, unit="energy"))
-    return model
 
 
 def prepare(instance: Instance, objective: Objective, backend: str, backends: tuple[str, ...],
