@@ -38,6 +38,8 @@ class SolverSpec:
 
 
 PROBLEMS = ("chain", "scenario")
+#: The package extra that installs each optional dependency.
+EXTRAS = {"ortools": "milp", "pulp": "milp", "torch": "learned", "gymnasium": "learned"}
 _REGISTRY: dict[str, SolverSpec] = {}
 _LOADED: dict[str, Callable] = {}
 
@@ -48,6 +50,7 @@ def _builtin(name, target, kind, description, requires=(), seeded=False, problem
 
 _S = "partopt.solvers"
 _L = "partopt.learned.solvers"
+_TORCH = ("torch", "gymnasium")
 _builtin("dp", f"{_S}.dp:solve_dp", "exact", "dynamic program over the chain; labels for energy budgets")
 _builtin("milp-ortools", f"{_S}.milp_ortools:solve_milp_ortools", "exact",
          "MILP through OR-Tools (SCIP via MathOpt, or CP-SAT)", ("ortools",))
@@ -80,12 +83,12 @@ _builtin("shared-local-search", f"{_E}.heuristics:solve_shared_local_search", "h
          problem="scenario")
 _builtin("as-if-alone", f"{_E}.heuristics:solve_as_if_alone", "heuristic",
          "shared edge: each task's single-chain optimum (DP), then FIFO dispatch", problem="scenario")
-_builtin("mt-a3c", f"{_L}:solve_mt_a3c", "learned", "multi-task A3C policy (trained checkpoint)", ("torch",), True)
-_builtin("a3c", f"{_L}:solve_a3c", "learned", "plain A3C policy over the joint action (checkpoint)", ("torch",), True)
-_builtin("dqn", f"{_L}:solve_dqn", "learned", "distributed DQN policy (checkpoint)", ("torch",), True)
-_builtin("imitation", f"{_L}:solve_imitation", "learned", "imitation of DP optima (checkpoint)", ("torch",), True)
+_builtin("mt-a3c", f"{_L}:solve_mt_a3c", "learned", "multi-task A3C policy (trained checkpoint)", _TORCH, True)
+_builtin("a3c", f"{_L}:solve_a3c", "learned", "plain A3C policy over the joint action (checkpoint)", _TORCH, True)
+_builtin("dqn", f"{_L}:solve_dqn", "learned", "distributed DQN policy (checkpoint)", _TORCH, True)
+_builtin("imitation", f"{_L}:solve_imitation", "learned", "imitation of DP optima (checkpoint)", _TORCH, True)
 _builtin("distilled", f"{_L}:solve_distilled", "learned", "distilled student of the imitation teacher",
-         ("torch",), True)
+         _TORCH, True)
 
 
 def list_solvers(kind: str | None = None, problem: str | None = None) -> list[str]:
@@ -116,10 +119,10 @@ def get_solver(name: str) -> Callable:
         except ModuleNotFoundError as error:
             missing = error.name or "a dependency"
             needs = ", ".join(spec.requires) or missing
-            raise ImportError(
-                f"solver {name!r} needs {needs} (missing: {missing}); install it with "
-                f"pip install {' '.join(spec.requires) or missing}"
-            ) from error
+            extra = EXTRAS.get(spec.requires[0]) if spec.requires else None
+            command = f'pip install "partopt[{extra}]"' if extra else f"pip install {missing}"
+            raise ImportError(f"solver {name!r} needs {needs} (missing: {missing}); install it with {command}"
+                              ) from error
     _LOADED[name] = fn
     return fn
 

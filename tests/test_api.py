@@ -108,3 +108,22 @@ def test_builtin_cannot_be_overwritten_by_accident():
     """Registering over an existing name needs replace=True."""
     with pytest.raises(ValueError, match="replace=True"):
         partopt.register_solver("dp", lambda inst: [0])
+
+
+def test_missing_optional_dependency_names_the_extra(monkeypatch):
+    """A solver whose package is missing says which extra installs it, not a bare ImportError."""
+    import importlib
+
+    from partopt import registry
+
+    real = importlib.import_module
+
+    def fake(name, *args):
+        if name.startswith("partopt.solvers.shared.cpsat"):
+            raise ModuleNotFoundError("No module named 'ortools'", name="ortools")
+        return real(name, *args)
+
+    monkeypatch.setattr(registry.importlib, "import_module", fake)
+    monkeypatch.delitem(registry._LOADED, "shared-cpsat", raising=False)
+    with pytest.raises(ImportError, match=r'pip install "partopt\[milp\]"'):
+        partopt.solve(partopt.generate("shared", seed=0, num_tasks=2))
