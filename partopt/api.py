@@ -62,9 +62,10 @@ def solve(
         An unknown solver or option, a solver for the other kind of problem, a bad time limit.
     """
     if not isinstance(instance, (Instance, Scenario)):
-        instance = read(instance)
-        if not isinstance(instance, (Instance, Scenario)):
-            raise ValueError(f"instance: the file holds a {type(instance).__name__}, not an instance or scenario")
+        loaded = read(instance)
+        if not isinstance(loaded, (Instance, Scenario)):
+            raise ValueError(f"instance: the file holds a {type(loaded).__name__}, not an instance or scenario")
+        instance = loaded
     if time_limit is not None and (isinstance(time_limit, bool) or not time_limit > 0):
         raise ValueError(f"time_limit: must be > 0 seconds, got {time_limit!r}")
     problem = "scenario" if isinstance(instance, Scenario) else "chain"

@@ -176,14 +176,14 @@ class BenchmarkRun:
         return format_summary(self.summary)
 
 
-def _entries(suite) -> list[tuple[str, str, Instance, dict | None]]:
+def _entries(suite) -> list[tuple[str, str, Instance | Scenario, dict | None]]:
     from partopt.suites import Suite, load_suite
 
     if isinstance(suite, (str, Path)):
         suite = load_suite(suite)
     if isinstance(suite, Suite):
         return [(e.id, e.point, e.instance, e.reference) for e in suite.entries]
-    out = []
+    out: list[tuple[str, str, Instance | Scenario, dict | None]] = []
     for k, inst in enumerate(suite):
         if not isinstance(inst, (Instance, Scenario)):
             raise TypeError(f"suite[{k}]: must be an Instance or Scenario, got {type(inst).__name__}")
@@ -247,11 +247,11 @@ def read_rows(path: Path) -> list[dict]:
     for row in rows:
         row["seed"] = int(row["seed"])
         row["beta"] = float(row["beta"])
-        for key in ("objective", "reference", "gap_pct", "total_delay", "energy", "penalty", "runtime", "bound",
-                    "gap_to_bound_pct"):
-            row[key] = float(row[key]) if row.get(key) not in ("", "None", None) else None
-        for key in ("deadlines_met", "budget_kept"):
-            row[key] = {"True": True, "False": False}.get(row[key])
+        for name in ("objective", "reference", "gap_pct", "total_delay", "energy", "penalty", "runtime", "bound",
+                     "gap_to_bound_pct"):
+            row[name] = float(row[name]) if row.get(name) not in ("", "None", None) else None
+        for name in ("deadlines_met", "budget_kept"):
+            row[name] = {"True": True, "False": False}.get(row[name])
     return rows
 
 
@@ -343,7 +343,7 @@ def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs,
     try:
         for k, rows in enumerate(executor.map_unordered(_run, tasks), start=1):
             new_rows.extend(rows)
-            if writer is not None:
+            if writer is not None and fh is not None:
                 writer.writerows(rows)
                 fh.flush()
             bar.update(k, f"instances, {len(new_rows)} new rows, {len(done_rows)} resumed")

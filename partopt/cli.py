@@ -229,7 +229,7 @@ def cmd_bench(args) -> int:
     suite_label = Path(args.suite).stem if args.suite.endswith(".jsonl") else args.suite
     default_name = suite_label + ("" if args.objective == "hard" else f"-{args.objective}") + ".csv"
     out = Path(args.out) if args.out else Path("bench/results") / default_name
-    options = {}
+    options: dict[str, dict] = {}
     for item in args.option or []:
         solver, _, pair = item.partition(":")
         options.setdefault(solver, {}).update(_pairs([pair], "--option"))

@@ -82,7 +82,10 @@ def check_solver(
                     report.failures.append(f"{where}: no placement but objective {first.objective}")
                 continue
             try:
-                (validate_scenario_placement if shared else validate_placement)(inst, first.placement)
+                if isinstance(inst, Scenario):
+                    validate_scenario_placement(inst, first.placement)
+                else:
+                    validate_placement(inst, first.placement)
             except (ValueError, TypeError) as error:
                 report.failures.append(f"{where}: invalid placement ({error})")
                 continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -29,12 +29,18 @@ __all__ = [
 MB = 8e6  #: bits in a megabyte (10^6 bytes), the papers' MB.
 
 
-def _range(value: float | tuple[float, float], name: str) -> tuple[float, float]:
+def _range(value: Any, name: str) -> tuple[float, float]:
     """A fixed value or a (low, high) pair, checked."""
-    lo, hi = (value, value) if np.isscalar(value) else tuple(value)
+    try:
+        lo, hi = ((float(value), float(value)) if isinstance(value, (int, float, np.number))
+                  else (float(value[0]), float(value[1])))
+        if len(np.atleast_1d(value)) > 2:
+            raise ValueError
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"{name}: need a number or a (low, high) pair, got {value!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
         raise ValueError(f"{name}: need a number or a (low, high) pair with low <= high, got {value!r}")
-    return float(lo), float(hi)
+    return lo, hi
 
 
 def _draw(rng: np.random.Generator, value, name: str, size=None):
@@ -68,7 +74,7 @@ class _Generator:
 
     def params(self) -> dict[str, Any]:
         """The generator's parameters as a dict."""
-        return dataclasses.asdict(self)
+        return dataclasses.asdict(cast(Any, self))
 
 
 @dataclass(frozen=True)
@@ -399,7 +405,7 @@ def get_generator(name: str, **params) -> _Generator:
         raise ValueError(f"generator: unknown name {name!r}; available: {', '.join(GENERATORS)}."
                          + did_you_mean(name, GENERATORS))
     cls = GENERATORS[name]
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = {f.name for f in dataclasses.fields(cast(Any, cls))}
     for key in params:
         if key not in known:
             raise ValueError(f"{key}: not a parameter of generator {name!r}." + did_you_mean(key, known))

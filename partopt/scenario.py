@@ -415,7 +415,8 @@ def validate_start_times(scenario: Scenario, start_s: Any) -> tuple[tuple[float,
         m_k = scenario.num_blocks(k)
         if len(row) != m_k:
             raise InstanceError(f"start_s[{k}]", f"has {len(row)} entries, task {k} has M={m_k} blocks")
-        out.append(tuple(number_field(v, f"start_s[{k}][{m}]", lower="nonneg") for m, v in enumerate(row)))
+        out.append(tuple(float(number_field(v, f"start_s[{k}][{m}]", lower="nonneg") or 0.0)
+                         for m, v in enumerate(row)))
     return tuple(out)
 
 

@@ -74,6 +74,11 @@ class SuiteSpec:
         return self.generator == "shared"
 
 
+def _shared_point(tasks: int) -> Callable[[Any], dict]:
+    """Generator parameters of a shared-edge suite point: K tasks released at a given rate."""
+    return lambda rate: {**_SHARED_MIX, "num_tasks": tasks, "release_rate": rate}
+
+
 def _sweep(axis: str, values, make: Callable[[Any], dict]) -> tuple[tuple[str, dict], ...]:
     return tuple((f"{axis}={v}", make(v)) for v in values)
 
@@ -100,8 +105,7 @@ SUITES: dict[str, SuiteSpec] = {
         SuiteSpec("dil-v1", "dil", (("default", {}),), 1000, HELD_OUT_SEED + 6,
                   description="deep-imitation paper's distribution: 6 subtasks, edge + cloud"),
         *[SuiteSpec(f"shared-k{k}-v1", "shared",
-                    _sweep("release_rate", (30, 70, 110), lambda r, k=k: {**_SHARED_MIX, "num_tasks": k,
-                                                                          "release_rate": r}),
+                    _sweep("release_rate", (30, 70, 110), _shared_point(k)),
                     count, HELD_OUT_SEED + 10 + i, axis="release_rate", time_limit=limit,
                     description=f"shared edge, K = {k} tasks at 30/70/110 per s, four DNNs, N = 2..9, 3 devices")
           for i, (k, count, limit) in enumerate(((2, 10, 20.0), (8, 5, 30.0), (16, 3, 30.0), (64, 1, 30.0),
@@ -117,7 +121,7 @@ class SuiteEntry:
     id: str
     point: str
     params: dict
-    instance: Instance
+    instance: Instance | Scenario
     reference: dict[str, dict]
 
 
@@ -139,7 +143,7 @@ class Suite:
     def __iter__(self) -> Iterator[SuiteEntry]:
         return iter(self.entries)
 
-    def instances(self) -> list[Instance]:
+    def instances(self) -> list[Instance | Scenario]:
         """The instances, in order."""
         return [e.instance for e in self.entries]
 
@@ -273,7 +277,10 @@ def load_suite(name_or_path: str | Path) -> Suite:
         for line in fh:
             if line.strip():
                 d = json.loads(line)
-                suite.entries.append(SuiteEntry(d["id"], d["point"], d["params"], from_dict(d["instance"]),
+                problem = from_dict(d["instance"])
+                if not isinstance(problem, (Instance, Scenario)):
+                    raise ValueError(f"{path}: entry {d['id']} holds no instance or scenario")
+                suite.entries.append(SuiteEntry(d["id"], d["point"], d["params"], problem,
                                                 d["reference"]))
     return suite
 

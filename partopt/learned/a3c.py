@@ -73,6 +73,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -209,7 +210,7 @@ class _Worker:
     def _act(self, logits: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
         """Sample from the heads with epsilon exploration: (actions (E,) joint indices or
         (E, M) locations, their behaviour log-probabilities log mu, placements (E, M))."""
-        local = self.local
+        local: Any = self.local
         joint = isinstance(local, JointNet)
         choices = local.locations**local.blocks if joint else local.locations
         dist = torch.distributions.Categorical(logits=logits)
@@ -243,6 +244,8 @@ class _Worker:
         from the current critic and importance weights against the stored behaviour."""
         cfg, local = self.cfg, self.local
         local.load_state_dict(self.shared.state_dict())
+        if self.memory is None:
+            raise RuntimeError("replay: this worker keeps no replay memory (replay=False)")
         batch = {k: torch.from_numpy(v) for k, v in self.memory.sample(cfg.t_max * cfg.envs).items()}
         logits, value = local(batch["obs"])
         with torch.no_grad():
@@ -324,7 +327,8 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
     torch.manual_seed(cfg.seed)
     shared = build_net(spec)
     opt = SharedRMSprop(shared.parameters(), cfg.lr, cfg.rms_alpha, cfg.rms_eps)
-    curve, start_episode, wall_before = [], 0, 0.0
+    curve: list[dict] = []
+    start_episode, wall_before = 0, 0.0
     if resume:
         record, curve, start_episode, wall_before = resume_from(out, shared)
         opt.load_state_dict(record["optimizer"])
@@ -332,7 +336,7 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
     workers = worker_count(cfg.workers)
     log = TrainingLog(cfg, lambda ep: _save(out, cfg, shared, opt, spec, shape, curve, ep, log.wall()), curve,
                       wall_before, progress)
-    record, out_of_time = log.record, log.out_of_time
+    record_row, out_of_time = log.record, log.out_of_time
 
     episode = start_episode
     if cfg.deterministic:
@@ -343,11 +347,11 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
                 for rec in w.rollout(run_fraction(cfg, episode, log.started)):
                     episode += 1
                     rec["episode"] = episode
-                    record(rec)
+                    record_row(rec)
     else:
         def handle(rec):
             nonlocal episode
-            record(rec)
+            record_row(rec)
             episode = max(episode, rec["episode"])
 
         run_workers(_worker_main,

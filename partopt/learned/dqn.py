@@ -70,7 +70,7 @@ class _Actor:
         self.obs, _ = self.env.reset(seed=cfg.seed * 1000 + 500 + index)
         self.tracker = EpisodeTracker(self.env.num_envs, index)
 
-    def act(self, fraction: float) -> tuple[tuple, list[dict]]:
+    def act(self, fraction: float) -> tuple[dict, list[dict]]:
         """One step of every copy: (transitions {obs, action, scaled reward, following obs,
         done} as arrays, finished-episode records)."""
         cfg = self.cfg
@@ -145,7 +145,8 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
     spec = net_spec("multi-head", shape, cfg.hidden, critic=False)
     torch.manual_seed(cfg.seed)
     online = build_net(spec)
-    curve, start_episode, wall_before = [], 0, 0.0
+    curve: list[dict] = []
+    start_episode, wall_before = 0, 0.0
     if resume:
         _, curve, start_episode, wall_before = resume_from(out, online)
     online.share_memory()

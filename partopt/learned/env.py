@@ -64,7 +64,7 @@ class BlockPlacementEnv(gym.Env):
         max_energy_j: float | None = None,
     ):
         if instances is not None:
-            self.instances = list(instances)
+            self.instances: list[Instance] | None = list(instances)
             if not self.instances:
                 raise ValueError("instances: need at least one")
             shapes = {i.shape for i in self.instances}
@@ -96,6 +96,8 @@ class BlockPlacementEnv(gym.Env):
     def _draw(self) -> Instance:
         if self.instances is not None:
             return self.instances[int(self.np_random.integers(len(self.instances)))]
+        if self.generator is None:
+            raise RuntimeError("the environment has neither instances nor a generator")
         return self.generator.sample(self.np_random)
 
     def _energy_fraction(self) -> float:

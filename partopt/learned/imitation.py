@@ -84,7 +84,8 @@ def load_dataset(path: str | Path) -> Dataset:
     d = np.load(path, allow_pickle=False)
     import ast
 
-    return Dataset(d["features"], d["labels"], d["values"], tuple(int(x) for x in d["shape"]), str(d["generator"]),
+    shape = (int(d["shape"][0]), int(d["shape"][1]))
+    return Dataset(d["features"], d["labels"], d["values"], shape, str(d["generator"]),
                    ast.literal_eval(str(d["params"])))
 
 

@@ -6,6 +6,8 @@ Every network is built from a small ``spec`` dict saved in its checkpoint.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -96,7 +98,7 @@ def net_spec(kind: str, shape: tuple[int, int], hidden, critic: bool = True) -> 
             "critic": critic}
 
 
-def build_net(spec: dict) -> nn.Module:
+def build_net(spec: dict) -> Any:
     """The network described by ``spec`` (kind, inputs, blocks, locations, hidden, critic)."""
     cls = {"multi-head": MultiHeadNet, "joint": JointNet}[spec["kind"]]
     return cls(spec["inputs"], spec["blocks"], spec["locations"], list(spec["hidden"]), spec.get("critic", True))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, cast
 
 import numpy as np
 import torch
@@ -221,7 +221,9 @@ def load_policy(checkpoint: str | os.PathLike | None, agent: str | None,
                 shape: tuple[int, int] | None) -> LearnedPolicy:
     """The policy in ``checkpoint`` (which must hold an ``agent`` policy unless agent is None),
     or the shipped one of ``agent`` for ``shape``."""
-    path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(agent, shape)
+    if checkpoint is None and (agent is None or shape is None):
+        raise ValueError("checkpoint: name a checkpoint file, or an agent and a shape for a shipped one")
+    path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(str(agent), cast(tuple, shape))
     if not path.exists():
         raise FileNotFoundError(f"checkpoint: {path} does not exist")
     policy = _load(str(path.resolve()), path.stat().st_mtime)

@@ -8,7 +8,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -225,7 +225,7 @@ def run_workers(target: Callable, args: Callable[[int, object, object, object], 
     are dropped) or each worker has sent None. ``counter`` is a shared int starting at
     ``start_value``; a queue of ``queue_size`` items makes fast workers wait for ``handle``.
     Uses fork where the platform has it (spawn costs seconds of start-up), spawn elsewhere."""
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    ctx: Any = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     counter, queue, stop = ctx.Value("i", start_value), ctx.Queue(maxsize=queue_size), ctx.Event()
     procs = [ctx.Process(target=target, args=args(i, counter, queue, stop), daemon=True) for i in range(count)]
     for p in procs:

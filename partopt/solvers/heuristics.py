@@ -133,5 +133,4 @@ def solve_single_split(instance: Instance, objective: Objective, *, time_limit=N
     for n in range(1, instance.num_locations):
         for k in range(m_blocks):
             candidates.append([0] * k + [n] * (m_blocks - k))
-    candidates = np.array(candidates)
-    return SolverOutput(placement=best_placement(instance, objective, candidates))
+    return SolverOutput(placement=best_placement(instance, objective, np.array(candidates)))

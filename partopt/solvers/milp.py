@@ -192,14 +192,16 @@ def _add_link_rows(model: Formulation, m_blocks: int, locs: int, deadline: float
     for m in range(1, m_blocks):
         _check_clock(deadline)
         for i in range(locs):
-            if model.x[m - 1][i] is not None:
+            source = model.x[m - 1][i]
+            if source is not None:
                 coefs = {y[m, i, j]: 1.0 for j in range(locs) if (m, i, j) in y}
-                coefs[model.x[m - 1][i]] = -1.0
+                coefs[source] = -1.0
                 model.rows.append(Row(f"out[{m},{i}]", coefs, "==", 0.0))
         for j in range(locs):
-            if model.x[m][j] is not None:
+            target = model.x[m][j]
+            if target is not None:
                 coefs = {y[m, i, j]: 1.0 for i in range(locs) if (m, i, j) in y}
-                coefs[model.x[m][j]] = -1.0
+                coefs[target] = -1.0
                 model.rows.append(Row(f"in[{m},{j}]", coefs, "==", 0.0))
 
 

@@ -120,10 +120,10 @@ def best_candidate(scenario: Scenario, objective: Objective,
     an infeasible candidate is ranked by its raw value after every feasible one."""
     if not candidates:
         raise ValueError("candidates: need at least one")
-    best = None
-    for placement, start in candidates:
+    ranked = []
+    for rank, (placement, start) in enumerate(candidates):
         ev = evaluate_scenario(scenario, placement, start)
-        key = (not objective.feasible(ev), objective.raw_value(ev) if ev.valid else math.inf)
-        if best is None or key < best[0]:
-            best = (key, ev.placement, None if start is None else ev.start_s, ev)
-    return best[1], best[2], best[3]
+        key = (not objective.feasible(ev), objective.raw_value(ev) if ev.valid else math.inf, rank)
+        ranked.append((key, ev.placement, None if start is None else ev.start_s, ev))
+    _, placement_out, start_out, evaluation = min(ranked, key=lambda item: item[0])
+    return placement_out, start_out, evaluation

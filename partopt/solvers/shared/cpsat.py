@@ -49,6 +49,7 @@ import os
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from partopt.evaluation import Objective
 from partopt.result import SolverOutput
@@ -162,8 +163,9 @@ class _Model:
         self.delay.append(d_k)
         limits = [(self.end[k, m] - (d.rel[k] if m == 0 else self.end[k, m - 1]) + (back if m == last else 0),
                    self.scenario.tables[k].deadline[m], f"{k},{m}") for m in range(last + 1)]
-        if self.scenario.tasks[k].deadline_s is not None:
-            limits.append((d_k, self.scenario.tasks[k].deadline_s, f"{k}"))
+        task_deadline = self.scenario.tasks[k].deadline_s
+        if task_deadline is not None:
+            limits.append((d_k, task_deadline, f"{k}"))
         for expr, tau, label in limits:  # (8)
             if not math.isfinite(tau):
                 continue
@@ -257,7 +259,8 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
         model.add_hint(ef_placement, ef_start)
 
     remaining = None if time_limit is None else time_limit - (time.perf_counter() - begin)
-    info = {"grid_s": g, "build_s": time.perf_counter() - begin, "beta_used": weight[1] / weight[0] or None}
+    info: dict[str, Any] = {"grid_s": g, "build_s": time.perf_counter() - begin,
+                            "beta_used": weight[1] / weight[0] or None}
     candidates: list = [(ef_placement, ef_start)]
     bound_s = sum(bounds)
     if remaining is not None and remaining <= 0:
@@ -275,8 +278,8 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
         raise RuntimeError(f"shared-cpsat built an invalid model: {model.cp.validate()}")
     proven = status == cp_model.OPTIMAL
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        placement, grid_start = model.solution(solver)
-        candidates = [(placement, grid_start), (placement, compact_schedule(scenario, placement, grid_start))] + (
+        found, grid_start = model.solution(solver)
+        candidates = [(found, grid_start), (found, compact_schedule(scenario, found, grid_start))] + (
             [] if proven else candidates)
         slack = scenario.num_tasks * (2 * sum(scenario.block_counts) + 1)
         bound_s = max(bound_s, (solver.best_objective_bound / weight[0] - slack) * g)
@@ -289,7 +292,7 @@ def _pair_bounds(scenario: Scenario, objective: Objective, grid_s: float, budget
     """Proven lower bounds on D_a + D_b for pairs of tasks: each pair solved alone (dropping
     the other tasks only frees the edge), as long as ``budget`` seconds last."""
     stop = math.inf if budget is None else time.perf_counter() + budget
-    out = {}
+    out: dict[tuple[int, int], float] = {}
     k = scenario.num_tasks
     for a in range(k):
         for b in range(a + 1, k):

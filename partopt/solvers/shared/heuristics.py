@@ -39,9 +39,9 @@ def solve_shared_greedy(scenario: Scenario, objective: Objective, *, time_limit=
     """Each block, in release order, to the least-loaded server (see the module docstring)."""
     free = [s.available_s for s in scenario.servers]
     speed = [s.cpu_hz for s in scenario.servers]
-    placement = [None] * scenario.num_tasks
+    placement: list[list[int]] = [[] for _ in scenario.tasks]
     for k in release_order(scenario):
-        tab, prev_loc, prev_end, row = scenario.tables[k], 0, scenario.tasks[k].release_s, []
+        tab, prev_loc, prev_end, row = scenario.tables[k], 0, scenario.tasks[k].release_s, placement[k]
         for m in range(len(tab.duration)):
             n = min(range(len(free)), key=lambda i: (free[i], -speed[i], i))
             loc = n + 1
@@ -49,7 +49,6 @@ def solve_shared_greedy(scenario: Scenario, objective: Objective, *, time_limit=
             free[n] = prev_end = begin + tab.duration[m][loc]
             prev_loc = loc
             row.append(loc)
-        placement[k] = row
     return SolverOutput(placement=placement)
 
 
@@ -57,14 +56,16 @@ def earliest_finish_schedule(scenario: Scenario, keep_deadlines: bool) -> tuple[
     """Placement and start times of the earliest-finish heuristic."""
     server_free = [s.available_s for s in scenario.servers]
     device_free = [0.0] * scenario.num_devices
-    placement: list = [None] * scenario.num_tasks
-    start: list = [None] * scenario.num_tasks
+    placement: list[list[int]] = [[] for _ in scenario.tasks]
+    start: list[list[float]] = [[] for _ in scenario.tasks]
     for k in release_order(scenario):
         task, tab = scenario.tasks[k], scenario.tables[k]
         free = [device_free[task.device]] + server_free
         chain = earliest_finish_chain(tab, task.release_s, free, keep_deadlines)
         if chain is None:  # no move keeps the deadlines: the fastest placement anyway
             chain = earliest_finish_chain(tab, task.release_s, free)
+        if chain is None:
+            raise RuntimeError(f"earliest-finish found no placement for task {k}")
         for loc, end in zip(chain.placement, chain.finish_s):
             if loc == 0:
                 device_free[task.device] = end
@@ -118,8 +119,8 @@ def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_
     alone = _alone_placement(scenario, objective)
     if alone is not None:
         starts.append(alone)
-    current, _, ev = best_candidate(scenario, objective, [(p, None) for p in starts])
-    current = [list(row) for row in current]
+    first, _, ev = best_candidate(scenario, objective, [(p, None) for p in starts])
+    current = [list(row) for row in first]
 
     def score(e) -> tuple[bool, float]:
         return (not objective.feasible(e), objective.raw_value(e))
@@ -148,6 +149,7 @@ def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_
             if stopped:
                 break
     # Earliest-finish's own schedule can beat FIFO dispatch of any placement nearby: keep the better.
-    placement, start, _ = best_candidate(scenario, objective, [(current, None), (ef_placement, ef_start)])
-    return SolverOutput(placement=placement, start_s=start, timed_out=stopped and time.perf_counter() > deadline,
+    best_placement, best_start, _ = best_candidate(scenario, objective, [(current, None), (ef_placement, ef_start)])
+    timed_out = stopped and time.perf_counter() > deadline
+    return SolverOutput(placement=best_placement, start_s=best_start, timed_out=timed_out,
                         info={"evaluations": evaluations})

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime
 import math
 import time
+from typing import Any
 
 from partopt.evaluation import Objective
 from partopt.result import SolverOutput
@@ -175,7 +176,7 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     hint = {model.x[k, m, j]: float(j == loc) for k, row in enumerate(ef_placement) for m, loc in enumerate(row)
             for j in range(model.n_loc)}
     remaining = None if time_limit is None else time_limit - (time.perf_counter() - begin)
-    info = {"backend": "scip", "build_s": time.perf_counter() - begin}
+    info: dict[str, Any] = {"backend": "scip", "build_s": time.perf_counter() - begin}
     candidates: list = [(ef_placement, ef_start)]
     if remaining is not None and remaining <= 0:
         placement, start_s, _ = best_candidate(scenario, objective, candidates)
@@ -198,8 +199,8 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     bound = max(sum(bounds), float(dual)) if math.isfinite(dual) else sum(bounds)
     proven = reason == reasons.OPTIMAL
     if result.has_primal_feasible_solution():
-        placement, raw = model.solution(result.variable_values())
-        candidates = [(placement, compact_schedule(scenario, placement, raw))] + ([] if proven else candidates)
+        found, raw = model.solution(result.variable_values())
+        candidates = [(found, compact_schedule(scenario, found, raw))] + ([] if proven else candidates)
     placement, start_s, _ = best_candidate(scenario, objective, candidates)
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
                         lower_bound=bound, info=info)
