@@ -24,6 +24,8 @@ import math
 import sys
 from pathlib import Path
 
+from partopt.names import key_values
+
 EPILOGS = {
     "generate": """examples:
   partopt generate paper --seed 0                      # print one instance as JSON
@@ -77,31 +79,13 @@ Checkpoints are written periodically and at the end; a curve CSV goes beside the
 }
 
 
-def _parse_value(text: str):
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        return text
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _pairs(items: list[str] | None, what: str) -> dict:
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"{what}: expected KEY=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
-        out[key.strip().replace("-", "_")] = _parse_value(value)
-    return out
-
-
 def _instance(args):
     import partopt
 
     if args.instance and args.generate:
         raise ValueError("instance: give a file or --generate, not both")
     if args.generate:
-        return partopt.generate(args.generate, seed=args.seed or 0, **_pairs(args.param, "--param"))
+        return partopt.generate(args.generate, seed=args.seed or 0, **key_values(args.param, "--param"))
     if not args.instance:
         raise ValueError("instance: give an instance file or --generate NAME")
     return partopt.read(args.instance)
@@ -117,7 +101,7 @@ def _jsonable(x):
 def cmd_generate(args) -> int:
     import partopt
 
-    gen = partopt.get_generator(args.name, **_pairs(args.param, "--param"))
+    gen = partopt.get_generator(args.name, **key_values(args.param, "--param"))
     instances = [gen.generate(args.seed, i) for i in range(args.count)]
     if args.output is None:
         if args.count != 1:
@@ -141,7 +125,7 @@ def cmd_solve(args) -> int:
 
     inst = _instance(args)
     result = partopt.solve(inst, args.solver, objective=args.objective, beta=args.beta,
-                           time_limit=args.time_limit, seed=args.solver_seed, **_pairs(args.option, "--option"))
+                           time_limit=args.time_limit, seed=args.solver_seed, **key_values(args.option, "--option"))
     if args.solution_out:
         if result.placement is None:
             raise ValueError(f"--solution-out: {result.solver} returned no placement ({result.status})")
@@ -190,6 +174,7 @@ def _evaluate_scenario(scenario, args) -> int:
 def cmd_evaluate(args) -> int:
     import partopt
 
+    partopt.Objective("penalty", args.beta)  # refuses a beta that is not a finite number >= 0
     inst = partopt.read(args.instance)
     if isinstance(inst, partopt.Scenario):
         return _evaluate_scenario(inst, args)
@@ -232,7 +217,7 @@ def cmd_bench(args) -> int:
     options: dict[str, dict] = {}
     for item in args.option or []:
         solver, _, pair = item.partition(":")
-        options.setdefault(solver, {}).update(_pairs([pair], "--option"))
+        options.setdefault(solver, {}).update(key_values([pair], "--option"))
     run = benchmark(args.suite, args.solvers, reference=args.reference, objective=args.objective, beta=args.beta,
                     seeds=args.seeds, out=out, jobs=args.jobs, time_limit=args.time_limit, limit=args.limit,
                     options=options, redo=args.redo, progress=not args.quiet)

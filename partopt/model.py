@@ -445,7 +445,7 @@ def validate_placement(instance: Instance, placement: Any) -> tuple[int, ...]:
     A placement gives, for each of the M blocks, its location: 0 the device,
     1..N a server.
     """
-    if isinstance(placement, (str, bytes, Mapping)) or not hasattr(placement, "__len__"):
+    if isinstance(placement, (str, bytes, Mapping, set, frozenset)) or not hasattr(placement, "__len__"):
         raise InstanceTypeError("placement", f"must be a sequence of ints, got {type(placement).__name__}")
     if len(placement) != instance.num_blocks:
         raise InstanceError(

@@ -378,15 +378,14 @@ def validate_scenario_placement(scenario: Scenario, placement: Any) -> tuple[tup
 
     Location 0 is the task's own device, 1..N the servers.
     """
-    if isinstance(placement, (str, bytes, Mapping)) or not isinstance(placement, Sequence) and not hasattr(
-            placement, "__len__"):
+    if isinstance(placement, (str, bytes, Mapping, set, frozenset)) or not hasattr(placement, "__len__"):
         raise InstanceTypeError("placement", f"must be a list of per-task lists, got {type(placement).__name__}")
     if len(placement) != scenario.num_tasks:
         raise InstanceError("placement", f"has {len(placement)} task entries, the scenario has K={scenario.num_tasks}")
     out = []
     n = scenario.num_servers
     for k, row in enumerate(placement):
-        if isinstance(row, (str, bytes, Mapping, numbers.Number)) or not hasattr(row, "__len__"):
+        if isinstance(row, (str, bytes, Mapping, set, frozenset, numbers.Number)) or not hasattr(row, "__len__"):
             raise InstanceTypeError(f"placement[{k}]", f"must be a list of locations, got {type(row).__name__}")
         m_k = scenario.num_blocks(k)
         if len(row) != m_k:

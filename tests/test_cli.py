@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+import partopt
 from partopt.cli import main
 
 COMMANDS = ["generate", "solve", "evaluate", "bench", "plot", "suite", "list", "train"]
@@ -92,3 +93,18 @@ def test_json_output_is_clean_with_highs():
     proc = run("solve", "--generate", "paper", "--solver", "milp-pulp", "--option", "backend=highs", "--json")
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["status"] == "optimal"
+
+
+@pytest.mark.parametrize("beta", ["nan", "-5", "inf"])
+def test_evaluate_refuses_a_bad_beta(tmp_path, beta):
+    """--beta must be a finite number >= 0: exit 2 naming it."""
+    path = tmp_path / "i.json"
+    partopt.write(partopt.generate("paper", seed=0), path)
+    proc = run("evaluate", str(path), "0", "1", "1", "1", "1", "1", "--beta", beta)
+    assert proc.returncode == 2 and "beta" in proc.stderr
+
+
+def test_a_set_is_not_a_placement():
+    """A set has no order: refused as a placement, naming the field."""
+    with pytest.raises(TypeError, match="placement"):
+        partopt.evaluate(partopt.generate("paper", seed=0), {0, 1, 2, 3, 4, 5})

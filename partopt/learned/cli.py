@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from partopt.names import did_you_mean
+from partopt.names import did_you_mean, key_values
 
 __all__ = ["train_main"]
 
@@ -28,9 +28,8 @@ def _config(cls, values: dict):
 
 
 def train_main(args) -> int:
-    from partopt.cli import _pairs
 
-    values = _pairs(args.config, "--config")
+    values = key_values(args.config, "--config")
     out = Path(args.out or f"{args.agent}.pt")
     curve = out.with_suffix(".curve.csv")
     if args.agent in ("mt-a3c", "a3c"):
