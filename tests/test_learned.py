@@ -335,3 +335,25 @@ def test_slim_checkpoint_solves_but_does_not_resume(tmp_path):
     assert before.placement == after.placement and "2 episodes" in describe_checkpoint(out)
     with pytest.raises(ValueError, match="slimmed"):
         train_a3c(A3CConfig(**{**cfg.__dict__, "episodes": 4}), out, resume=True, progress=False)
+
+
+def test_environments_refuse_invalid_actions():
+    """An index of -1 or past N, or the wrong number of locations, is refused instead of wrapping."""
+    import numpy as np
+
+    from partopt.learned.env import BlockPlacementEnv, BlockPlacementVectorEnv, TaskPool
+
+    env = BlockPlacementEnv()
+    env.reset(seed=0)
+    m = env.action_space.shape[0]
+    for bad in ([-1] * m, [99] * m, [1] * (m - 1), [0.5] * m):
+        with pytest.raises(ValueError, match="action"):
+            env.step(np.array(bad))
+    vec = BlockPlacementVectorEnv(TaskPool.draw("paper", {"num_blocks": 4, "num_servers": 3}, size=10, seed=9,
+                                                beta=1.0), num_envs=2)
+    vec.reset(seed=0)
+    m = vec.single_action_space.shape[0]
+    with pytest.raises(ValueError, match="actions"):
+        vec.step(np.full((2, m), -1))
+    with pytest.raises(ValueError, match="actions"):
+        vec.step(np.zeros((2, m + 1), dtype=int))

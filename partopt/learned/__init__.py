@@ -9,6 +9,7 @@ from gymnasium.envs.registration import register, registry
 ENV_ID = "partopt/BlockPlacement-v0"
 
 if ENV_ID not in registry:
-    register(id=ENV_ID, entry_point="partopt.learned.env:BlockPlacementEnv")
+    # 600 slots per episode, the source paper's horizon (BlockPlacementEnv's own default too).
+    register(id=ENV_ID, entry_point="partopt.learned.env:BlockPlacementEnv", max_episode_steps=600)
 
 __all__ = ["ENV_ID"]

@@ -29,7 +29,7 @@ from partopt.evaluation import evaluate
 from partopt.formulas import within
 from partopt.generators import get_generator
 from partopt.learned.features import FEATURE_BOUND, encode, encode_batch, feature_size
-from partopt.model import Instance
+from partopt.model import Instance, short
 from partopt.suites import training_instances
 
 __all__ = ["BlockPlacementEnv", "BlockPlacementVectorEnv", "TaskPool"]
@@ -119,8 +119,13 @@ class BlockPlacementEnv(gym.Env):
     def step(self, action):
         if self.task is None:
             raise RuntimeError("step() before reset()")
-        placement = [int(a) for a in np.asarray(action).ravel()]
-        ev = evaluate(self.task, placement)
+        placement = np.asarray(action).ravel()
+        if not self.action_space.contains(placement.astype(self.action_space.dtype)) or not np.array_equal(
+                placement, placement.astype(np.int64)):
+            top = self.action_space.nvec[0] - 1
+            raise ValueError(f"action: need {self.action_space.shape[0]} locations in 0..{top}, "
+                             f"got {short(placement.tolist())}")
+        ev = evaluate(self.task, [int(a) for a in placement])
         reward = ev.reward(self.beta)
         self.remaining -= ev.energy
         self.t += 1
@@ -204,8 +209,7 @@ class BlockPlacementVectorEnv(gym.vector.VectorEnv):
         self.remaining[which] = np.inf if self.max_energy_j is None else float(self.max_energy_j)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        if seed is not None:
-            self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
+        super().reset(seed=seed)
         self._restart(np.ones(self.num_envs, dtype=bool))
         if self.stagger:
             self.t = (np.arange(self.num_envs) * self.horizon) // self.num_envs
@@ -213,7 +217,14 @@ class BlockPlacementVectorEnv(gym.vector.VectorEnv):
         return self._observe(), {}
 
     def step(self, actions):
-        placements = np.asarray(actions, dtype=np.int64).reshape(self.num_envs, -1)
+        raw = np.asarray(actions)
+        m, locations = self.single_action_space.shape[0], int(self.single_action_space.nvec[0])
+        if raw.size != self.num_envs * m or not np.array_equal(raw, raw.astype(np.int64)):
+            raise ValueError(f"actions: need {self.num_envs} x {m} integer locations, got shape {raw.shape}")
+        placements = raw.astype(np.int64).reshape(self.num_envs, m)
+        if placements.min() < 0 or placements.max() >= locations:
+            raise ValueError(f"actions: locations must be in 0..{locations - 1}, "
+                             f"got {placements.min()}..{placements.max()}")
         pool, idx = self.pool, self.tasks
         delay = along_batch(pool.delay[idx], placements)
         reward = -along_batch(pool.step_cost[idx], placements).sum(axis=1)
