@@ -24,46 +24,29 @@ which would make the first steps ten times too large. Gradients are copied
 explicitly from the local network to the shared one (torch >= 2 sets gradients to
 None on zero_grad).
 
-Where Algorithm 1 is unclear or did not work as printed (each choice measured on
-``paper-default-v1``, 1.2 million slots, gap of the greedy policy to the optimum):
+Where Algorithm 1 is unclear or did not work as printed, the choices are these (the
+measurements behind each are recorded in ``bench/results/a3c-design.md``):
 
-- "replay memory D" and "minibatch": each worker keeps its last ``memory`` slots
-  (observation, action, behaviour probability mu(a), reward, following observation)
-  and, after each on-policy update, makes ``replay`` more updates on minibatches of
-  t_max x envs slots drawn from it, with one-step returns from the current critic and
-  the truncated importance weights below against the stored mu (as in ACER, Wang et
-  al. 2017). Single-copy rollouts of 32 slots (about 2,000 updates in 100 s) left a
-  60-70% gap; batches of 256 slots learn. At an equal budget of 600 episodes (seed 0,
-  entropy 0.01) the gap was 19.4% without replay, 6.4% with one replayed minibatch
-  per update from 50,000 slots, 10.7% with three and 20.5% with seven.
-- Exploration: the paper's "probability of random exploration decreasing from 1 to
-  0.01" is an epsilon per block (a block's location is drawn uniformly with that
-  probability), falling linearly over the first ``eps_decay`` of the run. Such
-  actions are not drawn from pi, so each head's term is weighted by
-  w_m = min(1, pi_m(a_m) / mu_m(a_m)), mu = (1 - eps) pi + eps / (N+1) (truncated
-  importance sampling, as in ACER / V-trace). Without it, every bad random action
-  pushed probability onto the head's current choice and the policy collapsed to
-  one fixed placement for all tasks.
-- eq. (24)'s epsilon sits inside the square root, so it must be tiny: 1e-5 there
-  (3e-3 added to the gradient's root mean square) damped the small gradients of the
-  weights that read the task, and the policy stalled at a 10% gap; 1e-10 learns.
-- Learning rate: the paper's 0.01 collapses the policy to one placement (62.6% gap),
-  as does 3e-3; the default is 1e-3, annealed linearly to 0 over the run as in Mnih
-  et al. (2016). Epsilon exploration helps here: without it (entropy bonus only) the
-  gap after 600 episodes was 47%, against 18-21% with it.
-- Entropy bonus 0.1 (the usual 0.01 is too weak here): the optimum mostly puts every
-  block on the best-connected server, which independent heads find only together;
-  with 0.01 the heads settled early on two of the four servers whatever the rates
-  (p95 gap 90%). At 600 episodes with one replayed minibatch from 10,000 slots the
-  mean gap was 6.4% with 0.01, 5.7% / 6.4% (seeds 0, 1) with 0.03, 0.77% / 0.55% /
-  0.59% (seeds 0-2) with 0.1, 0.79% with 0.2; 0.1 without replay gave 3.5% / 2.2%.
+- replay memory D: each worker keeps its last ``memory`` slots (observation, action,
+  behaviour probability mu(a), reward, following observation) and, after each
+  on-policy update, makes ``replay`` more updates on minibatches of t_max x envs
+  slots drawn from it, with one-step returns from the current critic and truncated
+  importance weights against the stored mu (as in ACER, Wang et al. 2017);
+- exploration: "random exploration decreasing from 1 to 0.01" is an epsilon per
+  block, falling linearly over the first ``eps_decay`` of the run; each head's term
+  is weighted by w_m = min(1, pi_m(a_m) / mu_m(a_m)), mu = (1 - eps) pi + eps / (N+1)
+  (truncated importance sampling, as in ACER / V-trace), so that random actions do
+  not collapse the policy;
+- eq. (24)'s epsilon sits inside the square root, so it is tiny (1e-10);
+- learning rate 1e-3, annealed linearly to 0 over the run (Mnih et al., 2016); the
+  paper's 0.01 collapses the policy;
+- entropy bonus 0.1: the optimum mostly puts every block on one server, which
+  independent heads find only together;
 - k = ``n_step`` = 1 by default (eq. 16 allows up to t_max): tasks arrive
-  independently of the actions (only the energy links slots), so longer returns add
-  the rewards of unrelated future tasks to every return.
-- With ``normalize_advantage`` the actor's advantages are standardized within each
+  independently of the actions, so longer returns add unrelated future rewards;
+- with ``normalize_advantage`` the actor's advantages are standardized within each
   batch, and rewards are multiplied by ``reward_scale`` inside the learner only (the
-  environment's reward stays eq. 14; by default 1 / |mean reward| of random
-  placements), so that the step does not depend on the delay scale of the generator.
+  environment's reward stays eq. 14).
 
 ``deterministic=True`` steps the workers in a fixed order in one process, so a run
 is reproducible (for tests); the asynchronous run is not (Hogwild).
