@@ -218,7 +218,8 @@ def cmd_bench(args) -> int:
     for item in args.option or []:
         solver, _, pair = item.partition(":")
         options.setdefault(solver, {}).update(key_values([pair], "--option"))
-    run = benchmark(args.suite, args.solvers, reference=args.reference, objective=args.objective, beta=args.beta,
+    solvers = args.solvers or _default_solvers(args.suite)
+    run = benchmark(args.suite, solvers, reference=args.reference, objective=args.objective, beta=args.beta,
                     seeds=args.seeds, out=out, jobs=args.jobs, time_limit=args.time_limit, limit=args.limit,
                     options=options, redo=args.redo, progress=not args.quiet)
     if args.json:
@@ -235,6 +236,17 @@ def cmd_bench(args) -> int:
         writer.writeheader()
         writer.writerows(run.summary)
     return 0
+
+
+def _default_solvers(suite: str) -> list[str]:
+    """The exact and heuristic solvers of the suite's kind (chain or scenario), but brute force and the MILPs."""
+    from partopt.registry import list_solvers
+    from partopt.suites import SUITES
+
+    problem = "scenario" if suite in SUITES and SUITES[suite].shared or Path(suite).name.startswith("shared-") \
+        else "chain"
+    return [s for kind in ("exact", "heuristic") for s in list_solvers(kind, problem=problem)
+            if s not in ("brute-force", "milp-ortools", "milp-pulp", "shared-milp")]
 
 
 def cmd_plot(args) -> int:
@@ -350,8 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("bench", "run solvers over a suite and report optimality gaps", cmd_bench)
     p.add_argument("suite", help="suite name (see `partopt suite list`) or .jsonl file")
-    p.add_argument("--solvers", nargs="+", default=["dp", "greedy", "apdi", "rpdi", "all-device", "all-edge",
-                                                     "single-split", "local-search"], help="solver names")
+    p.add_argument("--solvers", nargs="+",
+                   help="solver names (default: every exact and heuristic solver of the suite's kind)")
     p.add_argument("--reference", default="dp", help="solver giving the optimum (default dp)")
     p.add_argument("--objective", choices=["hard", "penalty"], default="hard")
     p.add_argument("--beta", type=float, default=1.0)
