@@ -37,12 +37,43 @@ def from_dict(data: Mapping[str, Any]) -> Problem:
 
 
 def read(path: str | os.PathLike) -> Problem:
-    """Read an instance, scenario or solution file, choosing by its ``format`` field."""
+    """Read an instance, scenario or solution file, choosing by its ``format`` field.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A ``partopt.instance/1``, ``partopt.scenario/1`` or ``partopt.solution/1`` JSON file.
+
+    Returns
+    -------
+    Instance, Scenario or Solution
+
+    Raises
+    ------
+    InstanceError, InstanceTypeError
+        The file is not a regular file, too large, not UTF-8 JSON, or a field is wrong
+        (the error's ``field`` names it, e.g. ``tasks[1].model``).
+    FileNotFoundError
+        There is no such file.
+    """
     return from_dict(load_json(path))
 
 
 def write(obj: Problem, path: str | os.PathLike) -> None:
-    """Write an :class:`Instance`, :class:`Scenario` or :class:`Solution` as its JSON file."""
+    """Write an :class:`Instance`, :class:`Scenario` or :class:`Solution` as its JSON file.
+
+    Parameters
+    ----------
+    obj : Instance, Scenario or Solution
+        What to write; :func:`read` gives back an equal object.
+    path : str or PathLike
+        The file to write (replaced if it exists).
+
+    Raises
+    ------
+    TypeError
+        ``obj`` is of another type.
+    """
     if not isinstance(obj, (Instance, Scenario, Solution)):
         raise TypeError(f"obj: must be an Instance, Scenario or Solution, got {type(obj).__name__}")
     dump_json(obj.to_dict(), path)

@@ -413,6 +413,25 @@ def get_generator(name: str, **params) -> _Generator:
 
 
 def generate(name: str, seed: int = 0, **params):
-    """One instance from the generator ``name`` ('paper', 'dil', 'random'; 'shared' gives a
-    :class:`~partopt.scenario.Scenario`) with ``seed``."""
+    """One instance drawn from a named generator.
+
+    Parameters
+    ----------
+    name : {"paper", "dil", "random", "shared"}
+        The generator; "shared" draws a shared-edge :class:`~partopt.scenario.Scenario`.
+    seed : int
+        Stream seed: the same seed gives the same instance.
+    **params
+        The generator's parameters (fields of its class, e.g. ``num_servers=6`` or
+        ``num_tasks=16, release_rate=90``).
+
+    Returns
+    -------
+    Instance or Scenario
+
+    Raises
+    ------
+    ValueError
+        An unknown generator or parameter (with a "did you mean"), or a bad value.
+    """
     return get_generator(name, **params).generate(seed)
