@@ -23,6 +23,10 @@ __all__ = ["CostTensors", "InstanceBatch", "PathCosts", "along", "along_batch", 
            "path_costs", "path_rates"]
 
 
+#: Largest cost tables (bytes) that :func:`cost_tensors` builds; larger solves are refused up front.
+MAX_TENSOR_BYTES = 8 * 2**30
+
+
 @dataclass(frozen=True)
 class InstanceBatch:
     """B instances of one shape (M, N) as arrays (SI units, inf where a value is absent).
@@ -230,6 +234,11 @@ def cost_tensors(source: Instance | InstanceBatch) -> CostTensors:
     batch = source.as_batch if isinstance(source, Instance) else source
     bsz = batch.size
     m_blocks, n = batch.shape
+    need = 5 * 8 * bsz * m_blocks * (n + 1) ** 2  # bytes: five float tables of (B, M, N+1, N+1)
+    if need > MAX_TENSOR_BYTES:
+        raise ValueError(f"instance: the cost tables of B={bsz}, M={m_blocks}, N={n} need {need / 2**30:.1f} GiB, "
+                         f"more than the {MAX_TENSOR_BYTES / 2**30:.0f} GiB allowed (partopt.costs.MAX_TENSOR_BYTES); "
+                         "evaluate() prices one placement without them")
     rates = link_rates(batch.uplink_bps, batch.backhaul_bps)  # (B, L, L)
     hz = np.concatenate([batch.device_hz[:, None], batch.server_hz], axis=1)  # (B, L)
 

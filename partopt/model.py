@@ -348,7 +348,7 @@ class Instance:
             device=device,
             servers=tuple(servers),
             backhaul_bps=d["backhaul_bps"],
-            output_bits=d.get("output_bits", 0.0),
+            output_bits=0.0 if d.get("output_bits") is None else d["output_bits"],  # optional: null means none
             energy_budget_j=d.get("energy_budget_j"),
             name=d.get("name"),
         )

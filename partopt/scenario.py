@@ -335,8 +335,8 @@ class Scenario:
             for i, b in enumerate(raw["blocks"]):
                 check_keys(b, _BLOCK_KEYS, {"cycles", "input_bits"}, f"{where}.blocks[{i}]")
                 blocks.append(build_field(Block, b, f"{where}.blocks[{i}]"))
-            models[key] = build_field(ChainModel, {"blocks": tuple(blocks), "output_bits": raw.get("output_bits", 0.0)},
-                                      where)
+            out_bits = 0.0 if raw.get("output_bits") is None else raw["output_bits"]  # optional: null means none
+            models[key] = build_field(ChainModel, {"blocks": tuple(blocks), "output_bits": out_bits}, where)
         parts = {}
         for field_name, keys, required, cls_ in (
             ("devices", _EDGE_DEVICE_KEYS, {"cpu_hz", "tx_power_w", "uplink_bps"}, EdgeDevice),

@@ -170,3 +170,17 @@ def test_evaluate_prices_the_path_without_building_tables():
         tensor = partopt.costs.along(small.costs.delay[0], placement)
         assert partopt.evaluate(small, placement).block_delay == pytest.approx(tensor.tolist(), rel=1e-12)
     assert ev.total_delay > 0
+
+
+def test_solves_too_large_for_memory_are_refused_up_front():
+    """A DP whose cost tables would not fit in memory is refused before allocating them."""
+    inst = partopt.generate("random", seed=1, num_blocks=1000, num_servers=3000)
+    with pytest.raises(ValueError, match="GiB"):
+        partopt.solve(inst, "dp")
+
+
+def test_null_output_bits_means_none():
+    """output_bits is optional: null reads as 0, like an absent key."""
+    doc = partopt.generate("paper", seed=0).to_dict()
+    doc["output_bits"] = None
+    assert partopt.Instance.from_dict(doc).output_bits == 0.0
