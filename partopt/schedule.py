@@ -32,10 +32,16 @@ def _slack(t: float) -> float:
     return f.REL_TOL * max(abs(t), 1.0)
 
 
-def fifo_dispatch(scenario: Scenario, placement: Sequence[Sequence[int]]) -> tuple[tuple[float, ...], ...]:
-    """Start times (s) of the FIFO dispatch of ``placement`` (already validated)."""
+def free_times(scenario: Scenario) -> dict[tuple[str, int], float]:
+    """When each resource is first free (s): every server at its ``available_s``, every device CPU at 0."""
     free = {("server", n + 1): s.available_s for n, s in enumerate(scenario.servers)}
     free.update({("device", d): 0.0 for d in range(scenario.num_devices)})
+    return free
+
+
+def fifo_dispatch(scenario: Scenario, placement: Sequence[Sequence[int]]) -> tuple[tuple[float, ...], ...]:
+    """Start times (s) of the FIFO dispatch of ``placement`` (already validated)."""
+    free = free_times(scenario)
     tables = scenario.tables
     start: list[list[float]] = [[0.0] * len(row) for row in placement]
     queue = []
@@ -64,8 +70,7 @@ def compact_schedule(scenario: Scenario, placement: Sequence[Sequence[int]],
     The result is a valid schedule whatever small violations ``start_s`` had (a MILP's
     tolerances, a grid's rounding), and where ``start_s`` was valid no block starts later.
     """
-    free = {("server", n + 1): s.available_s for n, s in enumerate(scenario.servers)}
-    free.update({("device", d): 0.0 for d in range(scenario.num_devices)})
+    free = free_times(scenario)
     tables = scenario.tables
     order = []
     for k, row in enumerate(start_s):
