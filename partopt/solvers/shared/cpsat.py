@@ -55,8 +55,7 @@ from partopt.evaluation import Objective
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import compact_schedule
-from partopt.solvers.shared.common import best_candidate, task_lower_bounds
-from partopt.solvers.shared.heuristics import earliest_finish_schedule
+from partopt.solvers.shared.common import best_candidate, exact_start, incumbent_output
 
 __all__ = ["solve_shared_cpsat", "DEFAULT_GRID_S"]
 
@@ -240,14 +239,11 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     begin = time.perf_counter()
     g = _check_grid(grid_s)
     hard = objective.kind == "hard"
-    bounds = task_lower_bounds(scenario, objective)
-    if hard and any(math.isinf(b) for b in bounds):
-        return SolverOutput(placement=None, proven_infeasible=True,
-                            info={"reason": "a task has no feasible placement even alone", "grid_s": g})
-    delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
-    ef_placement, ef_start = earliest_finish_schedule(scenario, keep_deadlines=hard)
+    start = exact_start(scenario, objective)
+    if isinstance(start, SolverOutput):
+        return start
     model = _Model(scenario, objective, _GridData.of(scenario, g),
-                   delay_low if task_bounds else [0.0] * scenario.num_tasks)
+                   start.delay_low if task_bounds else [0.0] * scenario.num_tasks)
     if pair_bounds and hard and scenario.num_tasks >= 3:
         budget = None if time_limit is None else time_limit / 4
         for (a, b), low in _pair_bounds(scenario, objective, g, budget).items():
@@ -256,17 +252,15 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
         _break_symmetry(model.cp, scenario, model.start)
     weight = model.set_objective()
     if hint:
-        model.add_hint(ef_placement, ef_start)
+        model.add_hint(*start.incumbent)
 
     remaining = None if time_limit is None else time_limit - (time.perf_counter() - begin)
     info: dict[str, Any] = {"grid_s": g, "build_s": time.perf_counter() - begin,
                             "beta_used": weight[1] / weight[0] or None}
-    candidates: list = [(ef_placement, ef_start)]
-    bound_s = sum(bounds)
     if remaining is not None and remaining <= 0:
-        info["termination"] = "time limit reached while building the model"
-        placement, start_s, _ = best_candidate(scenario, objective, candidates)
-        return SolverOutput(placement=placement, start_s=start_s, timed_out=True, lower_bound=bound_s, info=info)
+        return incumbent_output(scenario, objective, start, info)
+    candidates: list = [start.incumbent]
+    bound_s = sum(start.bounds)
     solver = cp_model.CpSolver()
     _configure(solver, remaining, workers, seed, log, params)
     status = solver.solve(model.cp)

@@ -24,7 +24,7 @@ from partopt.evaluation import Objective
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import evaluate_scenario
-from partopt.solvers.shared.common import best_candidate, earliest_finish_chain
+from partopt.solvers.shared.common import alone_optima, best_candidate, earliest_finish_chain
 
 __all__ = ["solve_shared_greedy", "solve_earliest_finish", "solve_shared_local_search", "solve_as_if_alone",
            "release_order", "earliest_finish_schedule"]
@@ -83,18 +83,9 @@ def solve_earliest_finish(scenario: Scenario, objective: Objective, *, time_limi
 
 def _alone_placement(scenario: Scenario, objective: Objective) -> list | None:
     """Each task's Part I optimum; None when some task has no feasible placement even alone."""
-    from partopt.solvers.dp import solve_dp
-
-    cache: dict = {}
-    placement = []
-    for k, task in enumerate(scenario.tasks):
-        key = (task.device, task.model)
-        if key not in cache:
-            cache[key] = solve_dp(scenario.task_instance(k), objective).placement
-        if cache[key] is None:
-            return None
-        placement.append(list(cache[key]))
-    return placement
+    alone = alone_optima(scenario, objective)
+    rows = [alone[(task.device, task.model)][0] for task in scenario.tasks]
+    return None if any(row is None for row in rows) else [list(row) for row in rows if row is not None]
 
 
 def solve_as_if_alone(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:

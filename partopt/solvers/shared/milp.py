@@ -37,8 +37,7 @@ from partopt.evaluation import Objective
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import compact_schedule
-from partopt.solvers.shared.common import best_candidate, task_lower_bounds
-from partopt.solvers.shared.heuristics import earliest_finish_schedule
+from partopt.solvers.shared.common import best_candidate, exact_start, incumbent_output
 
 __all__ = ["solve_shared_milp"]
 
@@ -165,23 +164,18 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     from ortools.math_opt.python import mathopt
 
     begin = time.perf_counter()
-    hard = objective.kind == "hard"
-    bounds = task_lower_bounds(scenario, objective)
-    if hard and any(math.isinf(b) for b in bounds):
-        return SolverOutput(placement=None, proven_infeasible=True,
-                            info={"reason": "a task has no feasible placement even alone"})
-    delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
-    model = _Milp(scenario, objective, delay_low)
-    ef_placement, ef_start = earliest_finish_schedule(scenario, keep_deadlines=hard)
-    hint = {model.x[k, m, j]: float(j == loc) for k, row in enumerate(ef_placement) for m, loc in enumerate(row)
-            for j in range(model.n_loc)}
+    start = exact_start(scenario, objective)
+    if isinstance(start, SolverOutput):
+        return start
+    model = _Milp(scenario, objective, start.delay_low)
+    hint = {model.x[k, m, j]: float(j == loc) for k, row in enumerate(start.incumbent[0])
+            for m, loc in enumerate(row) for j in range(model.n_loc)}
     remaining = None if time_limit is None else time_limit - (time.perf_counter() - begin)
     info: dict[str, Any] = {"backend": "scip", "build_s": time.perf_counter() - begin}
-    candidates: list = [(ef_placement, ef_start)]
     if remaining is not None and remaining <= 0:
-        placement, start_s, _ = best_candidate(scenario, objective, candidates)
-        return SolverOutput(placement=placement, start_s=start_s, timed_out=True, lower_bound=sum(bounds),
-                            info={**info, "termination": "time limit reached while building the model"})
+        return incumbent_output(scenario, objective, start, info)
+    bounds = start.bounds
+    candidates: list = [start.incumbent]
     params = mathopt.SolveParameters(
         relative_gap_tolerance=0.0, absolute_gap_tolerance=0.0, threads=threads,
         random_seed=0 if seed is None else int(seed) % (2**31),
