@@ -2,6 +2,7 @@
 
     python bench/exact_speed.py            # full grid, writes bench/results/exact_speed.{csv,md}
     python bench/exact_speed.py --quick    # M in {6, 24}, N in {2, 9}: a minute
+    python bench/exact_speed.py --blocks 100 --servers 9 --batch 1000   # one cell (to exact_speed_quick.*)
 
 Instances come from the ``random`` generator (half the blocks with deadlines; a device
 of 2-4 GHz against servers of 0.5-3 GHz, so that running locally is sometimes fastest
@@ -94,6 +95,8 @@ def _timed(fn) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small grid (M in {6, 24}, N in {2, 9})")
+    parser.add_argument("--blocks", type=int, nargs="+", help="block counts M of the grid (overrides the default)")
+    parser.add_argument("--servers", type=int, nargs="+", help="server counts N of the grid (overrides the default)")
     parser.add_argument("--repeat", type=int, default=5, help="DP runs per instance (best is kept)")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per MILP solve")
     parser.add_argument("--batch", type=int, default=100_000, help="instances in the batched-DP test")
@@ -101,7 +104,9 @@ def main() -> None:
                         help="rewrite the report from the recorded CSV (re-measuring only batched DP)")
     args = parser.parse_args()
     ms, ns = ([6, 24], [2, 9]) if args.quick else ([6, 12, 24, 50, 100], [2, 4, 9])
-    name = "exact_speed_quick" if args.quick else "exact_speed"
+    ms, ns = args.blocks or ms, args.servers or ns
+    custom = args.blocks or args.servers
+    name = "exact_speed_quick" if args.quick or custom else "exact_speed"
     if args.report_only:
         with open(RESULTS / f"{name}.csv") as fh:
             rows = [{**r, "budget": r["budget"] == "True", "M": int(r["M"]), "N": int(r["N"]),

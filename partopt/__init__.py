@@ -14,6 +14,7 @@ from partopt.costs import CostTensors, InstanceBatch, cost_tensors
 from partopt.evaluation import Evaluation, Objective, evaluate
 from partopt.files import read, write
 from partopt.generators import DILGenerator, PaperGenerator, RandomGenerator, generate, get_generator
+from partopt.horizon import Horizon, HorizonEvaluation
 from partopt.model import (
     Block,
     Device,
@@ -44,6 +45,8 @@ __all__ = [
     "DILGenerator",
     "Device",
     "Evaluation",
+    "Horizon",
+    "HorizonEvaluation",
     "Instance",
     "InstanceBatch",
     "InstanceError",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import time
 
 from partopt.evaluation import Objective
 from partopt.files import read
+from partopt.horizon import Horizon
 from partopt.model import Instance
 from partopt.registry import get_solver, list_solvers, solver_spec
 from partopt.result import Result, SolverOutput, make_result
@@ -16,11 +18,11 @@ from partopt.scenario import Scenario
 __all__ = ["solve", "DEFAULT_SOLVER"]
 
 #: The solver ``solve`` runs when none is named: exact ground truth for each kind of problem.
-DEFAULT_SOLVER = {"chain": "dp", "scenario": "shared-cpsat"}
+DEFAULT_SOLVER = {"chain": "dp", "scenario": "shared-cpsat", "horizon": "horizon-exact"}
 
 
 def solve(
-    instance: Instance | Scenario | str | os.PathLike,
+    instance: Instance | Scenario | Horizon | str | os.PathLike,
     solver: str | None = None,
     *,
     objective: str = "hard",
@@ -33,12 +35,12 @@ def solve(
 
     Parameters
     ----------
-    instance : Instance, Scenario or path
-        One chain (Part I of the model) or a shared-edge scenario (Part II), or the
-        path of its JSON file.
+    instance : Instance, Scenario, Horizon or path
+        One chain (Part I of the model), a shared-edge scenario (Part II), a horizon of
+        slots sharing a battery (Part III), or the path of its JSON file.
     solver : str, optional
         A registered name (``partopt list``). Default: the exact solver of the problem,
-        ``dp`` for a chain, ``shared-cpsat`` for a scenario.
+        ``dp`` for a chain, ``shared-cpsat`` for a scenario, ``horizon-exact`` for a horizon.
     objective : {"hard", "penalty"}
         "hard": least total delay with every deadline and energy budget kept;
         "penalty": least delay + beta * psi, budgets kept.
@@ -61,14 +63,16 @@ def solve(
     ValueError
         An unknown solver or option, a solver for the other kind of problem, a bad time limit.
     """
-    if not isinstance(instance, (Instance, Scenario)):
+    if not isinstance(instance, (Instance, Scenario, Horizon)):
         loaded = read(instance)
-        if not isinstance(loaded, (Instance, Scenario)):
-            raise ValueError(f"instance: the file holds a {type(loaded).__name__}, not an instance or scenario")
+        if not isinstance(loaded, (Instance, Scenario, Horizon)):
+            raise ValueError(f"instance: the file holds a {type(loaded).__name__}, not an instance, scenario or "
+                             "horizon")
         instance = loaded
     if time_limit is not None and (isinstance(time_limit, bool) or not time_limit > 0):
         raise ValueError(f"time_limit: must be > 0 seconds, got {time_limit!r}")
-    problem = "scenario" if isinstance(instance, Scenario) else "chain"
+    problem = ("scenario" if isinstance(instance, Scenario) else "horizon" if isinstance(instance, Horizon)
+               else "chain")
     solver = DEFAULT_SOLVER[problem] if solver is None else solver
     if solver_spec(solver).problem != problem:
         raise ValueError(f"solver: {solver!r} solves a {solver_spec(solver).problem}, this is a {problem}; "
@@ -84,15 +88,21 @@ def solve(
     return make_result(instance, output, goal, solver, runtime)
 
 
-def _check_options(fn, name: str, options: dict) -> None:
-    """Refuse options the solver does not take, naming the ones it does."""
+@functools.lru_cache(maxsize=None)
+def _option_names(fn) -> tuple[str, ...] | None:
+    """The options ``fn`` takes beyond the fixed arguments, or None when it takes any (``**kwargs``)."""
     params = inspect.signature(fn).parameters
     if any(p.kind == p.VAR_KEYWORD for p in params.values()):
-        return
+        return None
     fixed = {"instance", "objective", "time_limit", "seed"}
-    takes = [p for p in params if p not in fixed]
+    return tuple(p for p in params if p not in fixed)
+
+
+def _check_options(fn, name: str, options: dict) -> None:
+    """Refuse options the solver does not take, naming the ones it does."""
+    takes = _option_names(fn) if options else None
     for key in options:
-        if key not in takes:
+        if takes is not None and key not in takes:
             raise ValueError(
                 f"{key}: not an option of solver {name!r}; it takes: {', '.join(takes) or 'no options'}"
             )

@@ -274,15 +274,49 @@ def benchmark(
 ) -> BenchmarkRun:
     """Run ``solvers`` on every instance of ``suite`` and compare with ``reference``.
 
-    suite: a suite name, a suite file, a :class:`partopt.suites.Suite` or a list of
-    instances. solvers: registered names, or callables (a policy ``Instance ->
-    placement`` or a full solver), registered under their ``__name__``. Randomized
-    solvers run once per seed in ``seeds``; deterministic ones once, with the first
-    seed. gap_pct = 100 (objective - reference) / reference, where both are finite.
-    out: CSV file written as rows finish; rows already there are kept and not
-    redone, except those of the solvers named in ``redo`` (e.g. a retrained policy),
-    which are dropped from the file and run again. jobs: worker processes (default: the available cores); executor: any
-    :class:`Executor` instead. limit: only the first ``limit`` instances.
+    gap_pct = 100 (objective - reference) / reference, where both are finite; for a
+    suite with a stored bound, ``gap_to_bound_pct`` likewise against the bound.
+
+    Parameters
+    ----------
+    suite : str, path, Suite or list of Instance
+        A suite name (``partopt suite list``), a suite file, a
+        :class:`partopt.suites.Suite` or instances.
+    solvers : sequence of str or callable
+        Registered names, or callables (a policy ``Instance -> placement`` or a full
+        solver), registered under their ``__name__``.
+    reference : str
+        The solver whose objective the gaps are measured against (default "dp"; a
+        suite's stored optimum is used when it has one).
+    objective : {"hard", "penalty"}
+        As in :func:`partopt.solve`.
+    beta : float
+        Weight of the deadline penalty under "penalty".
+    seeds : sequence of int
+        Randomized solvers run once per seed; deterministic ones once, with the first.
+    out : str or PathLike, optional
+        CSV file written as rows finish; rows already there are kept and not redone
+        (a second writer on the same file is refused).
+    jobs : int, optional
+        Worker processes (default: the available cores).
+    executor : concurrent.futures.Executor, optional
+        Runs the rows instead of the default process pool.
+    time_limit : float, optional
+        Seconds per solve, for solvers that take one.
+    limit : int, optional
+        Only the first ``limit`` instances.
+    options : dict of str to dict, optional
+        Per-solver options, e.g. ``{"milp-ortools": {"backend": "scip"}}``.
+    redo : sequence of str
+        Solvers whose stored rows are dropped from ``out`` and run again (e.g. a
+        retrained policy).
+    progress : bool
+        Show a progress line on stderr.
+
+    Returns
+    -------
+    BenchmarkRun
+        The rows (one per instance, solver and seed) and where they were written.
     """
     names = _solver_names(solvers)
     entries = _entries(suite)[: limit if limit is not None else None]

@@ -129,7 +129,8 @@ def cmd_solve(args) -> int:
     if args.solution_out:
         if result.placement is None:
             raise ValueError(f"--solution-out: {result.solver} returned no placement ({result.status})")
-        placement = result.placement if result.start_s is not None else (result.placement,)
+        nested = not isinstance(result.placement[0], int)  # a scenario's tasks or a horizon's slots
+        placement = result.placement if nested else (result.placement,)
         partopt.write(partopt.Solution(placement, result.start_s), args.solution_out)
     if args.json:
         print(json.dumps({k: _jsonable(v) for k, v in result.to_dict().items()}, indent=1))
@@ -171,6 +172,35 @@ def _evaluate_scenario(scenario, args) -> int:
     return 0
 
 
+def _evaluate_horizon(horizon, args) -> int:
+    """``partopt evaluate`` of a horizon: one placement per slot from ``--solution``."""
+    import partopt
+
+    if not args.solution:
+        raise ValueError("--solution: a horizon needs a solution file with one placement per slot")
+    solution = partopt.read(args.solution)
+    if not isinstance(solution, partopt.Solution):
+        raise ValueError(f"--solution: {args.solution} holds a {type(solution).__name__}, not a solution")
+    ev = partopt.evaluate(horizon, solution.placement)
+    if args.json:
+        d = {k: getattr(ev, k) for k in ("placement", "slot_delay", "slot_energy", "slot_penalty",
+                                          "remaining_energy", "total_delay", "energy", "penalty", "energy_max_j")}
+        d.update(deadlines_met=ev.deadlines_met, battery_kept=ev.battery_kept, empty_slot=ev.empty_slot,
+                 feasible=ev.feasible)
+        print(json.dumps(d, indent=1))
+        return 0
+    print(f"{'slot':>5} {'delay s':>10} {'energy J':>10} {'left J':>10}  placement")
+    for t, pl in enumerate(ev.placement):
+        print(f"{t:>5} {ev.slot_delay[t]:>10.4g} {ev.slot_energy[t]:>10.4g} {ev.remaining_energy[t]:>10.4g}  "
+              f"{list(pl)}")
+    print(f"total delay {ev.total_delay:.6g} s, energy {ev.energy:.6g} J of {ev.energy_max_j:.6g} J, "
+          f"psi {ev.penalty:.4g} s")
+    empty = "never" if ev.empty_slot is None else f"after slot {ev.empty_slot}"
+    print(f"deadlines met: {ev.deadlines_met}; battery kept: {ev.battery_kept} (runs out {empty}); "
+          f"feasible: {ev.feasible}")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     import partopt
 
@@ -178,6 +208,8 @@ def cmd_evaluate(args) -> int:
     inst = partopt.read(args.instance)
     if isinstance(inst, partopt.Scenario):
         return _evaluate_scenario(inst, args)
+    if isinstance(inst, partopt.Horizon):
+        return _evaluate_horizon(inst, args)
     if not isinstance(inst, partopt.Instance):
         raise ValueError(f"instance: {args.instance} holds a {type(inst).__name__}, not an instance or scenario")
     if args.solution:

@@ -9,6 +9,7 @@ from typing import Iterable
 from partopt.api import solve
 from partopt.evaluation import Objective, evaluate
 from partopt.generators import RandomGenerator
+from partopt.horizon import Horizon
 from partopt.model import Instance, validate_placement
 from partopt.registry import solver_spec
 from partopt.result import Status
@@ -41,6 +42,31 @@ def default_check_instances(count: int = 12, seed: int = 0) -> list[Instance]:
     return loose.generate_many(half, seed) + tight.generate_many(count - half, seed + 1)
 
 
+def _as_problem(chain: Instance, problem: str) -> Instance | Scenario | Horizon:
+    """The chain as the kind of problem a solver takes: itself, a scenario of one task, or a
+    horizon of one slot whose battery is the chain's budget (or more than any placement spends)."""
+    if problem == "scenario":
+        return Scenario.from_instance(chain)
+    if problem == "horizon":
+        battery = chain.budget if math.isfinite(chain.budget) else float(chain.costs.energy[0].max(axis=(1, 2)).sum())
+        return Horizon(slots=(chain,), energy_max_j=battery)
+    return chain
+
+
+def _invalid_placement(problem: Instance | Scenario | Horizon, placement) -> str | None:
+    """Why ``placement`` is not a placement of ``problem``, or None when it is one."""
+    try:
+        if isinstance(problem, Scenario):
+            validate_scenario_placement(problem, placement)
+        elif isinstance(problem, Horizon):
+            evaluate(problem, placement)
+        else:
+            validate_placement(problem, placement)
+    except (ValueError, TypeError) as error:
+        return str(error)
+    return None
+
+
 def check_solver(
     name: str,
     instances: Iterable[Instance] | None = None,
@@ -50,19 +76,42 @@ def check_solver(
     raise_on_failure: bool = True,
     **options,
 ) -> ConformanceReport:
-    """Check solver ``name``: valid placement; objective equal to evaluate's; status
-    consistent with feasibility and, for OPTIMAL and INFEASIBLE, with the DP; the same
-    seed gives the same answer. Raises AssertionError listing the failures (or returns
-    the report with ``raise_on_failure=False``).
+    """Check that solver ``name`` has the properties every registered solver must have.
 
-    A shared-edge solver is checked on each instance as a scenario of one task
-    (model Part II with K = 1 is Part I), against the DP of the instance, to within
-    the solvers' time grid of 1 microsecond per block."""
+    A valid placement; an objective equal to :func:`partopt.evaluate`'s; a status
+    consistent with feasibility and, for OPTIMAL and INFEASIBLE, with the DP; the same
+    answer for the same seed. A shared-edge solver is checked on each instance as a
+    scenario of one task (model Part II with K = 1 is Part I), against the DP of the
+    instance, to within the solvers' time grid of 1 microsecond per block; a horizon
+    solver on a horizon of one slot whose battery is the instance's budget (Part III
+    with T = 1 is Part I).
+
+    Parameters
+    ----------
+    name : str
+        A registered solver.
+    instances : iterable of Instance, optional
+        Default: a fixed mix of feasible, infeasible and budget-bound instances.
+    objectives : iterable of str
+        The objectives to check under.
+    seed : int
+        Passed to every solve.
+    raise_on_failure : bool
+        Raise AssertionError listing the failures (default) instead of only reporting them.
+    **options
+        Passed to the solver.
+
+    Returns
+    -------
+    ConformanceReport
+        How many (instance, objective) pairs were checked, and the failures.
+    """
     report = ConformanceReport(name)
     instances = default_check_instances() if instances is None else list(instances)
-    shared = solver_spec(name).problem == "scenario"
+    problem = solver_spec(name).problem
+    shared = problem == "scenario"
     for chain in instances:
-        inst = Scenario.from_instance(chain) if shared else chain
+        inst = _as_problem(chain, problem)
         slack = 1e-6 * chain.num_blocks if shared else 0.0
         for kind in objectives:
             goal = Objective(kind, 1.0)
@@ -81,13 +130,9 @@ def check_solver(
                 if not math.isinf(first.objective):
                     report.failures.append(f"{where}: no placement but objective {first.objective}")
                 continue
-            try:
-                if isinstance(inst, Scenario):
-                    validate_scenario_placement(inst, first.placement)
-                else:
-                    validate_placement(inst, first.placement)
-            except (ValueError, TypeError) as error:
-                report.failures.append(f"{where}: invalid placement ({error})")
+            invalid = _invalid_placement(inst, first.placement)
+            if invalid:
+                report.failures.append(f"{where}: invalid placement ({invalid})")
                 continue
             ev = evaluate(inst, first.placement, first.start_s) if shared else evaluate(inst, first.placement)
             expected = goal.value(ev)

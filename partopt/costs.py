@@ -11,13 +11,16 @@ the tensors of a whole batch are built in a few NumPy operations.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from partopt import formulas as f
-from partopt.model import Block, Device, Instance, Server
+
+if TYPE_CHECKING:
+    from partopt.model import Instance
 
 __all__ = ["CostTensors", "InstanceBatch", "PathCosts", "along", "along_batch", "cost_tensors", "link_rates",
            "path_costs", "path_rates"]
@@ -31,8 +34,16 @@ MAX_TENSOR_BYTES = 8 * 2**30
 class InstanceBatch:
     """B instances of one shape (M, N) as arrays (SI units, inf where a value is absent).
 
-    cycles, input_bits, param_bits, deadlines: (B, M); device_hz, tx_power_w, kappa,
-    backhaul_bps, output_bits, energy_budget_j: (B,); server_hz, uplink_bps: (B, N).
+    Attributes
+    ----------
+    cycles, input_bits, param_bits, deadlines : ndarray (B, M)
+        The blocks' fields.
+    device_hz, tx_power_w, kappa : ndarray (B,)
+        The devices' fields.
+    server_hz, uplink_bps : ndarray (B, N)
+        The servers' fields.
+    backhaul_bps, output_bits, energy_budget_j : ndarray (B,)
+        The instances' fields.
     """
 
     cycles: np.ndarray
@@ -81,69 +92,72 @@ class InstanceBatch:
             energy_budget_j=np.array([i.budget for i in instances]),
         )
 
-    def instance(self, b: int) -> Instance:
-        """Instance number ``b`` of the batch, as an :class:`Instance`."""
-        m, _ = self.shape
-        blocks = tuple(
-            Block(
-                cycles=self.cycles[b, k],
-                input_bits=self.input_bits[b, k],
-                param_bits=self.param_bits[b, k],
-                deadline_s=None if np.isinf(self.deadlines[b, k]) else self.deadlines[b, k],
-            )
-            for k in range(m)
-        )
-        servers = tuple(Server(cpu_hz=hz, uplink_bps=r) for hz, r in zip(self.server_hz[b], self.uplink_bps[b]))
-        budget = self.energy_budget_j[b]
-        return Instance(
-            blocks=blocks,
-            device=Device(cpu_hz=self.device_hz[b], tx_power_w=self.tx_power_w[b], kappa=self.kappa[b]),
-            servers=servers,
-            backhaul_bps=self.backhaul_bps[b],
-            output_bits=self.output_bits[b],
-            energy_budget_j=None if np.isinf(budget) else float(budget),
-        )
-
 
 @dataclass(frozen=True)
 class CostTensors:
     """Per-block costs of every move, for B instances (B = 1 for a single instance).
 
-    transmission[b, m, i, j]: delay of block m's input moving from i to j (s);
-    computation[b, m, j]: delay of block m on location j (s);
-    return_delay[b, j]: delay of the output returning from j to the device (s);
-    delay[b, m, i, j]: block delay L_m when a_{m-1} = i and a_m = j, return included
-    for the last block (s); energy[b, m, i, j]: device energy of that step (J);
-    deadlines[b, m] (s, inf for none); budget[b] (J, inf for none).
-    For m = 0 only i = 0 is meaningful: the raw input starts on the device.
+    For m = 0 only i = 0 is meaningful: the raw input starts on the device. The
+    energy table is built on first use (a solve without a budget never needs it).
+
+    Attributes
+    ----------
+    batch : InstanceBatch
+        The instances the tables price.
+    transmission : ndarray (B, M, N+1, N+1)
+        [b, m, i, j]: delay of block m's input moving from i to j (s).
+    computation : ndarray (B, M, N+1)
+        [b, m, j]: delay of block m on location j (s).
+    return_delay : ndarray (B, N+1)
+        [b, j]: delay of the output returning from j to the device (s).
+    delay : ndarray (B, M, N+1, N+1)
+        [b, m, i, j]: block delay L_m when a_{m-1} = i and a_m = j, return included for the last block (s).
+    energy : ndarray (B, M, N+1, N+1)
+        Device energy of that step (J).
+    deadlines : ndarray (B, M)
+        (s, inf for none).
+    budget : ndarray (B,)
+        (J, inf for none).
     """
 
+    batch: InstanceBatch
     transmission: np.ndarray
     computation: np.ndarray
     return_delay: np.ndarray
     delay: np.ndarray
-    energy: np.ndarray
-    deadlines: np.ndarray
-    budget: np.ndarray
 
     @property
     def shape(self) -> tuple[int, int]:
         """(M, N)."""
         return (self.delay.shape[1], self.delay.shape[2] - 1)
 
+    @property
+    def deadlines(self) -> np.ndarray:
+        """tau_m of every block, (B, M) (s, inf for none)."""
+        return self.batch.deadlines
+
+    @property
+    def budget(self) -> np.ndarray:
+        """Each instance's energy budget, (B,) (J, inf for none)."""
+        return self.batch.energy_budget_j
+
+    @functools.cached_property
+    def energy(self) -> np.ndarray:
+        """Device energy of every move, (B, M, N+1, N+1) (J): eq. (4) on moves that end on
+        the device, eq. (7) on moves from the device to a server."""
+        batch = self.batch
+        energy = np.zeros(self.delay.shape)
+        energy[:, :, :, 0] += f.local_computation_energy(
+            batch.cycles, batch.device_hz[:, None], batch.kappa[:, None]
+        )[:, :, None]
+        energy[:, :, 0, 1:] += f.transmission_energy(
+            batch.input_bits[:, :, None], batch.uplink_bps[:, None, :], batch.tx_power_w[:, None, None]
+        )
+        return energy
+
     def allowed(self) -> np.ndarray:
         """Moves that keep their block's deadline (constraint C2), shape (B, M, N+1, N+1)."""
         return f.within(self.delay, self.deadlines[:, :, None, None])
-
-    def step_cost(self, objective: str, beta: float = 1.0) -> np.ndarray:
-        """Objective cost of every move: L_m for "hard" (inf where C2 fails), L_m + beta max(L_m - tau_m, 0)
-        for "penalty"."""
-        if objective == "hard":
-            return np.where(self.allowed(), self.delay, np.inf)
-        if objective == "penalty":
-            excess = np.maximum(self.delay - self.deadlines[:, :, None, None], 0.0)
-            return self.delay + beta * excess
-        raise ValueError(f"objective: must be 'hard' or 'penalty', got {objective!r}")
 
 
 def _previous(placements: np.ndarray) -> np.ndarray:
@@ -213,25 +227,42 @@ def path_costs(instance: Instance, placement) -> PathCosts:
     (the same terms the cost tensors tabulate for every move)."""
     loc = np.asarray(placement, dtype=np.int64)
     prev = _previous(loc)
-    transmission = f.transmission_delay(instance.input_bits, path_rates(instance, prev, loc))
+    rates = path_rates(instance, prev, loc)
+    transmission = f.transmission_delay(instance.input_bits, rates)
     on_device = loc == 0
     hz = instance.location_hz[loc]
     computation = np.where(on_device, f.local_computation_delay(instance.cycles, hz),
                            f.edge_computation_delay(instance.cycles, hz))
-    back = float(f.transmission_delay(instance.output_bits, path_rates(instance, loc[-1:], np.zeros(1, np.int64))[0]))
+    last = int(loc[-1])
+    back = float(f.transmission_delay(instance.output_bits, instance.uplink_bps[last - 1] if last else np.inf))
     delay = f.block_delay(transmission, computation)
     delay[-1] += back
     dev = instance.device
     energy = np.where(on_device, f.local_computation_energy(instance.cycles, dev.cpu_hz, dev.kappa), 0.0)
     sends = (prev == 0) & ~on_device
-    energy = energy + np.where(sends, f.transmission_energy(instance.input_bits, path_rates(instance, prev, loc),
-                                                            dev.tx_power_w), 0.0)
+    energy = energy + np.where(sends, f.transmission_energy(instance.input_bits, rates, dev.tx_power_w), 0.0)
     return PathCosts(np.asarray(transmission, dtype=float), computation, back, delay, energy)
 
 
 def cost_tensors(source: Instance | InstanceBatch) -> CostTensors:
-    """Tabulate the costs of every move for an :class:`Instance` (B = 1) or an :class:`InstanceBatch`."""
-    batch = source.as_batch if isinstance(source, Instance) else source
+    """Tabulate the costs of every move.
+
+    Parameters
+    ----------
+    source : Instance or InstanceBatch
+        One instance (B = 1) or B instances of one shape.
+
+    Returns
+    -------
+    CostTensors
+        Per-block delays and device energies of every (from, to) move.
+
+    Raises
+    ------
+    ValueError
+        The tables would take more than :data:`MAX_TENSOR_BYTES`.
+    """
+    batch = source if isinstance(source, InstanceBatch) else source.as_batch
     bsz = batch.size
     m_blocks, n = batch.shape
     need = 5 * 8 * bsz * m_blocks * (n + 1) ** 2  # bytes: five float tables of (B, M, N+1, N+1)
@@ -254,21 +285,5 @@ def cost_tensors(source: Instance | InstanceBatch) -> CostTensors:
     delay = f.block_delay(transmission, computation[:, :, None, :])
     delay[:, -1, :, :] += return_delay[:, None, :]
 
-    energy = np.zeros((bsz, m_blocks, n + 1, n + 1))
-    # Eq. (4): local computation, on every move that ends on the device.
-    energy[:, :, :, 0] += f.local_computation_energy(
-        batch.cycles, batch.device_hz[:, None], batch.kappa[:, None]
-    )[:, :, None]
-    # Eq. (7): the device sends block m's input to server n (a_{m-1} = 0, a_m = n).
-    energy[:, :, 0, 1:] += f.transmission_energy(
-        batch.input_bits[:, :, None], batch.uplink_bps[:, None, :], batch.tx_power_w[:, None, None]
-    )
-    return CostTensors(
-        transmission=transmission,
-        computation=computation,
-        return_delay=return_delay,
-        delay=delay,
-        energy=energy,
-        deadlines=batch.deadlines,
-        budget=batch.energy_budget_j,
-    )
+    return CostTensors(batch=batch, transmission=transmission, computation=computation,
+                       return_delay=return_delay, delay=delay)

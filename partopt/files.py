@@ -3,7 +3,8 @@
 - ``partopt.instance/1``: one chain (:class:`~partopt.model.Instance`, model Part I);
 - ``partopt.scenario/1``: the shared edge (:class:`~partopt.scenario.Scenario`, Part II);
 - ``partopt.solution/1``: a placement per task and optional start times
-  (:class:`~partopt.scenario.Solution`).
+  (:class:`~partopt.scenario.Solution`);
+- ``partopt.horizon/1``: slots sharing a battery (:class:`~partopt.horizon.Horizon`, Part III).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping, Union
 
+from partopt.horizon import FORMAT as HORIZON_FORMAT
+from partopt.horizon import Horizon
 from partopt.model import FORMAT as INSTANCE_FORMAT
 from partopt.model import Instance, InstanceError, dump_json, load_json, short
 from partopt.scenario import FORMAT as SCENARIO_FORMAT
@@ -18,14 +21,15 @@ from partopt.scenario import SOLUTION_FORMAT, Scenario, Solution
 
 __all__ = ["read", "write", "from_dict", "FORMATS"]
 
-Problem = Union[Instance, Scenario, Solution]
+Problem = Union[Instance, Scenario, Solution, Horizon]
 
 #: format tag -> the type it reads into.
-FORMATS: dict[str, Any] = {INSTANCE_FORMAT: Instance, SCENARIO_FORMAT: Scenario, SOLUTION_FORMAT: Solution}
+FORMATS: dict[str, Any] = {INSTANCE_FORMAT: Instance, SCENARIO_FORMAT: Scenario, SOLUTION_FORMAT: Solution,
+                           HORIZON_FORMAT: Horizon}
 
 
 def from_dict(data: Mapping[str, Any]) -> Problem:
-    """The instance, scenario or solution that ``data`` describes, by its ``format``."""
+    """The instance, scenario, solution or horizon that ``data`` describes, by its ``format``."""
     if not isinstance(data, Mapping):
         raise InstanceError("", f"must be a JSON object, got {type(data).__name__}")
     if "format" not in data:
@@ -37,16 +41,17 @@ def from_dict(data: Mapping[str, Any]) -> Problem:
 
 
 def read(path: str | os.PathLike) -> Problem:
-    """Read an instance, scenario or solution file, choosing by its ``format`` field.
+    """Read an instance, scenario, solution or horizon file, choosing by its ``format`` field.
 
     Parameters
     ----------
     path : str or PathLike
-        A ``partopt.instance/1``, ``partopt.scenario/1`` or ``partopt.solution/1`` JSON file.
+        A ``partopt.instance/1``, ``partopt.scenario/1``, ``partopt.solution/1`` or
+        ``partopt.horizon/1`` JSON file.
 
     Returns
     -------
-    Instance, Scenario or Solution
+    Instance, Scenario, Solution or Horizon
 
     Raises
     ------
@@ -64,7 +69,7 @@ def write(obj: Problem, path: str | os.PathLike) -> None:
 
     Parameters
     ----------
-    obj : Instance, Scenario or Solution
+    obj : Instance, Scenario, Solution or Horizon
         What to write; :func:`read` gives back an equal object.
     path : str or PathLike
         The file to write (replaced if it exists).
@@ -74,6 +79,6 @@ def write(obj: Problem, path: str | os.PathLike) -> None:
     TypeError
         ``obj`` is of another type.
     """
-    if not isinstance(obj, (Instance, Scenario, Solution)):
-        raise TypeError(f"obj: must be an Instance, Scenario or Solution, got {type(obj).__name__}")
+    if not isinstance(obj, (Instance, Scenario, Solution, Horizon)):
+        raise TypeError(f"obj: must be an Instance, Scenario, Solution or Horizon, got {type(obj).__name__}")
     dump_json(obj.to_dict(), path)

@@ -20,7 +20,9 @@ __all__ = [
     "transmission_energy",
     "block_delay",
     "remaining_energy",
+    "deadline_excess",
     "penalty",
+    "penalized_delay",
     "reward",
     "within",
 ]
@@ -54,8 +56,8 @@ def transmission_delay(bits, rate_bps):
 
     Zero bits take zero time on any link; an infinite rate (same location) is free.
     """
-    bits, rate = np.broadcast_arrays(np.asarray(bits, dtype=float), np.asarray(rate_bps, dtype=float))
-    delay = np.zeros(bits.shape)
+    bits, rate = np.asarray(bits, dtype=float), np.asarray(rate_bps, dtype=float)
+    delay = np.zeros(np.broadcast_shapes(bits.shape, rate.shape))
     np.divide(bits, rate, out=delay, where=bits != 0.0)
     return delay if delay.ndim else float(delay)
 
@@ -83,15 +85,24 @@ def remaining_energy(max_energy_j, spent_j):
     return float(max_energy_j) - float(np.sum(spent_j))
 
 
+def deadline_excess(block_delays_s, deadlines_s):
+    """A block's lateness max(L_m - tau_m, 0) in seconds, element-wise; a deadline of inf never binds."""
+    return np.maximum(np.subtract(block_delays_s, deadlines_s, dtype=float), 0.0)
+
+
 def penalty(block_delays_s, deadlines_s):
-    """Eq. (13): psi = sum of max(L_m - tau_m, 0) in seconds; a deadline of inf never binds."""
-    excess = np.asarray(block_delays_s, dtype=float) - np.asarray(deadlines_s, dtype=float)
-    return float(np.sum(np.maximum(excess, 0.0)))
+    """Eq. (13): psi = sum of the blocks' :func:`deadline_excess` in seconds."""
+    return float(np.sum(deadline_excess(block_delays_s, deadlines_s)))
+
+
+def penalized_delay(delay_s, excess_s, beta):
+    """The "penalty" objective's cost L + beta psi (s), element-wise: a delay plus beta times its lateness."""
+    return np.add(delay_s, np.multiply(beta, excess_s))
 
 
 def reward(total_delay_s, psi_s, beta):
     """Eq. (14): r = -(L + beta psi), in seconds (always <= 0)."""
-    return -(float(total_delay_s) + float(beta) * float(psi_s))
+    return -float(penalized_delay(float(total_delay_s), float(psi_s), float(beta)))
 
 
 def within(value, limit):

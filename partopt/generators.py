@@ -16,10 +16,14 @@ from typing import Any, cast
 
 import numpy as np
 
+from partopt.costs import along
+from partopt.evaluation import Objective
 from partopt.formulas import shannon_rate
+from partopt.horizon import Horizon
 from partopt.model import Block, Device, Instance, Server
 from partopt.names import did_you_mean
 from partopt.profiles import load_profile
+from partopt.solvers.dp import chain_dp
 
 __all__ = [
     "PaperGenerator", "DILGenerator", "RandomGenerator", "SharedEdgeGenerator", "GENERATORS", "generate",
@@ -103,6 +107,39 @@ class PaperGenerator(_Generator):
       path loss 128.1 + 37.6 log10(d/km) dB, ``bandwidth_MHz`` = 1 MHz and noise
       -174 dBm/Hz; this gives about 0.6-2.4 MB/s, the paper's range.
     - ``energy_budget_j`` = None (no cap); set a value to cap device energy.
+
+    Parameters
+    ----------
+    network : str
+        DNN profile (``partopt list``).
+    num_blocks : int or None
+        Blocks M the network is cut into; None: its natural blocks.
+    num_servers : int or (int, int)
+        N, or a range drawn per instance.
+    rate_MBps : (float, float)
+        Device-to-server rates (MB/s) under ``rate_model="uniform"``.
+    deadline_s : (float, float) or None
+        Per-block deadlines (s); None: no deadlines.
+    cycles_per_flop : float
+        CPU cycles per FLOP.
+    device_GHz : float or (float, float)
+        Device CPU (GHz).
+    server_GHz : float or (float, float)
+        Server CPU share (GHz), drawn per server.
+    tx_power_w : float
+        Device transmit power (W).
+    kappa : float
+        Device energy coefficient (J/(cycle Hz^2)).
+    backhaul_Mbps : float
+        Rate between servers (Mbit/s).
+    output_bits : float or None
+        Result size (bits); None: the network's own output.
+    energy_budget_j : float or None
+        Device budget (J); None: no cap.
+    rate_model : {"uniform", "shannon"}
+        How uplink rates are drawn.
+    bandwidth_MHz : float
+        Channel bandwidth under ``rate_model="shannon"`` (MHz).
     """
 
     network: str = "vgg16"
@@ -185,6 +222,27 @@ class DILGenerator(_Generator):
     [``min_rate_MBps``, high] instead of [0, high] so that they are strictly positive.
     No deadlines and no budget: the paper minimizes latency only. The device's power
     and kappa do not enter latency; they are set to the paper generator's values.
+
+    Parameters
+    ----------
+    num_subtasks : int
+        Blocks M.
+    cycles_M : (float, float)
+        Cycles per subtask (millions).
+    data_MB : (float, float)
+        Data sizes d_0 .. d_M (MB).
+    device_MHz, edge_MHz : (float, float)
+        Device and edge CPU (MHz).
+    edge_rate_MBps, cloud_rate_MBps : (float, float)
+        Device-edge rate b1 and edge-cloud rate b2 (MB/s).
+    min_rate_MBps : float
+        Lowest rate drawn (MB/s), so that rates are positive.
+    cloud_hz : float
+        Cloud CPU (Hz).
+    tx_power_w : float
+        Device transmit power (W).
+    kappa : float
+        Device energy coefficient (J/(cycle Hz^2)).
     """
 
     num_subtasks: int = 6
@@ -247,6 +305,25 @@ class RandomGenerator(_Generator):
     the mean uplink); tightness below 1 makes many instances infeasible.
     ``budget_fraction``: None for no budget, else the budget is that fraction (a number
     or a (low, high) pair) of the all-on-device energy. ``output_bits``: a number or range.
+
+    Parameters
+    ----------
+    num_blocks, num_servers : int or (int, int)
+        M and N, or ranges drawn per instance.
+    cycles, input_bits : (float, float)
+        Cycles and input feature-map bits per block.
+    device_hz, server_hz : (float, float)
+        CPU frequencies (Hz).
+    uplink_bps, backhaul_bps : (float, float)
+        Device-server and server-server rates (bit/s).
+    tx_power_w : (float, float)
+        Device transmit power (W).
+    deadline_prob, deadline_tightness : float
+        Chance that a block has a deadline, and its tightness (see above).
+    budget_fraction : float, (float, float) or None
+        Budget as a fraction of the all-on-device energy; None: no budget.
+    output_bits : float or (float, float)
+        Result size (bits).
     """
 
     num_blocks: int | tuple[int, int] = (2, 8)
@@ -316,6 +393,39 @@ class SharedEdgeGenerator(_Generator):
     end-to-end deadline. Servers in ``server_GHz``, free from ``available_s`` (a number
     or range: work left from earlier slots). ``energy_budget_j`` caps each device's
     energy in the slot. The other constants are :class:`PaperGenerator`'s.
+
+    Parameters
+    ----------
+    networks : tuple of str
+        DNN profiles the tasks draw from.
+    num_blocks : int or None
+        Blocks per network; None: its natural blocks.
+    num_tasks : int
+        K.
+    num_servers : int or (int, int)
+        N, or a range drawn per scenario.
+    num_devices : int
+        D.
+    release_rate : float
+        Poisson arrival rate (tasks/s).
+    rate_MBps : float or (float, float)
+        Device-server link rates (MB/s).
+    deadline_s, task_deadline_s : float, (float, float) or None
+        Block deadlines per network, and end-to-end task deadlines (s).
+    cycles_per_flop : float
+        CPU cycles per FLOP.
+    device_GHz, server_GHz : float or (float, float)
+        CPU frequencies (GHz).
+    available_s : float or (float, float)
+        When each server is first free (s).
+    tx_power_w : float
+        Device transmit power (W).
+    kappa : float
+        Device energy coefficient (J/(cycle Hz^2)).
+    backhaul_Mbps : float
+        Rate between servers (Mbit/s).
+    energy_budget_j : float or None
+        Per-device budget in the slot (J).
     """
 
     networks: tuple[str, ...] = ("vgg16",)
@@ -391,16 +501,86 @@ class SharedEdgeGenerator(_Generator):
                         tasks=tuple(tasks))
 
 
+@dataclass(frozen=True)
+class HorizonGenerator(_Generator):
+    """Horizons of slots sharing a battery (model Part III), each slot drawn from another generator.
+
+    The battery is set to bind: E^max = E_low + ``battery`` (E_free - E_low), where E_low
+    sums each slot's least device energy (deadlines kept) and E_free the energy of each
+    slot's own optimum. ``battery`` = 1 lets every slot take its optimum; 0 leaves only
+    the least-energy placements.
+
+    Parameters
+    ----------
+    slots : int
+        T (600 is the source paper's horizon).
+    generator : str
+        The slots' generator ("paper", "dil" or "random").
+    slot_params : dict
+        Its parameters, e.g. ``{"num_servers": 4}``.
+    battery : float
+        Where E^max lies between E_low and E_free, in [0, 1].
+    """
+
+    slots: int = 600
+    generator: str = "paper"
+    slot_params: Any = None
+    battery: float = 0.5
+
+    name = "horizon"
+
+    def __post_init__(self):
+        if isinstance(self.slots, bool) or not isinstance(self.slots, int) or self.slots < 1:
+            raise ValueError(f"slots: must be an int >= 1, got {self.slots!r}")
+        if self.generator not in ("paper", "dil", "random"):
+            raise ValueError(f"generator: must be 'paper', 'dil' or 'random' (one chain per slot), "
+                             f"got {self.generator!r}")
+        if isinstance(self.battery, bool) or not isinstance(self.battery, (int, float)) \
+                or not 0.0 <= self.battery <= 1.0:
+            raise ValueError(f"battery: must be a number in [0, 1], got {self.battery!r}")
+        if self.slot_params is not None and not isinstance(self.slot_params, dict):
+            raise ValueError(f"slot_params: must be a dict of the slot generator's parameters, "
+                             f"got {type(self.slot_params).__name__}")
+        get_generator(self.generator, **(self.slot_params or {}))  # names a bad parameter now
+
+    def sample(self, rng: np.random.Generator):
+        slot_gen = get_generator(self.generator, **(self.slot_params or {}))
+        slots = tuple(slot_gen.sample(rng).replace(name=f"slot{t}") for t in range(self.slots))
+        low = free = 0.0
+        for inst in slots:
+            step = Objective().step_cost(inst.costs)
+            energy = inst.costs.energy
+            best, _ = chain_dp(step)
+            frugal, _ = chain_dp(np.where(np.isfinite(step), energy, np.inf))
+            free += float(along(energy[0], best[0]).sum())
+            low += float(along(energy[0], frugal[0]).sum())
+        return Horizon(slots=slots, energy_max_j=low + self.battery * (free - low))
+
+
 GENERATORS: dict[str, type[_Generator]] = {
     "paper": PaperGenerator,
     "dil": DILGenerator,
     "random": RandomGenerator,
     "shared": SharedEdgeGenerator,
+    "horizon": HorizonGenerator,
 }
 
 
 def get_generator(name: str, **params) -> _Generator:
-    """The generator called ``name`` with ``params``; unknown names get a suggestion."""
+    """The generator called ``name``, configured with ``params``.
+
+    Parameters
+    ----------
+    name : {"paper", "dil", "random", "shared"}
+        The generator (``partopt list``); an unknown name gets a suggestion.
+    **params
+        Fields of the generator's class, e.g. ``num_servers=6``.
+
+    Returns
+    -------
+    PaperGenerator, DILGenerator, RandomGenerator or SharedEdgeGenerator
+        Its ``generate(seed)`` and ``generate_many(count, seed)`` draw instances.
+    """
     if name not in GENERATORS:
         raise ValueError(f"generator: unknown name {name!r}; available: {', '.join(GENERATORS)}."
                          + did_you_mean(name, GENERATORS))

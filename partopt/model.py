@@ -21,6 +21,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from partopt.costs import CostTensors, InstanceBatch, cost_tensors
+
 __all__ = [
     "FORMAT",
     "Block",
@@ -39,7 +41,15 @@ FORMAT = "partopt.instance/1"
 
 
 class InstanceError(ValueError):
-    """A field of an instance or placement has a bad value; ``field`` names it."""
+    """A field of an instance or placement has a bad value.
+
+    Parameters
+    ----------
+    field_name : str
+        The field, as a path (e.g. ``blocks[2].cycles``); kept as ``field``.
+    problem : str
+        What is wrong with it.
+    """
 
     def __init__(self, field_name: str, problem: str):
         self.field = field_name
@@ -48,7 +58,15 @@ class InstanceError(ValueError):
 
 
 class InstanceTypeError(TypeError):
-    """A field of an instance or placement has the wrong type; ``field`` names it."""
+    """A field of an instance or placement has the wrong type.
+
+    Parameters
+    ----------
+    field_name : str
+        The field, as a path; kept as ``field``.
+    problem : str
+        What is wrong with it.
+    """
 
     def __init__(self, field_name: str, problem: str):
         self.field = field_name
@@ -103,9 +121,18 @@ def name_field(value: Any, name: str) -> str | None:
 class Block:
     """One DNN block v_m.
 
-    cycles: CPU cycles c_m; input_bits: size I_m of the feature map it receives
-    (bits); param_bits: size d_m of its weights (bits, state only, no cost);
-    deadline_s: maximum tolerated delay tau_m (s), or None for no deadline.
+    Parameters
+    ----------
+    cycles : float
+        CPU cycles c_m.
+    input_bits : float
+        Size I_m of the feature map the block receives (bits).
+    param_bits : float
+        Size d_m of its weights (bits; state only, no cost).
+    deadline_s : float or None
+        The most delay tau_m the block tolerates (s), or None for no deadline.
+    name : str
+        Optional label.
     """
 
     cycles: float
@@ -128,8 +155,14 @@ class Block:
 class Device:
     """The IoT device (location 0).
 
-    cpu_hz: f^l (Hz); tx_power_w: transmit power p (W); kappa: energy coefficient
-    of the chip (J/(cycle Hz^2)), 1e-26 as in the paper.
+    Parameters
+    ----------
+    cpu_hz : float
+        CPU frequency f^l (Hz).
+    tx_power_w : float
+        Transmit power p (W).
+    kappa : float
+        Energy coefficient of the chip (J/(cycle Hz^2)); 1e-26 as in the paper.
     """
 
     cpu_hz: float
@@ -146,8 +179,14 @@ class Device:
 class Server:
     """Edge server n (locations 1..N).
 
-    cpu_hz: F_n (Hz); uplink_bps: rate R_n (bit/s) of the wireless link between
-    the device and this server, used in both directions.
+    Parameters
+    ----------
+    cpu_hz : float
+        CPU frequency F_n (Hz).
+    uplink_bps : float
+        Rate R_n of the wireless link between the device and this server, both ways (bit/s).
+    name : str
+        Optional label.
     """
 
     cpu_hz: float
@@ -194,11 +233,25 @@ def build_field(cls, d: Mapping, where: str):
 
 @dataclass(frozen=True)
 class Instance:
-    """A placement problem: a chain of blocks, the device, N servers and the links.
+    """A placement problem of one task alone (model Part I): a chain of blocks, the
+    device, N servers and the links.
 
-    backhaul_bps: wired rate R_max (bit/s) between any two servers; output_bits: size
-    O of the result returned to the device after the last block (bits);
-    energy_budget_j: cap on the device energy of one placement (J), or None.
+    Parameters
+    ----------
+    blocks : tuple of Block
+        The chain v_1 .. v_M, in order.
+    device : Device
+        Location 0.
+    servers : tuple of Server
+        Locations 1..N.
+    backhaul_bps : float
+        Wired rate R_max between any two servers (bit/s).
+    output_bits : float
+        Size O of the result returned to the device after the last block (bits).
+    energy_budget_j : float or None
+        Cap on the device energy of one placement (J), or None.
+    name : str or None
+        Optional label.
     """
 
     blocks: tuple[Block, ...]
@@ -296,10 +349,8 @@ class Instance:
         return math.inf if self.energy_budget_j is None else self.energy_budget_j
 
     @cached_property
-    def as_batch(self):
+    def as_batch(self) -> InstanceBatch:
         """This instance as a :class:`partopt.costs.InstanceBatch` of one (built once, then cached)."""
-        from partopt.costs import InstanceBatch
-
         budget = self.budget
         return InstanceBatch(
             cycles=self.cycles[None], input_bits=self.input_bits[None], param_bits=self.param_bits[None],
@@ -311,10 +362,8 @@ class Instance:
         )
 
     @cached_property
-    def costs(self):
+    def costs(self) -> CostTensors:
         """The instance's :class:`partopt.costs.CostTensors` (built once, then cached)."""
-        from partopt.costs import cost_tensors
-
         return cost_tensors(self)
 
     # ------------------------------------------------------------------ I/O
@@ -442,8 +491,22 @@ def dump_json(data: dict, path: str | os.PathLike) -> None:
 def validate_placement(instance: Instance, placement: Any) -> tuple[int, ...]:
     """Check a placement against ``instance`` and return it as a tuple of ints.
 
-    A placement gives, for each of the M blocks, its location: 0 the device,
-    1..N a server.
+    Parameters
+    ----------
+    instance : Instance
+        The chain the placement is for.
+    placement : sequence of int
+        For each of the M blocks its location: 0 the device, 1..N a server.
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    InstanceTypeError, InstanceError
+        Not a sequence of ints, the wrong length, or a location out of range; the
+        message names the block.
     """
     if isinstance(placement, (str, bytes, Mapping, set, frozenset)) or not hasattr(placement, "__len__"):
         raise InstanceTypeError("placement", f"must be a sequence of ints, got {type(placement).__name__}")

@@ -150,7 +150,18 @@ def list_profiles() -> list[str]:
 
 @lru_cache(maxsize=None)
 def load_profile(network: str) -> DNNProfile:
-    """Load a shipped profile by name: vgg16, alexnet, nin or resnet32."""
+    """Load a shipped DNN profile.
+
+    Parameters
+    ----------
+    network : str
+        vgg16, alexnet, nin or resnet32 (``partopt list`` shows what ships).
+
+    Returns
+    -------
+    DNNProfile
+        The network's units (FLOPs, parameters, output sizes) and input size.
+    """
     path = data_dir() / "profiles" / f"{network}.json"
     if not path.exists():
         raise ValueError(f"network: unknown profile {network!r}; available: {', '.join(list_profiles())}")

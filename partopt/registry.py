@@ -24,8 +24,9 @@ class SolverSpec:
 
     kind: "exact", "heuristic", "learned" or "user"; requires: the optional
     packages it imports (named in the error when they are missing); problem: what it
-    solves, "chain" (a Part I :class:`~partopt.model.Instance`) or "scenario" (a
-    Part II :class:`~partopt.scenario.Scenario`).
+    solves, "chain" (a Part I :class:`~partopt.model.Instance`), "scenario" (a
+    Part II :class:`~partopt.scenario.Scenario`) or "horizon" (a Part III
+    :class:`~partopt.horizon.Horizon`).
     """
 
     name: str
@@ -37,7 +38,7 @@ class SolverSpec:
     problem: str = "chain"
 
 
-PROBLEMS = ("chain", "scenario")
+PROBLEMS = ("chain", "scenario", "horizon")
 #: The package extra that installs each optional dependency.
 EXTRAS = {"ortools": "milp", "pulp": "milp", "torch": "learned", "gymnasium": "learned"}
 _REGISTRY: dict[str, SolverSpec] = {}
@@ -83,6 +84,19 @@ _builtin("shared-local-search", f"{_E}.heuristics:solve_shared_local_search", "h
          problem="scenario")
 _builtin("as-if-alone", f"{_E}.heuristics:solve_as_if_alone", "heuristic",
          "shared edge: each task's single-chain optimum (DP), then FIFO dispatch", problem="scenario")
+_H = "partopt.solvers.horizon"
+_builtin("horizon-exact", f"{_H}:solve_horizon_exact", "exact",
+         "horizon: offline optimum, exact merge of the slots' Pareto fronts (Lagrangian bound beside)",
+         problem="horizon")
+_builtin("horizon-myopic", f"{_H}:solve_horizon_myopic", "heuristic",
+         "horizon, online: each slot's own optimum within the energy left", problem="horizon")
+_builtin("horizon-fair", f"{_H}:solve_horizon_fair", "heuristic",
+         "horizon, online: each slot's optimum within E^r(t) / slots left", problem="horizon")
+_builtin("horizon-lyapunov", f"{_H}:solve_horizon_lyapunov", "heuristic",
+         "horizon, online: drift-plus-penalty with a virtual energy queue (option V, J^2/s)", problem="horizon")
+_builtin("horizon-learned", f"{_H}:solve_horizon_learned", "learned",
+         "horizon, online: a trained policy (option agent) with E^r(t)/E^max in its state", _TORCH,
+         problem="horizon")
 _builtin("mt-a3c", f"{_L}:solve_mt_a3c", "learned", "multi-task A3C policy (trained checkpoint)", _TORCH, True)
 _builtin("a3c", f"{_L}:solve_a3c", "learned", "plain A3C policy over the joint action (checkpoint)", _TORCH, True)
 _builtin("dqn", f"{_L}:solve_dqn", "learned", "distributed DQN policy (checkpoint)", _TORCH, True)
@@ -92,7 +106,20 @@ _builtin("distilled", f"{_L}:solve_distilled", "learned", "distilled student of 
 
 
 def list_solvers(kind: str | None = None, problem: str | None = None) -> list[str]:
-    """Names of the registered solvers, optionally only those of one ``kind`` and ``problem``."""
+    """Names of the registered solvers.
+
+    Parameters
+    ----------
+    kind : {"exact", "heuristic", "learned", "user"}, optional
+        Only solvers of this kind.
+    problem : {"chain", "scenario"}, optional
+        Only solvers of one chain alone (Part I) or of shared-edge scenarios (Part II).
+
+    Returns
+    -------
+    list of str
+        In registration order.
+    """
     return [n for n, s in _REGISTRY.items()
             if (kind is None or s.kind == kind) and (problem is None or s.problem == problem)]
 
@@ -148,12 +175,29 @@ class PolicySolver:
 
 def register_solver(name: str, solver: Callable, *, description: str = "", replace: bool = False,
                     problem: str = "chain") -> None:
-    """Register ``solver`` under ``name`` so that solve() and the benchmark can use it.
+    """Register ``solver`` under ``name`` so that :func:`partopt.solve` and the benchmark can use it.
 
-    ``solver`` is either a full solver ``fn(instance, objective, *, time_limit, seed,
-    **options) -> SolverOutput`` or a policy ``fn(instance) -> placement`` (anything
-    whose signature has no ``objective`` parameter and no ``**kwargs``). problem:
-    "chain" for Part I instances, "scenario" for shared-edge scenarios.
+    Parameters
+    ----------
+    name : str
+        The name to solve with.
+    solver : callable
+        A full solver ``fn(instance, objective, *, time_limit, seed, **options) ->
+        SolverOutput`` or a policy ``fn(instance) -> placement`` (anything whose
+        signature has no ``objective`` parameter and no ``**kwargs``).
+    description : str
+        One line for ``partopt list`` (default: the solver's docstring).
+    replace : bool
+        Allow replacing a solver registered earlier under ``name``.
+    problem : {"chain", "scenario"}
+        "chain" for Part I instances, "scenario" for shared-edge scenarios.
+
+    Raises
+    ------
+    ValueError
+        A taken name (without ``replace``), an empty name or an unknown problem.
+    TypeError
+        ``solver`` is not callable.
     """
     if problem not in PROBLEMS:
         raise ValueError(f"problem: must be one of {PROBLEMS}, got {problem!r}")
@@ -171,7 +215,18 @@ def register_solver(name: str, solver: Callable, *, description: str = "", repla
 
 
 def unregister_solver(name: str) -> None:
-    """Remove a user-registered solver."""
+    """Remove a user-registered solver.
+
+    Parameters
+    ----------
+    name : str
+        A name given to :func:`register_solver`.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, or a built-in solver.
+    """
     if solver_spec(name).kind != "user":
         raise ValueError(f"name: {name!r} is built in and cannot be removed")
     _REGISTRY.pop(name)

@@ -7,7 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from partopt.evaluation import Evaluation, Objective, ScenarioEvaluation, evaluate
+from partopt.evaluation import AnyEvaluation, Objective, ScenarioEvaluation, evaluate
+from partopt.horizon import Horizon
 from partopt.model import Instance
 from partopt.scenario import Scenario
 
@@ -17,11 +18,19 @@ __all__ = ["Status", "Result", "SolverOutput", "make_result"]
 class Status(str, enum.Enum):
     """How a solve ended.
 
-    OPTIMAL: a feasible placement proven optimal. FEASIBLE: a feasible placement, not
-    proven optimal. INFEASIBLE: proven that no feasible placement exists.
-    VIOLATED: a placement that breaks a constraint of the objective (a deadline under
-    "hard", the energy budget under either). TIME_LIMIT: stopped by the time limit
-    with no placement.
+    Attributes
+    ----------
+    OPTIMAL
+        A feasible placement proven optimal.
+    FEASIBLE
+        A feasible placement, not proven optimal.
+    INFEASIBLE
+        Proven that no feasible placement exists.
+    VIOLATED
+        A placement that breaks a constraint of the objective (a deadline under "hard",
+        the energy budget under either).
+    TIME_LIMIT
+        Stopped by the time limit with no placement.
     """
 
     OPTIMAL = "optimal"
@@ -38,11 +47,22 @@ class Status(str, enum.Enum):
 class SolverOutput:
     """A solver's raw answer before partopt prices it.
 
-    placement: the locations (for a scenario, one list per task), or None;
-    proven_optimal: the solver proved it optimal; proven_infeasible: the solver proved
-    there is no feasible placement; timed_out: it stopped at the time limit;
-    lower_bound: a proven bound on the objective (s), if any; start_s: for a scenario,
-    every block's start time (s), or None for FIFO dispatch; info: solver-specific statistics.
+    Attributes
+    ----------
+    placement : sequence or None
+        The locations (for a scenario, one list per task), or None.
+    proven_optimal : bool
+        The solver proved it optimal.
+    proven_infeasible : bool
+        The solver proved that there is no feasible placement.
+    timed_out : bool
+        It stopped at the time limit.
+    lower_bound : float or None
+        A proven bound on the objective (s), if any.
+    info : dict or None
+        Solver-specific statistics.
+    start_s : sequence of sequences of float, or None
+        For a scenario, every block's start time (s); None for FIFO dispatch.
     """
 
     placement: Sequence | None
@@ -58,13 +78,31 @@ class SolverOutput:
 class Result:
     """The outcome of :func:`partopt.solve`.
 
-    ``objective`` is recomputed by :func:`partopt.evaluate` from ``placement``; it is
-    inf when there is no placement or the placement breaks a constraint, so a bad
-    result never looks good. ``evaluation`` keeps the full cost breakdown (also for a
-    VIOLATED placement). ``lower_bound`` is a proven bound where the solver has one;
-    ``runtime`` is wall-clock seconds. For a scenario, ``placement`` holds one tuple per
-    task and ``start_s`` the schedule that was priced (FIFO dispatch when the solver
-    gave none).
+    Attributes
+    ----------
+    solver : str
+        The solver's name.
+    status : Status
+        How the solve ended.
+    placement : tuple or None
+        One location per block; for a scenario, one tuple per task; for a horizon, one per slot.
+    objective : float
+        Recomputed by :func:`partopt.evaluate` from ``placement``; inf when there is no
+        placement or it breaks a constraint, so a bad result never looks good.
+    lower_bound : float or None
+        A proven bound where the solver has one.
+    runtime : float
+        Wall-clock seconds spent in the solver.
+    objective_kind : str
+        "hard" or "penalty".
+    beta : float
+        The penalty weight.
+    evaluation : Evaluation, ScenarioEvaluation, HorizonEvaluation or None
+        The full cost breakdown (also for a VIOLATED placement).
+    info : dict or None
+        Solver-specific statistics.
+    start_s : tuple of tuple of float, or None
+        For a scenario, the schedule that was priced (FIFO dispatch when the solver gave none).
     """
 
     solver: str
@@ -75,7 +113,7 @@ class Result:
     runtime: float
     objective_kind: str
     beta: float
-    evaluation: Evaluation | ScenarioEvaluation | None = None
+    evaluation: AnyEvaluation | None = None
     info: dict | None = None
     start_s: tuple[tuple[float, ...], ...] | None = None
 
@@ -102,7 +140,9 @@ class Result:
                  f"objective  {self.objective:.6g} s ({self.objective_kind}"
                  + (f", beta={self.beta:g})" if self.objective_kind == "penalty" else ")")]
         if self.placement is not None:
-            lines.append(f"placement  {list(self.placement)}")
+            shown = list(self.placement[:8]) + (["..."] if len(self.placement) > 8 else [])
+            lines.append(f"placement  {shown}" + (f" ({len(self.placement)} in all)" if len(self.placement) > 8
+                                                  else ""))
         if self.evaluation is not None:
             ev = self.evaluation
             lines.append(f"delay      {ev.total_delay:.6g} s (local {ev.local_delay:.4g}, edge {ev.edge_delay:.4g})")
@@ -118,7 +158,7 @@ class Result:
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (objective inf becomes None)."""
-        nested = self.start_s is not None
+        nested = self.placement is not None and len(self.placement) > 0 and not isinstance(self.placement[0], int)
         return {
             "solver": self.solver,
             "status": self.status.value,
@@ -139,7 +179,7 @@ class Result:
 
 
 def make_result(
-    instance: Instance | Scenario, output: SolverOutput, objective: Objective, solver: str, runtime: float
+    instance: Instance | Scenario | Horizon, output: SolverOutput, objective: Objective, solver: str, runtime: float
 ) -> Result:
     """Price a solver's output with :func:`evaluate` and decide its status (the one place that does)."""
     evaluation = None

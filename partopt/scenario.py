@@ -66,7 +66,15 @@ def _sequence(value: Any, name: str) -> tuple:
 
 @dataclass(frozen=True)
 class ChainModel:
-    """A named DNN: a chain of blocks (Part I's block fields) and the size of its result (bits)."""
+    """A named DNN of the shared edge.
+
+    Parameters
+    ----------
+    blocks : tuple of Block
+        The chain, with Part I's block fields (cycles, bits, per-block deadlines).
+    output_bits : float
+        Size of its result, returned to the task's device (bits).
+    """
 
     blocks: tuple[Block, ...]
     output_bits: float = 0.0
@@ -91,9 +99,20 @@ class ChainModel:
 class EdgeDevice:
     """An IoT device of the shared edge.
 
-    cpu_hz: f^l_d (Hz); tx_power_w: p (W); uplink_bps: R_{d,n} for n = 1..N, the rate
-    of this device's own link to each server (bit/s, both directions); kappa
-    (J/(cycle Hz^2)); energy_budget_j: cap on this device's energy in the slot (J), or None.
+    Parameters
+    ----------
+    cpu_hz : float
+        f^l_d (Hz).
+    tx_power_w : float
+        Transmit power p (W).
+    uplink_bps : tuple of float
+        R_{d,n} for n = 1..N: the rate of this device's own link to each server, both ways (bit/s).
+    kappa : float
+        Energy coefficient (J/(cycle Hz^2)).
+    energy_budget_j : float or None
+        Cap on this device's energy in the slot (J), or None.
+    name : str
+        Optional label.
     """
 
     cpu_hz: float
@@ -125,7 +144,17 @@ class EdgeDevice:
 
 @dataclass(frozen=True)
 class EdgeServer:
-    """Edge server n: cpu_hz F_n (Hz); available_s b_n, when it finishes earlier work (s)."""
+    """An edge server of the shared edge; it runs one block at a time.
+
+    Parameters
+    ----------
+    cpu_hz : float
+        F_n (Hz).
+    available_s : float
+        b_n, when it finishes earlier work and can start this slot's blocks (s).
+    name : str
+        Optional label.
+    """
 
     cpu_hz: float
     available_s: float = 0.0
@@ -139,8 +168,21 @@ class EdgeServer:
 
 @dataclass(frozen=True)
 class Task:
-    """One inference request: ``model`` run for ``device`` (an index), its raw input ready at
-    ``release_s`` (s); ``deadline_s``: an end-to-end deadline on D_k (s), or None."""
+    """One inference request of the shared edge.
+
+    Parameters
+    ----------
+    device : int
+        Index of the device that releases it (its raw input) and receives its result.
+    model : str
+        Name of the :class:`ChainModel` it runs.
+    release_s : float
+        When its raw input is ready on the device (s).
+    deadline_s : float or None
+        End-to-end deadline on its delay D_k (s), or None.
+    name : str
+        Optional label.
+    """
 
     device: int
     model: str
@@ -193,9 +235,22 @@ _SCENARIO_KEYS = {"format", "name", "models", "devices", "servers", "backhaul_bp
 
 @dataclass(frozen=True)
 class Scenario:
-    """A slot of the shared edge: models, D devices, N servers, the backhaul and K tasks.
+    """A slot of the shared edge (model Part II): K tasks competing for N servers.
 
-    models: name -> :class:`ChainModel`; backhaul_bps: R_max between two servers (bit/s).
+    Parameters
+    ----------
+    models : dict of str to ChainModel
+        The networks the tasks run, by name.
+    devices : tuple of EdgeDevice
+        D devices.
+    servers : tuple of EdgeServer
+        N servers.
+    backhaul_bps : float
+        R_max between two servers (bit/s).
+    tasks : tuple of Task
+        The K tasks.
+    name : str
+        Optional label.
     """
 
     models: Mapping[str, ChainModel]
@@ -421,7 +476,15 @@ def validate_start_times(scenario: Scenario, start_s: Any) -> tuple[tuple[float,
 
 @dataclass(frozen=True)
 class Solution:
-    """A ``partopt.solution/1``: a placement per task and, optionally, every block's start time (s)."""
+    """A ``partopt.solution/1`` file's content: a placement of a scenario and, optionally, its schedule.
+
+    Parameters
+    ----------
+    placement : tuple of tuple of int
+        For each task, each block's location (0 its device, 1..N a server).
+    start_s : tuple of tuple of float or None
+        Every block's start time (s), or None to schedule by FIFO dispatch.
+    """
 
     placement: tuple[tuple[int, ...], ...]
     start_s: tuple[tuple[float, ...], ...] | None = None

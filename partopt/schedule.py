@@ -95,15 +95,34 @@ def compact_schedule(scenario: Scenario, placement: Sequence[Sequence[int]],
 class ScenarioEvaluation:
     """The cost of one shared-edge solution (seconds and joules).
 
-    Per task k and block m: ``start_s``, ``finish_s``, ``ready_s`` (when its input
-    arrived), ``block_delay`` L_{k,m} = C_{k,m} - C_{k,m-1} (waiting included; the
-    result's return added to the last block) and ``deadline_met``. Per task:
-    ``task_delay`` D_k and ``task_deadline_met``. Per device: ``device_energy`` and
-    ``device_budget_kept``. ``schedule`` is "fifo" (dispatched here) or "given";
-    ``problems`` lists what makes a given schedule invalid (empty when valid).
-    ``local_delay`` and ``edge_delay`` split the summed block delays by where blocks
-    run; ``waiting_delay``, ``transmission_delay`` and ``computation_delay`` split it
-    by cause (plus ``return_delay`` of the results).
+    Attributes
+    ----------
+    placement : tuple of tuple of int
+        The placement priced, one tuple per task.
+    start_s, finish_s, ready_s : tuple of tuple of float
+        Per task k and block m: start, finish, and when its input arrived (s).
+    block_delay : tuple of tuple of float
+        L_{k,m} = C_{k,m} - C_{k,m-1}, waiting included; the result's return added to the last block (s).
+    deadline_met : tuple of tuple of bool
+        Per block.
+    task_delay : tuple of float
+        D_k (s).
+    task_deadline_met : tuple of bool
+        Per task.
+    device_energy : tuple of float
+        Per device (J).
+    device_budget_kept : tuple of bool
+        Per device.
+    total_delay, penalty, energy : float
+        Sum of D_k (s), psi (s), total device energy (J).
+    local_delay, edge_delay : float
+        The summed block delays split by where blocks run (s).
+    waiting_delay, transmission_delay, computation_delay, return_delay : float
+        The summed block delays split by cause (s).
+    schedule : str
+        "fifo" (dispatched here) or "given".
+    problems : tuple of str
+        What makes a given schedule invalid (empty when valid).
     """
 
     placement: tuple[tuple[int, ...], ...]

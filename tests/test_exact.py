@@ -192,3 +192,23 @@ def test_milp_time_limit_includes_model_building():
     res = partopt.solve(inst, "milp-ortools", time_limit=0.5)
     assert res.runtime < 5
     assert res.status in (Status.TIME_LIMIT, Status.FEASIBLE, Status.OPTIMAL)
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(32, 60), n=st.integers(1, 6), seed=st.integers(0, 10_000), tight=st.sampled_from([0.4, 1.5]))
+def test_long_chain_dijkstra_matches_bellman(m, n, seed, tight):
+    """One long chain goes through Dijkstra; the batch recursion (Bellman) finds the same optimum,
+    and the Dijkstra placement costs exactly what it reports."""
+    from partopt.costs import along
+    from partopt.solvers.dp import DIJKSTRA_MIN_BLOCKS, chain_dp
+
+    assert m >= DIJKSTRA_MIN_BLOCKS
+    inst = partopt.generate("random", seed=seed, num_blocks=m, num_servers=n, deadline_prob=0.5,
+                            deadline_tightness=tight)
+    step = Objective().step_cost(inst.costs)
+    single, value = chain_dp(step)
+    pair, values = chain_dp(np.concatenate([step, step]))  # B = 2: the Bellman recursion
+    assert np.isinf(value[0]) == np.isinf(values[0])
+    if np.isfinite(value[0]):
+        assert math.isclose(value[0], values[0], rel_tol=1e-12)
+        assert math.isclose(float(along(step[0], single[0]).sum()), value[0], rel_tol=1e-12)

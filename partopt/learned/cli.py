@@ -9,16 +9,6 @@ from partopt.names import did_you_mean, key_values
 
 __all__ = ["train_main"]
 
-HELP = {
-    "mt-a3c": "A3CConfig fields, e.g. episodes=400 horizon=600 workers=2 lr=0.001 max_seconds=600",
-    "a3c": "A3CConfig fields, as mt-a3c",
-    "dqn": "DQNConfig fields, e.g. episodes=400 horizon=600 workers=2 lr=0.001",
-    "imitation": "generator=dil count=300000 seed=0 epochs=30 hidden=[256,256,256,256,256] data=PATH.npz",
-    "distilled": "teacher=PATH generator=dil labels=1000 transfer=200000 temperature=5 epochs=80 "
-                 "hidden=[80,80,80,80] seed=1 (transfer=0: the paper's 1,000 inputs only, 2 x 64)",
-}
-
-
 def _config(cls, values: dict):
     fields = {f.name for f in dataclasses.fields(cls)}
     for key in values:

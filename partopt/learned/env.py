@@ -25,8 +25,8 @@ import gymnasium as gym
 import numpy as np
 
 from partopt.costs import InstanceBatch, along_batch, cost_tensors
-from partopt.evaluation import evaluate
-from partopt.formulas import within
+from partopt.evaluation import Objective, evaluate
+from partopt.formulas import deadline_excess, within
 from partopt.generators import get_generator
 from partopt.learned.features import FEATURE_BOUND, encode, encode_batch, feature_size
 from partopt.model import Instance, short
@@ -152,7 +152,7 @@ class TaskPool:
         self.size = batch.size
         self.shape = batch.shape
         self.features = encode_batch(batch)
-        self.step_cost = costs.step_cost("penalty", beta)
+        self.step_cost = Objective("penalty", beta).step_cost(costs)
         self.delay = costs.delay
         self.energy = costs.energy
         self.deadlines = costs.deadlines
@@ -229,7 +229,7 @@ class BlockPlacementVectorEnv(gym.vector.VectorEnv):
         delay = along_batch(pool.delay[idx], placements)
         reward = -along_batch(pool.step_cost[idx], placements).sum(axis=1)
         energy = along_batch(pool.energy[idx], placements).sum(axis=1)
-        info = {"total_delay": delay.sum(axis=1), "penalty": np.maximum(delay - pool.deadlines[idx], 0.0).sum(axis=1),
+        info = {"total_delay": delay.sum(axis=1), "penalty": deadline_excess(delay, pool.deadlines[idx]).sum(axis=1),
                 "energy": energy, "deadlines_met": within(delay, pool.deadlines[idx]).all(axis=1)}
         self.remaining -= energy
         self.t += 1

@@ -148,9 +148,9 @@ class LearnedPolicy:
                                  f"{self.path or ''} is for {self.shape}")
 
     @torch.no_grad()
-    def _logits(self, instances: Sequence[Instance]) -> torch.Tensor:
+    def _logits(self, instances: Sequence[Instance], energy_fraction: float = 1.0) -> torch.Tensor:
         self._check(instances)
-        return self.net(torch.from_numpy(encode_batch(InstanceBatch.stack(list(instances)))))[0]
+        return self.net(torch.from_numpy(encode_batch(InstanceBatch.stack(list(instances)), energy_fraction)))[0]
 
     def _marginals(self, logits: torch.Tensor) -> np.ndarray:
         if isinstance(self.net, JointNet):
@@ -168,20 +168,17 @@ class LearnedPolicy:
             return self.net.decode(logits.argmax(dim=-1)).numpy()
         return logits.argmax(dim=-1).numpy()
 
-    def probabilities(self, instances: Sequence[Instance]) -> np.ndarray:
-        """Per-block location probabilities (B, M, N+1); for a joint policy, its marginals."""
-        return self._marginals(self._logits(instances))
-
     def greedy(self, instances: Sequence[Instance]) -> np.ndarray:
         """Greedy decoding of many instances at once, placements (B, M)."""
         return self._argmax(self._logits(instances))
 
     def place(self, instance: Instance, objective: Objective | None = None, samples: int = 1,
-              seed: int | None = None, polish: bool = False) -> list[int]:
+              seed: int | None = None, polish: bool = False, energy_fraction: float = 1.0) -> list[int]:
         """Greedy placement, or the best of ``samples`` (greedy plus samples-1 draws) by
-        evaluate under ``objective``; ``polish`` runs local search on the result."""
+        evaluate under ``objective``; ``polish`` runs local search on the result.
+        ``energy_fraction``: the state's remaining energy E^r / E^max (1 for a full battery)."""
         objective = objective or Objective("penalty", 1.0)
-        logits = self._logits([instance])
+        logits = self._logits([instance], energy_fraction)
         candidates = [self._argmax(logits)[0]]
         if samples > 1:
             rng = np.random.default_rng(0 if seed is None else seed)

@@ -38,13 +38,12 @@ def placement_scores(
     costs = instance.costs
     placements = np.atleast_2d(placements)
     delay = along(costs.delay[0], placements)
-    excess = np.maximum(delay - instance.deadlines, 0.0)
     energy = along(costs.energy[0], placements).sum(axis=1)
-    value = delay.sum(axis=1) + (objective.beta * excess.sum(axis=1) if objective.kind == "penalty" else 0.0)
+    value = objective.raw_cost(delay, instance.deadlines).sum(axis=1)
     violation = np.where(f.within(energy, instance.budget), 0.0, energy - instance.budget)
     if objective.kind == "hard":
         late = ~f.within(delay, instance.deadlines)
-        violation = violation + np.where(late, excess, 0.0).sum(axis=1)
+        violation = violation + np.where(late, f.deadline_excess(delay, instance.deadlines), 0.0).sum(axis=1)
     return violation, value
 
 

@@ -22,12 +22,11 @@ from typing import Sequence
 
 from partopt import formulas as f
 from partopt.evaluation import Objective, evaluate
-from partopt.result import SolverOutput
 from partopt.scenario import Scenario, TaskTables
 from partopt.schedule import ScenarioEvaluation, evaluate_scenario
+from partopt.solvers.dp import solve_dp
 
-__all__ = ["ChainSchedule", "ExactStart", "earliest_finish_chain", "alone_optima", "task_lower_bounds",
-           "best_candidate", "exact_start", "incumbent_output"]
+__all__ = ["ChainSchedule", "earliest_finish_chain", "alone_optima", "task_lower_bounds", "best_candidate"]
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,6 @@ def earliest_finish_chain(tab: TaskTables, release_s: float, free: Sequence[floa
 def alone_optima(scenario: Scenario, objective: Objective) -> dict[tuple[int, str], tuple[tuple | None, float]]:
     """Each (device, model)'s Part I optimum alone by DP: (placement or None, objective value, inf
     when infeasible alone). Tasks of one device and model share it."""
-    from partopt.solvers.dp import solve_dp
-
     out: dict[tuple[int, str], tuple[tuple | None, float]] = {}
     for k, task in enumerate(scenario.tasks):
         key = (task.device, task.model)
@@ -115,37 +112,6 @@ def task_lower_bounds(scenario: Scenario, objective: Objective) -> list[float]:
         empty = earliest_finish_chain(scenario.tables[k], task.release_s, empty_edge)
         out.append(max(alone[(task.device, task.model)][1], empty.delay if empty is not None else math.inf))
     return out
-
-
-@dataclass(frozen=True)
-class ExactStart:
-    """What both exact solvers start from: per-task bounds on their objective share and on
-    D_k alone (s), and the earliest-finish solution as hint and incumbent."""
-
-    bounds: list[float]
-    delay_low: list[float]
-    incumbent: tuple[list, list]
-
-
-def exact_start(scenario: Scenario, objective: Objective) -> ExactStart | SolverOutput:
-    """The :class:`ExactStart` of ``scenario``, or the proof of infeasibility when under "hard"
-    some task has no feasible placement even alone."""
-    from partopt.solvers.shared.heuristics import earliest_finish_schedule
-
-    hard = objective.kind == "hard"
-    bounds = task_lower_bounds(scenario, objective)
-    if hard and any(math.isinf(b) for b in bounds):
-        return SolverOutput(placement=None, proven_infeasible=True,
-                            info={"reason": "a task has no feasible placement even alone"})
-    delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
-    return ExactStart(bounds, delay_low, earliest_finish_schedule(scenario, keep_deadlines=hard))
-
-
-def incumbent_output(scenario: Scenario, objective: Objective, start: ExactStart, info: dict) -> SolverOutput:
-    """The answer when the time limit passed while the model was built: the incumbent, not proven."""
-    placement, start_s, _ = best_candidate(scenario, objective, [start.incumbent])
-    return SolverOutput(placement=placement, start_s=start_s, timed_out=True, lower_bound=sum(start.bounds),
-                        info={**info, "termination": "time limit reached while building the model"})
 
 
 def best_candidate(scenario: Scenario, objective: Objective,

@@ -37,7 +37,8 @@ from partopt.evaluation import Objective
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import compact_schedule
-from partopt.solvers.shared.common import best_candidate, exact_start, incumbent_output
+from partopt.solvers.shared.common import best_candidate
+from partopt.solvers.shared.start import exact_start, incumbent_output
 
 __all__ = ["solve_shared_milp"]
 

@@ -1,0 +1,135 @@
+"""Code health: no import cycles, no private names across modules, lint-clean, documented public API."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import partopt
+
+ROOT = Path(partopt.__file__).resolve().parent
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in ROOT.rglob("*.py"):
+        parts = path.relative_to(ROOT.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def _runtime_imports(tree: ast.AST):
+    """Import statements that run (at module level or inside functions), skipping ``if TYPE_CHECKING:``."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                stack.extend(child.orelse)
+                continue
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                yield child
+            stack.append(child)
+
+
+def _resolve(module: str, is_package: bool, node: ast.Import | ast.ImportFrom, known) -> list[tuple[str, str | None]]:
+    """(imported partopt module, imported name or None) for each name of an import statement."""
+    if isinstance(node, ast.Import):
+        return [(a.name, None) for a in node.names if a.name in known]
+    if node.level:
+        base = module.split(".") if is_package else module.split(".")[:-1]
+        base = base[: len(base) - (node.level - 1)]
+        source = ".".join(base + ([node.module] if node.module else []))
+    else:
+        source = node.module or ""
+    out = []
+    for alias in node.names:
+        if f"{source}.{alias.name}" in known:
+            out.append((f"{source}.{alias.name}", None))
+        elif source in known:
+            out.append((source, alias.name))
+    return out
+
+
+def _import_graph():
+    known = _modules()
+    graph, private = {}, []
+    for name, path in known.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        deps = set()
+        for node in _runtime_imports(tree):
+            for target, imported in _resolve(name, path.name == "__init__.py", node, known):
+                if target != name:
+                    deps.add(target)
+                if imported and imported.startswith("_") and not imported.startswith("__"):
+                    private.append(f"{name} imports {target}.{imported}")
+        graph[name] = deps
+    return graph, private
+
+
+def test_no_import_cycles():
+    """No module imports, directly or through others, a module that imports it (lazy imports included)."""
+    graph, _ = _import_graph()
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(node, path):
+        state[node] = 1
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                cycles.append(path[path.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep, path + [dep])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, cycles
+
+
+def test_no_private_names_across_modules():
+    _, private = _import_graph()
+    assert not private, private
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is in the [test] extra")
+def test_ruff_clean():
+    """The configured rules (imports, naming, complexity, private access) pass on the package."""
+    proc = subprocess.run(["ruff", "check", str(ROOT)], capture_output=True, text=True, cwd=ROOT.parent)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _public():
+    for name in partopt.__all__:
+        yield name, getattr(partopt, name)
+
+
+@pytest.mark.parametrize("name,obj", [(n, o) for n, o in _public() if inspect.isfunction(o) or callable(o)
+                                      and not inspect.isclass(o)])
+def test_public_functions_have_numpydoc(name, obj):
+    doc = inspect.getdoc(obj) or ""
+    params = [p for p in inspect.signature(obj).parameters]
+    if params:
+        assert "Parameters\n----------" in doc, f"{name}: no Parameters section"
+        for p in params:
+            assert p.lstrip("*") in doc, f"{name}: parameter {p} undocumented"
+    returns = inspect.signature(obj).return_annotation
+    if returns not in (None, "None", inspect.Signature.empty):
+        assert "Returns\n-------" in doc, f"{name}: no Returns section"
+
+
+@pytest.mark.parametrize("name,obj", [(n, o) for n, o in _public() if inspect.isclass(o)])
+def test_public_classes_have_numpydoc(name, obj):
+    doc = inspect.getdoc(obj) or ""
+    assert "Parameters\n----------" in doc or "Attributes\n----------" in doc, f"{name}: no Parameters/Attributes"
+    if dataclasses.is_dataclass(obj):
+        missing = [f.name for f in dataclasses.fields(obj) if f.name not in doc]
+        assert not missing, f"{name}: fields not documented: {missing}"
