@@ -93,7 +93,7 @@ _builtin("horizon-myopic", f"{_H}:solve_horizon_myopic", "heuristic",
 _builtin("horizon-fair", f"{_H}:solve_horizon_fair", "heuristic",
          "horizon, online: each slot's optimum within E^r(t) / slots left", problem="horizon")
 _builtin("horizon-lyapunov", f"{_H}:solve_horizon_lyapunov", "heuristic",
-         "horizon, online: drift-plus-penalty with a virtual energy queue (option V, J^2/s)", problem="horizon")
+         "horizon, online: drift-plus-penalty with a virtual energy queue (option V)", problem="horizon")
 _builtin("horizon-learned", f"{_H}:solve_horizon_learned", "learned",
          "horizon, online: a trained policy (option agent) with E^r(t)/E^max in its state", _TORCH,
          problem="horizon")
