@@ -54,12 +54,11 @@ def local_computation_energy(cycles, device_hz, kappa):
 def transmission_delay(bits, rate_bps):
     """Eq. (5): seconds to move ``bits`` over a link of ``rate_bps`` bit/s.
 
-    Zero bits take zero time on any link; an infinite rate (same location) is free.
+    Rates are > 0 (the model refuses others), so zero bits take zero time; an
+    infinite rate (same location) is free.
     """
-    bits, rate = np.asarray(bits, dtype=float), np.asarray(rate_bps, dtype=float)
-    delay = np.zeros(np.broadcast_shapes(bits.shape, rate.shape))
-    np.divide(bits, rate, out=delay, where=bits != 0.0)
-    return delay if delay.ndim else float(delay)
+    delay = np.divide(bits, rate_bps, dtype=float)
+    return delay if np.ndim(delay) else float(delay)
 
 
 def edge_computation_delay(cycles, server_hz):
