@@ -36,3 +36,33 @@ def header(title: str) -> str:
     command = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"# {title}\n\n- command: `{command}`\n- machine: {machine()}\n- date: {now}\n"
+
+
+class CsvRows:
+    """A bench run's rows in a CSV: appended as they finish, read back by the next run so
+    that finished work is kept (``fresh`` starts over). ``parse`` turns a read row's
+    strings back into values."""
+
+    def __init__(self, path: Path, fields: list[str], fresh: bool, parse):
+        import csv
+
+        self.path, self.fields = path, fields
+        if fresh and path.exists():
+            path.unlink()
+        self.rows: list[dict] = []
+        if path.exists():
+            with open(path, newline="") as fh:
+                self.rows = [parse(r) for r in csv.DictReader(fh)]
+
+    def append(self, row: dict) -> dict:
+        """Write ``row`` at once (with the header if the file is new) and keep it."""
+        import csv
+
+        new = not self.path.exists()
+        with open(self.path, "a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=self.fields)
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        self.rows.append(row)
+        return row

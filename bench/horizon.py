@@ -14,14 +14,13 @@ the same command again keeps finished rows (``--fresh`` starts over).
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 from pathlib import Path
 
 import numpy as np
 
 import partopt
-from _common import RESULTS, header
+from _common import RESULTS, CsvRows, header
 
 FIGURES = RESULTS / "figures"
 BATTERIES = (0.25, 0.5, 0.75)
@@ -31,35 +30,19 @@ FIELDS = ["battery", "seed", "slots", "solver", "V", "status", "total_delay", "e
           "overshoot_pct", "bound", "duality_gap_pct", "runtime"]
 
 
-class Rows:
-    """A resumable CSV of runs keyed by (battery, seed, slots, solver, V)."""
+def _parse(r: dict) -> dict:
+    return {k: (r[k] if k in ("solver", "status") else (float(r[k]) if r[k] not in ("", "None") else None))
+            for k in FIELDS}
+
+
+class Rows(CsvRows):
+    """The runs so far, keyed by (battery, seed, slots, solver, V)."""
 
     def __init__(self, path: Path, fresh: bool):
-        self.path = path
-        if fresh and path.exists():
-            path.unlink()
-        self.rows: list[dict] = []
-        if path.exists():
-            with open(path, newline="") as fh:
-                for r in csv.DictReader(fh):
-                    self.rows.append({k: (r[k] if k in ("solver", "status") else
-                                          (float(r[k]) if r[k] not in ("", "None") else None)) for k in FIELDS})
+        super().__init__(path, FIELDS, fresh, _parse)
 
     def find(self, **key) -> dict | None:
-        for r in self.rows:
-            if all(r[k] == v for k, v in key.items()):
-                return r
-        return None
-
-    def add(self, row: dict) -> dict:
-        new = not self.path.exists()
-        with open(self.path, "a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=FIELDS)
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
-        self.rows.append(row)
-        return row
+        return next((r for r in self.rows if all(r[k] == v for k, v in key.items())), None)
 
 
 def run(rows: Rows, horizon, battery: float, seed: int, solver: str, optimum: float | None, V: float | None = None):
@@ -80,7 +63,7 @@ def run(rows: Rows, horizon, battery: float, seed: int, solver: str, optimum: fl
     print(f"  battery={battery} seed={seed} {solver}{'' if V is None else f' V={V:g}'}: {row['status']}, "
           f"ratio {row['ratio'] if row['ratio'] is None else round(row['ratio'], 4)}, "
           f"overshoot {row['overshoot_pct']:.2f}% ({res.runtime:.2f} s)", flush=True)
-    return rows.add(row)
+    return rows.append(row)
 
 
 def _fmt(values: list[float], digits: int = 4) -> str:
@@ -113,7 +96,7 @@ def report(rows: list[dict], slots: int, online: list[str]) -> None:
     exact = [r for r in mine if r["solver"] == "horizon-exact"]
     lines = [header(f"A horizon of {slots} slots sharing a battery: online policies against the offline optimum"),
              "",
-             f"Slots from the `paper` generator (M = 6, N = 4); E^max = E_low + battery (E_free - E_low), with E_low "
+             "Slots from the `paper` generator (M = 6, N = 4); E^max = E_low + battery (E_free - E_low), with E_low "
              "the slots' summed least energy and E_free the energy of every slot's own optimum, so the battery "
              "binds. Ratio: total delay / the exact offline optimum (mean over seeds, max in brackets); "
              "\"ran out\": runs whose energy exceeded E^max. Rows: `horizon.csv`.", "",

@@ -12,7 +12,6 @@ command again and finished rows are kept, not redone (``--fresh`` starts over).
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import time
 from collections import defaultdict
@@ -22,7 +21,7 @@ import numpy as np
 
 import partopt
 import partopt.suites
-from _common import RESULTS, header
+from _common import RESULTS, CsvRows, header
 
 FIGURES = RESULTS / "figures"
 EXACT = "shared-cpsat"
@@ -53,27 +52,19 @@ FIELDS = ["experiment", "x", "seed", "solver", "tasks", "status", "objective", "
 
 
 # ------------------------------------------------------------------- rows
-def _read(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    for r in rows:
-        for key in FIELDS[5:]:
-            if key != "status":
-                r[key] = float(r[key]) if r[key] not in ("", "None") else None
-        r["x"], r["seed"], r["tasks"] = float(r["x"]), int(r["seed"]), int(r["tasks"])
-    return rows
+def _parse(r: dict) -> dict:
+    for key in FIELDS[5:]:
+        if key != "status":
+            r[key] = float(r[key]) if r[key] not in ("", "None") else None
+    r["x"], r["seed"], r["tasks"] = float(r["x"]), int(r["seed"]), int(r["tasks"])
+    return r
 
 
-class Rows:
+class Rows(CsvRows):
     """A resumable CSV of solver runs keyed by (experiment, x, seed, solver)."""
 
     def __init__(self, path: Path, fresh: bool):
-        self.path = path
-        if fresh and path.exists():
-            path.unlink()
-        self.rows = _read(path)
+        super().__init__(path, FIELDS, fresh, _parse)
         self.done = {(r["experiment"], r["x"], r["seed"], r["solver"]) for r in self.rows}
 
     def run(self, experiment: str, x: float, seed: int, scenario, solver: str, **kwargs) -> dict:
@@ -87,13 +78,7 @@ class Rows:
                "bound": res.lower_bound, "runtime": res.runtime,
                **{k: (getattr(ev, k) if ev is not None else None)
                   for k in ("total_delay", "energy", "local_delay", "edge_delay", "waiting_delay")}}
-        fresh = not self.path.exists()
-        with open(self.path, "a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=FIELDS)
-            if fresh:
-                writer.writeheader()
-            writer.writerow(row)
-        self.rows.append(row)
+        self.append(row)
         self.done.add(key)
         print(f"  {experiment} x={x:g} seed={seed} {solver}: {row['status']} {row['objective']} "
               f"({res.runtime:.2f} s)", flush=True)
