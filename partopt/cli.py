@@ -313,6 +313,10 @@ def cmd_suite(args) -> int:
             path = suites.build_suite(name, verify_with=None if args.no_verify else "milp-ortools",
                                       progress=lambda k, total: bar.update(k))
             print(f"wrote {path}")
+            if not suites.SUITES[name].shared:
+                shares = suites.fixed_heuristic_shares(name)
+                print(f"{name}: optimal answers of fixed heuristics: "
+                      + ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items()))
         else:
             problems = suites.check_suite(name, progress=lambda k, total: bar.update(k))
             if problems:
@@ -325,7 +329,7 @@ def cmd_suite(args) -> int:
 def cmd_list(args) -> int:
     import partopt
     from partopt.generators import GENERATORS
-    from partopt.profiles import list_profiles
+    from partopt.profiles import list_profiles, load_profile
     from partopt.registry import solver_spec
     from partopt.suites import SUITES
 
@@ -335,7 +339,11 @@ def cmd_list(args) -> int:
         print(f"  {name:20} {spec.kind:9} {spec.problem:8} {spec.description}")
     print("generators: " + ", ".join(GENERATORS))
     print("suites:     " + ", ".join(SUITES))
-    print("profiles:   " + ", ".join(list_profiles()))
+    print("profiles:")
+    for name in list_profiles():
+        prof = load_profile(name)
+        print(f"  {name:16} {prof.total_flops / 1e9:7.2f} GFLOPs {prof.total_params / 1e6:7.2f} M params, "
+              f"{prof.natural_blocks:2} blocks: {prof.definition}")
     return 0
 
 

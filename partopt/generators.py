@@ -557,12 +557,172 @@ class HorizonGenerator(_Generator):
         return Horizon(slots=slots, energy_max_j=low + self.battery * (free - low))
 
 
+#: Effective inference throughput (GFLOP/s, fp32 at batch 1) and power (W) of device
+#: classes. Each range is a peak from the vendor's specification times the 10-30% that
+#: batch-1 CNN inference typically reaches on a CPU (a GPU with TensorRT does better):
+#: phone, 4 big Arm cores at ~2.8-3 GHz, 16 FP32 FLOP/cycle each (~180 GFLOP/s peak);
+#: rpi, Raspberry Pi 4, 4 Cortex-A72 at 1.5 GHz, 8 FLOP/cycle (48 GFLOP/s peak);
+#: jetson, Jetson Nano's 128-core Maxwell GPU (472 GFLOP/s FP16 peak; NVIDIA's published
+#: Jetson Nano benchmarks give ResNet-50 at 224x224 about 36 images/s, ~300 GFLOP/s).
+DEVICE_CLASSES: dict[str, dict[str, tuple[float, float]]] = {
+    "phone": {"gflops": (20.0, 60.0), "watts": (3.0, 5.0)},
+    "rpi": {"gflops": (5.0, 15.0), "watts": (4.0, 6.0)},
+    "jetson": {"gflops": (150.0, 300.0), "watts": (5.0, 10.0)},
+}
+#: A task's effective share of an edge server (GFLOP/s at batch 1): cpu, a 16-core
+#: AVX-512 Xeon slice (~1.3 TFLOP/s peak, 10-40%); gpu, an NVIDIA T4 (8.1 TFLOP/s FP32,
+#: 65 FP16 tensor peak; 2-8 TFLOP/s effective with TensorRT at batch 1).
+SERVER_CLASSES: dict[str, tuple[float, float]] = {"cpu": (100.0, 500.0), "gpu": (2000.0, 8000.0)}
+#: "cpu+gpu": server 1 a CPU edge server on the device's local ``link`` (a Wi-Fi access
+#: point's box), servers 2..N GPU servers farther away, reached directly over ``far_link``
+#: or through server 1 and the backhaul.
+SERVER_SETUPS = (*SERVER_CLASSES, "cpu+gpu")
+#: Uplink rates (Mbit/s) and transmit power (W): chosen to bracket the median mobile and
+#: fixed upload speeds of Ookla's Speedtest Global Index (about 10 Mbit/s mobile, tens of
+#: Mbit/s fixed Wi-Fi) and 23 dBm (LTE/NR UE class 3) or 20 dBm (Wi-Fi) transmitters.
+LINK_CLASSES: dict[str, dict[str, tuple[float, float] | float]] = {
+    "wifi": {"mbps": (20.0, 150.0), "tx_power_w": 0.1},
+    "lte": {"mbps": (2.0, 20.0), "tx_power_w": 0.2},
+    "5g": {"mbps": (20.0, 100.0), "tx_power_w": 0.2},
+}
+
+
+@dataclass(frozen=True)
+class MobileGenerator(_Generator):
+    """ImageNet-size networks on phone-, Raspberry-Pi- and Jetson-class devices over Wi-Fi,
+    LTE or 5G to CPU or GPU edge servers: the regimes where the best cut is in the middle.
+
+    Units: a block's ``cycles`` are its FLOPs and each location's ``cpu_hz`` its effective
+    FLOP/s (see :data:`DEVICE_CLASSES`, :data:`SERVER_CLASSES`, :data:`LINK_CLASSES` for
+    the ranges and their sources); the device's kappa is set so that local energy
+    kappa f^2 c equals the class's power times the run time (kappa = P / f^3). The raw
+    input is an image at ``input_bits_per_element`` bits per value; feature maps are fp32.
+
+    Deadlines bind on a stated share: for each block, with probability
+    ``deadline_share``, a deadline of U(0.6, 0.95) times its delay in the unconstrained
+    optimum (never below 1.05 times the least delay that block can have, so that it
+    stays reachable alone). ``budget_fraction`` sets a device budget between the least
+    energy any feasible placement needs (0) and the energy of the optimum without a
+    budget (1); None for no budget.
+
+    Parameters
+    ----------
+    network : str
+        An ImageNet-size profile (``resnet50-224``, ``resnet18-224``, ``mobilenetv2-224``,
+        ``vgg16-224``, ``alexnet-224``).
+    num_blocks : int or None
+        Blocks M; None: the network's natural blocks.
+    num_servers : int or (int, int)
+        N, or a range drawn per instance.
+    device : {"phone", "rpi", "jetson"}
+        The device class.
+    server : {"cpu", "gpu", "cpu+gpu"}
+        The edge servers' class; "cpu+gpu": a near CPU server and far GPU servers.
+    link : {"wifi", "lte", "5g"}
+        The device's uplinks (to the near server under "cpu+gpu").
+    far_link : {"wifi", "lte", "5g"}
+        Under "cpu+gpu", the device's direct uplinks to the far GPU servers.
+    input_bits_per_element : int
+        Bits per value of the raw input (8: an RGB image).
+    backhaul_Mbps : float
+        Rate between servers (Mbit/s).
+    deadline_share : float
+        Chance that a block gets a binding deadline, in [0, 1].
+    budget_fraction : float or None
+        Where the device budget lies, in [0, 1]; None for no budget.
+    """
+
+    network: str = "resnet50-224"
+    num_blocks: int | None = None
+    num_servers: int | tuple[int, int] = (1, 3)
+    device: str = "phone"
+    server: str = "cpu"
+    link: str = "lte"
+    far_link: str = "lte"
+    input_bits_per_element: int = 8
+    backhaul_Mbps: float = 1000.0
+    deadline_share: float = 0.3
+    budget_fraction: float | None = None
+
+    name = "mobile"
+
+    def __post_init__(self):
+        for field_name, value, options in (("device", self.device, DEVICE_CLASSES),
+                                           ("server", self.server, SERVER_SETUPS),
+                                           ("link", self.link, LINK_CLASSES),
+                                           ("far_link", self.far_link, LINK_CLASSES)):
+            if value not in options:
+                raise ValueError(f"{field_name}: unknown class {value!r}; available: {', '.join(options)}."
+                                 + did_you_mean(str(value), options))
+        if not 0.0 <= self.deadline_share <= 1.0:
+            raise ValueError(f"deadline_share: must be in [0, 1], got {self.deadline_share!r}")
+        if self.budget_fraction is not None and not 0.0 <= self.budget_fraction <= 1.0:
+            raise ValueError(f"budget_fraction: must be in [0, 1] or None, got {self.budget_fraction!r}")
+        load_profile(self.network).boundaries(self.num_blocks)
+
+    def sample(self, rng: np.random.Generator) -> Instance:
+        profile = load_profile(self.network)
+        n = _draw_int(rng, self.num_servers, "num_servers")
+        dev, link = DEVICE_CLASSES[self.device], LINK_CLASSES[self.link]
+        device_hz = float(rng.uniform(*dev["gflops"])) * 1e9
+        watts = float(rng.uniform(*dev["watts"]))
+        if self.server == "cpu+gpu":
+            n = max(n, 2)
+            server_hz = np.concatenate([rng.uniform(*SERVER_CLASSES["cpu"], size=1),
+                                        rng.uniform(*SERVER_CLASSES["gpu"], size=n - 1)]) * 1e9
+            rates = np.concatenate([rng.uniform(*link["mbps"], size=1),
+                                    rng.uniform(*LINK_CLASSES[self.far_link]["mbps"], size=n - 1)]) * 1e6
+        else:
+            server_hz = rng.uniform(*SERVER_CLASSES[self.server], size=n) * 1e9
+            rates = rng.uniform(*link["mbps"], size=n) * 1e6
+        raw = profile.blocks(self.num_blocks)
+        first_bits = profile.input_elements * self.input_bits_per_element
+        blocks = tuple(Block(cycles=pb.flops, input_bits=first_bits if k == 0 else pb.input_bits,
+                             param_bits=pb.param_bits, name=pb.name) for k, pb in enumerate(raw))
+        inst = Instance(
+            blocks=blocks,
+            device=Device(cpu_hz=device_hz, tx_power_w=float(link["tx_power_w"]), kappa=watts / device_hz ** 3),
+            servers=tuple(Server(cpu_hz=hz, uplink_bps=r, name=f"es{k + 1}")
+                          for k, (hz, r) in enumerate(zip(server_hz.tolist(), rates.tolist()))),
+            backhaul_bps=self.backhaul_Mbps * 1e6,
+            output_bits=profile.output_bits,
+        )
+        return self._bind(inst, rng)
+
+    def _bind(self, inst: Instance, rng: np.random.Generator) -> Instance:
+        """Deadlines on a share of blocks below their unconstrained-optimum delay, and the budget."""
+        delay = inst.costs.delay[0]
+        best, _ = chain_dp(Objective().step_cost(inst.costs))
+        path_delay = along(delay, best[0])
+        least = delay.reshape(delay.shape[0], -1).min(axis=1)  # each block's least delay over all moves
+        least[0] = delay[0, 0].min()  # the first block's input starts on the device
+        blocks = []
+        for m, blk in enumerate(inst.blocks):
+            deadline = None
+            if rng.random() < self.deadline_share:
+                deadline = float(max(rng.uniform(0.6, 0.95) * path_delay[m], 1.05 * least[m]))
+            blocks.append(dataclasses.replace(blk, deadline_s=deadline))
+        inst = inst.replace(blocks=tuple(blocks))
+        if self.budget_fraction is None:
+            return inst
+        step = Objective().step_cost(inst.costs)
+        energy = inst.costs.energy
+        fastest, value = chain_dp(step)
+        frugal, low_value = chain_dp(np.where(np.isfinite(step), energy, np.inf))
+        if not (np.isfinite(value[0]) and np.isfinite(low_value[0])):
+            return inst  # infeasible by its deadlines: no budget needed to say so
+        low = float(along(energy[0], frugal[0]).sum())
+        high = float(along(energy[0], fastest[0]).sum())
+        return inst.replace(energy_budget_j=low + self.budget_fraction * max(high - low, 0.0))
+
+
 GENERATORS: dict[str, type[_Generator]] = {
     "paper": PaperGenerator,
     "dil": DILGenerator,
     "random": RandomGenerator,
     "shared": SharedEdgeGenerator,
     "horizon": HorizonGenerator,
+    "mobile": MobileGenerator,
 }
 
 

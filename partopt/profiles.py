@@ -1,4 +1,6 @@
-"""Real DNN profiles (VGG16, AlexNet, NiN, ResNet-32 on 3x32x32 inputs) and their blocks.
+"""Real DNN profiles and their blocks: CIFAR size (vgg16, alexnet, nin, resnet32 on
+3x32x32) and ImageNet size (resnet18-224, resnet50-224, mobilenetv2-224, vgg16-224,
+alexnet-224 on 3x224x224, torchvision's definitions).
 
 A profile lists a network's *units*, the places between which the model can be
 cut, with per-unit FLOPs, output tensor and parameter count, measured from PyTorch
@@ -9,7 +11,6 @@ merges consecutive units into M blocks.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DNNProfile", "ProfileBlock", "Unit", "load_profile", "list_profiles", "data_dir"]
+from partopt.model import InstanceError, InstanceTypeError, load_json, short
+
+__all__ = ["DNNProfile", "ProfileBlock", "Unit", "load_profile", "list_profiles", "data_dir", "profile_from_dict"]
 
 
 def data_dir() -> Path:
@@ -155,7 +158,9 @@ def load_profile(network: str) -> DNNProfile:
     Parameters
     ----------
     network : str
-        vgg16, alexnet, nin or resnet32 (``partopt list`` shows what ships).
+        A shipped profile: vgg16, alexnet, nin, resnet32 (3x32x32) or resnet18-224,
+        resnet50-224, mobilenetv2-224, vgg16-224, alexnet-224 (3x224x224); ``partopt
+        list`` shows them with their sources.
 
     Returns
     -------
@@ -165,19 +170,53 @@ def load_profile(network: str) -> DNNProfile:
     path = data_dir() / "profiles" / f"{network}.json"
     if not path.exists():
         raise ValueError(f"network: unknown profile {network!r}; available: {', '.join(list_profiles())}")
-    data = json.loads(path.read_text())
-    units = tuple(
-        Unit(
-            name=u["name"], kind=u["kind"], stage=u["stage"], macs=u["macs"], flops=u["flops"],
-            params=u["params"], output_elements=u["output_elements"],
-        )
-        for u in data["units"]
-    )
+    try:
+        return profile_from_dict(load_json(path))
+    except (InstanceError, InstanceTypeError) as error:
+        raise type(error)(error.field, f"{error.problem} (profile {path})") from None
+
+
+_UNIT_COUNTS = ("stage", "macs", "flops", "params", "output_elements")
+
+
+def _count(d, key: str, where: str) -> int:
+    """A required integer >= 0 of a profile, the error naming ``where.key``."""
+    if not isinstance(d, dict) or key not in d:
+        raise InstanceError(f"{where}{key}", "is required")
+    value = d[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InstanceTypeError(f"{where}{key}", f"must be an integer, got {short(value)}")
+    if value < 0:
+        raise InstanceError(f"{where}{key}", f"must be >= 0, got {value}")
+    return value
+
+
+def profile_from_dict(data) -> DNNProfile:
+    """A :class:`DNNProfile` from a ``partopt.profile/1`` dict; a missing or negative field is
+    refused naming it (``units[3].flops``)."""
+    if not isinstance(data, dict) or data.get("format") != "partopt.profile/1":
+        raise InstanceError("format", "must be 'partopt.profile/1'")
+    for key in ("network", "definition"):
+        if not isinstance(data.get(key), str):
+            raise InstanceTypeError(key, f"must be a string, got {short(data.get(key))}")
+    shape = data.get("input_shape")
+    if not isinstance(shape, list) or not shape or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0
+                                                        for v in shape):
+        raise InstanceError("input_shape", f"must be a list of positive integers, got {short(shape)}")
+    raw = data.get("units")
+    if not isinstance(raw, list) or not raw:
+        raise InstanceError("units", "must be a non-empty list")
+    units = []
+    for i, u in enumerate(raw):
+        counts = {key: _count(u, key, f"units[{i}].") for key in _UNIT_COUNTS}
+        if not isinstance(u.get("name"), str) or not isinstance(u.get("kind"), str):
+            raise InstanceTypeError(f"units[{i}].name", "name and kind must be strings")
+        units.append(Unit(name=u["name"], kind=u["kind"], **counts))
     return DNNProfile(
         network=data["network"],
         definition=data["definition"],
-        input_elements=int(np.prod(data["input_shape"])),
-        bits_per_element=data["bits_per_element"],
-        total_params=data["total_params"],
-        units=units,
+        input_elements=int(np.prod(shape)),
+        bits_per_element=_count(data, "bits_per_element", ""),
+        total_params=_count(data, "total_params", ""),
+        units=tuple(units),
     )

@@ -35,6 +35,7 @@ from partopt.result import Status
 from partopt.scenario import Scenario
 
 __all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "load_suite", "build_suite", "check_suite", "list_suites",
+           "fixed_heuristic_shares",
            "training_instances"]
 
 FORMAT = "partopt.suite/1"
@@ -83,6 +84,20 @@ def _sweep(axis: str, values, make: Callable[[Any], dict]) -> tuple[tuple[str, d
     return tuple((f"{axis}={v}", make(v)) for v in values)
 
 
+MOBILE_NETWORKS = ("resnet18-224", "resnet50-224", "mobilenetv2-224", "vgg16-224", "alexnet-224")
+#: (label, mobile generator parameters, description) of the ImageNet-size suites.
+MOBILE_REGIMES = (
+    ("phone-wifi", {"device": "phone", "server": "cpu+gpu", "link": "wifi", "far_link": "lte"},
+     "phone over Wi-Fi to a CPU edge box, GPU servers over LTE or the backhaul; 5 ImageNet networks"),
+    ("rpi-wifi", {"device": "rpi", "server": "cpu+gpu", "link": "wifi", "far_link": "lte"},
+     "Raspberry Pi 4 over Wi-Fi to a CPU edge box, GPU servers over LTE or the backhaul; 5 ImageNet networks"),
+    ("jetson-5g", {"device": "jetson", "server": "cpu+gpu", "link": "5g", "far_link": "lte", "budget_fraction": 0.5},
+     "Jetson Nano over 5G to a CPU edge server, GPU servers over LTE or the backhaul, a device budget halfway "
+     "between the least energy and the optimum's; 5 ImageNet networks"),
+)
+#: The fixed heuristics whose share of optimal answers a chain suite reports.
+FIXED_HEURISTICS = ("all-edge", "all-device", "single-split")
+
 SUITES: dict[str, SuiteSpec] = {
     spec.name: spec
     for spec in [
@@ -102,6 +117,10 @@ SUITES: dict[str, SuiteSpec] = {
                         for net in ("nin", "alexnet", "vgg16", "resnet32") for r in (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)),
                   10, HELD_OUT_SEED + 5, axis="rate_MBps",
                   description="Fig. 13: device-server link capacity (MB/s) for the four DNNs, N = 4"),
+        *[SuiteSpec(f"mobile-{label}-v1", "mobile",
+                    tuple((net, {"network": net, **regime}) for net in MOBILE_NETWORKS), 20, HELD_OUT_SEED + 20 + i,
+                    axis="network", description=text)
+          for i, (label, regime, text) in enumerate(MOBILE_REGIMES)],
         SuiteSpec("dil-v1", "dil", (("default", {}),), 1000, HELD_OUT_SEED + 6,
                   description="deep-imitation paper's distribution: 6 subtasks, edge + cloud"),
         *[SuiteSpec(f"shared-k{k}-v1", "shared",
@@ -248,6 +267,28 @@ def build_suite(name: str, *, verify_with: str | None = "milp-ortools", progress
     path.write_text("\n".join(lines) + "\n")
     partial.unlink()
     return path
+
+
+def fixed_heuristic_shares(name: str, objective: str = "hard") -> dict[str, float]:
+    """How often each fixed heuristic is optimal on a chain suite (share of its instances), and
+    how often the optimum beats the best single split ("multi-cut"); infeasible instances
+    count as not optimal for any heuristic."""
+    suite = load_suite(name)
+    if suite.generator == "shared":
+        raise ValueError(f"suite: {name} is a shared-edge suite; fixed heuristics are for one chain")
+    counts = dict.fromkeys((*FIXED_HEURISTICS, "multi-cut", "infeasible"), 0)
+    for entry in suite.entries:
+        best = entry.reference[objective]["objective"]
+        if best is None:
+            counts["infeasible"] += 1
+            continue
+        for heuristic in FIXED_HEURISTICS:
+            r = solve(entry.instance, heuristic, objective=objective, beta=REFERENCE_BETA)
+            if r.feasible and r.objective <= best * (1 + 1e-9):
+                counts[heuristic] += 1
+            elif heuristic == "single-split":
+                counts["multi-cut"] += 1
+    return {k: v / len(suite.entries) for k, v in counts.items()}
 
 
 def _verify(ident: str, inst: Instance, ref: dict, verify_with: str) -> None:

@@ -1,6 +1,12 @@
 """Regenerate the DNN profiles in this folder from PyTorch module definitions.
 
-    python instances/profiles/make_profiles.py           # writes partopt/data/profiles/{vgg16,alexnet,nin,resnet32}.json
+    python instances/profiles/make_profiles.py           # writes every profile to partopt/data/profiles/
+
+CIFAR-size networks (3x32x32; vgg16, alexnet, nin, resnet32) are written out here;
+ImageNet-size ones (3x224x224; resnet18-224, resnet50-224, mobilenetv2-224, vgg16-224,
+alexnet-224) are torchvision's own definitions (``weights=None``: nothing is
+downloaded), cut at their natural units: the stem, every residual or inverted-residual
+block, every conv/pool layer, the classifier layers.
 
 Each network is written as an ``nn.Sequential`` of *units*: the places between
 which a model can be cut (a conv with its BN and ReLU, a pooling layer, a residual
@@ -10,7 +16,8 @@ parameters. FLOP counting (inference): conv and linear 2 per MAC plus 1 per bias
 output, batch-norm 2 per element, ReLU 1 per element, pooling one per window
 element of each output, a residual addition 1 per element, dropout and flatten 0.
 
-Only this script needs torch; the package reads the JSON it writes.
+Only this script needs torch (and torchvision for the ImageNet networks); the package
+reads the JSON it writes. Parameter totals must equal the published counts exactly.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ import torch
 from torch import nn
 
 HERE = Path(__file__).resolve().parents[2] / "partopt" / "data" / "profiles"  # where the package reads them
-INPUT_SHAPE = (3, 32, 32)
+CIFAR_INPUT = (3, 32, 32)
+IMAGENET_INPUT = (3, 224, 224)
 
 
 # ---------------------------------------------------------------- definitions
@@ -126,12 +134,118 @@ def resnet32() -> tuple[nn.Sequential, list[int]]:
     return nn.Sequential(*units), stages
 
 
+# ------------------------------------------------------ torchvision networks
+def torchvision_models():
+    """``torchvision.models``, importing only its Python model definitions.
+
+    torchvision's compiled operators (detection ops) are not needed to build and trace
+    the classification models, and a torchvision wheel built for another torch cannot
+    load them; the package's ``__init__`` (which registers them) is skipped.
+    """
+    import importlib.util
+    import sys
+    import types
+    import warnings
+
+    if "torchvision.models" in sys.modules:
+        return sys.modules["torchvision.models"]
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None:
+        raise SystemExit("torchvision is needed for the ImageNet profiles: pip install 'torchvision<0.29'")
+    if "torchvision" not in sys.modules:
+        package = types.ModuleType("torchvision")
+        package.__path__ = list(spec.submodule_search_locations or [])
+        package.__spec__ = spec
+        sys.modules["torchvision"] = package
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import torchvision.models as models
+    return models
+
+
+def _tv_resnet(name: str):
+    def build() -> tuple[nn.Sequential, list[int]]:
+        model = getattr(torchvision_models(), name)(weights=None)
+        units = [nn.Sequential(model.conv1, model.bn1, model.relu), model.maxpool]
+        stages = [0, 0]
+        for s, layer in enumerate([model.layer1, model.layer2, model.layer3, model.layer4], start=1):
+            for block in layer:
+                units.append(Residual(block))
+                stages.append(s)
+        units.append(nn.Sequential(model.avgpool, nn.Flatten(), model.fc))
+        stages.append(5)
+        return nn.Sequential(*units), stages
+    return build
+
+
+def _tv_mobilenet_v2() -> tuple[nn.Sequential, list[int]]:
+    model = torchvision_models().mobilenet_v2(weights=None)
+    # (t, c, n, s) groups of the paper: features 1 | 2-3 | 4-6 | 7-10 | 11-13 | 14-16 | 17
+    group = [0, 1, 2, 2, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 6, 6, 6, 7, 8]
+    units, stages = [], []
+    for i, feature in enumerate(model.features):
+        units.append(Residual(feature) if getattr(feature, "use_res_connect", False) else feature)
+        stages.append(group[i])
+    units.append(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), model.classifier))
+    stages.append(9)
+    return nn.Sequential(*units), stages
+
+
+def _tv_plain(name: str):
+    """VGG16 or AlexNet: every conv+ReLU and pooling layer a unit, a stage per pooling
+    layer; the classifier cut after each Linear (+ReLU, Dropout)."""
+    def build() -> tuple[nn.Sequential, list[int]]:
+        model = getattr(torchvision_models(), name)(weights=None)
+        units, stages, stage, pending = [], [], 0, []
+        for layer in model.features:
+            pending.append(layer)
+            if isinstance(layer, nn.MaxPool2d):
+                units.append(layer if len(pending) == 1 else nn.Sequential(*pending))
+                stages.append(stage)
+                stage, pending = stage + 1, []
+            elif isinstance(layer, nn.ReLU):
+                units.append(nn.Sequential(*pending))
+                stages.append(stage)
+                pending = []
+        head: list[nn.Module] = [model.avgpool, nn.Flatten()]
+        for layer in model.classifier:
+            if isinstance(layer, nn.Linear) and any(isinstance(h, nn.Linear) for h in head):
+                units.append(nn.Sequential(*head))
+                stages.append(stage)
+                head = []
+            head.append(layer)
+        units.append(nn.Sequential(*head))
+        stages.append(stage)
+        return nn.Sequential(*units), stages
+    return build
+
+
+class Residual(nn.Module):
+    """A torchvision block whose forward adds its shortcut: counted as 1 FLOP per output element."""
+
+    def __init__(self, block: nn.Module):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        out = self.block(x)
+        self.added_elements = out.numel()
+        return out
+
+
 NETWORKS = {
     "vgg16": (vgg16, "kuangliu/pytorch-cifar models/vgg.py VGG('VGG16'), BN, single Linear(512, 10)", 14_728_266),
     "alexnet": (alexnet, "bearpaw/pytorch-classification models/cifar/alexnet.py", 2_472_266),
     "nin": (nin, "osmr/imgclsmob pytorchcv nin_cifar10", 966_986),
     "resnet32": (resnet32, "akamaster/pytorch_resnet_cifar10 resnet32, option-A shortcuts", 464_154),
+    # ImageNet size: torchvision's definitions and its published parameter counts.
+    "resnet18-224": (_tv_resnet("resnet18"), "torchvision.models.resnet18(weights=None)", 11_689_512),
+    "resnet50-224": (_tv_resnet("resnet50"), "torchvision.models.resnet50(weights=None)", 25_557_032),
+    "mobilenetv2-224": (_tv_mobilenet_v2, "torchvision.models.mobilenet_v2(weights=None)", 3_504_872),
+    "vgg16-224": (_tv_plain("vgg16"), "torchvision.models.vgg16(weights=None)", 138_357_544),
+    "alexnet-224": (_tv_plain("alexnet"), "torchvision.models.alexnet(weights=None)", 61_100_840),
 }
+INPUTS = {name: IMAGENET_INPUT if name.endswith("-224") else CIFAR_INPUT for name in NETWORKS}
 
 
 # ----------------------------------------------------------------- counting
@@ -146,7 +260,7 @@ def leaf_flops(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> tuple
         return macs, 2 * macs + (module.out_features if module.bias is not None else 0)
     if isinstance(module, nn.BatchNorm2d):
         return 0, 2 * out.numel()
-    if isinstance(module, nn.ReLU):
+    if isinstance(module, (nn.ReLU, nn.ReLU6)):
         return 0, out.numel()
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         k = module.kernel_size
@@ -173,7 +287,7 @@ def profile(name: str) -> dict:
 
         handles = [m.register_forward_hook(hook) for m in unit.modules() if len(list(m.children())) == 0]
         records.append({"unit": unit, "counts": counts, "handles": handles})
-    x = torch.zeros(1, *INPUT_SHAPE)
+    x = torch.zeros(1, *INPUTS[name])
     units_out = []
     with torch.no_grad():
         for rec in records:
@@ -202,7 +316,7 @@ def profile(name: str) -> dict:
         "format": "partopt.profile/1",
         "network": name,
         "definition": definition,
-        "input_shape": list(INPUT_SHAPE),
+        "input_shape": list(INPUTS[name]),
         "bits_per_element": 32,
         "total_params": total,
         "torch_version": torch.__version__,
@@ -226,7 +340,7 @@ def unit_name(unit: nn.Module, earlier: list[dict]) -> str:
 
 
 def describe(unit: nn.Module) -> str:
-    if isinstance(unit, BasicBlock):
+    if isinstance(unit, (BasicBlock, Residual)):
         return "residual-block"
     leaves = [type(m).__name__ for m in unit.modules() if len(list(m.children())) == 0]
     return "+".join(leaves) if leaves else type(unit).__name__
