@@ -564,10 +564,26 @@ class HorizonGenerator(_Generator):
 #: rpi, Raspberry Pi 4, 4 Cortex-A72 at 1.5 GHz, 8 FLOP/cycle (48 GFLOP/s peak);
 #: jetson, Jetson Nano's 128-core Maxwell GPU (472 GFLOP/s FP16 peak; NVIDIA's published
 #: Jetson Nano benchmarks give ResNet-50 at 224x224 about 36 images/s, ~300 GFLOP/s).
-DEVICE_CLASSES: dict[str, dict[str, tuple[float, float]]] = {
-    "phone": {"gflops": (20.0, 60.0), "watts": (3.0, 5.0)},
-    "rpi": {"gflops": (5.0, 15.0), "watts": (4.0, 6.0)},
-    "jetson": {"gflops": (150.0, 300.0), "watts": (5.0, 10.0)},
+@dataclass(frozen=True)
+class DeviceClass:
+    """Effective throughput (GFLOP/s) and power (W) ranges of a class of devices."""
+
+    gflops: tuple[float, float]
+    watts: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class LinkClass:
+    """Uplink rate range (Mbit/s) and transmit power (W) of a class of links."""
+
+    mbps: tuple[float, float]
+    tx_power_w: float
+
+
+DEVICE_CLASSES: dict[str, DeviceClass] = {
+    "phone": DeviceClass(gflops=(20.0, 60.0), watts=(3.0, 5.0)),
+    "rpi": DeviceClass(gflops=(5.0, 15.0), watts=(4.0, 6.0)),
+    "jetson": DeviceClass(gflops=(150.0, 300.0), watts=(5.0, 10.0)),
 }
 #: A task's effective share of an edge server (GFLOP/s at batch 1): cpu, a 16-core
 #: AVX-512 Xeon slice (~1.3 TFLOP/s peak, 10-40%); gpu, an NVIDIA T4 (8.1 TFLOP/s FP32,
@@ -580,10 +596,10 @@ SERVER_SETUPS = (*SERVER_CLASSES, "cpu+gpu")
 #: Uplink rates (Mbit/s) and transmit power (W): chosen to bracket the median mobile and
 #: fixed upload speeds of Ookla's Speedtest Global Index (about 10 Mbit/s mobile, tens of
 #: Mbit/s fixed Wi-Fi) and 23 dBm (LTE/NR UE class 3) or 20 dBm (Wi-Fi) transmitters.
-LINK_CLASSES: dict[str, dict[str, tuple[float, float] | float]] = {
-    "wifi": {"mbps": (20.0, 150.0), "tx_power_w": 0.1},
-    "lte": {"mbps": (2.0, 20.0), "tx_power_w": 0.2},
-    "5g": {"mbps": (20.0, 100.0), "tx_power_w": 0.2},
+LINK_CLASSES: dict[str, LinkClass] = {
+    "wifi": LinkClass(mbps=(20.0, 150.0), tx_power_w=0.1),
+    "lte": LinkClass(mbps=(2.0, 20.0), tx_power_w=0.2),
+    "5g": LinkClass(mbps=(20.0, 100.0), tx_power_w=0.2),
 }
 
 
@@ -664,24 +680,24 @@ class MobileGenerator(_Generator):
         profile = load_profile(self.network)
         n = _draw_int(rng, self.num_servers, "num_servers")
         dev, link = DEVICE_CLASSES[self.device], LINK_CLASSES[self.link]
-        device_hz = float(rng.uniform(*dev["gflops"])) * 1e9
-        watts = float(rng.uniform(*dev["watts"]))
+        device_hz = float(rng.uniform(*dev.gflops)) * 1e9
+        watts = float(rng.uniform(*dev.watts))
         if self.server == "cpu+gpu":
             n = max(n, 2)
             server_hz = np.concatenate([rng.uniform(*SERVER_CLASSES["cpu"], size=1),
                                         rng.uniform(*SERVER_CLASSES["gpu"], size=n - 1)]) * 1e9
-            rates = np.concatenate([rng.uniform(*link["mbps"], size=1),
-                                    rng.uniform(*LINK_CLASSES[self.far_link]["mbps"], size=n - 1)]) * 1e6
+            rates = np.concatenate([rng.uniform(*link.mbps, size=1),
+                                    rng.uniform(*LINK_CLASSES[self.far_link].mbps, size=n - 1)]) * 1e6
         else:
             server_hz = rng.uniform(*SERVER_CLASSES[self.server], size=n) * 1e9
-            rates = rng.uniform(*link["mbps"], size=n) * 1e6
+            rates = rng.uniform(*link.mbps, size=n) * 1e6
         raw = profile.blocks(self.num_blocks)
         first_bits = profile.input_elements * self.input_bits_per_element
         blocks = tuple(Block(cycles=pb.flops, input_bits=first_bits if k == 0 else pb.input_bits,
                              param_bits=pb.param_bits, name=pb.name) for k, pb in enumerate(raw))
         inst = Instance(
             blocks=blocks,
-            device=Device(cpu_hz=device_hz, tx_power_w=float(link["tx_power_w"]), kappa=watts / device_hz ** 3),
+            device=Device(cpu_hz=device_hz, tx_power_w=link.tx_power_w, kappa=watts / device_hz ** 3),
             servers=tuple(Server(cpu_hz=hz, uplink_bps=r, name=f"es{k + 1}")
                           for k, (hz, r) in enumerate(zip(server_hz.tolist(), rates.tolist()))),
             backhaul_bps=self.backhaul_Mbps * 1e6,

@@ -86,7 +86,7 @@ def _sweep(axis: str, values, make: Callable[[Any], dict]) -> tuple[tuple[str, d
 
 MOBILE_NETWORKS = ("resnet18-224", "resnet50-224", "mobilenetv2-224", "vgg16-224", "alexnet-224")
 #: (label, mobile generator parameters, description) of the ImageNet-size suites.
-MOBILE_REGIMES = (
+MOBILE_REGIMES: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("phone-wifi", {"device": "phone", "server": "cpu+gpu", "link": "wifi", "far_link": "lte"},
      "phone over Wi-Fi to a CPU edge box, GPU servers over LTE or the backhaul; 5 ImageNet networks"),
     ("rpi-wifi", {"device": "rpi", "server": "cpu+gpu", "link": "wifi", "far_link": "lte"},
