@@ -646,6 +646,10 @@ class MobileGenerator(_Generator):
         Chance that a block gets a binding deadline, in [0, 1].
     budget_fraction : float or None
         Where the device budget lies, in [0, 1]; None for no budget.
+    deadline_s : float or None
+        For sweeps (Fig. 12): every block's deadline (s), instead of ``deadline_share``.
+    link_mbps : float or None
+        For sweeps (Fig. 13): the device's (near) uplink rate (Mbit/s), instead of a draw.
     """
 
     network: str = "resnet50-224"
@@ -659,6 +663,8 @@ class MobileGenerator(_Generator):
     backhaul_Mbps: float = 1000.0
     deadline_share: float = 0.3
     budget_fraction: float | None = None
+    deadline_s: float | None = None
+    link_mbps: float | None = None
 
     name = "mobile"
 
@@ -691,6 +697,8 @@ class MobileGenerator(_Generator):
         else:
             server_hz = rng.uniform(*SERVER_CLASSES[self.server], size=n) * 1e9
             rates = rng.uniform(*link.mbps, size=n) * 1e6
+        if self.link_mbps is not None:
+            rates[0 if self.server == "cpu+gpu" else slice(None)] = self.link_mbps * 1e6
         raw = profile.blocks(self.num_blocks)
         first_bits = profile.input_elements * self.input_bits_per_element
         blocks = tuple(Block(cycles=pb.flops, input_bits=first_bits if k == 0 else pb.input_bits,
@@ -714,8 +722,8 @@ class MobileGenerator(_Generator):
         least[0] = delay[0, 0].min()  # the first block's input starts on the device
         blocks = []
         for m, blk in enumerate(inst.blocks):
-            deadline = None
-            if rng.random() < self.deadline_share:
+            deadline = self.deadline_s
+            if self.deadline_s is None and rng.random() < self.deadline_share:
                 deadline = float(max(rng.uniform(0.6, 0.95) * path_delay[m], 1.05 * least[m]))
             blocks.append(dataclasses.replace(blk, deadline_s=deadline))
         inst = inst.replace(blocks=tuple(blocks))

@@ -95,6 +95,9 @@ MOBILE_REGIMES: tuple[tuple[str, dict[str, Any], str], ...] = (
      "Jetson Nano over 5G to a CPU edge server, GPU servers over LTE or the backhaul, a device budget halfway "
      "between the least energy and the optimum's; 5 ImageNet networks"),
 )
+#: The sweeps' regime (Figs. 9, 12, 13 rerun): phone-wifi with three servers and no drawn deadlines.
+MOBILE_SWEEP: dict[str, Any] = {**MOBILE_REGIMES[0][1], "network": "resnet50-224", "num_servers": 3,
+                                "deadline_share": 0.0}
 #: The fixed heuristics whose share of optimal answers a chain suite reports.
 FIXED_HEURISTICS = ("all-edge", "all-device", "single-split")
 
@@ -121,6 +124,19 @@ SUITES: dict[str, SuiteSpec] = {
                     tuple((net, {"network": net, **regime}) for net in MOBILE_NETWORKS), 20, HELD_OUT_SEED + 20 + i,
                     axis="network", description=text)
           for i, (label, regime, text) in enumerate(MOBILE_REGIMES)],
+        SuiteSpec("phone-blocks-v1", "mobile",
+                  _sweep("blocks", range(3, 20), lambda m: {**MOBILE_SWEEP, "num_blocks": m}), 10, HELD_OUT_SEED + 30,
+                  axis="blocks", description="Fig. 9 in the phone-wifi regime: ResNet-50 at 224 cut into M = 3..19"),
+        SuiteSpec("phone-deadline-v1", "mobile",
+                  _sweep("deadline_s", [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0],
+                         lambda t: {**MOBILE_SWEEP, "deadline_s": t}), 15, HELD_OUT_SEED + 31, axis="deadline_s",
+                  description="Fig. 12 in the phone-wifi regime: every block's deadline one value (s), ResNet-50"),
+        SuiteSpec("phone-link-v1", "mobile",
+                  tuple((f"{net},link_mbps={r}", {**MOBILE_SWEEP, "network": net, "link_mbps": r})
+                        for net in ("resnet18-224", "resnet50-224", "mobilenetv2-224", "vgg16-224")
+                        for r in (2, 5, 10, 20, 50, 100, 200)),
+                  8, HELD_OUT_SEED + 32, axis="link_mbps",
+                  description="Fig. 13 in the phone-wifi regime: the device's uplink (Mbit/s) for four networks"),
         SuiteSpec("dil-v1", "dil", (("default", {}),), 1000, HELD_OUT_SEED + 6,
                   description="deep-imitation paper's distribution: 6 subtasks, edge + cloud"),
         *[SuiteSpec(f"shared-k{k}-v1", "shared",
