@@ -156,8 +156,8 @@ def test_deterministic_training_is_reproducible(tmp_path):
                pool=100, deterministic=True, hidden=(16,), seed=5)
     train_a3c(A3CConfig(**cfg), tmp_path / "a.pt", progress=False)
     train_a3c(A3CConfig(**cfg), tmp_path / "b.pt", progress=False)
-    a = torch.load(tmp_path / "a.pt", weights_only=False)["state_dict"]
-    b = torch.load(tmp_path / "b.pt", weights_only=False)["state_dict"]
+    a = torch.load(tmp_path / "a.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "b.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -310,7 +310,7 @@ def test_student_learns_from_a_transfer_set(tmp_path):
     assert transfer.shape == (3000, data.features.shape[1])
     student = train_student(teacher, data, tmp_path / "s.pt", labels=100, transfer=transfer, hidden=(16,),
                             epochs=10, batch=256, progress=False)
-    record = torch.load(tmp_path / "s.pt", weights_only=False)["record"]
+    record = torch.load(tmp_path / "s.pt", weights_only=True)["record"]
     assert record["data"]["transfer"] == 3000 and record["data"]["labels"] == 100
     with torch.no_grad():
         x = torch.from_numpy(data.features[1000:])
