@@ -4,6 +4,7 @@
     python bench/shared_edge.py suites    # gaps to best known and bound       -> results/shared_suites.md
     python bench/shared_edge.py figures   # Figs. 8, 9, 10, 11(c), 12          -> results/shared_figures.md
     python bench/shared_edge.py all
+    python bench/shared_edge.py figures --scheduler local:2    # the solves on a Dask cluster
 
 Every run appends its rows to a CSV beside its report as they finish; run the same
 command again and finished rows are kept, not redone (``--fresh`` starts over).
@@ -12,6 +13,7 @@ command again and finished rows are kept, not redone (``--fresh`` starts over).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import time
 from collections import defaultdict
@@ -21,6 +23,8 @@ import numpy as np
 
 import partopt
 import partopt.suites
+from partopt.cluster import connect
+from partopt.execution import TaskFailure, map_unordered
 from _common import RESULTS, CsvRows, header
 
 FIGURES = RESULTS / "figures"
@@ -60,28 +64,55 @@ def _parse(r: dict) -> dict:
     return r
 
 
-class Rows(CsvRows):
-    """A resumable CSV of solver runs keyed by (experiment, x, seed, solver)."""
+def solve_row(job: tuple) -> dict:
+    """One run: (experiment, x, seed, scenario dict, solver, options) -> its row (a task for any executor)."""
+    experiment, x, seed, problem, solver, kwargs = job
+    scenario = partopt.Scenario.from_dict(problem)
+    res = partopt.solve(scenario, solver, **kwargs)
+    ev = res.evaluation
+    return {"experiment": experiment, "x": float(x), "seed": seed, "solver": solver, "tasks": scenario.num_tasks,
+            "status": res.status.value, "objective": res.objective if math.isfinite(res.objective) else None,
+            "bound": res.lower_bound, "runtime": res.runtime,
+            **{k: (getattr(ev, k) if ev is not None else None)
+               for k in ("total_delay", "energy", "local_delay", "edge_delay", "waiting_delay")}}
 
-    def __init__(self, path: Path, fresh: bool):
+
+class Rows(CsvRows):
+    """A resumable CSV of solver runs keyed by (experiment, x, seed, solver).
+
+    With an ``executor`` (e.g. a Dask cluster's), :meth:`run` only queues the run and
+    :meth:`flush` runs the queue there; without one, each run happens at once.
+    """
+
+    def __init__(self, path: Path, fresh: bool, executor=None):
         super().__init__(path, FIELDS, fresh, _parse)
         self.done = {(r["experiment"], r["x"], r["seed"], r["solver"]) for r in self.rows}
+        self.executor, self.queue = executor, []
 
-    def run(self, experiment: str, x: float, seed: int, scenario, solver: str, **kwargs) -> dict:
+    def run(self, experiment: str, x: float, seed: int, scenario, solver: str, **kwargs) -> dict | None:
         key = (experiment, float(x), seed, solver)
         if key in self.done:
             return next(r for r in self.rows if (r["experiment"], r["x"], r["seed"], r["solver"]) == key)
-        res = partopt.solve(scenario, solver, **kwargs)
-        ev = res.evaluation
-        row = {"experiment": experiment, "x": float(x), "seed": seed, "solver": solver, "tasks": scenario.num_tasks,
-               "status": res.status.value, "objective": res.objective if math.isfinite(res.objective) else None,
-               "bound": res.lower_bound, "runtime": res.runtime,
-               **{k: (getattr(ev, k) if ev is not None else None)
-                  for k in ("total_delay", "energy", "local_delay", "edge_delay", "waiting_delay")}}
+        job = (experiment, x, seed, scenario.to_dict(), solver, kwargs)
+        if self.executor is not None:
+            self.queue.append(job)
+            return None
+        return self._keep(solve_row(job))
+
+    def flush(self) -> None:
+        """Run the queued runs on the executor, keeping each row as it arrives."""
+        if self.queue:
+            for job, row in map_unordered(self.executor, solve_row, self.queue):
+                if isinstance(row, TaskFailure):
+                    raise RuntimeError(f"{job[:3]} {job[4]}: {row.reason}; finished rows are kept")
+                self._keep(row)
+        self.queue = []
+
+    def _keep(self, row: dict) -> dict:
         self.append(row)
-        self.done.add(key)
-        print(f"  {experiment} x={x:g} seed={seed} {solver}: {row['status']} {row['objective']} "
-              f"({res.runtime:.2f} s)", flush=True)
+        self.done.add((row["experiment"], row["x"], row["seed"], row["solver"]))
+        print(f"  {row['experiment']} x={row['x']:g} seed={row['seed']} {row['solver']}: {row['status']} "
+              f"{row['objective']} ({row['runtime']:.2f} s)", flush=True)
         return row
 
 
@@ -92,9 +123,9 @@ def _table(head: list[str], body: list[list[str]]) -> str:
 
 
 # ------------------------------------------------------------------ speed
-def speed(fresh: bool) -> Path:
+def speed(fresh: bool, executor=None) -> Path:
     """Time to proven optimum against K at M = 6, N = 4 (VGG16, 60 tasks/s, 2 devices)."""
-    rows = Rows(RESULTS / "shared_speed.csv", fresh)
+    rows = Rows(RESULTS / "shared_speed.csv", fresh, executor)
     for k in SPEED_KS:
         for seed in SPEED_SEEDS:
             sc = partopt.generate("shared", seed=2_000_000 + seed, **{**BASE, "num_tasks": k})
@@ -104,6 +135,7 @@ def speed(fresh: bool) -> Path:
     big = partopt.generate("shared", seed=2_000_100, **{**BASE, "num_tasks": 256})
     for name in HEURISTICS:
         rows.run("heuristic-speed", 256, 0, big, name, **({"time_limit": SPEED_LIMIT} if "local" in name else {}))
+    rows.flush()
     body = []
     for solver in (EXACT, "shared-milp"):
         for k in SPEED_KS:
@@ -143,7 +175,7 @@ the time limit):
 
 
 # ----------------------------------------------------------------- suites
-def suites(fresh: bool) -> Path:
+def suites(fresh: bool, executor=None) -> Path:
     """Every shared solver over the stored shared-edge suites: gap to best known and to the bound."""
     parts = []
     for name in [s for s in partopt.suites.SUITES if s.startswith("shared-")]:
@@ -151,7 +183,7 @@ def suites(fresh: bool) -> Path:
         if fresh and out.exists():
             out.unlink()
         limit = partopt.suites.SUITES[name].time_limit
-        run = partopt.benchmark(name, [EXACT] + HEURISTICS, time_limit=limit, out=out, jobs=1)
+        run = partopt.benchmark(name, [EXACT] + HEURISTICS, time_limit=limit, out=out, jobs=1, executor=executor)
         bound_gaps = defaultdict(list)
         for r in run.rows:
             if r["gap_to_bound_pct"] is not None:
@@ -170,9 +202,9 @@ def suites(fresh: bool) -> Path:
 
 
 # ---------------------------------------------------------------- figures
-def figures(fresh: bool) -> Path:
+def figures(fresh: bool, executor=None) -> Path:
     """The paper's Figs. 8, 9, 10, 11(c) and 12 on the shared edge (exact solver beside the heuristics)."""
-    rows = Rows(FIGURES / "shared-sweeps.csv", fresh)
+    rows = Rows(FIGURES / "shared-sweeps.csv", fresh, executor)
     sections = []
     for name, axis, values, params, objective, claim in SWEEPS:
         for v in values:
@@ -182,6 +214,8 @@ def figures(fresh: bool) -> Path:
                 for h in HEURISTICS:
                     rows.run(name, v, seed, sc, h, objective=objective,
                              **({"time_limit": FIGURE_LIMIT} if "local" in h else {}))
+    rows.flush()
+    for name, axis, values, params, objective, claim in SWEEPS:
         png = _plot_sweep(rows.rows, name, axis, objective)
         sections.append(_describe(rows.rows, name, axis, values, objective, claim, png))
     report = RESULTS / "shared_figures.md"
@@ -315,10 +349,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("part", choices=["speed", "suites", "figures", "all"])
     parser.add_argument("--fresh", action="store_true", help="drop stored rows and run everything again")
+    parser.add_argument("--scheduler", help="run the solves on a Dask cluster: tcp://HOST:PORT or local:N")
     args = parser.parse_args()
     start = time.perf_counter()
-    for part in (["speed", "suites", "figures"] if args.part == "all" else [args.part]):
-        print(f"wrote {globals()[part](args.fresh)}")
+    with contextlib.ExitStack() as stack:
+        executor = stack.enter_context(connect(args.scheduler)) if args.scheduler else None
+        for part in (["speed", "suites", "figures"] if args.part == "all" else [args.part]):
+            print(f"wrote {globals()[part](args.fresh, executor)}")
     print(f"done in {time.perf_counter() - start:.0f} s")
 
 

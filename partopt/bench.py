@@ -2,26 +2,28 @@
 
 :func:`benchmark` writes one row per (instance, solver, seed) as it goes (CSV), so
 an interrupted run resumes where it stopped without redoing or duplicating rows.
-Work is spread over processes through a small :class:`Executor` interface, so that
-another engine (a cluster, a job queue) can be plugged in.
+Work runs on local processes by default, or on any :class:`concurrent.futures.Executor`
+(a Dask cluster's: :mod:`partopt.cluster`); a task is one instance with all its solver
+runs, and travels as the instance's JSON dict.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-import multiprocessing
 import os
 import pickle
 import sys
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from partopt.api import DEFAULT_SOLVER, solve
+from partopt.execution import SerialExecutor, TaskFailure, default_start_method, map_unordered, process_pool
+from partopt.files import from_dict
 from partopt.model import Instance
 from partopt.progress import Progress
 from partopt.registry import register_solver, solver_spec
@@ -30,9 +32,7 @@ from partopt.scenario import Scenario
 __all__ = [
     "benchmark",
     "BenchmarkRun",
-    "Executor",
     "SerialExecutor",
-    "ProcessExecutor",
     "summarize",
     "format_summary",
     "ROW_FIELDS",
@@ -42,79 +42,16 @@ __all__ = [
 ROW_FIELDS = [
     "instance", "point", "solver", "seed", "objective_kind", "beta", "status", "objective", "reference",
     "reference_status", "gap_pct", "total_delay", "energy", "penalty", "deadlines_met", "budget_kept", "runtime",
-    "bound", "gap_to_bound_pct",
+    "bound", "gap_to_bound_pct", "error",
 ]
 OPTIMAL_TOL = 1e-6  # relative: a gap below this counts as exactly optimal
-
-
-class Executor(Protocol):
-    """Runs ``fn`` over ``tasks`` and yields each result as soon as it is ready (any order)."""
-
-    def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator: ...
-
-
-class SerialExecutor:
-    """Runs tasks one after another in this process."""
-
-    def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
-        for task in tasks:
-            yield fn(task)
-
-
-class ProcessExecutor:
-    """Runs tasks in ``jobs`` worker processes, keeping at most 2 x jobs tasks in flight.
-
-    method: "fork" or "spawn"; by default fork where the platform has it, unless torch
-    is already loaded (a forked child can deadlock in torch's thread pool), then spawn.
-    """
-
-    def __init__(self, jobs: int, method: str | None = None):
-        self.jobs = max(1, int(jobs))
-        self.method = method or default_start_method()
-
-    def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator:
-        pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(self.method),
-                                   initializer=end_with_parent)
-        try:
-            pending, it = set(), iter(tasks)
-            for task in it:
-                pending.add(pool.submit(fn, task))
-                if len(pending) >= 2 * self.jobs:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        yield fut.result()
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-
-def end_with_parent() -> None:
-    """In a worker process: ask Linux to end it when its parent dies (no orphans after a kill)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
-
-
-def default_start_method() -> str:
-    """fork where available and safe (torch not loaded in this process), else spawn."""
-    if "fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules:
-        return "fork"
-    return "spawn"
 
 
 @dataclass
 class _Task:
     ident: str
     point: str
-    instance: Instance | Scenario
+    problem: dict  # the instance or scenario as its JSON dict: what travels to a worker
     reference: tuple[str, float, float | None] | None
     runs: list[tuple[str, int]]
     objective: str
@@ -128,17 +65,20 @@ class _Task:
 def _run(task: _Task) -> list[dict]:
     for name, fn in task.user_solvers.items():  # a spawned worker does not inherit registrations
         register_solver(name, fn, replace=True)
+    instance = from_dict(task.problem)
+    if not isinstance(instance, (Instance, Scenario)):
+        raise TypeError(f"task {task.ident}: holds a {type(instance).__name__}, not an instance or scenario")
     if task.reference is None:
         name = task.reference_solver
-        if isinstance(task.instance, Scenario) and solver_spec(name).problem != "scenario":
+        if isinstance(instance, Scenario) and solver_spec(name).problem != "scenario":
             name = DEFAULT_SOLVER["scenario"]
-        ref = solve(task.instance, name, objective=task.objective, beta=task.beta, time_limit=task.time_limit)
+        ref = solve(instance, name, objective=task.objective, beta=task.beta, time_limit=task.time_limit)
         ref_status, ref_obj, bound = ref.status.value, ref.objective, ref.lower_bound
     else:
         ref_status, ref_obj, bound = task.reference
     rows = []
     for solver, seed in task.runs:
-        r = solve(task.instance, solver, objective=task.objective, beta=task.beta, seed=seed,
+        r = solve(instance, solver, objective=task.objective, beta=task.beta, seed=seed,
                   time_limit=task.time_limit, **task.options.get(solver, {}))
         gap = _gap_pct(r.objective, ref_obj)
         ev = r.evaluation
@@ -151,8 +91,16 @@ def _run(task: _Task) -> list[dict]:
             "deadlines_met": None if ev is None else ev.deadlines_met,
             "budget_kept": None if ev is None else ev.budget_kept, "runtime": r.runtime,
             "bound": bound, "gap_to_bound_pct": None if bound is None else _gap_pct(r.objective, bound),
+            "error": "",
         })
     return rows
+
+
+def _failed_rows(task: _Task, failure: TaskFailure) -> list[dict]:
+    """The rows of a task whose worker was lost twice: status "failed", the reason kept."""
+    return [{**dict.fromkeys(ROW_FIELDS), "instance": task.ident, "point": task.point, "solver": solver,
+             "seed": seed, "objective_kind": task.objective, "beta": task.beta, "status": "failed",
+             "objective": math.inf, "error": failure.reason} for solver, seed in task.runs]
 
 
 def _gap_pct(value: float, reference: float | None) -> float | None:
@@ -300,7 +248,9 @@ def benchmark(
     jobs : int, optional
         Worker processes (default: the available cores).
     executor : concurrent.futures.Executor, optional
-        Runs the rows instead of the default process pool.
+        Runs the tasks (one per instance) instead of the default local process pool, e.g.
+        a Dask cluster's (:func:`partopt.cluster.connect`). A task whose worker is lost is
+        retried once, then its rows are recorded as failed with the reason.
     time_limit : float, optional
         Seconds per solve, for solvers that take one.
     limit : int, optional
@@ -367,15 +317,18 @@ def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs,
                 if (ident, s, seed) not in done]
         if runs:
             stored = _stored_reference(ref, objective) if stored_ok else None
-            tasks.append(_Task(ident, point, inst, stored, runs, objective, float(beta), reference, time_limit,
-                               options))
-    executor = _executor(executor, jobs, tasks, names)
+            tasks.append(_Task(ident, point, inst.to_dict(), stored, runs, objective, float(beta), reference,
+                               time_limit, options))
+    executor, in_flight, owned = _executor(executor, jobs, tasks, names)
     new_rows: list[dict] = []
     fh = _open_rows(path, done_rows) if path is not None else None
     writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS) if fh is not None else None
     bar = Progress("bench", len(tasks), enabled=progress and bool(tasks))
     try:
-        for k, rows in enumerate(executor.map_unordered(_run, tasks), start=1):
+        for k, (task, rows) in enumerate(map_unordered(executor, _run, tasks, in_flight=in_flight), start=1):
+            if isinstance(rows, TaskFailure):
+                print(f"[bench] {task.ident}: {rows.reason}; its rows are recorded as failed", file=sys.stderr)
+                rows = _failed_rows(task, rows)
             new_rows.extend(rows)
             if writer is not None and fh is not None:
                 writer.writerows(rows)
@@ -384,6 +337,8 @@ def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs,
     finally:
         if fh is not None:
             fh.close()
+        if owned:
+            executor.shutdown(wait=False, cancel_futures=True)
     all_rows = done_rows + new_rows
     return BenchmarkRun(rows=all_rows, path=path, new_rows=len(new_rows), summary=summarize(all_rows))
 
@@ -396,24 +351,31 @@ def _stored_reference(ref: dict | None, objective: str) -> tuple | None:
     return (r["status"], math.inf if r["objective"] is None else r["objective"], r.get("bound"))
 
 
-def _executor(executor, jobs: int | None, tasks: list, names: list[str]):
-    """The given executor, or a serial one for one task or job, else a process pool; a pool that
-    spawns gets the user's solvers with each task (or the run stays in this process)."""
+def _executor(executor: Executor | None, jobs: int | None, tasks: list,
+              names: list[str]) -> tuple[Executor, int, bool]:
+    """(executor, tasks to keep in flight, whether this run owns it). The given executor, or a
+    serial one for one task or job, else a local process pool. Workers that do not fork from
+    this process get the user's solvers with each task (or the run stays in this process)."""
+    owned = executor is None
+    in_flight, forked = 256, False  # an outside executor schedules by itself; send it everything
     if executor is None:
         if jobs is None:
             jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        executor = SerialExecutor() if jobs == 1 or len(tasks) <= 1 else ProcessExecutor(jobs)
-    if isinstance(executor, ProcessExecutor) and executor.method != "fork":
+        method = default_start_method()
+        executor = SerialExecutor() if jobs == 1 or len(tasks) <= 1 else process_pool(jobs, method)
+        in_flight, forked = 2 * jobs, method == "fork"
+    if not isinstance(executor, SerialExecutor) and not forked:
         user = {n: solver_spec(n).target for n in names if solver_spec(n).kind == "user"}
         try:
             pickle.dumps(user)
         except Exception:  # noqa: BLE001 - e.g. a lambda: run in this process instead
-            print("[bench] a user solver cannot be sent to worker processes; running in this process",
-                  file=sys.stderr)
-            return SerialExecutor()
+            print("[bench] a user solver cannot be sent to workers; running in this process", file=sys.stderr)
+            if owned:
+                executor.shutdown(wait=False)
+            return SerialExecutor(), 1, True
         for task in tasks:
             task.user_solvers = user
-    return executor
+    return executor, in_flight, owned
 
 
 def _open_rows(path: Path, done_rows: list[dict]):

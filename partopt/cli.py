@@ -251,9 +251,10 @@ def cmd_bench(args) -> int:
         solver, _, pair = item.partition(":")
         options.setdefault(solver, {}).update(key_values([pair], "--option"))
     solvers = args.solvers or _default_solvers(args.suite)
-    run = benchmark(args.suite, solvers, reference=args.reference, objective=args.objective, beta=args.beta,
-                    seeds=args.seeds, out=out, jobs=args.jobs, time_limit=args.time_limit, limit=args.limit,
-                    options=options, redo=args.redo, progress=not args.quiet)
+    with _scheduler(args.scheduler) as executor:
+        run = benchmark(args.suite, solvers, reference=args.reference, objective=args.objective, beta=args.beta,
+                        seeds=args.seeds, out=out, jobs=args.jobs, time_limit=args.time_limit, limit=args.limit,
+                        options=options, redo=args.redo, progress=not args.quiet, executor=executor)
     if args.json:
         print(json.dumps([{k: _jsonable(v) for k, v in s.items()} for s in run.summary], indent=1))
     else:
@@ -295,9 +296,19 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def _scheduler(address: str | None):
+    """A Dask cluster's executor for ``--scheduler``, or None (local work) as a context."""
+    import contextlib
+
+    if not address:
+        return contextlib.nullcontext(None)
+    from partopt.cluster import connect
+
+    return connect(address)
+
+
 def cmd_suite(args) -> int:
     from partopt import suites
-    from partopt.progress import Progress
 
     if args.action == "list":
         for name, spec in suites.SUITES.items():
@@ -307,11 +318,18 @@ def cmd_suite(args) -> int:
     if not args.names:
         raise ValueError("suite: name the suites to build or check (see `partopt suite list`)")
     names = list(suites.SUITES) if args.names == ["all"] else args.names
+    with _scheduler(args.scheduler) as executor:
+        return _suite_actions(suites, names, args, executor)
+
+
+def _suite_actions(suites, names, args, executor) -> int:
+    from partopt.progress import Progress
+
     for name in names:
         bar = Progress(f"{args.action} {name}", len(suites.SUITES[name].points) * suites.SUITES[name].count)
         if args.action == "build":
             path = suites.build_suite(name, verify_with=None if args.no_verify else "milp-ortools",
-                                      progress=lambda k, total: bar.update(k))
+                                      progress=lambda k, total: bar.update(k), executor=executor)
             print(f"wrote {path}")
             if not suites.SUITES[name].shared:
                 shares = suites.fixed_heuristic_shares(name)
@@ -417,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="drop these solvers' stored rows and run them again (e.g. after retraining)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N local workers (extra [dask])")
 
     p = add("plot", "draw benchmark rows: gap distribution, or delay/energy against a sweep axis", cmd_plot)
     p.add_argument("kind", choices=["gaps", "sweep"])
@@ -428,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "build", "check"])
     p.add_argument("names", nargs="*", help="suite names, or 'all'")
     p.add_argument("--no-verify", action="store_true", help="build without the MILP check of the references")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N local workers (extra [dask])")
 
     p = add("list", "list solvers, generators, suites and DNN profiles", cmd_list)
 

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from partopt.api import solve
 from partopt.evaluation import evaluate
+from partopt.execution import SerialExecutor, TaskFailure, map_unordered
 from partopt.files import from_dict
 from partopt.generators import get_generator
 from partopt.model import Instance
@@ -243,12 +245,15 @@ def generate_entries(spec: SuiteSpec) -> Iterator[tuple[str, str, dict, Instance
             yield ident, label, params, inst.replace(name=ident)
 
 
-def build_suite(name: str, *, verify_with: str | None = "milp-ortools", progress: Callable | None = None) -> Path:
+def build_suite(name: str, *, verify_with: str | None = "milp-ortools", progress: Callable | None = None,
+                executor: Executor | None = None) -> Path:
     """Generate suite ``name``, compute its references, check them with ``verify_with``, save it.
 
     Chain suites: references by DP, checked by ``verify_with``. Shared-edge suites: best
     known solutions (see the module docstring). Finished entries go to
     ``<name>.jsonl.partial`` as they are done; an interrupted build resumes from there.
+    ``executor``: where the entries' ground truth is computed (default: this process),
+    e.g. a Dask cluster's (:func:`partopt.cluster.connect`); each entry is one task.
     """
     spec = _spec(name)
     path = suite_path(name)
@@ -264,25 +269,52 @@ def build_suite(name: str, *, verify_with: str | None = "milp-ortools", progress
     header = json.dumps({"format": FORMAT, "name": spec.name, "generator": spec.generator, "seed": spec.seed,
                          "count": spec.count, "axis": spec.axis, "description": spec.description,
                          "points": [[label, params] for label, params in spec.points]})
-    lines = [header]
-    total = len(spec.points) * spec.count
+    order = []
+    jobs = []
+    for ident, label, params, inst in generate_entries(spec):
+        order.append(ident)
+        if ident not in done:
+            jobs.append(_EntryJob(ident, label, params, inst.to_dict(), spec.name, verify_with))
+    total = len(order)
     with open(partial, "w") as fh:
         fh.writelines(line + "\n" for line in done.values())
-        for k, (ident, label, params, inst) in enumerate(generate_entries(spec)):
-            if ident not in done:
-                ref = _reference(inst, spec)
-                if verify_with and not spec.shared:
-                    _verify(ident, inst, ref, verify_with)
-                done[ident] = json.dumps({"id": ident, "point": label, "params": params,
-                                          "instance": inst.to_dict(), "reference": ref})
-                fh.write(done[ident] + "\n")
-                fh.flush()
-            lines.append(done[ident])
+        fh.flush()
+        for job, line in map_unordered(executor or SerialExecutor(), _entry_line, jobs):
+            if isinstance(line, TaskFailure):
+                raise RuntimeError(f"{job.ident}: {line.reason}; finished entries are kept in {partial}")
+            done[job.ident] = line
+            fh.write(line + "\n")
+            fh.flush()
             if progress:
-                progress(k + 1, total)
-    path.write_text("\n".join(lines) + "\n")
+                progress(len(done), total)
+    path.write_text("\n".join([header] + [done[ident] for ident in order]) + "\n")
     partial.unlink()
     return path
+
+
+@dataclass(frozen=True)
+class _EntryJob:
+    """One suite entry's ground truth to compute: what travels to a worker."""
+
+    ident: str
+    label: str
+    params: dict
+    problem: dict
+    suite: str
+    verify_with: str | None
+
+
+def _entry_line(job: _EntryJob) -> str:
+    """The stored line of one entry: its instance and references (checked when asked)."""
+    spec = _spec(job.suite)
+    inst = from_dict(job.problem)
+    if not isinstance(inst, (Instance, Scenario)):
+        raise TypeError(f"{job.ident}: holds a {type(inst).__name__}, not an instance or scenario")
+    ref = _reference(inst, spec)
+    if job.verify_with and not spec.shared:
+        _verify(job.ident, inst, ref, job.verify_with)
+    return json.dumps({"id": job.ident, "point": job.label, "params": job.params, "instance": job.problem,
+                       "reference": ref})
 
 
 def fixed_heuristic_shares(name: str, objective: str = "hard") -> dict[str, float]:
@@ -307,7 +339,7 @@ def fixed_heuristic_shares(name: str, objective: str = "hard") -> dict[str, floa
     return {k: v / len(suite.entries) for k, v in counts.items()}
 
 
-def _verify(ident: str, inst: Instance, ref: dict, verify_with: str) -> None:
+def _verify(ident: str, inst: Instance | Scenario, ref: dict, verify_with: str) -> None:
     for kind, r in ref.items():
         check = solve(inst, verify_with, objective=kind, beta=REFERENCE_BETA)
         if check.status.value != r["status"] or (

@@ -1,0 +1,102 @@
+"""Where work runs: in this process, in local worker processes, or on any
+:class:`concurrent.futures.Executor` (a Dask cluster's, see :mod:`partopt.cluster`).
+
+:func:`map_unordered` is the one loop every parallel job uses (the benchmark harness and
+the suite builder): it keeps a bounded number of tasks in flight, yields each result as
+it is ready, and retries a task once when its worker was lost; a task lost twice comes
+back as a :class:`TaskFailure` with the reason. An exception raised by the task itself
+(a bad option, a solver error) is not retried: it propagates, as in a serial run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+__all__ = ["SerialExecutor", "process_pool", "map_unordered", "TaskFailure", "default_start_method",
+           "end_with_parent", "LOST_WORKER_ERRORS"]
+
+#: Exceptions (by class name) that mean the worker, not the task, failed: the task is retried once.
+LOST_WORKER_ERRORS = frozenset({"KilledWorker", "BrokenProcessPool", "CommClosedError", "CancelledError",
+                                "FutureCancelledError", "WorkerLost"})
+
+
+class SerialExecutor(Executor):
+    """Runs each task when it is submitted, in this process."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(error)
+        return future
+
+
+def default_start_method() -> str:
+    """fork where available and safe (torch not loaded in this process), else spawn."""
+    if "fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules:
+        return "fork"
+    return "spawn"
+
+
+def end_with_parent() -> None:
+    """In a worker process: ask Linux to end it when its parent dies (no orphans after a kill)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+def process_pool(jobs: int, method: str | None = None) -> ProcessPoolExecutor:
+    """``jobs`` local worker processes that end with this process (fork where safe, else spawn)."""
+    context = multiprocessing.get_context(method or default_start_method())
+    return ProcessPoolExecutor(max(1, int(jobs)), mp_context=context, initializer=end_with_parent)
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """A task whose worker was lost twice: ``reason`` says how."""
+
+    reason: str
+
+
+def _lost(error: BaseException) -> bool:
+    return type(error).__name__ in LOST_WORKER_ERRORS or isinstance(error, (ConnectionError, TimeoutError))
+
+
+def map_unordered(executor: Executor, fn: Callable, tasks: Iterable, *, in_flight: int = 64,
+                  retries: int = 1) -> Iterator[tuple[Any, Any]]:
+    """(task, result) for every task as soon as it is done, in any order; ``result`` is a
+    :class:`TaskFailure` when the task's worker was lost ``retries`` + 1 times."""
+    pending: dict[Future, tuple[Any, int]] = {}
+    source = iter(tasks)
+    exhausted = False
+    while True:
+        while not exhausted and len(pending) < max(1, in_flight):
+            task = next(source, None)
+            if task is None:
+                exhausted = True
+                break
+            pending[executor.submit(fn, task)] = (task, 0)
+        if not pending:
+            return
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for future in done:
+            task, attempt = pending.pop(future)
+            error = future.exception()
+            if error is None:
+                yield task, future.result()
+            elif not _lost(error):
+                raise error
+            elif attempt < retries:
+                pending[executor.submit(fn, task)] = (task, attempt + 1)
+            else:
+                yield task, TaskFailure(f"worker lost {attempt + 1} times: {type(error).__name__}: {error}")
