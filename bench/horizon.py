@@ -2,6 +2,7 @@
 
     python bench/horizon.py                # T = 600 slots of M = 6, N = 4  -> results/horizon.md
     python bench/horizon.py --slots 100 --seeds 1 --no-learned             # a quick look
+    python bench/horizon.py --scheduler local:2                            # the solves on a Dask cluster
 
 For each battery level (where E^max lies between the slots' least energy and the energy
 of every slot's own optimum) and seed: the exact offline optimum (``horizon-exact``,
@@ -14,6 +15,7 @@ the same command again keeps finished rows (``--fresh`` starts over).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 from pathlib import Path
 
@@ -21,6 +23,9 @@ import numpy as np
 
 import partopt
 from _common import RESULTS, CsvRows, header
+
+from partopt.cluster import connect
+from partopt.execution import SerialExecutor, TaskFailure, map_unordered
 
 FIGURES = RESULTS / "figures"
 BATTERIES = (0.25, 0.5, 0.75)
@@ -45,25 +50,20 @@ class Rows(CsvRows):
         return next((r for r in self.rows if all(r[k] == v for k, v in key.items())), None)
 
 
-def run(rows: Rows, horizon, battery: float, seed: int, solver: str, optimum: float | None, V: float | None = None):
-    key = {"battery": battery, "seed": float(seed), "slots": float(horizon.num_slots), "solver": solver,
-           "V": V}
-    done = rows.find(**key)
-    if done is not None:
-        return done
+def solve_job(job: tuple) -> dict:
+    """One run (battery, seed, slots, solver, V) -> its row; the horizon is regenerated from its seed
+    where the job runs (a task for any executor)."""
+    battery, seed, slots, solver, V = job  # noqa: N806 - V is the method's own name
+    horizon = partopt.generate("horizon", seed=seed, slots=slots, battery=battery)
     res = partopt.solve(horizon, solver, **({} if V is None else {"V": V}))
     ev = res.evaluation
     info = res.info or {}
-    row = {**key, "status": res.status.value, "total_delay": ev.total_delay, "energy": ev.energy,
-           "energy_max_j": horizon.energy_max_j,
-           "ratio": None if optimum is None else ev.total_delay / optimum,
-           "overshoot_pct": 100.0 * max(ev.energy / horizon.energy_max_j - 1.0, 0.0),
-           "bound": info.get("lagrangian_bound"), "duality_gap_pct": info.get("duality_gap_pct"),
-           "runtime": res.runtime}
-    print(f"  battery={battery} seed={seed} {solver}{'' if V is None else f' V={V:g}'}: {row['status']}, "
-          f"ratio {row['ratio'] if row['ratio'] is None else round(row['ratio'], 4)}, "
-          f"overshoot {row['overshoot_pct']:.2f}% ({res.runtime:.2f} s)", flush=True)
-    return rows.append(row)
+    return {"battery": battery, "seed": float(seed), "slots": float(slots), "solver": solver, "V": V,
+            "status": res.status.value, "total_delay": ev.total_delay, "energy": ev.energy,
+            "energy_max_j": horizon.energy_max_j, "ratio": None,
+            "overshoot_pct": 100.0 * max(ev.energy / horizon.energy_max_j - 1.0, 0.0),
+            "bound": info.get("lagrangian_bound"), "duality_gap_pct": info.get("duality_gap_pct"),
+            "runtime": res.runtime}
 
 
 def _fmt(values: list[float], digits: int = 4) -> str:
@@ -76,23 +76,36 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="horizons per battery level")
     parser.add_argument("--no-learned", action="store_true", help="skip the learned online policy (torch)")
     parser.add_argument("--fresh", action="store_true", help="drop recorded rows and start over")
+    parser.add_argument("--scheduler", help="run the solves on a Dask cluster: tcp://HOST:PORT or local:N")
     args = parser.parse_args()
     rows = Rows(RESULTS / "horizon.csv", args.fresh)
     online = ONLINE + ([] if args.no_learned else ["horizon-learned"])
+    jobs = []
     for battery in BATTERIES:
         for seed in range(args.seeds):
-            h = partopt.generate("horizon", seed=seed, slots=args.slots, battery=battery)
-            exact = run(rows, h, battery, seed, "horizon-exact", None)
-            for solver in online:
-                run(rows, h, battery, seed, solver, exact["total_delay"])
-            if battery == 0.5:
-                for v in SWEEP_V:
-                    run(rows, h, battery, seed, "horizon-lyapunov", exact["total_delay"], V=v)
+            runs = [("horizon-exact", None)] + [(solver, None) for solver in online]
+            runs += [("horizon-lyapunov", v) for v in SWEEP_V] if battery == 0.5 else []
+            jobs += [(battery, seed, args.slots, solver, v) for solver, v in runs
+                     if rows.find(battery=battery, seed=float(seed), slots=float(args.slots), solver=solver,
+                                  V=v) is None]
+    with contextlib.ExitStack() as stack:
+        executor = stack.enter_context(connect(args.scheduler)) if args.scheduler else SerialExecutor()
+        for job, row in map_unordered(executor, solve_job, jobs):
+            if isinstance(row, TaskFailure):
+                raise RuntimeError(f"{job}: {row.reason}; finished rows are kept")
+            rows.append(row)
+            print(f"  battery={row['battery']} seed={row['seed']:g} {row['solver']}"
+                  f"{'' if row['V'] is None else ' V=%g' % row['V']}: {row['status']}, overshoot "
+                  f"{row['overshoot_pct']:.2f}% ({row['runtime']:.2f} s)", flush=True)
     report(rows.rows, args.slots, online)
 
 
 def report(rows: list[dict], slots: int, online: list[str]) -> None:
     mine = [r for r in rows if r["slots"] == slots]
+    optimum = {(r["battery"], r["seed"]): r["total_delay"] for r in mine if r["solver"] == "horizon-exact"}
+    for r in mine:  # each run's delay against the offline optimum of its horizon
+        if r["solver"] != "horizon-exact" and (r["battery"], r["seed"]) in optimum:
+            r["ratio"] = r["total_delay"] / optimum[(r["battery"], r["seed"])]
     exact = [r for r in mine if r["solver"] == "horizon-exact"]
     lines = [header(f"A horizon of {slots} slots sharing a battery: online policies against the offline optimum"),
              "",
