@@ -324,6 +324,7 @@ def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs,
     fh = _open_rows(path, done_rows) if path is not None else None
     writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS) if fh is not None else None
     bar = Progress("bench", len(tasks), enabled=progress and bool(tasks))
+    finished = False
     try:
         for k, (task, rows) in enumerate(map_unordered(executor, _run, tasks, in_flight=in_flight), start=1):
             if isinstance(rows, TaskFailure):
@@ -334,11 +335,12 @@ def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs,
                 writer.writerows(rows)
                 fh.flush()
             bar.update(k, f"instances, {len(new_rows)} new rows, {len(done_rows)} resumed")
+        finished = True
     finally:
         if fh is not None:
             fh.close()
-        if owned:
-            executor.shutdown(wait=False, cancel_futures=True)
+        if owned:  # a finished run lets its workers exit; an interrupted one drops what is queued
+            executor.shutdown(wait=finished, cancel_futures=True)
     all_rows = done_rows + new_rows
     return BenchmarkRun(rows=all_rows, path=path, new_rows=len(new_rows), summary=summarize(all_rows))
 
