@@ -212,3 +212,36 @@ def test_long_chain_dijkstra_matches_bellman(m, n, seed, tight):
     if np.isfinite(value[0]):
         assert math.isclose(value[0], values[0], rel_tol=1e-12)
         assert math.isclose(float(along(step[0], single[0]).sum()), value[0], rel_tol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(2, 7), n=st.integers(1, 3), seed=st.integers(0, 10_000), where=st.floats(0.0, 1.0),
+       kind=st.sampled_from(["hard", "penalty"]))
+def test_binding_budget_matches_enumeration(m, n, seed, where, kind):
+    """With a budget between the least energy and the unconstrained optimum's (so that the
+    Lagrangian and best-first stages run), the DP's value is the enumerated optimum."""
+    import itertools
+
+    from partopt.costs import along
+    from partopt.solvers.dp import budget_dp, chain_dp
+
+    inst = partopt.generate("random", seed=seed, num_blocks=m, num_servers=n, deadline_prob=0.3,
+                            device_hz=(2e9, 4e9), server_hz=(0.5e9, 3e9))
+    goal = Objective(kind, 1.0)
+    step, energy = goal.step_cost(inst.costs)[0], inst.costs.energy[0]
+    fastest = chain_dp(step[None])[0][0]
+    frugal = chain_dp(np.where(np.isfinite(step), energy, np.inf)[None])[0][0]
+    low, high = float(along(energy, frugal).sum()), float(along(energy, fastest).sum())
+    budget = low + where * (high - low)
+    want = math.inf
+    for pl in itertools.product(range(n + 1), repeat=m):
+        c, e = float(along(step, np.array(pl)).sum()), float(along(energy, np.array(pl)).sum())
+        if math.isfinite(c) and e <= budget * (1 + 1e-9):
+            want = min(want, c)
+    placement, value = budget_dp(step, energy, budget)
+    if math.isinf(want):
+        assert placement is None
+    else:
+        assert placement is not None and math.isclose(value, want, rel_tol=1e-9)
+        assert along(energy, np.array(placement)).sum() <= budget * (1 + 1e-9)
+        assert math.isclose(float(along(step, np.array(placement)).sum()), value, rel_tol=1e-9)

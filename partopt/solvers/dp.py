@@ -35,8 +35,8 @@ from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.result import SolverOutput
 
-__all__ = ["solve_dp", "solve_batch", "chain_dp", "BatchSolution", "DIJKSTRA_MIN_BLOCKS", "ParetoFront", "budget_dp",
-           "pareto_front"]
+__all__ = ["solve_dp", "solve_batch", "chain_dp", "BatchSolution", "DIJKSTRA_MIN_BLOCKS", "ParetoFront",
+           "pareto_front", "budget_dp", "lagrangian_relaxation", "Relaxation"]
 
 #: From this many blocks on, one chain is solved by Dijkstra (measured faster from M = 24-50 for N <= 20).
 DIJKSTRA_MIN_BLOCKS = 32
@@ -111,60 +111,227 @@ def _dijkstra_chain(step: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def budget_dp(step: np.ndarray, energy: np.ndarray, budget: float) -> tuple[list[int] | None, float]:
-    """Exact least-cost path whose summed energy is within ``budget`` (labels with Pareto pruning).
+    """Exact least-cost path whose summed energy is within ``budget``.
 
     step, energy: (M, L, L) for one instance. Returns (placement or None, value).
-    Each layer's labels are flat arrays (cost, energy, location, parent label); all
-    extensions of a layer are generated, sorted by (location, cost, energy) and
-    filtered in one pass: a label survives only if its energy is below that of every
-    cheaper label at the same location (exact, on integer energy ranks).
+
+    1. The unconstrained optimum, if it keeps the budget, is the answer; the least-energy
+       path, if it breaks the budget, proves that nothing keeps it.
+    2. Lagrangian relaxation: for a price lambda on energy (s/J), the least-cost path of
+       step + lambda energy gives the lower bound c + lambda (e - budget); bisection on
+       lambda keeps the best bound and the cheapest path within the budget (the
+       incumbent). When they meet, the incumbent is optimal.
+    3. Otherwise a best-first search over labels (cost, energy) per node, in the order
+       of their Lagrangian completion bound (see :func:`_best_first`): the first complete
+       path it takes out is optimal. No rounding anywhere.
     """
-    m_blocks, locs, _ = step.shape
     finite = np.isfinite(step)
-    # The unconstrained optimum, if it keeps the budget, is the answer.
     placements, values = chain_dp(step[None])
     if not np.isfinite(values[0]):
         return None, np.inf
-    path = placements[0]
-    if f.within(along(energy, path).sum(), budget):
-        return path.tolist(), float(values[0])
-    # The least-energy path: if it breaks the budget nothing keeps it; else its cost
-    # is an upper bound that prunes labels.
-    low, _ = chain_dp(np.where(finite, energy, np.inf)[None])
-    low = low[0]
-    if not f.within(along(energy, low).sum(), budget):
+    fastest = placements[0]
+    if f.within(along(energy, fastest).sum(), budget):
+        return fastest.tolist(), float(values[0])
+    frugal = chain_dp(np.where(finite, energy, np.inf)[None])[0][0]
+    if not f.within(along(energy, frugal).sum(), budget):
         return None, np.inf
-    # Slack so that rounding (sums taken in another order) never prunes the bound's own path.
-    upper = float(along(step, low).sum()) * (1.0 + 1e-9) + 1e-300
-    cost, _, _, layers = _last_labels(step, energy, budget, upper)
-    if cost.size == 0:
-        return None, np.inf
-    k = int(np.argmin(cost))
-    return _trace(layers, k), float(cost[k])
+    relaxed = lagrangian_relaxation(step, np.where(finite, energy, 0.0), budget, fastest, frugal)
+    if relaxed.upper - relaxed.lower <= 1e-12 * abs(relaxed.upper):
+        return relaxed.path.tolist(), relaxed.upper
+    # Slack so that rounding (sums taken in another order) never prunes the incumbent's own path.
+    upper = relaxed.upper * (1.0 + 1e-9) + 1e-300
+    found = _best_first(step, energy, budget, upper, relaxed.price)
+    if found is None:
+        return relaxed.path.tolist(), relaxed.upper
+    return found
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """The Lagrangian relaxation's best lower bound (s), its energy price (s/J), and the
+    incumbent: the cheapest path within the budget found (its cost, the upper bound)."""
+
+    lower: float
+    price: float
+    upper: float
+    path: np.ndarray
+
+
+def lagrangian_relaxation(step: np.ndarray, energy: np.ndarray, budget: float, fastest: np.ndarray, frugal: np.ndarray,
+                iterations: int = 30) -> Relaxation:
+    """The Lagrangian relaxation of the budget: bisection on the energy price (s/J) between the
+    unconstrained optimum (price 0, over the budget) and a price whose least-cost path keeps
+    it (the frugal path always does). Returns the best lower bound and its price, and the
+    cheapest path within the budget found (its cost the upper bound), repaired from the
+    last path over the budget by :func:`_repair`."""
+    def at(price: float) -> tuple[np.ndarray, float, float]:
+        path = chain_dp((step + price * energy)[None])[0][0]
+        return path, float(along(step, path).sum()), float(along(energy, path).sum())
+
+    c_fast, e_fast = float(along(step, fastest).sum()), float(along(energy, fastest).sum())
+    c_low, e_low = float(along(step, frugal).sum()), float(along(energy, frugal).sum())
+    best = Relaxation(lower=c_fast, price=0.0, upper=c_low, path=frugal)
+    over = fastest  # the latest path over the budget (for the repair below)
+    low, high = 0.0, max((c_low - c_fast) / max(e_fast - e_low, 1e-300), 1e-300)  # the endpoints' slope
+    for _ in range(iterations):
+        path, c, e = at(high)
+        bound = c + high * (e - budget)
+        if bound > best.lower:
+            best = Relaxation(lower=bound, price=high, upper=best.upper, path=best.path)
+        if f.within(e, budget):
+            if c < best.upper:
+                best = Relaxation(lower=best.lower, price=best.price, upper=c, path=path)
+            break
+        low, high, over = high, 2.0 * high, path
+    for _ in range(iterations):
+        if best.upper - best.lower <= 1e-12 * abs(best.upper) or high - low <= 1e-12 * high:
+            break
+        middle = 0.5 * (low + high)
+        path, c, e = at(middle)
+        bound = c + middle * (e - budget)
+        if bound > best.lower:
+            best = Relaxation(lower=bound, price=middle, upper=best.upper, path=best.path)
+        if f.within(e, budget):
+            high = middle
+            if c < best.upper:
+                best = Relaxation(lower=best.lower, price=best.price, upper=c, path=path)
+        else:
+            low, over = middle, path
+    repaired = _repair(step, energy, budget, over, best.path)
+    c = float(along(step, repaired).sum())
+    if c < best.upper and f.within(float(along(energy, repaired).sum()), budget):
+        best = Relaxation(lower=best.lower, price=best.price, upper=c, path=repaired)
+    return best
+
+
+def _block_moves(step: np.ndarray, energy: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(extra cost, extra energy) of moving each block m of ``path`` to each location j, shape (M, L)."""
+    m_blocks, locs, _ = step.shape
+    blocks, where = np.arange(m_blocks), np.arange(locs)[None, :]
+    prev = np.concatenate([[0], path[:-1]])[:, None]
+    nxt = np.concatenate([path[1:], [0]])[:, None]
+    after = np.minimum(blocks + 1, m_blocks - 1)[:, None]
+    last = (blocks == m_blocks - 1)[:, None]
+    c = step[blocks[:, None], prev, where] + np.where(last, 0.0, step[after, where, nxt])
+    e = energy[blocks[:, None], prev, where] + np.where(last, 0.0, energy[after, where, nxt])
+    return c - c[blocks, path][:, None], e - e[blocks, path][:, None]
+
+
+def _repair(step: np.ndarray, energy: np.ndarray, budget: float, over: np.ndarray,
+            under: np.ndarray) -> np.ndarray:
+    """A path within the budget near ``over`` (a cheap path over it), by single-block moves:
+    first those that save energy at the least extra cost per joule until the budget is kept,
+    then those that save cost within the energy left. ``under`` (within the budget) if the
+    moves run out."""
+    m_blocks, locs, _ = step.shape
+    path = over.copy()
+    for _ in range(4 * m_blocks):
+        spent = float(along(energy, path).sum())
+        if f.within(spent, budget):
+            break
+        dc, de = _block_moves(step, energy, path)
+        ratio = np.where((de < 0) & np.isfinite(dc), np.maximum(dc, 0.0) / np.maximum(-de, 1e-300), np.inf)
+        k = int(np.argmin(ratio))
+        if not np.isfinite(ratio.flat[k]):
+            return under
+        path[k // locs] = k % locs
+    else:
+        return under
+    for _ in range(4 * m_blocks):
+        room = budget - float(along(energy, path).sum())
+        dc, de = _block_moves(step, energy, path)
+        gain = np.where((dc < 0) & (de <= room), -dc, 0.0)
+        k = int(np.argmax(gain))
+        if gain.flat[k] <= 0:
+            break
+        path[k // locs] = k % locs
+    return path
+
+
+def _remaining(step: np.ndarray, energy: np.ndarray, price: float) -> tuple[np.ndarray, np.ndarray]:
+    """(least remaining energy, least remaining step + price x energy) from every node (m, j) to
+    the end (blocks m+1..M-1), each (M, L)."""
+    m_blocks, locs, _ = step.shape
+    finite = np.isfinite(step)
+    priced = step + price * np.where(finite, energy, 0.0) if price else step
+    to_go = np.zeros((m_blocks, locs))
+    cost_to_go = np.zeros((m_blocks, locs))
+    for m in range(m_blocks - 2, -1, -1):
+        to_go[m] = np.where(finite[m + 1], energy[m + 1] + to_go[m + 1][None, :], np.inf).min(axis=1)
+        cost_to_go[m] = (priced[m + 1] + cost_to_go[m + 1][None, :]).min(axis=1)
+    return to_go, cost_to_go
+
+
+def _best_first(step: np.ndarray, energy: np.ndarray, budget: float, upper: float,
+                price: float) -> tuple[list[int], float] | None:
+    """The least-cost path within ``budget`` by best-first search, or None when none beats ``upper``.
+
+    A label (cost c, energy e) at node (m, j) is ranked by its completion bound
+    c + price (e - budget) + h(m, j), h the least remaining step + price x energy: no path
+    through it within the budget costs less. A complete label is ranked by its cost, so
+    the first one taken out is optimal. A label is dropped when the energy it must still
+    spend breaks the budget, when its bound exceeds ``upper``, or when a label taken out
+    at its node before has no more cost and no more energy.
+    """
+    import heapq
+
+    m_blocks, locs, _ = step.shape
+    to_go, rest = _remaining(step, energy, price)
+    last = m_blocks - 1
+    heap: list[tuple[float, int, float, float, int, int, int]] = []
+    parents: list[tuple[int, int]] = []  # per label taken out: (location, parent label)
+    settled: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    count = 0
+
+    def push(m: int, c: np.ndarray, e: np.ndarray, parent: int) -> None:
+        nonlocal count
+        bound = c if m == last else c + price * (e - budget) + rest[m]
+        ok = np.isfinite(c) & f.within(e + to_go[m], budget) & (bound <= upper)
+        for j in np.flatnonzero(ok).tolist():
+            heapq.heappush(heap, (float(bound[j]), count, float(c[j]), float(e[j]), m, j, parent))
+            count += 1
+
+    push(0, step[0, 0], energy[0, 0], -1)
+    while heap:
+        _, _, c, e, m, j, parent = heapq.heappop(heap)
+        seen = settled.setdefault((m, j), [])
+        if any(c2 <= c and e2 <= e for c2, e2 in seen):
+            continue
+        seen.append((c, e))
+        parents.append((j, parent))
+        label = len(parents) - 1
+        if m == last:
+            placement = [0] * m_blocks
+            for k in range(last, -1, -1):
+                placement[k], label = parents[label]
+            return placement, c
+        push(m + 1, c + step[m + 1, j], e + energy[m + 1, j], label)
+    return None
 
 
 Layers = list[tuple[np.ndarray, np.ndarray]]
 
 
-def _last_labels(step: np.ndarray, energy: np.ndarray, budget: float = np.inf,
-                 upper: float = np.inf) -> tuple[np.ndarray, np.ndarray, np.ndarray, Layers]:
+def _last_labels(step: np.ndarray, energy: np.ndarray, budget: float = np.inf, upper: float = np.inf,
+                 price: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, Layers]:
     """The labels (cost, energy, location) of the last block that no label at the same
     location dominates, and every layer's (location, parent label) to trace them back.
 
-    Labels that cannot finish within ``budget`` even at the least remaining energy, or
-    whose cost plus the least remaining cost exceeds ``upper``, are dropped on the way.
+    Labels that cannot finish within ``budget`` even at the least remaining energy are
+    dropped on the way, and so are those whose completion bound exceeds ``upper``: with
+    h the least remaining step + ``price`` x energy from the label's node, any completion
+    within the budget costs at least cost + price (energy - budget) + h (price 0: the
+    least remaining cost).
     """
     m_blocks, locs, _ = step.shape
-    finite = np.isfinite(step)
-    to_go = np.zeros((m_blocks, locs))  # least energy from each node to the end
-    cost_to_go = np.zeros((m_blocks, locs))  # least cost from each node to the end
-    for m in range(m_blocks - 2, -1, -1):
-        nxt = np.where(finite[m + 1], energy[m + 1] + to_go[m + 1][None, :], np.inf)
-        to_go[m] = nxt.min(axis=1)
-        cost_to_go[m] = (step[m + 1] + cost_to_go[m + 1][None, :]).min(axis=1)
+    to_go, cost_to_go = _remaining(step, energy, price)
+
+    def promising(c, e, rest):
+        return c + price * (e - budget) + rest <= upper if price else c + rest <= upper
+
     cost, en = step[0, 0].copy(), energy[0, 0].copy()
     loc = np.arange(locs)
-    keep = np.isfinite(cost) & f.within(en + to_go[0], budget) & (cost + cost_to_go[0] <= upper)
+    keep = np.isfinite(cost) & f.within(en + to_go[0], budget) & promising(cost, en, cost_to_go[0])
     cost, en, loc = cost[keep], en[keep], loc[keep]
     layers = [(loc, np.zeros(loc.size, dtype=np.intp))]
     for m in range(1, m_blocks):
@@ -174,7 +341,7 @@ def _last_labels(step: np.ndarray, energy: np.ndarray, budget: float = np.inf,
         e = (en[:, None] + energy[m][loc]).ravel()
         j = np.tile(np.arange(locs), loc.size)
         parent = np.repeat(np.arange(loc.size), locs)
-        ok = np.isfinite(c) & f.within(e + to_go[m][j], budget) & (c + cost_to_go[m][j] <= upper)
+        ok = np.isfinite(c) & f.within(e + to_go[m][j], budget) & promising(c, e, cost_to_go[m][j])
         c, e, j, parent = c[ok], e[ok], j[ok], parent[ok]
         order = np.lexsort((e, c, j))
         c, e, j, parent = c[order], e[order], j[order], parent[order]
