@@ -14,10 +14,11 @@ import math
 import os
 import pickle
 import sys
+import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Generator, Iterable, Sequence
 
 import numpy as np
 
@@ -319,14 +320,13 @@ def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs,
             stored = _stored_reference(ref, objective) if stored_ok else None
             tasks.append(_Task(ident, point, inst.to_dict(), stored, runs, objective, float(beta), reference,
                                time_limit, options))
-    executor, in_flight, owned = _executor(executor, jobs, tasks, names)
     new_rows: list[dict] = []
     fh = _open_rows(path, done_rows) if path is not None else None
     writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS) if fh is not None else None
     bar = Progress("bench", len(tasks), enabled=progress and bool(tasks))
-    finished = False
+    results = _results(executor, jobs, tasks, names)
     try:
-        for k, (task, rows) in enumerate(map_unordered(executor, _run, tasks, in_flight=in_flight), start=1):
+        for k, (task, rows) in enumerate(results, start=1):
             if isinstance(rows, TaskFailure):
                 print(f"[bench] {task.ident}: {rows.reason}; its rows are recorded as failed", file=sys.stderr)
                 rows = _failed_rows(task, rows)
@@ -335,12 +335,10 @@ def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs,
                 writer.writerows(rows)
                 fh.flush()
             bar.update(k, f"instances, {len(new_rows)} new rows, {len(done_rows)} resumed")
-        finished = True
     finally:
+        results.close()
         if fh is not None:
             fh.close()
-        if owned:  # a finished run lets its workers exit; an interrupted one drops what is queued
-            executor.shutdown(wait=finished, cancel_futures=True)
     all_rows = done_rows + new_rows
     return BenchmarkRun(rows=all_rows, path=path, new_rows=len(new_rows), summary=summarize(all_rows))
 
@@ -351,6 +349,33 @@ def _stored_reference(ref: dict | None, objective: str) -> tuple | None:
         return None
     r = ref[objective]
     return (r["status"], math.inf if r["objective"] is None else r["objective"], r.get("bound"))
+
+
+#: Tasks timed in this process before a local pool is started, and the time per task (s)
+#: below which the rest run here too: starting and feeding worker processes would cost more.
+PROBE_TASKS = 4
+SMALL_TASK_S = 0.002
+
+
+def _results(executor: Executor | None, jobs: int | None, tasks: list, names: list[str]) -> Generator:
+    """(task, rows or TaskFailure) as tasks finish. With no executor given, the first
+    :data:`PROBE_TASKS` run here and time the work; tasks under :data:`SMALL_TASK_S` each
+    keep running here instead of in a pool."""
+    if executor is None and jobs != 1 and len(tasks) > PROBE_TASKS:
+        start = time.perf_counter()
+        for task in tasks[:PROBE_TASKS]:
+            yield task, _run(task)
+        if (time.perf_counter() - start) / PROBE_TASKS < SMALL_TASK_S:
+            jobs = 1
+        tasks = tasks[PROBE_TASKS:]
+    pool, in_flight, owned = _executor(executor, jobs, tasks, names)
+    finished = False
+    try:
+        yield from map_unordered(pool, _run, tasks, in_flight=in_flight)
+        finished = True
+    finally:
+        if owned:  # a finished run lets its workers exit; an interrupted one drops what is queued
+            pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def _executor(executor: Executor | None, jobs: int | None, tasks: list,

@@ -11,6 +11,7 @@ back as a :class:`TaskFailure` with the reason. An exception raised by the task 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -44,7 +45,11 @@ def default_start_method() -> str:
 
 
 def end_with_parent() -> None:
-    """In a worker process: ask Linux to end it when its parent dies (no orphans after a kill)."""
+    """In a worker process: one thread for torch and BLAS (the workers already share the cores),
+    and ask Linux to end it when its parent dies (no orphans after a kill)."""
+    os.environ["OMP_NUM_THREADS"] = "1"  # read by torch when it is first imported here
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
