@@ -17,7 +17,7 @@ import numpy as np
 
 import partopt
 from partopt.costs import along
-from partopt.solvers.dp import budget_dp, chain_dp, lagrangian_relaxation
+from partopt.solvers.dp import budget_dp, chain_dp, extreme_paths, lagrangian_relaxation
 
 from _common import RESULTS, header
 
@@ -45,8 +45,7 @@ def main() -> None:
                                 deadline_tightness=1.5, device_hz=(2e9, 4e9), server_hz=(0.5e9, 3e9))
         step = partopt.Objective().step_cost(inst.costs)
         energy = inst.costs.energy
-        fastest = chain_dp(step)[0][0]
-        frugal = chain_dp(np.where(np.isfinite(step), energy, np.inf))[0][0]
+        fastest, _, frugal, _ = extreme_paths(step[0], energy[0])
         low, high = float(along(energy[0], frugal).sum()), float(along(energy[0], fastest).sum())
         budget = low + 0.5 * (high - low)
         plain = best_of(lambda: chain_dp(step), args.repeat)

@@ -23,7 +23,7 @@ import numpy as np
 
 import partopt
 from partopt.costs import InstanceBatch
-from partopt.solvers.dp import chain_dp, solve_batch
+from partopt.solvers.dp import extreme_paths, solve_batch
 
 from _common import RESULTS, header
 
@@ -71,10 +71,8 @@ def run_grid(ms, ns, repeat: int, time_limit: float) -> list[dict]:
 
 def binding_budget(inst: partopt.Instance) -> partopt.Instance:
     """The instance with a budget halfway between its least-energy placement and its unconstrained optimum."""
-    step = partopt.Objective().step_cost(inst.costs)
-    fastest = chain_dp(step)[0][0].tolist()
-    frugal = chain_dp(np.where(np.isfinite(step), inst.costs.energy, np.inf))[0][0].tolist()
-    low, high = partopt.evaluate(inst, frugal).energy, partopt.evaluate(inst, fastest).energy
+    fastest, _, frugal, _ = extreme_paths(partopt.Objective().step_cost(inst.costs)[0], inst.costs.energy[0])
+    low, high = partopt.evaluate(inst, frugal.tolist()).energy, partopt.evaluate(inst, fastest.tolist()).energy
     return inst.replace(energy_budget_j=low + 0.5 * (high - low))
 
 

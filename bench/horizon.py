@@ -15,7 +15,6 @@ the same command again keeps finished rows (``--fresh`` starts over).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 import partopt
 from _common import RESULTS, CsvRows, header
 
-from partopt.cluster import connect
+from partopt.cluster import scheduler_executor
 from partopt.execution import SerialExecutor, TaskFailure, map_unordered
 
 FIGURES = RESULTS / "figures"
@@ -88,9 +87,8 @@ def main() -> None:
             jobs += [(battery, seed, args.slots, solver, v) for solver, v in runs
                      if rows.find(battery=battery, seed=float(seed), slots=float(args.slots), solver=solver,
                                   V=v) is None]
-    with contextlib.ExitStack() as stack:
-        executor = stack.enter_context(connect(args.scheduler)) if args.scheduler else SerialExecutor()
-        for job, row in map_unordered(executor, solve_job, jobs):
+    with scheduler_executor(args.scheduler) as executor:
+        for job, row in map_unordered(executor or SerialExecutor(), solve_job, jobs):
             if isinstance(row, TaskFailure):
                 raise RuntimeError(f"{job}: {row.reason}; finished rows are kept")
             rows.append(row)

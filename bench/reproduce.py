@@ -12,7 +12,6 @@ papers report, what we get, and why they differ.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 import partopt
 import partopt.suites
 from partopt import plots
-from partopt.cluster import connect
+from partopt.cluster import scheduler_executor
 from partopt.learned.policy import checkpoints_dir, load_policy
 from partopt.plots import parse_point, read_rows
 
@@ -115,8 +114,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scheduler", help="run the benchmarks on a Dask cluster: tcp://HOST:PORT or local:N")
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        reproduce(stack.enter_context(connect(args.scheduler)) if args.scheduler else None)
+    with scheduler_executor(args.scheduler) as executor:
+        reproduce(executor)
 
 
 def reproduce(executor=None) -> None:

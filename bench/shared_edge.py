@@ -13,7 +13,6 @@ command again and finished rows are kept, not redone (``--fresh`` starts over).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import time
 from collections import defaultdict
@@ -23,7 +22,7 @@ import numpy as np
 
 import partopt
 import partopt.suites
-from partopt.cluster import connect
+from partopt.cluster import scheduler_executor
 from partopt.execution import TaskFailure, map_unordered
 from _common import RESULTS, CsvRows, header
 
@@ -352,8 +351,7 @@ def main() -> None:
     parser.add_argument("--scheduler", help="run the solves on a Dask cluster: tcp://HOST:PORT or local:N")
     args = parser.parse_args()
     start = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        executor = stack.enter_context(connect(args.scheduler)) if args.scheduler else None
+    with scheduler_executor(args.scheduler) as executor:
         for part in (["speed", "suites", "figures"] if args.part == "all" else [args.part]):
             print(f"wrote {globals()[part](args.fresh, executor)}")
     print(f"done in {time.perf_counter() - start:.0f} s")

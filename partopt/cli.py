@@ -242,6 +242,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_bench(args) -> int:
     from partopt.bench import benchmark
+    from partopt.cluster import scheduler_executor
 
     suite_label = Path(args.suite).stem if args.suite.endswith(".jsonl") else args.suite
     default_name = suite_label + ("" if args.objective == "hard" else f"-{args.objective}") + ".csv"
@@ -251,7 +252,7 @@ def cmd_bench(args) -> int:
         solver, _, pair = item.partition(":")
         options.setdefault(solver, {}).update(key_values([pair], "--option"))
     solvers = args.solvers or _default_solvers(args.suite)
-    with _scheduler(args.scheduler) as executor:
+    with scheduler_executor(args.scheduler) as executor:
         run = benchmark(args.suite, solvers, reference=args.reference, objective=args.objective, beta=args.beta,
                         seeds=args.seeds, out=out, jobs=args.jobs, time_limit=args.time_limit, limit=args.limit,
                         options=options, redo=args.redo, progress=not args.quiet, executor=executor)
@@ -296,17 +297,6 @@ def cmd_plot(args) -> int:
     return 0
 
 
-def _scheduler(address: str | None):
-    """A Dask cluster's executor for ``--scheduler``, or None (local work) as a context."""
-    import contextlib
-
-    if not address:
-        return contextlib.nullcontext(None)
-    from partopt.cluster import connect
-
-    return connect(address)
-
-
 def cmd_suite(args) -> int:
     from partopt import suites
 
@@ -318,7 +308,9 @@ def cmd_suite(args) -> int:
     if not args.names:
         raise ValueError("suite: name the suites to build or check (see `partopt suite list`)")
     names = list(suites.SUITES) if args.names == ["all"] else args.names
-    with _scheduler(args.scheduler) as executor:
+    from partopt.cluster import scheduler_executor
+
+    with scheduler_executor(args.scheduler) as executor:
         return _suite_actions(suites, names, args, executor)
 
 

@@ -19,7 +19,7 @@ import contextlib
 from concurrent.futures import Executor
 from typing import Iterator
 
-__all__ = ["connect"]
+__all__ = ["connect", "scheduler_executor"]
 
 CONNECT_TIMEOUT_S = 10
 
@@ -74,3 +74,9 @@ def connect(scheduler: str) -> Iterator[Executor]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def scheduler_executor(address: str | None) -> contextlib.AbstractContextManager[Executor | None]:
+    """What ``--scheduler ADDRESS`` means: :func:`connect` to it, or None (work stays local)
+    when no address is given; a context either way."""
+    return connect(address) if address else contextlib.nullcontext(None)

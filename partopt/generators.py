@@ -23,7 +23,7 @@ from partopt.horizon import Horizon
 from partopt.model import Block, Device, Instance, Server
 from partopt.names import did_you_mean
 from partopt.profiles import load_profile
-from partopt.solvers.dp import chain_dp
+from partopt.solvers.dp import chain_dp, extreme_paths
 
 __all__ = [
     "PaperGenerator", "DILGenerator", "RandomGenerator", "SharedEdgeGenerator", "GENERATORS", "generate",
@@ -548,12 +548,10 @@ class HorizonGenerator(_Generator):
         slots = tuple(slot_gen.sample(rng).replace(name=f"slot{t}") for t in range(self.slots))
         low = free = 0.0
         for inst in slots:
-            step = Objective().step_cost(inst.costs)
-            energy = inst.costs.energy
-            best, _ = chain_dp(step)
-            frugal, _ = chain_dp(np.where(np.isfinite(step), energy, np.inf))
-            free += float(along(energy[0], best[0]).sum())
-            low += float(along(energy[0], frugal[0]).sum())
+            energy = inst.costs.energy[0]
+            fastest, _, frugal, _ = extreme_paths(Objective().step_cost(inst.costs)[0], energy)
+            free += float(along(energy, fastest).sum())
+            low += float(along(energy, frugal).sum())
         return Horizon(slots=slots, energy_max_j=low + self.battery * (free - low))
 
 
@@ -729,14 +727,12 @@ class MobileGenerator(_Generator):
         inst = inst.replace(blocks=tuple(blocks))
         if self.budget_fraction is None:
             return inst
-        step = Objective().step_cost(inst.costs)
-        energy = inst.costs.energy
-        fastest, value = chain_dp(step)
-        frugal, low_value = chain_dp(np.where(np.isfinite(step), energy, np.inf))
-        if not (np.isfinite(value[0]) and np.isfinite(low_value[0])):
+        energy = inst.costs.energy[0]
+        fastest, value, frugal, least = extreme_paths(Objective().step_cost(inst.costs)[0], energy)
+        if not (np.isfinite(value) and np.isfinite(least)):
             return inst  # infeasible by its deadlines: no budget needed to say so
-        low = float(along(energy[0], frugal[0]).sum())
-        high = float(along(energy[0], fastest[0]).sum())
+        low = float(along(energy, frugal).sum())
+        high = float(along(energy, fastest).sum())
         return inst.replace(energy_budget_j=low + self.budget_fraction * max(high - low, 0.0))
 
 

@@ -11,9 +11,11 @@ delay breaks the deadline is removed; under "penalty" it is priced.
   (:func:`solve_batch`). One long chain (M >= :data:`DIJKSTRA_MIN_BLOCKS`) is solved
   instead by SciPy's Dijkstra on the layered graph, the same shortest path in
   compiled code (a loop of M NumPy calls costs more there; ``bench/exact_speed.py``).
-- With a budget: a resource-constrained shortest path, solved exactly by labels
-  (delay, energy) per node with Pareto pruning, plus a prune of labels that cannot
-  finish within the budget even at the least remaining energy. No rounding.
+- With a budget: a resource-constrained shortest path, solved exactly
+  (:func:`budget_dp`): a Lagrangian relaxation gives a bound and an incumbent, then a
+  best-first search over (delay, energy) labels closes the gap. No rounding.
+- The whole delay-energy Pareto front (:func:`pareto_front`): labels per node with
+  Pareto pruning.
 
 Answers are deterministic. Bellman keeps the lowest-index best predecessor of each
 node and ends at the lowest-index best location; Dijkstra keeps the first
@@ -22,12 +24,12 @@ predecessor it settles, which may be another placement of the same optimal value
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 
 from partopt import formulas as f
 from partopt.costs import InstanceBatch, along, cost_tensors
@@ -36,7 +38,7 @@ from partopt.model import Instance
 from partopt.result import SolverOutput
 
 __all__ = ["solve_dp", "solve_batch", "chain_dp", "BatchSolution", "DIJKSTRA_MIN_BLOCKS", "ParetoFront",
-           "pareto_front", "budget_dp", "lagrangian_relaxation", "Relaxation"]
+           "pareto_front", "budget_dp", "lagrangian_relaxation", "Relaxation", "extreme_paths"]
 
 #: From this many blocks on, one chain is solved by Dijkstra (measured faster from M = 24-50 for N <= 20).
 DIJKSTRA_MIN_BLOCKS = 32
@@ -91,6 +93,9 @@ def _dijkstra_chain(step: np.ndarray) -> tuple[np.ndarray, float]:
 
     An inf step is an edge that is never taken; costs must be >= 0 (delays and energies are).
     """
+    import scipy.sparse as sp  # only long chains need it; importing partopt stays quick
+    from scipy.sparse.csgraph import dijkstra
+
     m_blocks, locs, _ = step.shape
     nodes, indices, indptr = _layered_graph(m_blocks, locs)
     weights = np.concatenate([step[0, 0], step[1:].ravel(), np.zeros(locs)])
@@ -125,17 +130,14 @@ def budget_dp(step: np.ndarray, energy: np.ndarray, budget: float) -> tuple[list
        of their Lagrangian completion bound (see :func:`_best_first`): the first complete
        path it takes out is optimal. No rounding anywhere.
     """
-    finite = np.isfinite(step)
-    placements, values = chain_dp(step[None])
-    if not np.isfinite(values[0]):
+    fastest, value, frugal, _ = extreme_paths(step, energy)
+    if not np.isfinite(value):
         return None, np.inf
-    fastest = placements[0]
     if f.within(along(energy, fastest).sum(), budget):
-        return fastest.tolist(), float(values[0])
-    frugal = chain_dp(np.where(finite, energy, np.inf)[None])[0][0]
+        return fastest.tolist(), value
     if not f.within(along(energy, frugal).sum(), budget):
         return None, np.inf
-    relaxed = lagrangian_relaxation(step, np.where(finite, energy, 0.0), budget, fastest, frugal)
+    relaxed = lagrangian_relaxation(step, np.where(np.isfinite(step), energy, 0.0), budget, fastest, frugal)
     if relaxed.upper - relaxed.lower <= 1e-12 * abs(relaxed.upper):
         return relaxed.path.tolist(), relaxed.upper
     # Slack so that rounding (sums taken in another order) never prunes the incumbent's own path.
@@ -144,6 +146,15 @@ def budget_dp(step: np.ndarray, energy: np.ndarray, budget: float) -> tuple[list
     if found is None:
         return relaxed.path.tolist(), relaxed.upper
     return found
+
+
+def extreme_paths(step: np.ndarray, energy: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, float]:
+    """The two ends of one chain's trade-off, from its (M, L, L) step costs and energies:
+    (least-cost path, its cost, least-energy path among the moves ``step`` allows, its
+    energy). A value of inf means no allowed path (its path is then meaningless)."""
+    fastest, value = chain_dp(step[None])
+    frugal, least = chain_dp(np.where(np.isfinite(step), energy, np.inf)[None])
+    return fastest[0], float(value[0]), frugal[0], float(least[0])
 
 
 @dataclass(frozen=True)
@@ -157,8 +168,8 @@ class Relaxation:
     path: np.ndarray
 
 
-def lagrangian_relaxation(step: np.ndarray, energy: np.ndarray, budget: float, fastest: np.ndarray, frugal: np.ndarray,
-                iterations: int = 30) -> Relaxation:
+def lagrangian_relaxation(step: np.ndarray, energy: np.ndarray, budget: float, fastest: np.ndarray,
+                          frugal: np.ndarray, iterations: int = 30) -> Relaxation:
     """The Lagrangian relaxation of the budget: bisection on the energy price (s/J) between the
     unconstrained optimum (price 0, over the budget) and a price whose least-cost path keeps
     it (the frugal path always does). Returns the best lower bound and its price, and the
@@ -177,10 +188,10 @@ def lagrangian_relaxation(step: np.ndarray, energy: np.ndarray, budget: float, f
         path, c, e = at(high)
         bound = c + high * (e - budget)
         if bound > best.lower:
-            best = Relaxation(lower=bound, price=high, upper=best.upper, path=best.path)
+            best = dataclasses.replace(best, lower=bound, price=high)
         if f.within(e, budget):
             if c < best.upper:
-                best = Relaxation(lower=best.lower, price=best.price, upper=c, path=path)
+                best = dataclasses.replace(best, upper=c, path=path)
             break
         low, high, over = high, 2.0 * high, path
     for _ in range(iterations):
@@ -190,17 +201,17 @@ def lagrangian_relaxation(step: np.ndarray, energy: np.ndarray, budget: float, f
         path, c, e = at(middle)
         bound = c + middle * (e - budget)
         if bound > best.lower:
-            best = Relaxation(lower=bound, price=middle, upper=best.upper, path=best.path)
+            best = dataclasses.replace(best, lower=bound, price=middle)
         if f.within(e, budget):
             high = middle
             if c < best.upper:
-                best = Relaxation(lower=best.lower, price=best.price, upper=c, path=path)
+                best = dataclasses.replace(best, upper=c, path=path)
         else:
             low, over = middle, path
     repaired = _repair(step, energy, budget, over, best.path)
     c = float(along(step, repaired).sum())
     if c < best.upper and f.within(float(along(energy, repaired).sum()), budget):
-        best = Relaxation(lower=best.lower, price=best.price, upper=c, path=repaired)
+        best = dataclasses.replace(best, upper=c, path=repaired)
     return best
 
 
@@ -273,8 +284,6 @@ def _best_first(step: np.ndarray, energy: np.ndarray, budget: float, upper: floa
     spend breaks the budget, when its bound exceeds ``upper``, or when a label taken out
     at its node before has no more cost and no more energy.
     """
-    import heapq
-
     m_blocks, locs, _ = step.shape
     to_go, rest = _remaining(step, energy, price)
     last = m_blocks - 1
@@ -312,26 +321,18 @@ def _best_first(step: np.ndarray, energy: np.ndarray, budget: float, upper: floa
 Layers = list[tuple[np.ndarray, np.ndarray]]
 
 
-def _last_labels(step: np.ndarray, energy: np.ndarray, budget: float = np.inf, upper: float = np.inf,
-                 price: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, Layers]:
+def _last_labels(step: np.ndarray, energy: np.ndarray,
+                 budget: float = np.inf) -> tuple[np.ndarray, np.ndarray, np.ndarray, Layers]:
     """The labels (cost, energy, location) of the last block that no label at the same
     location dominates, and every layer's (location, parent label) to trace them back.
-
     Labels that cannot finish within ``budget`` even at the least remaining energy are
-    dropped on the way, and so are those whose completion bound exceeds ``upper``: with
-    h the least remaining step + ``price`` x energy from the label's node, any completion
-    within the budget costs at least cost + price (energy - budget) + h (price 0: the
-    least remaining cost).
+    dropped on the way.
     """
     m_blocks, locs, _ = step.shape
-    to_go, cost_to_go = _remaining(step, energy, price)
-
-    def promising(c, e, rest):
-        return c + price * (e - budget) + rest <= upper if price else c + rest <= upper
-
+    to_go, _ = _remaining(step, energy, 0.0)
     cost, en = step[0, 0].copy(), energy[0, 0].copy()
     loc = np.arange(locs)
-    keep = np.isfinite(cost) & f.within(en + to_go[0], budget) & promising(cost, en, cost_to_go[0])
+    keep = np.isfinite(cost) & f.within(en + to_go[0], budget)
     cost, en, loc = cost[keep], en[keep], loc[keep]
     layers = [(loc, np.zeros(loc.size, dtype=np.intp))]
     for m in range(1, m_blocks):
@@ -341,7 +342,7 @@ def _last_labels(step: np.ndarray, energy: np.ndarray, budget: float = np.inf, u
         e = (en[:, None] + energy[m][loc]).ravel()
         j = np.tile(np.arange(locs), loc.size)
         parent = np.repeat(np.arange(loc.size), locs)
-        ok = np.isfinite(c) & f.within(e + to_go[m][j], budget) & promising(c, e, cost_to_go[m][j])
+        ok = np.isfinite(c) & f.within(e + to_go[m][j], budget)
         c, e, j, parent = c[ok], e[ok], j[ok], parent[ok]
         order = np.lexsort((e, c, j))
         c, e, j, parent = c[order], e[order], j[order], parent[order]

@@ -85,7 +85,7 @@ class LagrangianDual:
         self._energy_max = energy_max_j
         self.bound, self.price, self.choice, self.choice_cost = -math.inf, 0.0, None, math.inf
         if self._try(0.0):  # the unconstrained optimum keeps the battery: it is optimal
-            self.lower_rest = self._rest(cost, energy, 0.0)
+            self.lower_rest = self._rest(0.0)
             return
         low, high = 0.0, 1.0
         while not self._try(high) and high < 1e300:  # a high enough price picks the least energy
@@ -98,13 +98,17 @@ class LagrangianDual:
                 high = middle
             else:
                 low = middle
-        self.lower_rest = self._rest(cost, energy, self.price)
+        self.lower_rest = self._rest(self.price)
+
+    def _priced(self, price: float) -> np.ndarray:
+        """c + price e of every front point, (T, P_max); inf on the padding."""
+        return np.where(np.isfinite(self._cost), self._cost + price * np.nan_to_num(self._energy, posinf=0.0),
+                        np.inf)
 
     def _try(self, price: float) -> bool:
         """Evaluate the dual at ``price``; keep the best bound and battery-keeping choice. True
         when the choice keeps the battery (the price is high enough)."""
-        value = np.where(np.isfinite(self._cost), self._cost + price * np.nan_to_num(self._energy, posinf=0.0),
-                         np.inf)
+        value = self._priced(price)
         pick = value.argmin(axis=1)
         bound = float(value[self._rows, pick].sum()) - price * self._energy_max
         if bound > self.bound:
@@ -116,10 +120,9 @@ class LagrangianDual:
             self.choice, self.choice_cost = pick, total
         return True
 
-    @staticmethod
-    def _rest(cost: np.ndarray, energy: np.ndarray, price: float) -> np.ndarray:
+    def _rest(self, price: float) -> np.ndarray:
         """sum over slots s >= t of min_p (c + price e), for t = 0..T (the last entry 0)."""
-        value = np.where(np.isfinite(cost), cost + price * np.nan_to_num(energy, posinf=0.0), np.inf).min(axis=1)
+        value = self._priced(price).min(axis=1)
         return np.concatenate([np.cumsum(value[::-1])[::-1], [0.0]])
 
 
@@ -204,14 +207,18 @@ def _best_within(instance: Instance, step: np.ndarray, budget_j: float) -> list[
     return placement if placement is not None else _least_energy(instance, step)
 
 
-def _online(horizon: Horizon, choose) -> SolverOutput:
-    """Run an online rule slot by slot: ``choose(t, instance, remaining_j) -> placement``."""
+def _online(horizon: Horizon, choose, spent=None) -> SolverOutput:
+    """Run an online rule slot by slot: ``choose(t, instance, remaining_j) -> placement``, then
+    ``spent(energy_j)`` with the slot's device energy when the rule keeps state."""
     remaining = horizon.energy_max_j
     placement = []
     for t, inst in enumerate(horizon.slots):
         chosen = choose(t, inst, max(remaining, 0.0))
         placement.append(chosen)
-        remaining -= evaluate_chain(inst, chosen).energy
+        energy = evaluate_chain(inst, chosen).energy
+        remaining -= energy
+        if spent is not None:
+            spent(energy)
     return SolverOutput(placement=placement, info={"remaining_j": remaining})
 
 
@@ -255,11 +262,12 @@ def solve_horizon_lyapunov(horizon: Horizon, objective: Objective, *, time_limit
         left_slots = slots - t - 1  # their least energy, estimated from the past: mean plus 3 standard errors
         reserve = left_slots * float(np.mean(least_seen)) + 3.0 * math.sqrt(left_slots) * float(np.std(least_seen))
         priced = step + (queue[0] / weight[0]) * inst.costs.energy
-        chosen = _best_within(inst, priced, max(left - reserve, least_seen[-1]))
-        queue[0] = max(queue[0] + evaluate_chain(inst, chosen).energy - target, 0.0)
-        return chosen
+        return _best_within(inst, priced, max(left - reserve, least_seen[-1]))
 
-    out = _online(horizon, choose)
+    def spent(energy: float) -> None:
+        queue[0] = max(queue[0] + energy - target, 0.0)
+
+    out = _online(horizon, choose, spent)
     return SolverOutput(placement=out.placement, info={**(out.info or {}), "V": V, "final_queue_j": queue[0]})
 
 
