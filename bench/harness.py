@@ -1,5 +1,6 @@
-"""The benchmark harness on 2 cores: serial, a local pool, and the default (which times the first
-tasks and keeps small work in this process).
+"""The benchmark harness on 2 cores: serial, a local pool fed one task at a time, and the default
+(which times the first tasks, keeps small work in this process and sends larger work to a pool
+in chunks).
 
     python bench/harness.py            # -> bench/results/harness.md
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import time
 
 import partopt
+from partopt.bench import CHUNK_S, POOL_MIN_S, PROBE_TASKS
 from partopt.execution import process_pool
 
 from _common import RESULTS, header
@@ -32,7 +34,8 @@ def timed(solvers, limit, **kwargs) -> float:
 
 def main() -> None:
     lines = [header("The benchmark harness: serial, pool and the default"), "",
-             "| workload | serial (s) | pool of 2 (s) | default (s) | pool / serial | default / serial |",
+             "| workload | serial (s) | pool of 2, one task a submission (s) | default (s) | pool / serial | "
+             "default / serial |",
              "|---|---|---|---|---|---|"]
     for label, solvers, limit, _ in WORKLOADS:
         timed(solvers, min(limit, 20), jobs=1)  # warm-up: imports and first calls are not measured
@@ -43,9 +46,11 @@ def main() -> None:
         lines.append(f"| {label} | {serial:.2f} | {pooled:.2f} | {default:.2f} | x{pooled / serial:.2f} | "
                      f"x{default / serial:.2f} |")
         print(lines[-1], flush=True)
-    lines += ["", "The default times its first 4 tasks in this process; below 2 ms per task it keeps the rest "
-              "here (a pool would spend more on starting workers and moving instances than it saves), otherwise "
-              "it starts a pool of one worker per core, each with one torch/BLAS thread.", ""]
+    lines += ["", f"The default times its first {PROBE_TASKS} tasks in this process; when the work left is "
+              f"estimated under {POOL_MIN_S:g} s it stays here (a pool would spend more on starting workers and "
+              "moving instances than it saves), otherwise it starts a pool of one worker per core, each with one "
+              f"torch/BLAS thread, and sends it chunks of about {CHUNK_S * 1e3:g} ms of work (at least four per "
+              "worker).", ""]
     (RESULTS / "harness.md").write_text("\n".join(lines))
     print(f"wrote {RESULTS / 'harness.md'}")
 

@@ -351,31 +351,59 @@ def _stored_reference(ref: dict | None, objective: str) -> tuple | None:
     return (r["status"], math.inf if r["objective"] is None else r["objective"], r.get("bound"))
 
 
-#: Tasks timed in this process before a local pool is started, and the time per task (s)
-#: below which the rest run here too: starting and feeding worker processes would cost more.
+#: Tasks timed in this process before a local pool is started; below :data:`POOL_MIN_S` of
+#: estimated work left the rest run here too (starting and feeding worker processes would
+#: cost more), otherwise each pool submission carries a chunk of about :data:`CHUNK_S` of work.
 PROBE_TASKS = 4
-SMALL_TASK_S = 0.002
+POOL_MIN_S = 0.5
+CHUNK_S = 0.05
+
+
+def _run_chunk(tasks: list) -> list[list[dict]]:
+    """The rows of each task of a chunk (one submission to a worker)."""
+    return [_run(task) for task in tasks]
+
+
+def _chunks(tasks: list, size: int) -> list[list]:
+    return [tasks[k:k + size] for k in range(0, len(tasks), size)]
 
 
 def _results(executor: Executor | None, jobs: int | None, tasks: list, names: list[str]) -> Generator:
     """(task, rows or TaskFailure) as tasks finish. With no executor given, the first
-    :data:`PROBE_TASKS` run here and time the work; tasks under :data:`SMALL_TASK_S` each
-    keep running here instead of in a pool."""
+    :data:`PROBE_TASKS` run here and time the work: what is left runs here too when it is
+    small, else in a local pool, in chunks of about :data:`CHUNK_S` of work (at least four
+    chunks per worker) so that sub-millisecond solves do not pay a round trip each."""
+    size = 1
     if executor is None and jobs != 1 and len(tasks) > PROBE_TASKS:
         start = time.perf_counter()
         for task in tasks[:PROBE_TASKS]:
             yield task, _run(task)
-        if (time.perf_counter() - start) / PROBE_TASKS < SMALL_TASK_S:
-            jobs = 1
+        per_task = (time.perf_counter() - start) / PROBE_TASKS
         tasks = tasks[PROBE_TASKS:]
+        if per_task * len(tasks) < POOL_MIN_S:
+            jobs = 1
+        workers = jobs or _cores()
+        size = max(1, min(math.ceil(CHUNK_S / max(per_task, 1e-9)), math.ceil(len(tasks) / (4 * workers))))
     pool, in_flight, owned = _executor(executor, jobs, tasks, names)
     finished = False
     try:
-        yield from map_unordered(pool, _run, tasks, in_flight=in_flight)
+        if size == 1:
+            yield from map_unordered(pool, _run, tasks, in_flight=in_flight)
+        else:
+            for chunk, rows in map_unordered(pool, _run_chunk, _chunks(tasks, size), in_flight=in_flight):
+                if isinstance(rows, TaskFailure):
+                    yield from ((task, rows) for task in chunk)
+                else:
+                    yield from zip(chunk, rows)
         finished = True
     finally:
         if owned:  # a finished run lets its workers exit; an interrupted one drops what is queued
             pool.shutdown(wait=finished, cancel_futures=True)
+
+
+def _cores() -> int:
+    """Cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _executor(executor: Executor | None, jobs: int | None, tasks: list,
@@ -387,7 +415,7 @@ def _executor(executor: Executor | None, jobs: int | None, tasks: list,
     in_flight, forked = 256, False  # an outside executor schedules by itself; send it everything
     if executor is None:
         if jobs is None:
-            jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            jobs = _cores()
         method = default_start_method()
         executor = SerialExecutor() if jobs == 1 or len(tasks) <= 1 else process_pool(jobs, method)
         in_flight, forked = 2 * jobs, method == "fork"

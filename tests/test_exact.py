@@ -194,24 +194,43 @@ def test_milp_time_limit_includes_model_building():
     assert res.status in (Status.TIME_LIMIT, Status.FEASIBLE, Status.OPTIMAL)
 
 
-@settings(max_examples=40, deadline=None)
-@given(m=st.integers(32, 60), n=st.integers(1, 6), seed=st.integers(0, 10_000), tight=st.sampled_from([0.4, 1.5]))
-def test_long_chain_dijkstra_matches_bellman(m, n, seed, tight):
-    """One long chain goes through Dijkstra; the batch recursion (Bellman) finds the same optimum,
-    and the Dijkstra placement costs exactly what it reports."""
-    from partopt.costs import along
-    from partopt.solvers.dp import DIJKSTRA_MIN_BLOCKS, chain_dp
+def _reference_bellman(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Bellman recursion written plainly in NumPy (argmin keeps the first best)."""
+    bsz, m_blocks, _, _ = step.shape
+    value, back = step[:, 0, 0, :], []
+    for m in range(1, m_blocks):
+        total = value[:, :, None] + step[:, m]
+        back.append(total.argmin(axis=1))
+        value = total.min(axis=1)
+    rows = np.arange(bsz)
+    last = value.argmin(axis=1)
+    best = value[rows, last]
+    placements = [last]
+    for pointers in reversed(back):
+        last = pointers[rows, last]
+        placements.append(last)
+    return np.stack(placements[::-1], axis=1), best
 
-    assert m >= DIJKSTRA_MIN_BLOCKS
-    inst = partopt.generate("random", seed=seed, num_blocks=m, num_servers=n, deadline_prob=0.5,
-                            deadline_tightness=tight)
-    step = Objective().step_cost(inst.costs)
-    single, value = chain_dp(step)
-    pair, values = chain_dp(np.concatenate([step, step]))  # B = 2: the Bellman recursion
-    assert np.isinf(value[0]) == np.isinf(values[0])
-    if np.isfinite(value[0]):
-        assert math.isclose(value[0], values[0], rel_tol=1e-12)
-        assert math.isclose(float(along(step[0], single[0]).sum()), value[0], rel_tol=1e-12)
+
+@settings(max_examples=60, deadline=None)
+@given(b=st.integers(1, 4), m=st.integers(1, 40), n=st.integers(1, 6), seed=st.integers(0, 10_000),
+       ties=st.booleans(), holes=st.floats(0.0, 0.9))
+def test_compiled_bellman_matches_numpy(b, m, n, seed, ties, holes):
+    """The compiled recursion returns the plain NumPy recursion's placements and values exactly,
+    ties (lowest index first) and forbidden moves (inf) included."""
+    from partopt.costs import along
+    from partopt.solvers.dp import chain_dp
+
+    rng = np.random.default_rng(seed)
+    step = rng.integers(0, 3, size=(b, m, n + 1, n + 1)).astype(float) if ties else rng.random((b, m, n + 1, n + 1))
+    step[rng.random(step.shape) < holes] = np.inf
+    got, value = chain_dp(step)
+    want, want_value = _reference_bellman(step)
+    assert np.array_equal(value, want_value)
+    finite = np.isfinite(want_value)
+    assert np.array_equal(got[finite], want[finite])
+    for k in np.flatnonzero(finite):
+        assert float(along(step[k], got[k]).sum()) == pytest.approx(value[k], rel=1e-12)
 
 
 @settings(max_examples=60, deadline=None)

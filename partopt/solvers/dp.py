@@ -6,27 +6,23 @@ node per location, an edge i -> j in layer m priced by the objective's step cost
 (:meth:`partopt.evaluation.Objective.step_cost`). Under "hard", an edge whose block
 delay breaks the deadline is removed; under "penalty" it is priced.
 
-- Without an energy budget: Bellman recursion, O(M (N+1)^2), vectorized with NumPy
-  over locations and over a whole batch of same-shaped instances
-  (:func:`solve_batch`). One long chain (M >= :data:`DIJKSTRA_MIN_BLOCKS`) is solved
-  instead by SciPy's Dijkstra on the layered graph, the same shortest path in
-  compiled code (a loop of M NumPy calls costs more there; ``bench/exact_speed.py``).
+- Without an energy budget: Bellman recursion, O(M (N+1)^2), in compiled code
+  (Numba) over one instance or a whole batch of same-shaped instances
+  (:func:`solve_batch`); ``bench/throughput.py`` measures it against the machine's
+  memory bandwidth.
 - With a budget: a resource-constrained shortest path, solved exactly
   (:func:`budget_dp`): a Lagrangian relaxation gives a bound and an incumbent, then a
   best-first search over (delay, energy) labels closes the gap. No rounding.
 - The whole delay-energy Pareto front (:func:`pareto_front`): labels per node with
   Pareto pruning.
 
-Answers are deterministic. Bellman keeps the lowest-index best predecessor of each
-node and ends at the lowest-index best location; Dijkstra keeps the first
-predecessor it settles, which may be another placement of the same optimal value.
+Answers are deterministic: Bellman keeps the lowest-index best predecessor of each
+node and ends at the lowest-index best location.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,82 +33,23 @@ from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.result import SolverOutput
 
-__all__ = ["solve_dp", "solve_batch", "chain_dp", "BatchSolution", "DIJKSTRA_MIN_BLOCKS", "ParetoFront",
+__all__ = ["solve_dp", "solve_batch", "chain_dp", "BatchSolution", "ParetoFront",
            "pareto_front", "budget_dp", "lagrangian_relaxation", "Relaxation", "extreme_paths"]
-
-#: From this many blocks on, one chain is solved by Dijkstra (measured faster from M = 24-50 for N <= 20).
-DIJKSTRA_MIN_BLOCKS = 32
 
 
 def chain_dp(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Least-cost paths for a batch of step-cost tensors of shape (B, M, L, L).
 
     Returns (placements (B, M) int, values (B,)); a value of inf means no finite path
-    (its placement row is meaningless). Costs must be >= 0. Ties: see the module docstring.
+    (its placement row is meaningless). Ties: see the module docstring. The recursion
+    runs in compiled code (:func:`partopt.solvers.compiled.bellman`), reading each
+    step tensor once in memory order.
     """
-    bsz, m_blocks, locs, _ = step.shape
-    if bsz == 1 and m_blocks >= DIJKSTRA_MIN_BLOCKS:
-        path, cost = _dijkstra_chain(step[0])
-        return path[None], np.array([cost])
-    value = step[:, 0, 0, :]  # (B, L): the raw input starts on the device
-    back = np.zeros((m_blocks, bsz, locs), dtype=np.intp)
-    for m in range(1, m_blocks):
-        total = value[:, :, None] + step[:, m]  # (B, from, to)
-        back[m] = total.argmin(axis=1)
-        value = total.min(axis=1)
-    placements = np.empty((bsz, m_blocks), dtype=np.int64)
-    last = value.argmin(axis=1)
-    best = value[np.arange(bsz), last]
-    placements[:, -1] = last
-    rows = np.arange(bsz)
-    for m in range(m_blocks - 1, 0, -1):
-        last = back[m, rows, last]
-        placements[:, m - 1] = last
-    return placements, best
+    from partopt.solvers.compiled import bellman  # loads Numba on the first solve, not on import
 
-
-@functools.lru_cache(maxsize=32)
-def _layered_graph(m_blocks: int, locs: int) -> tuple[int, np.ndarray, np.ndarray]:
-    """CSR structure of the layered graph of an (M, L) chain: (nodes, indices, indptr).
-
-    Node 0 is the source (the raw input on the device), node 1 + m L + j is block m on
-    location j, and the last node the sink; the edges of layer m are ordered as the
-    rows of step[m], so that ``step[1:].ravel()`` gives their weights in CSR order.
-    """
-    nodes = 2 + m_blocks * locs
-    layer = 1 + locs * np.arange(1, m_blocks)[:, None, None] + np.zeros((1, locs, 1), dtype=np.int64)
-    indices = np.concatenate([1 + np.arange(locs), (layer + np.arange(locs)).ravel(),
-                              np.full(locs, nodes - 1)])
-    degrees = np.concatenate([[locs], np.full((m_blocks - 1) * locs, locs), np.ones(locs, dtype=np.int64), [0]])
-    indptr = np.concatenate([[0], np.cumsum(degrees)])
-    return nodes, indices.astype(np.int32), indptr.astype(np.int32)
-
-
-def _dijkstra_chain(step: np.ndarray) -> tuple[np.ndarray, float]:
-    """:func:`chain_dp` of one chain's (M, L, L) step costs by Dijkstra: (placement (M,), value).
-
-    An inf step is an edge that is never taken; costs must be >= 0 (delays and energies are).
-    """
-    import scipy.sparse as sp  # only long chains need it; importing partopt stays quick
-    from scipy.sparse.csgraph import dijkstra
-
-    m_blocks, locs, _ = step.shape
-    nodes, indices, indptr = _layered_graph(m_blocks, locs)
-    weights = np.concatenate([step[0, 0], step[1:].ravel(), np.zeros(locs)])
-    if weights.min() < 0:
-        raise ValueError("step: chain_dp needs costs >= 0 (delays and energies)")
-    graph = sp.csr_matrix((weights, indices, indptr), shape=(nodes, nodes))
-    dist, pred = dijkstra(graph, indices=0, return_predecessors=True)
-    placement = np.zeros(m_blocks, dtype=np.int64)
-    value = float(dist[-1])
-    if not np.isfinite(value):
-        return placement, value
-    parent = pred.tolist()
-    node = parent[-1]
-    for m in range(m_blocks - 1, -1, -1):
-        placement[m] = (node - 1) % locs
-        node = parent[node]
-    return placement, value
+    if step.ndim != 4 or step.shape[2] != step.shape[3] or step.shape[1] == 0:
+        raise ValueError(f"step: chain_dp needs costs of shape (B, M, L, L) with M >= 1, got {step.shape}")
+    return bellman(step)
 
 
 def budget_dp(step: np.ndarray, energy: np.ndarray, budget: float) -> tuple[list[int] | None, float]:
@@ -173,16 +110,16 @@ def lagrangian_relaxation(step: np.ndarray, energy: np.ndarray, budget: float, f
     """The Lagrangian relaxation of the budget: bisection on the energy price (s/J) between the
     unconstrained optimum (price 0, over the budget) and a price whose least-cost path keeps
     it (the frugal path always does). Returns the best lower bound and its price, and the
-    cheapest path within the budget found (its cost the upper bound), repaired from the
-    last path over the budget by :func:`_repair`."""
+    cheapest path within the budget found (its cost the upper bound)."""
+    from partopt.solvers.compiled import bellman
+
     def at(price: float) -> tuple[np.ndarray, float, float]:
-        path = chain_dp((step + price * energy)[None])[0][0]
+        path = bellman(step[None], energy[None], price)[0][0]
         return path, float(along(step, path).sum()), float(along(energy, path).sum())
 
     c_fast, e_fast = float(along(step, fastest).sum()), float(along(energy, fastest).sum())
     c_low, e_low = float(along(step, frugal).sum()), float(along(energy, frugal).sum())
     best = Relaxation(lower=c_fast, price=0.0, upper=c_low, path=frugal)
-    over = fastest  # the latest path over the budget (for the repair below)
     low, high = 0.0, max((c_low - c_fast) / max(e_fast - e_low, 1e-300), 1e-300)  # the endpoints' slope
     for _ in range(iterations):
         path, c, e = at(high)
@@ -193,7 +130,7 @@ def lagrangian_relaxation(step: np.ndarray, energy: np.ndarray, budget: float, f
             if c < best.upper:
                 best = dataclasses.replace(best, upper=c, path=path)
             break
-        low, high, over = high, 2.0 * high, path
+        low, high = high, 2.0 * high
     for _ in range(iterations):
         if best.upper - best.lower <= 1e-12 * abs(best.upper) or high - low <= 1e-12 * high:
             break
@@ -207,70 +144,13 @@ def lagrangian_relaxation(step: np.ndarray, energy: np.ndarray, budget: float, f
             if c < best.upper:
                 best = dataclasses.replace(best, upper=c, path=path)
         else:
-            low, over = middle, path
-    repaired = _repair(step, energy, budget, over, best.path)
-    c = float(along(step, repaired).sum())
-    if c < best.upper and f.within(float(along(energy, repaired).sum()), budget):
-        best = dataclasses.replace(best, upper=c, path=repaired)
+            low = middle
     return best
 
 
-def _block_moves(step: np.ndarray, energy: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(extra cost, extra energy) of moving each block m of ``path`` to each location j, shape (M, L)."""
-    m_blocks, locs, _ = step.shape
-    blocks, where = np.arange(m_blocks), np.arange(locs)[None, :]
-    prev = np.concatenate([[0], path[:-1]])[:, None]
-    nxt = np.concatenate([path[1:], [0]])[:, None]
-    after = np.minimum(blocks + 1, m_blocks - 1)[:, None]
-    last = (blocks == m_blocks - 1)[:, None]
-    c = step[blocks[:, None], prev, where] + np.where(last, 0.0, step[after, where, nxt])
-    e = energy[blocks[:, None], prev, where] + np.where(last, 0.0, energy[after, where, nxt])
-    return c - c[blocks, path][:, None], e - e[blocks, path][:, None]
-
-
-def _repair(step: np.ndarray, energy: np.ndarray, budget: float, over: np.ndarray,
-            under: np.ndarray) -> np.ndarray:
-    """A path within the budget near ``over`` (a cheap path over it), by single-block moves:
-    first those that save energy at the least extra cost per joule until the budget is kept,
-    then those that save cost within the energy left. ``under`` (within the budget) if the
-    moves run out."""
-    m_blocks, locs, _ = step.shape
-    path = over.copy()
-    for _ in range(4 * m_blocks):
-        spent = float(along(energy, path).sum())
-        if f.within(spent, budget):
-            break
-        dc, de = _block_moves(step, energy, path)
-        ratio = np.where((de < 0) & np.isfinite(dc), np.maximum(dc, 0.0) / np.maximum(-de, 1e-300), np.inf)
-        k = int(np.argmin(ratio))
-        if not np.isfinite(ratio.flat[k]):
-            return under
-        path[k // locs] = k % locs
-    else:
-        return under
-    for _ in range(4 * m_blocks):
-        room = budget - float(along(energy, path).sum())
-        dc, de = _block_moves(step, energy, path)
-        gain = np.where((dc < 0) & (de <= room), -dc, 0.0)
-        k = int(np.argmax(gain))
-        if gain.flat[k] <= 0:
-            break
-        path[k // locs] = k % locs
-    return path
-
-
-def _remaining(step: np.ndarray, energy: np.ndarray, price: float) -> tuple[np.ndarray, np.ndarray]:
-    """(least remaining energy, least remaining step + price x energy) from every node (m, j) to
-    the end (blocks m+1..M-1), each (M, L)."""
-    m_blocks, locs, _ = step.shape
-    finite = np.isfinite(step)
-    priced = step + price * np.where(finite, energy, 0.0) if price else step
-    to_go = np.zeros((m_blocks, locs))
-    cost_to_go = np.zeros((m_blocks, locs))
-    for m in range(m_blocks - 2, -1, -1):
-        to_go[m] = np.where(finite[m + 1], energy[m + 1] + to_go[m + 1][None, :], np.inf).min(axis=1)
-        cost_to_go[m] = (priced[m + 1] + cost_to_go[m + 1][None, :]).min(axis=1)
-    return to_go, cost_to_go
+#: Energy prices of the completion bounds, as multiples of the Lagrangian price: a label
+#: whose energy is off the optimum's pace is bounded far better at another price.
+BOUND_PRICES = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 1.0, 1.02, 1.05, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0)
 
 
 def _best_first(step: np.ndarray, energy: np.ndarray, budget: float, upper: float,
@@ -278,44 +158,20 @@ def _best_first(step: np.ndarray, energy: np.ndarray, budget: float, upper: floa
     """The least-cost path within ``budget`` by best-first search, or None when none beats ``upper``.
 
     A label (cost c, energy e) at node (m, j) is ranked by its completion bound
-    c + price (e - budget) + h(m, j), h the least remaining step + price x energy: no path
-    through it within the budget costs less. A complete label is ranked by its cost, so
-    the first one taken out is optimal. A label is dropped when the energy it must still
-    spend breaks the budget, when its bound exceeds ``upper``, or when a label taken out
-    at its node before has no more cost and no more energy.
+    max over prices p of c + p (e - budget) + h_p(m, j), h_p the least remaining step +
+    p x energy, for the prices :data:`BOUND_PRICES` times ``price``: no path through it
+    within the budget costs less (each term is a Lagrangian bound of its completion). A
+    complete label is ranked by its cost, so the first one taken out is optimal. A label
+    is dropped when the energy it must still spend breaks the budget, when its bound
+    exceeds ``upper``, or when a label taken out at its node before has no more cost and
+    no more energy. The search runs in compiled code (:func:`partopt.solvers.compiled.best_first`).
     """
-    m_blocks, locs, _ = step.shape
-    to_go, rest = _remaining(step, energy, price)
-    last = m_blocks - 1
-    heap: list[tuple[float, int, float, float, int, int, int]] = []
-    parents: list[tuple[int, int]] = []  # per label taken out: (location, parent label)
-    settled: dict[tuple[int, int], list[tuple[float, float]]] = {}
-    count = 0
+    from partopt.solvers.compiled import best_first, remaining
 
-    def push(m: int, c: np.ndarray, e: np.ndarray, parent: int) -> None:
-        nonlocal count
-        bound = c if m == last else c + price * (e - budget) + rest[m]
-        ok = np.isfinite(c) & f.within(e + to_go[m], budget) & (bound <= upper)
-        for j in np.flatnonzero(ok).tolist():
-            heapq.heappush(heap, (float(bound[j]), count, float(c[j]), float(e[j]), m, j, parent))
-            count += 1
-
-    push(0, step[0, 0], energy[0, 0], -1)
-    while heap:
-        _, _, c, e, m, j, parent = heapq.heappop(heap)
-        seen = settled.setdefault((m, j), [])
-        if any(c2 <= c and e2 <= e for c2, e2 in seen):
-            continue
-        seen.append((c, e))
-        parents.append((j, parent))
-        label = len(parents) - 1
-        if m == last:
-            placement = [0] * m_blocks
-            for k in range(last, -1, -1):
-                placement[k], label = parents[label]
-            return placement, c
-        push(m + 1, c + step[m + 1, j], e + energy[m + 1, j], label)
-    return None
+    prices = price * np.asarray(BOUND_PRICES)
+    to_go, rest = remaining(step, energy, prices)
+    found = best_first(step, energy, to_go, rest, prices, budget, upper, f.REL_TOL)
+    return None if found is None else (found[0].tolist(), found[1])
 
 
 Layers = list[tuple[np.ndarray, np.ndarray]]
@@ -329,7 +185,9 @@ def _last_labels(step: np.ndarray, energy: np.ndarray,
     dropped on the way.
     """
     m_blocks, locs, _ = step.shape
-    to_go, _ = _remaining(step, energy, 0.0)
+    from partopt.solvers.compiled import remaining
+
+    to_go, _ = remaining(step, energy, [0.0])
     cost, en = step[0, 0].copy(), energy[0, 0].copy()
     loc = np.arange(locs)
     keep = np.isfinite(cost) & f.within(en + to_go[0], budget)

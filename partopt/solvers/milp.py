@@ -83,6 +83,13 @@ class Formulation:
     upper: float = 0.0
     unit: float = 1.0
     trivially_infeasible: bool = False
+    #: ``time.perf_counter()`` when building began; :meth:`built` gives the seconds since.
+    started: float = 0.0
+
+    def built(self) -> float:
+        """Seconds since building began: called by a backend just before it solves, this is
+        the build time (formulation and the backend's own model) reported as ``build_s``."""
+        return time.perf_counter() - self.started
 
     def add_var(self, name: str, binary: bool) -> int:
         self.var_names.append(name)
@@ -223,6 +230,7 @@ def prepare(instance: Instance, objective: Objective, backend: str, backends: tu
     except BuildTimeoutError:
         return SolverOutput(placement=None, timed_out=True,
                             info={"backend": backend, "termination": "time limit reached while building"}), 0.0
+    model.started = start
     if model.trivially_infeasible:
         return SolverOutput(placement=None, proven_infeasible=True, info={"backend": backend}), 0.0
     left = None if time_limit is None else deadline - time.perf_counter()

@@ -57,39 +57,51 @@ def solve_milp_ortools(
     return _solve_cpsat(model, time_limit, seed, threads, warm_start)
 
 
-def _mathopt_model(model: Formulation):
-    from ortools.math_opt.python import mathopt
+def _model_proto(model: Formulation):
+    """The formulation as a MathOpt ``ModelProto``, filled column-wise in a few bulk
+    calls (adding 10^5 variables one by one through the Python model costs seconds)."""
+    from ortools.math_opt import model_pb2
 
-    mo = mathopt.Model(name="partopt")
-    variables = [
-        mo.add_binary_variable(name=name) if binary else mo.add_variable(lb=0.0, ub=1.0, name=name)
-        for name, binary in zip(model.var_names, model.var_binary)
-    ]
-    for row in model.rows:
-        expr = mathopt.LinearSum(c * variables[v] for v, c in row.coefs.items())
-        if row.sense == "==":
-            mo.add_linear_constraint(expr == row.rhs, name=row.name)
-        elif row.sense == "<=":
-            mo.add_linear_constraint(expr <= row.rhs, name=row.name)
-        else:
-            mo.add_linear_constraint(expr >= row.rhs, name=row.name)
-    mo.minimize(mathopt.LinearSum(c * variables[v] for v, c in model.objective.items()))
-    return mo, variables
+    proto = model_pb2.ModelProto(name="partopt")
+    count = len(model.var_names)
+    proto.variables.ids.extend(range(count))
+    proto.variables.lower_bounds.extend([0.0] * count)
+    proto.variables.upper_bounds.extend([1.0] * count)
+    proto.variables.integers.extend(model.var_binary)
+    proto.variables.names.extend(model.var_names)
+    objective = sorted(model.objective.items())
+    proto.objective.linear_coefficients.ids.extend(v for v, _ in objective)
+    proto.objective.linear_coefficients.values.extend(c for _, c in objective)
+    rows, cols, coefs = [], [], []
+    for k, row in enumerate(model.rows):
+        entries = sorted(row.coefs.items())
+        rows.extend([k] * len(entries))
+        cols.extend(v for v, _ in entries)
+        coefs.extend(c for _, c in entries)
+    constraints = proto.linear_constraints
+    constraints.ids.extend(range(len(model.rows)))
+    constraints.lower_bounds.extend(-math.inf if r.sense == "<=" else r.rhs for r in model.rows)
+    constraints.upper_bounds.extend(math.inf if r.sense == ">=" else r.rhs for r in model.rows)
+    constraints.names.extend(r.name for r in model.rows)
+    matrix = proto.linear_constraint_matrix  # row-major, as the proto requires
+    matrix.row_ids.extend(rows)
+    matrix.column_ids.extend(cols)
+    matrix.coefficients.extend(coefs)
+    return proto
 
 
 def export_model(model: Formulation, path: str) -> None:
     """Write the formulation as an MPS file."""
     from ortools.math_opt.io.python import mps_converter
 
-    mo, _ = _mathopt_model(model)
     with open(path, "w") as fh:
-        fh.write(mps_converter.model_proto_to_mps(mo.export_model()))
+        fh.write(mps_converter.model_proto_to_mps(_model_proto(model)))
 
 
 def _solve_scip(model: Formulation, time_limit, seed, threads, warm_start) -> SolverOutput:
     from ortools.math_opt.python import mathopt
 
-    mo, variables = _mathopt_model(model)
+    mo = mathopt.Model.from_model_proto(_model_proto(model))
     params = mathopt.SolveParameters(
         relative_gap_tolerance=0.0,
         absolute_gap_tolerance=0.0,
@@ -102,20 +114,22 @@ def _solve_scip(model: Formulation, time_limit, seed, threads, warm_start) -> So
     if warm_start is not None:
         hint = model.hint(warm_start)
         model_params = mathopt.ModelSolveParameters(
-            solution_hints=[mathopt.SolutionHint(variable_values={variables[v]: x for v, x in hint.items()})]
+            solution_hints=[mathopt.SolutionHint(variable_values={mo.get_variable(v): x for v, x in hint.items()})]
         )
+    build_s = model.built()
     result = mathopt.solve(mo, mathopt.SolverType.GSCIP, params=params, model_params=model_params)
     reason = result.termination.reason
     reasons = mathopt.TerminationReason
-    info = {"backend": "scip", "termination": reason.name, "solve_time": result.solve_time().total_seconds()}
+    info = {"backend": "scip", "termination": reason.name, "solve_time": result.solve_time().total_seconds(),
+            "build_s": build_s}
     bound = result.termination.objective_bounds.dual_bound
     bound = float(bound) * model.unit if math.isfinite(bound) else None
     if reason in (reasons.INFEASIBLE,):
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     if not result.has_primal_feasible_solution():
         return SolverOutput(placement=None, timed_out=True, lower_bound=bound, info=info)
-    values = result.variable_values()
-    placement = model.placement([values[v] for v in variables])
+    values = {variable.id: x for variable, x in result.variable_values().items()}
+    placement = model.placement(values)
     return SolverOutput(
         placement=placement,
         proven_optimal=reason == reasons.OPTIMAL,
@@ -159,8 +173,10 @@ def _solve_cpsat(model: Formulation, time_limit, seed, threads, warm_start) -> S
     solver.parameters.absolute_gap_limit = 0.0
     if time_limit is not None:
         solver.parameters.max_time_in_seconds = float(time_limit)
+    build_s = model.built()
     status = solver.solve(cp)
-    info = {"backend": "cp-sat", "termination": solver.status_name(status), "delay_scale": delay_scale}
+    info = {"backend": "cp-sat", "termination": solver.status_name(status), "delay_scale": delay_scale,
+            "build_s": build_s}
     if status == cp_model.INFEASIBLE:
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -31,15 +31,11 @@ def pulp_problem(model: Formulation):
         prob.add_variable(_lp_name(name), 0, 1, cat=pulp.LpBinary if binary else pulp.LpContinuous)
         for name, binary in zip(model.var_names, model.var_binary)
     ]
-    prob += pulp.lpSum(c * variables[v] for v, c in model.objective.items())
-    for row in model.rows:
-        expr = pulp.lpSum(c * variables[v] for v, c in row.coefs.items())
-        if row.sense == "==":
-            prob += (expr == row.rhs), _lp_name(row.name)
-        elif row.sense == "<=":
-            prob += (expr <= row.rhs), _lp_name(row.name)
-        else:
-            prob += (expr >= row.rhs), _lp_name(row.name)
+    prob.setObjective(pulp.LpAffineExpression([(variables[v], c) for v, c in model.objective.items()]))
+    senses = {"==": pulp.LpConstraintEQ, "<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE}
+    for row in model.rows:  # expressions from (variable, coefficient) pairs: no expression per term
+        expr = pulp.LpAffineExpression([(variables[v], c) for v, c in row.coefs.items()])
+        prob.addConstraint(pulp.LpConstraint(expr, senses[row.sense], _lp_name(row.name), row.rhs))
     return prob, variables
 
 
@@ -104,9 +100,11 @@ def solve_milp_pulp(
     if export:
         prob.writeLP(export) if str(export).endswith(".lp") else prob.writeMPS(export)
     with _native_stdout_silenced():  # highspy prints a banner from C when a model is created
-        status = prob.solve(_solver(backend, time_limit, threads, seed, warm_start is not None))
+        solver = _solver(backend, time_limit, threads, seed, warm_start is not None)
+        build_s = model.built()
+        status = prob.solve(solver)
     solution_status = prob.sol_status
-    info = {"backend": backend, "termination": pulp.LpStatus[status]}
+    info = {"backend": backend, "termination": pulp.LpStatus[status], "build_s": build_s}
     if status == pulp.LpStatusInfeasible:
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     if solution_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
