@@ -5,7 +5,11 @@
 Instances from the ``random`` generator (half the blocks with deadlines, a device of
 2-4 GHz against servers of 0.5-3 GHz), with a budget halfway between the least energy
 any placement needs and the energy of the unconstrained optimum, so that it binds.
-Each time is the best of ``--repeat`` runs of the kernels on the same cost tables.
+Each time is the best of ``--repeat`` runs. Two comparisons: the kernels alone on the same
+cost tables (the compiled Bellman recursion against the budget DP: Lagrangian bisection,
+bounds at 15 prices, compiled best-first search), and whole ``partopt.solve(inst, "dp")``
+calls on fresh copies with and without the budget (the energy table, built only with a
+budget, included).
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     lines = [header("The exact budget DP against the unconstrained DP"), "",
-             "| M | N | unconstrained DP (ms) | budget DP (ms) | ratio | Lagrangian gap at the start (%) |",
-             "|---|---|---|---|---|---|"]
+             "| M | N | unconstrained DP (ms) | budget DP (ms) | kernel ratio | solve, no budget (ms) | "
+             "solve, budget (ms) | solve ratio | Lagrangian gap at the start (%) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for m, n in SHAPES:
         inst = partopt.generate("random", seed=m * 100 + n, num_blocks=m, num_servers=n, deadline_prob=0.5,
                                 deadline_tightness=1.5, device_hz=(2e9, 4e9), server_hz=(0.5e9, 3e9))
@@ -52,10 +57,14 @@ def main() -> None:
         labels = best_of(lambda: budget_dp(step[0], energy[0], budget), args.repeat)
         relaxed = lagrangian_relaxation(step[0], np.where(np.isfinite(step[0]), energy[0], 0.0), budget, fastest, frugal)
         gap = 100 * (relaxed.upper - relaxed.lower) / relaxed.upper
-        lines.append(f"| {m} | {n} | {1e3 * plain:.2f} | {1e3 * labels:.1f} | x{labels / plain:,.0f} | {gap:.3f} |")
+        free = best_of(lambda: partopt.solve(inst.replace(), "dp"), args.repeat)
+        bound = best_of(lambda: partopt.solve(inst.replace(energy_budget_j=budget), "dp"), args.repeat)
+        lines.append(f"| {m} | {n} | {1e3 * plain:.2f} | {1e3 * labels:.1f} | x{labels / plain:,.0f} | "
+                     f"{1e3 * free:.2f} | {1e3 * bound:.1f} | x{bound / free:,.1f} | {gap:.3f} |")
         print(lines[-1], flush=True)
     lines += ["", "Target (issue: the exact core): a binding budget costs at most 20x the unconstrained DP at "
-              "M = 100, N = 50 and M = 1000, N = 4.", ""]
+              "M = 100, N = 50 and M = 1000, N = 4. The kernel ratio compares against a compiled recursion "
+              "of a few microseconds; the solve ratio is what a user sees.", ""]
     (RESULTS / "budget_dp.md").write_text("\n".join(lines))
     print(f"wrote {RESULTS / 'budget_dp.md'}")
 

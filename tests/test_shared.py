@@ -205,6 +205,37 @@ def test_exact_solvers_agree_and_bound_every_heuristic(seed):
         assert cp.objective <= h.objective + sum(sc.block_counts) * GRID
 
 
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), tasks=st.integers(3, 4), rate=st.sampled_from([30, 110]),
+       servers=st.integers(1, 3))
+def test_work_relaxation_bounds_the_proven_optimum(seed, tasks, rate, servers):
+    """The LP bound is at least every task's own bound summed and at most the proven optimum."""
+    from partopt.solvers.shared.common import task_lower_bounds
+    from partopt.solvers.shared.relaxation import work_bound
+
+    sc = small(seed, tasks=tasks, num_servers=servers, release_rate=rate)
+    alone = task_lower_bounds(sc, partopt.Objective("penalty", 0.0))
+    exact = partopt.solve(sc, "shared-cpsat", time_limit=5)
+    span = max(max(row) for row in exact.start_s) + 1.0
+    bound = work_bound(sc, alone, span)
+    assert bound is not None and bound >= sum(alone) * (1 - 1e-6)
+    if exact.status == partopt.Status.OPTIMAL:
+        assert bound <= exact.objective + sum(sc.block_counts) * GRID
+
+
+def test_work_relaxation_sees_queueing_that_task_bounds_miss():
+    """Many tasks at once on few servers: the LP bound is far above the per-task bounds, below
+    every heuristic, and the exact solver reports at least it."""
+    from partopt.solvers.shared.start import exact_start
+
+    sc = small(3, tasks=12, num_servers=2, release_rate=110)
+    start = exact_start(sc, partopt.Objective())
+    assert start.work_bound is not None and start.work_bound > 1.2 * sum(start.bounds)
+    for name in HEURISTICS:
+        assert start.work_bound <= partopt.solve(sc, name).objective
+    assert partopt.solve(sc, time_limit=5).lower_bound >= start.work_bound
+
+
 def test_solve_with_no_solver_named_runs_cpsat_on_a_scenario():
     """Ground truth in one call; a chain solver on a scenario is refused, naming the right ones."""
     sc = small(4, tasks=2)

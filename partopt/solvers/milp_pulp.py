@@ -17,7 +17,7 @@ from partopt.model import Instance
 from partopt.result import SolverOutput
 from partopt.solvers.milp import Formulation, prepare
 
-__all__ = ["solve_milp_pulp", "pulp_problem"]
+__all__ = ["solve_milp_pulp", "pulp_problem", "native_stdout_silenced"]
 
 BACKENDS = ("cbc", "highs")
 
@@ -45,7 +45,7 @@ def _lp_name(name: str) -> str:
 
 
 @contextlib.contextmanager
-def _native_stdout_silenced():
+def native_stdout_silenced():
     """Send file descriptor 1 to /dev/null for the duration (catches prints from C code)."""
     sys.stdout.flush()
     try:
@@ -99,7 +99,7 @@ def solve_milp_pulp(
             variables[v].setInitialValue(x)
     if export:
         prob.writeLP(export) if str(export).endswith(".lp") else prob.writeMPS(export)
-    with _native_stdout_silenced():  # highspy prints a banner from C when a model is created
+    with native_stdout_silenced():  # highspy prints a banner from C when a model is created
         solver = _solver(backend, time_limit, threads, seed, warm_start is not None)
         build_s = model.built()
         status = prob.solve(solver)

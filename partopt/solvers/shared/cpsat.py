@@ -27,6 +27,8 @@ Strengthening, from the structure:
 
 - D_k >= the task's own lower bound (earliest finish on an empty edge; its Part I
   optimum alone), so the search starts from a strong bound;
+- sum_k D_k >= the work relaxation's bound (K >= 3; an LP over time buckets that sees
+  tasks queueing for the same servers, :mod:`partopt.solvers.shared.relaxation`);
 - the earliest-finish heuristic's solution as a hint, and as the incumbent returned
   if the solver finds nothing better in time;
 - D_a + D_b >= the proven bound of tasks a and b solved as a scenario of their own
@@ -39,7 +41,7 @@ Strengthening, from the structure:
 "Optimal" means proven optimal on the grid. The reported lower bound is valid in
 continuous time: the grid's bound less K (2 sum_k M_k + 1) grid steps (rounding can
 delay every block by one step per block before it), never below the sum of the
-per-task bounds.
+per-task bounds or the work relaxation's bound.
 """
 
 from __future__ import annotations
@@ -240,7 +242,7 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     begin = time.perf_counter()
     g = _check_grid(grid_s)
     hard = objective.kind == "hard"
-    start = exact_start(scenario, objective)
+    start = exact_start(scenario, objective, time_limit)
     if isinstance(start, SolverOutput):
         return start
     model = _Model(scenario, objective, _GridData.of(scenario, g),
@@ -249,6 +251,8 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
         budget = None if time_limit is None else time_limit / 4
         for (a, b), low in _pair_bounds(scenario, objective, g, budget).items():
             model.cp.add(model.delay[a] + model.delay[b] >= _down(low, g) - 2)
+    if task_bounds and start.work_bound is not None:  # valid on the grid too: rounding only lengthens
+        model.cp.add(sum(model.delay) >= _down(start.work_bound, g))
     if symmetry:
         _break_symmetry(model.cp, scenario, model.start)
     weight = model.set_objective()
@@ -261,7 +265,7 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     if remaining is not None and remaining <= 0:
         return incumbent_output(scenario, objective, start, info)
     candidates: list = [start.incumbent]
-    bound_s = sum(start.bounds)
+    bound_s = start.lower
     solver = cp_model.CpSolver()
     _configure(solver, remaining, workers, seed, log, params)
     status = solver.solve(model.cp)

@@ -165,7 +165,7 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     from ortools.math_opt.python import mathopt
 
     begin = time.perf_counter()
-    start = exact_start(scenario, objective)
+    start = exact_start(scenario, objective, time_limit)
     if isinstance(start, SolverOutput):
         return start
     model = _Milp(scenario, objective, start.delay_low)
@@ -175,7 +175,6 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     info: dict[str, Any] = {"backend": "scip", "build_s": time.perf_counter() - begin}
     if remaining is not None and remaining <= 0:
         return incumbent_output(scenario, objective, start, info)
-    bounds = start.bounds
     candidates: list = [start.incumbent]
     params = mathopt.SolveParameters(
         relative_gap_tolerance=0.0, absolute_gap_tolerance=0.0, threads=threads,
@@ -191,7 +190,7 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     if reason == reasons.INFEASIBLE:
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     dual = result.termination.objective_bounds.dual_bound
-    bound = max(sum(bounds), float(dual)) if math.isfinite(dual) else sum(bounds)
+    bound = max(start.lower, float(dual)) if math.isfinite(dual) else start.lower
     proven = reason == reasons.OPTIMAL
     if result.has_primal_feasible_solution():
         found, raw = model.solution(result.variable_values())

@@ -1,4 +1,5 @@
 """Where both exact shared-edge solvers (CP-SAT and MILP) start: per-task bounds, the
+work relaxation's bound on the total (:mod:`partopt.solvers.shared.relaxation`), the
 earliest-finish incumbent, and the answer when the limit passes while a model is built."""
 
 from __future__ import annotations
@@ -11,34 +12,53 @@ from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.solvers.shared.common import best_candidate, task_lower_bounds
 from partopt.solvers.shared.heuristics import earliest_finish_schedule
+from partopt.solvers.shared.relaxation import work_bound
 
-__all__ = ["ExactStart", "exact_start", "incumbent_output"]
+__all__ = ["ExactStart", "exact_start", "incumbent_output", "WORK_BOUND_MIN_TASKS"]
+
+#: From this many tasks on, the exact solvers also solve the work relaxation (an LP) for a
+#: bound on the total delay: with fewer, the per-task bounds are nearly as good.
+WORK_BOUND_MIN_TASKS = 3
 
 
 @dataclass(frozen=True)
 class ExactStart:
     """What both exact solvers start from: per-task bounds on their objective share and on
-    D_k alone (s), and the earliest-finish solution as hint and incumbent."""
+    D_k alone (s), the work relaxation's bound on sum_k D_k (s, None when not solved), and
+    the earliest-finish solution as hint and incumbent."""
 
     bounds: list[float]
     delay_low: list[float]
     incumbent: tuple[list, list]
+    work_bound: float | None = None
+
+    @property
+    def lower(self) -> float:
+        """The best of these bounds on the objective (s): the penalty only adds to sum_k D_k."""
+        return max(sum(self.bounds), -math.inf if self.work_bound is None else self.work_bound)
 
 
-def exact_start(scenario: Scenario, objective: Objective) -> ExactStart | SolverOutput:
+def exact_start(scenario: Scenario, objective: Objective, time_limit: float | None = None) -> ExactStart | SolverOutput:
     """The :class:`ExactStart` of ``scenario``, or the proof of infeasibility when under "hard"
-    some task has no feasible placement even alone."""
+    some task has no feasible placement even alone. The work relaxation gets at most a tenth
+    of ``time_limit`` (s)."""
     hard = objective.kind == "hard"
     bounds = task_lower_bounds(scenario, objective)
     if hard and any(math.isinf(b) for b in bounds):
         return SolverOutput(placement=None, proven_infeasible=True,
                             info={"reason": "a task has no feasible placement even alone"})
     delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
-    return ExactStart(bounds, delay_low, earliest_finish_schedule(scenario, keep_deadlines=hard))
+    incumbent = earliest_finish_schedule(scenario, keep_deadlines=hard)
+    work = None
+    if scenario.num_tasks >= WORK_BOUND_MIN_TASKS:
+        placement, start_s = incumbent
+        span = max(start_s[k][-1] + tab.duration[-1][placement[k][-1]] for k, tab in enumerate(scenario.tables))
+        work = work_bound(scenario, delay_low, span, time_limit=None if time_limit is None else time_limit / 10)
+    return ExactStart(bounds, delay_low, incumbent, work)
 
 
 def incumbent_output(scenario: Scenario, objective: Objective, start: ExactStart, info: dict) -> SolverOutput:
     """The answer when the time limit passed while the model was built: the incumbent, not proven."""
     placement, start_s, _ = best_candidate(scenario, objective, [start.incumbent])
-    return SolverOutput(placement=placement, start_s=start_s, timed_out=True, lower_bound=sum(start.bounds),
+    return SolverOutput(placement=placement, start_s=start_s, timed_out=True, lower_bound=start.lower,
                         info={**info, "termination": "time limit reached while building the model"})
