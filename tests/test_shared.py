@@ -143,6 +143,22 @@ def test_fifo_dispatch_is_a_valid_schedule_whose_delays_add_up(sc, data):
     assert compact.valid and compact.total_delay <= ev.total_delay * (1 + 1e-12)
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), tasks=st.integers(1, 12), servers=st.integers(1, 5), data=st.data())
+def test_compiled_fifo_scorer_agrees_with_evaluate(seed, tasks, servers, data):
+    """The local search's compiled pricing gives evaluate's delays, penalty and verdicts."""
+    from partopt.solvers.compiled import FifoScorer
+
+    sc = small(seed, tasks=tasks, num_servers=servers, num_devices=2, deadline_s=(0.05, 0.5),
+               task_deadline_s=(0.1, 1.0), available_s=(0.0, 0.05),
+               energy_budget_j=data.draw(st.sampled_from([None, 0.01, 1.0])))
+    placement = [[data.draw(st.integers(0, servers)) for _ in range(m)] for m in sc.block_counts]
+    ev = partopt.evaluate(sc, placement)
+    met, kept, total, psi = FifoScorer(sc).score(placement)
+    assert (met, kept) == (ev.deadlines_met, ev.budget_kept)
+    assert total == pytest.approx(ev.total_delay, rel=1e-12) and psi == pytest.approx(ev.penalty, rel=1e-9, abs=1e-12)
+
+
 def test_overlapping_schedule_is_reported_never_priced_as_valid():
     """Two blocks on one server at once, or a block before its input: VIOLATED, objective inf."""
     sc = small(3, tasks=2)

@@ -15,7 +15,7 @@ import heapq
 import numba
 import numpy as np
 
-__all__ = ["bellman", "best_first", "remaining"]
+__all__ = ["bellman", "best_first", "remaining", "FifoScorer"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -194,3 +194,95 @@ def best_first(step: np.ndarray, energy: np.ndarray, to_go: np.ndarray, rest: np
                              np.ascontiguousarray(prices, np.float64), float(budget), float(upper), float(rel_tol),
                              placement)
     return None if value < 0 else (placement, value)
+
+
+@numba.njit(cache=True, nogil=True)
+def _fifo_score(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, free0, placement,
+                rel_tol):  # pragma: no cover
+    k_tasks = dur.shape[0]
+    n_srv = free0.size
+    free = np.empty(n_srv + budget.size)
+    free[:n_srv] = free0
+    free[n_srv:] = 0.0
+    spent = np.zeros(budget.size)
+    heap = [(0.0, 0, 0)]
+    heap.pop()
+    for k in range(k_tasks):
+        heapq.heappush(heap, (rel[k] + trans[k, 0, 0, placement[k, 0]], k, 0))
+    prev_end = rel.copy()
+    total, psi, deadlines_ok = 0.0, 0.0, True
+    while len(heap) > 0:
+        ready, k, m = heapq.heappop(heap)
+        loc = placement[k, m]
+        res = loc - 1 if loc > 0 else n_srv + dev[k]
+        begin = max(ready, free[res])
+        end = begin + dur[k, m, loc]
+        free[res] = end
+        block = end - prev_end[k]
+        spent[dev[k]] += energy[k, m, 0 if m == 0 else placement[k, m - 1], loc]
+        prev_end[k] = end
+        if m == nblk[k] - 1:
+            block += ret[k, loc]
+            d_k = end + ret[k, loc] - rel[k]
+            total += d_k
+            psi += max(d_k - task_tau[k], 0.0)
+            if d_k > task_tau[k] * (1.0 + rel_tol):
+                deadlines_ok = False
+        else:
+            heapq.heappush(heap, (end + trans[k, m + 1, loc, placement[k, m + 1]], k, m + 1))
+        psi += max(block - tau[k, m], 0.0)
+        if block > tau[k, m] * (1.0 + rel_tol):
+            deadlines_ok = False
+    budgets_ok = True
+    for d in range(budget.size):
+        if spent[d] > budget[d] * (1.0 + rel_tol):
+            budgets_ok = False
+    return deadlines_ok, budgets_ok, total, psi
+
+
+class FifoScorer:
+    """Prices placements of one scenario under FIFO dispatch in compiled code, for search loops:
+    ``score(placement)`` gives (deadlines met, budgets kept, sum of D_k (s), psi (s)), the
+    figures :func:`partopt.schedule.evaluate_scenario` reports for the same placement (a test
+    checks that they agree); the scenario's tables are packed into arrays once."""
+
+    def __init__(self, scenario):
+        tables = scenario.tables
+        k_tasks, locs = scenario.num_tasks, scenario.num_servers + 1
+        m_max = max(scenario.block_counts)
+        self.nblk = np.array(scenario.block_counts, dtype=np.int64)
+        self.dur = np.zeros((k_tasks, m_max, locs))
+        self.trans = np.zeros((k_tasks, m_max, locs, locs))
+        self.energy = np.zeros((k_tasks, m_max, locs, locs))
+        self.tau = np.full((k_tasks, m_max), np.inf)
+        self.ret = np.array([tab.return_s for tab in tables], dtype=float).reshape(k_tasks, locs)
+        for k, tab in enumerate(tables):
+            m = self.nblk[k]
+            self.dur[k, :m] = tab.duration
+            self.trans[k, :m] = tab.transfer
+            self.energy[k, :m] = tab.energy
+            self.tau[k, :m] = tab.deadline
+        self.rel = np.array([t.release_s for t in scenario.tasks], dtype=float)
+        self.dev = np.array([t.device for t in scenario.tasks], dtype=np.int64)
+        self.task_tau = np.array([np.inf if t.deadline_s is None else t.deadline_s for t in scenario.tasks])
+        self.budget = np.array([d.budget for d in scenario.devices], dtype=float)
+        self.free0 = np.array([s.available_s for s in scenario.servers], dtype=float)
+        self.placement = np.zeros((k_tasks, m_max), dtype=np.int64)  # the packed layout
+
+    def packed(self, placement) -> np.ndarray:
+        """``placement`` (one row a task) as the (K, max M) int array :meth:`score` takes."""
+        out = np.zeros_like(self.placement)
+        for k, row in enumerate(placement):
+            out[k, :len(row)] = row
+        return out
+
+    def score(self, placement) -> tuple[bool, bool, float, float]:
+        """(deadlines met, budgets kept, total delay (s), psi (s)) of ``placement``: one row a
+        task, or the array of :meth:`packed` (a search changes it in place between calls)."""
+        from partopt import formulas
+
+        packed = placement if isinstance(placement, np.ndarray) else self.packed(placement)
+        ok, kept, total, psi = _fifo_score(self.dur, self.trans, self.ret, self.rel, self.dev, self.nblk,
+                                           self.tau, self.task_tau, self.energy, self.budget, self.free0,
+                                           packed, formulas.REL_TOL)
+        return bool(ok), bool(kept), float(total), float(psi)

@@ -9,7 +9,9 @@
   availabilities; its schedule is returned.
 - ``shared-local-search``: single-block moves under FIFO dispatch, first improvement,
   from the better of earliest-finish's and as-if-alone's placements, until no move
-  helps, the evaluation budget is spent or the time limit is reached.
+  helps, the evaluation budget is spent or the time limit is reached. Each trial is
+  priced by a compiled FIFO dispatch (:class:`partopt.solvers.compiled.FifoScorer`,
+  checked against :func:`partopt.evaluate`); the answer is priced by ``evaluate``.
 - ``as-if-alone``: each task's Part I optimum (DP), as if it had the edge to itself,
   then FIFO dispatch. If a task has no feasible placement even alone, the scenario is
   proven infeasible.
@@ -20,10 +22,10 @@ from __future__ import annotations
 import math
 import time
 
+from partopt import formulas as f
 from partopt.evaluation import Objective
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
-from partopt.schedule import evaluate_scenario
 from partopt.solvers.shared.common import alone_optima, best_candidate, earliest_finish_chain
 
 __all__ = ["solve_shared_greedy", "solve_earliest_finish", "solve_shared_local_search", "solve_as_if_alone",
@@ -110,35 +112,43 @@ def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_
     alone = _alone_placement(scenario, objective)
     if alone is not None:
         starts.append(alone)
-    first, _, ev = best_candidate(scenario, objective, [(p, None) for p in starts])
-    current = [list(row) for row in first]
+    first, _, _ = best_candidate(scenario, objective, [(p, None) for p in starts])
+    from partopt.solvers.compiled import FifoScorer  # Numba loads on first use
 
-    def score(e) -> tuple[bool, float]:
-        return (not objective.feasible(e), objective.raw_value(e))
+    scorer = FifoScorer(scenario)
+    current = scorer.packed(first)
 
-    best = score(ev)
+    def score() -> tuple[bool, float]:
+        met, kept, total, psi = scorer.score(current)
+        feasible = kept and (met or objective.kind != "hard")
+        return (not feasible, total if objective.kind == "hard" else float(f.penalized_delay(total, psi,
+                                                                                            objective.beta)))
+
+    best = score()
     evaluations, improved, stopped = len(starts), True, False
     n = scenario.num_servers
     while improved and not stopped:
         improved = False
-        for k, row in enumerate(current):
-            for m, here in enumerate(row):
+        for k, blocks in enumerate(scenario.block_counts):
+            for m in range(blocks):
+                here = int(current[k, m])
                 for loc in range(n + 1):
                     if loc == here:
                         continue
                     if evaluations >= max_evaluations or time.perf_counter() > deadline:
                         stopped = True
                         break
-                    row[m] = loc
-                    trial = score(evaluate_scenario(scenario, current))
+                    current[k, m] = loc
+                    trial = score()
                     evaluations += 1
                     if trial < best and (trial[0] < best[0] or trial[1] < best[1] * (1 - 1e-12)):
                         best, here, improved = trial, loc, True
-                    row[m] = here
+                    current[k, m] = here
                 if stopped:
                     break
             if stopped:
                 break
+    current = [current[k, :blocks].tolist() for k, blocks in enumerate(scenario.block_counts)]
     # Earliest-finish's own schedule can beat FIFO dispatch of any placement nearby: keep the better.
     best_placement, best_start, _ = best_candidate(scenario, objective, [(current, None), (ef_placement, ef_start)])
     timed_out = stopped and time.perf_counter() > deadline

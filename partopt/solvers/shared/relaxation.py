@@ -29,6 +29,7 @@ bound cannot: tasks that queue for the same fast server. The LP is solved by HiG
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -66,6 +67,92 @@ def _proportional(tab) -> bool:
     return bool(np.allclose(share, share[:, :1], rtol=1e-6, atol=1e-12))
 
 
+@dataclass
+class _Lp:
+    """The LP in rows and columns: y columns first, then one D_k column per task."""
+
+    entries: list = field(default_factory=list)  # (row, column, value)
+    row_lower: list = field(default_factory=list)
+    row_upper: list = field(default_factory=list)
+    col_upper: list = field(default_factory=list)
+    rows: dict = field(default_factory=dict)
+
+    def row(self, key, lower: float, upper: float) -> int:
+        """The index of the row named ``key``, added with these bounds if new."""
+        if key not in self.rows:
+            self.rows[key] = len(self.row_lower)
+            self.row_lower.append(lower)
+            self.row_upper.append(upper)
+        return self.rows[key]
+
+
+def _build(scenario: Scenario, edges: np.ndarray) -> tuple[_Lp, int]:
+    """The LP of the module docstring over buckets ``edges`` (s_0..s_T; the last bucket is
+    [s_T, inf)); returns it and the number of y columns."""
+    lp = _Lp()
+    ends = np.append(edges[1:], math.inf)
+    avail = [0.0] + [s.available_s for s in scenario.servers]
+    col = 0
+    for k, (tab, task) in enumerate(zip(scenario.tables, scenario.tasks)):
+        whole = np.asarray(tab.duration, dtype=float).sum(axis=0)  # P_{kr}
+        work = lp.row(("work", k), 1.0, 1.0)
+        delay = lp.row(("delay", k), -math.inf, -(whole.min() / 2 + min(tab.return_s) - task.release_s))
+        for j in range(len(whole)):
+            first = max(_earliest(tab, task.release_s, j), avail[j])
+            for t in np.flatnonzero(ends > first):
+                begin = max(edges[t], first)
+                bounded = math.isfinite(ends[t])
+                lp.col_upper.append(min(1.0, (ends[t] - begin) / whole[j]) if bounded else 1.0)
+                lp.entries += [(work, col, 1.0), (delay, col, begin)]
+                if bounded:
+                    own = lp.row(("task", k, t), -math.inf, ends[t] - max(edges[t], task.release_s))
+                    resource = ("device", task.device, t) if j == 0 else ("server", j, t)
+                    shared = lp.row(resource, -math.inf, ends[t] - max(edges[t], avail[j]))
+                    lp.entries += [(own, col, whole[j]), (shared, col, whole[j])]
+                col += 1
+    for k in range(scenario.num_tasks):
+        lp.entries.append((lp.rows[("delay", k)], col + k, -1.0))
+    lp.col_upper += [math.inf] * scenario.num_tasks
+    return lp, col
+
+
+def _solve(lp: _Lp, n_y: int, task_bounds: list[float], time_limit: float | None) -> float | None:
+    """The LP's optimum by HiGHS (interior point), kept below it by twice the reported error."""
+    import highspy
+
+    from partopt.solvers.milp_pulp import native_stdout_silenced
+
+    k_tasks = len(task_bounds)
+    rows, cols, vals = (np.asarray(x) for x in zip(*lp.entries))
+    order = np.lexsort((rows, cols))
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = n_y + k_tasks, len(lp.row_lower)
+    model.col_cost_ = np.concatenate([np.zeros(n_y), np.ones(k_tasks)])
+    model.col_lower_ = np.concatenate([np.zeros(n_y), np.asarray(task_bounds, dtype=float)])
+    model.col_upper_ = np.asarray(lp.col_upper, dtype=float)
+    model.row_lower_ = np.asarray(lp.row_lower, dtype=float)
+    model.row_upper_ = np.asarray(lp.row_upper, dtype=float)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = np.searchsorted(cols[order], np.arange(model.num_col_ + 1)).astype(np.int32)
+    model.a_matrix_.index_ = rows[order].astype(np.int32)
+    model.a_matrix_.value_ = vals[order].astype(float)
+    with native_stdout_silenced():  # HiGHS prints a banner from C when it starts
+        highs = highspy.Highs()
+    for option, value in (("output_flag", False), ("solver", "ipm"), ("run_crossover", "off")):
+        highs.setOptionValue(option, value)
+    if time_limit is not None:
+        highs.setOptionValue("time_limit", max(0.1, float(time_limit)))
+    highs.passModel(model)
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    info = highs.getInfo()
+    # Without crossover the primal objective is within the primal-dual error of the optimum.
+    value, error = float(info.objective_function_value), float(info.primal_dual_objective_error)
+    error = error if math.isfinite(error) and error >= 0 else 1e-3
+    return value - abs(value) * max(1e-7, 2 * error)
+
+
 def work_bound(scenario: Scenario, task_bounds: list[float], span_s: float, buckets: int | None = None,
                time_limit: float | None = None) -> float | None:
     """The LP bound of the module docstring (s), or None when it cannot be had (durations
@@ -76,121 +163,13 @@ def work_bound(scenario: Scenario, task_bounds: list[float], span_s: float, buck
     buckets: how many (default :func:`buckets_for`); time_limit: seconds for HiGHS.
     """
     try:
-        import highspy
+        import highspy  # noqa: F401 - only to know whether the LP can be solved
     except ImportError:
         return None
-    tables = scenario.tables
     buckets = buckets_for(scenario) if buckets is None else int(buckets)
-    if not all(_proportional(tab) for tab in tables) or buckets < 1:
+    if buckets < 1 or not all(_proportional(tab) for tab in scenario.tables):
         return None
-    k_tasks, n_serv = scenario.num_tasks, scenario.num_servers
-    releases = [t.release_s for t in scenario.tasks]
-    t0 = min(releases)
-    edges = np.linspace(t0, max(span_s, t0 + 1e-9), buckets + 1)  # s_0 .. s_T; bucket T is [s_T, inf)
-    starts = edges
-    ends = np.append(edges[1:], math.inf)
-    avail = [0.0] + [s.available_s for s in scenario.servers]
-
-    cols_cost, cols_upper, entries = [], [], []  # entries: (row, col, value)
-    row_count = 0
-    work_row = {}
-    task_rows: dict[tuple[int, int], int] = {}
-    res_rows: dict[tuple[str, int, int], int] = {}
-    row_upper: list[float] = []
-
-    def row(key, dictionary, upper) -> int:
-        nonlocal row_count
-        if key not in dictionary:
-            dictionary[key] = row_count
-            row_upper.append(upper)
-            row_count += 1
-        return dictionary[key]
-
-    for k in range(k_tasks):
-        work_row[k] = row_count
-        row_upper.append(1.0)  # an equality: lower set below
-        row_count += 1
-    delay_rows = []
-    task_cols = []
-    col = 0
-    for k, tab in enumerate(tables):
-        first_col = col
-        device = scenario.tasks[k].device
-        whole = [sum(r[j] for r in tab.duration) for j in range(n_serv + 1)]
-        for j in range(n_serv + 1):
-            e = _earliest(tab, releases[k], j)
-            first = max(e, avail[j])
-            for t in range(buckets + 1):
-                if ends[t] <= first:
-                    continue
-                begin = max(starts[t], first)
-                cols_cost.append(begin)
-                cols_upper.append(min(1.0, (ends[t] - begin) / whole[j]) if math.isfinite(ends[t]) else 1.0)
-                entries.append((work_row[k], col, 1.0))
-                if math.isfinite(ends[t]):
-                    r_task = row((k, t), task_rows, ends[t] - max(starts[t], releases[k]))
-                    entries.append((r_task, col, whole[j]))
-                    resource = ("device", device, t) if j == 0 else ("server", j, t)
-                    length = ends[t] - max(starts[t], avail[j])
-                    entries.append((row(resource, res_rows, length), col, whole[j]))
-                col += 1
-        delay_rows.append((min(whole) / 2 + min(tab.return_s) - releases[k]))
-        task_cols.append((first_col, col))
-    n_y = col
-    # D_k columns: cost 1, lower a_k; row D_k - sum begin y >= const, written as sum begin y - D_k <= -const.
-    from partopt.solvers.milp_pulp import native_stdout_silenced
-
-    with native_stdout_silenced():  # HiGHS prints a banner from C when it starts
-        highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("solver", "ipm")
-    highs.setOptionValue("run_crossover", "off")
-    if time_limit is not None:
-        highs.setOptionValue("time_limit", max(0.1, float(time_limit)))
-    lower_rows = [-math.inf] * row_count
-    for k in range(k_tasks):
-        lower_rows[work_row[k]] = 1.0
-    first_delay_row = row_count
-    for k in range(k_tasks):
-        lower_rows.append(-math.inf)
-        row_upper.append(-delay_rows[k])
-    costs = np.concatenate([np.zeros(n_y), np.ones(k_tasks)])
-    col_lower = np.concatenate([np.zeros(n_y), np.asarray(task_bounds, dtype=float)])
-    col_upper = np.concatenate([np.asarray(cols_upper), np.full(k_tasks, math.inf)])
-    rows = [r for r, _, _ in entries]
-    cols = [c for _, c, _ in entries]
-    vals = [v for _, _, v in entries]
-    # The delay rows: + begin * y for each of k's columns, - D_k.
-    for k, (first_col, end_col) in enumerate(task_cols):
-        for c in range(first_col, end_col):
-            rows.append(first_delay_row + k)
-            cols.append(c)
-            vals.append(cols_cost[c])
-        rows.append(first_delay_row + k)
-        cols.append(n_y + k)
-        vals.append(-1.0)
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_y + k_tasks
-    lp.num_row_ = len(row_upper)
-    lp.col_cost_ = costs
-    lp.col_lower_ = col_lower
-    lp.col_upper_ = col_upper
-    lp.row_lower_ = np.asarray(lower_rows)
-    lp.row_upper_ = np.asarray(row_upper)
-    order = np.lexsort((np.asarray(rows), np.asarray(cols)))
-    cols_sorted = np.asarray(cols)[order]
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.searchsorted(cols_sorted, np.arange(lp.num_col_ + 1)).astype(np.int32)
-    lp.a_matrix_.index_ = np.asarray(rows)[order].astype(np.int32)
-    lp.a_matrix_.value_ = np.asarray(vals, dtype=float)[order]
-    highs.passModel(lp)
-    highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    info = highs.getInfo()
-    # Interior point without crossover: the primal objective is within the primal-dual error
-    # of the LP's optimum; keep below it by twice that error (at least 1e-7 relative).
-    value = float(info.objective_function_value)
-    error = float(info.primal_dual_objective_error)
-    error = error if math.isfinite(error) and error >= 0 else 1e-3
-    return value - abs(value) * max(1e-7, 2 * error)
+    t0 = min(t.release_s for t in scenario.tasks)
+    edges = np.linspace(t0, max(span_s, t0 + 1e-9), buckets + 1)
+    lp, n_y = _build(scenario, edges)
+    return _solve(lp, n_y, task_bounds, time_limit)
