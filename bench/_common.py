@@ -12,6 +12,18 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def best_of(fn, repeat: int) -> float:
+    """The least wall-clock seconds of ``repeat`` calls of ``fn()``."""
+    import time
+
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def machine() -> str:
     """One line naming the machine, Python and the solver libraries."""
     cpu = platform.processor() or platform.machine()

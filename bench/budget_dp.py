@@ -15,7 +15,6 @@ budget, included).
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
@@ -23,18 +22,9 @@ import partopt
 from partopt.costs import along
 from partopt.solvers.dp import budget_dp, chain_dp, extreme_paths, lagrangian_relaxation
 
-from _common import RESULTS, header
+from _common import RESULTS, best_of, header
 
 SHAPES = [(100, 9), (100, 50), (1000, 4)]
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

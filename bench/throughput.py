@@ -9,7 +9,7 @@ Everything is measured in one run, so the ratios hold on a noisy machine:
   so bandwidth / bytes per instance is the memory-bound rate. Compute: the same DP
   kernel on 200 instances that stay in the core's cache (240 kB), solved over and
   over: no memory traffic, only the kernel's adds, compares and stores.
-- **Per call** at M = 6, N = 4 (median of ``--calls``, variants interleaved): the bare
+- **Per call** at three shapes (median of ``--calls``, variants interleaved): the bare
   compiled kernel (arrays allocated beforehand), its Python wrapper
   (``compiled.bellman``), ``chain_dp``, the DP solver (cost tensors and the path) and
   ``partopt.solve(inst, "dp")`` (checks, solver, pricing by ``evaluate``, the Result).
@@ -37,7 +37,7 @@ from partopt.costs import InstanceBatch
 from partopt.solvers import compiled
 from partopt.solvers.dp import chain_dp, solve_batch, solve_dp
 
-from _common import RESULTS, header
+from _common import RESULTS, best_of, header
 
 
 @numba.njit(cache=True, fastmath=True)
@@ -46,15 +46,6 @@ def _read_once(values):  # pragma: no cover  (fastmath: the sum may be reordered
     for k in range(values.size):
         total += values[k]
     return total
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def memory_bandwidth() -> float:
@@ -77,8 +68,15 @@ def kernel_in_cache(step: np.ndarray, rounds: int) -> float:
     return step.shape[0] * rounds / best_of(run, 3)
 
 
-def per_call(inst: partopt.Instance, calls: int) -> dict[str, float]:
-    """Median seconds of each variant on fresh copies of ``inst``."""
+#: Shapes of the per-call table: the paper's default, a longer chain, a large case.
+CALL_SHAPES = [(6, 4), (24, 4), (100, 9)]
+
+
+def per_call(m: int, n: int, calls: int) -> dict[str, float]:
+    """Median seconds of each variant on fresh copies of one (M, N) instance, variants
+    interleaved so that machine noise hits them alike."""
+    inst = partopt.generate("random", seed=m * 100 + n, num_blocks=m, num_servers=n, deadline_prob=0.5,
+                            deadline_tightness=1.5)
     goal = partopt.Objective()
     step = np.ascontiguousarray(goal.step_cost(inst.costs))
     placements, values = np.zeros((1, inst.num_blocks), dtype=np.int64), np.empty(1)
@@ -118,7 +116,8 @@ def main() -> None:
     batched = args.batch / best_of(lambda: chain_dp(step), 5)
     end_to_end = args.batch / best_of(lambda: solve_batch(batch), 3)
 
-    calls = per_call(insts[0], args.calls)
+    shapes = {shape: per_call(*shape, args.calls) for shape in CALL_SHAPES}
+    calls = shapes[(6, 4)]
     bare = calls["bare kernel"]
 
     long_inst = partopt.generate("random", seed=7, num_blocks=1000, num_servers=200, deadline_prob=0.5,
@@ -139,10 +138,14 @@ def main() -> None:
              f"| bytes read per M = 6, N = 4 instance (its step tensor) | {bytes_per:,} |",
              f"| memory-bound DP rate (bandwidth / bytes) | {memory_rate:,.0f} instances/s |",
              f"| compute-bound DP rate (the kernel on 200 instances in cache) | {compute_rate:,.0f} instances/s |",
-             "", "## Per call, M = 6, N = 4 (median µs)", "",
-             "| variant | µs | x bare kernel |", "|---|---|---|"]
-    for name, t in calls.items():
-        lines.append(f"| {name} | {t * 1e6:.2f} | x{t / bare:.1f} |")
+             "", "## Per call (median µs on fresh instances)", "",
+             "`solve` is `partopt.solve(inst, \"dp\")`: the option checks, the DP solver (`solve_dp`: cost "
+             "tensors and the path), pricing by `evaluate` and the Result.", "",
+             "| M | N | " + " | ".join(calls) + " | solve / solve_dp | solve / bare kernel |",
+             "|---|---|" + "---|" * (len(calls) + 2)]
+    for (m, n), t in shapes.items():
+        lines.append(f"| {m} | {n} | " + " | ".join(f"{v * 1e6:.2f}" for v in t.values())
+                     + f" | x{t['solve'] / t['solve_dp']:.2f} | x{t['solve'] / t['bare kernel']:.0f} |")
     lines += ["", "## Batched, M = 6, N = 4", "",
               "| what | instances/s | share of the compute bound | share of the memory bound |", "|---|---|---|---|",
               f"| `chain_dp` on a ({args.batch:,}, 6, 5, 5) step tensor | {batched:,.0f} | "

@@ -34,7 +34,8 @@ Strengthening, from the structure:
 - D_a + D_b >= the proven bound of tasks a and b solved as a scenario of their own
   (under "hard", K >= 3, each task with the next four in release order): the LP then
   sees part of the queueing that one task's bound ignores;
-- identical tasks (same device, model, release and deadline) start in index order;
+- identical tasks (same device and model, no end-to-end deadline) take their chain
+  schedules in release order (see :func:`_break_symmetry` for why an optimum is kept);
 - the best of the solver's schedule and its left-compacted copy (every block as early
   as its order allows, in continuous time) is returned.
 
@@ -254,7 +255,10 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     if task_bounds and start.work_bound is not None:  # valid on the grid too: rounding only lengthens
         model.cp.add(sum(model.delay) >= _down(start.work_bound, g))
     if symmetry:
-        _break_symmetry(model.cp, scenario, model.start)
+        known = best_candidate(scenario, objective, [start.incumbent])[2]
+        if objective.feasible(known):  # plus the grid's rounding: the grid optimum may be that much above
+            slack = scenario.num_tasks * (2 * sum(scenario.block_counts) + 1) * g
+            _break_symmetry(model, scenario, objective.raw_value(known) + slack, start.delay_low)
     weight = model.set_objective()
     if hint:
         model.add_hint(*start.incumbent)
@@ -341,11 +345,33 @@ def _energy_budgets(cp, scenario: Scenario, x: dict) -> None:
             cp.add(sum(terms) <= cap)
 
 
-def _break_symmetry(cp, scenario: Scenario, start: dict) -> None:
-    """Identical tasks (device, model, release, deadline) start in index order."""
+def _break_symmetry(model: "_Model", scenario: Scenario, upper: float, delay_low: list[float]) -> None:
+    """Identical tasks (one device and model, no end-to-end deadline) take their chain
+    schedules in release order: the one released first gets the schedule whose first block
+    needs its input earliest (start of block 0 less its upload).
+
+    Why it keeps an optimum: swapping two such tasks' whole chain schedules keeps every
+    resource's use, the device's energy, every block delay but the first one's and the sum
+    of the D_k; sorting the schedules by the release they need and giving them out in
+    release order keeps every release (a matching argument). Block 0's delay changes, so
+    the rule is added only when block 0's deadline cannot bind in any solution at most
+    ``upper`` (s): no task's block 0 can end later than its release plus ``upper`` less the
+    other tasks' bounds ``delay_low``."""
+    d, cp = model.data, model.cp
     groups: dict = {}
     for k, t in enumerate(scenario.tasks):
-        groups.setdefault((t.device, t.model, t.release_s, t.deadline_s), []).append(k)
+        if t.deadline_s is None:
+            groups.setdefault((t.device, t.model), []).append(k)
+    total_low = sum(delay_low)
     for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda k: (scenario.tasks[k].release_s, k))
+        latest_end = max(scenario.tasks[k].release_s + upper - (total_low - delay_low[k]) for k in members)
+        tau = scenario.tables[members[0]].deadline[0]
+        if math.isfinite(tau) and latest_end - scenario.tasks[members[0]].release_s > 0.99 * tau:
+            continue
+        need = {k: model.start[k, 0] - sum(d.trans[k][0][0][j] * model.x[k, 0, j] for j in range(model.n_loc))
+                for k in members}
         for a, b in zip(members, members[1:]):
-            cp.add(start[a, 0] <= start[b, 0])
+            cp.add(need[a] <= need[b])
