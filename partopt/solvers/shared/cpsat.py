@@ -34,8 +34,12 @@ Strengthening, from the structure:
 - D_a + D_b >= the proven bound of tasks a and b solved as a scenario of their own
   (under "hard", K >= 3, each task with the next four in release order): the LP then
   sees part of the queueing that one task's bound ignores;
-- identical tasks (same device and model, no end-to-end deadline) take their chain
-  schedules in release order (see :func:`_break_symmetry` for why an optimum is kept);
+- every task's times end within its release plus the largest delay it can have in a
+  solution no worse than the incumbent (under "hard": the incumbent's total less the
+  other tasks' bounds), which tightens the big-M rows of the transfers (6);
+- optionally (``symmetry=True``), identical tasks (same device and model, no end-to-end
+  deadline) take their chain schedules in release order (:func:`_break_symmetry` says
+  why an optimum is kept); off by default, as it slowed the proofs at K = 4;
 - the best of the solver's schedule and its left-compacted copy (every block as early
   as its order allows, in continuous time) is returned.
 
@@ -106,7 +110,8 @@ class _GridData:
 class _Model:
     """The CP-SAT model of the module docstring, built piece by piece."""
 
-    def __init__(self, scenario: Scenario, objective: Objective, data: _GridData, delay_low: list[float]):
+    def __init__(self, scenario: Scenario, objective: Objective, data: _GridData, delay_low: list[float],
+                 delay_high: list[float] | None = None):
         from ortools.sat.python import cp_model
 
         self.scenario, self.objective, self.data = scenario, objective, data
@@ -119,6 +124,10 @@ class _Model:
         self.delay: list = []
         self.excess: list = []
         self.intervals: dict = {}
+        # A task's blocks all end within its release plus its largest possible delay (s).
+        self.latest = [data.horizon if delay_high is None or not math.isfinite(delay_high[k])
+                       else min(data.horizon, data.rel[k] + _up(delay_high[k], data.grid) + 1)
+                       for k in range(scenario.num_tasks)]
         for k in range(scenario.num_tasks):
             for m in range(len(data.dur[k])):
                 self._block(k, m)
@@ -131,8 +140,8 @@ class _Model:
     def _block(self, k: int, m: int) -> None:
         """Variables (1)-(2) of block (k, m), its intervals, availability (3) and input (5)-(6)."""
         cp, d, n_loc = self.cp, self.data, self.n_loc
-        start = self.start[k, m] = cp.new_int_var(d.rel[k], d.horizon, f"S[{k},{m}]")
-        end = self.end[k, m] = cp.new_int_var(d.rel[k], d.horizon, f"C[{k},{m}]")
+        start = self.start[k, m] = cp.new_int_var(d.rel[k], self.latest[k], f"S[{k},{m}]")
+        end = self.end[k, m] = cp.new_int_var(d.rel[k], self.latest[k], f"C[{k},{m}]")
         lits = [cp.new_bool_var(f"x[{k},{m},{j}]") for j in range(n_loc)]
         for j, lit in enumerate(lits):
             self.x[k, m, j] = lit
@@ -161,7 +170,7 @@ class _Model:
         last = len(d.dur[k]) - 1
         back = sum(d.ret[k][j] * self.x[k, last, j] for j in range(self.n_loc))
         low = max(0, _down(delay_low, g) - 1) if math.isfinite(delay_low) else 0
-        d_k = cp.new_int_var(low, d.horizon, f"D[{k}]")
+        d_k = cp.new_int_var(low, max(low, self.latest[k] - d.rel[k] + max(d.ret[k])), f"D[{k}]")
         cp.add(d_k == self.end[k, last] + back - d.rel[k])  # (7)
         self.delay.append(d_k)
         limits = [(self.end[k, m] - (d.rel[k] if m == 0 else self.end[k, m - 1]) + (back if m == last else 0),
@@ -228,13 +237,14 @@ def _configure(solver, time_left: float | None, workers: int | None, seed: int |
 
 def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
                        grid_s: float = DEFAULT_GRID_S, workers: int | None = None, hint: bool = True,
-                       symmetry: bool = True, task_bounds: bool = True, log: bool = False,
+                       symmetry: bool = False, task_bounds: bool = True, log: bool = False,
                        params: dict | None = None, pair_bounds: bool = True) -> SolverOutput:
     """Solve ``scenario`` exactly with CP-SAT (see the module docstring for the model).
 
     grid_s: the time grid (s); workers: CP-SAT search workers (default: the cores);
-    hint, symmetry, task_bounds, pair_bounds: the strengthenings (on by default; pair
-    bounds under "hard" with K >= 3, spending at most a quarter of the time limit); log:
+    hint, task_bounds, pair_bounds: the strengthenings (on by default; pair bounds under
+    "hard" with K >= 3, spending at most a quarter of the time limit); symmetry: order
+    identical tasks by release (off by default, see the module docstring); log:
     print the solver's search log; params: further CP-SAT parameters by name (e.g.
     ``{"linearization_level": 2}``).
     """
@@ -246,22 +256,25 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     start = exact_start(scenario, objective, time_limit)
     if isinstance(start, SolverOutput):
         return start
-    model = _Model(scenario, objective, _GridData.of(scenario, g),
-                   start.delay_low if task_bounds else [0.0] * scenario.num_tasks)
+    # Under "hard" an optimum costs no more than the incumbent (plus the grid's rounding), and
+    # every other task at least its own bound: that caps each task's delay and every time.
+    known = best_candidate(scenario, objective, [start.incumbent])[2]
+    upper = math.inf
+    if hard and objective.feasible(known):
+        upper = objective.raw_value(known) + scenario.num_tasks * (2 * sum(scenario.block_counts) + 1) * g
+    delay_low = start.delay_low if task_bounds else [0.0] * scenario.num_tasks
+    model = _Model(scenario, objective, _GridData.of(scenario, g), delay_low,
+                   [upper - (sum(delay_low) - v) for v in delay_low])
     if pair_bounds and hard and scenario.num_tasks >= 3:
         budget = None if time_limit is None else time_limit / 4
         for (a, b), low in _pair_bounds(scenario, objective, g, budget).items():
             model.cp.add(model.delay[a] + model.delay[b] >= _down(low, g) - 2)
     if task_bounds and start.work_bound is not None:  # valid on the grid too: rounding only lengthens
         model.cp.add(sum(model.delay) >= _down(start.work_bound, g))
-    if symmetry:
-        known = best_candidate(scenario, objective, [start.incumbent])[2]
-        if objective.feasible(known):  # plus the grid's rounding: the grid optimum may be that much above
-            slack = scenario.num_tasks * (2 * sum(scenario.block_counts) + 1) * g
-            _break_symmetry(model, scenario, objective.raw_value(known) + slack, start.delay_low)
+    groups = _break_symmetry(model, scenario, upper, delay_low) if symmetry else []
     weight = model.set_objective()
     if hint:
-        model.add_hint(*start.incumbent)
+        model.add_hint(*_in_release_order(scenario, start.incumbent, groups))
 
     remaining = None if time_limit is None else time_limit - (time.perf_counter() - begin)
     info: dict[str, Any] = {"grid_s": g, "build_s": time.perf_counter() - begin,
@@ -345,7 +358,7 @@ def _energy_budgets(cp, scenario: Scenario, x: dict) -> None:
             cp.add(sum(terms) <= cap)
 
 
-def _break_symmetry(model: "_Model", scenario: Scenario, upper: float, delay_low: list[float]) -> None:
+def _break_symmetry(model: "_Model", scenario: Scenario, upper: float, delay_low: list[float]) -> list[list[int]]:
     """Identical tasks (one device and model, no end-to-end deadline) take their chain
     schedules in release order: the one released first gets the schedule whose first block
     needs its input earliest (start of block 0 less its upload).
@@ -354,10 +367,12 @@ def _break_symmetry(model: "_Model", scenario: Scenario, upper: float, delay_low
     resource's use, the device's energy, every block delay but the first one's and the sum
     of the D_k; sorting the schedules by the release they need and giving them out in
     release order keeps every release (a matching argument). Block 0's delay changes, so
-    the rule is added only when block 0's deadline cannot bind in any solution at most
-    ``upper`` (s): no task's block 0 can end later than its release plus ``upper`` less the
-    other tasks' bounds ``delay_low``."""
+    the rule is added only when block 0 has no deadline, or when it cannot bind in any
+    solution whose sum of D_k is at most ``upper`` (s; inf when unknown): no task's block 0
+    can end later than its release plus ``upper`` less the other tasks' bounds ``delay_low``.
+    Returns the groups ordered (each in release order)."""
     d, cp = model.data, model.cp
+    ordered: list[list[int]] = []
     groups: dict = {}
     for k, t in enumerate(scenario.tasks):
         if t.deadline_s is None:
@@ -367,11 +382,27 @@ def _break_symmetry(model: "_Model", scenario: Scenario, upper: float, delay_low
         if len(members) < 2:
             continue
         members.sort(key=lambda k: (scenario.tasks[k].release_s, k))
-        latest_end = max(scenario.tasks[k].release_s + upper - (total_low - delay_low[k]) for k in members)
         tau = scenario.tables[members[0]].deadline[0]
-        if math.isfinite(tau) and latest_end - scenario.tasks[members[0]].release_s > 0.99 * tau:
+        latest_end = max(scenario.tasks[k].release_s + upper - (total_low - delay_low[k]) for k in members)
+        if math.isfinite(tau) and not latest_end - scenario.tasks[members[0]].release_s <= 0.99 * tau:
             continue
         need = {k: model.start[k, 0] - sum(d.trans[k][0][0][j] * model.x[k, 0, j] for j in range(model.n_loc))
                 for k in members}
         for a, b in zip(members, members[1:]):
             cp.add(need[a] <= need[b])
+        ordered.append(members)
+    return ordered
+
+
+def _in_release_order(scenario: Scenario, solution: tuple, groups: list[list[int]]) -> tuple[list, list]:
+    """``solution`` (placement, start_s) with each group's chain schedules given out in
+    release order, as :func:`_break_symmetry` requires: the same objective, and a hint the
+    model accepts."""
+    placement, start_s = [list(r) for r in solution[0]], [list(r) for r in solution[1]]
+    for members in groups:
+        tab = scenario.tables[members[0]]
+        rows = sorted(((start_s[k][0] - tab.transfer[0][0][placement[k][0]], placement[k], start_s[k])
+                       for k in members), key=lambda item: item[0])
+        for k, (_, row, begin) in zip(members, rows):
+            placement[k], start_s[k] = row, begin
+    return placement, start_s
