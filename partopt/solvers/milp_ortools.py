@@ -72,7 +72,9 @@ def _model_proto(model: Formulation):
     objective = sorted(model.objective.items())
     proto.objective.linear_coefficients.ids.extend(v for v, _ in objective)
     proto.objective.linear_coefficients.values.extend(c for _, c in objective)
-    rows, cols, coefs = [], [], []
+    rows: list[int] = []
+    cols: list[int] = []
+    coefs: list[float] = []
     for k, row in enumerate(model.rows):
         entries = sorted(row.coefs.items())
         rows.extend([k] * len(entries))

@@ -148,9 +148,9 @@ def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_
                     break
             if stopped:
                 break
-    current = [current[k, :blocks].tolist() for k, blocks in enumerate(scenario.block_counts)]
+    found = [current[k, :blocks].tolist() for k, blocks in enumerate(scenario.block_counts)]
     # Earliest-finish's own schedule can beat FIFO dispatch of any placement nearby: keep the better.
-    best_placement, best_start, _ = best_candidate(scenario, objective, [(current, None), (ef_placement, ef_start)])
+    best_placement, best_start, _ = best_candidate(scenario, objective, [(found, None), (ef_placement, ef_start)])
     timed_out = stopped and time.perf_counter() > deadline
     return SolverOutput(placement=best_placement, start_s=best_start, timed_out=timed_out,
                         info={"evaluations": evaluations})

@@ -138,8 +138,8 @@ def _solve(lp: _Lp, n_y: int, task_bounds: list[float], time_limit: float | None
     model.a_matrix_.value_ = vals[order].astype(float)
     with native_stdout_silenced():  # HiGHS prints a banner from C when it starts
         highs = highspy.Highs()
-    for option, value in (("output_flag", False), ("solver", "ipm"), ("run_crossover", "off")):
-        highs.setOptionValue(option, value)
+    for option, setting in (("output_flag", False), ("solver", "ipm"), ("run_crossover", "off")):
+        highs.setOptionValue(option, setting)
     if time_limit is not None:
         highs.setOptionValue("time_limit", max(0.1, float(time_limit)))
     highs.passModel(model)
@@ -148,7 +148,8 @@ def _solve(lp: _Lp, n_y: int, task_bounds: list[float], time_limit: float | None
         return None
     info = highs.getInfo()
     # Without crossover the primal objective is within the primal-dual error of the optimum.
-    value, error = float(info.objective_function_value), float(info.primal_dual_objective_error)
+    value = float(info.objective_function_value)
+    error = float(getattr(info, "primal_dual_objective_error", 1e-3))
     error = error if math.isfinite(error) and error >= 0 else 1e-3
     return value - abs(value) * max(1e-7, 2 * error)
 
