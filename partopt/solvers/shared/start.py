@@ -40,8 +40,9 @@ class ExactStart:
 
 def exact_start(scenario: Scenario, objective: Objective, time_limit: float | None = None) -> ExactStart | SolverOutput:
     """The :class:`ExactStart` of ``scenario``, or the proof of infeasibility when under "hard"
-    some task has no feasible placement even alone. The work relaxation gets at most a tenth
-    of ``time_limit`` (s)."""
+    some task has no feasible placement even alone. The work relaxation gets a share of
+    ``time_limit`` (s) that grows with K, from 5% at K = 8 to half from K = 80 on: the
+    larger the scenario, the less the search can add to its bound."""
     hard = objective.kind == "hard"
     bounds = task_lower_bounds(scenario, objective)
     if hard and any(math.isinf(b) for b in bounds):
@@ -53,7 +54,8 @@ def exact_start(scenario: Scenario, objective: Objective, time_limit: float | No
     if scenario.num_tasks >= WORK_BOUND_MIN_TASKS:
         placement, start_s = incumbent
         span = max(start_s[k][-1] + tab.duration[-1][placement[k][-1]] for k, tab in enumerate(scenario.tables))
-        work = work_bound(scenario, delay_low, span, time_limit=None if time_limit is None else time_limit / 10)
+        share = min(0.5, scenario.num_tasks / 160)
+        work = work_bound(scenario, delay_low, span, time_limit=None if time_limit is None else share * time_limit)
     return ExactStart(bounds, delay_low, incumbent, work)
 
 
