@@ -264,6 +264,26 @@ def test_release_order_symmetry_keeps_the_optimum(seed, kind):
     assert agree(runs[0].objective, runs[1].objective, sc)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_deadlines_tight_to_the_grid_never_claim_infeasible(seed):
+    """Block deadlines set to the earliest-finish schedule's own worst delays: CP-SAT's grid
+    cannot hold that schedule, yet it is feasible, so the answer is feasible, never infeasible."""
+    import dataclasses
+
+    from partopt.schedule import evaluate_scenario
+    from partopt.solvers.shared.heuristics import earliest_finish_schedule
+
+    sc = small(seed, tasks=4, num_servers=2, networks=("vgg16",), release_rate=110)
+    placement, start_s = earliest_finish_schedule(sc, True)
+    ev = evaluate_scenario(sc, placement, start_s)
+    name = sc.tasks[0].model
+    blocks = tuple(dataclasses.replace(b, deadline_s=max(row[m] for row in ev.block_delay) * (1 + 1e-10))
+                   for m, b in enumerate(sc.models[name].blocks))
+    tight = dataclasses.replace(sc, models={name: dataclasses.replace(sc.models[name], blocks=blocks)})
+    res = partopt.solve(tight, time_limit=10)
+    assert res.status in (partopt.Status.FEASIBLE, partopt.Status.OPTIMAL) and res.evaluation.feasible
+
+
 def test_solve_with_no_solver_named_runs_cpsat_on_a_scenario():
     """Ground truth in one call; a chain solver on a scenario is refused, naming the right ones."""
     sc = small(4, tasks=2)

@@ -288,6 +288,12 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     status = solver.solve(model.cp)
     info.update(termination=solver.status_name(status), solve_s=solver.wall_time,
                 branches=solver.num_branches, conflicts=solver.num_conflicts)
+    if status == cp_model.INFEASIBLE and objective.feasible(known):
+        # Rounding up to the grid can leave no grid solution (or none within the caps) when
+        # deadlines bind to within a few grid steps; the incumbent is feasible in continuous
+        # time: return it, proving nothing.
+        info["termination"] = "no grid solution (deadlines within the grid's rounding); the incumbent is returned"
+        return incumbent_output(scenario, objective, start, info)
     if status == cp_model.INFEASIBLE:
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     if status == cp_model.MODEL_INVALID:

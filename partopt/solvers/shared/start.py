@@ -60,7 +60,8 @@ def exact_start(scenario: Scenario, objective: Objective, time_limit: float | No
 
 
 def incumbent_output(scenario: Scenario, objective: Objective, start: ExactStart, info: dict) -> SolverOutput:
-    """The answer when the time limit passed while the model was built: the incumbent, not proven."""
+    """The incumbent, not proven: the answer when the time limit passed while the model was built
+    (or when ``info["termination"]`` says why else)."""
     placement, start_s, _ = best_candidate(scenario, objective, [start.incumbent])
     return SolverOutput(placement=placement, start_s=start_s, timed_out=True, lower_bound=start.lower,
-                        info={**info, "termination": "time limit reached while building the model"})
+                        info={"termination": "time limit reached while building the model", **info})
