@@ -23,7 +23,14 @@ from typing import Callable, Generator, Iterable, Sequence
 import numpy as np
 
 from partopt.api import DEFAULT_SOLVER, solve
-from partopt.execution import SerialExecutor, TaskFailure, default_start_method, map_unordered, process_pool
+from partopt.execution import (
+    SerialExecutor,
+    TaskFailure,
+    default_start_method,
+    map_unordered,
+    process_pool,
+    usable_cores,
+)
 from partopt.files import from_dict
 from partopt.model import Instance
 from partopt.progress import Progress
@@ -382,7 +389,7 @@ def _results(executor: Executor | None, jobs: int | None, tasks: list, names: li
         tasks = tasks[PROBE_TASKS:]
         if per_task * len(tasks) < POOL_MIN_S:
             jobs = 1
-        workers = jobs or _cores()
+        workers = jobs or usable_cores()
         size = max(1, min(math.ceil(CHUNK_S / max(per_task, 1e-9)), math.ceil(len(tasks) / (4 * workers))))
     pool, in_flight, owned = _executor(executor, jobs, tasks, names)
     finished = False
@@ -401,11 +408,6 @@ def _results(executor: Executor | None, jobs: int | None, tasks: list, names: li
             pool.shutdown(wait=finished, cancel_futures=True)
 
 
-def _cores() -> int:
-    """Cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _executor(executor: Executor | None, jobs: int | None, tasks: list,
               names: list[str]) -> tuple[Executor, int, bool]:
     """(executor, tasks to keep in flight, whether this run owns it). The given executor, or a
@@ -415,7 +417,7 @@ def _executor(executor: Executor | None, jobs: int | None, tasks: list,
     in_flight, forked = 256, False  # an outside executor schedules by itself; send it everything
     if executor is None:
         if jobs is None:
-            jobs = _cores()
+            jobs = usable_cores()
         method = default_start_method()
         executor = SerialExecutor() if jobs == 1 or len(tasks) <= 1 else process_pool(jobs, method)
         in_flight, forked = 2 * jobs, method == "fork"

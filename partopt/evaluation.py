@@ -14,11 +14,13 @@ from partopt.costs import CostTensors
 from partopt.horizon import Horizon, HorizonEvaluation, evaluate_horizon
 from partopt.model import Instance
 from partopt.scenario import Scenario
-from partopt.schedule import ScenarioEvaluation, evaluate_scenario
+from partopt.schedule import FifoSummary, ScenarioEvaluation, evaluate_scenario
 
 __all__ = ["Evaluation", "Objective", "evaluate", "OBJECTIVES", "ScenarioEvaluation", "HorizonEvaluation"]
 
 AnyEvaluation = Evaluation | ScenarioEvaluation | HorizonEvaluation
+#: What an :class:`Objective` can judge: an evaluation, or a search's FIFO summary.
+Judged = AnyEvaluation | FifoSummary
 
 OBJECTIVES = ("hard", "penalty")
 
@@ -47,13 +49,13 @@ class Objective:
             raise ValueError(f"beta: must be a finite number >= 0, got {self.beta!r}")
         object.__setattr__(self, "beta", beta)
 
-    def feasible(self, evaluation: AnyEvaluation) -> bool:
+    def feasible(self, evaluation: Judged) -> bool:
         """Whether ``evaluation`` satisfies this objective's constraints (an invalid schedule never does)."""
         if self.kind == "hard":
             return evaluation.feasible
         return evaluation.valid and evaluation.budget_kept
 
-    def raw_value(self, evaluation: AnyEvaluation) -> float:
+    def raw_value(self, evaluation: Judged) -> float:
         """The minimized quantity, ignoring feasibility: L (hard) or L + beta psi (penalty)."""
         if self.kind == "hard":
             return evaluation.total_delay

@@ -18,11 +18,16 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 __all__ = ["SerialExecutor", "process_pool", "map_unordered", "TaskFailure", "default_start_method",
-           "end_with_parent", "LOST_WORKER_ERRORS"]
+           "end_with_parent", "LOST_WORKER_ERRORS", "usable_cores"]
 
 #: Exceptions (by class name) that mean the worker, not the task, failed: the task is retried once.
 LOST_WORKER_ERRORS = frozenset({"KilledWorker", "BrokenProcessPool", "CommClosedError", "CancelledError",
                                 "FutureCancelledError", "WorkerLost"})
+
+
+def usable_cores() -> int:
+    """Cores this process may use (its CPU affinity where the platform tells it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class SerialExecutor(Executor):

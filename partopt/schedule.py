@@ -14,12 +14,13 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from partopt import formulas as f
 from partopt.scenario import Scenario, validate_scenario_placement, validate_start_times
 
-__all__ = ["ScenarioEvaluation", "evaluate_scenario", "fifo_dispatch", "compact_schedule", "resource_of"]
+__all__ = ["ScenarioEvaluation", "FifoSummary", "evaluate_scenario", "fifo_dispatch", "compact_schedule",
+           "resource_of"]
 
 
 def resource_of(scenario: Scenario, k: int, loc: int) -> tuple[str, int]:
@@ -89,6 +90,27 @@ def compact_schedule(scenario: Scenario, placement: Sequence[Sequence[int]],
         start[k][m] = begin
         finish[k][m] = free[res] = begin + tables[k].duration[m][loc]
     return tuple(tuple(row) for row in start)
+
+
+class FifoSummary(NamedTuple):
+    """What a search needs of a placement's FIFO dispatch (a valid schedule by construction):
+    the verdicts and totals of its :class:`ScenarioEvaluation`, which
+    :class:`partopt.evaluation.Objective` reads alike (s for delays)."""
+
+    deadlines_met: bool
+    budget_kept: bool
+    total_delay: float
+    penalty: float
+
+    @property
+    def valid(self) -> bool:
+        """FIFO dispatch keeps every precedence and no-overlap rule."""
+        return True
+
+    @property
+    def feasible(self) -> bool:
+        """Every deadline and budget kept."""
+        return self.deadlines_met and self.budget_kept
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import multiprocessing as mp
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from partopt.execution import usable_cores
 
 __all__ = [
     "TrainingConfig", "TrainingLog", "EpisodeTracker", "ReplayMemory", "epsilon_at", "number_episodes",
@@ -212,9 +213,7 @@ def resume_from(path: Path, net) -> tuple[dict, list[dict], int, float]:
 
 def worker_count(requested: int) -> int:
     """``requested`` workers, or the cores this process may use when it is 0."""
-    if requested:
-        return requested
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return requested or usable_cores()
 
 
 def run_workers(target: Callable, args: Callable[[int, object, object, object], tuple], count: int,

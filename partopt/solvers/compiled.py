@@ -1,10 +1,12 @@
-"""Compiled loops of the exact chain DP (Numba).
+"""Compiled loops (Numba): the chain DP's Bellman recursion (:func:`bellman`), the budget
+DP's backward bounds and best-first search (:func:`remaining`, :func:`best_first`), and
+the shared-edge local search's FIFO pricing (:class:`FifoScorer`).
 
-Importing this module imports Numba (about half a second); :mod:`partopt.solvers.dp`
-imports it on the first solve, so ``import partopt`` stays quick. The machine code is
-cached on disk (``cache=True``): a fresh process loads it instead of compiling again.
+Importing this module imports Numba (about half a second); the solvers import it on their
+first call, so ``import partopt`` stays quick. The machine code is cached on disk
+(``cache=True``): a fresh process loads it instead of compiling again.
 
-The loops read every step tensor once, in memory order, and keep only a vector of
+The recursion reads every step tensor once, in memory order, and keeps only a vector of
 ``L`` values and the back pointers; there are no temporaries of shape (B, L, L).
 """
 
@@ -14,6 +16,9 @@ import heapq
 
 import numba
 import numpy as np
+
+from partopt.formulas import REL_TOL
+from partopt.schedule import FifoSummary
 
 __all__ = ["bellman", "best_first", "remaining", "FifoScorer"]
 
@@ -242,9 +247,10 @@ def _fifo_score(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, 
 
 class FifoScorer:
     """Prices placements of one scenario under FIFO dispatch in compiled code, for search loops:
-    ``score(placement)`` gives (deadlines met, budgets kept, sum of D_k (s), psi (s)), the
-    figures :func:`partopt.schedule.evaluate_scenario` reports for the same placement (a test
-    checks that they agree); the scenario's tables are packed into arrays once."""
+    ``score(placement)`` gives a :class:`partopt.schedule.FifoSummary` (deadlines met, budgets
+    kept, sum of D_k (s), psi (s)), the figures :func:`partopt.schedule.evaluate_scenario`
+    reports for the same placement (a test checks that they agree), for an
+    :class:`partopt.evaluation.Objective` to judge; the tables are packed into arrays once."""
 
     def __init__(self, scenario):
         tables = scenario.tables
@@ -276,13 +282,11 @@ class FifoScorer:
             out[k, :len(row)] = row
         return out
 
-    def score(self, placement) -> tuple[bool, bool, float, float]:
-        """(deadlines met, budgets kept, total delay (s), psi (s)) of ``placement``: one row a
-        task, or the array of :meth:`packed` (a search changes it in place between calls)."""
-        from partopt import formulas
-
+    def score(self, placement) -> FifoSummary:
+        """The FIFO dispatch of ``placement`` summed up: one row a task, or the array of
+        :meth:`packed` (a search changes it in place between calls)."""
         packed = placement if isinstance(placement, np.ndarray) else self.packed(placement)
         ok, kept, total, psi = _fifo_score(self.dur, self.trans, self.ret, self.rel, self.dev, self.nblk,
                                            self.tau, self.task_tau, self.energy, self.budget, self.free0,
-                                           packed, formulas.REL_TOL)
-        return bool(ok), bool(kept), float(total), float(psi)
+                                           packed, REL_TOL)
+        return FifoSummary(bool(ok), bool(kept), float(total), float(psi))

@@ -34,7 +34,10 @@ Row (6) is divided by B so that the solver's feasibility tolerance is relative.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -45,7 +48,7 @@ from partopt.formulas import REL_TOL
 from partopt.model import Instance
 from partopt.result import SolverOutput
 
-__all__ = ["Formulation", "Row", "build_formulation", "prepare", "OBJECTIVE_RANGE"]
+__all__ = ["Formulation", "Row", "build_formulation", "prepare", "OBJECTIVE_RANGE", "native_stdout_silenced"]
 
 #: The model objective of any placement lies in [0, OBJECTIVE_RANGE].
 OBJECTIVE_RANGE = 1e6
@@ -238,3 +241,21 @@ def prepare(instance: Instance, objective: Objective, backend: str, backends: tu
         return SolverOutput(placement=None, timed_out=True,
                             info={"backend": backend, "termination": "time limit reached while building"}), 0.0
     return model, left
+
+
+@contextlib.contextmanager
+def native_stdout_silenced():
+    """Send file descriptor 1 to /dev/null for the duration (catches prints from C code)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable stdout: nothing to protect
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -7,17 +7,14 @@ feasibility tolerance to 1e-9. ``export`` writes the model as LP (``.lp``) or MP
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import warnings
 
 from partopt.evaluation import Objective
 from partopt.model import Instance
 from partopt.result import SolverOutput
-from partopt.solvers.milp import Formulation, prepare
+from partopt.solvers.milp import Formulation, native_stdout_silenced, prepare
 
-__all__ = ["solve_milp_pulp", "pulp_problem", "native_stdout_silenced"]
+__all__ = ["solve_milp_pulp", "pulp_problem"]
 
 BACKENDS = ("cbc", "highs")
 
@@ -42,24 +39,6 @@ def pulp_problem(model: Formulation):
 def _lp_name(name: str) -> str:
     """x[1,2] -> x_1_2: LP and MPS files take no brackets or commas."""
     return name.replace("[", "_").replace("]", "").replace(",", "_")
-
-
-@contextlib.contextmanager
-def native_stdout_silenced():
-    """Send file descriptor 1 to /dev/null for the duration (catches prints from C code)."""
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no usable stdout: nothing to protect
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _solver(backend: str, time_limit, threads, seed, warm: bool):

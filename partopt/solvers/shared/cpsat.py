@@ -52,13 +52,13 @@ per-task bounds or the work relaxation's bound.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from partopt.evaluation import Objective
+from partopt.execution import usable_cores
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import compact_schedule
@@ -225,8 +225,7 @@ def _configure(solver, time_left: float | None, workers: int | None, seed: int |
     sat = solver.parameters
     if time_left is not None:
         sat.max_time_in_seconds = time_left
-    sat.num_workers = int(workers) if workers else max(1, len(os.sched_getaffinity(0)) if hasattr(
-        os, "sched_getaffinity") else (os.cpu_count() or 1))
+    sat.num_workers = int(workers) if workers else usable_cores()
     sat.random_seed = 0 if seed is None else int(seed) % (2**31)
     sat.log_search_progress = bool(log)
     for key, value in dict(params or {}).items():
@@ -258,10 +257,9 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
         return start
     # Under "hard" an optimum costs no more than the incumbent (plus the grid's rounding), and
     # every other task at least its own bound: that caps each task's delay and every time.
-    known = best_candidate(scenario, objective, [start.incumbent])[2]
     upper = math.inf
-    if hard and objective.feasible(known):
-        upper = objective.raw_value(known) + scenario.num_tasks * (2 * sum(scenario.block_counts) + 1) * g
+    if hard and objective.feasible(start.known):
+        upper = objective.raw_value(start.known) + scenario.num_tasks * (2 * sum(scenario.block_counts) + 1) * g
     delay_low = start.delay_low if task_bounds else [0.0] * scenario.num_tasks
     model = _Model(scenario, objective, _GridData.of(scenario, g), delay_low,
                    [upper - (sum(delay_low) - v) for v in delay_low])
@@ -280,7 +278,7 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     info: dict[str, Any] = {"grid_s": g, "build_s": time.perf_counter() - begin,
                             "beta_used": weight[1] / weight[0] or None}
     if remaining is not None and remaining <= 0:
-        return incumbent_output(scenario, objective, start, info)
+        return incumbent_output(start, info)
     candidates: list = [start.incumbent]
     bound_s = start.lower
     solver = cp_model.CpSolver()
@@ -288,12 +286,12 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     status = solver.solve(model.cp)
     info.update(termination=solver.status_name(status), solve_s=solver.wall_time,
                 branches=solver.num_branches, conflicts=solver.num_conflicts)
-    if status == cp_model.INFEASIBLE and objective.feasible(known):
+    if status == cp_model.INFEASIBLE and objective.feasible(start.known):
         # Rounding up to the grid can leave no grid solution (or none within the caps) when
         # deadlines bind to within a few grid steps; the incumbent is feasible in continuous
         # time: return it, proving nothing.
         info["termination"] = "no grid solution (deadlines within the grid's rounding); the incumbent is returned"
-        return incumbent_output(scenario, objective, start, info)
+        return incumbent_output(start, info)
     if status == cp_model.INFEASIBLE:
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     if status == cp_model.MODEL_INVALID:

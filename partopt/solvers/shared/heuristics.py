@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import time
 
-from partopt import formulas as f
 from partopt.evaluation import Objective
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
@@ -119,10 +118,8 @@ def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_
     current = scorer.packed(first)
 
     def score() -> tuple[bool, float]:
-        met, kept, total, psi = scorer.score(current)
-        feasible = kept and (met or objective.kind != "hard")
-        return (not feasible, total if objective.kind == "hard" else float(f.penalized_delay(total, psi,
-                                                                                            objective.beta)))
+        summary = scorer.score(current)
+        return (not objective.feasible(summary), objective.raw_value(summary))
 
     best = score()
     evaluations, improved, stopped = len(starts), True, False

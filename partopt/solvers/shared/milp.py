@@ -174,7 +174,7 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     remaining = None if time_limit is None else time_limit - (time.perf_counter() - begin)
     info: dict[str, Any] = {"backend": "scip", "build_s": time.perf_counter() - begin}
     if remaining is not None and remaining <= 0:
-        return incumbent_output(scenario, objective, start, info)
+        return incumbent_output(start, info)
     candidates: list = [start.incumbent]
     params = mathopt.SolveParameters(
         relative_gap_tolerance=0.0, absolute_gap_tolerance=0.0, threads=threads,

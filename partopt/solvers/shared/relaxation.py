@@ -120,7 +120,7 @@ def _solve(lp: _Lp, n_y: int, task_bounds: list[float], time_limit: float | None
     """The LP's optimum by HiGHS (interior point), kept below it by twice the reported error."""
     import highspy
 
-    from partopt.solvers.milp_pulp import native_stdout_silenced
+    from partopt.solvers.milp import native_stdout_silenced
 
     k_tasks = len(task_bounds)
     rows, cols, vals = (np.asarray(x) for x in zip(*lp.entries))

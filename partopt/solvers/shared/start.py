@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from partopt.evaluation import Objective
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
-from partopt.solvers.shared.common import best_candidate, task_lower_bounds
+from partopt.schedule import ScenarioEvaluation, evaluate_scenario
+from partopt.solvers.shared.common import task_lower_bounds
 from partopt.solvers.shared.heuristics import earliest_finish_schedule
 from partopt.solvers.shared.relaxation import work_bound
 
@@ -25,11 +26,12 @@ WORK_BOUND_MIN_TASKS = 3
 class ExactStart:
     """What both exact solvers start from: per-task bounds on their objective share and on
     D_k alone (s), the work relaxation's bound on sum_k D_k (s, None when not solved), and
-    the earliest-finish solution as hint and incumbent."""
+    the earliest-finish solution as hint and incumbent, with its evaluation ``known``."""
 
     bounds: list[float]
     delay_low: list[float]
     incumbent: tuple[list, list]
+    known: ScenarioEvaluation
     work_bound: float | None = None
 
     @property
@@ -50,18 +52,18 @@ def exact_start(scenario: Scenario, objective: Objective, time_limit: float | No
                             info={"reason": "a task has no feasible placement even alone"})
     delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
     incumbent = earliest_finish_schedule(scenario, keep_deadlines=hard)
+    known = evaluate_scenario(scenario, *incumbent)
     work = None
     if scenario.num_tasks >= WORK_BOUND_MIN_TASKS:
-        placement, start_s = incumbent
-        span = max(start_s[k][-1] + tab.duration[-1][placement[k][-1]] for k, tab in enumerate(scenario.tables))
+        span = max(max(row) for row in known.finish_s)
         share = min(0.5, scenario.num_tasks / 160)
         work = work_bound(scenario, delay_low, span, time_limit=None if time_limit is None else share * time_limit)
-    return ExactStart(bounds, delay_low, incumbent, work)
+    return ExactStart(bounds, delay_low, incumbent, known, work)
 
 
-def incumbent_output(scenario: Scenario, objective: Objective, start: ExactStart, info: dict) -> SolverOutput:
+def incumbent_output(start: ExactStart, info: dict) -> SolverOutput:
     """The incumbent, not proven: the answer when the time limit passed while the model was built
     (or when ``info["termination"]`` says why else)."""
-    placement, start_s, _ = best_candidate(scenario, objective, [start.incumbent])
-    return SolverOutput(placement=placement, start_s=start_s, timed_out=True, lower_bound=start.lower,
+    return SolverOutput(placement=start.known.placement, start_s=start.known.start_s, timed_out=True,
+                        lower_bound=start.lower,
                         info={"termination": "time limit reached while building the model", **info})
