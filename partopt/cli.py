@@ -66,6 +66,10 @@ same command again and finished rows are kept, not redone.""",
   partopt train mt-a3c --config episodes=20000 --config max_seconds=300 --out mt-a3c.pt
   partopt train mt-a3c --config episodes=40000 --out mt-a3c.pt --resume    # continue a run
   partopt train dqn --config max_seconds=300 --config workers=2 --out dqn.pt
+  partopt train shape-free --config data=mixture.npz --out shape-free.pt   # one policy, M = 3..18, N = 2..9
+  partopt train shape-free --config data=mixture.npz --out shape-free.pt --resume
+  partopt train shape-free --config start=shape-free.pt --config updates=4000 --out tuned.pt  # A3C fine-tuning
+  partopt train shared-learned --config iterations=60 --out shared-learned.pt   # shared-edge dispatch
 
 Settings are the fields of A3CConfig / DQNConfig (partopt.learned.a3c, .dqn; e.g. envs,
 pool, lr, t_max, gamma, max_seconds; mt-a3c/a3c also entropy, replay, memory) or, for imitation:
@@ -445,8 +449,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("list", "list solvers, generators, suites and DNN profiles", cmd_list)
 
-    p = add("train", "train a learned solver (mt-a3c, a3c, dqn, imitation, distilled)", cmd_train)
-    p.add_argument("agent", choices=["mt-a3c", "a3c", "dqn", "imitation", "distilled"])
+    p = add("train", "train a learned solver (mt-a3c, a3c, dqn, imitation, distilled, shape-free, "
+                     "shared-learned)", cmd_train)
+    p.add_argument("agent", choices=["mt-a3c", "a3c", "dqn", "imitation", "distilled", "shape-free",
+                                     "shared-learned"])
     p.add_argument("--config", action="append", metavar="KEY=VALUE", help="training setting (repeatable)")
     p.add_argument("--out", help="checkpoint path")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")

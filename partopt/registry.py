@@ -103,6 +103,11 @@ _builtin("dqn", f"{_L}:solve_dqn", "learned", "distributed DQN policy (checkpoin
 _builtin("imitation", f"{_L}:solve_imitation", "learned", "imitation of DP optima (checkpoint)", _TORCH, True)
 _builtin("distilled", f"{_L}:solve_distilled", "learned", "distilled student of the imitation teacher",
          _TORCH, True)
+_builtin("shared-learned", "partopt.learned.dispatch:solve_shared_learned", "learned",
+         "shared edge: tasks in release order, a learned congestion price per server, then the DP", _TORCH,
+         problem="scenario")
+_builtin("shape-free", f"{_L}:solve_shape_free", "learned",
+         "one policy for M = 3..18 blocks, N = 2..9 servers (chain net, imitation of DP optima)", _TORCH, True)
 
 
 def list_solvers(kind: str | None = None, problem: str | None = None) -> list[str]:

@@ -43,8 +43,8 @@ __all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "load_suite", "build_su
 FORMAT = "partopt.suite/1"
 REFERENCE_BETA = 1.0
 HELD_OUT_SEED = 1_000_000
-#: Shared-edge suites: tasks of the four shipped DNNs, 2..9 servers, three devices.
-_SHARED_MIX = {"networks": ("vgg16", "alexnet", "resnet32", "nin"), "num_servers": (2, 9), "num_devices": 3}
+#: Generator parameters every shared-edge suite point shares: four DNNs, N = 2..9, three devices.
+SHARED_MIX = {"networks": ("vgg16", "alexnet", "resnet32", "nin"), "num_servers": (2, 9), "num_devices": 3}
 #: Heuristics whose best answer competes with the exact run for a shared suite's best known.
 SHARED_HEURISTICS = ("earliest-finish", "shared-local-search", "as-if-alone", "shared-greedy")
 
@@ -79,7 +79,7 @@ class SuiteSpec:
 
 def _shared_point(tasks: int) -> Callable[[Any], dict]:
     """Generator parameters of a shared-edge suite point: K tasks released at a given rate."""
-    return lambda rate: {**_SHARED_MIX, "num_tasks": tasks, "release_rate": rate}
+    return lambda rate: {**SHARED_MIX, "num_tasks": tasks, "release_rate": rate}
 
 
 def _sweep(axis: str, values, make: Callable[[Any], dict]) -> tuple[tuple[str, dict], ...]:

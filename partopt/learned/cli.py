@@ -17,6 +17,18 @@ def _config(cls, values: dict):
     return cls(**values)
 
 
+def _check_keys(fn, values: dict) -> None:
+    """Refuse settings that ``fn`` does not take, naming them."""
+    import inspect
+
+    taken = {p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY}
+    taken -= {"curve", "seed", "resume", "progress"}
+    for key in values:
+        if key not in taken:
+            raise ValueError(f"--config {key}: not a setting of {fn.__name__} (data, scale, seed, "
+                             + ", ".join(sorted(taken)) + ")" + did_you_mean(key, taken))
+
+
 def train_main(args) -> int:
 
     values = key_values(args.config, "--config")
@@ -31,6 +43,31 @@ def train_main(args) -> int:
         from partopt.learned.dqn import DQNConfig, train_dqn
 
         record = train_dqn(_config(DQNConfig, values), out, resume=args.resume, curve_csv=curve)
+    elif args.agent == "shared-learned":
+        from partopt.learned.dispatch import DispatchConfig, train_dispatch
+
+        train_dispatch(_config(DispatchConfig, values), out, resume=args.resume, curve=curve)
+        record = {"wall_seconds": None}
+    elif args.agent == "shape-free" and "start" in values:
+        from partopt.learned.shapefree import FinetuneConfig, finetune_shape_free
+
+        start = values.pop("start")
+        finetune_shape_free(_config(FinetuneConfig, values), start, out, curve=curve)
+        record = {"wall_seconds": None}
+    elif args.agent == "shape-free":
+        from partopt.learned.shapefree import load_mixture, make_mixture, save_mixture, train_shape_free
+
+        data_path = values.pop("data", None)
+        scale, seed = float(values.pop("scale", 1.0)), int(values.pop("seed", 0))
+        _check_keys(train_shape_free, values)
+        if data_path and Path(data_path).exists():
+            buckets, domain = load_mixture(data_path)
+        else:
+            buckets, domain = make_mixture(scale, seed=seed)
+            if data_path:
+                save_mixture(data_path, buckets, domain)
+        train_shape_free(buckets, domain, out, curve=curve, seed=seed, resume=args.resume, **values)
+        record = {"wall_seconds": None}
     elif args.agent == "imitation":
         from partopt.learned.imitation import load_dataset, make_dataset, train_teacher
 

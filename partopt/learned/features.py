@@ -21,12 +21,15 @@ log10(eps). The layout depends only on (M, N): ``feature_size(M, N)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from partopt.costs import InstanceBatch
 from partopt.model import Instance
 
-__all__ = ["FEATURE_BOUND", "FEATURE_VERSION", "feature_size", "encode", "encode_batch"]
+__all__ = ["FEATURE_BOUND", "FEATURE_VERSION", "STRUCTURED_VERSION", "ChainFeatures", "feature_size", "encode",
+           "encode_batch", "encode_structured"]
 
 FEATURE_VERSION = 1
 FEATURE_BOUND = 40.0  #: every feature is clipped to [-FEATURE_BOUND, FEATURE_BOUND]
@@ -65,3 +68,89 @@ def encode_batch(batch: InstanceBatch, energy_fraction: np.ndarray | float = 1.0
 def encode(instance: Instance, energy_fraction: float = 1.0) -> np.ndarray:
     """Features of one instance, shape (feature_size(M, N),), float32."""
     return encode_batch(instance.as_batch, energy_fraction)[0]
+
+
+# --- structured features, for the shape-free policy -------------------------------------------------------
+
+#: Version of the structured layout below; a shape-free checkpoint records the one it was trained on.
+STRUCTURED_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ChainFeatures:
+    """Features of B instances of one shape (M, N), kept apart by what they describe, so that
+    one network reads any M and N. L = N + 1 locations, location 0 the device.
+
+    blocks (B, M, 7): log10 c_m, log10 I_m, log10 d_m, log10 tau_m (0 without), has-deadline,
+        position m / (M - 1), is-last.
+    locations (B, L, 4): log10 CPU Hz, log10 link rate to the device (the device's own entry:
+        the backhaul), log10 of the output's return delay from there (s; 0 on the device),
+        is-device.
+    unary (B, M, L, 2): log10 of block m's computation time there and of its input's
+        transmission time from the device (s; 0 on the device).
+    moves (B, M, L, L, 5): for a_{m-1} = i, a_m = j: log10 of the block delay L_m (return
+        included on the last block) and of the transfer, stay (i = j), the deadline slack
+        log10 (tau_m / L_m) (0 without a deadline), log10 of the step's device energy over the
+        budget (0 without a budget).
+    context (B, 3): log10 O, the remaining-energy fraction, has-budget.
+
+    Logs are centred and scaled as in the flat features; every value is clipped to
+    +-FEATURE_BOUND.
+    """
+
+    blocks: np.ndarray
+    locations: np.ndarray
+    unary: np.ndarray
+    moves: np.ndarray
+    context: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(M, N)."""
+        return self.blocks.shape[1], self.locations.shape[1] - 1
+
+    def take(self, rows) -> "ChainFeatures":
+        """The instances at ``rows``."""
+        return ChainFeatures(self.blocks[rows], self.locations[rows], self.unary[rows], self.moves[rows],
+                             self.context[rows])
+
+
+def _clip(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, -FEATURE_BOUND, FEATURE_BOUND).astype(np.float32)
+
+
+def encode_structured(batch: InstanceBatch, energy_fraction: np.ndarray | float = 1.0) -> ChainFeatures:
+    """Structured features of every instance of ``batch`` (see :class:`ChainFeatures`)."""
+    from partopt.costs import cost_tensors
+
+    tables = cost_tensors(batch)
+    bsz, (m, n) = batch.size, batch.shape
+    has_deadline = np.isfinite(batch.deadlines)
+    deadline = np.where(has_deadline, batch.deadlines, 1.0)
+    position = np.broadcast_to(np.arange(m) / max(m - 1, 1), (bsz, m))
+    blocks = np.stack([
+        _log(batch.cycles, 8), _log(batch.input_bits, 6), _log(batch.param_bits, 6),
+        np.where(has_deadline, _log(deadline, 0), 0.0), has_deadline.astype(float), position,
+        np.broadcast_to(np.arange(m) == m - 1, (bsz, m)).astype(float),
+    ], axis=2)
+    hz = np.concatenate([batch.device_hz[:, None], batch.server_hz], axis=1)
+    rates = np.concatenate([batch.backhaul_bps[:, None], batch.uplink_bps], axis=1)
+    device = np.zeros((bsz, n + 1))
+    device[:, 0] = 1.0
+    back = tables.return_delay
+    locations = np.stack([_log(hz, 9.5, 0.5), _log(rates, 7), np.where(back > 0, _log(back, 0), 0.0), device], axis=2)
+    uplink = tables.transmission[:, :, 0, :]
+    unary = np.stack([_log(tables.computation, 0), np.where(uplink > 0, _log(uplink, 0), 0.0)], axis=3)
+    delay, transfer = tables.delay, tables.transmission
+    stay = np.broadcast_to(np.eye(n + 1, dtype=bool), delay.shape)
+    slack = np.where(has_deadline[:, :, None, None],
+                     np.log10(deadline[:, :, None, None] + _EPS) - np.log10(delay + _EPS), 0.0)
+    budget = batch.energy_budget_j
+    has_budget = np.isfinite(budget)
+    energy = np.where(has_budget[:, None, None, None],
+                      _log(tables.energy / np.where(has_budget, budget, 1.0)[:, None, None, None], 0), 0.0)
+    moves = np.stack([_log(delay, 0), np.where(transfer > 0, _log(transfer, 0), 0.0), stay.astype(float), slack,
+                      energy], axis=4)
+    fraction = np.broadcast_to(np.asarray(energy_fraction, dtype=float), (bsz,))
+    context = np.stack([_log(batch.output_bits, 6), fraction, has_budget.astype(float)], axis=1)
+    return ChainFeatures(_clip(blocks), _clip(locations), _clip(unary), _clip(moves), _clip(context))

@@ -1,4 +1,4 @@
-"""Networks (torch): one trunk, M actor heads and a critic; a joint-action head; Q heads.
+"""Networks (torch): one trunk, M actor heads and a critic; a joint-action head; Q heads; the shape-free chain net.
 
 A policy knows nothing about training; it maps features to logits (or Q-values).
 Every network is built from a small ``spec`` dict saved in its checkpoint.
@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["MultiHeadNet", "JointNet", "net_spec", "build_net", "count_parameters"]
+__all__ = ["MultiHeadNet", "JointNet", "ChainNet", "CHAIN_INPUTS", "as_tensors", "net_spec", "build_net",
+           "count_parameters"]
 
 
 def _mlp(inputs: int, hidden: list[int]) -> tuple[nn.Sequential, int]:
@@ -99,7 +101,10 @@ def net_spec(kind: str, shape: tuple[int, int], hidden, critic: bool = True) -> 
 
 
 def build_net(spec: dict) -> Any:
-    """The network described by ``spec`` (kind, inputs, blocks, locations, hidden, critic)."""
+    """The network described by ``spec``: kind "chain" with its width, or kind "multi-head" / "joint"
+    with inputs, blocks, locations, hidden and critic."""
+    if spec["kind"] == "chain":
+        return ChainNet(int(spec["width"]))
     cls = {"multi-head": MultiHeadNet, "joint": JointNet}[spec["kind"]]
     return cls(spec["inputs"], spec["blocks"], spec["locations"], list(spec["hidden"]), spec.get("critic", True))
 
@@ -107,3 +112,82 @@ def build_net(spec: dict) -> Any:
 def count_parameters(net: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+#: The fields of :class:`~partopt.learned.features.ChainFeatures`, in order: a ChainNet's inputs.
+CHAIN_INPUTS = ("blocks", "locations", "unary", "moves", "context")
+
+
+def as_tensors(features) -> dict[str, torch.Tensor]:
+    """A ChainNet's input dict from :class:`~partopt.learned.features.ChainFeatures`."""
+    return {k: torch.from_numpy(np.ascontiguousarray(getattr(features, k))) for k in CHAIN_INPUTS}
+
+
+class ChainNet(nn.Module):
+    """A policy for chains of any length M on any number of servers N (the shape-free policy).
+
+    What is the source paper's MT-A3C: a shared trunk, one decision head per block (here one
+    head whose weights all blocks share, so that M is free), an actor (logits over the
+    block's locations) and a critic (a scalar value of the state). What is new:
+
+    - inputs are :class:`~partopt.learned.features.ChainFeatures`, per block, per location,
+      per (block, location) and per move, instead of one flat vector of a fixed length;
+    - a pointer-style head scores each location from that location's own embedding, so N is
+      free;
+    - a bidirectional GRU along the chain gives each block a context of the blocks before
+      and after it;
+    - block m's head also sees where block m - 1 went (the move's features), so a decision
+      follows the previous one: pi(a_m | a_{m-1}, X), decoded block by block.
+
+    forward(features, previous) -> (logits (B, M, L), value (B,)) for ``previous`` (B, M)
+    locations of blocks m - 1 (0, the device, for m = 0); :meth:`move_logits` gives the
+    logits of every previous location at once, (B, M, L, L).
+    """
+
+    def __init__(self, width: int = 64, blocks_in: int = 7, locations_in: int = 4, unary_in: int = 2,
+                 moves_in: int = 5, context_in: int = 3):
+        super().__init__()
+        self.width = width
+        self.block = nn.Linear(blocks_in, width)
+        self.location = nn.Linear(locations_in, width)
+        self.unary = nn.Linear(unary_in, width)
+        self.context = nn.Linear(context_in, width)
+        self.cell = nn.Sequential(nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU())
+        self.chain = nn.GRU(2 * width, width, batch_first=True, bidirectional=True)
+        self.along = nn.Linear(2 * width, width)
+        self.across = nn.Linear(width, width)
+        self.here = nn.Linear(width, width)
+        self.before = nn.Linear(width, width, bias=False)
+        self.move = nn.Linear(moves_in, width)
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1))
+        self.critic = nn.Sequential(nn.Linear(3 * width, width), nn.ReLU(), nn.Linear(width, 1))
+
+    def _trunk(self, x: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(per (block, location) terms (B, M, L, W), previous-location terms (B, M, L, W),
+        critic input (B, 3W))."""
+        glob = self.context(x["context"])[:, None, None, :]
+        cell = self.cell(self.block(x["blocks"])[:, :, None, :] + self.location(x["locations"])[:, None, :, :]
+                         + self.unary(x["unary"]) + glob)  # (B, M, L, W)
+        summary = torch.cat([cell.mean(dim=2), cell.amax(dim=2)], dim=2)  # (B, M, 2W)
+        along, _ = self.chain(summary)
+        along = self.along(along)  # (B, M, W)
+        across = self.across(cell.mean(dim=1))  # (B, L, W): each location over the whole chain
+        terms = self.here(cell) + along[:, :, None, :] + across[:, None, :, :]
+        before = self.before(torch.cat([torch.zeros_like(cell[:, :1]), cell[:, :-1]], dim=1))  # block m-1's cells
+        critic_in = torch.cat([along.mean(dim=1), across.mean(dim=1), glob[:, 0, 0, :]], dim=1)
+        return terms, before, critic_in
+
+    def forward(self, x: dict, previous: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        terms, before, critic_in = self._trunk(x)
+        moves = x["moves"]  # (B, M, L, L, F)
+        idx = previous[:, :, None, None, None].expand(-1, -1, 1, moves.shape[3], moves.shape[4])
+        chosen = moves.gather(2, idx)[:, :, 0]  # (B, M, L, F): the moves from each block's previous location
+        came = before.gather(2, previous[:, :, None, None].expand(-1, -1, 1, before.shape[3]))  # (B, M, 1, W)
+        logits = self.head(terms + came + self.move(chosen)).squeeze(-1)
+        return logits, self.critic(critic_in).squeeze(-1)
+
+    def move_logits(self, x: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of every (previous, next) location pair, (B, M, L, L), and the value (B,)."""
+        terms, before, critic_in = self._trunk(x)
+        logits = self.head(terms[:, :, None] + before[:, :, :, None] + self.move(x["moves"])).squeeze(-1)
+        return logits, self.critic(critic_in).squeeze(-1)

@@ -18,15 +18,16 @@ import torch
 
 from partopt.costs import InstanceBatch
 from partopt.evaluation import Objective
-from partopt.learned.features import FEATURE_VERSION, encode_batch
-from partopt.learned.nets import JointNet, build_net, count_parameters
+from partopt.learned.domain import Domain, training_domain
+from partopt.learned.features import FEATURE_VERSION, STRUCTURED_VERSION, encode_batch, encode_structured
+from partopt.learned.nets import ChainNet, JointNet, as_tensors, build_net, count_parameters
 from partopt.model import Instance, short
 from partopt.profiles import data_dir
 from partopt.solvers.heuristics import best_placement
 from partopt.solvers.local_search import polish as local_polish
 
-__all__ = ["LearnedPolicy", "read_checkpoint", "save_checkpoint", "slim_checkpoint", "load_policy",
-           "shipped_checkpoint", "checkpoints_dir", "describe_checkpoint"]
+__all__ = ["LearnedPolicy", "ShapeFreePolicy", "read_checkpoint", "save_checkpoint", "slim_checkpoint", "load_policy",
+           "shipped_checkpoint", "checkpoints_dir", "describe_checkpoint", "with_domain"]
 
 FORMAT = "partopt.checkpoint/1"
 
@@ -37,13 +38,28 @@ def checkpoints_dir() -> Path:
 
 
 def save_checkpoint(path: str | os.PathLike, agent: str, net: torch.nn.Module, spec: dict,
-                    shape: tuple[int, int], record: dict) -> None:
-    """Write a checkpoint for ``agent`` (atomically: a temporary file, then a rename)."""
+                    shape: tuple[int, int] | None, record: dict) -> None:
+    """Write a checkpoint for ``agent`` (atomically: a temporary file, then a rename);
+    ``shape`` None for a shape-free network."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"format": FORMAT, "agent": agent, "spec": spec, "state_dict": net.state_dict(),
-            "shape": list(shape), "feature_version": FEATURE_VERSION, "record": record}
+            "shape": list(shape or ()), "feature_version": FEATURE_VERSION, "record": with_domain(record)}
     _replace(path, data)
+
+
+def with_domain(record: dict) -> dict:
+    """``record`` with the training domain of a fixed-shape policy filled in from the generator
+    and parameters its record names (unchanged when it has a domain or names no generator)."""
+    if "domain" in record:
+        return record
+    if isinstance(record.get("data"), dict) and "generator" in record["data"]:
+        source = record["data"]["generator"], record["data"].get("params")
+    elif isinstance(record.get("config"), dict) and "generator" in record["config"]:
+        source = record["config"]["generator"], record["config"].get("generator_params")
+    else:
+        return record
+    return {**record, "domain": training_domain(source[0], dict(source[1] or {})).to_dict()}
 
 
 def _replace(path: Path, data: dict) -> None:
@@ -72,7 +88,17 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         if not isinstance(data.get(key), kind):
             raise ValueError(f"checkpoint: {path} has no valid {key!r}")
     shape = data["shape"]
-    if len(shape) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape):
+    if data["spec"].get("kind") == "dispatch":
+        if shape:
+            raise ValueError(f"checkpoint: {path} holds a dispatch network but names a shape {shape!r}")
+    elif data["spec"].get("kind") == "chain":
+        if shape:
+            raise ValueError(f"checkpoint: {path} holds a shape-free network but names a shape {shape!r}")
+        try:
+            Domain.from_dict(data.get("record", {}).get("domain", {}))
+        except (ValueError, AttributeError) as error:
+            raise ValueError(f"checkpoint: {path} has no valid training domain ({error})") from None
+    elif len(shape) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape):
         raise ValueError(f"checkpoint: {path} has an invalid shape {shape!r}")
     for name, tensor in data["state_dict"].items():
         if not isinstance(tensor, torch.Tensor):
@@ -84,19 +110,26 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
 
 def slim_checkpoint(path: str | os.PathLike) -> None:
     """Drop what only resuming needs (optimizer state, per-episode curve) from a checkpoint,
-    keeping the weights and a summary of the run: for shipping. Such a file cannot be resumed."""
+    keeping the weights and a summary of the run, and record its training domain if it has
+    none: for shipping. Such a file cannot be resumed."""
     path = Path(path)
     data = read_checkpoint(path)
-    record = data.get("record", {})
+    record = data["record"] = with_domain(data.get("record", {}))
     record.pop("optimizer", None)
     if isinstance(record.get("curve"), list):
         record["curve"] = len(record["curve"])  # only its length: the CSV keeps the curve
+    if isinstance(record.get("finetune"), dict) and isinstance(record["finetune"].get("rows"), list):
+        record["finetune"]["rows"] = len(record["finetune"]["rows"])
     record["slim"] = True
     _replace(path, data)
 
 
 def shipped_checkpoint(agent: str, shape: tuple[int, int]) -> Path:
-    """The shipped checkpoint of ``agent`` for instances of ``shape``, or a clear error."""
+    """The shipped checkpoint of ``agent`` for instances of ``shape``, or a clear error.
+    A shape-free agent has one checkpoint, ``<agent>.pt``, for every shape."""
+    single = checkpoints_dir() / f"{agent}.pt"
+    if single.exists():
+        return single
     m, n = shape
     path = checkpoints_dir() / f"{agent}-m{m}-n{n}.pt"
     if path.exists():
@@ -128,6 +161,8 @@ class LearnedPolicy:
                              f"({str(error).splitlines()[0][:200]})") from None
         self.net.eval()
         self.path = path
+        domain = self.record.get("domain")
+        self.domain = Domain.from_dict(domain) if isinstance(domain, dict) else None
 
     @property
     def generator(self) -> str | None:
@@ -141,15 +176,22 @@ class LearnedPolicy:
         """Trainable parameters of the network."""
         return count_parameters(self.net)
 
-    def _check(self, instances: Sequence[Instance]) -> None:
+    @property
+    def who(self) -> str:
+        """How errors name this policy."""
+        return f"the {self.agent} checkpoint {self.path or ''}".rstrip()
+
+    def _check(self, instances: Sequence[Instance], allow_outside: bool = False) -> None:
         for inst in instances:
             if inst.shape != self.shape:
-                raise ValueError(f"instance: shape (M, N) = {inst.shape}, the {self.agent} checkpoint "
-                                 f"{self.path or ''} is for {self.shape}")
+                raise ValueError(f"instance: shape (M, N) = {inst.shape}, {self.who} is for {self.shape}")
+        if self.domain is not None:
+            self.domain.check(InstanceBatch.stack(list(instances)), self.who, allow_outside)
 
     @torch.no_grad()
-    def _logits(self, instances: Sequence[Instance], energy_fraction: float = 1.0) -> torch.Tensor:
-        self._check(instances)
+    def _logits(self, instances: Sequence[Instance], energy_fraction: float = 1.0,
+                allow_outside: bool = False) -> torch.Tensor:
+        self._check(instances, allow_outside)
         return self.net(torch.from_numpy(encode_batch(InstanceBatch.stack(list(instances)), energy_fraction)))[0]
 
     def _marginals(self, logits: torch.Tensor) -> np.ndarray:
@@ -172,13 +214,10 @@ class LearnedPolicy:
         """Greedy decoding of many instances at once, placements (B, M)."""
         return self._argmax(self._logits(instances))
 
-    def place(self, instance: Instance, objective: Objective | None = None, samples: int = 1,
-              seed: int | None = None, polish: bool = False, energy_fraction: float = 1.0) -> list[int]:
-        """Greedy placement, or the best of ``samples`` (greedy plus samples-1 draws) by
-        evaluate under ``objective``; ``polish`` runs local search on the result.
-        ``energy_fraction``: the state's remaining energy E^r / E^max (1 for a full battery)."""
-        objective = objective or Objective("penalty", 1.0)
-        logits = self._logits([instance], energy_fraction)
+    def candidates(self, instance: Instance, samples: int = 1, seed: int | None = None,
+                   energy_fraction: float = 1.0, allow_outside: bool = False) -> np.ndarray:
+        """The greedy placement and samples-1 sampled ones, (samples, M)."""
+        logits = self._logits([instance], energy_fraction, allow_outside)
         candidates = [self._argmax(logits)[0]]
         if samples > 1:
             rng = np.random.default_rng(0 if seed is None else seed)
@@ -186,18 +225,81 @@ class LearnedPolicy:
             cum = probs.cumsum(axis=1)
             u = rng.random((samples - 1, probs.shape[0], 1))
             candidates.extend((u > cum[None, :, :]).sum(axis=2).clip(0, probs.shape[1] - 1))
-        best = best_placement(instance, objective, np.array(candidates))
+        return np.array(candidates)
+
+    def place(self, instance: Instance, objective: Objective | None = None, samples: int = 1,
+              seed: int | None = None, polish: bool = False, energy_fraction: float = 1.0,
+              allow_outside: bool = False) -> list[int]:
+        """Greedy placement, or the best of ``samples`` (greedy plus samples-1 draws) by
+        evaluate under ``objective``; ``polish`` runs local search on the result.
+        ``energy_fraction``: the state's remaining energy E^r / E^max (1 for a full battery).
+        ``allow_outside``: use the policy on shapes it was not trained on (with a warning),
+        and do not warn about quantities outside its training range."""
+        objective = objective or Objective("penalty", 1.0)
+        candidates = self.candidates(instance, samples, seed, energy_fraction, allow_outside)
+        best = best_placement(instance, objective, candidates)
         return local_polish(instance, objective, best) if polish else best
 
     def __call__(self, instance: Instance) -> list[int]:
         return self.place(instance)
 
 
+class ShapeFreePolicy(LearnedPolicy):
+    """A :class:`~partopt.learned.nets.ChainNet` as a placement function for instances of any
+    shape inside its training domain; decodes block by block, each block's location given
+    the previous block's."""
+
+    def __init__(self, checkpoint: dict, path: str | None = None):
+        super().__init__(checkpoint, path)
+        if self.record.get("structured_version") != STRUCTURED_VERSION:
+            raise ValueError(f"checkpoint: {path} structured feature version "
+                             f"{self.record.get('structured_version')} != {STRUCTURED_VERSION}; retrain")
+        if self.domain is None:
+            raise ValueError(f"checkpoint: {path} has no training domain")
+        self.shape = None  # type: ignore[assignment]
+
+    def _check(self, instances: Sequence[Instance], allow_outside: bool = False) -> None:
+        cast(Domain, self.domain).check(InstanceBatch.stack(list(instances)), self.who, allow_outside)
+
+    @torch.no_grad()
+    def decode(self, instances: Sequence[Instance], samples: int = 1, seed: int | None = None,
+               energy_fraction: float = 1.0, allow_outside: bool = False) -> np.ndarray:
+        """Placements (B, samples, M): the greedy one first, then samples-1 drawn block by block."""
+        self._check(instances, allow_outside)
+        batch = InstanceBatch.stack(list(instances))
+        logits = cast(ChainNet, self.net).move_logits(as_tensors(encode_structured(batch, energy_fraction)))[0]
+        bsz, m = logits.shape[:2]
+        rng = np.random.default_rng(0 if seed is None else seed)
+        prev = np.zeros((bsz, samples), dtype=np.int64)
+        out = np.zeros((bsz, samples, m), dtype=np.int64)
+        rows = np.arange(bsz)[:, None]
+        table = logits.numpy()
+        for b in range(m):
+            step = table[rows, b, prev]  # (B, S, L)
+            choice = step.argmax(axis=2)
+            if samples > 1:
+                p = np.exp(step - step.max(axis=2, keepdims=True))
+                cum = (p / p.sum(axis=2, keepdims=True)).cumsum(axis=2)
+                drawn = (rng.random((bsz, samples, 1)) > cum).sum(axis=2).clip(0, step.shape[2] - 1)
+                choice[:, 1:] = drawn[:, 1:]
+            out[:, :, b] = prev = choice
+        return out
+
+    def greedy(self, instances: Sequence[Instance]) -> np.ndarray:
+        """Greedy decoding of many instances of one shape at once, placements (B, M)."""
+        return self.decode(instances)[:, 0]
+
+    def candidates(self, instance: Instance, samples: int = 1, seed: int | None = None,
+                   energy_fraction: float = 1.0, allow_outside: bool = False) -> np.ndarray:
+        return self.decode([instance], samples, seed, energy_fraction, allow_outside)[0]
+
+
 def describe_checkpoint(path: str | os.PathLike) -> str:
     """One line: agent, shape, parameters and the training record of a checkpoint."""
     policy = load_policy(path, None, None)
     rec = policy.record
-    parts = [f"`{Path(path).name}`: {policy.agent}, shape {policy.shape}, {policy.parameters:,} parameters"]
+    shape = f"shape {policy.shape}" if policy.shape else cast(Domain, policy.domain).describe()
+    parts = [f"`{Path(path).name}`: {policy.agent}, {shape}, {policy.parameters:,} parameters"]
     if "episodes" in rec:
         parts.append(f"{rec['episodes']} episodes in {rec['wall_seconds']:.0f} s")
     if "data" in rec:
@@ -211,7 +313,8 @@ def describe_checkpoint(path: str | os.PathLike) -> str:
 
 @functools.lru_cache(maxsize=32)
 def _load(path: str, mtime: float) -> LearnedPolicy:
-    return LearnedPolicy(read_checkpoint(path), path)
+    data = read_checkpoint(path)
+    return (ShapeFreePolicy if data["spec"].get("kind") == "chain" else LearnedPolicy)(data, path)
 
 
 def load_policy(checkpoint: str | os.PathLike | None, agent: str | None,

@@ -40,23 +40,30 @@ class ChainSchedule:
 
 
 def earliest_finish_chain(tab: TaskTables, release_s: float, free: Sequence[float],
-                          keep_deadlines: bool = False) -> ChainSchedule | None:
+                          keep_deadlines: bool = False, price: Sequence[float] | None = None
+                          ) -> ChainSchedule | None:
     """The earliest-finishing placement of one chain against resource free times ``free``
     (index 0: the task's device, 1..N: the servers).
 
     keep_deadlines: drop moves whose block delay (waiting included) breaks the block's
     deadline; None when no placement is left (then the DP is a heuristic, not exact).
+    price: optional charge per second of work on each location (dimensionless); the DP
+    then minimises finish time plus the charges, keeping one label per (block, location)
+    (a heuristic, no longer exact): the learned dispatch's decoder.
     """
     locs = len(free)
     m_blocks = len(tab.duration)
     inf = math.inf
     finish = [[inf] * locs for _ in range(m_blocks)]
+    charge = [[0.0] * locs for _ in range(m_blocks)]
     parent = [[0] * locs for _ in range(m_blocks)]
     for m in range(m_blocks):
         last = m == m_blocks - 1
         prev = [release_s] + [inf] * (locs - 1) if m == 0 else finish[m - 1]
+        before = [0.0] * locs if m == 0 else charge[m - 1]
         for j in range(locs):
-            best, arg = inf, 0
+            best, arg, best_end = inf, 0, inf
+            extra = 0.0 if price is None else price[j] * tab.duration[m][j]
             for i in range(locs):
                 if prev[i] == inf:
                     continue
@@ -64,10 +71,10 @@ def earliest_finish_chain(tab: TaskTables, release_s: float, free: Sequence[floa
                 if keep_deadlines and not f.within(end + (tab.return_s[j] if last else 0.0) - prev[i],
                                                    tab.deadline[m]):
                     continue
-                if end < best:
-                    best, arg = end, i
-            finish[m][j], parent[m][j] = best, arg
-    ends = [finish[-1][j] + tab.return_s[j] for j in range(locs)]
+                if end + before[i] < best:
+                    best, arg, best_end = end + before[i], i, end
+            finish[m][j], parent[m][j], charge[m][j] = best_end, arg, before[arg] + extra
+    ends = [finish[-1][j] + tab.return_s[j] + charge[-1][j] for j in range(locs)]
     j = min(range(locs), key=ends.__getitem__)
     if ends[j] == inf:
         return None

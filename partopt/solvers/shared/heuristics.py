@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Callable, Sequence
 
 from partopt.evaluation import Objective
 from partopt.result import SolverOutput
@@ -28,7 +29,7 @@ from partopt.scenario import Scenario
 from partopt.solvers.shared.common import alone_optima, best_candidate, earliest_finish_chain
 
 __all__ = ["solve_shared_greedy", "solve_earliest_finish", "solve_shared_local_search", "solve_as_if_alone",
-           "release_order", "earliest_finish_schedule"]
+           "release_order", "earliest_finish_schedule", "local_search"]
 
 
 def release_order(scenario: Scenario) -> list[int]:
@@ -53,18 +54,26 @@ def solve_shared_greedy(scenario: Scenario, objective: Objective, *, time_limit=
     return SolverOutput(placement=placement)
 
 
-def earliest_finish_schedule(scenario: Scenario, keep_deadlines: bool) -> tuple[list, list]:
-    """Placement and start times of the earliest-finish heuristic."""
+def earliest_finish_schedule(scenario: Scenario, keep_deadlines: bool,
+                             price: Callable[[int, int, list[float]], Sequence[float]] | None = None
+                             ) -> tuple[list, list]:
+    """Placement and start times of the earliest-finish heuristic.
+
+    price: optional ``price(index, k, free)`` giving, for task k (the index-th released), a
+    charge per second of work on each location given their free times ``free`` (the task's
+    device first): the learned dispatch (:mod:`partopt.learned.dispatch`).
+    """
     server_free = [s.available_s for s in scenario.servers]
     device_free = [0.0] * scenario.num_devices
     placement: list[list[int]] = [[] for _ in scenario.tasks]
     start: list[list[float]] = [[] for _ in scenario.tasks]
-    for k in release_order(scenario):
+    for index, k in enumerate(release_order(scenario)):
         task, tab = scenario.tasks[k], scenario.tables[k]
         free = [device_free[task.device]] + server_free
-        chain = earliest_finish_chain(tab, task.release_s, free, keep_deadlines)
+        charge = None if price is None else price(index, k, free)
+        chain = earliest_finish_chain(tab, task.release_s, free, keep_deadlines, charge)
         if chain is None:  # no move keeps the deadlines: the fastest placement anyway
-            chain = earliest_finish_chain(tab, task.release_s, free)
+            chain = earliest_finish_chain(tab, task.release_s, free, False, charge)
         if chain is None:
             raise RuntimeError(f"earliest-finish found no placement for task {k}")
         for loc, end in zip(chain.placement, chain.finish_s):
@@ -103,15 +112,24 @@ def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_
 
     max_evaluations: how many placements may be priced at most.
     """
+    ef_placement, ef_start = earliest_finish_schedule(scenario, keep_deadlines=objective.kind == "hard")
+    starts: list[tuple[list, list | None]] = [(ef_placement, ef_start)]
+    alone = _alone_placement(scenario, objective)
+    if alone is not None:
+        starts.append((alone, None))
+    return local_search(scenario, objective, starts, time_limit, max_evaluations)
+
+
+def local_search(scenario: Scenario, objective: Objective, starts: list[tuple[list, list | None]],
+                 time_limit: float | None = None, max_evaluations: int = 20_000) -> SolverOutput:
+    """Single-block moves under FIFO dispatch, first improvement, from the best of ``starts``
+    ((placement, start times or None) pairs), until no move helps, ``max_evaluations``
+    placements are priced or ``time_limit`` (s) passes. The answer is the better of the
+    placement found (FIFO dispatch) and every start with its own schedule."""
     if isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int) or max_evaluations < 1:
         raise ValueError(f"max_evaluations: must be an int >= 1, got {max_evaluations!r}")
     deadline = math.inf if time_limit is None else time.perf_counter() + time_limit
-    ef_placement, ef_start = earliest_finish_schedule(scenario, keep_deadlines=objective.kind == "hard")
-    starts = [ef_placement]
-    alone = _alone_placement(scenario, objective)
-    if alone is not None:
-        starts.append(alone)
-    first, _, _ = best_candidate(scenario, objective, [(p, None) for p in starts])
+    first, _, _ = best_candidate(scenario, objective, [(p, None) for p, _ in starts])
     from partopt.solvers.compiled import FifoScorer  # Numba loads on first use
 
     scorer = FifoScorer(scenario)
@@ -146,8 +164,9 @@ def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_
             if stopped:
                 break
     found = [current[k, :blocks].tolist() for k, blocks in enumerate(scenario.block_counts)]
-    # Earliest-finish's own schedule can beat FIFO dispatch of any placement nearby: keep the better.
-    best_placement, best_start, _ = best_candidate(scenario, objective, [(found, None), (ef_placement, ef_start)])
+    # A start's own schedule can beat FIFO dispatch of any placement nearby: keep the better.
+    best_placement, best_start, _ = best_candidate(scenario, objective,
+                                                   [(found, None)] + [s for s in starts if s[1] is not None])
     timed_out = stopped and time.perf_counter() > deadline
     return SolverOutput(placement=best_placement, start_s=best_start, timed_out=timed_out,
                         info={"evaluations": evaluations})

@@ -1,0 +1,315 @@
+"""Learned dispatch on the shared edge: each arriving task placed knowing the servers' loads.
+
+The policy (``shared-learned``) takes tasks in release order, as the paper's agent takes
+its slots' tasks, and sees the paper's state extended with the loads: for each location
+(the task's device, then every server) how long its queue is, how fast it runs this
+task, what reaching it costs, and how busy the edge is. A small network maps each
+location's features to a **congestion price** p_j >= 0 (seconds charged per second of
+work placed there), and the task is placed by the earliest-finish DP that minimises its
+own finish time plus the charges Σ_m p_{a_m} t_m(a_m)
+(:func:`partopt.solvers.shared.common.earliest_finish_chain` with ``price``), then
+appended to those queues. With every price 0 this is the ``earliest-finish``
+heuristic, which is myopic: it takes the fastest server even when that makes every
+later task wait; the prices learn when not to.
+
+Features of location j for task k released at r (T_k: the task's least computation
+time, the sum over its blocks of the fastest location's time):
+
+- 1, is-device;
+- queue: max(free_j - r, 0) / T_k, and the mean of the servers' queues / T_k;
+- pace: log10 of the task's computation time on j over T_k;
+- reach: log10(1 + input transfer time from the device to j / T_k);
+- load: tasks released in the last ``WINDOW_S`` times T_k / (WINDOW_S N), an arrival-rate
+  estimate from the past;
+- ahead: tasks of the slot released within T_k after r, over N (the slot's release times
+  are part of the scenario; their placements are not);
+- log10 N.
+
+Training: evolution strategies (Salimans et al. 2017), a gradient-free reinforcement
+method: antithetic Gaussian perturbations of the weights, each scored on the same
+freshly drawn training scenarios (seeds below 1,000,000) by its total delay relative to
+earliest-finish's, centred ranks, Adam steps. A checkpoint (with the optimizer state and
+curve) is written after every iteration, so ``resume=True`` continues a run.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import functools
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+
+from partopt.evaluation import Objective
+from partopt.execution import SerialExecutor, process_pool, usable_cores
+from partopt.generators import get_generator
+from partopt.result import SolverOutput
+from partopt.scenario import Scenario
+from partopt.solvers.shared.common import best_candidate
+from partopt.solvers.shared.heuristics import earliest_finish_schedule, local_search, release_order
+
+__all__ = ["AGENT", "FEATURES", "DispatchWeights", "dispatch", "dispatch_features", "DispatchConfig",
+           "train_dispatch", "load_dispatch", "solve_shared_learned"]
+
+AGENT = "shared-learned"
+FEATURES = 9
+WINDOW_S = 0.1  #: s, the past window of the arrival-rate estimate
+
+
+@dataclass(frozen=True)
+class DispatchWeights:
+    """A two-layer network from FEATURES inputs through ``hidden`` tanh units to a softplus price."""
+
+    w1: np.ndarray  # (FEATURES, H)
+    b1: np.ndarray  # (H,)
+    w2: np.ndarray  # (H,)
+    b2: float
+
+    @classmethod
+    def initial(cls, hidden: int, seed: int) -> "DispatchWeights":
+        """Small random weights, prices near softplus(-3) = 0.05 (earliest-finish, nearly)."""
+        rng = np.random.default_rng(seed)
+        return cls(rng.normal(0, 0.3, (FEATURES, hidden)), np.zeros(hidden), rng.normal(0, 0.3, hidden), -3.0)
+
+    def flat(self) -> np.ndarray:
+        return np.concatenate([self.w1.ravel(), self.b1, self.w2, [self.b2]])
+
+    @classmethod
+    def unflat(cls, theta: np.ndarray, hidden: int) -> "DispatchWeights":
+        a = FEATURES * hidden
+        return cls(theta[:a].reshape(FEATURES, hidden), theta[a:a + hidden], theta[a + hidden:a + 2 * hidden],
+                   float(theta[-1]))
+
+    def prices(self, features: np.ndarray) -> np.ndarray:
+        """Price per location (L,) from features (L, FEATURES)."""
+        z = np.tanh(features @ self.w1 + self.b1) @ self.w2 + self.b2
+        return np.logaddexp(0.0, z)  # softplus
+
+
+def dispatch_features(scenario: Scenario, k: int, free: list[float], releases: list[float],
+                      index: int) -> np.ndarray:
+    """Features (L, FEATURES) of every location for task k, the index-th of the slot's sorted
+    ``releases`` (s), given the locations' free times ``free`` (see the module docstring)."""
+    tab, release = scenario.tables[k], releases[index]
+    dur = np.asarray(tab.duration)  # (M, L)
+    fastest = float(dur.min(axis=1).sum())
+    recent = index - bisect.bisect_left(releases, release - WINDOW_S)
+    ahead = bisect.bisect_right(releases, release + fastest) - index - 1
+    pace = dur.sum(axis=0) / fastest
+    queue = np.maximum(np.asarray(free) - release, 0.0) / fastest
+    reach = np.asarray(tab.transfer[0][0]) / fastest
+    n = scenario.num_servers
+    out = np.empty((len(free), FEATURES))
+    out[:, 0] = 1.0
+    out[:, 1] = 0.0
+    out[0, 1] = 1.0
+    out[:, 2] = queue
+    out[:, 3] = queue[1:].mean()
+    out[:, 4] = np.log10(pace)
+    out[:, 5] = np.log10(1.0 + reach)
+    out[:, 6] = recent * fastest / (WINDOW_S * n)
+    out[:, 7] = ahead / n
+    out[:, 8] = math.log10(n)
+    return out
+
+
+def dispatch(scenario: Scenario, weights: DispatchWeights, keep_deadlines: bool) -> tuple[list, list, float]:
+    """Place every task in release order by the priced earliest-finish DP: (placement,
+    start times, total delay of that schedule, s)."""
+    order = release_order(scenario)
+    releases = [scenario.tasks[k].release_s for k in order]
+
+    def price(index: int, k: int, free: list[float]) -> list[float]:
+        return weights.prices(dispatch_features(scenario, k, free, releases, index)).tolist()
+
+    placement, start = earliest_finish_schedule(scenario, keep_deadlines, price)
+    total = sum(st[-1] + scenario.tables[k].duration[-1][p[-1]] + scenario.tables[k].return_s[p[-1]]
+                - scenario.tasks[k].release_s for k, (p, st) in enumerate(zip(placement, start)))
+    return placement, start, total
+
+
+# ------------------------------------------------------------------------------------------------ training
+@dataclass
+class DispatchConfig:
+    """Evolution-strategies settings: scenarios per iteration (``batch``) drawn from the
+    ``shared`` generator with ``params`` and K from ``tasks``, release rates uniform in
+    ``rates``; ``pairs`` antithetic perturbations of scale ``sigma``; Adam at ``lr``."""
+
+    params: dict | None = None
+    tasks: tuple = (16, 32, 64)
+    rates: tuple = (30.0, 110.0)
+    batch: int = 12
+    pairs: int = 8
+    sigma: float = 0.1
+    lr: float = 0.05
+    hidden: int = 8
+    iterations: int = 60
+    seed: int = 0
+    max_seconds: float | None = None
+    workers: int = 0  # processes scoring the perturbations; 0 = every usable core
+
+
+def _training_scenarios(cfg: DispatchConfig, iteration: int) -> list[Scenario]:
+    from partopt.suites import SHARED_MIX
+
+    rng = np.random.default_rng([cfg.seed, iteration])
+    out = []
+    for b in range(cfg.batch):
+        params = {**SHARED_MIX, **(cfg.params or {}), "num_tasks": int(rng.choice(cfg.tasks)),
+                  "release_rate": float(rng.uniform(*cfg.rates))}
+        out.append(cast(Scenario, get_generator("shared", **params).generate(cfg.seed * 1000 + iteration % 1000, b)))
+    return out
+
+
+_ZERO_PRICE_BIAS = -50.0  # softplus(-50) ~ 2e-22: every price 0, i.e. earliest-finish
+
+
+@functools.lru_cache(maxsize=2)
+def _iteration_data(cfg_repr: str, iteration: int) -> tuple[list[Scenario], list[float]]:
+    """The training scenarios of ``iteration`` (for the config whose repr(asdict) is ``cfg_repr``)
+    and earliest-finish's total delay on each."""
+    cfg = DispatchConfig(**ast.literal_eval(cfg_repr))
+    scenarios = _training_scenarios(cfg, iteration)
+    zero = DispatchWeights(np.zeros((FEATURES, 1)), np.zeros(1), np.zeros(1), _ZERO_PRICE_BIAS)
+    return scenarios, [dispatch(sc, zero, True)[2] for sc in scenarios]
+
+
+def _fitness(job: tuple) -> list[float]:
+    """Mean total delay relative to earliest-finish of each of ``thetas`` on ``iteration``'s scenarios."""
+    cfg_items, iteration, hidden, thetas = job
+    scenarios, baseline = _iteration_data(cfg_items, iteration)
+    out = []
+    for theta in thetas:
+        weights = DispatchWeights.unflat(theta, hidden)
+        out.append(float(np.mean([dispatch(sc, weights, True)[2] / base for sc, base in zip(scenarios, baseline)])))
+    return out
+
+
+def _centred_ranks(x: np.ndarray) -> np.ndarray:
+    ranks = np.empty(len(x))
+    ranks[np.argsort(x)] = np.arange(len(x))
+    return ranks / (len(x) - 1) - 0.5
+
+
+def train_dispatch(cfg: DispatchConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
+                   curve: str | Path | None = None) -> DispatchWeights:
+    """Train the dispatch policy by evolution strategies; checkpoint to ``out`` every iteration."""
+    from partopt.learned.runtime import write_curve
+    from partopt.progress import Progress
+
+    theta = DispatchWeights.initial(cfg.hidden, cfg.seed).flat()
+    m, v, done, rows, wall_before = np.zeros_like(theta), np.zeros_like(theta), 0, [], 0.0
+    if resume and Path(out).exists():
+        state = _read(out)
+        record = state["record"]
+        if "optimizer" not in record:
+            raise ValueError(f"checkpoint: {out} has no optimizer state (slimmed for shipping); it cannot resume")
+        theta = state["theta"]
+        m, v = np.asarray(record["optimizer"]["m"]), np.asarray(record["optimizer"]["v"])
+        done, rows, wall_before = int(record["iterations_done"]), list(record["curve"]), float(record["wall_seconds"])
+    rng = np.random.default_rng([cfg.seed, 7, done])
+    started = time.perf_counter()
+    bar = Progress(f"train {AGENT}", cfg.iterations, enabled=progress)
+    workers = min(cfg.workers or usable_cores(), 2 * cfg.pairs)
+    pool = process_pool(workers) if workers > 1 else SerialExecutor()
+    cfg_items = repr(asdict(cfg))
+    for it in range(done, cfg.iterations):
+        noise = rng.normal(size=(cfg.pairs, theta.size))
+        trials = [theta + s * cfg.sigma * eps for eps in noise for s in (1, -1)]
+        chunks = [trials[w::workers] for w in range(workers)]
+        scored = list(pool.map(_fitness, [(cfg_items, it, cfg.hidden, chunk) for chunk in chunks]))
+        flat = np.empty(len(trials))
+        for w, values in enumerate(scored):
+            flat[w::workers] = values
+        scores = flat.reshape(cfg.pairs, 2)
+        ranks = _centred_ranks(scores.ravel()).reshape(scores.shape)
+        grad = ((ranks[:, 0] - ranks[:, 1])[:, None] * noise).sum(axis=0) / (2 * cfg.pairs * cfg.sigma)
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad**2
+        step = it + 1
+        theta = theta - cfg.lr * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
+        wall = wall_before + time.perf_counter() - started
+        rows.append({"iteration": step, "mean_ratio_to_earliest_finish": float(scores.mean()), "seconds": wall})
+        record = {"config": asdict(cfg), "iterations_done": step, "wall_seconds": wall, "curve": rows,
+                  "optimizer": {"m": m.tolist(), "v": v.tolist()},
+                  "domain": {"servers": [2, 9], "generator": "shared"}}
+        _write(out, theta, cfg.hidden, record)
+        bar.update(step, f"iterations, ratio to earliest-finish {scores.mean():.4f}")
+        if cfg.max_seconds is not None and wall > cfg.max_seconds:
+            break
+    pool.shutdown()
+    if curve:
+        write_curve(curve, rows)
+    return DispatchWeights.unflat(theta, cfg.hidden)
+
+
+# ------------------------------------------------------------------------------------------------ checkpoints
+def _write(path: str | Path, theta: np.ndarray, hidden: int, record: dict) -> None:
+    import torch
+
+    from partopt.learned.policy import save_checkpoint
+
+    net = torch.nn.Module()
+    net.register_buffer("theta", torch.from_numpy(np.asarray(theta, dtype=np.float64)))
+    save_checkpoint(path, AGENT, net, {"kind": "dispatch", "hidden": hidden, "features": FEATURES}, None, record)
+
+
+def _read(path: str | Path) -> dict:
+    from partopt.learned.policy import read_checkpoint
+
+    data = read_checkpoint(path)
+    spec = data["spec"]
+    theta = data["state_dict"].get("theta")
+    hidden = spec.get("hidden")
+    if spec.get("kind") != "dispatch" or not isinstance(hidden, int) or theta is None:
+        raise ValueError(f"checkpoint: {path} is not a {AGENT} checkpoint")
+    theta = theta.numpy()
+    if spec.get("features") != FEATURES or theta.shape != (FEATURES * hidden + 2 * hidden + 1,):
+        raise ValueError(f"checkpoint: {path} has {theta.shape} weights for {spec.get('features')} features; "
+                         f"this version reads {FEATURES}: retrain")
+    return {"theta": theta, "hidden": hidden, "record": data["record"]}
+
+
+def load_dispatch(checkpoint: str | Path | None = None) -> tuple[DispatchWeights, dict]:
+    """The dispatch weights in ``checkpoint`` (None: the shipped one) and their training record."""
+    from partopt.learned.policy import checkpoints_dir
+
+    path = Path(checkpoint) if checkpoint is not None else checkpoints_dir() / f"{AGENT}.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint: {path} does not exist")
+    state = _read(path)
+    return DispatchWeights.unflat(state["theta"], state["hidden"]), state["record"]
+
+
+def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
+                         checkpoint=None, allow_outside: bool = False, polish: bool = False,
+                         ms_per_task: float = 2.0) -> SolverOutput:
+    """Place the tasks in release order with the learned dispatch (see the module docstring);
+    the better of its own schedule and FIFO dispatch of its placement is returned.
+
+    polish: then run the shared-edge local search from it with what is left of a budget of
+    ``ms_per_task`` ms per task for the whole solve (and within ``time_limit``).
+    """
+    if not (isinstance(ms_per_task, (int, float)) and math.isfinite(ms_per_task) and ms_per_task > 0):
+        raise ValueError(f"ms_per_task: must be a number > 0, got {ms_per_task!r}")
+    started = time.perf_counter()
+    weights, record = load_dispatch(checkpoint)
+    low, high = record.get("domain", {}).get("servers", [1, math.inf])
+    if not low <= scenario.num_servers <= high and not allow_outside:
+        raise ValueError(f"scenario: N = {scenario.num_servers} servers lies outside what the {AGENT} checkpoint "
+                         f"was trained on (N in {low}..{high}); pass allow_outside=True to use it anyway")
+    placement, start, _ = dispatch(scenario, weights, keep_deadlines=objective.kind == "hard")
+    if polish:
+        budget = ms_per_task * scenario.num_tasks / 1e3
+        if time_limit is not None:
+            budget = min(budget, time_limit)
+        left = max(0.0, 0.85 * budget - (time.perf_counter() - started))  # room to price the answer
+        out = local_search(scenario, objective, [(placement, start)], time_limit=left)
+        return SolverOutput(placement=out.placement, start_s=out.start_s, info=out.info)
+    best_placement, best_start, _ = best_candidate(scenario, objective, [(placement, start), (placement, None)])
+    return SolverOutput(placement=best_placement, start_s=best_start)
