@@ -29,6 +29,7 @@ from _common import RESULTS, CsvRows, header
 FIGURES = RESULTS / "figures"
 EXACT = "shared-cpsat"
 HEURISTICS = ["earliest-finish", "shared-local-search", "shared-greedy", "as-if-alone"]
+LEARNED = ["shared-learned"]
 SPEED_KS = (2, 4, 6, 8, 12, 16)
 SPEED_SEEDS = range(3)
 SPEED_LIMIT = 60.0
@@ -182,7 +183,8 @@ def suites(fresh: bool, executor=None) -> Path:
         if fresh and out.exists():
             out.unlink()
         limit = partopt.suites.SUITES[name].time_limit
-        run = partopt.benchmark(name, [EXACT] + HEURISTICS, time_limit=limit, out=out, jobs=1, executor=executor)
+        run = partopt.benchmark(name, [EXACT] + HEURISTICS + LEARNED, time_limit=limit, out=out, jobs=1,
+                                executor=executor, redo=LEARNED)
         bound_gaps = defaultdict(list)
         for r in run.rows:
             if r["gap_to_bound_pct"] is not None:
@@ -210,7 +212,7 @@ def figures(fresh: bool, executor=None) -> Path:
             for seed in FIGURE_SEEDS:
                 sc = partopt.generate("shared", seed=3_000_000 + seed, **{**BASE, **params(v)})
                 rows.run(name, v, seed, sc, EXACT, time_limit=FIGURE_LIMIT, objective=objective)
-                for h in HEURISTICS:
+                for h in HEURISTICS + LEARNED:
                     rows.run(name, v, seed, sc, h, objective=objective,
                              **({"time_limit": FIGURE_LIMIT} if "local" in h else {}))
     rows.flush()
@@ -244,9 +246,10 @@ def _plot_sweep(rows, name, axis, objective) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
-    for solver in [EXACT] + HEURISTICS:
+    for solver in [EXACT] + HEURISTICS + LEARNED:
         xs, ys = _means(rows, name, solver, "objective" if objective == "penalty" else "total_delay")
-        ax[0].plot(xs, ys, marker="o", label=solver if solver != EXACT else "exact (CP-SAT)")
+        style = {"linestyle": "--"} if solver in LEARNED else {}
+        ax[0].plot(xs, ys, marker="o", label=solver if solver != EXACT else "exact (CP-SAT)", **style)
         xs, ys = _means(rows, name, solver, "energy")
         ax[1].plot(xs, ys, marker="o", label=solver)
     xs, ys = _means(rows, name, EXACT, "bound")
@@ -278,7 +281,7 @@ def _plot_sweep(rows, name, axis, objective) -> Path:
 def _describe(rows, name, axis, values, objective, claim, png) -> str:
     key = "objective" if objective == "penalty" else "total_delay"
     body = []
-    for solver in [EXACT] + HEURISTICS:
+    for solver in [EXACT] + HEURISTICS + LEARNED:
         xs, ys = _means(rows, name, solver, key)
         _, es = _means(rows, name, solver, "energy")
         body.append([solver] + [f"{y:.4f} / {e:.3f}" for y, e in zip(ys, es)])

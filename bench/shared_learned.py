@@ -1,0 +1,152 @@
+"""The learned shared-edge dispatch against every shared-edge heuristic and the best known.
+
+    python bench/shared_learned.py           # suites K = 16, 64 and fresh draws (about 5 minutes)
+    python bench/shared_learned.py --fresh   # drop stored rows
+    python bench/shared_learned.py --train   # first retrain the shipped checkpoint (about 15 minutes on 2 cores)
+
+1. The stored suites ``shared-k16-v1`` and ``shared-k64-v1``: gap of each solver to the
+   suite's best known solution (hard objective), decision time per task.
+2. Held-out draws (seeds 4,000,000 and above, never trained on): ``--count`` scenarios at
+   each of K = 16 and 64, release rates 30-110 /s, the suites' mix of DNNs, N = 2..9 and
+   three devices; mean total delay of each solver relative to earliest-finish.
+
+Rows go to ``bench/results/shared_learned.csv`` as they finish; the report to
+``bench/results/shared_learned.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import partopt
+import partopt.suites
+from partopt.suites import SHARED_MIX
+
+from _common import RESULTS, CsvRows, header
+
+LEARNED = "shared-learned"
+HEURISTICS = ["earliest-finish", "shared-local-search", "shared-greedy", "as-if-alone"]
+FIELDS = ["set", "scenario", "K", "solver", "objective", "best_known", "ms_per_task"]
+RATES = (30, 50, 70, 90, 110)
+SEED = 4_000_000
+
+
+POLISHED = f"{LEARNED} polish"
+#: Row label -> (solver, options).
+SOLVERS = {LEARNED: (LEARNED, {}), POLISHED: (LEARNED, {"polish": True}), **{h: (h, {}) for h in HEURISTICS}}
+
+
+def _run(rows: CsvRows, done: set, set_name: str, label: str, scenario, best_known: float | None) -> None:
+    for name, (solver, options) in SOLVERS.items():
+        if (set_name, label, name) in done:
+            continue
+        start = time.perf_counter()
+        res = partopt.solve(scenario, solver, **options)
+        ms = 1e3 * (time.perf_counter() - start) / scenario.num_tasks
+        rows.append({"set": set_name, "scenario": label, "K": scenario.num_tasks, "solver": name,
+                     "objective": res.objective, "best_known": best_known if best_known is not None else "",
+                     "ms_per_task": ms})
+
+
+def parse(r: dict) -> dict:
+    r["K"] = int(r["K"])
+    r["objective"], r["ms_per_task"] = float(r["objective"]), float(r["ms_per_task"])
+    r["best_known"] = float(r["best_known"]) if r["best_known"] else None
+    return r
+
+
+def report(rows: list[dict]) -> str:
+    from partopt.learned.dispatch import load_dispatch
+
+    weights, record = load_dispatch()
+    cfg = record["config"]
+    lines = [header("Learned dispatch on the shared edge"), "",
+             f"Checkpoint `{LEARNED}.pt`: {weights.flat().size} weights, {record['iterations_done']} iterations of "
+             f"evolution strategies ({cfg['pairs']} antithetic pairs, {cfg['batch']} training scenarios of K in "
+             f"{tuple(cfg['tasks'])} each) in {record['wall_seconds']:.0f} s.", ""]
+    solvers = list(SOLVERS)
+    for set_name in sorted({r["set"] for r in rows}):
+        sub = [r for r in rows if r["set"] == set_name]
+        by = {(r["scenario"], r["solver"]): r for r in sub}
+        labels = sorted({r["scenario"] for r in sub})
+        suite = sub[0]["best_known"] is not None
+        lines += [f"## {set_name} ({len(labels)} scenarios, K = {sub[0]['K']})", ""]
+        if suite:
+            lines += ["| solver | mean gap to best known % | max % | beats earliest-finish on | ms per task |",
+                      "|---|---|---|---|---|"]
+        else:
+            lines += ["| solver | mean total delay / earliest-finish's | best of these on | ms per task |",
+                      "|---|---|---|---|"]
+        for solver in solvers:
+            have = [lab for lab in labels if (lab, solver) in by]
+            if not have:
+                continue
+            ms = np.mean([by[(lab, solver)]["ms_per_task"] for lab in have])
+            if suite:
+                gaps = [100 * (by[(lab, solver)]["objective"] / by[(lab, solver)]["best_known"] - 1) for lab in have]
+                wins = sum(by[(lab, solver)]["objective"] < by[(lab, "earliest-finish")]["objective"] - 1e-12
+                           for lab in have)
+                lines.append(f"| {solver} | {np.mean(gaps):.2f} | {max(gaps):.2f} | {wins}/{len(have)} | {ms:.2f} |")
+            else:
+                ratios = [by[(lab, solver)]["objective"] / by[(lab, "earliest-finish")]["objective"] for lab in have]
+                broken = sum(not np.isfinite(r) for r in ratios)
+                ratio = f"{np.mean(ratios):.4f}" if not broken else f"inf ({broken} break a deadline)"
+                best = sum(by[(lab, solver)]["objective"] <= min(by[(lab, s)]["objective"] for s in solvers
+                                                                  if (lab, s) in by) + 1e-12 for lab in have)
+                lines.append(f"| {solver} | {ratio} | {best}/{len(have)} | {ms:.2f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+#: The shipped checkpoint's training run.
+TRAINING = {"iterations": 150, "pairs": 12, "batch": 16, "tasks": (8, 16, 32, 64)}
+
+
+def train() -> None:
+    """Rebuild ``partopt/data/checkpoints/shared-learned.pt`` (the same as ``partopt train shared-learned
+    --config iterations=150 --config pairs=12 --config batch=16 --config tasks=[8,16,32,64]``, slimmed)."""
+    from partopt.learned.dispatch import DispatchConfig, train_dispatch
+    from partopt.learned.policy import checkpoints_dir, slim_checkpoint
+
+    out = checkpoints_dir() / f"{LEARNED}.pt"
+    out.unlink(missing_ok=True)
+    train_dispatch(DispatchConfig(**TRAINING), out, curve=RESULTS / f"{LEARNED}-curve.csv")
+    slim_checkpoint(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=20, help="held-out scenarios per K (default 20)")
+    ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
+    ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--train", action="store_true", help="retrain the shipped checkpoint first")
+    args = ap.parse_args()
+    if args.train:
+        train()
+        args.fresh = True
+    rows = CsvRows(RESULTS / "shared_learned.csv", FIELDS, args.fresh, parse)
+    done = {(r["set"], r["scenario"], r["solver"]) for r in rows.rows}
+    if not args.report_only:
+        warm = partopt.generate("shared", seed=SEED, num_tasks=2)
+        for solver, options in SOLVERS.values():  # imports, compiled code and checkpoints: not timed below
+            partopt.solve(warm, solver, **options)
+        for name in ("shared-k16-v1", "shared-k64-v1"):
+            for entry in partopt.suites.load_suite(name):
+                _run(rows, done, name, entry.id, entry.instance, entry.reference["hard"]["objective"])
+        for k in (16, 64):
+            for i in range(args.count):
+                rate = RATES[i % len(RATES)]
+                gen = partopt.get_generator("shared", **{**SHARED_MIX, "num_tasks": k, "release_rate": rate})
+                sc = gen.generate(SEED + k, i)
+                _run(rows, done, f"held-out K={k}", f"s{i}-rate{rate}", sc, None)
+            print(f"K = {k} done", flush=True)
+    stored = CsvRows(RESULTS / "shared_learned.csv", FIELDS, False, parse).rows  # as parsed from the file
+    (RESULTS / "shared_learned.md").write_text(report(stored))
+    print(f"wrote {RESULTS / 'shared_learned.md'}")
+
+
+if __name__ == "__main__":
+    main()
