@@ -154,13 +154,24 @@ class DispatchConfig:
     workers: int = 0  # processes scoring the perturbations; 0 = every usable core
 
 
-def _training_scenarios(cfg: DispatchConfig, iteration: int) -> list[Scenario]:
+def _training_params(cfg: DispatchConfig) -> dict:
+    """The shared generator's parameters of the training scenarios, before K and the rate."""
     from partopt.suites import SHARED_MIX
 
+    return {**SHARED_MIX, **(cfg.params or {})}
+
+
+def _server_range(cfg: DispatchConfig) -> tuple[int, int]:
+    """(least, most) servers N of the training scenarios."""
+    n = _training_params(cfg).get("num_servers", 4)
+    return (int(n[0]), int(n[1])) if isinstance(n, (tuple, list)) else (int(n), int(n))
+
+
+def _training_scenarios(cfg: DispatchConfig, iteration: int) -> list[Scenario]:
     rng = np.random.default_rng([cfg.seed, iteration])
     out = []
     for b in range(cfg.batch):
-        params = {**SHARED_MIX, **(cfg.params or {}), "num_tasks": int(rng.choice(cfg.tasks)),
+        params = {**_training_params(cfg), "num_tasks": int(rng.choice(cfg.tasks)),
                   "release_rate": float(rng.uniform(*cfg.rates))}
         out.append(cast(Scenario, get_generator("shared", **params).generate(cfg.seed * 1000 + iteration % 1000, b)))
     return out
@@ -213,36 +224,37 @@ def train_dispatch(cfg: DispatchConfig, out: str | Path, *, resume: bool = False
         m, v = np.asarray(record["optimizer"]["m"]), np.asarray(record["optimizer"]["v"])
         done, rows, wall_before = int(record["iterations_done"]), list(record["curve"]), float(record["wall_seconds"])
     rng = np.random.default_rng([cfg.seed, 7, done])
-    started = time.perf_counter()
     bar = Progress(f"train {AGENT}", cfg.iterations, enabled=progress)
     workers = min(cfg.workers or usable_cores(), 2 * cfg.pairs)
     pool = process_pool(workers) if workers > 1 else SerialExecutor()
+    started = time.perf_counter()
     cfg_items = repr(asdict(cfg))
-    for it in range(done, cfg.iterations):
-        noise = rng.normal(size=(cfg.pairs, theta.size))
-        trials = [theta + s * cfg.sigma * eps for eps in noise for s in (1, -1)]
-        chunks = [trials[w::workers] for w in range(workers)]
-        scored = list(pool.map(_fitness, [(cfg_items, it, cfg.hidden, chunk) for chunk in chunks]))
-        flat = np.empty(len(trials))
-        for w, values in enumerate(scored):
-            flat[w::workers] = values
-        scores = flat.reshape(cfg.pairs, 2)
-        ranks = _centred_ranks(scores.ravel()).reshape(scores.shape)
-        grad = ((ranks[:, 0] - ranks[:, 1])[:, None] * noise).sum(axis=0) / (2 * cfg.pairs * cfg.sigma)
-        m = 0.9 * m + 0.1 * grad
-        v = 0.999 * v + 0.001 * grad**2
-        step = it + 1
-        theta = theta - cfg.lr * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
-        wall = wall_before + time.perf_counter() - started
-        rows.append({"iteration": step, "mean_ratio_to_earliest_finish": float(scores.mean()), "seconds": wall})
-        record = {"config": asdict(cfg), "iterations_done": step, "wall_seconds": wall, "curve": rows,
-                  "optimizer": {"m": m.tolist(), "v": v.tolist()},
-                  "domain": {"servers": [2, 9], "generator": "shared"}}
-        _write(out, theta, cfg.hidden, record)
-        bar.update(step, f"iterations, ratio to earliest-finish {scores.mean():.4f}")
-        if cfg.max_seconds is not None and wall > cfg.max_seconds:
-            break
-    pool.shutdown()
+    try:
+        for it in range(done, cfg.iterations):
+            noise = rng.normal(size=(cfg.pairs, theta.size))
+            trials = [theta + s * cfg.sigma * eps for eps in noise for s in (1, -1)]
+            chunks = [trials[w::workers] for w in range(workers)]
+            flat = np.empty(len(trials))
+            for w, values in enumerate(pool.map(_fitness, [(cfg_items, it, cfg.hidden, c) for c in chunks])):
+                flat[w::workers] = values
+            scores = flat.reshape(cfg.pairs, 2)
+            ranks = _centred_ranks(scores.ravel()).reshape(scores.shape)
+            grad = ((ranks[:, 0] - ranks[:, 1])[:, None] * noise).sum(axis=0) / (2 * cfg.pairs * cfg.sigma)
+            m = 0.9 * m + 0.1 * grad  # Adam, descending the fitness (a delay ratio)
+            v = 0.999 * v + 0.001 * grad**2
+            step = it + 1
+            theta = theta - cfg.lr * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
+            wall = wall_before + time.perf_counter() - started
+            rows.append({"iteration": step, "mean_ratio_to_earliest_finish": float(scores.mean()), "seconds": wall})
+            record = {"config": asdict(cfg), "iterations_done": step, "wall_seconds": wall, "curve": rows,
+                      "optimizer": {"m": m.tolist(), "v": v.tolist()},
+                      "domain": {"generator": "shared", "servers": list(_server_range(cfg))}}
+            _write(out, theta, cfg.hidden, record)
+            bar.update(step, f"iterations, ratio to earliest-finish {scores.mean():.4f}")
+            if cfg.max_seconds is not None and wall > cfg.max_seconds:
+                break
+    finally:
+        pool.shutdown()
     if curve:
         write_curve(curve, rows)
     return DispatchWeights.unflat(theta, cfg.hidden)

@@ -130,14 +130,12 @@ def _concat(parts: list[ChainFeatures]) -> ChainFeatures:
     return ChainFeatures(*(np.concatenate([getattr(p, k) for p in parts]) for k in CHAIN_INPUTS))
 
 
-_FIELDS = CHAIN_INPUTS
-
 
 def save_mixture(path: str | Path, buckets: list[Bucket], domain: Domain) -> None:
     """Save a labelled mixture as one ``.npz`` (no pickles)."""
     arrays: dict[str, Any] = {"domain": np.array(repr(domain.to_dict()))}
     for i, b in enumerate(buckets):
-        for k in _FIELDS:
+        for k in CHAIN_INPUTS:
             arrays[f"b{i}_{k}"] = getattr(b.features, k)
         arrays[f"b{i}_labels"], arrays[f"b{i}_values"] = b.labels, b.values
     np.savez_compressed(path, **arrays)
@@ -149,7 +147,7 @@ def load_mixture(path: str | Path) -> tuple[list[Bucket], Domain]:
 
     data = np.load(path, allow_pickle=False)
     count = sum(1 for k in data.files if k.endswith("_labels"))
-    buckets = [Bucket(ChainFeatures(*(data[f"b{i}_{k}"] for k in _FIELDS)), data[f"b{i}_labels"],
+    buckets = [Bucket(ChainFeatures(*(data[f"b{i}_{k}"] for k in CHAIN_INPUTS)), data[f"b{i}_labels"],
                       data[f"b{i}_values"]) for i in range(count)]
     return buckets, Domain.from_dict(ast.literal_eval(str(data["domain"])))
 
