@@ -164,6 +164,18 @@ def test_polished_dispatch_is_no_worse():
         partopt.solve(sc, "shared-learned", polish=True, ms_per_task=0)
 
 
+def test_dispatch_scales_keep_the_best_decoding():
+    """scales=(0,) decodes earliest-finish's placement; several scales are no worse than any one."""
+    sc = partopt.generate("shared", seed=1_000_200, num_tasks=12, release_rate=100)
+    zero = partopt.solve(sc, "shared-learned", scales=(0,))
+    assert zero.objective <= partopt.solve(sc, "earliest-finish").objective * (1 + 1e-12)
+    many = partopt.solve(sc, "shared-learned", scales=(0, 0.5, 1, 2))
+    for scale in (0, 0.5, 1, 2):
+        assert many.objective <= partopt.solve(sc, "shared-learned", scales=(scale,)).objective * (1 + 1e-12)
+    with pytest.raises(ValueError, match="scales"):
+        partopt.solve(sc, "shared-learned", scales=(-1,))
+
+
 def test_cli_trains_both_new_agents(tmp_path, capsys):
     """`partopt train shape-free` and `partopt train shared-learned` write checkpoints that solve;
     an unknown setting is refused naming it, before any work."""

@@ -118,14 +118,15 @@ def dispatch_features(scenario: Scenario, k: int, free: list[float], releases: l
     return out
 
 
-def dispatch(scenario: Scenario, weights: DispatchWeights, keep_deadlines: bool) -> tuple[list, list, float]:
-    """Place every task in release order by the priced earliest-finish DP: (placement,
-    start times, total delay of that schedule, s)."""
+def dispatch(scenario: Scenario, weights: DispatchWeights, keep_deadlines: bool,
+             scale: float = 1.0) -> tuple[list, list, float]:
+    """Place every task in release order by the priced earliest-finish DP, the prices times
+    ``scale`` (0: earliest-finish): (placement, start times, total delay of that schedule, s)."""
     order = release_order(scenario)
     releases = [scenario.tasks[k].release_s for k in order]
 
     def price(index: int, k: int, free: list[float]) -> list[float]:
-        return weights.prices(dispatch_features(scenario, k, free, releases, index)).tolist()
+        return (scale * weights.prices(dispatch_features(scenario, k, free, releases, index))).tolist()
 
     placement, start = earliest_finish_schedule(scenario, keep_deadlines, price)
     total = sum(st[-1] + scenario.tables[k].duration[-1][p[-1]] + scenario.tables[k].return_s[p[-1]]
@@ -299,29 +300,40 @@ def load_dispatch(checkpoint: str | Path | None = None) -> tuple[DispatchWeights
 
 
 def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
-                         checkpoint=None, allow_outside: bool = False, polish: bool = False,
+                         checkpoint=None, allow_outside: bool = False, scales=(1.0,), polish: bool = False,
                          ms_per_task: float = 2.0) -> SolverOutput:
     """Place the tasks in release order with the learned dispatch (see the module docstring);
-    the better of its own schedule and FIFO dispatch of its placement is returned.
+    the best of each decoding's own schedule and FIFO dispatch of its placement is returned.
 
-    polish: then run the shared-edge local search from it with what is left of a budget of
-    ``ms_per_task`` ms per task for the whole solve (and within ``time_limit``).
+    scales: decode once per scale, the learned prices multiplied by it (0 gives
+    earliest-finish's placement), and keep the best: ``scales=(0, 1)`` costs about twice one
+    decoding. polish: then run the shared-edge local search from the best with what is left
+    of a budget of ``ms_per_task`` ms per task for the whole solve (and within ``time_limit``).
     """
     if not (isinstance(ms_per_task, (int, float)) and math.isfinite(ms_per_task) and ms_per_task > 0):
         raise ValueError(f"ms_per_task: must be a number > 0, got {ms_per_task!r}")
+    try:
+        scales = [float(x) for x in scales]
+    except (TypeError, ValueError):
+        raise ValueError(f"scales: must be a sequence of numbers >= 0, got {scales!r}") from None
+    if not scales or not all(math.isfinite(x) and x >= 0 for x in scales):
+        raise ValueError(f"scales: must be a non-empty sequence of numbers >= 0, got {scales!r}")
     started = time.perf_counter()
     weights, record = load_dispatch(checkpoint)
     low, high = record.get("domain", {}).get("servers", [1, math.inf])
     if not low <= scenario.num_servers <= high and not allow_outside:
         raise ValueError(f"scenario: N = {scenario.num_servers} servers lies outside what the {AGENT} checkpoint "
                          f"was trained on (N in {low}..{high}); pass allow_outside=True to use it anyway")
-    placement, start, _ = dispatch(scenario, weights, keep_deadlines=objective.kind == "hard")
+    starts = []
+    for scale in scales:
+        placement, start, _ = dispatch(scenario, weights, objective.kind == "hard", scale)
+        starts += [(placement, start), (placement, None)]
     if polish:
         budget = ms_per_task * scenario.num_tasks / 1e3
         if time_limit is not None:
             budget = min(budget, time_limit)
         left = max(0.0, 0.85 * budget - (time.perf_counter() - started))  # room to price the answer
-        out = local_search(scenario, objective, [(placement, start)], time_limit=left)
+        out = local_search(scenario, objective, [s for s in starts if s[1] is not None], time_limit=left)
         return SolverOutput(placement=out.placement, start_s=out.start_s, info=out.info)
-    best_placement, best_start, _ = best_candidate(scenario, objective, [(placement, start), (placement, None)])
+    best_placement, best_start, _ = best_candidate(scenario, objective, starts)
     return SolverOutput(placement=best_placement, start_s=best_start)
