@@ -9,24 +9,25 @@ from partopt.names import did_you_mean, key_values
 
 __all__ = ["train_main"]
 
-def _config(cls, values: dict):
-    fields = {f.name for f in dataclasses.fields(cls)}
+def _refuse_unknown(values: dict, taken: set[str], owner: str) -> None:
+    """Refuse --config keys that ``owner`` does not take, naming them and what it takes."""
     for key in values:
-        if key not in fields:
-            raise ValueError(f"--config {key}: not a setting of {cls.__name__}." + did_you_mean(key, fields))
+        if key not in taken:
+            raise ValueError(f"--config {key}: not a setting of {owner} (" + ", ".join(sorted(taken)) + ")"
+                             + did_you_mean(key, taken))
+
+
+def _config(cls, values: dict):
+    _refuse_unknown(values, {f.name for f in dataclasses.fields(cls)}, cls.__name__)
     return cls(**values)
 
 
-def _check_keys(fn, values: dict) -> None:
-    """Refuse settings that ``fn`` does not take, naming them."""
+def _check_keys(fn, values: dict, extra: set[str]) -> None:
+    """Refuse settings that are neither ``fn``'s keywords (less those the CLI sets itself) nor ``extra``."""
     import inspect
 
     taken = {p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY}
-    taken -= {"curve", "seed", "resume", "progress"}
-    for key in values:
-        if key not in taken:
-            raise ValueError(f"--config {key}: not a setting of {fn.__name__} (data, scale, seed, "
-                             + ", ".join(sorted(taken)) + ")" + did_you_mean(key, taken))
+    _refuse_unknown(values, (taken - {"curve", "seed", "resume", "progress"}) | extra, fn.__name__)
 
 
 def train_main(args) -> int:
@@ -57,9 +58,9 @@ def train_main(args) -> int:
     elif args.agent == "shape-free":
         from partopt.learned.shapefree import load_mixture, make_mixture, save_mixture, train_shape_free
 
+        _check_keys(train_shape_free, values, {"data", "scale", "seed"})
         data_path = values.pop("data", None)
         scale, seed = float(values.pop("scale", 1.0)), int(values.pop("seed", 0))
-        _check_keys(train_shape_free, values)
         if data_path and Path(data_path).exists():
             buckets, domain = load_mixture(data_path)
         else:

@@ -295,6 +295,12 @@ def load_dispatch(checkpoint: str | Path | None = None) -> tuple[DispatchWeights
     path = Path(checkpoint) if checkpoint is not None else checkpoints_dir() / f"{AGENT}.pt"
     if not path.exists():
         raise FileNotFoundError(f"checkpoint: {path} does not exist")
+    return _load(str(path.resolve()), path.stat().st_mtime)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str, mtime: float) -> tuple[DispatchWeights, dict]:
+    """A dispatch checkpoint's weights and record, read once per file version (as learned policies are)."""
     state = _read(path)
     return DispatchWeights.unflat(state["theta"], state["hidden"]), state["record"]
 
@@ -324,16 +330,14 @@ def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit
     if not low <= scenario.num_servers <= high and not allow_outside:
         raise ValueError(f"scenario: N = {scenario.num_servers} servers lies outside what the {AGENT} checkpoint "
                          f"was trained on (N in {low}..{high}); pass allow_outside=True to use it anyway")
-    starts = []
-    for scale in scales:
-        placement, start, _ = dispatch(scenario, weights, objective.kind == "hard", scale)
-        starts += [(placement, start), (placement, None)]
-    if polish:
+    decoded = [dispatch(scenario, weights, objective.kind == "hard", scale)[:2] for scale in scales]
+    if polish:  # the search weighs each decoding's own schedule and its FIFO dispatch itself
         budget = ms_per_task * scenario.num_tasks / 1e3
         if time_limit is not None:
             budget = min(budget, time_limit)
         left = max(0.0, 0.85 * budget - (time.perf_counter() - started))  # room to price the answer
-        out = local_search(scenario, objective, [s for s in starts if s[1] is not None], time_limit=left)
+        out = local_search(scenario, objective, decoded, time_limit=left)
         return SolverOutput(placement=out.placement, start_s=out.start_s, info=out.info)
-    best_placement, best_start, _ = best_candidate(scenario, objective, starts)
+    candidates = [c for placement, start in decoded for c in ((placement, start), (placement, None))]
+    best_placement, best_start, _ = best_candidate(scenario, objective, candidates)
     return SolverOutput(placement=best_placement, start_s=best_start)

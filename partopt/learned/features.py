@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from partopt.costs import InstanceBatch
+from partopt.costs import InstanceBatch, cost_tensors
 from partopt.model import Instance
 
 __all__ = ["FEATURE_BOUND", "FEATURE_VERSION", "STRUCTURED_VERSION", "ChainFeatures", "feature_size", "encode",
@@ -121,8 +121,6 @@ def _clip(x: np.ndarray) -> np.ndarray:
 
 def encode_structured(batch: InstanceBatch, energy_fraction: np.ndarray | float = 1.0) -> ChainFeatures:
     """Structured features of every instance of ``batch`` (see :class:`ChainFeatures`)."""
-    from partopt.costs import cost_tensors
-
     tables = cost_tensors(batch)
     bsz, (m, n) = batch.size, batch.shape
     has_deadline = np.isfinite(batch.deadlines)

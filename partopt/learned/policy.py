@@ -181,18 +181,21 @@ class LearnedPolicy:
         """How errors name this policy."""
         return f"the {self.agent} checkpoint {self.path or ''}".rstrip()
 
-    def _check(self, instances: Sequence[Instance], allow_outside: bool = False) -> None:
+    def _checked(self, instances: Sequence[Instance], allow_outside: bool = False) -> InstanceBatch:
+        """``instances`` stacked, once their shape and domain are checked."""
         for inst in instances:
             if inst.shape != self.shape:
                 raise ValueError(f"instance: shape (M, N) = {inst.shape}, {self.who} is for {self.shape}")
+        batch = InstanceBatch.stack(list(instances))
         if self.domain is not None:
-            self.domain.check(InstanceBatch.stack(list(instances)), self.who, allow_outside)
+            self.domain.check(batch, self.who, allow_outside)
+        return batch
 
     @torch.no_grad()
     def _logits(self, instances: Sequence[Instance], energy_fraction: float = 1.0,
                 allow_outside: bool = False) -> torch.Tensor:
-        self._check(instances, allow_outside)
-        return self.net(torch.from_numpy(encode_batch(InstanceBatch.stack(list(instances)), energy_fraction)))[0]
+        batch = self._checked(instances, allow_outside)
+        return self.net(torch.from_numpy(encode_batch(batch, energy_fraction)))[0]
 
     def _marginals(self, logits: torch.Tensor) -> np.ndarray:
         if isinstance(self.net, JointNet):
@@ -258,15 +261,16 @@ class ShapeFreePolicy(LearnedPolicy):
             raise ValueError(f"checkpoint: {path} has no training domain")
         self.shape = None  # type: ignore[assignment]
 
-    def _check(self, instances: Sequence[Instance], allow_outside: bool = False) -> None:
-        cast(Domain, self.domain).check(InstanceBatch.stack(list(instances)), self.who, allow_outside)
+    def _checked(self, instances: Sequence[Instance], allow_outside: bool = False) -> InstanceBatch:
+        batch = InstanceBatch.stack(list(instances))
+        cast(Domain, self.domain).check(batch, self.who, allow_outside)
+        return batch
 
     @torch.no_grad()
     def decode(self, instances: Sequence[Instance], samples: int = 1, seed: int | None = None,
                energy_fraction: float = 1.0, allow_outside: bool = False) -> np.ndarray:
         """Placements (B, samples, M): the greedy one first, then samples-1 drawn block by block."""
-        self._check(instances, allow_outside)
-        batch = InstanceBatch.stack(list(instances))
+        batch = self._checked(instances, allow_outside)
         logits = cast(ChainNet, self.net).move_logits(as_tensors(encode_structured(batch, energy_fraction)))[0]
         bsz, m = logits.shape[:2]
         rng = np.random.default_rng(0 if seed is None else seed)

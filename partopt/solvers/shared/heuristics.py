@@ -120,7 +120,7 @@ def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_
     return local_search(scenario, objective, starts, time_limit, max_evaluations)
 
 
-def local_search(scenario: Scenario, objective: Objective, starts: list[tuple[list, list | None]],
+def local_search(scenario: Scenario, objective: Objective, starts: Sequence[tuple[list, list | None]],
                  time_limit: float | None = None, max_evaluations: int = 20_000) -> SolverOutput:
     """Single-block moves under FIFO dispatch, first improvement, from the best of ``starts``
     ((placement, start times or None) pairs), until no move helps, ``max_evaluations``
