@@ -3,6 +3,7 @@
     python bench/shared_learned.py           # suites K = 16, 64 and fresh draws (about 5 minutes)
     python bench/shared_learned.py --fresh   # drop stored rows
     python bench/shared_learned.py --train   # first retrain the shipped checkpoint (about 15 minutes on 2 cores)
+    python bench/shared_learned.py --choose  # pick the default decodings on validation draws -> shared_learned_choice.md
 
 1. The stored suites ``shared-k16-v1`` and ``shared-k64-v1``: gap of each solver to the
    suite's best known solution (hard objective), decision time per task.
@@ -34,11 +35,16 @@ RATES = (30, 50, 70, 90, 110)
 SEED = 4_000_000
 
 
-#: The decodings' price scales of the ``scales`` row, chosen on validation draws (seeds 6,000,000 + K), not
-#: on the sets below: (0.5, 1, 2) was the best of six sets within 2 ms per task.
-SCALES = (0.5, 1.0, 2.0)
+#: Validation draws (seeds 6,000,000 + K), on which ``--choose`` picks the default decodings: never the
+#: sets this script reports on.
+VALIDATION_SEED = 6_000_000
+#: The grid ``--choose`` selects from: price scales x task-order lookaheads.
+GRID_SCALES = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+GRID_LOOKAHEADS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+#: At most this many decodings by default (each costs about 0.03 ms per task).
+MAX_DECODINGS = 16
 #: Row label -> (solver, options).
-SOLVERS = {LEARNED: (LEARNED, {}), f"{LEARNED} scales=(0.5, 1, 2)": (LEARNED, {"scales": SCALES}),
+SOLVERS = {LEARNED: (LEARNED, {}), f"{LEARNED} one decoding": (LEARNED, {"decodings": [(1.0, 0.0)]}),
            f"{LEARNED} polish": (LEARNED, {"polish": True}), **{h: (h, {}) for h in HEURISTICS}}
 
 
@@ -104,6 +110,46 @@ def report(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def choose(count: int) -> None:
+    """Greedy forward selection of at most :data:`MAX_DECODINGS` (scale, lookahead) decodings from
+    the grid, by the mean over validation draws (K = 16 and 64) of the best decoding's total
+    delay relative to earliest-finish's; writes ``shared_learned_choice.md``."""
+    from partopt.evaluation import Objective
+    from partopt.learned.dispatch import Decoder, load_dispatch
+    from partopt.solvers.compiled import FifoScorer
+
+    weights, _ = load_dispatch()
+    hard = Objective("hard")
+    grid = [(s, la) for s in GRID_SCALES for la in GRID_LOOKAHEADS]
+    values = []  # one row a scenario: each decoding's best of its schedule and FIFO dispatch over earliest-finish's
+    for k in (16, 64):
+        for i in range(count):
+            gen = partopt.get_generator("shared", **{**SHARED_MIX, "num_tasks": k, "release_rate": RATES[i % 5]})
+            sc = gen.generate(VALIDATION_SEED + k, i)
+            decoder, fifo = Decoder(sc, weights, True), FifoScorer(sc)
+            row = []
+            for scale, lookahead in grid:
+                placement, _, own = decoder.decode(scale, lookahead)
+                row.append(min(v.total_delay if hard.feasible(v) else np.inf for v in (own, fifo.score(placement))))
+            values.append(np.asarray(row) / row[0])
+    table = np.array(values)
+    chosen: list[int] = []
+    lines = [header("Default decodings of shared-learned, chosen on validation draws"), "",
+             f"`python bench/shared_learned.py --choose --count {count}`: {len(values)} validation scenarios (seeds "
+             f"{VALIDATION_SEED} + K, K = 16 and 64, the suites' mix), grid of price scales {GRID_SCALES} x "
+             f"lookaheads {GRID_LOOKAHEADS}; forward selection of the decoding that most lowers the mean of "
+             "the best decoding's total delay over earliest-finish's.", "",
+             "| step | added (scale, lookahead) | mean best / earliest-finish |", "|---|---|---|"]
+    for step in range(MAX_DECODINGS):
+        scores = [np.mean(table[:, chosen + [g]].min(axis=1)) if g not in chosen else np.inf for g in range(len(grid))]
+        g = int(np.argmin(scores))
+        chosen.append(g)
+        lines.append(f"| {step + 1} | {grid[g]} | {scores[g]:.4f} |")
+    lines += ["", f"`partopt.learned.dispatch.DEFAULT_DECODINGS` = {tuple(grid[g] for g in chosen)}."]
+    (RESULTS / "shared_learned_choice.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 #: The shipped checkpoint's training run.
 TRAINING = {"iterations": 150, "pairs": 12, "batch": 16, "tasks": (8, 16, 32, 64)}
 
@@ -126,7 +172,11 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--train", action="store_true", help="retrain the shipped checkpoint first")
+    ap.add_argument("--choose", action="store_true", help="pick the default decodings on validation draws, then stop")
     args = ap.parse_args()
+    if args.choose:
+        choose(args.count)
+        return
     if args.train:
         train()
         args.fresh = True

@@ -14,13 +14,13 @@ from partopt.costs import CostTensors
 from partopt.horizon import Horizon, HorizonEvaluation, evaluate_horizon
 from partopt.model import Instance
 from partopt.scenario import Scenario
-from partopt.schedule import FifoSummary, ScenarioEvaluation, evaluate_scenario
+from partopt.schedule import ScenarioEvaluation, ScheduleSummary, evaluate_scenario
 
 __all__ = ["Evaluation", "Objective", "evaluate", "OBJECTIVES", "ScenarioEvaluation", "HorizonEvaluation"]
 
 AnyEvaluation = Evaluation | ScenarioEvaluation | HorizonEvaluation
 #: What an :class:`Objective` can judge: an evaluation, or a search's FIFO summary.
-Judged = AnyEvaluation | FifoSummary
+Judged = AnyEvaluation | ScheduleSummary
 
 OBJECTIVES = ("hard", "penalty")
 

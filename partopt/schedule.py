@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Sequence
 from partopt import formulas as f
 from partopt.scenario import Scenario, validate_scenario_placement, validate_start_times
 
-__all__ = ["ScenarioEvaluation", "FifoSummary", "evaluate_scenario", "fifo_dispatch", "compact_schedule",
+__all__ = ["ScenarioEvaluation", "ScheduleSummary", "evaluate_scenario", "fifo_dispatch", "compact_schedule",
            "resource_of"]
 
 
@@ -92,9 +92,10 @@ def compact_schedule(scenario: Scenario, placement: Sequence[Sequence[int]],
     return tuple(tuple(row) for row in start)
 
 
-class FifoSummary(NamedTuple):
-    """What a search needs of a placement's FIFO dispatch (a valid schedule by construction):
-    the verdicts and totals of its :class:`ScenarioEvaluation`, which
+class ScheduleSummary(NamedTuple):
+    """What a search needs of a schedule valid by construction (a placement's FIFO dispatch,
+    or a list schedule that appends each task's blocks to the resources' queues): the
+    verdicts and totals of its :class:`ScenarioEvaluation`, which
     :class:`partopt.evaluation.Objective` reads alike (s for delays)."""
 
     deadlines_met: bool
@@ -104,7 +105,7 @@ class FifoSummary(NamedTuple):
 
     @property
     def valid(self) -> bool:
-        """FIFO dispatch keeps every precedence and no-overlap rule."""
+        """The schedule keeps every precedence and no-overlap rule, by construction."""
         return True
 
     @property

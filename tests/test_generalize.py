@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 import partopt  # noqa: E402
 from partopt.learned.domain import Domain, OutsideDomainWarning  # noqa: E402
 from partopt.learned.features import encode_structured  # noqa: E402
+from partopt.solvers.shared.heuristics import release_order  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -164,16 +165,62 @@ def test_polished_dispatch_is_no_worse():
         partopt.solve(sc, "shared-learned", polish=True, ms_per_task=0)
 
 
-def test_dispatch_scales_keep_the_best_decoding():
-    """scales=(0,) decodes earliest-finish's placement; several scales are no worse than any one."""
+def test_dispatch_decodings_keep_the_best():
+    """decodings=[(0, 0)] is earliest-finish's placement; several decodings are no worse than
+    any one; a lookahead lets a short task go before a long one released a little earlier."""
+    from partopt.learned.dispatch import Decoder, load_dispatch
+
     sc = partopt.generate("shared", seed=1_000_200, num_tasks=12, release_rate=100)
-    zero = partopt.solve(sc, "shared-learned", scales=(0,))
+    zero = partopt.solve(sc, "shared-learned", decodings=[(0, 0)])
     assert zero.objective <= partopt.solve(sc, "earliest-finish").objective * (1 + 1e-12)
-    many = partopt.solve(sc, "shared-learned", scales=(0, 0.5, 1, 2))
-    for scale in (0, 0.5, 1, 2):
-        assert many.objective <= partopt.solve(sc, "shared-learned", scales=(scale,)).objective * (1 + 1e-12)
-    with pytest.raises(ValueError, match="scales"):
-        partopt.solve(sc, "shared-learned", scales=(-1,))
+    pairs = [(0, 0), (1, 0), (2, 0.5), (0.5, 1)]
+    many = partopt.solve(sc, "shared-learned", decodings=pairs)
+    for pair in pairs:
+        assert many.objective <= partopt.solve(sc, "shared-learned", decodings=[pair]).objective * (1 + 1e-12)
+    for bad in ([(-1, 0)], [], [1.0], [(0, float("nan"))]):
+        with pytest.raises(ValueError, match="decodings"):
+            partopt.solve(sc, "shared-learned", decodings=bad)
+    decoder = Decoder(sc, load_dispatch()[0], True)
+    assert decoder.order(0.0) == release_order(sc)
+    late = decoder.order(1e6)  # by least computation time alone
+    assert [decoder.fastest[k] for k in late] == sorted(decoder.fastest)
+
+
+def test_compiled_list_schedule_is_the_python_dp_task_by_task():
+    """ListScheduler (compiled) places each task as earliest_finish_chain does against the
+    resources' free times, priced or not, in any order."""
+    from partopt.learned.dispatch import Decoder, dispatch_features, load_dispatch
+    from partopt.solvers.shared.common import earliest_finish_chain
+
+    weights = load_dispatch()[0]
+    for seed in range(3):
+        sc = partopt.generate("shared", seed=seed, num_tasks=9, release_rate=100,
+                              networks=("vgg16", "nin", "resnet32"), deadline_s=(0.02, 0.3))
+        decoder = Decoder(sc, weights, keep_deadlines=True)
+        rank = {k: i for i, k in enumerate(release_order(sc))}
+        releases = sorted(t.release_s for t in sc.tasks)
+        for scale, lookahead in ((0.0, 0.0), (1.0, 0.0), (2.0, 1.0)):
+            placement, start, summary = decoder.decode(scale, lookahead)
+            server_free = [s.available_s for s in sc.servers]
+            device_free = [0.0] * sc.num_devices
+            for k in decoder.order(lookahead):
+                task, tab = sc.tasks[k], sc.tables[k]
+                free = [device_free[task.device]] + server_free
+                price = None
+                if scale:
+                    price = scale * weights.prices(dispatch_features(sc, k, free, releases, rank[k]))
+                chain = (earliest_finish_chain(tab, task.release_s, free, True, price)
+                         or earliest_finish_chain(tab, task.release_s, free, False, price))
+                assert list(chain.placement) == placement[k]
+                assert chain.start_s == pytest.approx(start[k], rel=1e-12, abs=1e-15)
+                for loc, end in zip(chain.placement, chain.finish_s):
+                    if loc == 0:
+                        device_free[task.device] = end
+                    else:
+                        server_free[loc - 1] = end
+            ev = partopt.evaluate(sc, placement, start)
+            assert ev.valid and summary.total_delay == pytest.approx(ev.total_delay, rel=1e-12)
+            assert (summary.deadlines_met, summary.budget_kept) == (ev.deadlines_met, ev.budget_kept)
 
 
 def test_cli_trains_both_new_agents(tmp_path, capsys):

@@ -154,9 +154,19 @@ def test_compiled_fifo_scorer_agrees_with_evaluate(seed, tasks, servers, data):
                energy_budget_j=data.draw(st.sampled_from([None, 0.01, 1.0])))
     placement = [[data.draw(st.integers(0, servers)) for _ in range(m)] for m in sc.block_counts]
     ev = partopt.evaluate(sc, placement)
-    met, kept, total, psi = FifoScorer(sc).score(placement)
+    scorer = FifoScorer(sc, stride=data.draw(st.integers(1, 8)))
+    met, kept, total, psi = scorer.score(placement)
     assert (met, kept) == (ev.deadlines_met, ev.budget_kept)
     assert total == pytest.approx(ev.total_delay, rel=1e-12) and psi == pytest.approx(ev.penalty, rel=1e-9, abs=1e-12)
+    # A move priced from the recorded dispatch is priced as the moved placement from scratch.
+    packed = scorer.packed(placement)
+    assert scorer.trace(packed) == (met, kept, total, psi)
+    k = data.draw(st.integers(0, tasks - 1))
+    m, loc = data.draw(st.integers(0, sc.block_counts[k] - 1)), data.draw(st.integers(0, servers))
+    moved = [list(row) for row in placement]
+    moved[k][m] = loc
+    assert scorer.score_move(k, m, loc) == scorer.score(moved)
+    assert scorer.rows(packed) == placement  # restored
 
 
 def test_overlapping_schedule_is_reported_never_priced_as_valid():
@@ -345,3 +355,30 @@ def test_heuristics_are_deterministic_and_fast_per_task():
         a, b = partopt.solve(sc, name), partopt.solve(sc, name)
         assert a.placement == b.placement and a.objective == b.objective
         assert a.evaluation.valid
+
+
+def test_local_search_effort_bounds_the_work_and_keeps_the_start():
+    """dispatches_per_task bounds the blocks dispatched; the answer is never worse than the
+    earliest-finish start; bad settings are refused naming the option."""
+    sc = small(10, tasks=24, num_servers=4, release_rate=100)
+    ef = partopt.solve(sc, "earliest-finish")
+    runs = {effort: partopt.solve(sc, "shared-local-search", dispatches_per_task=effort) for effort in (10, 200, None)}
+    for effort, res in runs.items():
+        assert res.objective <= ef.objective * (1 + 1e-12)
+        if effort is not None:  # stops at the first move past the budget
+            assert res.info["dispatched"] <= effort * sc.num_tasks + 2 * sum(sc.block_counts)
+    assert runs[None].objective <= runs[10].objective * (1 + 1e-12)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="dispatches_per_task"):
+            partopt.solve(sc, "shared-local-search", dispatches_per_task=bad)
+
+
+def test_cpsat_params_take_repeated_fields_and_name_bad_ones():
+    sc = small(11, tasks=2)
+    res = partopt.solve(sc, "shared-cpsat", time_limit=10,
+                        params={"subsolvers": ["default_lp", "max_lp"], "num_workers": 2})
+    assert res.status == partopt.Status.OPTIMAL
+    with pytest.raises(ValueError, match="params: 'num_workers' cannot be set to 'x'"):
+        partopt.solve(sc, "shared-cpsat", params={"num_workers": "x"})
+    with pytest.raises(ValueError, match="not a CP-SAT parameter"):
+        partopt.solve(sc, "shared-cpsat", params={"no_such_thing": 1})

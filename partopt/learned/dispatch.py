@@ -1,7 +1,7 @@
 """Learned dispatch on the shared edge: each arriving task placed knowing the servers' loads.
 
-The policy (``shared-learned``) takes tasks in release order, as the paper's agent takes
-its slots' tasks, and sees the paper's state extended with the loads: for each location
+The policy (``shared-learned``) takes tasks one by one, as the paper's agent takes its
+slots' tasks, and sees the paper's state extended with the loads: for each location
 (the task's device, then every server) how long its queue is, how fast it runs this
 task, what reaching it costs, and how busy the edge is. A small network maps each
 location's features to a **congestion price** p_j >= 0 (seconds charged per second of
@@ -11,6 +11,13 @@ own finish time plus the charges Σ_m p_{a_m} t_m(a_m)
 appended to those queues. With every price 0 this is the ``earliest-finish``
 heuristic, which is myopic: it takes the fastest server even when that makes every
 later task wait; the prices learn when not to.
+
+A solve tries several decodings (compiled, about 0.03 ms per task each) and keeps the
+best: each multiplies the learned prices by a scale and takes the tasks in an order,
+release plus a lookahead times the task's least computation time, so that a short task
+may go before a long one released a little earlier (the paper's agent takes its tasks
+in release order; the orders are new). The default set of (scale, lookahead) pairs was
+chosen on validation draws (:data:`DEFAULT_DECODINGS`).
 
 Features of location j for task k released at r (T_k: the task's least computation
 time, the sum over its blocks of the fastest location's time):
@@ -50,8 +57,8 @@ from partopt.execution import SerialExecutor, process_pool, usable_cores
 from partopt.generators import get_generator
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
-from partopt.solvers.shared.common import best_candidate
-from partopt.solvers.shared.heuristics import earliest_finish_schedule, local_search, release_order
+from partopt.schedule import ScheduleSummary
+from partopt.solvers.shared.heuristics import local_search, release_order
 
 __all__ = ["AGENT", "FEATURES", "DispatchWeights", "dispatch", "dispatch_features", "DispatchConfig",
            "train_dispatch", "load_dispatch", "solve_shared_learned"]
@@ -59,6 +66,11 @@ __all__ = ["AGENT", "FEATURES", "DispatchWeights", "dispatch", "dispatch_feature
 AGENT = "shared-learned"
 FEATURES = 9
 WINDOW_S = 0.1  #: s, the past window of the arrival-rate estimate
+#: The (price scale, task-order lookahead) decodings ``shared-learned`` tries by default, chosen
+#: on validation draws by ``python bench/shared_learned.py --choose`` (shared_learned_choice.md).
+DEFAULT_DECODINGS = ((2.0, 0.0), (0.5, 0.25), (4.0, 0.25), (1.0, 0.0), (4.0, 0.0), (1.0, 0.5), (0.0, 1.0),
+                     (0.0, 0.0), (8.0, 0.25), (0.25, 0.5), (1.0, 0.25), (8.0, 0.5), (0.25, 0.25), (0.5, 0.0),
+                     (2.0, 0.25), (2.0, 1.0))
 
 
 @dataclass(frozen=True)
@@ -118,20 +130,48 @@ def dispatch_features(scenario: Scenario, k: int, free: list[float], releases: l
     return out
 
 
+class Decoder:
+    """Decodes one scenario with the learned prices (compiled,
+    :class:`partopt.solvers.compiled.ListScheduler`): the static features of every task are
+    computed once, then each decoding places the tasks in an order by the priced
+    earliest-finish DP."""
+
+    def __init__(self, scenario: Scenario, weights: DispatchWeights, keep_deadlines: bool):
+        from partopt.solvers.compiled import ListScheduler  # Numba loads on first use
+
+        self.scenario, self.weights, self.keep = scenario, weights, keep_deadlines
+        self.scheduler = ListScheduler(scenario)
+        self.release_order = release_order(scenario)
+        releases = [scenario.tasks[k].release_s for k in self.release_order]
+        locs = scenario.num_servers + 1
+        self.static = np.empty((scenario.num_tasks, locs, FEATURES))
+        self.fastest = np.empty(scenario.num_tasks)
+        for index, k in enumerate(self.release_order):  # queues (columns 2, 3) are filled as tasks are placed
+            self.static[k] = dispatch_features(scenario, k, [releases[index]] * locs, releases, index)
+            self.fastest[k] = float(np.asarray(scenario.tables[k].duration).min(axis=1).sum())
+
+    def order(self, lookahead: float) -> list[int]:
+        """Tasks by release + ``lookahead`` x their least computation time T_k (ties by release
+        order): 0 is release order; larger values let short tasks go before long ones
+        released a little earlier."""
+        rank = {k: i for i, k in enumerate(self.release_order)}
+        rel = self.scheduler.rel
+        return sorted(self.release_order, key=lambda k: (rel[k] + lookahead * self.fastest[k], rank[k]))
+
+    def decode(self, scale: float = 1.0, lookahead: float = 0.0) -> tuple[list, list, ScheduleSummary]:
+        """(placement, start times (s), summary) with the prices times ``scale`` (0:
+        earliest-finish) and the tasks in :meth:`order` (``lookahead``)."""
+        w = self.weights
+        return self.scheduler.schedule(self.order(lookahead), self.keep, self.static, self.fastest,
+                                       (w.w1, w.b1, w.w2, w.b2), scale)
+
+
 def dispatch(scenario: Scenario, weights: DispatchWeights, keep_deadlines: bool,
              scale: float = 1.0) -> tuple[list, list, float]:
     """Place every task in release order by the priced earliest-finish DP, the prices times
     ``scale`` (0: earliest-finish): (placement, start times, total delay of that schedule, s)."""
-    order = release_order(scenario)
-    releases = [scenario.tasks[k].release_s for k in order]
-
-    def price(index: int, k: int, free: list[float]) -> list[float]:
-        return (scale * weights.prices(dispatch_features(scenario, k, free, releases, index))).tolist()
-
-    placement, start = earliest_finish_schedule(scenario, keep_deadlines, price)
-    total = sum(st[-1] + scenario.tables[k].duration[-1][p[-1]] + scenario.tables[k].return_s[p[-1]]
-                - scenario.tasks[k].release_s for k, (p, st) in enumerate(zip(placement, start)))
-    return placement, start, total
+    placement, start, summary = Decoder(scenario, weights, keep_deadlines).decode(scale)
+    return placement, start, summary.total_delay
 
 
 # ------------------------------------------------------------------------------------------------ training
@@ -305,39 +345,58 @@ def _load(path: str, mtime: float) -> tuple[DispatchWeights, dict]:
     return DispatchWeights.unflat(state["theta"], state["hidden"]), state["record"]
 
 
-def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
-                         checkpoint=None, allow_outside: bool = False, scales=(1.0,), polish: bool = False,
-                         ms_per_task: float = 2.0) -> SolverOutput:
-    """Place the tasks in release order with the learned dispatch (see the module docstring);
-    the best of each decoding's own schedule and FIFO dispatch of its placement is returned.
+def _decodings(values) -> list[tuple[float, float]]:
+    """``values`` as a non-empty list of (scale, lookahead) pairs of finite numbers >= 0, or a
+    ValueError naming the option."""
+    try:
+        out = [(float(scale), float(lookahead)) for scale, lookahead in values]
+    except (TypeError, ValueError):
+        raise ValueError(f"decodings: must be a sequence of (scale, lookahead) pairs, got {values!r}") from None
+    if not out or not all(math.isfinite(x) and x >= 0 for pair in out for x in pair):
+        raise ValueError(f"decodings: must be a non-empty sequence of pairs of numbers >= 0, got {values!r}")
+    return out
 
-    scales: decode once per scale, the learned prices multiplied by it (0 gives
-    earliest-finish's placement), and keep the best: ``scales=(0, 1)`` costs about twice one
-    decoding. polish: then run the shared-edge local search from the best with what is left
-    of a budget of ``ms_per_task`` ms per task for the whole solve (and within ``time_limit``).
+
+def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
+                         checkpoint=None, allow_outside: bool = False, decodings=DEFAULT_DECODINGS,
+                         polish: bool = False, ms_per_task: float = 2.0) -> SolverOutput:
+    """Place the tasks with the learned dispatch (see the module docstring): one decoding per
+    (scale, lookahead) pair of ``decodings``, and the best of each decoding's own schedule and
+    FIFO dispatch of its placement is returned.
+
+    A decoding multiplies the learned prices by its scale (0: earliest-finish's DP) and takes
+    the tasks by release + lookahead x their least computation time (0: release order; see
+    :meth:`Decoder.order`); each costs about 0.03 ms per task. The default pairs were chosen on
+    validation draws (:data:`DEFAULT_DECODINGS`). polish: then run the shared-edge local
+    search from the best with what is left of a budget of ``ms_per_task`` ms per task for
+    the whole solve (and within ``time_limit``).
     """
     if not (isinstance(ms_per_task, (int, float)) and math.isfinite(ms_per_task) and ms_per_task > 0):
         raise ValueError(f"ms_per_task: must be a number > 0, got {ms_per_task!r}")
-    try:
-        scales = [float(x) for x in scales]
-    except (TypeError, ValueError):
-        raise ValueError(f"scales: must be a sequence of numbers >= 0, got {scales!r}") from None
-    if not scales or not all(math.isfinite(x) and x >= 0 for x in scales):
-        raise ValueError(f"scales: must be a non-empty sequence of numbers >= 0, got {scales!r}")
+    pairs = _decodings(decodings)
     started = time.perf_counter()
     weights, record = load_dispatch(checkpoint)
     low, high = record.get("domain", {}).get("servers", [1, math.inf])
     if not low <= scenario.num_servers <= high and not allow_outside:
         raise ValueError(f"scenario: N = {scenario.num_servers} servers lies outside what the {AGENT} checkpoint "
                          f"was trained on (N in {low}..{high}); pass allow_outside=True to use it anyway")
-    decoded = [dispatch(scenario, weights, objective.kind == "hard", scale)[:2] for scale in scales]
-    if polish:  # the search weighs each decoding's own schedule and its FIFO dispatch itself
+    from partopt.solvers.compiled import FifoScorer
+
+    decoder, fifo = Decoder(scenario, weights, objective.kind == "hard"), FifoScorer(scenario)
+    best: tuple | None = None
+    for scale, lookahead in pairs:
+        placement, start, summary = decoder.decode(scale, lookahead)
+        for candidate, judged in (((placement, start), summary), ((placement, None), fifo.score(placement))):
+            key = (not objective.feasible(judged), objective.raw_value(judged))
+            if best is None or key < best[0]:
+                best = (key, candidate)
+    assert best is not None
+    placement, start = best[1]
+    if polish:  # from the best decoding, keeping its own schedule should the search not beat it
         budget = ms_per_task * scenario.num_tasks / 1e3
         if time_limit is not None:
             budget = min(budget, time_limit)
         left = max(0.0, 0.85 * budget - (time.perf_counter() - started))  # room to price the answer
-        out = local_search(scenario, objective, decoded, time_limit=left)
+        out = local_search(scenario, objective, [(placement, start)], time_limit=left)
         return SolverOutput(placement=out.placement, start_s=out.start_s, info=out.info)
-    candidates = [c for placement, start in decoded for c in ((placement, start), (placement, None))]
-    best_placement, best_start, _ = best_candidate(scenario, objective, candidates)
-    return SolverOutput(placement=best_placement, start_s=best_start)
+    return SolverOutput(placement=placement, start_s=start)

@@ -231,7 +231,15 @@ def _configure(solver, time_left: float | None, workers: int | None, seed: int |
     for key, value in dict(params or {}).items():
         if not hasattr(sat, key):
             raise ValueError(f"params: {key!r} is not a CP-SAT parameter")
-        setattr(sat, key, value)
+        try:
+            if isinstance(value, (list, tuple)):  # a repeated field, e.g. "subsolvers"
+                field = getattr(sat, key)
+                field.clear()
+                field.extend(value)
+            else:
+                setattr(sat, key, value)
+        except (AttributeError, TypeError, ValueError) as err:
+            raise ValueError(f"params: {key!r} cannot be set to {value!r} ({str(err).splitlines()[0]})") from None
 
 
 def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,

@@ -6,12 +6,16 @@
 - ``earliest-finish``: tasks in release order; each is placed by the earliest-finish
   DP (:mod:`partopt.solvers.shared.common`) against the times at which every server
   and its device become free, and appended there. Exact for one task against fixed
-  availabilities; its schedule is returned.
+  availabilities; its schedule is returned. Compiled
+  (:class:`partopt.solvers.compiled.ListScheduler`, checked against the Python DP).
 - ``shared-local-search``: single-block moves under FIFO dispatch, first improvement,
-  from the better of earliest-finish's and as-if-alone's placements, until no move
-  helps, the evaluation budget is spent or the time limit is reached. Each trial is
-  priced by a compiled FIFO dispatch (:class:`partopt.solvers.compiled.FifoScorer`,
-  checked against :func:`partopt.evaluate`); the answer is priced by ``evaluate``.
+  tasks in release order, from the better of earliest-finish's and as-if-alone's
+  placements, until no move helps, its effort is spent (blocks dispatched per task, a
+  budget of work that makes the answer the same on every machine: about 1 ms per task by
+  default) or the time limit is reached. Each trial is priced by a compiled FIFO
+  dispatch that restarts from the last recorded state before the move
+  (:class:`partopt.solvers.compiled.FifoScorer`, checked against :func:`partopt.evaluate`);
+  the answer is priced by ``evaluate``.
 - ``as-if-alone``: each task's Part I optimum (DP), as if it had the edge to itself,
   then FIFO dispatch. If a task has no feasible placement even alone, the scenario is
   proven infeasible.
@@ -21,12 +25,12 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Sequence
+from typing import Sequence
 
 from partopt.evaluation import Objective
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
-from partopt.solvers.shared.common import alone_optima, best_candidate, earliest_finish_chain
+from partopt.solvers.shared.common import alone_optima, best_candidate
 
 __all__ = ["solve_shared_greedy", "solve_earliest_finish", "solve_shared_local_search", "solve_as_if_alone",
            "release_order", "earliest_finish_schedule", "local_search"]
@@ -54,34 +58,16 @@ def solve_shared_greedy(scenario: Scenario, objective: Objective, *, time_limit=
     return SolverOutput(placement=placement)
 
 
-def earliest_finish_schedule(scenario: Scenario, keep_deadlines: bool,
-                             price: Callable[[int, int, list[float]], Sequence[float]] | None = None
-                             ) -> tuple[list, list]:
-    """Placement and start times of the earliest-finish heuristic.
+def earliest_finish_schedule(scenario: Scenario, keep_deadlines: bool) -> tuple[list, list]:
+    """Placement and start times of the earliest-finish heuristic: tasks in release order, each
+    placed by :func:`partopt.solvers.shared.common.earliest_finish_chain` against the times at
+    which every resource becomes free, and appended there (compiled:
+    :class:`partopt.solvers.compiled.ListScheduler`, checked against the Python DP by a test).
+    keep_deadlines: drop moves that break a block deadline; a task left without a placement
+    takes its fastest one."""
+    from partopt.solvers.compiled import ListScheduler  # Numba loads on first use
 
-    price: optional ``price(index, k, free)`` giving, for task k (the index-th released), a
-    charge per second of work on each location given their free times ``free`` (the task's
-    device first): the learned dispatch (:mod:`partopt.learned.dispatch`).
-    """
-    server_free = [s.available_s for s in scenario.servers]
-    device_free = [0.0] * scenario.num_devices
-    placement: list[list[int]] = [[] for _ in scenario.tasks]
-    start: list[list[float]] = [[] for _ in scenario.tasks]
-    for index, k in enumerate(release_order(scenario)):
-        task, tab = scenario.tasks[k], scenario.tables[k]
-        free = [device_free[task.device]] + server_free
-        charge = None if price is None else price(index, k, free)
-        chain = earliest_finish_chain(tab, task.release_s, free, keep_deadlines, charge)
-        if chain is None:  # no move keeps the deadlines: the fastest placement anyway
-            chain = earliest_finish_chain(tab, task.release_s, free, False, charge)
-        if chain is None:
-            raise RuntimeError(f"earliest-finish found no placement for task {k}")
-        for loc, end in zip(chain.placement, chain.finish_s):
-            if loc == 0:
-                device_free[task.device] = end
-            else:
-                server_free[loc - 1] = end
-        placement[k], start[k] = list(chain.placement), list(chain.start_s)
+    placement, start, _ = ListScheduler(scenario).schedule(release_order(scenario), keep_deadlines)
     return placement, start
 
 
@@ -106,67 +92,82 @@ def solve_as_if_alone(scenario: Scenario, objective: Objective, *, time_limit=No
     return SolverOutput(placement=placement)
 
 
+#: The local search's default effort: blocks FIFO-dispatched per task, in all (about 1 ms per
+#: task at K = 256 on one core; see bench/results/shared_speed.md).
+DISPATCHES_PER_TASK = 6000
+
+
 def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
-                              max_evaluations: int = 20_000) -> SolverOutput:
+                              max_evaluations: int | None = None,
+                              dispatches_per_task: int | None = DISPATCHES_PER_TASK) -> SolverOutput:
     """Single-block moves under FIFO dispatch (see the module docstring).
 
-    max_evaluations: how many placements may be priced at most.
+    The search stops when no move helps, after ``max_evaluations`` placements priced (None: no
+    limit), after FIFO-dispatching ``dispatches_per_task`` blocks per task in all (a budget of
+    work, the same on every machine, so the answer is too; None: no limit), or at
+    ``time_limit``.
     """
+    for name, value in (("max_evaluations", max_evaluations), ("dispatches_per_task", dispatches_per_task)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name}: must be an int >= 1 or None, got {value!r}")
     ef_placement, ef_start = earliest_finish_schedule(scenario, keep_deadlines=objective.kind == "hard")
     starts: list[tuple[list, list | None]] = [(ef_placement, ef_start)]
     alone = _alone_placement(scenario, objective)
     if alone is not None:
         starts.append((alone, None))
-    return local_search(scenario, objective, starts, time_limit, max_evaluations)
+    work = None if dispatches_per_task is None else dispatches_per_task * scenario.num_tasks
+    return local_search(scenario, objective, starts, time_limit, max_evaluations, work)
 
 
 def local_search(scenario: Scenario, objective: Objective, starts: Sequence[tuple[list, list | None]],
-                 time_limit: float | None = None, max_evaluations: int = 20_000) -> SolverOutput:
+                 time_limit: float | None = None, max_evaluations: int | None = None,
+                 max_dispatched: int | None = None) -> SolverOutput:
     """Single-block moves under FIFO dispatch, first improvement, from the best of ``starts``
-    ((placement, start times or None) pairs), until no move helps, ``max_evaluations``
-    placements are priced or ``time_limit`` (s) passes. The answer is the better of the
-    placement found (FIFO dispatch) and every start with its own schedule."""
-    if isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int) or max_evaluations < 1:
-        raise ValueError(f"max_evaluations: must be an int >= 1, got {max_evaluations!r}")
+    ((placement, start times or None) pairs) under FIFO dispatch, until no move helps,
+    ``max_evaluations`` placements are priced, ``max_dispatched`` blocks are dispatched in all
+    or ``time_limit`` (s) passes (None: no such limit). Each move is priced from the last
+    recorded dispatch state before it (:meth:`FifoScorer.score_move`). The answer is the better
+    of the placement found (FIFO dispatch) and every start with its own schedule."""
+    most_evaluations = math.inf if max_evaluations is None else max_evaluations
+    most_dispatched = math.inf if max_dispatched is None else max_dispatched
     deadline = math.inf if time_limit is None else time.perf_counter() + time_limit
-    first, _, _ = best_candidate(scenario, objective, [(p, None) for p, _ in starts])
     from partopt.solvers.compiled import FifoScorer  # Numba loads on first use
 
     scorer = FifoScorer(scenario)
-    current = scorer.packed(first)
 
-    def score() -> tuple[bool, float]:
-        summary = scorer.score(current)
+    def key(summary) -> tuple[bool, float]:
         return (not objective.feasible(summary), objective.raw_value(summary))
 
-    best = score()
+    first = min((p for p, _ in starts), key=lambda p: key(scorer.score(p)))
+    current = scorer.packed(first)
+    best = key(scorer.trace(current))
     evaluations, improved, stopped = len(starts), True, False
     n = scenario.num_servers
+    sweep = release_order(scenario)
     while improved and not stopped:
         improved = False
-        for k, blocks in enumerate(scenario.block_counts):
-            for m in range(blocks):
-                here = int(current[k, m])
+        for k in sweep:
+            for m in range(scenario.block_counts[k]):
                 for loc in range(n + 1):
-                    if loc == here:
+                    if loc == current[k, m]:
                         continue
-                    if evaluations >= max_evaluations or time.perf_counter() > deadline:
+                    if (evaluations >= most_evaluations or scorer.dispatched >= most_dispatched
+                            or time.perf_counter() > deadline):
                         stopped = True
                         break
-                    current[k, m] = loc
-                    trial = score()
+                    trial = key(scorer.score_move(k, m, loc))
                     evaluations += 1
                     if trial < best and (trial[0] < best[0] or trial[1] < best[1] * (1 - 1e-12)):
-                        best, here, improved = trial, loc, True
-                    current[k, m] = here
+                        current[k, m] = loc
+                        best, improved = key(scorer.trace(current)), True
                 if stopped:
                     break
             if stopped:
                 break
-    found = [current[k, :blocks].tolist() for k, blocks in enumerate(scenario.block_counts)]
+    found = scorer.rows(current)
     # A start's own schedule can beat FIFO dispatch of any placement nearby: keep the better.
     best_placement, best_start, _ = best_candidate(scenario, objective,
                                                    [(found, None)] + [s for s in starts if s[1] is not None])
     timed_out = stopped and time.perf_counter() > deadline
     return SolverOutput(placement=best_placement, start_s=best_start, timed_out=timed_out,
-                        info={"evaluations": evaluations})
+                        info={"evaluations": evaluations, "dispatched": scorer.dispatched})
