@@ -368,9 +368,13 @@ def test_local_search_effort_bounds_the_work_and_keeps_the_start():
         if effort is not None:  # stops at the first move past the budget
             assert res.info["dispatched"] <= effort * sc.num_tasks + 2 * sum(sc.block_counts)
     assert runs[None].objective <= runs[10].objective * (1 + 1e-12)
+    fifo = partopt.solve(sc, "shared-local-search", dispatch="fifo")
+    assert fifo.objective <= ef.objective * (1 + 1e-12) and fifo.evaluation.valid
     for bad in (0, 2.5, True):
         with pytest.raises(ValueError, match="dispatches_per_task"):
             partopt.solve(sc, "shared-local-search", dispatches_per_task=bad)
+    with pytest.raises(ValueError, match="dispatch: must be 'fifo' or 'list'"):
+        partopt.solve(sc, "shared-local-search", dispatch="lifo")
 
 
 def test_cpsat_params_take_repeated_fields_and_name_bad_ones():
@@ -382,3 +386,30 @@ def test_cpsat_params_take_repeated_fields_and_name_bad_ones():
         partopt.solve(sc, "shared-cpsat", params={"num_workers": "x"})
     with pytest.raises(ValueError, match="not a CP-SAT parameter"):
         partopt.solve(sc, "shared-cpsat", params={"no_such_thing": 1})
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), tasks=st.integers(1, 10), servers=st.integers(1, 4), data=st.data())
+def test_compiled_list_schedule_pricing_agrees_with_evaluate(seed, tasks, servers, data):
+    """AppendScorer's list schedule in any order is a valid schedule whose figures evaluate
+    reports; a move priced from the recorded state equals the moved placement priced anew."""
+    from partopt.solvers.compiled import AppendScorer
+
+    sc = small(seed, tasks=tasks, num_servers=servers, num_devices=2, deadline_s=(0.05, 0.5),
+               task_deadline_s=(0.1, 1.0), available_s=(0.0, 0.05),
+               energy_budget_j=data.draw(st.sampled_from([None, 0.01, 1.0])))
+    order = data.draw(st.permutations(range(tasks)))
+    placement = [[data.draw(st.integers(0, servers)) for _ in range(m)] for m in sc.block_counts]
+    scorer = AppendScorer(sc, order)
+    packed = scorer.packed(placement)
+    met, kept, total, psi = scorer.trace(packed)
+    ev = partopt.evaluate(sc, placement, scorer.start_times())
+    assert ev.valid and (met, kept) == (ev.deadlines_met, ev.budget_kept)
+    assert total == pytest.approx(ev.total_delay, rel=1e-12) and psi == pytest.approx(ev.penalty, rel=1e-9, abs=1e-12)
+    k = data.draw(st.integers(0, tasks - 1))
+    m, loc = data.draw(st.integers(0, sc.block_counts[k] - 1)), data.draw(st.integers(0, servers))
+    moved = [list(row) for row in placement]
+    moved[k][m] = loc
+    assert scorer.score_move(k, m, loc) == scorer.score(moved)
+    with pytest.raises(ValueError, match="order"):
+        AppendScorer(sc, list(order) + [0])

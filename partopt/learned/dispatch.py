@@ -368,8 +368,9 @@ def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit
     the tasks by release + lookahead x their least computation time (0: release order; see
     :meth:`Decoder.order`); each costs about 0.03 ms per task. The default pairs were chosen on
     validation draws (:data:`DEFAULT_DECODINGS`). polish: then run the shared-edge local
-    search from the best with what is left of a budget of ``ms_per_task`` ms per task for
-    the whole solve (and within ``time_limit``).
+    search from the best, its placements priced as list schedules in that decoding's task
+    order, with what is left of a budget of ``ms_per_task`` ms per task for the whole solve
+    (and within ``time_limit``).
     """
     if not (isinstance(ms_per_task, (int, float)) and math.isfinite(ms_per_task) and ms_per_task > 0):
         raise ValueError(f"ms_per_task: must be a number > 0, got {ms_per_task!r}")
@@ -386,17 +387,19 @@ def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit
     best: tuple | None = None
     for scale, lookahead in pairs:
         placement, start, summary = decoder.decode(scale, lookahead)
-        for candidate, judged in (((placement, start), summary), ((placement, None), fifo.score(placement))):
+        order = decoder.order(lookahead)
+        for candidate, judged, kept in (((placement, start), summary, order),
+                                        ((placement, None), fifo.score(placement), None)):
             key = (not objective.feasible(judged), objective.raw_value(judged))
             if best is None or key < best[0]:
-                best = (key, candidate)
+                best = (key, candidate, kept)
     assert best is not None
-    placement, start = best[1]
-    if polish:  # from the best decoding, keeping its own schedule should the search not beat it
+    (placement, start), order = best[1], best[2]
+    if polish:  # from the best decoding, in its own order (or under FIFO dispatch if that won)
         budget = ms_per_task * scenario.num_tasks / 1e3
         if time_limit is not None:
             budget = min(budget, time_limit)
         left = max(0.0, 0.85 * budget - (time.perf_counter() - started))  # room to price the answer
-        out = local_search(scenario, objective, [(placement, start)], time_limit=left)
+        out = local_search(scenario, objective, [(placement, start)], time_limit=left, order=order)
         return SolverOutput(placement=out.placement, start_s=out.start_s, info=out.info)
     return SolverOutput(placement=placement, start_s=start)

@@ -1,7 +1,8 @@
 """Compiled loops (Numba): the chain DP's Bellman recursion (:func:`bellman`), the budget
 DP's backward bounds and best-first search (:func:`remaining`, :func:`best_first`), and
-on the shared edge the local search's FIFO pricing (:class:`FifoScorer`) and the
-earliest-finish list schedules, priced or not (:class:`ListScheduler`).
+on the shared edge the local search's pricing of placements under FIFO dispatch
+(:class:`FifoScorer`) or as list schedules in a fixed task order (:class:`AppendScorer`),
+and the earliest-finish list schedules, priced or not (:class:`ListScheduler`).
 
 Importing this module imports Numba (about half a second); the solvers import it on their
 first call, so ``import partopt`` stays quick. The machine code is cached on disk
@@ -22,7 +23,7 @@ import numpy as np
 from partopt.formulas import REL_TOL
 from partopt.schedule import ScheduleSummary
 
-__all__ = ["bellman", "best_first", "remaining", "PackedScenario", "FifoScorer", "ListScheduler"]
+__all__ = ["bellman", "best_first", "remaining", "PackedScenario", "FifoScorer", "ListScheduler", "AppendScorer"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -541,3 +542,109 @@ class ListScheduler(PackedScenario):
         if not math.isfinite(total):
             raise RuntimeError("earliest-finish found no placement for a task")
         return self.rows(placement), self.rows(start), ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))
+
+
+@numba.njit(cache=True, nogil=True)
+def _append_run(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, order, placement, rel_tol, first,
+                free, spent, acc, record, snap_free, snap_spent, snap_acc, start):  # pragma: no cover
+    """The list schedule of fixed placements: tasks ``order[first:]`` one after another, each
+    block at the later of its input's arrival and its resource's free time (``free``: the
+    servers, then the devices' CPUs), from the state ``free``, ``spent``, ``acc`` = (total,
+    psi, deadlines kept) of the tasks before. With ``record``, the state before every task
+    and the start times are kept. Returns the summary and the blocks scheduled."""
+    k_tasks = order.size
+    n_srv = free.size - budget.size
+    total, psi, deadlines_ok = acc[0], acc[1], acc[2] > 0.5
+    blocks = 0
+    for idx in range(first, k_tasks):
+        if record:
+            snap_free[idx], snap_spent[idx] = free, spent
+            snap_acc[idx, 0], snap_acc[idx, 1], snap_acc[idx, 2] = total, psi, 1.0 if deadlines_ok else 0.0
+        k = order[idx]
+        prev_loc, prev_end = 0, rel[k]
+        for m in range(nblk[k]):
+            loc = placement[k, m]
+            res = n_srv + dev[k] if loc == 0 else loc - 1
+            begin = max(prev_end + trans[k, m, prev_loc, loc], free[res])
+            end = begin + dur[k, m, loc]
+            if record:
+                start[k, m] = begin
+            block = end - prev_end + (ret[k, loc] if m == nblk[k] - 1 else 0.0)
+            psi += max(block - tau[k, m], 0.0)
+            deadlines_ok = deadlines_ok and block <= tau[k, m] * (1.0 + rel_tol)
+            spent[dev[k]] += energy[k, m, 0 if m == 0 else placement[k, m - 1], loc]
+            free[res] = end
+            prev_loc, prev_end = loc, end
+        blocks += nblk[k]
+        d_k = prev_end + ret[k, prev_loc] - rel[k]
+        total += d_k
+        psi += max(d_k - task_tau[k], 0.0)
+        deadlines_ok = deadlines_ok and d_k <= task_tau[k] * (1.0 + rel_tol)
+    budgets_ok = True
+    for d in range(budget.size):
+        budgets_ok = budgets_ok and spent[d] <= budget[d] * (1.0 + rel_tol)
+    return deadlines_ok, budgets_ok, total, psi, blocks
+
+
+class AppendScorer(PackedScenario):
+    """Prices placements of one scenario as list schedules in a fixed task ``order``: each task's
+    blocks appended, one after another, to the resources' queues (the schedule
+    earliest-finish and the learned dispatch build, with their placements; a test checks it
+    against :func:`partopt.schedule.evaluate_scenario`). The interface of
+    :class:`FifoScorer`: :meth:`score`, :meth:`trace` and :meth:`score_move`, which
+    schedules again only from the moved task on; :meth:`start_times` gives the traced
+    schedule."""
+
+    def __init__(self, scenario, order):
+        super().__init__(scenario)
+        self.order = np.asarray(order, dtype=np.int64)
+        if sorted(self.order.tolist()) != list(range(scenario.num_tasks)):
+            raise ValueError("order: must hold every task index once")
+        self.position = np.empty_like(self.order)
+        self.position[self.order] = np.arange(self.order.size)
+        k_tasks, res = self.order.size, self.free0.size + self.budget.size
+        self.snap_free, self.snap_spent = np.empty((k_tasks, res)), np.empty((k_tasks, self.budget.size))
+        self.snap_acc = np.empty((k_tasks, 3))
+        self.start = np.zeros(self.placement.shape)
+        self.traced: np.ndarray | None = None
+        self.dispatched = 0  #: blocks scheduled by every call so far: the work done
+
+    def _run(self, packed: np.ndarray, record: bool, first: int = 0) -> ScheduleSummary:
+        if first == 0:
+            free = np.concatenate([self.free0, np.zeros(self.budget.size)])
+            spent, acc = np.zeros(self.budget.size), np.array([0.0, 0.0, 1.0])
+        else:
+            free, spent, acc = self.snap_free[first].copy(), self.snap_spent[first].copy(), self.snap_acc[first].copy()
+        ok, kept, total, psi, blocks = _append_run(self.dur, self.trans, self.ret, self.rel, self.dev, self.nblk,
+                                                   self.tau, self.task_tau, self.energy, self.budget, self.order,
+                                                   packed, REL_TOL, first, free, spent, acc, record, self.snap_free,
+                                                   self.snap_spent, self.snap_acc, self.start)
+        self.dispatched += blocks
+        return ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))
+
+    def score(self, placement) -> ScheduleSummary:
+        """The list schedule of ``placement`` summed up: one row a task, or a packed array."""
+        packed = placement if isinstance(placement, np.ndarray) else self.packed(placement)
+        return self._run(packed, record=False)
+
+    def trace(self, packed: np.ndarray) -> ScheduleSummary:
+        """:meth:`score` of the packed placement, recording the state before every task and the
+        start times (``packed`` must then hold this placement between :meth:`score_move` calls)."""
+        self.traced = packed
+        return self._run(packed, record=True)
+
+    def score_move(self, k: int, m: int, loc: int) -> ScheduleSummary:
+        """:meth:`score` of the traced placement with block (k, m) on ``loc`` (restored after)."""
+        packed = self.traced
+        if packed is None:
+            raise RuntimeError("score_move: trace a placement first")
+        here = int(packed[k, m])
+        packed[k, m] = loc
+        try:
+            return self._run(packed, record=False, first=int(self.position[k]))
+        finally:
+            packed[k, m] = here
+
+    def start_times(self) -> list[list[float]]:
+        """The start times (s) of the last traced placement."""
+        return self.rows(self.start)

@@ -8,13 +8,16 @@
   and its device become free, and appended there. Exact for one task against fixed
   availabilities; its schedule is returned. Compiled
   (:class:`partopt.solvers.compiled.ListScheduler`, checked against the Python DP).
-- ``shared-local-search``: single-block moves under FIFO dispatch, first improvement,
-  tasks in release order, from the better of earliest-finish's and as-if-alone's
-  placements, until no move helps, its effort is spent (blocks dispatched per task, a
-  budget of work that makes the answer the same on every machine: about 1 ms per task by
-  default) or the time limit is reached. Each trial is priced by a compiled FIFO
-  dispatch that restarts from the last recorded state before the move
-  (:class:`partopt.solvers.compiled.FifoScorer`, checked against :func:`partopt.evaluate`);
+- ``shared-local-search``: single-block moves, first improvement, tasks in release order,
+  from the better of earliest-finish's and as-if-alone's placements, until no move helps,
+  its effort is spent (blocks scheduled per task, a budget of work that makes the answer
+  the same on every machine: under 1 ms per task at K = 256 by default) or the time limit
+  is reached. A placement is priced as the list schedule of its tasks in release order
+  (each task's blocks appended to the resources' queues, the schedule earliest-finish
+  builds; the default) or, with ``dispatch="fifo"``, under FIFO dispatch, the model's rule
+  for a placement without a schedule. Each trial is priced in compiled code from the last
+  recorded state before the move (:class:`partopt.solvers.compiled.AppendScorer`,
+  :class:`partopt.solvers.compiled.FifoScorer`, checked against :func:`partopt.evaluate`);
   the answer is priced by ``evaluate``.
 - ``as-if-alone``: each task's Part I optimum (DP), as if it had the edge to itself,
   then FIFO dispatch. If a task has no feasible placement even alone, the scenario is
@@ -92,48 +95,55 @@ def solve_as_if_alone(scenario: Scenario, objective: Objective, *, time_limit=No
     return SolverOutput(placement=placement)
 
 
-#: The local search's default effort: blocks FIFO-dispatched per task, in all (about 1 ms per
-#: task at K = 256 on one core; see bench/results/shared_speed.md).
-DISPATCHES_PER_TASK = 6000
+#: The local search's default effort: blocks scheduled per task, in all (with list schedules
+#: about 0.6 ms per task at K = 256 on one core, under FIFO dispatch about 6; see
+#: bench/results/shared_speed.md).
+DISPATCHES_PER_TASK = 40_000
 
 
 def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
                               max_evaluations: int | None = None,
-                              dispatches_per_task: int | None = DISPATCHES_PER_TASK) -> SolverOutput:
-    """Single-block moves under FIFO dispatch (see the module docstring).
+                              dispatches_per_task: int | None = DISPATCHES_PER_TASK, dispatch: str = "list"
+                              ) -> SolverOutput:
+    """Single-block moves (see the module docstring), each placement priced as the list schedule
+    of its tasks in release order (``dispatch="list"``) or under FIFO dispatch (``"fifo"``).
 
     The search stops when no move helps, after ``max_evaluations`` placements priced (None: no
-    limit), after FIFO-dispatching ``dispatches_per_task`` blocks per task in all (a budget of
-    work, the same on every machine, so the answer is too; None: no limit), or at
-    ``time_limit``.
+    limit), after scheduling ``dispatches_per_task`` blocks per task in all (a budget of work,
+    the same on every machine, so the answer is too; None: no limit), or at ``time_limit``.
     """
     for name, value in (("max_evaluations", max_evaluations), ("dispatches_per_task", dispatches_per_task)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name}: must be an int >= 1 or None, got {value!r}")
+    if dispatch not in ("fifo", "list"):
+        raise ValueError(f"dispatch: must be 'fifo' or 'list', got {dispatch!r}")
     ef_placement, ef_start = earliest_finish_schedule(scenario, keep_deadlines=objective.kind == "hard")
     starts: list[tuple[list, list | None]] = [(ef_placement, ef_start)]
     alone = _alone_placement(scenario, objective)
     if alone is not None:
         starts.append((alone, None))
     work = None if dispatches_per_task is None else dispatches_per_task * scenario.num_tasks
-    return local_search(scenario, objective, starts, time_limit, max_evaluations, work)
+    return local_search(scenario, objective, starts, time_limit, max_evaluations, work,
+                        release_order(scenario) if dispatch == "list" else None)
 
 
 def local_search(scenario: Scenario, objective: Objective, starts: Sequence[tuple[list, list | None]],
                  time_limit: float | None = None, max_evaluations: int | None = None,
-                 max_dispatched: int | None = None) -> SolverOutput:
-    """Single-block moves under FIFO dispatch, first improvement, from the best of ``starts``
-    ((placement, start times or None) pairs) under FIFO dispatch, until no move helps,
-    ``max_evaluations`` placements are priced, ``max_dispatched`` blocks are dispatched in all
-    or ``time_limit`` (s) passes (None: no such limit). Each move is priced from the last
-    recorded dispatch state before it (:meth:`FifoScorer.score_move`). The answer is the better
-    of the placement found (FIFO dispatch) and every start with its own schedule."""
+                 max_dispatched: int | None = None, order: Sequence[int] | None = None) -> SolverOutput:
+    """Single-block moves, first improvement, from the best of ``starts`` ((placement, start
+    times or None) pairs), until no move helps, ``max_evaluations`` placements are priced,
+    ``max_dispatched`` blocks are scheduled in all or ``time_limit`` (s) passes (None: no such
+    limit). A placement is priced under FIFO dispatch (``order`` None;
+    :class:`partopt.solvers.compiled.FifoScorer`) or as the list schedule of its tasks in
+    ``order`` (:class:`partopt.solvers.compiled.AppendScorer`); each move is priced from the
+    last recorded state before it. The answer is the better of the placement found with its
+    schedule and every start with its own."""
     most_evaluations = math.inf if max_evaluations is None else max_evaluations
     most_dispatched = math.inf if max_dispatched is None else max_dispatched
     deadline = math.inf if time_limit is None else time.perf_counter() + time_limit
-    from partopt.solvers.compiled import FifoScorer  # Numba loads on first use
+    from partopt.solvers.compiled import AppendScorer, FifoScorer  # Numba loads on first use
 
-    scorer = FifoScorer(scenario)
+    scorer: FifoScorer | AppendScorer = FifoScorer(scenario) if order is None else AppendScorer(scenario, order)
 
     def key(summary) -> tuple[bool, float]:
         return (not objective.feasible(summary), objective.raw_value(summary))
@@ -143,7 +153,7 @@ def local_search(scenario: Scenario, objective: Objective, starts: Sequence[tupl
     best = key(scorer.trace(current))
     evaluations, improved, stopped = len(starts), True, False
     n = scenario.num_servers
-    sweep = release_order(scenario)
+    sweep = release_order(scenario) if order is None else [int(k) for k in order]
     while improved and not stopped:
         improved = False
         for k in sweep:
@@ -165,9 +175,10 @@ def local_search(scenario: Scenario, objective: Objective, starts: Sequence[tupl
             if stopped:
                 break
     found = scorer.rows(current)
+    found_start = scorer.start_times() if isinstance(scorer, AppendScorer) else None
     # A start's own schedule can beat FIFO dispatch of any placement nearby: keep the better.
     best_placement, best_start, _ = best_candidate(scenario, objective,
-                                                   [(found, None)] + [s for s in starts if s[1] is not None])
+                                                   [(found, found_start)] + [s for s in starts if s[1] is not None])
     timed_out = stopped and time.perf_counter() > deadline
     return SolverOutput(placement=best_placement, start_s=best_start, timed_out=timed_out,
                         info={"evaluations": evaluations, "dispatched": scorer.dispatched})
