@@ -45,7 +45,8 @@ GRID_LOOKAHEADS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_DECODINGS = 16
 #: Row label -> (solver, options).
 SOLVERS = {LEARNED: (LEARNED, {}), f"{LEARNED} one decoding": (LEARNED, {"decodings": [(1.0, 0.0)]}),
-           f"{LEARNED} polish": (LEARNED, {"polish": True}), **{h: (h, {}) for h in HEURISTICS}}
+           f"{LEARNED} polish": (LEARNED, {"polish": True}), **{h: (h, {}) for h in HEURISTICS},
+           "shared-local-search fifo": ("shared-local-search", {"dispatch": "fifo"})}
 
 
 def _run(rows: CsvRows, done: set, set_name: str, label: str, scenario, best_known: float | None) -> None:
@@ -129,7 +130,7 @@ def choose(count: int) -> None:
             decoder, fifo = Decoder(sc, weights, True), FifoScorer(sc)
             row = []
             for scale, lookahead in grid:
-                placement, _, own = decoder.decode(scale, lookahead)
+                placement, _, own = decoder.decode(scale, decoder.order(lookahead))
                 row.append(min(v.total_delay if hard.feasible(v) else np.inf for v in (own, fifo.score(placement))))
             values.append(np.asarray(row) / row[0])
     table = np.array(values)

@@ -294,9 +294,43 @@ def build_suite(name: str, *, verify_with: str | None = "milp-ortools", progress
             fh.flush()
             if progress:
                 progress(len(done), total)
+    if spec.shared and path.exists():
+        done = _keep_best_known(path, done)
     path.write_text("\n".join([header] + [done[ident] for ident in order]) + "\n")
     partial.unlink()
     return path
+
+
+def _keep_best_known(path: Path, lines: dict[str, str]) -> dict[str, str]:
+    """The new entry ``lines`` (by id) with each shared-edge reference no worse than the one
+    stored in ``path`` for the same scenario: the better solution (with its solver) and the
+    higher of the two proven bounds are kept, so a rebuild, whose time-limited runs differ
+    from one run to the next, never loses a best known solution."""
+    stored = {}
+    for line in path.read_text().splitlines()[1:]:
+        try:
+            entry = json.loads(line)
+            stored[entry["id"]] = entry
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    out = {}
+    for ident, line in lines.items():
+        entry, before = json.loads(line), stored.get(ident)
+        if before is not None and before.get("instance") == entry["instance"]:
+            entry["reference"]["hard"] = _better_reference(before["reference"]["hard"], entry["reference"]["hard"])
+            line = json.dumps(entry)
+        out[ident] = line
+    return out
+
+
+def _better_reference(old: dict, new: dict) -> dict:
+    """Of two "hard" references of one scenario, the better solution with the higher bound."""
+    if old.get("objective") is None or new.get("objective") is None:
+        return new  # infeasible (proven by the exact solver either time)
+    best = old if old["objective"] < new["objective"] * (1 - 1e-12) else new
+    bounds = [b for b in (old.get("bound"), new.get("bound")) if b is not None]
+    return {**best, "bound": max(bounds) if bounds else None,
+            "status": "optimal" if best["status"] == "optimal" else "feasible"}
 
 
 @dataclass(frozen=True)

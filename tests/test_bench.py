@@ -198,3 +198,31 @@ def test_shared_suite_rows_carry_gap_to_best_known_and_bound(tmp_path):
     for row in run.rows:
         assert row["reference"] is not None and row["bound"] is not None
         assert row["gap_pct"] >= -1e-6 and row["gap_to_bound_pct"] >= row["gap_pct"] - 1e-9
+
+
+def test_shared_rebuild_never_loses_a_best_known(tmp_path, monkeypatch):
+    """Rebuilding a shared-edge suite keeps, per scenario, the better of the stored and the new
+    solution and the higher of the two bounds."""
+    import json
+    import shutil
+
+    from partopt.profiles import data_dir
+    from partopt.suites import build_suite, suite_path
+
+    shutil.copytree(data_dir(), tmp_path / "data")
+    monkeypatch.setenv("PARTOPT_DATA", str(tmp_path / "data"))
+    path = suite_path("shared-k2-v1")
+    lines = path.read_text().splitlines()
+    entries = [json.loads(line) for line in lines[1:]]
+    fresh = [dict(e["reference"]["hard"]) for e in entries]
+    worse, lower, better = (entries[i]["reference"]["hard"] for i in range(3))
+    worse.update(objective=worse["objective"] * 1.1, status="feasible", solver="old")
+    lower.update(bound=lower["bound"] * 0.5)
+    better.update(objective=better["objective"] * 0.9, status="feasible", solver="old", bound=0.0)
+    path.write_text("\n".join([lines[0]] + [json.dumps(e) for e in entries]) + "\n")
+    build_suite("shared-k2-v1")
+    rebuilt = [json.loads(line)["reference"]["hard"] for line in path.read_text().splitlines()[1:]]
+    assert rebuilt[0]["objective"] == fresh[0]["objective"] and rebuilt[0]["solver"] != "old"
+    assert rebuilt[1]["bound"] == fresh[1]["bound"]
+    assert rebuilt[2]["solver"] == "old" and rebuilt[2]["bound"] == fresh[2]["bound"]
+    assert rebuilt[2]["status"] == "feasible"

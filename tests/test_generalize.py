@@ -200,7 +200,7 @@ def test_compiled_list_schedule_is_the_python_dp_task_by_task():
         rank = {k: i for i, k in enumerate(release_order(sc))}
         releases = sorted(t.release_s for t in sc.tasks)
         for scale, lookahead in ((0.0, 0.0), (1.0, 0.0), (2.0, 1.0)):
-            placement, start, summary = decoder.decode(scale, lookahead)
+            placement, start, summary = decoder.decode(scale, decoder.order(lookahead))
             server_free = [s.available_s for s in sc.servers]
             device_free = [0.0] * sc.num_devices
             for k in decoder.order(lookahead):

@@ -158,12 +158,12 @@ class Decoder:
         rel = self.scheduler.rel
         return sorted(self.release_order, key=lambda k: (rel[k] + lookahead * self.fastest[k], rank[k]))
 
-    def decode(self, scale: float = 1.0, lookahead: float = 0.0) -> tuple[list, list, ScheduleSummary]:
+    def decode(self, scale: float = 1.0, order: list[int] | None = None) -> tuple[list, list, ScheduleSummary]:
         """(placement, start times (s), summary) with the prices times ``scale`` (0:
-        earliest-finish) and the tasks in :meth:`order` (``lookahead``)."""
+        earliest-finish) and the tasks in ``order`` (None: release order; see :meth:`order`)."""
         w = self.weights
-        return self.scheduler.schedule(self.order(lookahead), self.keep, self.static, self.fastest,
-                                       (w.w1, w.b1, w.w2, w.b2), scale)
+        return self.scheduler.schedule(self.release_order if order is None else order, self.keep, self.static,
+                                       self.fastest, (w.w1, w.b1, w.w2, w.b2), scale)
 
 
 def dispatch(scenario: Scenario, weights: DispatchWeights, keep_deadlines: bool,
@@ -386,8 +386,8 @@ def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit
     decoder, fifo = Decoder(scenario, weights, objective.kind == "hard"), FifoScorer(scenario)
     best: tuple | None = None
     for scale, lookahead in pairs:
-        placement, start, summary = decoder.decode(scale, lookahead)
         order = decoder.order(lookahead)
+        placement, start, summary = decoder.decode(scale, order)
         for candidate, judged, kept in (((placement, start), summary, order),
                                         ((placement, None), fifo.score(placement), None)):
             key = (not objective.feasible(judged), objective.raw_value(judged))

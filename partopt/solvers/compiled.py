@@ -256,11 +256,7 @@ def _fifo_run(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, pl
         psi += max(block - tau[k, m], 0.0)
         if block > tau[k, m] * (1.0 + rel_tol):
             deadlines_ok = False
-    budgets_ok = True
-    for d in range(budget.size):
-        if spent[d] > budget[d] * (1.0 + rel_tol):
-            budgets_ok = False
-    return deadlines_ok, budgets_ok, total, psi, count
+    return deadlines_ok, _budgets_kept(spent, budget, rel_tol), total, psi, count
 
 
 @numba.njit(cache=True, nogil=True)
@@ -396,6 +392,15 @@ class FifoScorer(PackedScenario):
 
 
 @numba.njit(cache=True, nogil=True)
+def _budgets_kept(spent, budget, rel_tol):  # pragma: no cover
+    """Whether every device's energy ``spent`` is within its budget (J)."""
+    for d in range(budget.size):
+        if spent[d] > budget[d] * (1.0 + rel_tol):
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
 def _chain_dp(dur, trans, ret, tau, nblk, release, avail, price, keep, rel_tol, fin, chg, par,
               row):  # pragma: no cover
     """The earliest-finish DP of one chain (:func:`partopt.solvers.shared.common.earliest_finish_chain`,
@@ -472,7 +477,10 @@ def _list_schedule(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budge
     fin, chg = np.empty((m_max, locs)), np.empty((m_max, locs))
     par = np.zeros((m_max, locs), dtype=np.int64)
     avail, price = np.empty(locs), np.zeros(locs)
-    total, psi, deadlines_ok = 0.0, 0.0, True
+    acc = np.array([0.0, 0.0, 1.0])  # total, psi, deadlines kept so far
+    snap_free, snap_spent = np.empty((k_tasks, free.size)), np.empty((k_tasks, budget.size))
+    snap_acc = np.empty((k_tasks, 3))
+    ok, kept, total, psi = True, True, 0.0, 0.0
     for idx in range(k_tasks):
         k = order[idx]
         avail[0] = free[n_srv + dev[k]]
@@ -485,26 +493,11 @@ def _list_schedule(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budge
             if not _chain_dp(dur[k], trans[k], ret[k], tau[k], nblk[k], rel[k], avail, price, False, rel_tol,
                              fin, chg, par, placement[k]):
                 return False, False, np.inf, np.inf
-        prev_loc, prev_end = 0, rel[k]
-        for m in range(nblk[k]):
-            loc = placement[k, m]
-            begin = max(prev_end + trans[k, m, prev_loc, loc], avail[loc])
-            end = begin + dur[k, m, loc]
-            start[k, m] = begin
-            block = end - prev_end + (ret[k, loc] if m == nblk[k] - 1 else 0.0)
-            psi += max(block - tau[k, m], 0.0)
-            deadlines_ok = deadlines_ok and block <= tau[k, m] * (1.0 + rel_tol)
-            spent[dev[k]] += energy[k, m, 0 if m == 0 else placement[k, m - 1], loc]
-            free[n_srv + dev[k] if loc == 0 else loc - 1] = end
-            prev_loc, prev_end = loc, end
-        d_k = prev_end + ret[k, prev_loc] - rel[k]
-        total += d_k
-        psi += max(d_k - task_tau[k], 0.0)
-        deadlines_ok = deadlines_ok and d_k <= task_tau[k] * (1.0 + rel_tol)
-    budgets_ok = True
-    for d in range(budget.size):
-        budgets_ok = budgets_ok and spent[d] <= budget[d] * (1.0 + rel_tol)
-    return deadlines_ok, budgets_ok, total, psi
+        ok, kept, total, psi, _ = _append_run(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, order,
+                                              placement, rel_tol, idx, idx + 1, free, spent, acc, True, snap_free,
+                                              snap_spent, snap_acc, start)
+        acc[0], acc[1], acc[2] = total, psi, 1.0 if ok else 0.0
+    return ok, kept, total, psi
 
 
 class ListScheduler(PackedScenario):
@@ -546,17 +539,16 @@ class ListScheduler(PackedScenario):
 
 @numba.njit(cache=True, nogil=True)
 def _append_run(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, order, placement, rel_tol, first,
-                free, spent, acc, record, snap_free, snap_spent, snap_acc, start):  # pragma: no cover
-    """The list schedule of fixed placements: tasks ``order[first:]`` one after another, each
+                stop, free, spent, acc, record, snap_free, snap_spent, snap_acc, start):  # pragma: no cover
+    """The list schedule of fixed placements: tasks ``order[first:stop]`` one after another, each
     block at the later of its input's arrival and its resource's free time (``free``: the
     servers, then the devices' CPUs), from the state ``free``, ``spent``, ``acc`` = (total,
     psi, deadlines kept) of the tasks before. With ``record``, the state before every task
     and the start times are kept. Returns the summary and the blocks scheduled."""
-    k_tasks = order.size
     n_srv = free.size - budget.size
     total, psi, deadlines_ok = acc[0], acc[1], acc[2] > 0.5
     blocks = 0
-    for idx in range(first, k_tasks):
+    for idx in range(first, stop):
         if record:
             snap_free[idx], snap_spent[idx] = free, spent
             snap_acc[idx, 0], snap_acc[idx, 1], snap_acc[idx, 2] = total, psi, 1.0 if deadlines_ok else 0.0
@@ -580,10 +572,7 @@ def _append_run(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, 
         total += d_k
         psi += max(d_k - task_tau[k], 0.0)
         deadlines_ok = deadlines_ok and d_k <= task_tau[k] * (1.0 + rel_tol)
-    budgets_ok = True
-    for d in range(budget.size):
-        budgets_ok = budgets_ok and spent[d] <= budget[d] * (1.0 + rel_tol)
-    return deadlines_ok, budgets_ok, total, psi, blocks
+    return deadlines_ok, _budgets_kept(spent, budget, rel_tol), total, psi, blocks
 
 
 class AppendScorer(PackedScenario):
@@ -617,8 +606,8 @@ class AppendScorer(PackedScenario):
             free, spent, acc = self.snap_free[first].copy(), self.snap_spent[first].copy(), self.snap_acc[first].copy()
         ok, kept, total, psi, blocks = _append_run(self.dur, self.trans, self.ret, self.rel, self.dev, self.nblk,
                                                    self.tau, self.task_tau, self.energy, self.budget, self.order,
-                                                   packed, REL_TOL, first, free, spent, acc, record, self.snap_free,
-                                                   self.snap_spent, self.snap_acc, self.start)
+                                                   packed, REL_TOL, first, self.order.size, free, spent, acc, record,
+                                                   self.snap_free, self.snap_spent, self.snap_acc, self.start)
         self.dispatched += blocks
         return ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))
 

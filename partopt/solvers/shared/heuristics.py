@@ -106,7 +106,9 @@ def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_
                               dispatches_per_task: int | None = DISPATCHES_PER_TASK, dispatch: str = "list"
                               ) -> SolverOutput:
     """Single-block moves (see the module docstring), each placement priced as the list schedule
-    of its tasks in release order (``dispatch="list"``) or under FIFO dispatch (``"fifo"``).
+    of its tasks in release order (``dispatch="list"``, the default) or under FIFO dispatch
+    (``"fifo"``: better on small scenarios, K <= 8 in ``bench/results/shared_suites.md``, and
+    about seven times dearer per block).
 
     The search stops when no move helps, after ``max_evaluations`` placements priced (None: no
     limit), after scheduling ``dispatches_per_task`` blocks per task in all (a budget of work,
