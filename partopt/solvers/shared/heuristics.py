@@ -107,8 +107,8 @@ def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_
                               ) -> SolverOutput:
     """Single-block moves (see the module docstring), each placement priced as the list schedule
     of its tasks in release order (``dispatch="list"``, the default) or under FIFO dispatch
-    (``"fifo"``: better on small scenarios, K <= 8 in ``bench/results/shared_suites.md``, and
-    about seven times dearer per block).
+    (``"fifo"``: about seven times dearer per block; better on some suites, worse on others,
+    ``bench/results/shared_suites.md``).
 
     The search stops when no move helps, after ``max_evaluations`` placements priced (None: no
     limit), after scheduling ``dispatches_per_task`` blocks per task in all (a budget of work,
