@@ -3,7 +3,7 @@
     python bench/shared_learned.py           # suites K = 16, 64 and fresh draws (about 5 minutes)
     python bench/shared_learned.py --fresh   # drop stored rows
     python bench/shared_learned.py --train   # first retrain the shipped checkpoint (about 15 minutes on 2 cores)
-    python bench/shared_learned.py --choose  # pick the default decodings on validation draws -> shared_learned_choice.md
+    python bench/shared_learned.py --choose --count 60   # the default decodings, on validation draws (seconds)
 
 1. The stored suites ``shared-k16-v1`` and ``shared-k64-v1``: gap of each solver to the
    suite's best known solution (hard objective), decision time per task.

@@ -205,14 +205,24 @@ def best_first(step: np.ndarray, energy: np.ndarray, to_go: np.ndarray, rest: np
 
 
 @numba.njit(cache=True, nogil=True)
+def _budgets_kept(spent, budget, rel_tol):  # pragma: no cover
+    """Whether every device's energy ``spent`` is within its budget (J)."""
+    for d in range(budget.size):
+        if spent[d] > budget[d] * (1.0 + rel_tol):
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
 def _fifo_run(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, placement, rel_tol, free, prev_end,
               nxt, spent, acc, count, stride, record, pop_ready, pop_k, pop_m, pos, ends, snap_free, snap_prev_end,
               snap_nxt, snap_spent, snap_acc):  # pragma: no cover
     """FIFO dispatch from a state: resources' free times ``free`` (the servers, then the devices'
     CPUs), each task's last end ``prev_end`` and next block ``nxt``, devices' energy ``spent``,
     ``acc`` = (total, psi, deadlines kept) of the blocks done, ``count`` blocks dispatched.
-    With ``record``, the dispatch order (pop_*, pos), the blocks' ends and the state before every ``stride``-th
-    dispatch (snap_*) are kept, so a run can restart from there. The state arrays are changed."""
+    With ``record``, the dispatch order (pop_*, pos), the blocks' ends and the state before
+    every ``stride``-th dispatch (snap_*) are kept, so a run can restart from there. The
+    state arrays are changed. Returns the summary and the count after the last dispatch."""
     k_tasks = dur.shape[0]
     heap = [(0.0, 0, 0)]
     heap.pop()
@@ -389,15 +399,6 @@ class FifoScorer(PackedScenario):
             return self._run(packed, record=False, snap=first // self.stride)
         finally:
             packed[k, m] = here
-
-
-@numba.njit(cache=True, nogil=True)
-def _budgets_kept(spent, budget, rel_tol):  # pragma: no cover
-    """Whether every device's energy ``spent`` is within its budget (J)."""
-    for d in range(budget.size):
-        if spent[d] > budget[d] * (1.0 + rel_tol):
-            return False
-    return True
 
 
 @numba.njit(cache=True, nogil=True)
