@@ -78,3 +78,16 @@ class CsvRows:
             writer.writerow(row)
         self.rows.append(row)
         return row
+
+
+def learned_bench_parser(doc: str, count: int, count_help: str):
+    """The command line the learned-policy benches share: --count, --fresh, --report-only and
+    --train (retrain the shipped checkpoint first); each bench adds its own mode."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=count, help=f"{count_help} (default {count})")
+    ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the report from the stored rows")
+    ap.add_argument("--train", action="store_true", help="retrain the shipped checkpoint first")
+    return ap

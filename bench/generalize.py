@@ -21,7 +21,6 @@ them); the report to ``bench/results/generalize.md``.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -33,7 +32,7 @@ from partopt.generators import get_generator
 from partopt.learned.policy import checkpoints_dir, describe_checkpoint, load_policy
 from partopt.solvers.dp import solve_batch
 
-from _common import RESULTS, CsvRows, header
+from _common import RESULTS, CsvRows, header, learned_bench_parser
 
 OBJECTIVE = Objective("penalty", 1.0)
 HEURISTICS = ["greedy", "apdi", "rpdi", "all-device", "all-edge", "single-split", "local-search"]
@@ -239,11 +238,7 @@ def finetune_comparison(seconds: float, count: int = 150) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=200, help="instances per cell (default 200)")
-    ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun every cell")
-    ap.add_argument("--report-only", action="store_true", help="rewrite the report from the stored rows")
-    ap.add_argument("--train", action="store_true", help="retrain the shipped shape-free checkpoint first")
+    ap = learned_bench_parser(__doc__, 200, "instances per cell")
     ap.add_argument("--finetune", type=float, metavar="SECONDS",
                     help="only compare the shipped policy with a copy fine-tuned by A3C for SECONDS")
     args = ap.parse_args()

@@ -17,7 +17,6 @@ Rows go to ``bench/results/shared_learned.csv`` as they finish; the report to
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -26,7 +25,7 @@ import partopt
 import partopt.suites
 from partopt.suites import SHARED_MIX
 
-from _common import RESULTS, CsvRows, header
+from _common import RESULTS, CsvRows, header, learned_bench_parser
 
 LEARNED = "shared-learned"
 HEURISTICS = ["earliest-finish", "shared-local-search", "shared-greedy", "as-if-alone"]
@@ -127,10 +126,10 @@ def choose(count: int) -> None:
         for i in range(count):
             gen = partopt.get_generator("shared", **{**SHARED_MIX, "num_tasks": k, "release_rate": RATES[i % 5]})
             sc = gen.generate(VALIDATION_SEED + k, i)
-            decoder, fifo = Decoder(sc, weights, True), FifoScorer(sc)
+            decoder, fifo = Decoder(sc, True), FifoScorer(sc)
             row = []
             for scale, lookahead in grid:
-                placement, _, own = decoder.decode(scale, decoder.order(lookahead))
+                placement, _, own = decoder.decode(weights, scale, decoder.order(lookahead))
                 row.append(min(v.total_delay if hard.feasible(v) else np.inf for v in (own, fifo.score(placement))))
             values.append(np.asarray(row) / row[0])
     table = np.array(values)
@@ -168,11 +167,7 @@ def train() -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=20, help="held-out scenarios per K (default 20)")
-    ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
-    ap.add_argument("--report-only", action="store_true")
-    ap.add_argument("--train", action="store_true", help="retrain the shipped checkpoint first")
+    ap = learned_bench_parser(__doc__, 20, "held-out scenarios per K (and validation draws per K with --choose)")
     ap.add_argument("--choose", action="store_true", help="pick the default decodings on validation draws, then stop")
     args = ap.parse_args()
     if args.choose:

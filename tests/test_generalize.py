@@ -168,7 +168,7 @@ def test_polished_dispatch_is_no_worse():
 def test_dispatch_decodings_keep_the_best():
     """decodings=[(0, 0)] is earliest-finish's placement; several decodings are no worse than
     any one; a lookahead lets a short task go before a long one released a little earlier."""
-    from partopt.learned.dispatch import Decoder, load_dispatch
+    from partopt.learned.dispatch import Decoder
 
     sc = partopt.generate("shared", seed=1_000_200, num_tasks=12, release_rate=100)
     zero = partopt.solve(sc, "shared-learned", decodings=[(0, 0)])
@@ -180,7 +180,7 @@ def test_dispatch_decodings_keep_the_best():
     for bad in ([(-1, 0)], [], [1.0], [(0, float("nan"))]):
         with pytest.raises(ValueError, match="decodings"):
             partopt.solve(sc, "shared-learned", decodings=bad)
-    decoder = Decoder(sc, load_dispatch()[0], True)
+    decoder = Decoder(sc, True)
     assert decoder.order(0.0) == release_order(sc)
     late = decoder.order(1e6)  # by least computation time alone
     assert [decoder.fastest[k] for k in late] == sorted(decoder.fastest)
@@ -196,11 +196,11 @@ def test_compiled_list_schedule_is_the_python_dp_task_by_task():
     for seed in range(3):
         sc = partopt.generate("shared", seed=seed, num_tasks=9, release_rate=100,
                               networks=("vgg16", "nin", "resnet32"), deadline_s=(0.02, 0.3))
-        decoder = Decoder(sc, weights, keep_deadlines=True)
+        decoder = Decoder(sc, keep_deadlines=True)
         rank = {k: i for i, k in enumerate(release_order(sc))}
         releases = sorted(t.release_s for t in sc.tasks)
         for scale, lookahead in ((0.0, 0.0), (1.0, 0.0), (2.0, 1.0)):
-            placement, start, summary = decoder.decode(scale, decoder.order(lookahead))
+            placement, start, summary = decoder.decode(weights, scale, decoder.order(lookahead))
             server_free = [s.available_s for s in sc.servers]
             device_free = [0.0] * sc.num_devices
             for k in decoder.order(lookahead):

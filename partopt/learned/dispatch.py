@@ -6,9 +6,10 @@ slots' tasks, and sees the paper's state extended with the loads: for each locat
 task, what reaching it costs, and how busy the edge is. A small network maps each
 location's features to a **congestion price** p_j >= 0 (seconds charged per second of
 work placed there), and the task is placed by the earliest-finish DP that minimises its
-own finish time plus the charges Σ_m p_{a_m} t_m(a_m)
-(:func:`partopt.solvers.shared.common.earliest_finish_chain` with ``price``), then
-appended to those queues. With every price 0 this is the ``earliest-finish``
+own finish time plus the charges Σ_m p_{a_m} t_m(a_m) (compiled in
+:class:`partopt.solvers.compiled.ListScheduler`; the Python
+:func:`partopt.solvers.shared.common.earliest_finish_chain` with ``price`` is its reference),
+then appended to those queues. With every price 0 this is the ``earliest-finish``
 heuristic, which is myopic: it takes the fastest server even when that makes every
 later task wait; the prices learn when not to.
 
@@ -131,17 +132,19 @@ def dispatch_features(scenario: Scenario, k: int, free: list[float], releases: l
 
 
 class Decoder:
-    """Decodes one scenario with the learned prices (compiled,
-    :class:`partopt.solvers.compiled.ListScheduler`): the static features of every task are
-    computed once, then each decoding places the tasks in an order by the priced
-    earliest-finish DP."""
+    """Decodes one scenario with learned prices (compiled,
+    :class:`partopt.solvers.compiled.ListScheduler`): the tables and the static features of
+    every task are prepared once, then each decoding places the tasks in an order by the
+    priced earliest-finish DP, for any weights (the solver's decodings, and the training's
+    perturbations, reuse one decoder per scenario)."""
 
-    def __init__(self, scenario: Scenario, weights: DispatchWeights, keep_deadlines: bool):
+    def __init__(self, scenario: Scenario, keep_deadlines: bool):
         from partopt.solvers.compiled import ListScheduler  # Numba loads on first use
 
-        self.scenario, self.weights, self.keep = scenario, weights, keep_deadlines
+        self.scenario, self.keep = scenario, keep_deadlines
         self.scheduler = ListScheduler(scenario)
         self.release_order = release_order(scenario)
+        self.rank = {k: i for i, k in enumerate(self.release_order)}
         releases = [scenario.tasks[k].release_s for k in self.release_order]
         locs = scenario.num_servers + 1
         self.static = np.empty((scenario.num_tasks, locs, FEATURES))
@@ -154,23 +157,24 @@ class Decoder:
         """Tasks by release + ``lookahead`` x their least computation time T_k (ties by release
         order): 0 is release order; larger values let short tasks go before long ones
         released a little earlier."""
-        rank = {k: i for i, k in enumerate(self.release_order)}
         rel = self.scheduler.rel
-        return sorted(self.release_order, key=lambda k: (rel[k] + lookahead * self.fastest[k], rank[k]))
+        return sorted(self.release_order, key=lambda k: (rel[k] + lookahead * self.fastest[k], self.rank[k]))
 
-    def decode(self, scale: float = 1.0, order: list[int] | None = None) -> tuple[list, list, ScheduleSummary]:
-        """(placement, start times (s), summary) with the prices times ``scale`` (0:
-        earliest-finish) and the tasks in ``order`` (None: release order; see :meth:`order`)."""
-        w = self.weights
+    def decode(self, weights: DispatchWeights | None, scale: float = 1.0, order: list[int] | None = None
+               ) -> tuple[list, list, ScheduleSummary]:
+        """(placement, start times (s), summary) with the prices of ``weights`` times ``scale``
+        (None or 0: no prices, earliest-finish's DP) and the tasks in ``order`` (None: release
+        order; see :meth:`order`)."""
+        w = None if weights is None else (weights.w1, weights.b1, weights.w2, weights.b2)
         return self.scheduler.schedule(self.release_order if order is None else order, self.keep, self.static,
-                                       self.fastest, (w.w1, w.b1, w.w2, w.b2), scale)
+                                       self.fastest, w, scale)
 
 
 def dispatch(scenario: Scenario, weights: DispatchWeights, keep_deadlines: bool,
              scale: float = 1.0) -> tuple[list, list, float]:
     """Place every task in release order by the priced earliest-finish DP, the prices times
     ``scale`` (0: earliest-finish): (placement, start times, total delay of that schedule, s)."""
-    placement, start, summary = Decoder(scenario, weights, keep_deadlines).decode(scale)
+    placement, start, summary = Decoder(scenario, keep_deadlines).decode(weights, scale)
     return placement, start, summary.total_delay
 
 
@@ -218,27 +222,23 @@ def _training_scenarios(cfg: DispatchConfig, iteration: int) -> list[Scenario]:
     return out
 
 
-_ZERO_PRICE_BIAS = -50.0  # softplus(-50) ~ 2e-22: every price 0, i.e. earliest-finish
-
-
 @functools.lru_cache(maxsize=2)
-def _iteration_data(cfg_repr: str, iteration: int) -> tuple[list[Scenario], list[float]]:
-    """The training scenarios of ``iteration`` (for the config whose repr(asdict) is ``cfg_repr``)
-    and earliest-finish's total delay on each."""
+def _iteration_data(cfg_repr: str, iteration: int) -> tuple[list[Decoder], list[float]]:
+    """A decoder of each training scenario of ``iteration`` (for the config whose repr(asdict)
+    is ``cfg_repr``) and earliest-finish's total delay on each."""
     cfg = DispatchConfig(**ast.literal_eval(cfg_repr))
-    scenarios = _training_scenarios(cfg, iteration)
-    zero = DispatchWeights(np.zeros((FEATURES, 1)), np.zeros(1), np.zeros(1), _ZERO_PRICE_BIAS)
-    return scenarios, [dispatch(sc, zero, True)[2] for sc in scenarios]
+    decoders = [Decoder(sc, True) for sc in _training_scenarios(cfg, iteration)]
+    return decoders, [d.decode(None)[2].total_delay for d in decoders]
 
 
 def _fitness(job: tuple) -> list[float]:
     """Mean total delay relative to earliest-finish of each of ``thetas`` on ``iteration``'s scenarios."""
     cfg_items, iteration, hidden, thetas = job
-    scenarios, baseline = _iteration_data(cfg_items, iteration)
+    decoders, baseline = _iteration_data(cfg_items, iteration)
     out = []
     for theta in thetas:
         weights = DispatchWeights.unflat(theta, hidden)
-        out.append(float(np.mean([dispatch(sc, weights, True)[2] / base for sc, base in zip(scenarios, baseline)])))
+        out.append(float(np.mean([d.decode(weights)[2].total_delay / base for d, base in zip(decoders, baseline)])))
     return out
 
 
@@ -383,11 +383,11 @@ def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit
                          f"was trained on (N in {low}..{high}); pass allow_outside=True to use it anyway")
     from partopt.solvers.compiled import FifoScorer
 
-    decoder, fifo = Decoder(scenario, weights, objective.kind == "hard"), FifoScorer(scenario)
+    decoder, fifo = Decoder(scenario, objective.kind == "hard"), FifoScorer(scenario)
     best: tuple | None = None
     for scale, lookahead in pairs:
         order = decoder.order(lookahead)
-        placement, start, summary = decoder.decode(scale, order)
+        placement, start, summary = decoder.decode(weights, scale, order)
         for candidate, judged, kept in (((placement, start), summary, order),
                                         ((placement, None), fifo.score(placement), None)):
             key = (not objective.feasible(judged), objective.raw_value(judged))

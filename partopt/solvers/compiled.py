@@ -325,7 +325,59 @@ class PackedScenario:
         return [packed[k, :m].tolist() for k, m in enumerate(self.nblk)]
 
 
-class FifoScorer(PackedScenario):
+class _MoveScorer(PackedScenario):
+    """What the local search's two pricings share: :meth:`score` prices a placement,
+    :meth:`trace` prices one and records the states a run can restart from, and
+    :meth:`score_move` prices the traced placement with one block moved, restarting from
+    the last recorded state the move cannot change. ``dispatched`` counts the blocks
+    scheduled by all calls: a measure of the work done that does not depend on the machine.
+    A subclass gives :meth:`_run` (from the start, or from recorded state ``restart``) and
+    :meth:`_restart`."""
+
+    def __init__(self, scenario):
+        super().__init__(scenario)
+        self.traced: np.ndarray | None = None
+        self.dispatched = 0  #: blocks scheduled by every call so far: the work done
+
+    def _run(self, packed: np.ndarray, record: bool, restart: int | None = None) -> ScheduleSummary:
+        raise NotImplementedError
+
+    def _initial(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The state before anything runs: free times (the servers from their availability, then
+        the devices' CPUs), the devices' energy spent, and (total, psi, deadlines kept)."""
+        return (np.concatenate([self.free0, np.zeros(self.budget.size)]), np.zeros(self.budget.size),
+                np.array([0.0, 0.0, 1.0]))
+
+    def _restart(self, k: int, m: int, loc: int) -> int:
+        """The recorded state a run of the traced placement with block (k, m) on ``loc`` restarts from."""
+        raise NotImplementedError
+
+    def score(self, placement) -> ScheduleSummary:
+        """The schedule of ``placement`` summed up: one row a task, or the array of :meth:`packed`."""
+        packed = placement if isinstance(placement, np.ndarray) else self.packed(placement)
+        return self._run(packed, record=False)
+
+    def trace(self, packed: np.ndarray) -> ScheduleSummary:
+        """:meth:`score` of the packed placement, recording its run for :meth:`score_move`
+        (which then expects ``packed`` to hold this placement between calls)."""
+        self.traced = packed
+        return self._run(packed, record=True)
+
+    def score_move(self, k: int, m: int, loc: int) -> ScheduleSummary:
+        """:meth:`score` of the traced placement with block (k, m) on ``loc`` (the placement is
+        restored before returning)."""
+        packed = self.traced
+        if packed is None:
+            raise RuntimeError("score_move: trace a placement first")
+        restart, here = self._restart(k, m, loc), int(packed[k, m])
+        packed[k, m] = loc
+        try:
+            return self._run(packed, record=False, restart=restart)
+        finally:
+            packed[k, m] = here
+
+
+class FifoScorer(_MoveScorer):
     """Prices placements of one scenario under FIFO dispatch in compiled code, for search loops:
     ``score(placement)`` gives a :class:`partopt.schedule.ScheduleSummary` (deadlines met, budgets
     kept, sum of D_k (s), psi (s)), the figures :func:`partopt.schedule.evaluate_scenario`
@@ -335,9 +387,7 @@ class FifoScorer(PackedScenario):
     For a search that moves one block at a time, :meth:`trace` records a placement's dispatch
     and :meth:`score_move` prices one move from it by dispatching again only from the last
     recorded state before the first dispatch the move can change (every ``stride`` blocks a
-    state is kept), as :meth:`score` would price the moved placement. ``dispatched`` counts
-    the blocks dispatched by all calls: a measure of the work done that does not depend on
-    the machine."""
+    state is kept), as :meth:`score` would price the moved placement."""
 
     def __init__(self, scenario, stride: int = 16):
         super().__init__(scenario)
@@ -352,18 +402,15 @@ class FifoScorer(PackedScenario):
         self.snap_free, self.snap_prev_end = np.empty((snaps, res)), np.empty((snaps, k_tasks))
         self.snap_nxt = np.empty((snaps, k_tasks), dtype=np.int64)
         self.snap_spent, self.snap_acc = np.empty((snaps, self.budget.size)), np.empty((snaps, 3))
-        self.traced: np.ndarray | None = None
-        self.dispatched = 0  #: blocks dispatched by every call so far: the work done
 
-    def _run(self, packed: np.ndarray, record: bool, snap: int | None = None) -> ScheduleSummary:
-        if snap is None:  # from the start
-            free = np.concatenate([self.free0, np.zeros(self.budget.size)])
+    def _run(self, packed: np.ndarray, record: bool, restart: int | None = None) -> ScheduleSummary:
+        if restart is None:  # from the start
+            (free, spent, acc), count = self._initial(), 0
             prev_end, nxt = self.rel.copy(), np.zeros(self.rel.size, dtype=np.int64)
-            spent, acc, count = np.zeros(self.budget.size), np.array([0.0, 0.0, 1.0]), 0
         else:
-            free, prev_end = self.snap_free[snap].copy(), self.snap_prev_end[snap].copy()
-            nxt, spent, acc = self.snap_nxt[snap].copy(), self.snap_spent[snap].copy(), self.snap_acc[snap].copy()
-            count = snap * self.stride
+            free, prev_end = self.snap_free[restart].copy(), self.snap_prev_end[restart].copy()
+            nxt, spent = self.snap_nxt[restart].copy(), self.snap_spent[restart].copy()
+            acc, count = self.snap_acc[restart].copy(), restart * self.stride
         ok, kept, total, psi, end = _fifo_run(self.dur, self.trans, self.ret, self.rel, self.dev, self.nblk, self.tau,
                                          self.task_tau, self.energy, self.budget, packed, REL_TOL, free, prev_end,
                                          nxt, spent, acc, count, self.stride, record, self.pop_ready, self.pop_k,
@@ -372,33 +419,13 @@ class FifoScorer(PackedScenario):
         self.dispatched += end - count
         return ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))
 
-    def score(self, placement) -> ScheduleSummary:
-        """The FIFO dispatch of ``placement`` summed up: one row a task, or the array of
-        :meth:`packed`."""
-        packed = placement if isinstance(placement, np.ndarray) else self.packed(placement)
-        return self._run(packed, record=False)
-
-    def trace(self, packed: np.ndarray) -> ScheduleSummary:
-        """:meth:`score` of the packed placement, recording its dispatch for :meth:`score_move`
-        (which then expects ``packed`` to hold this placement between calls)."""
-        self.traced = packed
-        return self._run(packed, record=True)
-
-    def score_move(self, k: int, m: int, loc: int) -> ScheduleSummary:
-        """:meth:`score` of the traced placement with block (k, m) on ``loc`` (the placement is
-        restored before returning)."""
+    def _restart(self, k: int, m: int, loc: int) -> int:
+        """The state recorded before the first dispatch block (k, m) on ``loc`` can change."""
         packed = self.traced
-        if packed is None:
-            raise RuntimeError("score_move: trace a placement first")
-        here = int(packed[k, m])
+        assert packed is not None
         before = 0 if m == 0 else int(packed[k, m - 1])
         ready = (self.rel[k] if m == 0 else self.ends[k, m - 1]) + self.trans[k, m, before, loc]
-        first = _first_change(self.pop_ready, self.pop_k, self.pop_m, self.pos, ready, k, m)
-        packed[k, m] = loc
-        try:
-            return self._run(packed, record=False, snap=first // self.stride)
-        finally:
-            packed[k, m] = here
+        return _first_change(self.pop_ready, self.pop_k, self.pop_m, self.pos, ready, k, m) // self.stride
 
 
 @numba.njit(cache=True, nogil=True)
@@ -576,14 +603,12 @@ def _append_run(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, 
     return deadlines_ok, _budgets_kept(spent, budget, rel_tol), total, psi, blocks
 
 
-class AppendScorer(PackedScenario):
+class AppendScorer(_MoveScorer):
     """Prices placements of one scenario as list schedules in a fixed task ``order``: each task's
     blocks appended, one after another, to the resources' queues (the schedule
     earliest-finish and the learned dispatch build, with their placements; a test checks it
-    against :func:`partopt.schedule.evaluate_scenario`). The interface of
-    :class:`FifoScorer`: :meth:`score`, :meth:`trace` and :meth:`score_move`, which
-    schedules again only from the moved task on; :meth:`start_times` gives the traced
-    schedule."""
+    against :func:`partopt.schedule.evaluate_scenario`). :meth:`score_move` schedules again
+    only from the moved task on; :meth:`start_times` gives the traced schedule."""
 
     def __init__(self, scenario, order):
         super().__init__(scenario)
@@ -596,15 +621,13 @@ class AppendScorer(PackedScenario):
         self.snap_free, self.snap_spent = np.empty((k_tasks, res)), np.empty((k_tasks, self.budget.size))
         self.snap_acc = np.empty((k_tasks, 3))
         self.start = np.zeros(self.placement.shape)
-        self.traced: np.ndarray | None = None
-        self.dispatched = 0  #: blocks scheduled by every call so far: the work done
 
-    def _run(self, packed: np.ndarray, record: bool, first: int = 0) -> ScheduleSummary:
-        if first == 0:
-            free = np.concatenate([self.free0, np.zeros(self.budget.size)])
-            spent, acc = np.zeros(self.budget.size), np.array([0.0, 0.0, 1.0])
+    def _run(self, packed: np.ndarray, record: bool, restart: int | None = None) -> ScheduleSummary:
+        if restart is None:  # from the start
+            (free, spent, acc), first = self._initial(), 0
         else:
-            free, spent, acc = self.snap_free[first].copy(), self.snap_spent[first].copy(), self.snap_acc[first].copy()
+            first, free = restart, self.snap_free[restart].copy()
+            spent, acc = self.snap_spent[restart].copy(), self.snap_acc[restart].copy()
         ok, kept, total, psi, blocks = _append_run(self.dur, self.trans, self.ret, self.rel, self.dev, self.nblk,
                                                    self.tau, self.task_tau, self.energy, self.budget, self.order,
                                                    packed, REL_TOL, first, self.order.size, free, spent, acc, record,
@@ -612,28 +635,9 @@ class AppendScorer(PackedScenario):
         self.dispatched += blocks
         return ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))
 
-    def score(self, placement) -> ScheduleSummary:
-        """The list schedule of ``placement`` summed up: one row a task, or a packed array."""
-        packed = placement if isinstance(placement, np.ndarray) else self.packed(placement)
-        return self._run(packed, record=False)
-
-    def trace(self, packed: np.ndarray) -> ScheduleSummary:
-        """:meth:`score` of the packed placement, recording the state before every task and the
-        start times (``packed`` must then hold this placement between :meth:`score_move` calls)."""
-        self.traced = packed
-        return self._run(packed, record=True)
-
-    def score_move(self, k: int, m: int, loc: int) -> ScheduleSummary:
-        """:meth:`score` of the traced placement with block (k, m) on ``loc`` (restored after)."""
-        packed = self.traced
-        if packed is None:
-            raise RuntimeError("score_move: trace a placement first")
-        here = int(packed[k, m])
-        packed[k, m] = loc
-        try:
-            return self._run(packed, record=False, first=int(self.position[k]))
-        finally:
-            packed[k, m] = here
+    def _restart(self, k: int, m: int, loc: int) -> int:
+        """The state recorded before task k: the tasks before it in the order are unchanged."""
+        return int(self.position[k])
 
     def start_times(self) -> list[list[float]]:
         """The start times (s) of the last traced placement."""

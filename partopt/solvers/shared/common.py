@@ -49,7 +49,8 @@ def earliest_finish_chain(tab: TaskTables, release_s: float, free: Sequence[floa
     deadline; None when no placement is left (then the DP is a heuristic, not exact).
     price: optional charge per second of work on each location (dimensionless); the DP
     then minimises finish time plus the charges, keeping one label per (block, location)
-    (a heuristic, no longer exact): the learned dispatch's decoder.
+    (a heuristic, no longer exact): the learned dispatch's DP, whose compiled form
+    (:class:`partopt.solvers.compiled.ListScheduler`) a test checks against this one.
     """
     locs = len(free)
     m_blocks = len(tab.duration)
