@@ -277,14 +277,15 @@ def cmd_bench(args) -> int:
 
 
 def _default_solvers(suite: str) -> list[str]:
-    """The exact and heuristic solvers of the suite's kind (chain or scenario), but brute force and the MILPs."""
+    """The exact and heuristic solvers of the suite's kind (chain or scenario), but brute force, the MILPs and
+    the shared edge's branch and bound (all for small cases)."""
     from partopt.registry import list_solvers
     from partopt.suites import SUITES
 
     problem = "scenario" if suite in SUITES and SUITES[suite].shared or Path(suite).name.startswith("shared-") \
         else "chain"
     return [s for kind in ("exact", "heuristic") for s in list_solvers(kind, problem=problem)
-            if s not in ("brute-force", "milp-ortools", "milp-pulp", "shared-milp")]
+            if s not in ("brute-force", "milp-ortools", "milp-pulp", "shared-milp", "shared-bnb")]
 
 
 def cmd_plot(args) -> int:

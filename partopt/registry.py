@@ -74,6 +74,9 @@ _builtin("shared-milp", f"{_E}.milp:solve_shared_milp", "exact",
          "shared edge: disjunctive MILP through OR-Tools MathOpt (SCIP), a second opinion on small cases",
          ("ortools",),
          problem="scenario")
+_builtin("shared-bnb", f"{_E}.bnb:solve_shared_bnb", "exact",
+         "shared edge: branch and bound over schedules in continuous time (no grid), with dominance; small K",
+         problem="scenario")
 _builtin("shared-greedy", f"{_E}.heuristics:solve_shared_greedy", "heuristic",
          "shared edge: the paper's greedy, each block to the least-loaded server", problem="scenario")
 _builtin("earliest-finish", f"{_E}.heuristics:solve_earliest_finish", "heuristic",

@@ -413,3 +413,86 @@ def test_compiled_list_schedule_pricing_agrees_with_evaluate(seed, tasks, server
     assert scorer.score_move(k, m, loc) == scorer.score(moved)
     with pytest.raises(ValueError, match="order"):
         AppendScorer(sc, list(order) + [0])
+
+
+# ------------------------------------------------------- branch and bound
+@pytest.mark.parametrize("seed", range(3))
+def test_branch_and_bound_proves_the_cpsat_optimum_in_continuous_time(seed):
+    """shared-bnb proves CP-SAT's optimum (no grid: never worse than CP-SAT's, by at most its
+    rounding), its bound equals its objective, and it bounds every heuristic."""
+    sc = small(seed, tasks=2 + seed % 2, num_servers=3)
+    bnb = partopt.solve(sc, "shared-bnb", time_limit=60)
+    cp = partopt.solve(sc, "shared-cpsat", time_limit=60)
+    assert bnb.status == cp.status == partopt.Status.OPTIMAL and bnb.info["exact"]
+    assert agree(bnb.objective, cp.objective, sc) and bnb.objective <= cp.objective * (1 + 1e-12)
+    assert bnb.lower_bound == pytest.approx(bnb.objective, rel=1e-12)
+    assert bnb.evaluation.valid and bnb.start_s is not None
+    for name in HEURISTICS:
+        assert bnb.objective <= partopt.solve(sc, name).objective * (1 + 1e-12)
+
+
+def test_branch_and_bound_one_task_equals_dp():
+    """K = 1 (the paper's deadlines never bind): the single-chain optimum."""
+    for seed in range(3):
+        inst = partopt.generate("paper", seed=seed)
+        res = partopt.solve(partopt.Scenario.from_instance(inst), "shared-bnb")
+        assert res.status == partopt.Status.OPTIMAL
+        assert res.objective == pytest.approx(partopt.solve(inst, "dp").objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed,tasks,servers,rate,kind", [(0, 3, 2, 110, "hard"), (1, 3, 3, 400, "penalty"),
+                                                         (2, 2, 1, 30, "hard"), (3, 3, 3, 60, "hard")])
+def test_branch_and_bound_dominance_changes_no_answer(seed, tasks, servers, rate, kind):
+    """The dominance table only drops nodes no better than one explored: the same optimum without it."""
+    sc = small(seed, tasks=tasks, num_servers=servers, release_rate=rate, deadline_s=None)
+    runs = [partopt.solve(sc, "shared-bnb", objective=kind, time_limit=60, memo=memo) for memo in (True, False)]
+    assert all(r.status == partopt.Status.OPTIMAL for r in runs)
+    assert runs[0].objective == pytest.approx(runs[1].objective, rel=1e-12)
+    assert runs[0].info["nodes"] <= runs[1].info["nodes"]
+
+
+def test_branch_and_bound_keeps_budgets_and_task_deadlines():
+    """A binding budget and end-to-end deadlines: the proven optimum keeps both and agrees with CP-SAT."""
+    loose = small(7, tasks=3, deadline_s=None, task_deadline_s=(0.2, 0.4))
+    free = partopt.solve(loose, "shared-bnb", time_limit=30)
+    budget = 0.8 * max(free.evaluation.device_energy)
+    tight = loose.replace(devices=tuple(d.__class__(**{**d.__dict__, "energy_budget_j": budget})
+                                        for d in loose.devices))
+    bnb = partopt.solve(tight, "shared-bnb", time_limit=30)
+    cp = partopt.solve(tight, "shared-cpsat", time_limit=30)
+    assert bnb.status == cp.status
+    if bnb.feasible:
+        assert bnb.evaluation.budget_kept and bnb.evaluation.deadlines_met
+        assert agree(bnb.objective, cp.objective, tight)
+
+
+def test_branch_and_bound_with_deadlines_that_can_bind_proves_nothing():
+    """Block deadlines tight enough to bind: semi-active schedules may miss the optimum, so the
+    search is a heuristic, says so, and never beats the proven optimum."""
+    sc = small(8, tasks=3, deadline_s=(0.02, 0.06))
+    res = partopt.solve(sc, "shared-bnb", time_limit=20)
+    cp = partopt.solve(sc, "shared-cpsat", time_limit=20)
+    assert not res.info["exact"] and res.status != partopt.Status.OPTIMAL
+    if cp.status == partopt.Status.OPTIMAL and res.feasible:
+        assert res.objective >= cp.objective - sum(sc.block_counts) * GRID
+
+
+def test_branch_and_bound_time_limit_returns_best_found_with_a_bound():
+    """A short limit on a large scenario: a feasible schedule, a bound below it, no proof claimed."""
+    sc = small(5, tasks=12, num_servers=4, release_rate=110, deadline_s=None)
+    res = partopt.solve(sc, "shared-bnb", time_limit=2.0)
+    assert res.runtime < 10 and res.status == partopt.Status.FEASIBLE
+    assert res.lower_bound is not None and res.lower_bound <= res.objective
+
+
+def test_branch_and_bound_starts_from_a_given_incumbent():
+    """A known solution seeds the search (it then has less to do); a malformed one is refused, naming it."""
+    sc = small(9, tasks=3)
+    cp = partopt.solve(sc, "shared-cpsat", time_limit=30)
+    alone = partopt.solve(sc, "shared-bnb", time_limit=30)
+    seeded = partopt.solve(sc, "shared-bnb", time_limit=30, incumbent=(cp.placement, cp.start_s))
+    assert alone.status == seeded.status == partopt.Status.OPTIMAL
+    assert seeded.objective == pytest.approx(alone.objective, rel=1e-12)
+    assert seeded.info["nodes"] <= alone.info["nodes"]
+    with pytest.raises(ValueError, match="incumbent"):
+        partopt.solve(sc, "shared-bnb", incumbent=[[1, 1]])

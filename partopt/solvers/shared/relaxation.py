@@ -14,16 +14,23 @@ deadlines and the budgets; keep the resources' capacity and each task's own pace
     sum_k P_{kr} y_{krt} <= length of bucket t on r (after b_r)        one block at a time
     sum_r P_{kr} y_{krt} <= length of bucket t after r_k               one block of k at a time
     y_{krt} = 0 before e_{kr}, the earliest k's work can reach r; y_{krt} P_{kr} <= s_{t+1} - e_{kr}
-    D_k >= sum_{r,t} max(s_t, e_{kr}) y_{krt} + min_r P_{kr} / 2 + min_r return_{kr} - r_k
+    D_k >= sum_{r,t} (max(s_t, e_{kr}) + min(P_{kv}, P_{kr})) y_{krt} - P_{kv} / 2 + min_r return_{kr} - r_k
+                     for every resource v
     D_k >= a_k       (k's own lower bound alone: its Part I optimum, an empty edge)
     minimize sum_k D_k
 
-The first D_k row is the mean-busy-time bound: a task whose work is done at a rate of at
-most 1 / min_r P_{kr} finishes at least half its fastest time after the mean time of its
-work (Goemans et al.'s bound for sum of completion times), and each bucket's work is
-counted at its start, so the LP's optimum is a lower bound on sum_k D_k of every
-schedule, hence on both objectives (the penalty only adds). It sees what one task's
-bound cannot: tasks that queue for the same fast server. The LP is solved by HiGHS.
+The D_k rows are mean-busy-time bounds. With Y_r the share of k's work done on r, the
+task ends at least g(Y) after the mean time of its work, g(Y) = (1/2) sum_{r,r'} Y_r
+Y_{r'} min(P_{kr}, P_{kr'}): the most the mean can lag the end is when the work runs
+without a gap, the faster resources' shares last (the exchange argument of Smith's
+rule). g is convex (min(P_r, P_r') is a positive semidefinite kernel), so each tangent
+at a vertex Y = e_v, sum_r min(P_{kv}, P_{kr}) Y_r - P_{kv} / 2, is below it: the row for
+v. The fastest v gives min_r P_{kr} / 2, Goemans et al.'s bound for a task served at a
+rate of at most 1 / min_r P_{kr}; a slower v charges a task the slow resource's pace for
+the share it does there. Each bucket's work is counted at its start, so the LP's optimum
+is a lower bound on sum_k D_k of every schedule, hence on both objectives (the penalty
+only adds). It sees what one task's bound cannot: tasks that queue for the same fast
+server. The LP is solved by HiGHS.
 """
 
 from __future__ import annotations
@@ -93,25 +100,29 @@ def _build(scenario: Scenario, edges: np.ndarray) -> tuple[_Lp, int]:
     ends = np.append(edges[1:], math.inf)
     avail = [0.0] + [s.available_s for s in scenario.servers]
     col = 0
+    delay_rows: list[list[int]] = []  # per task, its rows D_k >= ... (one per tangent v)
     for k, (tab, task) in enumerate(zip(scenario.tables, scenario.tasks)):
         whole = np.asarray(tab.duration, dtype=float).sum(axis=0)  # P_{kr}
         work = lp.row(("work", k), 1.0, 1.0)
-        delay = lp.row(("delay", k), -math.inf, -(whole.min() / 2 + min(tab.return_s) - task.release_s))
+        tail = min(tab.return_s) - task.release_s
+        delays = [lp.row(("delay", k, v), -math.inf, -(tail - whole[v] / 2)) for v in range(len(whole))]
+        delay_rows.append(delays)
         for j in range(len(whole)):
             first = max(_earliest(tab, task.release_s, j), avail[j])
             for t in np.flatnonzero(ends > first):
                 begin = max(edges[t], first)
                 bounded = math.isfinite(ends[t])
                 lp.col_upper.append(min(1.0, (ends[t] - begin) / whole[j]) if bounded else 1.0)
-                lp.entries += [(work, col, 1.0), (delay, col, begin)]
+                lp.entries += [(work, col, 1.0)] + [(row, col, begin + min(whole[v], whole[j]))
+                                                     for v, row in enumerate(delays)]
                 if bounded:
                     own = lp.row(("task", k, t), -math.inf, ends[t] - max(edges[t], task.release_s))
                     resource = ("device", task.device, t) if j == 0 else ("server", j, t)
                     shared = lp.row(resource, -math.inf, ends[t] - max(edges[t], avail[j]))
                     lp.entries += [(own, col, whole[j]), (shared, col, whole[j])]
                 col += 1
-    for k in range(scenario.num_tasks):
-        lp.entries.append((lp.rows[("delay", k)], col + k, -1.0))
+    for k, delays in enumerate(delay_rows):
+        lp.entries += [(row, col + k, -1.0) for row in delays]
     lp.col_upper += [math.inf] * scenario.num_tasks
     return lp, col
 

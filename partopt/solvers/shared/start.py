@@ -4,6 +4,7 @@ earliest-finish incumbent, and the answer when the limit passes while a model is
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from partopt.solvers.shared.common import task_lower_bounds
 from partopt.solvers.shared.heuristics import earliest_finish_schedule
 from partopt.solvers.shared.relaxation import work_bound
 
-__all__ = ["ExactStart", "exact_start", "incumbent_output", "WORK_BOUND_MIN_TASKS"]
+__all__ = ["ExactStart", "exact_start", "incumbent_output", "with_work_bound", "work_share", "WORK_BOUND_MIN_TASKS"]
 
 #: From this many tasks on, the exact solvers also solve the work relaxation (an LP) for a
 #: bound on the total delay: with fewer, the per-task bounds are nearly as good.
@@ -40,11 +41,26 @@ class ExactStart:
         return max(sum(self.bounds), -math.inf if self.work_bound is None else self.work_bound)
 
 
-def exact_start(scenario: Scenario, objective: Objective, time_limit: float | None = None) -> ExactStart | SolverOutput:
+def work_share(scenario: Scenario) -> float:
+    """The share of an exact solver's time limit the work relaxation gets: it grows with K, from
+    5% at K = 8 to half from K = 80 on (the larger the scenario, the less search adds to its bound)."""
+    return min(0.5, scenario.num_tasks / 160)
+
+
+def with_work_bound(start: ExactStart, scenario: Scenario, time_limit: float | None = None) -> ExactStart:
+    """``start`` with the work relaxation's bound on the total (K >= :data:`WORK_BOUND_MIN_TASKS`;
+    buckets over the incumbent's span; ``time_limit`` s for the LP)."""
+    if scenario.num_tasks < WORK_BOUND_MIN_TASKS:
+        return start
+    span = max(max(row) for row in start.known.finish_s)
+    return dataclasses.replace(start, work_bound=work_bound(scenario, start.delay_low, span, time_limit=time_limit))
+
+
+def exact_start(scenario: Scenario, objective: Objective, time_limit: float | None = None,
+                work: bool = True) -> ExactStart | SolverOutput:
     """The :class:`ExactStart` of ``scenario``, or the proof of infeasibility when under "hard"
-    some task has no feasible placement even alone. The work relaxation gets a share of
-    ``time_limit`` (s) that grows with K, from 5% at K = 8 to half from K = 80 on: the
-    larger the scenario, the less the search can add to its bound."""
+    some task has no feasible placement even alone. With ``work``, the work relaxation's bound
+    too, within :func:`work_share` of ``time_limit`` (s)."""
     hard = objective.kind == "hard"
     bounds = task_lower_bounds(scenario, objective)
     if hard and any(math.isinf(b) for b in bounds):
@@ -52,13 +68,10 @@ def exact_start(scenario: Scenario, objective: Objective, time_limit: float | No
                             info={"reason": "a task has no feasible placement even alone"})
     delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
     incumbent = earliest_finish_schedule(scenario, keep_deadlines=hard)
-    known = evaluate_scenario(scenario, *incumbent)
-    work = None
-    if scenario.num_tasks >= WORK_BOUND_MIN_TASKS:
-        span = max(max(row) for row in known.finish_s)
-        share = min(0.5, scenario.num_tasks / 160)
-        work = work_bound(scenario, delay_low, span, time_limit=None if time_limit is None else share * time_limit)
-    return ExactStart(bounds, delay_low, incumbent, known, work)
+    start = ExactStart(bounds, delay_low, incumbent, evaluate_scenario(scenario, *incumbent))
+    if not work:
+        return start
+    return with_work_bound(start, scenario, None if time_limit is None else work_share(scenario) * time_limit)
 
 
 def incumbent_output(start: ExactStart, info: dict) -> SolverOutput:
