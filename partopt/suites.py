@@ -10,8 +10,7 @@ Shared-edge suites (generator ``shared``, names ``shared-*``) store, in the mann
 MIPLIB and VRPLIB, the best known solution under "hard": its objective, its status
 ("optimal" when proven, else "feasible" with the best proven lower bound ``bound``),
 the solver that found it, and the placement and schedule. The best known is the best
-of the exact CP-SAT run (within the suite's time limit), the branch and bound where
-CP-SAT proves nothing on up to 16 tasks, and the heuristics.
+of the exact CP-SAT run (within the suite's time limit) and the heuristics.
 
 Suite seeds are 1,000,000 and above; training streams of the learned solvers use
 seeds below that, so suite instances are held out from training.
@@ -51,8 +50,6 @@ SHARED_HEURISTICS = ("earliest-finish", "shared-local-search", "as-if-alone", "s
 #: Options of the heuristics when they look for a best known solution (each set one run): the
 #: local search runs to 20,000 moves under both dispatch rules, not to its default effort (a
 #: budget of time, not of quality).
-#: Shared suites up to this many tasks also try the branch and bound where CP-SAT proves nothing.
-BNB_MAX_TASKS = 16
 REFERENCE_OPTIONS: dict[str, list[dict[str, Any]]] = {
     "shared-local-search": [{"dispatch": d, "dispatches_per_task": None, "max_evaluations": 20_000}
                             for d in ("list", "fifo")]}
@@ -211,18 +208,11 @@ def _spec(name: str) -> SuiteSpec:
 
 
 def _shared_reference(scenario: Scenario, time_limit: float | None) -> dict[str, dict]:
-    """The best known "hard" solution: the exact CP-SAT run and every heuristic, the least wins.
-    Where CP-SAT proves nothing (up to :data:`BNB_MAX_TASKS` tasks), the branch and bound runs
-    too, from the best solution so far: its proof (in continuous time) or its bound counts."""
+    """The best known "hard" solution: the exact CP-SAT run and every heuristic, the least wins."""
     exact = solve(scenario, "shared-cpsat", time_limit=time_limit)
     if exact.status == Status.INFEASIBLE:
         return {"hard": {"status": "infeasible", "objective": None, "bound": None, "solver": exact.solver}}
     best = exact
-    if exact.status != Status.OPTIMAL and scenario.num_tasks <= BNB_MAX_TASKS:
-        known = None if exact.placement is None else (exact.placement, exact.start_s)
-        bnb = solve(scenario, "shared-bnb", time_limit=time_limit, incumbent=known)
-        if bnb.status == Status.OPTIMAL or (bnb.lower_bound or -math.inf) > (exact.lower_bound or -math.inf):
-            exact = best = bnb
     for name in SHARED_HEURISTICS:
         for options in REFERENCE_OPTIONS.get(name, [{}]):
             res = solve(scenario, name, time_limit=time_limit, **options)

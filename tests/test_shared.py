@@ -496,3 +496,27 @@ def test_branch_and_bound_starts_from_a_given_incumbent():
     assert seeded.info["nodes"] <= alone.info["nodes"]
     with pytest.raises(ValueError, match="incumbent"):
         partopt.solve(sc, "shared-bnb", incumbent=[[1, 1]])
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), servers=st.integers(1, 4), data=st.data())
+def test_branch_and_bound_chain_bound_is_the_earliest_finish_dp(seed, servers, data):
+    """The search's per-task bound from a task's release equals the Python earliest-finish DP
+    against the same free times (servers, then the devices' CPUs)."""
+    import numpy as np
+
+    from partopt.solvers.compiled import PackedScenario
+    from partopt.solvers.shared.bnb import _chain_bound
+    from partopt.solvers.shared.common import earliest_finish_chain
+
+    sc = small(seed, tasks=2, num_servers=servers)
+    p = PackedScenario(sc)
+    free = np.array(data.draw(st.lists(st.floats(0, 0.3), min_size=servers + sc.num_devices,
+                                       max_size=servers + sc.num_devices)))
+    locs = servers + 1
+    for k, task in enumerate(sc.tasks):
+        got = _chain_bound(k, p.dur, p.trans, p.ret, p.dev, p.nblk, servers, free, 0, 0, task.release_s, -np.inf,
+                           np.empty(locs), np.empty(locs))
+        ref = earliest_finish_chain(sc.tables[k], task.release_s,
+                                    [free[servers + task.device]] + list(free[:servers]))
+        assert got - task.release_s == pytest.approx(ref.delay, rel=1e-12)

@@ -14,8 +14,8 @@ starting at
 so starts never decrease along a path. Every semi-active schedule (each block as early
 as its resource order and its input allow) is a path, its blocks taken by start time;
 for a regular objective (sum of delays, task deadlines' excess) one of them is optimal.
-Children are tried earliest end first; the first dive is seeded by the best heuristic
-schedule (local search from earliest-finish) as the incumbent.
+Children are tried earliest end first; the search starts with the best heuristic
+schedule (local search from earliest-finish) as its incumbent.
 
 **Bound.** The finished tasks' cost plus, for every unfinished task, the earliest finish
 of its remaining chain alone against the resources' free times, no block starting
@@ -25,13 +25,13 @@ whose energy spent plus its tasks' least energy still to spend passes the budget
 closes the node.
 
 **Dominance.** A node is dropped when a node explored before it placed as many blocks
-of every task, costs no more, has t* no later, has spent no more energy per device
-(with budgets: its unfinished tasks' last blocks at the same locations), and every
-resource's free time and every task's input ready time at every location, each taken
-no earlier than the node's t*, is no later. Every continuation of the dropped node,
-applied to the explored one, starts each block no later, so costs no more. Nodes are
-kept in a fixed table (a newer node replaces the oldest in its slot), which only
-forgets some of them.
+of every task, costs no more, has t* no later, and has every resource's free time and
+every task's input ready time at every location, each taken no earlier than the node's
+t*, no later (with energy budgets also no more energy spent per device, and its
+unfinished tasks' last blocks at the same locations). Every continuation of the dropped
+node, applied to the explored one, is a path there (starts never decrease, thanks to
+the t* in S) and starts each block no later, so costs no more. Nodes are kept in a
+fixed table (a newer node replaces the oldest in its slot), which only forgets some.
 
 **Exact when.** Block deadlines are the one thing a semi-active schedule can break by
 starting a block early (the next block's delay grows). The search is exact when no
@@ -39,13 +39,15 @@ block deadline can bind in a solution better than the incumbent: every block del
 at most its task's delay, at most the incumbent's objective less the other tasks'
 bounds. Otherwise it runs as a heuristic (pruning what breaks a deadline under "hard",
 pricing the excess under "penalty") and proves nothing; ``info["exact"]`` says which.
+Without a feasible incumbent it can prove infeasibility only when no block has a deadline.
 
 **Stopping.** The search runs in chunks of nodes between checks of the time limit; when
 the limit passes, the bound returned is the least bound of the nodes left open (never
-below the per-task bounds and the work relaxation's). Cost grows steeply with the
-number of tasks that overlap in time: bursts of three or four tasks released together
-on four servers take seconds, five do not finish in a minute
-(``bench/results/shared_speed.md``).
+below the per-task bounds and the work relaxation's, which is solved only then, in the
+share of the limit :func:`partopt.solvers.shared.start.work_share` keeps for it). Cost
+grows steeply with the number of tasks that overlap in time: on the speed bench (VGG16,
+four servers, 60 tasks/s) every K = 5 scenario is proven in at most 12 s, no K = 6 one
+in 60 s (``bench/results/shared_speed.md``).
 """
 
 from __future__ import annotations
