@@ -338,7 +338,8 @@ class _Search:
                      np.zeros(ops + 1), np.zeros(ops + 1))
         entry = 8 * (3 * k_tasks + n_res + n_dev + 3)
         # The table's slots: as many as MEMO_BYTES holds, fewer for a small search.
-        slots = 1 << max(4, min(int(math.log2(max(16, MEMO_BYTES // (entry * _WAYS)))), 8 + ops // 2))
+        slots = 1 << (max(4, min(int(math.log2(max(16, MEMO_BYTES // (entry * _WAYS)))), 8 + ops // 2)) if memo
+                      else 4)
         self.memo = (np.full((slots, _WAYS, k_tasks), -1, np.int64), np.zeros((slots, _WAYS)),
                      np.zeros((slots, _WAYS)), np.zeros((slots, _WAYS, n_res)), np.zeros((slots, _WAYS, k_tasks)),
                      np.zeros((slots, _WAYS, k_tasks), np.int64), np.zeros((slots, _WAYS, n_dev)),
@@ -432,5 +433,7 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
     bound = start.lower
     if exact:
         bound = max(bound, objective.raw_value(known) if finished else search.open_bound())
+        if objective.feasible(known):
+            bound = min(bound, objective.raw_value(known))  # the open bound may carry the 1e-12 margin
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not finished,
                         lower_bound=bound, info=info)
