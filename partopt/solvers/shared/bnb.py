@@ -63,7 +63,7 @@ from partopt.formulas import REL_TOL
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.solvers.compiled import PackedScenario
-from partopt.solvers.shared.common import best_candidate
+from partopt.solvers.shared.common import best_candidate, delay_caps
 from partopt.solvers.shared.heuristics import solve_shared_local_search
 from partopt.solvers.shared.start import exact_start, incumbent_output, with_work_bound, work_share
 
@@ -109,7 +109,7 @@ def _slot(nxt, bits):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _dominated(nxt, free, last_end, last_loc, spent, cost, tstar, trans, nblk, same_loc, mkey, mcost, mtstar,
+def _dominated(nxt, free, last_end, last_loc, spent, cost, tstar, trans, nblk, with_budgets, mkey, mcost, mtstar,
                mfree, mend, mloc, mspent, mnext, bits):  # pragma: no cover
     """Whether a stored node dominates this one (see the module docstring); if none does,
     this one is stored."""
@@ -126,13 +126,13 @@ def _dominated(nxt, free, last_end, last_loc, spent, cost, tstar, trans, nblk, s
             if ok and mfree[slot, w, r] > max(free[r], tstar):
                 ok = False
         for d in range(spent.size):
-            if ok and same_loc and mspent[slot, w, d] > spent[d]:
+            if ok and with_budgets and mspent[slot, w, d] > spent[d]:
                 ok = False
         for k in range(nxt.size):
             m = nxt[k]
             if not ok or m >= nblk[k]:
                 continue
-            if same_loc and mloc[slot, w, k] != last_loc[k]:
+            if with_budgets and mloc[slot, w, k] != last_loc[k]:
                 ok = False
                 break
             for j in range(trans.shape[2]):
@@ -236,7 +236,7 @@ def _place(tables, n_srv, hard, beta, rel_tol, k, j, depth, state, undo, tstar, 
 @numba.njit(cache=True, nogil=True)
 def _unplace(tables, n_srv, k, j, depth, state, undo):  # pragma: no cover
     """Undo :func:`_place` of task k's last block on j at ``depth``; returns the old (t*, cost)."""
-    dev = tables[5]
+    dev = tables[5]  # the tasks' devices
     free, nxt, last_loc, last_end, spent, _, _ = state
     u_free, u_end, u_loc, u_tstar, u_cost, u_energy = undo
     free[j - 1 if j > 0 else n_srv + dev[k]] = u_free[depth]
@@ -247,17 +247,16 @@ def _unplace(tables, n_srv, k, j, depth, state, undo):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _search(tables, n_srv, hard, beta, rel_tol, use_memo, same_loc, chunk, state, best, stack, undo, memo, scal,
+def _search(tables, n_srv, hard, beta, rel_tol, use_memo, with_budgets, chunk, state, best, stack, undo, memo, scal,
             ints):  # pragma: no cover
     """Run the search for ``chunk`` nodes from the state in the arrays (changed in place).
     scal = [upper, t*, cost]; ints = [depth, nodes, found, finished, dropped, started].
     Returns True when the search is finished."""
-    budget, need, dev, nblk, trans = tables[9], tables[10], tables[5], tables[6], tables[1]
+    _, trans, _, _, _, dev, nblk, _, _, budget, need = tables
     free, nxt, last_loc, last_end, spent, place, start = state
     ck, cj, ckey, ncand, idx, lbs = stack
     mkey = memo[0]
     total_ops = ck.shape[0] - 1
-    check_energy = np.any(budget < np.inf)
     bits = 0
     while (1 << (bits + 1)) <= mkey.shape[0]:
         bits += 1
@@ -272,7 +271,7 @@ def _search(tables, n_srv, hard, beta, rel_tol, use_memo, same_loc, chunk, state
             lb = lbs[depth] = _bound(tables, n_srv, hard, rel_tol, free, nxt, last_loc, last_end, tstar, cost, cur,
                                      nxt_c)
             ncand[depth], idx[depth] = 0, 0
-            if lb >= upper * (1.0 - 1e-12) or (check_energy and _energy_short(spent, budget, need, nxt, last_loc,
+            if lb >= upper * (1.0 - 1e-12) or (with_budgets and _energy_short(spent, budget, need, nxt, last_loc,
                                                                               dev, nblk, rel_tol)):
                 pass
             elif depth == total_ops:
@@ -280,7 +279,7 @@ def _search(tables, n_srv, hard, beta, rel_tol, use_memo, same_loc, chunk, state
                 ints[2] = 1
                 best[0][:, :], best[1][:, :] = place, start
             elif use_memo and depth > 0 and _dominated(nxt, free, last_end, last_loc, spent, cost, tstar, trans,
-                                                       nblk, same_loc, *memo, bits):
+                                                       nblk, with_budgets, *memo, bits):
                 ints[4] += 1
             else:
                 ncand[depth] = _children(tables, n_srv, free, nxt, last_loc, last_end, tstar, ck, cj, ckey, depth)
@@ -317,7 +316,7 @@ def _energy_to_go(packed: PackedScenario) -> np.ndarray:
 class _Search:
     """The search's state, kept between chunks of nodes (see :func:`_search`)."""
 
-    def __init__(self, scenario: Scenario, objective: Objective, upper: float, memo: bool, same_loc: bool):
+    def __init__(self, scenario: Scenario, objective: Objective, upper: float, memo: bool, with_budgets: bool):
         p = self.packed = PackedScenario(scenario)
         k_tasks, m_max, locs = p.dur.shape
         ops, n_dev = int(p.nblk.sum()), len(scenario.devices)
@@ -325,7 +324,7 @@ class _Search:
         self.tables = (p.dur, p.trans, p.energy, p.ret, p.rel, p.dev, p.nblk, p.tau, p.task_tau, p.budget,
                        _energy_to_go(p))
         self.options = (scenario.num_servers, objective.kind == "hard", float(objective.beta), REL_TOL, memo,
-                        same_loc)
+                        with_budgets)
         self.state = (np.concatenate([p.free0, np.zeros(n_dev)]), np.zeros(k_tasks, np.int64),
                       np.zeros(k_tasks, np.int64), p.rel.copy(), np.zeros(n_dev), np.zeros((k_tasks, m_max), np.int64),
                       np.zeros((k_tasks, m_max)))
@@ -378,13 +377,9 @@ class _Search:
 
 def _deadlines_bind(scenario: Scenario, upper: float, delay_low: list[float]) -> bool:
     """Whether some block deadline could bind in a solution of objective below ``upper`` (s): a
-    block's delay is at most its task's, at most ``upper`` less the other tasks' bounds."""
-    total_low = sum(delay_low)
-    for k, tab in enumerate(scenario.tables):
-        cap = upper - (total_low - delay_low[k])
-        if any(math.isfinite(tau) and not tau > cap for tau in tab.deadline):
-            return True
-    return False
+    block's delay is at most its task's, at most its cap (:func:`delay_caps`)."""
+    return any(math.isfinite(tau) and not tau > cap
+               for tab, cap in zip(scenario.tables, delay_caps(upper, delay_low)) for tau in tab.deadline)
 
 
 def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
@@ -416,8 +411,8 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
     placement, start_s, known = best_candidate(scenario, objective, candidates)
     upper = objective.raw_value(known) if objective.feasible(known) else math.inf
     exact = not _deadlines_bind(scenario, upper, start.delay_low)
-    budgets = any(math.isfinite(d.budget) for d in scenario.devices)
-    search = _Search(scenario, objective, upper * (1 + 1e-12) if math.isfinite(upper) else math.inf, memo, budgets)
+    with_budgets = any(math.isfinite(d.budget) for d in scenario.devices)
+    search = _Search(scenario, objective, upper * (1 + 1e-12) if math.isfinite(upper) else math.inf, memo, with_budgets)
     finished = False
     while not finished and time.perf_counter() < stop - reserve:
         finished = search.run(CHUNK_NODES)

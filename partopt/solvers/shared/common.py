@@ -26,7 +26,8 @@ from partopt.scenario import Scenario, TaskTables
 from partopt.schedule import ScenarioEvaluation, evaluate_scenario
 from partopt.solvers.dp import solve_dp
 
-__all__ = ["ChainSchedule", "earliest_finish_chain", "alone_optima", "task_lower_bounds", "best_candidate"]
+__all__ = ["ChainSchedule", "earliest_finish_chain", "alone_optima", "task_lower_bounds", "delay_caps",
+           "best_candidate"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,13 @@ def task_lower_bounds(scenario: Scenario, objective: Objective) -> list[float]:
         empty = earliest_finish_chain(scenario.tables[k], task.release_s, empty_edge)
         out.append(max(alone[(task.device, task.model)][1], empty.delay if empty is not None else math.inf))
     return out
+
+
+def delay_caps(upper: float, delay_low: Sequence[float]) -> list[float]:
+    """The most each task's delay D_k can be (s) in a solution whose sum of delays is at most
+    ``upper`` (s; inf when unknown): ``upper`` less the other tasks' lower bounds ``delay_low``."""
+    total = sum(delay_low)
+    return [upper - (total - low) for low in delay_low]
 
 
 def best_candidate(scenario: Scenario, objective: Objective,

@@ -62,7 +62,7 @@ from partopt.execution import usable_cores
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import compact_schedule
-from partopt.solvers.shared.common import best_candidate
+from partopt.solvers.shared.common import best_candidate, delay_caps
 from partopt.solvers.shared.start import exact_start, incumbent_output
 
 __all__ = ["solve_shared_cpsat", "DEFAULT_GRID_S"]
@@ -269,15 +269,15 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     if hard and objective.feasible(start.known):
         upper = objective.raw_value(start.known) + scenario.num_tasks * (2 * sum(scenario.block_counts) + 1) * g
     delay_low = start.delay_low if task_bounds else [0.0] * scenario.num_tasks
-    model = _Model(scenario, objective, _GridData.of(scenario, g), delay_low,
-                   [upper - (sum(delay_low) - v) for v in delay_low])
+    caps = delay_caps(upper, delay_low)
+    model = _Model(scenario, objective, _GridData.of(scenario, g), delay_low, caps)
     if pair_bounds and hard and scenario.num_tasks >= 3:
         budget = None if time_limit is None else time_limit / 4
         for (a, b), low in _pair_bounds(scenario, objective, g, budget).items():
             model.cp.add(model.delay[a] + model.delay[b] >= _down(low, g) - 2)
     if task_bounds and start.work_bound is not None:  # valid on the grid too: rounding only lengthens
         model.cp.add(sum(model.delay) >= _down(start.work_bound, g))
-    groups = _break_symmetry(model, scenario, upper, delay_low) if symmetry else []
+    groups = _break_symmetry(model, scenario, caps) if symmetry else []
     weight = model.set_objective()
     if hint:
         model.add_hint(*_in_release_order(scenario, start.incumbent, groups))
@@ -370,7 +370,7 @@ def _energy_budgets(cp, scenario: Scenario, x: dict) -> None:
             cp.add(sum(terms) <= cap)
 
 
-def _break_symmetry(model: "_Model", scenario: Scenario, upper: float, delay_low: list[float]) -> list[list[int]]:
+def _break_symmetry(model: "_Model", scenario: Scenario, caps: list[float]) -> list[list[int]]:
     """Identical tasks (one device and model, no end-to-end deadline) take their chain
     schedules in release order: the one released first gets the schedule whose first block
     needs its input earliest (start of block 0 less its upload).
@@ -380,8 +380,8 @@ def _break_symmetry(model: "_Model", scenario: Scenario, upper: float, delay_low
     of the D_k; sorting the schedules by the release they need and giving them out in
     release order keeps every release (a matching argument). Block 0's delay changes, so
     the rule is added only when block 0 has no deadline, or when it cannot bind in any
-    solution whose sum of D_k is at most ``upper`` (s; inf when unknown): no task's block 0
-    can end later than its release plus ``upper`` less the other tasks' bounds ``delay_low``.
+    solution no worse than the incumbent: no task's block 0 can end later than its release
+    plus its delay's cap ``caps`` (:func:`partopt.solvers.shared.common.delay_caps`).
     Returns the groups ordered (each in release order)."""
     d, cp = model.data, model.cp
     ordered: list[list[int]] = []
@@ -389,13 +389,12 @@ def _break_symmetry(model: "_Model", scenario: Scenario, upper: float, delay_low
     for k, t in enumerate(scenario.tasks):
         if t.deadline_s is None:
             groups.setdefault((t.device, t.model), []).append(k)
-    total_low = sum(delay_low)
     for members in groups.values():
         if len(members) < 2:
             continue
         members.sort(key=lambda k: (scenario.tasks[k].release_s, k))
         tau = scenario.tables[members[0]].deadline[0]
-        latest_end = max(scenario.tasks[k].release_s + upper - (total_low - delay_low[k]) for k in members)
+        latest_end = max(scenario.tasks[k].release_s + caps[k] for k in members)
         if math.isfinite(tau) and not latest_end - scenario.tasks[members[0]].release_s <= 0.99 * tau:
             continue
         need = {k: model.start[k, 0] - sum(d.trans[k][0][0][j] * model.x[k, 0, j] for j in range(model.n_loc))
