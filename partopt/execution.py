@@ -79,7 +79,21 @@ class TaskFailure:
 
 
 def _lost(error: BaseException) -> bool:
-    return type(error).__name__ in LOST_WORKER_ERRORS or isinstance(error, (ConnectionError, TimeoutError))
+    return (type(error).__name__ in LOST_WORKER_ERRORS or isinstance(error, (ConnectionError, TimeoutError))
+            or _result_lost_in_relay(error))
+
+
+def _result_lost_in_relay(error: BaseException) -> bool:
+    """Whether Dask's executor failed while relaying a lost result, not the task: when a finished
+    result dies with its worker before it is gathered, ``distributed.cfexecutor`` gets an error
+    record where it expects an exception and raises AttributeError ("... 'with_traceback'") from
+    its own frame."""
+    tb = error.__traceback__
+    if not isinstance(error, AttributeError) or "with_traceback" not in str(error) or tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith("distributed/cfexecutor.py")
 
 
 def map_unordered(executor: Executor, fn: Callable, tasks: Iterable, *, in_flight: int = 64,

@@ -120,3 +120,23 @@ def test_lost_tasks_are_retried_once_then_failed():
     assert isinstance(results[2], TaskFailure) and "KilledWorker" in results[2].reason and calls[2] == 2
     with pytest.raises(ValueError, match="bad option"):
         list(map_unordered(SerialExecutor(), flaky, [3]))
+
+
+def test_result_lost_while_dask_relays_it_is_retried():
+    """Dask's executor, relaying a result lost with its worker, raises AttributeError from its own
+    frame: that is a lost worker (retried); the same error raised by a task is the task's."""
+    relay = compile("raise AttributeError(\"'dict' object has no attribute 'with_traceback'\")",
+                    "/site-packages/distributed/cfexecutor.py", "exec")
+    calls: list[int] = []
+
+    def lost_once(n):
+        calls.append(n)
+        if len(calls) == 1:
+            exec(relay)
+        if n == 1:
+            raise AttributeError("'dict' object has no attribute 'with_traceback'")
+        return n
+
+    assert dict(map_unordered(SerialExecutor(), lost_once, [0])) == {0: 0} and calls == [0, 0]
+    with pytest.raises(AttributeError):
+        list(map_unordered(SerialExecutor(), lost_once, [1]))
