@@ -65,7 +65,14 @@ from partopt.scenario import Scenario
 from partopt.solvers.compiled import PackedScenario
 from partopt.solvers.shared.common import best_candidate, delay_caps
 from partopt.solvers.shared.heuristics import solve_shared_local_search
-from partopt.solvers.shared.start import exact_start, incumbent_output, with_work_bound, work_share
+from partopt.solvers.shared.start import (
+    chain_lp_reserve,
+    exact_start,
+    incumbent_output,
+    with_chain_lp_bound,
+    with_work_bound,
+    work_share,
+)
 
 __all__ = ["solve_shared_bnb", "MEMO_BYTES", "CHUNK_NODES"]
 
@@ -396,7 +403,8 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
     start = exact_start(scenario, objective, time_limit, work=False)  # the work bound only if the search stops
     if isinstance(start, SolverOutput):
         return start
-    reserve = 0.0 if time_limit is None else work_share(scenario) * float(time_limit)
+    reserve = 0.0 if time_limit is None else (work_share(scenario) * float(time_limit)
+                                              + chain_lp_reserve(scenario, time_limit))
     info: dict = {}
     if time.perf_counter() >= stop:
         return incumbent_output(start, info)
@@ -423,8 +431,11 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
         return SolverOutput(placement=None, proven_infeasible=exact, info=info) if exact else SolverOutput(
             placement=placement, start_s=start_s, info=info)
     proven = finished and exact
-    if not proven:
-        start = with_work_bound(start, scenario, None if time_limit is None else max(0.1, stop - time.perf_counter()))
+    if not proven:  # the relaxations' bounds, each in its share of what is left
+        left = (lambda share: None) if time_limit is None else (
+            lambda share: max(0.1, min(stop - time.perf_counter(), share)))
+        start = with_work_bound(start, scenario, left(work_share(scenario) * float(time_limit or 0)))
+        start = with_chain_lp_bound(start, scenario, objective, known, left(math.inf))
     bound = start.lower
     if exact:
         bound = max(bound, objective.raw_value(known) if finished else search.open_bound())

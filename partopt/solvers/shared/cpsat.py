@@ -63,7 +63,7 @@ from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import compact_schedule
 from partopt.solvers.shared.common import best_candidate, delay_caps
-from partopt.solvers.shared.start import exact_start, incumbent_output
+from partopt.solvers.shared.start import chain_lp_reserve, exact_start, incumbent_output, with_chain_lp_bound
 
 __all__ = ["solve_shared_cpsat", "DEFAULT_GRID_S"]
 
@@ -282,7 +282,8 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     if hint:
         model.add_hint(*_in_release_order(scenario, start.incumbent, groups))
 
-    remaining = None if time_limit is None else time_limit - (time.perf_counter() - begin)
+    remaining = None if time_limit is None else (
+        time_limit - (time.perf_counter() - begin) - chain_lp_reserve(scenario, time_limit))
     info: dict[str, Any] = {"grid_s": g, "build_s": time.perf_counter() - begin,
                             "beta_used": weight[1] / weight[0] or None}
     if remaining is not None and remaining <= 0:
@@ -311,7 +312,10 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
             [] if proven else candidates)
         slack = scenario.num_tasks * (2 * sum(scenario.block_counts) + 1)
         bound_s = max(bound_s, (solver.best_objective_bound / weight[0] - slack) * g)
-    placement, start_s, _ = best_candidate(scenario, objective, candidates)
+    placement, start_s, known = best_candidate(scenario, objective, candidates)
+    if not proven:
+        left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - begin))
+        bound_s = max(bound_s, with_chain_lp_bound(start, scenario, objective, known, left).lower)
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
                         lower_bound=bound_s, info=info)
 

@@ -38,7 +38,7 @@ from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import compact_schedule
 from partopt.solvers.shared.common import best_candidate
-from partopt.solvers.shared.start import exact_start, incumbent_output
+from partopt.solvers.shared.start import chain_lp_reserve, exact_start, incumbent_output, with_chain_lp_bound
 
 __all__ = ["solve_shared_milp"]
 
@@ -171,7 +171,8 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     model = _Milp(scenario, objective, start.delay_low)
     hint = {model.x[k, m, j]: float(j == loc) for k, row in enumerate(start.incumbent[0])
             for m, loc in enumerate(row) for j in range(model.n_loc)}
-    remaining = None if time_limit is None else time_limit - (time.perf_counter() - begin)
+    remaining = None if time_limit is None else (
+        time_limit - (time.perf_counter() - begin) - chain_lp_reserve(scenario, time_limit))
     info: dict[str, Any] = {"backend": "scip", "build_s": time.perf_counter() - begin}
     if remaining is not None and remaining <= 0:
         return incumbent_output(start, info)
@@ -195,6 +196,9 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     if result.has_primal_feasible_solution():
         found, raw = model.solution(result.variable_values())
         candidates = [(found, compact_schedule(scenario, found, raw))] + ([] if proven else candidates)
-    placement, start_s, _ = best_candidate(scenario, objective, candidates)
+    placement, start_s, known = best_candidate(scenario, objective, candidates)
+    if not proven:
+        left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - begin))
+        bound = max(bound, with_chain_lp_bound(start, scenario, objective, known, left).lower)
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
                         lower_bound=bound, info=info)

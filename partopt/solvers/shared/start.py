@@ -1,6 +1,8 @@
-"""Where both exact shared-edge solvers (CP-SAT and MILP) start: per-task bounds, the
-work relaxation's bound on the total (:mod:`partopt.solvers.shared.relaxation`), the
-earliest-finish incumbent, and the answer when the limit passes while a model is built."""
+"""Where the exact shared-edge solvers (CP-SAT, MILP, branch and bound) start and end:
+per-task bounds, the work relaxation's bound on the total
+(:mod:`partopt.solvers.shared.relaxation`), the earliest-finish incumbent, the answer when
+the limit passes while a model is built, and the chain-schedule LP's bound
+(:mod:`partopt.solvers.shared.columns`) for an answer the search did not prove."""
 
 from __future__ import annotations
 
@@ -12,15 +14,22 @@ from partopt.evaluation import Objective
 from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import ScenarioEvaluation, evaluate_scenario
+from partopt.solvers.shared.columns import chain_lp_bound
 from partopt.solvers.shared.common import task_lower_bounds
 from partopt.solvers.shared.heuristics import earliest_finish_schedule
 from partopt.solvers.shared.relaxation import work_bound
 
-__all__ = ["ExactStart", "exact_start", "incumbent_output", "with_work_bound", "work_share", "WORK_BOUND_MIN_TASKS"]
+__all__ = ["ExactStart", "exact_start", "incumbent_output", "with_work_bound", "work_share", "WORK_BOUND_MIN_TASKS",
+           "with_chain_lp_bound", "chain_lp_reserve", "CHAIN_LP_MIN_TASKS", "CHAIN_LP_SHARE"]
 
 #: From this many tasks on, the exact solvers also solve the work relaxation (an LP) for a
 #: bound on the total delay: with fewer, the per-task bounds are nearly as good.
 WORK_BOUND_MIN_TASKS = 3
+#: From this many tasks on, an exact solver keeps :data:`CHAIN_LP_SHARE` of its time limit for
+#: the chain-schedule LP's bound, spent only when its search proves nothing: on the speed
+#: bench every scenario with fewer tasks is proven well within a minute, none with more.
+CHAIN_LP_MIN_TASKS = 6
+CHAIN_LP_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -34,11 +43,12 @@ class ExactStart:
     incumbent: tuple[list, list]
     known: ScenarioEvaluation
     work_bound: float | None = None
+    chain_lp_bound: float | None = None
 
     @property
     def lower(self) -> float:
         """The best of these bounds on the objective (s): the penalty only adds to sum_k D_k."""
-        return max(sum(self.bounds), -math.inf if self.work_bound is None else self.work_bound)
+        return max([sum(self.bounds)] + [b for b in (self.work_bound, self.chain_lp_bound) if b is not None])
 
 
 def work_share(scenario: Scenario) -> float:
@@ -54,6 +64,26 @@ def with_work_bound(start: ExactStart, scenario: Scenario, time_limit: float | N
         return start
     span = max(max(row) for row in start.known.finish_s)
     return dataclasses.replace(start, work_bound=work_bound(scenario, start.delay_low, span, time_limit=time_limit))
+
+
+def chain_lp_reserve(scenario: Scenario, time_limit: float | None) -> float:
+    """Seconds of ``time_limit`` an exact solver keeps for the chain-schedule LP (0 without a limit,
+    or with fewer than :data:`CHAIN_LP_MIN_TASKS` tasks)."""
+    if time_limit is None or scenario.num_tasks < CHAIN_LP_MIN_TASKS:
+        return 0.0
+    return CHAIN_LP_SHARE * float(time_limit)
+
+
+def with_chain_lp_bound(start: ExactStart, scenario: Scenario, objective: Objective, known: ScenarioEvaluation,
+                        time_limit: float | None = None) -> ExactStart:
+    """``start`` with the chain-schedule LP's bound on the optimum (s), at most the objective of
+    ``known``, the best schedule found (K >= :data:`CHAIN_LP_MIN_TASKS`; ``time_limit`` s)."""
+    if scenario.num_tasks < CHAIN_LP_MIN_TASKS or not objective.feasible(known):
+        return start
+    upper = objective.raw_value(known)
+    found = chain_lp_bound(scenario, upper, start.delay_low, time_limit=time_limit,
+                           incumbent=(known.placement, known.start_s))
+    return start if found is None else dataclasses.replace(start, chain_lp_bound=min(found.bound_s, upper))
 
 
 def exact_start(scenario: Scenario, objective: Objective, time_limit: float | None = None,
