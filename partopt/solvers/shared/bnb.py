@@ -44,7 +44,8 @@ Without a feasible incumbent it can prove infeasibility only when no block has a
 **Stopping.** The search runs in chunks of nodes between checks of the time limit; when
 the limit passes, the bound returned is the least bound of the nodes left open (never
 below the per-task bounds and the work relaxation's, which is solved only then, in the
-share of the limit :func:`partopt.solvers.shared.start.work_share` keeps for it). Cost
+share of the limit :func:`partopt.solvers.shared.start.work_share` keeps for it, nor,
+from K = 6 on, the chain-schedule LP's, in the fifth of the limit kept for it). Cost
 grows steeply with the number of tasks that overlap in time: on the speed bench (VGG16,
 four servers, 60 tasks/s) every K = 5 scenario is proven in at most 12 s, no K = 6 one
 in 60 s (``bench/results/shared_speed.md``).
@@ -431,11 +432,12 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
         return SolverOutput(placement=None, proven_infeasible=exact, info=info) if exact else SolverOutput(
             placement=placement, start_s=start_s, info=info)
     proven = finished and exact
-    if not proven:  # the relaxations' bounds, each in its share of what is left
-        left = (lambda share: None) if time_limit is None else (
-            lambda share: max(0.1, min(stop - time.perf_counter(), share)))
-        start = with_work_bound(start, scenario, left(work_share(scenario) * float(time_limit or 0)))
-        start = with_chain_lp_bound(start, scenario, objective, known, left(math.inf))
+    if not proven:  # the relaxations' bounds: the work LP in its share, the chain-schedule LP in what is left
+        timed = time_limit is not None
+        start = with_work_bound(start, scenario, max(0.1, min(stop - time.perf_counter(), work_share(
+            scenario) * float(time_limit))) if timed else None)
+        start = with_chain_lp_bound(start, scenario, objective, known,
+                                    max(0.1, stop - time.perf_counter()) if timed else None)
     bound = start.lower
     if exact:
         bound = max(bound, objective.raw_value(known) if finished else search.open_bound())

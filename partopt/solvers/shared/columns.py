@@ -49,9 +49,10 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from partopt.evaluation import Objective
 from partopt.scenario import Scenario
 from partopt.solvers.compiled import PackedScenario
-from partopt.solvers.shared.common import delay_caps
+from partopt.solvers.shared.common import delay_caps, task_lower_bounds
 
 __all__ = ["ChainLpBound", "chain_lp_bound", "CHAIN_LP_GRID_S"]
 
@@ -229,16 +230,25 @@ def _price(pricing: _Pricing, w: np.ndarray, w_lp: np.ndarray, dual: np.ndarray)
     return sum(value for value, _ in found) - float(w.sum()), entering
 
 
-def chain_lp_bound(scenario: Scenario, upper: float, delay_low: list[float], *, grid_s: float = CHAIN_LP_GRID_S,
-                time_limit: float | None = None, incumbent: tuple | None = None,
-                max_iterations: int = 100_000) -> ChainLpBound | None:
+def _grid_for(scenario: Scenario, upper: float, delay_low: list[float] | None, grid_s: float) -> _Pricing:
+    """The grid's tables, the horizon where a schedule no worse than ``upper`` (s) ends."""
+    if delay_low is None:
+        delay_low = task_lower_bounds(scenario, Objective("penalty", 0.0))
+    caps = delay_caps(upper, delay_low)
+    end = max(t.release_s + cap for t, cap in zip(scenario.tasks, caps)) * (1 + 1e-9) + 1e-9
+    return _Pricing(scenario, grid_s, int(math.floor(end / grid_s)) + 1)
+
+
+def chain_lp_bound(scenario: Scenario, upper: float, delay_low: list[float] | None = None, *,
+                   grid_s: float = CHAIN_LP_GRID_S, time_limit: float | None = None, incumbent: tuple | None = None,
+                   max_iterations: int = 100_000) -> ChainLpBound | None:
     """The chain-schedule LP's bound of the module docstring, or None when it cannot be had
     (no finite ``upper``, HiGHS missing, or not one LP solved in time).
 
     upper: the objective of a known schedule (s); delay_low: each task's lower bound on D_k
-    (s), for the horizon; grid_s: the slot (s); time_limit: seconds (the bound found so
-    far is returned when it passes); incumbent: a known schedule (placement, start_s) to
-    start the LP from.
+    (s), for the horizon (default: each task's own bound on an empty edge); grid_s: the
+    slot (s); time_limit: seconds (the bound found so far is returned when it passes);
+    incumbent: a known schedule (placement, start_s) to start the LP from.
     """
     begin = time.perf_counter()
     if not (isinstance(grid_s, (int, float)) and math.isfinite(grid_s) and grid_s > 0):
@@ -249,12 +259,10 @@ def chain_lp_bound(scenario: Scenario, upper: float, delay_low: list[float], *, 
         return None
     if not math.isfinite(upper):
         return None
-    caps = delay_caps(upper, delay_low)
-    end = max(t.release_s + cap for t, cap in zip(scenario.tasks, caps)) * (1 + 1e-9) + 1e-9
-    horizon = int(math.floor(end / grid_s)) + 1
-    pricing = _Pricing(scenario, grid_s, horizon)
+    pricing = _grid_for(scenario, upper, None if delay_low is None else list(delay_low), grid_s)
+    horizon = pricing.horizon
     master = _Master(pricing.n_res * horizon, scenario.num_tasks)
-    artificial = 10.0 * (upper + sum(abs(x) for x in delay_low)) + 1.0  # keeps the LP feasible from the start
+    artificial = 10.0 * (abs(upper) + horizon * grid_s) + 1.0  # dearer than any chain: the LP starts feasible
     for k in range(scenario.num_tasks):
         master.add(k, artificial, np.array([], np.int32))
     for k, chain in enumerate((None if incumbent is None else pricing.taken_down(*incumbent)) or []):

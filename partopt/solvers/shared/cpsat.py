@@ -46,7 +46,9 @@ Strengthening, from the structure:
 "Optimal" means proven optimal on the grid. The reported lower bound is valid in
 continuous time: the grid's bound less K (2 sum_k M_k + 1) grid steps (rounding can
 delay every block by one step per block before it), never below the sum of the
-per-task bounds or the work relaxation's bound.
+per-task bounds or the work relaxation's bound. Unproven from K = 6 on, it is at least the
+chain-schedule LP's (:mod:`partopt.solvers.shared.columns`), solved in the last fifth of the
+limit, which the search leaves for it (:func:`partopt.solvers.shared.start.reported_bound`).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import compact_schedule
 from partopt.solvers.shared.common import best_candidate, delay_caps
-from partopt.solvers.shared.start import chain_lp_reserve, exact_start, incumbent_output, with_chain_lp_bound
+from partopt.solvers.shared.start import exact_start, incumbent_output, reported_bound, search_seconds
 
 __all__ = ["solve_shared_cpsat", "DEFAULT_GRID_S"]
 
@@ -282,8 +284,7 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     if hint:
         model.add_hint(*_in_release_order(scenario, start.incumbent, groups))
 
-    remaining = None if time_limit is None else (
-        time_limit - (time.perf_counter() - begin) - chain_lp_reserve(scenario, time_limit))
+    remaining = search_seconds(scenario, time_limit, begin)
     info: dict[str, Any] = {"grid_s": g, "build_s": time.perf_counter() - begin,
                             "beta_used": weight[1] / weight[0] or None}
     if remaining is not None and remaining <= 0:
@@ -313,9 +314,7 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
         slack = scenario.num_tasks * (2 * sum(scenario.block_counts) + 1)
         bound_s = max(bound_s, (solver.best_objective_bound / weight[0] - slack) * g)
     placement, start_s, known = best_candidate(scenario, objective, candidates)
-    if not proven:
-        left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - begin))
-        bound_s = max(bound_s, with_chain_lp_bound(start, scenario, objective, known, left).lower)
+    bound_s = reported_bound(start, scenario, objective, known, bound_s, proven, time_limit, begin)
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
                         lower_bound=bound_s, info=info)
 

@@ -22,7 +22,8 @@ tasks (1: u before v where they share a resource); D_k.
     minimize sum_k D_k (+ beta sum excess)
 
 The solver's schedule is compacted (each resource's order kept, every block as early
-as possible) so that MILP tolerances never leave an overlap; the bound is SCIP's.
+as possible) so that MILP tolerances never leave an overlap; the bound is SCIP's (and,
+unproven from K = 6 on, at least the chain-schedule LP's: :func:`partopt.solvers.shared.start.reported_bound`).
 Size grows with the square of the number of blocks: meant for K M up to about 30.
 """
 
@@ -38,7 +39,7 @@ from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import compact_schedule
 from partopt.solvers.shared.common import best_candidate
-from partopt.solvers.shared.start import chain_lp_reserve, exact_start, incumbent_output, with_chain_lp_bound
+from partopt.solvers.shared.start import exact_start, incumbent_output, reported_bound, search_seconds
 
 __all__ = ["solve_shared_milp"]
 
@@ -171,8 +172,7 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     model = _Milp(scenario, objective, start.delay_low)
     hint = {model.x[k, m, j]: float(j == loc) for k, row in enumerate(start.incumbent[0])
             for m, loc in enumerate(row) for j in range(model.n_loc)}
-    remaining = None if time_limit is None else (
-        time_limit - (time.perf_counter() - begin) - chain_lp_reserve(scenario, time_limit))
+    remaining = search_seconds(scenario, time_limit, begin)
     info: dict[str, Any] = {"backend": "scip", "build_s": time.perf_counter() - begin}
     if remaining is not None and remaining <= 0:
         return incumbent_output(start, info)
@@ -197,8 +197,6 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
         found, raw = model.solution(result.variable_values())
         candidates = [(found, compact_schedule(scenario, found, raw))] + ([] if proven else candidates)
     placement, start_s, known = best_candidate(scenario, objective, candidates)
-    if not proven:
-        left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - begin))
-        bound = max(bound, with_chain_lp_bound(start, scenario, objective, known, left).lower)
+    bound = reported_bound(start, scenario, objective, known, bound, proven, time_limit, begin)
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
                         lower_bound=bound, info=info)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass
 
 from partopt.evaluation import Objective
@@ -20,7 +21,8 @@ from partopt.solvers.shared.heuristics import earliest_finish_schedule
 from partopt.solvers.shared.relaxation import work_bound
 
 __all__ = ["ExactStart", "exact_start", "incumbent_output", "with_work_bound", "work_share", "WORK_BOUND_MIN_TASKS",
-           "with_chain_lp_bound", "chain_lp_reserve", "CHAIN_LP_MIN_TASKS", "CHAIN_LP_SHARE"]
+           "with_chain_lp_bound", "chain_lp_reserve", "search_seconds", "reported_bound", "CHAIN_LP_MIN_TASKS",
+           "CHAIN_LP_SHARE"]
 
 #: From this many tasks on, the exact solvers also solve the work relaxation (an LP) for a
 #: bound on the total delay: with fewer, the per-task bounds are nearly as good.
@@ -84,6 +86,24 @@ def with_chain_lp_bound(start: ExactStart, scenario: Scenario, objective: Object
     found = chain_lp_bound(scenario, upper, start.delay_low, time_limit=time_limit,
                            incumbent=(known.placement, known.start_s))
     return start if found is None else dataclasses.replace(start, chain_lp_bound=min(found.bound_s, upper))
+
+
+def search_seconds(scenario: Scenario, time_limit: float | None, begin: float) -> float | None:
+    """Seconds a model solver's search gets: what is left of ``time_limit`` since ``begin``
+    (a ``time.perf_counter()``), less the chain-schedule LP's reserve; None without a limit."""
+    if time_limit is None:
+        return None
+    return time_limit - (time.perf_counter() - begin) - chain_lp_reserve(scenario, time_limit)
+
+
+def reported_bound(start: ExactStart, scenario: Scenario, objective: Objective, known: ScenarioEvaluation,
+                   bound: float, proven: bool, time_limit: float | None, begin: float) -> float:
+    """The bound a model solver reports (s): its own ``bound``, raised by the chain-schedule LP
+    in what is left of ``time_limit`` when the search did not prove ``known`` optimal."""
+    if proven:
+        return bound
+    left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - begin))
+    return max(bound, with_chain_lp_bound(start, scenario, objective, known, left).lower)
 
 
 def exact_start(scenario: Scenario, objective: Objective, time_limit: float | None = None,
