@@ -70,7 +70,7 @@ from partopt.solvers.shared.start import (
     chain_lp_reserve,
     exact_start,
     incumbent_output,
-    with_chain_lp_bound,
+    reported_bound,
     with_work_bound,
     work_share,
 )
@@ -432,13 +432,10 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
         return SolverOutput(placement=None, proven_infeasible=exact, info=info) if exact else SolverOutput(
             placement=placement, start_s=start_s, info=info)
     proven = finished and exact
-    if not proven:  # the relaxations' bounds: the work LP in its share, the chain-schedule LP in what is left
-        timed = time_limit is not None
-        start = with_work_bound(start, scenario, max(0.1, min(stop - time.perf_counter(), work_share(
-            scenario) * float(time_limit))) if timed else None)
-        start = with_chain_lp_bound(start, scenario, objective, known,
-                                    max(0.1, stop - time.perf_counter()) if timed else None)
-    bound = start.lower
+    if not proven:  # the work LP in its share; the chain-schedule LP in what is left
+        start = with_work_bound(start, scenario, None if time_limit is None else max(0.1, min(
+            stop - time.perf_counter(), work_share(scenario) * float(time_limit))))
+    bound = reported_bound(start, scenario, objective, known, start.lower, proven, time_limit, begin)
     if exact:
         bound = max(bound, objective.raw_value(known) if finished else search.open_bound())
         if objective.feasible(known):

@@ -130,13 +130,15 @@ class _Pricing:
         p = PackedScenario(scenario)
         k_tasks, m_max, locs = p.dur.shape
         self.packed, self.grid, self.horizon = p, grid_s, horizon
-        self.n_srv, self.n_res = scenario.num_servers, scenario.num_servers + len(scenario.devices)
+        n_srv = scenario.num_servers
+        self.n_res = n_srv + len(scenario.devices)
+
         def down(x) -> np.ndarray:  # whole slots in a time, never more than it holds despite float rounding
             return np.maximum(0, np.floor(np.asarray(x) / grid_s - 1e-9)).astype(np.int64)
 
         self.slots_of, self.trans_slots = down(p.dur), down(p.trans)
         self.avail = np.concatenate([down(p.free0), np.zeros(len(scenario.devices), np.int64)])
-        self.res = np.array([[j - 1 if j > 0 else self.n_srv + p.dev[k] for j in range(locs)]
+        self.res = np.array([[j - 1 if j > 0 else n_srv + p.dev[k] for j in range(locs)]
                              for k in range(k_tasks)], np.int64)
         first = down(p.rel[:, None] + p.trans[:, 0, 0, :])  # block 0's input on j, from the device
         self.first_slot = np.maximum(first, self.avail[self.res])

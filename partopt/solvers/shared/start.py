@@ -21,8 +21,7 @@ from partopt.solvers.shared.heuristics import earliest_finish_schedule
 from partopt.solvers.shared.relaxation import work_bound
 
 __all__ = ["ExactStart", "exact_start", "incumbent_output", "with_work_bound", "work_share", "WORK_BOUND_MIN_TASKS",
-           "with_chain_lp_bound", "chain_lp_reserve", "search_seconds", "reported_bound", "CHAIN_LP_MIN_TASKS",
-           "CHAIN_LP_SHARE"]
+           "chain_lp_reserve", "search_seconds", "reported_bound", "CHAIN_LP_MIN_TASKS", "CHAIN_LP_SHARE"]
 
 #: From this many tasks on, the exact solvers also solve the work relaxation (an LP) for a
 #: bound on the total delay: with fewer, the per-task bounds are nearly as good.
@@ -45,12 +44,11 @@ class ExactStart:
     incumbent: tuple[list, list]
     known: ScenarioEvaluation
     work_bound: float | None = None
-    chain_lp_bound: float | None = None
 
     @property
     def lower(self) -> float:
         """The best of these bounds on the objective (s): the penalty only adds to sum_k D_k."""
-        return max([sum(self.bounds)] + [b for b in (self.work_bound, self.chain_lp_bound) if b is not None])
+        return max(sum(self.bounds), -math.inf if self.work_bound is None else self.work_bound)
 
 
 def work_share(scenario: Scenario) -> float:
@@ -76,18 +74,6 @@ def chain_lp_reserve(scenario: Scenario, time_limit: float | None) -> float:
     return CHAIN_LP_SHARE * float(time_limit)
 
 
-def with_chain_lp_bound(start: ExactStart, scenario: Scenario, objective: Objective, known: ScenarioEvaluation,
-                        time_limit: float | None = None) -> ExactStart:
-    """``start`` with the chain-schedule LP's bound on the optimum (s), at most the objective of
-    ``known``, the best schedule found (K >= :data:`CHAIN_LP_MIN_TASKS`; ``time_limit`` s)."""
-    if scenario.num_tasks < CHAIN_LP_MIN_TASKS or not objective.feasible(known):
-        return start
-    upper = objective.raw_value(known)
-    found = chain_lp_bound(scenario, upper, start.delay_low, time_limit=time_limit,
-                           incumbent=(known.placement, known.start_s))
-    return start if found is None else dataclasses.replace(start, chain_lp_bound=min(found.bound_s, upper))
-
-
 def search_seconds(scenario: Scenario, time_limit: float | None, begin: float) -> float | None:
     """Seconds a model solver's search gets: what is left of ``time_limit`` since ``begin``
     (a ``time.perf_counter()``), less the chain-schedule LP's reserve; None without a limit."""
@@ -98,12 +84,17 @@ def search_seconds(scenario: Scenario, time_limit: float | None, begin: float) -
 
 def reported_bound(start: ExactStart, scenario: Scenario, objective: Objective, known: ScenarioEvaluation,
                    bound: float, proven: bool, time_limit: float | None, begin: float) -> float:
-    """The bound a model solver reports (s): its own ``bound``, raised by the chain-schedule LP
-    in what is left of ``time_limit`` when the search did not prove ``known`` optimal."""
-    if proven:
+    """The bound an exact solver reports (s): its own ``bound``, raised, when the search did not
+    prove ``known`` (the best schedule found) optimal and K >= :data:`CHAIN_LP_MIN_TASKS`, by the
+    chain-schedule LP's bound below ``known``'s objective, solved in what is left of
+    ``time_limit`` since ``begin`` (a ``time.perf_counter()``)."""
+    if proven or scenario.num_tasks < CHAIN_LP_MIN_TASKS or not objective.feasible(known):
         return bound
+    upper = objective.raw_value(known)
     left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - begin))
-    return max(bound, with_chain_lp_bound(start, scenario, objective, known, left).lower)
+    found = chain_lp_bound(scenario, upper, start.delay_low, time_limit=left,
+                           incumbent=(known.placement, known.start_s))
+    return bound if found is None else max(bound, min(found.bound_s, upper))
 
 
 def exact_start(scenario: Scenario, objective: Objective, time_limit: float | None = None,
