@@ -20,9 +20,14 @@ schedule (local search from earliest-finish) as its incumbent.
 **Bound.** The finished tasks' cost plus, for every unfinished task, the earliest finish
 of its remaining chain alone against the resources' free times, no block starting
 before t*: the earliest-finish DP of :mod:`partopt.solvers.shared.common`. Other tasks
-can only delay it. Under "hard" a task whose bound breaks its deadline, or a device
-whose energy spent plus its tasks' least energy still to spend passes the budget,
-closes the node.
+can only delay it. For 4 to 16 tasks the node also gets the priced bound of
+:mod:`partopt.solvers.shared.priced`: the chain-schedule LP is solved once, at the root,
+within :data:`~partopt.solvers.shared.priced.PRICED_SHARE` of the limit, and its prices
+give every node a Lagrangian bound that sees the tasks compete (a few lookups a task);
+the node takes the larger of the two. On the speed bench it cuts the nodes of a K = 5
+proof by 25x and more, and proves every K = 6 scenario within a minute. Under "hard" a task
+whose bound breaks its deadline, or a device whose energy spent plus its tasks' least
+energy still to spend passes the budget, closes the node.
 
 **Dominance.** A node is dropped when a node explored before it placed as many blocks
 of every task, costs no more, has t* no later, and has every resource's free time and
@@ -46,9 +51,9 @@ the limit passes, the bound returned is the least bound of the nodes left open (
 below the per-task bounds and the work relaxation's, which is solved only then, in the
 share of the limit :func:`partopt.solvers.shared.start.work_share` keeps for it, nor,
 from K = 6 on, the chain-schedule LP's, in the fifth of the limit kept for it). Cost
-grows steeply with the number of tasks that overlap in time: on the speed bench (VGG16,
-four servers, 60 tasks/s) every K = 5 scenario is proven in at most 12 s, no K = 6 one
-in 60 s (``bench/results/shared_speed.md``).
+grows steeply with the number of tasks that overlap in time and with the LP's gap: on
+the speed bench (VGG16, four servers, 60 tasks/s) every K = 6 scenario is proven within
+a minute, K = 8 not always (``bench/results/shared_speed.md``).
 """
 
 from __future__ import annotations
@@ -66,6 +71,13 @@ from partopt.scenario import Scenario
 from partopt.solvers.compiled import PackedScenario
 from partopt.solvers.shared.common import best_candidate, delay_caps
 from partopt.solvers.shared.heuristics import solve_shared_local_search
+from partopt.solvers.shared.priced import (
+    PRICED_SHARE,
+    PRICED_TASKS,
+    CompletionTables,
+    priced_bound_kernel,
+    priced_completions,
+)
 from partopt.solvers.shared.start import (
     chain_lp_reserve,
     exact_start,
@@ -256,7 +268,7 @@ def _unplace(tables, n_srv, k, j, depth, state, undo):  # pragma: no cover
 
 @numba.njit(cache=True, nogil=True)
 def _search(tables, n_srv, hard, beta, rel_tol, use_memo, with_budgets, chunk, state, best, stack, undo, memo, scal,
-            ints):  # pragma: no cover
+            ints, priced):  # pragma: no cover
     """Run the search for ``chunk`` nodes from the state in the arrays (changed in place).
     scal = [upper, t*, cost]; ints = [depth, nodes, found, finished, dropped, started].
     Returns True when the search is finished."""
@@ -276,8 +288,11 @@ def _search(tables, n_srv, hard, beta, rel_tol, use_memo, with_budgets, chunk, s
     while True:
         if expand:
             nodes += 1
-            lb = lbs[depth] = _bound(tables, n_srv, hard, rel_tol, free, nxt, last_loc, last_end, tstar, cost, cur,
-                                     nxt_c)
+            lb = _bound(tables, n_srv, hard, rel_tol, free, nxt, last_loc, last_end, tstar, cost, cur, nxt_c)
+            if priced[0].size > 0 and lb < upper:
+                lb = max(lb, priced_bound_kernel(*priced, trans, dev, nblk, n_srv, free, nxt, last_loc, last_end,
+                                                 tstar, cost))
+            lbs[depth] = lb
             ncand[depth], idx[depth] = 0, 0
             if lb >= upper * (1.0 - 1e-12) or (with_budgets and _energy_short(spent, budget, need, nxt, last_loc,
                                                                               dev, nblk, rel_tol)):
@@ -324,7 +339,8 @@ def _energy_to_go(packed: PackedScenario) -> np.ndarray:
 class _Search:
     """The search's state, kept between chunks of nodes (see :func:`_search`)."""
 
-    def __init__(self, scenario: Scenario, objective: Objective, upper: float, memo: bool, with_budgets: bool):
+    def __init__(self, scenario: Scenario, objective: Objective, upper: float, memo: bool, with_budgets: bool,
+                 priced: CompletionTables | None = None):
         p = self.packed = PackedScenario(scenario)
         k_tasks, m_max, locs = p.dur.shape
         ops, n_dev = int(p.nblk.sum()), len(scenario.devices)
@@ -353,11 +369,13 @@ class _Search:
                      np.zeros(slots, np.int64))
         self.scal = np.array([upper, -np.inf, 0.0])
         self.ints = np.zeros(6, np.int64)
+        self.priced = ((np.zeros((0, 0, 0, 1)), np.zeros(0, np.int64), np.zeros((0, 1)), 1, 1.0) if priced is None
+                       else priced.kernel_args())
 
     def run(self, nodes: int) -> bool:
         """Search ``nodes`` more nodes; True when the search is finished."""
         return bool(_search(self.tables, *self.options, int(nodes), self.state, self.best_found, self.stack,
-                            self.undo, self.memo, self.scal, self.ints))
+                            self.undo, self.memo, self.scal, self.ints, self.priced))
 
     @property
     def found(self) -> bool:
@@ -391,13 +409,14 @@ def _deadlines_bind(scenario: Scenario, upper: float, delay_low: list[float]) ->
 
 
 def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
-                     memo: bool = True, incumbent: tuple | None = None) -> SolverOutput:
+                     memo: bool = True, incumbent: tuple | None = None, priced: bool = True) -> SolverOutput:
     """Solve ``scenario`` exactly by branch and bound in continuous time (see the module docstring).
 
     The first incumbent is the best of earliest-finish's and the local search's schedules and
     ``incumbent``, a known solution (placement, start_s or None for FIFO dispatch), e.g. another
     solver's: the better it is, the less there is to search. memo: the dominance table (on by
-    default; off only to check that it changes no answer).
+    default; off only to check that it changes no answer). priced: the priced bound of
+    :mod:`partopt.solvers.shared.priced` for 4 to 16 tasks (on by default; off to compare).
     """
     begin = time.perf_counter()
     stop = math.inf if time_limit is None else begin + float(time_limit)
@@ -421,7 +440,15 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
     upper = objective.raw_value(known) if objective.feasible(known) else math.inf
     exact = not _deadlines_bind(scenario, upper, start.delay_low)
     with_budgets = any(math.isfinite(d.budget) for d in scenario.devices)
-    search = _Search(scenario, objective, upper * (1 + 1e-12) if math.isfinite(upper) else math.inf, memo, with_budgets)
+    tables = None
+    if priced and scenario.num_tasks in PRICED_TASKS and math.isfinite(upper):
+        tables = priced_completions(scenario, upper, start.delay_low, (placement, start_s),
+                                    None if time_limit is None else PRICED_SHARE * float(time_limit))
+        if tables is not None:
+            reserve = 0.0 if time_limit is None else work_share(scenario) * float(time_limit)
+            info["priced_root_bound"] = tables.root_bound(scenario)
+    search = _Search(scenario, objective, upper * (1 + 1e-12) if math.isfinite(upper) else math.inf, memo, with_budgets,
+                     tables)
     finished = False
     while not finished and time.perf_counter() < stop - reserve:
         finished = search.run(CHUNK_NODES)
@@ -435,7 +462,10 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
     if not proven:  # the work LP in its share; the chain-schedule LP in what is left
         start = with_work_bound(start, scenario, None if time_limit is None else max(0.1, min(
             stop - time.perf_counter(), work_share(scenario) * float(time_limit))))
-    bound = reported_bound(start, scenario, objective, known, start.lower, proven, time_limit, begin)
+    if tables is None:
+        bound = reported_bound(start, scenario, objective, known, start.lower, proven, time_limit, begin)
+    else:  # the chain-schedule LP was solved for the prices: its bound is known
+        bound = max(start.lower, min(tables.lp_bound_s, upper))
     if exact:
         bound = max(bound, objective.raw_value(known) if finished else search.open_bound())
         if objective.feasible(known):

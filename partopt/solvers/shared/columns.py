@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -79,6 +79,8 @@ class ChainLpBound:
     grid_s: float
     slots: int
     seconds: float
+    #: The prices w_rt (s per slot) of ``bound_s``: (resources: the servers, then the devices' CPUs; slots).
+    prices: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False, compare=False)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -297,4 +299,5 @@ def chain_lp_bound(scenario: Scenario, upper: float, delay_low: list[float] | No
     if not math.isfinite(best):
         return None
     return ChainLpBound(bound_s=best, lp_s=lp_value, converged=converged, iterations=iterations,
-                      columns=master.columns, grid_s=grid_s, slots=horizon, seconds=time.perf_counter() - begin)
+                      columns=master.columns, grid_s=grid_s, slots=horizon, seconds=time.perf_counter() - begin,
+                        prices=center)
