@@ -50,7 +50,8 @@ Without a feasible incumbent it can prove infeasibility only when no block has a
 the limit passes, the bound returned is the least bound of the nodes left open (never
 below the per-task bounds and the work relaxation's, which is solved only then, in the
 share of the limit :func:`partopt.solvers.shared.start.work_share` keeps for it, nor,
-from K = 6 on, the chain-schedule LP's, in the fifth of the limit kept for it). Cost
+from K = 6 on, the chain-schedule LP's: solved at the root for the priced bound, or
+otherwise in the fifth of the limit kept for it). Cost
 grows steeply with the number of tasks that overlap in time and with the LP's gap: on
 the speed bench (VGG16, four servers, 60 tasks/s) every K = 6 scenario is proven within
 a minute, K = 8 not always (``bench/results/shared_speed.md``).

@@ -300,4 +300,4 @@ def chain_lp_bound(scenario: Scenario, upper: float, delay_low: list[float] | No
         return None
     return ChainLpBound(bound_s=best, lp_s=lp_value, converged=converged, iterations=iterations,
                       columns=master.columns, grid_s=grid_s, slots=horizon, seconds=time.perf_counter() - begin,
-                        prices=center)
+                      prices=center)

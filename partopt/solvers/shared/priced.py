@@ -1,29 +1,32 @@
 """Priced completions: the chain-schedule LP's prices carried into a branch and bound, as a
 Lagrangian bound for every node, with times on a fine grid.
 
-**The relaxation.** Cut time into slots of G (the LP's grid) from 0. A block that runs over
-[S, S + p) on resource r *covers* every slot [cG, (c + 1)G) inside that interval. Two blocks
-on one resource never overlap, so no slot is covered twice: in continuous time, with exact
-start times, without taking anything down. Give every slot a price w_rc >= 0. For any
-schedule, sum_k D_k >= sum_k (D_k + w . covered_k) - sum_rc w_rc, and each task's term is at
+**The relaxation.** Cut time into slots of G (the LP's grid) from 0. As in the chain-schedule
+LP (:mod:`partopt.solvers.shared.columns`), a block of duration p starting at S on resource r
+takes the floor(p / G) slots from floor(S / G): two blocks that do not overlap on r take
+disjoint slots (floor(S) + floor(p) <= floor(S + p) <= floor(S')). That holds block by block,
+so the chain itself can keep exact times. Give every slot a price w_rc >= 0. For any
+schedule, sum_k D_k >= sum_k (D_k + w . taken_k) - sum_rc w_rc, and each task's term is at
 least its cheapest chain at those prices alone:
 
-    L(w) = sum_k min over k's chains (D_k + w . covered_k) - sum_rc w_rc  <=  sum_k D_k.
+    L(w) = sum_k min over k's chains (D_k + w . taken_k) - sum_rc w_rc  <=  sum_k D_k.
 
 **Completion tables.** Each task's cheapest chain at prices w is a DP over (block, location,
-start), run backward on a fine grid of h << G: V_k[m, j, u] is the least D_k + w . covered
-of blocks m.. of task k with block m on j starting at u h or later. A start S in [u h,
-(u + 1) h) is charged only the slots covered whatever S in that range, and the next block's
-start is taken down to its fine slot, so V_k never exceeds the true value: the whole bound
-loses at most a fine slot per block, not a coarse one.
+start), run backward on a fine grid of h (dividing G): V_k[m, j, u] is the least D_k plus
+the prices of the slots taken by blocks m.. of task k, with block m on j starting at u h or
+later. A start S is taken down to its fine slot u (which fixes its coarse slot, as h divides
+G), and the next block's start to the fine slot at least floor((p + transfer) / h) later, so
+V_k never exceeds the true value and the chain loses at most a fine slot per block, not a
+coarse one (at the LP's own prices the root's L(w) came out at or above the LP's bound on
+the speed bench).
 
 **At a node** of :mod:`partopt.solvers.shared.bnb` (the finished tasks' cost, resource r
 free from F_r, no block starting before t*), every block still to place on r starts at or
-after max(F_r, t*), so it covers only slots from there on, and no block placed so far
-covers those. Relaxing only those slots' capacities,
+after max(F_r, t*), so it takes only slots from there on, and no block placed so far
+takes those. Relaxing only those slots' capacities,
 
     bound = cost + sum_{unfinished k} min_j V_k[m_k, j, start of its next block on j]
-            - sum_r sum_{c G >= max(F_r, t*)} w_rc,
+            - sum_r sum_{c >= floor(max(F_r, t*) / G)} w_rc,
 
 a lookup per task and location. Chains ending after their task's cap
 (:func:`partopt.solvers.shared.common.delay_caps`) are dropped, so the bound holds for
