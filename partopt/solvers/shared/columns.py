@@ -54,7 +54,7 @@ from partopt.scenario import Scenario
 from partopt.solvers.compiled import PackedScenario
 from partopt.solvers.shared.common import delay_caps, task_lower_bounds
 
-__all__ = ["ChainLpBound", "chain_lp_bound", "CHAIN_LP_GRID_S"]
+__all__ = ["ChainLpBound", "chain_lp_bound", "whole_slots", "CHAIN_LP_GRID_S"]
 
 #: The chain-schedule LP's slot (s): rounding down loses at most a slot per block.
 CHAIN_LP_GRID_S = 0.5e-3
@@ -125,6 +125,12 @@ def _cheapest_chain(nblk, slots_of, trans_slots, first_slot, last_dur, ret, rel,
     return value, at_j, at_s
 
 
+def whole_slots(x, grid_s: float) -> np.ndarray:
+    """The whole slots of ``grid_s`` in times ``x`` (s), never more than they hold despite float
+    rounding: how the grid takes a time down."""
+    return np.maximum(0, np.floor(np.asarray(x) / grid_s - 1e-9)).astype(np.int64)
+
+
 class _Pricing:
     """The grid's tables for every task, and the cheapest column of a task at given prices."""
 
@@ -135,8 +141,8 @@ class _Pricing:
         n_srv = scenario.num_servers
         self.n_res = n_srv + len(scenario.devices)
 
-        def down(x) -> np.ndarray:  # whole slots in a time, never more than it holds despite float rounding
-            return np.maximum(0, np.floor(np.asarray(x) / grid_s - 1e-9)).astype(np.int64)
+        def down(x) -> np.ndarray:
+            return whole_slots(x, grid_s)
 
         self.slots_of, self.trans_slots = down(p.dur), down(p.trans)
         self.avail = np.concatenate([down(p.free0), np.zeros(len(scenario.devices), np.int64)])

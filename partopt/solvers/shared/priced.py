@@ -45,6 +45,8 @@ import numpy as np
 
 from partopt.scenario import Scenario
 from partopt.solvers.compiled import PackedScenario
+from partopt.solvers.shared.columns import chain_lp_bound, whole_slots
+from partopt.solvers.shared.common import delay_caps
 
 __all__ = ["CompletionTables", "completion_tables", "priced_completions", "priced_bound_kernel", "FINE_GRID_S",
            "PRICED_TASKS", "PRICED_SHARE"]
@@ -150,7 +152,7 @@ def completion_tables(scenario: Scenario, prices: np.ndarray, coarse_s: float, c
     fit = _MAX_ENTRIES / (k_tasks * m_max * locs * (max(caps) / coarse_s + 2))
     per_coarse = max(1, min(per_coarse, int(fit)))
     fine_s = coarse_s / per_coarse
-    cover = np.maximum(0, np.floor(p.dur / coarse_s - 1e-9)).astype(np.int64)
+    cover = whole_slots(p.dur, coarse_s)  # the slots a block takes, as in the LP
     prefix = np.concatenate([np.zeros((prices.shape[0], 1)), np.cumsum(prices, axis=1)], axis=1)
     price_after = prefix[:, -1:] - prefix
     u0 = np.floor(p.rel / fine_s).astype(np.int64)
@@ -170,9 +172,6 @@ def priced_completions(scenario: Scenario, upper: float, delay_low: list[float],
     (s), the LP solved within ``time_limit`` s from ``incumbent`` (placement, start_s), on a 0.5 ms
     grid up to 6 tasks and 1 ms beyond (where the finer LP takes more than a minute); None when
     the LP gives no prices. ``lp_bound_s`` keeps the LP's own bound."""
-    from partopt.solvers.shared.columns import chain_lp_bound
-    from partopt.solvers.shared.common import delay_caps
-
     grid_s = 0.5e-3 if scenario.num_tasks <= 6 else 1e-3
     lp = chain_lp_bound(scenario, upper, delay_low, grid_s=grid_s, time_limit=time_limit, incumbent=incumbent)
     if lp is None:
