@@ -288,8 +288,9 @@ def test_chain_lp_bounds_the_proven_optimum(seed, tasks, rate, servers, devices,
 
 
 def test_chain_lp_takes_a_schedule_down_to_the_grid_without_overlaps():
-    """The argument the bound rests on: a valid continuous schedule, every time taken down to its
-    slot, uses no slot of a resource twice and keeps each block after its input on the grid."""
+    """The argument the bound rests on: a valid continuous schedule, every start taken down to
+    its fine slot, takes no resource's slot more than whole, keeps each block after its input
+    on the fine grid, and costs no more than its delays."""
     import numpy as np
 
     from partopt.solvers.shared.columns import _Pricing
@@ -298,22 +299,24 @@ def test_chain_lp_takes_a_schedule_down_to_the_grid_without_overlaps():
     res = partopt.solve(sc, "shared-local-search")
     pricing = _Pricing(sc, 0.5e-3, horizon=10_000)
     chains = pricing.taken_down(res.placement, res.evaluation.start_s)
-    used = np.concatenate([pricing.column(k, chain)[1] for k, chain in enumerate(chains)])
-    assert np.unique(used).size == used.size
+    columns = [pricing.column(k, chain) for k, chain in enumerate(chains)]
+    used = np.zeros(pricing.n_res * pricing.horizon)
+    for _, rows, shares in columns:
+        np.add.at(used, rows, shares)
+    assert used.max() <= 1 + 1e-9 and used.sum() > 0
     for k, chain in enumerate(chains):
         j0, s0 = chain[0]
-        assert s0 >= pricing.first_slot[k, j0]
+        assert s0 >= pricing.first[k, j0]
         for m in range(1, len(chain)):
             (i, before), (j, s) = chain[m - 1], chain[m]
-            assert s >= before + pricing.slots_of[k, m - 1, i] + pricing.trans_slots[k, m, i, j]
-        cost, _ = pricing.column(k, chain)
-        assert cost <= res.evaluation.task_delay[k] + 1e-12
+            assert s >= before + pricing.link[k, m, i, j]
+        assert columns[k][0] <= res.evaluation.task_delay[k] + 1e-12
 
 
 def test_chain_lp_closes_most_of_the_gap_the_work_relaxation_leaves():
     """Three tasks released within 3 ms on four servers (speed bench, K = 8, seed 0): the
     chain-schedule LP's bound leaves less than half the gap the work relaxation leaves to the
-    proven optimum; at K = 6 a time-limited exact solver reports more than the work bound; a
+    proven optimum; at K = 8 a time-limited exact solver reports more than the work bound; a
     bad grid is refused naming it."""
     from partopt.solvers.shared.columns import chain_lp_bound
     from partopt.solvers.shared.start import exact_start
@@ -327,10 +330,10 @@ def test_chain_lp_closes_most_of_the_gap_the_work_relaxation_leaves():
     assert opt.status == partopt.Status.OPTIMAL and found is not None and start.work_bound is not None
     assert start.work_bound < found.bound_s <= opt.objective
     assert opt.objective - found.bound_s < 0.5 * (opt.objective - start.work_bound)
-    six = partopt.generate("shared", seed=2_000_002, num_tasks=6, **bench)
-    res = partopt.solve(six, "shared-bnb", time_limit=4)
-    six_start = exact_start(six, partopt.Objective())
-    assert res.status == partopt.Status.FEASIBLE and six_start.lower < res.lower_bound <= res.objective
+    eight = partopt.generate("shared", seed=2_000_000, num_tasks=8, **bench)
+    res = partopt.solve(eight, "shared-bnb", time_limit=4)
+    eight_start = exact_start(eight, partopt.Objective())
+    assert res.status == partopt.Status.FEASIBLE and eight_start.lower < res.lower_bound <= res.objective
     with pytest.raises(ValueError, match="grid_s"):
         chain_lp_bound(sc, opt.objective, start.delay_low, grid_s=0.0)
 
@@ -377,7 +380,8 @@ def test_priced_completions_never_pass_the_optimum_along_its_path(seed, tasks, r
     alone = task_lower_bounds(sc, partopt.Objective("penalty", 0.0))
     caps = delay_caps(opt.objective, alone)
     if lp_prices:
-        lp = chain_lp_bound(sc, opt.objective, alone, grid_s=coarse_s, incumbent=(opt.placement, opt.start_s))
+        lp = chain_lp_bound(sc, opt.objective, alone, grid_s=coarse_s, incumbent=(opt.placement, opt.start_s),
+                            time_limit=0.5)
         assert lp is not None
         prices = lp.prices
     else:

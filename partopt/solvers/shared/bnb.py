@@ -203,8 +203,25 @@ def _bound(tables, n_srv, hard, rel_tol, free, nxt, last_loc, last_end, tstar, c
 
 
 @numba.njit(cache=True, nogil=True)
-def _children(tables, n_srv, free, nxt, last_loc, last_end, tstar, ck, cj, ckey, depth):  # pragma: no cover
-    """The node's children (task, location) at ``depth``, earliest end first; returns how many."""
+def _priced_child(priced, tables, n_srv, free, nxt, last_loc, last_end, cost, k, j, s, e):  # pragma: no cover
+    """The priced bound of the child that starts task k's next block on j at s, ending at e (s);
+    the node's arrays are changed and put back."""
+    _, trans, _, ret, rel, dev, nblk, _, _, _, _ = tables
+    m, res = nxt[k], j - 1 if j > 0 else n_srv + dev[k]
+    was_free, was_end, was_loc = free[res], last_end[k], last_loc[k]
+    free[res], last_end[k], last_loc[k], nxt[k] = e, e, j, m + 1
+    if m + 1 == nblk[k]:
+        cost += e + ret[k, j] - rel[k]  # a lower bound on the child's cost (penalties are >= 0)
+    lb = priced_bound_kernel(*priced, trans, dev, nblk, n_srv, free, nxt, last_loc, last_end, s, cost)
+    free[res], last_end[k], last_loc[k], nxt[k] = was_free, was_end, was_loc, m
+    return lb
+
+
+@numba.njit(cache=True, nogil=True)
+def _children(tables, n_srv, free, nxt, last_loc, last_end, tstar, cost, upper, priced, ck, cj, ckey,
+              depth):  # pragma: no cover
+    """The node's children (task, location) at ``depth``, earliest end first, or with priced
+    tables least priced bound first and those at ``upper`` or above left out; returns how many."""
     dur, trans, _, _, _, dev, nblk, _, _, _, _ = tables
     n = 0
     for k in range(nxt.size):
@@ -212,8 +229,12 @@ def _children(tables, n_srv, free, nxt, last_loc, last_end, tstar, ck, cj, ckey,
         if m >= nblk[k]:
             continue
         for j in range(dur.shape[2]):
-            key = max(last_end[k] + trans[k, m, last_loc[k], j], free[j - 1 if j > 0 else n_srv + dev[k]],
-                      tstar) + dur[k, m, j]
+            s = max(last_end[k] + trans[k, m, last_loc[k], j], free[j - 1 if j > 0 else n_srv + dev[k]], tstar)
+            key = s + dur[k, m, j]
+            if priced[0].size > 0:
+                key = _priced_child(priced, tables, n_srv, free, nxt, last_loc, last_end, cost, k, j, s, key)
+                if key >= upper * (1.0 - 1e-12):
+                    continue
             p = n
             while p > 0 and ckey[depth, p - 1] > key:
                 ck[depth, p], cj[depth, p], ckey[depth, p] = ck[depth, p - 1], cj[depth, p - 1], ckey[depth, p - 1]
@@ -290,7 +311,9 @@ def _search(tables, n_srv, hard, beta, rel_tol, use_memo, with_budgets, chunk, s
         if expand:
             nodes += 1
             lb = _bound(tables, n_srv, hard, rel_tol, free, nxt, last_loc, last_end, tstar, cost, cur, nxt_c)
-            if priced[0].size > 0 and lb < upper:
+            if priced[0].size > 0 and depth > 0:  # its parent priced it
+                lb = max(lb, ckey[depth - 1, idx[depth - 1] - 1])
+            elif priced[0].size > 0 and lb < upper:
                 lb = max(lb, priced_bound_kernel(*priced, trans, dev, nblk, n_srv, free, nxt, last_loc, last_end,
                                                  tstar, cost))
             lbs[depth] = lb
@@ -306,7 +329,8 @@ def _search(tables, n_srv, hard, beta, rel_tol, use_memo, with_budgets, chunk, s
                                                        nblk, with_budgets, *memo, bits):
                 ints[4] += 1
             else:
-                ncand[depth] = _children(tables, n_srv, free, nxt, last_loc, last_end, tstar, ck, cj, ckey, depth)
+                ncand[depth] = _children(tables, n_srv, free, nxt, last_loc, last_end, tstar, cost, upper, priced,
+                                         ck, cj, ckey, depth)
         expand = True
         if nodes >= ints[1] + chunk:
             break
@@ -443,8 +467,10 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
     with_budgets = any(math.isfinite(d.budget) for d in scenario.devices)
     tables = None
     if priced and scenario.num_tasks in PRICED_TASKS and math.isfinite(upper):
+        lp_begin = time.perf_counter()
         tables = priced_completions(scenario, upper, start.delay_low, (placement, start_s),
                                     None if time_limit is None else PRICED_SHARE * float(time_limit))
+        info["priced_s"] = time.perf_counter() - lp_begin
         if tables is not None:
             reserve = 0.0 if time_limit is None else work_share(scenario) * float(time_limit)
             info["priced_root_bound"] = tables.root_bound(scenario)

@@ -43,7 +43,11 @@ closes most of the gap the work relaxation leaves (``bench/results/shared_bounds
 from __future__ import annotations
 
 import math
+import os
+import queue
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numba
@@ -54,14 +58,23 @@ from partopt.scenario import Scenario
 from partopt.solvers.compiled import PackedScenario
 from partopt.solvers.shared.common import delay_caps, task_lower_bounds
 
-__all__ = ["ChainLpBound", "chain_lp_bound", "whole_slots", "CHAIN_LP_GRID_S"]
+__all__ = ["ChainLpBound", "chain_lp_bound", "fine_prices", "span_price", "whole_slots", "CHAIN_LP_GRID_S",
+           "FINE_GRID_S"]
 
-#: The chain-schedule LP's slot (s): rounding down loses at most a slot per block.
+#: The chain-schedule LP's slot (s): rounding a block's duration down loses at most a slot of it.
 CHAIN_LP_GRID_S = 0.5e-3
+#: The fine grid the chains keep their times on (s): a chain loses at most this per block.
+FINE_GRID_S = 25e-6
+#: The most entries (floats) of the pricing DP's tables over all tasks: the fine grid coarsens to fit.
+_MAX_CHAIN_ENTRIES = 8 * 2**20
 #: A column joins the LP when its reduced cost is below -this (s).
 _RC_TOL_S = 1e-9
+#: The LP counts as solved when its value and the best bound are this close (relative).
+_CLOSE = 1e-6
+#: Threads that price tasks at once (the pricing DP runs without the GIL).
+_PRICING_THREADS = min(2, os.cpu_count() or 1)
 #: Wentges smoothing: the prices are this share of the best prices so far, the rest the LP's.
-_SMOOTHING = 0.8
+_SMOOTHING = 0.9
 
 
 @dataclass(frozen=True)
@@ -83,46 +96,81 @@ class ChainLpBound:
     prices: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False, compare=False)
 
 
+def fine_prices(prices: np.ndarray, per_coarse: int) -> np.ndarray:
+    """W[r, u]: the price of resource r's time before fine point u (s), for slot ``prices``
+    (resources, slots) on a fine grid of ``per_coarse`` points a slot; each slot priced by the
+    share of it taken, so W is linear between fine points, and flat after the last slot."""
+    n_c = prices.shape[1]
+    prefix = np.concatenate([np.zeros((prices.shape[0], 1)), np.cumsum(prices, axis=1)], axis=1)
+    u = np.arange(n_c * per_coarse + 2)
+    c = np.minimum(u // per_coarse, n_c)
+    frac = np.where(c < n_c, (u - c * per_coarse) / per_coarse, 0.0)
+    return prefix[:, c] + frac * (prefix[:, np.minimum(c + 1, n_c)] - prefix[:, c])
+
+
 @numba.njit(cache=True, nogil=True)
-def _cheapest_chain(nblk, slots_of, trans_slots, first_slot, last_dur, ret, rel, res, avail, prefix, grid,
-                    cost, back_i, back_s):  # pragma: no cover
-    """One task's cheapest column at slot prices ``prefix`` (cumulative sums of w per resource):
-    returns (its cost plus its price, the last block's location and start slot); the chain is
-    read back from back_i / back_s (block, location, slot)."""
-    locs, horizon = slots_of.shape[1], prefix.shape[1] - 1
+def span_price(wfine, r, s, span):  # pragma: no cover
+    """The price of resource r's time from fine point s + 1 to s + ``span`` (fine slots, a float):
+    what a block of ``span`` fine slots that starts in fine slot s surely takes."""
+    last = wfine.shape[1] - 2  # W is flat from there
+    x = min(s + span, last)
+    if x <= s + 1:
+        return 0.0
+    q = int(x)
+    return wfine[r, q] + (x - q) * (wfine[r, q + 1] - wfine[r, q]) - wfine[r, s + 1]
+
+
+@numba.njit(cache=True, nogil=True)
+def _cheapest_chain(nblk, span, link, first, last_dur, ret, rel, res, avail, wfine, fine, horizon,
+                    cost, back_i, back_s, last_value, last_start):  # pragma: no cover
+    """One task's cheapest columns at fine prices ``wfine`` (:func:`fine_prices`), chains on the
+    fine grid, every block starting before fine slot ``horizon`` and ending by the grid's end:
+    last_value[j] / last_start[j] the cheapest (cost plus price) and its last block's fine
+    start slot when that block runs on j; the chain is read back from back_i / back_s."""
+    locs, end_u = span.shape[1], wfine.shape[1] - 2
+    lo = first.min()
     best_prev = np.empty((locs, horizon))
     arg_prev = np.empty((locs, horizon), np.int64)
     for m in range(nblk):
         for i in range(locs if m > 0 else 0):  # the running minimum over start slots of block m - 1 on i
             low, at = np.inf, -1
-            for s in range(horizon):
+            for s in range(lo, horizon):
                 if cost[m - 1, i, s] < low:
                     low, at = cost[m - 1, i, s], s
                 best_prev[i, s], arg_prev[i, s] = low, at
         for j in range(locs):
-            r, d = res[j], slots_of[m, j]
-            begin = first_slot[j] if m == 0 else avail[r]
-            for s in range(horizon):
+            r, d = res[j], span[m, j]
+            begin = first[j] if m == 0 else avail[r]
+            for s in range(lo, horizon):
                 cost[m, j, s] = np.inf
-                if s < begin or s + d > horizon:
+                if s < begin or s + d > end_u:
                     continue
                 come, from_i, from_s = 0.0, -1, -1
                 if m > 0:
                     come = np.inf
                     for i in range(locs):
-                        t = s - slots_of[m - 1, i] - trans_slots[m, i, j]
-                        if t >= 0 and best_prev[i, t] < come:
+                        t = s - link[m, i, j]
+                        if t >= lo and best_prev[i, t] < come:
                             come, from_i, from_s = best_prev[i, t], i, arg_prev[i, t]
                 if come < np.inf:
-                    cost[m, j, s] = come + prefix[r, s + d] - prefix[r, s]
+                    cost[m, j, s] = come + span_price(wfine, r, s, d)
                     back_i[m, j, s], back_s[m, j, s] = from_i, from_s
-    value, at_j, at_s = np.inf, -1, -1
     for j in range(locs):
-        for s in range(horizon):
-            v = cost[nblk - 1, j, s] + grid * s + last_dur[j] + ret[j] - rel
-            if v < value:
-                value, at_j, at_s = v, j, s
-    return value, at_j, at_s
+        last_value[j], last_start[j] = np.inf, -1
+        for s in range(lo, horizon):
+            v = cost[nblk - 1, j, s] + fine * s + last_dur[j] + ret[j] - rel
+            if v < last_value[j]:
+                last_value[j], last_start[j] = v, s
+
+
+def taken_span(begin: float, end: float, grid_s: float) -> tuple[int, np.ndarray]:
+    """The slots of ``grid_s`` that time [begin, end) (s) takes: the first one's index and the
+    share of each taken, from the first to the last it reaches (none when end <= begin)."""
+    if end <= begin:
+        return 0, np.zeros(0)
+    first, last = int(math.floor(begin / grid_s)), int(math.ceil(end / grid_s))
+    edges = np.clip(np.arange(first, last + 1) * grid_s, begin, end)
+    return first, np.diff(edges) / grid_s
 
 
 def whole_slots(x, grid_s: float) -> np.ndarray:
@@ -132,60 +180,89 @@ def whole_slots(x, grid_s: float) -> np.ndarray:
 
 
 class _Pricing:
-    """The grid's tables for every task, and the cheapest column of a task at given prices."""
+    """The grid's tables for every task, and the cheapest column of a task at given prices.
 
-    def __init__(self, scenario: Scenario, grid_s: float, horizon: int):
+    ``horizon`` slots of ``grid_s``; the chains run on a fine grid that divides it, as
+    close to ``fine_s`` as the tables' size allows (the coarse grid itself at worst), task k's
+    blocks starting before ``ends_s[k]`` (s; default: the horizon's end)."""
+
+    def __init__(self, scenario: Scenario, grid_s: float, horizon: int, fine_s: float = FINE_GRID_S,
+                 ends_s: Sequence[float] | None = None):
         p = PackedScenario(scenario)
         k_tasks, m_max, locs = p.dur.shape
+        per_coarse = max(1, int(round(grid_s / fine_s)))
+        fit = _MAX_CHAIN_ENTRIES // (k_tasks * m_max * locs * horizon)
+        self.per_coarse = max(1, min(per_coarse, int(fit)))
         self.packed, self.grid, self.horizon = p, grid_s, horizon
+        self.fine = grid_s / self.per_coarse
         n_srv = scenario.num_servers
         self.n_res = n_srv + len(scenario.devices)
-
-        def down(x) -> np.ndarray:
-            return whole_slots(x, grid_s)
-
-        self.slots_of, self.trans_slots = down(p.dur), down(p.trans)
-        self.avail = np.concatenate([down(p.free0), np.zeros(len(scenario.devices), np.int64)])
+        # fine slots from a block's start to the next one's: its duration and the transfer, taken down at once
+        self.link = whole_slots(p.dur[:, :-1, :, None] + p.trans[:, 1:], self.fine)
+        self.link = np.concatenate([np.zeros_like(self.link[:, :1]), self.link], axis=1)
+        self.avail = np.concatenate([whole_slots(p.free0, self.fine), np.zeros(len(scenario.devices), np.int64)])
         self.res = np.array([[j - 1 if j > 0 else n_srv + p.dev[k] for j in range(locs)]
                              for k in range(k_tasks)], np.int64)
-        first = down(p.rel[:, None] + p.trans[:, 0, 0, :])  # block 0's input on j, from the device
-        self.first_slot = np.maximum(first, self.avail[self.res])
+        first = whole_slots(p.rel[:, None] + p.trans[:, 0, 0, :], self.fine)  # block 0's input on j
+        self.first = np.maximum(first, self.avail[self.res])
         self.last_dur = np.array([p.dur[k, p.nblk[k] - 1] for k in range(k_tasks)])
-        self.cost = np.empty((m_max, locs, horizon))
-        self.back_i = np.zeros((m_max, locs, horizon), np.int64)
-        self.back_s = np.zeros((m_max, locs, horizon), np.int64)
+        self.span = p.dur / self.fine  # a block's duration in fine slots
+        fine_horizon = horizon * self.per_coarse
+        ends = np.full(k_tasks, fine_horizon) if ends_s is None else whole_slots(ends_s, self.fine) + 1
+        self.ends = np.minimum(ends, fine_horizon)
+        # one set of work arrays for each thread that prices: (cost, back_i, back_s, last_value, last_start)
+        self.work: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(_PRICING_THREADS):
+            self.work.put((np.empty((m_max, locs, fine_horizon)), np.zeros((m_max, locs, fine_horizon), np.int64),
+                           np.zeros((m_max, locs, fine_horizon), np.int64), np.zeros(locs), np.zeros(locs, np.int64)))
 
-    def cheapest(self, k: int, prefix: np.ndarray) -> tuple[float, list[tuple[int, int]]]:
-        """Task k's cheapest column at ``prefix`` prices: (cost plus price, [(location, slot)] a
-        block; empty when the task has no chain on the grid)."""
+    def cheapest(self, k: int, wfine: np.ndarray) -> list[tuple[float, list[tuple[int, int]]]]:
+        """Task k's cheapest columns at fine prices ``wfine`` (:func:`fine_prices`), one for each
+        location of its last block, cheapest first: (cost plus price, [(location, fine slot)] a
+        block); empty when the task has no chain on the grid."""
         p = self.packed
-        value, j, s = _cheapest_chain(int(p.nblk[k]), self.slots_of[k], self.trans_slots[k], self.first_slot[k],
-                                      self.last_dur[k], p.ret[k], float(p.rel[k]), self.res[k], self.avail, prefix,
-                                      self.grid, self.cost, self.back_i, self.back_s)
-        if not math.isfinite(value):
-            return value, []
-        chain = [(int(j), int(s))]
-        for m in range(int(p.nblk[k]) - 1, 0, -1):
-            j, s = self.back_i[m, j, s], self.back_s[m, j, s]
-            chain.insert(0, (int(j), int(s)))
-        return value, chain
+        work = self.work.get()  # a free set of work arrays: the kernel releases the GIL, so threads may share this
+        try:
+            cost, back_i, back_s, last_value, last_start = work
+            _cheapest_chain(int(p.nblk[k]), self.span[k], self.link[k], self.first[k], self.last_dur[k], p.ret[k],
+                            float(p.rel[k]), self.res[k], self.avail, wfine, self.fine, int(self.ends[k]), cost,
+                            back_i, back_s, last_value, last_start)
+            found = []
+            for j_last in np.argsort(last_value):
+                if not math.isfinite(last_value[j_last]):
+                    break
+                j, s = int(j_last), int(last_start[j_last])
+                chain = [(j, s)]
+                for m in range(int(p.nblk[k]) - 1, 0, -1):
+                    j, s = int(back_i[m, j, s]), int(back_s[m, j, s])
+                    chain.insert(0, (j, s))
+                found.append((float(last_value[j_last]), chain))
+            return found
+        finally:
+            self.work.put(work)
 
-    def column(self, k: int, chain: list[tuple[int, int]]) -> tuple[float, np.ndarray]:
-        """A chain's cost (s) and the capacity rows (resource * horizon + slot) it takes."""
+    def column(self, k: int, chain: list[tuple[int, int]]) -> tuple[float, np.ndarray, np.ndarray]:
+        """A chain's cost (s), the capacity rows (resource * horizon + slot) it takes and the share
+        of each it takes."""
         p = self.packed
         j_last, s_last = chain[-1]
-        cost = self.grid * s_last + self.last_dur[k, j_last] + p.ret[k, j_last] - p.rel[k]
-        rows = [self.res[k, j] * self.horizon + np.arange(s, s + self.slots_of[k, m, j])
-                for m, (j, s) in enumerate(chain)]
-        return float(cost), np.concatenate(rows).astype(np.int32)
+        cost = self.fine * s_last + self.last_dur[k, j_last] + p.ret[k, j_last] - p.rel[k]
+        rows, shares = [], []
+        for m, (j, s) in enumerate(chain):
+            first, share = taken_span((s + 1) * self.fine, s * self.fine + p.dur[k, m, j], self.grid)
+            share = share[:max(0, self.horizon - first)]  # float dust past the horizon: dropping it only relaxes
+            rows.append(self.res[k, j] * self.horizon + first + np.arange(share.size))
+            shares.append(share)
+        rows_at, merged = np.unique(np.concatenate(rows), return_inverse=True)  # blocks may share a slot
+        return float(cost), rows_at.astype(np.int32), np.bincount(merged, np.concatenate(shares))
 
     def taken_down(self, placement, start_s) -> list[list[tuple[int, int]]] | None:
-        """A continuous schedule's chains on the grid (None when one leaves the horizon)."""
-        chains = [[(int(j), int(math.floor(s / self.grid))) for j, s in zip(row, starts)]
+        """A continuous schedule's chains on the fine grid (None when one leaves the horizon)."""
+        chains = [[(int(j), int(whole_slots(s, self.fine))) for j, s in zip(row, starts)]
                   for row, starts in zip(placement, start_s)]
         for k, chain in enumerate(chains):
-            m_last = len(chain) - 1
-            if chain[-1][1] + self.slots_of[k, m_last, chain[-1][0]] > self.horizon:
+            (j, s), m_last = chain[-1], len(chain) - 1
+            if s * self.fine + self.packed.dur[k, m_last, j] > self.horizon * self.grid:
                 return None
         return chains
 
@@ -202,16 +279,16 @@ class _Master:
         with native_stdout_silenced():  # HiGHS prints a banner from C when it starts
             self.highs = highspy.Highs()
         for option, setting in (("output_flag", False), ("presolve", "off"), ("solver", "simplex"),
-                                ("simplex_strategy", 1)):  # dual simplex from the last basis
+                                ("simplex_strategy", 4)):  # primal simplex from the last basis
             self.highs.setOptionValue(option, setting)
         none = np.array([], np.int32)
         self.highs.addRows(n_rows, np.full(n_rows, -highspy.kHighsInf), np.ones(n_rows), 0, none, none, np.array([]))
         self.highs.addRows(k_tasks, np.ones(k_tasks), np.ones(k_tasks), 0, none, none, np.array([]))
         self.n_rows, self.columns, self.optimal = n_rows, 0, highspy.HighsModelStatus.kOptimal
 
-    def add(self, k: int, cost: float, rows: np.ndarray) -> None:
+    def add(self, k: int, cost: float, rows: np.ndarray, shares: np.ndarray) -> None:
         index = np.concatenate([rows, [self.n_rows + k]]).astype(np.int32)
-        self.highs.addCol(cost, 0.0, math.inf, index.size, index, np.ones(index.size))
+        self.highs.addCol(cost, 0.0, math.inf, index.size, index, np.concatenate([shares, [1.0]]))
         self.columns += 1
 
     def solve(self, seconds: float | None) -> tuple[float, np.ndarray] | None:
@@ -224,20 +301,23 @@ class _Master:
         return float(self.highs.getInfo().objective_function_value), np.asarray(self.highs.getSolution().row_dual)
 
 
-def _price(pricing: _Pricing, w: np.ndarray, w_lp: np.ndarray, dual: np.ndarray) -> tuple[float, list] | None:
+def _price(pricing: _Pricing, pool: ThreadPoolExecutor, w: np.ndarray, w_lp: np.ndarray, dual: np.ndarray | None
+           ) -> tuple[float, list] | None:
     """L(w), the Lagrangian bound at prices ``w`` (s), and the cheapest chains at ``w`` that have a
-    negative reduced cost at the LP's prices (w_lp, and the convexity duals in ``dual``); None
-    when a task has no chain on the grid."""
-    prefix = np.concatenate([np.zeros((w.shape[0], 1)), np.cumsum(w, axis=1)], axis=1)
-    found = [pricing.cheapest(k, prefix) for k in range(len(pricing.last_dur))]
-    if not all(chain for _, chain in found):
+    negative reduced cost at the LP's prices (w_lp, and the convexity duals in ``dual``; every
+    one when ``dual`` is None), the tasks priced on ``pool``'s threads; None when a task has no
+    chain on the grid."""
+    wfine = fine_prices(w, pricing.per_coarse)
+    found = list(pool.map(lambda k: pricing.cheapest(k, wfine), range(len(pricing.last_dur))))
+    if not all(found):
         return None
     entering = []
-    for k, (_, chain) in enumerate(found):
-        cost, rows = pricing.column(k, chain)
-        if cost + w_lp.flat[rows].sum() - dual[w.size + k] < -_RC_TOL_S:
-            entering.append((k, cost, rows))
-    return sum(value for value, _ in found) - float(w.sum()), entering
+    for k, chains in enumerate(found):
+        for _, chain in chains:
+            cost, rows, shares = pricing.column(k, chain)
+            if dual is None or cost + w_lp.flat[rows] @ shares - dual[w.size + k] < -_RC_TOL_S:
+                entering.append((k, cost, rows, shares))
+    return sum(chains[0][0] for chains in found) - float(w.sum()), entering
 
 
 def _grid_for(scenario: Scenario, upper: float, delay_low: list[float] | None, grid_s: float) -> _Pricing:
@@ -245,8 +325,48 @@ def _grid_for(scenario: Scenario, upper: float, delay_low: list[float] | None, g
     if delay_low is None:
         delay_low = task_lower_bounds(scenario, Objective("penalty", 0.0))
     caps = delay_caps(upper, delay_low)
-    end = max(t.release_s + cap for t, cap in zip(scenario.tasks, caps)) * (1 + 1e-9) + 1e-9
-    return _Pricing(scenario, grid_s, int(math.floor(end / grid_s)) + 1)
+    ends = [(t.release_s + cap) * (1 + 1e-9) + 1e-9 for t, cap in zip(scenario.tasks, caps)]
+    return _Pricing(scenario, grid_s, int(math.floor(max(ends) / grid_s)) + 1, ends_s=ends)
+
+
+def _generate_columns(pricing: _Pricing, master: _Master, pool: ThreadPoolExecutor, upper: float, stop: float,
+                      max_iterations: int) -> tuple[float, np.ndarray, float, bool, int] | None:
+    """Column generation until the LP is solved, ``stop`` (perf_counter s) or ``max_iterations``:
+    (best bound, its prices, the LP's last value, converged, iterations); None when a task has
+    no chain on the grid."""
+    center = np.zeros((pricing.n_res, pricing.horizon))  # the prices of the best bound so far
+    alone = _price(pricing, pool, center, center, None)  # at no price: each task's cheapest chains, all join
+    if alone is None:
+        return None
+    best, lp_value, converged, iterations = alone[0], math.inf, False, 0
+    for column in alone[1]:
+        master.add(*column)
+    while iterations < max_iterations and time.perf_counter() < stop and best < upper:
+        solved = master.solve(None if math.isinf(stop) else stop - time.perf_counter())
+        iterations += 1
+        if solved is None:
+            break
+        lp_value, dual = solved
+        if lp_value - best <= _CLOSE * abs(lp_value):  # the bound is the LP's optimum, within float dust
+            converged = True
+            break
+        w_lp = np.maximum(0.0, -dual[:master.n_rows]).reshape(center.shape)
+        entering: list = []
+        for alpha in (_SMOOTHING, 0.0):  # between the best prices and the LP's; the LP's if that finds nothing
+            priced = _price(pricing, pool, alpha * center + (1.0 - alpha) * w_lp, w_lp, dual)
+            if priced is None:
+                return None
+            if priced[0] > best:
+                best, center = priced[0], alpha * center + (1.0 - alpha) * w_lp
+            entering = priced[1]
+            if entering:
+                break
+        if not entering:
+            converged = True
+            break
+        for column in entering:
+            master.add(*column)
+    return best, center, lp_value, converged, iterations
 
 
 def chain_lp_bound(scenario: Scenario, upper: float, delay_low: list[float] | None = None, *,
@@ -274,36 +394,15 @@ def chain_lp_bound(scenario: Scenario, upper: float, delay_low: list[float] | No
     master = _Master(pricing.n_res * horizon, scenario.num_tasks)
     artificial = 10.0 * (abs(upper) + horizon * grid_s) + 1.0  # dearer than any chain: the LP starts feasible
     for k in range(scenario.num_tasks):
-        master.add(k, artificial, np.array([], np.int32))
+        master.add(k, artificial, np.array([], np.int32), np.array([]))
     for k, chain in enumerate((None if incumbent is None else pricing.taken_down(*incumbent)) or []):
         master.add(k, *pricing.column(k, chain))
-    best, lp_value, converged, iterations = -math.inf, math.inf, False, 0
-    center = np.zeros((pricing.n_res, horizon))  # the prices of the best bound so far
     stop = math.inf if time_limit is None else begin + float(time_limit)
-    while iterations < max_iterations and time.perf_counter() < stop and best < upper:
-        solved = master.solve(None if time_limit is None else stop - time.perf_counter())
-        iterations += 1
-        if solved is None:
-            break
-        lp_value, dual = solved
-        w_lp = np.maximum(0.0, -dual[:master.n_rows]).reshape(center.shape)
-        entering: list = []
-        for alpha in (_SMOOTHING, 0.0):  # between the best prices and the LP's; the LP's if that finds nothing
-            priced = _price(pricing, alpha * center + (1.0 - alpha) * w_lp, w_lp, dual)
-            if priced is None:
-                return None
-            if priced[0] > best:
-                best, center = priced[0], alpha * center + (1.0 - alpha) * w_lp
-            entering = priced[1]
-            if entering:
-                break
-        if not entering:
-            converged = True
-            break
-        for column in entering:
-            master.add(*column)
-    if not math.isfinite(best):
+    with ThreadPoolExecutor(_PRICING_THREADS) as pool:
+        found = _generate_columns(pricing, master, pool, upper, stop, max_iterations)
+    if found is None:
         return None
+    best, center, lp_value, converged, iterations = found
     return ChainLpBound(bound_s=best, lp_s=lp_value, converged=converged, iterations=iterations,
                       columns=master.columns, grid_s=grid_s, slots=horizon, seconds=time.perf_counter() - begin,
                       prices=center)

@@ -45,14 +45,12 @@ import numpy as np
 
 from partopt.scenario import Scenario
 from partopt.solvers.compiled import PackedScenario
-from partopt.solvers.shared.columns import chain_lp_bound, whole_slots
+from partopt.solvers.shared.columns import FINE_GRID_S, chain_lp_bound, fine_prices, span_price
 from partopt.solvers.shared.common import delay_caps
 
-__all__ = ["CompletionTables", "completion_tables", "priced_completions", "priced_bound_kernel", "FINE_GRID_S",
+__all__ = ["CompletionTables", "completion_tables", "priced_completions", "priced_bound_kernel",
            "PRICED_TASKS", "PRICED_SHARE"]
 
-#: The fine grid of the completion tables (s): the bound loses at most this per block.
-FINE_GRID_S = 25e-6
 #: Float slack in taking times down to slots (slots).
 _EPS = 1e-7
 #: The branch and bound prices its nodes for this many tasks: below, its own bound proves
@@ -65,18 +63,16 @@ _MAX_ENTRIES = 8 * 2**20
 
 
 @numba.njit(cache=True, nogil=True)
-def _fill(value, nblk, dur, trans, ret, rel, res, prefix, per_coarse, cover, fine, u0):  # pragma: no cover
+def _fill(value, nblk, dur, trans, ret, rel, res, wfine, fine, u0):  # pragma: no cover
     """One task's table V[m, j, u] (see the module docstring), filled backward in place."""
     locs, n_u = value.shape[1], value.shape[2] - 1
-    n_c = prefix.shape[1] - 1
     for m in range(nblk - 1, -1, -1):
         for j in range(locs):
             r, d = res[j], dur[m, j]
             value[m, j, n_u] = np.inf
             for u in range(n_u - 1, -1, -1):
                 s = (u0 + u) * fine
-                c = min(n_c, (u0 + u) // per_coarse)
-                price = prefix[r, min(n_c, c + cover[m, j])] - prefix[r, c]
+                price = span_price(wfine, r, u0 + u, d / fine)
                 if m == nblk - 1:
                     rest = s + d + ret[j] - rel
                 else:
@@ -152,9 +148,9 @@ def completion_tables(scenario: Scenario, prices: np.ndarray, coarse_s: float, c
     fit = _MAX_ENTRIES / (k_tasks * m_max * locs * (max(caps) / coarse_s + 2))
     per_coarse = max(1, min(per_coarse, int(fit)))
     fine_s = coarse_s / per_coarse
-    cover = whole_slots(p.dur, coarse_s)  # the slots a block takes, as in the LP
     prefix = np.concatenate([np.zeros((prices.shape[0], 1)), np.cumsum(prices, axis=1)], axis=1)
     price_after = prefix[:, -1:] - prefix
+    wfine = fine_prices(prices, per_coarse)
     u0 = np.floor(p.rel / fine_s).astype(np.int64)
     n_u = int(math.ceil(max(caps) / fine_s)) + 2
     value = np.full((k_tasks, m_max, locs, n_u + 1), np.inf)
@@ -162,17 +158,16 @@ def completion_tables(scenario: Scenario, prices: np.ndarray, coarse_s: float, c
         res = np.array([j - 1 if j > 0 else n_srv + p.dev[k] for j in range(locs)], np.int64)
         n_k = min(n_u, int(math.ceil(caps[k] / fine_s)) + 2)
         _fill(value[k, :, :, :n_k + 1], int(p.nblk[k]), p.dur[k], p.trans[k], p.ret[k], float(p.rel[k]), res,
-              prefix, per_coarse, cover[k], float(fine_s), int(u0[k]))
+              wfine, float(fine_s), int(u0[k]))
     return CompletionTables(value, u0, price_after, per_coarse, float(fine_s))
 
 
 def priced_completions(scenario: Scenario, upper: float, delay_low: list[float], incumbent: tuple,
-                       time_limit: float | None) -> CompletionTables | None:
+                       time_limit: float | None, grid_s: float = 1e-3) -> CompletionTables | None:
     """The completion tables at the chain-schedule LP's prices for schedules better than ``upper``
-    (s), the LP solved within ``time_limit`` s from ``incumbent`` (placement, start_s), on a 0.5 ms
-    grid up to 6 tasks and 1 ms beyond (where the finer LP takes more than a minute); None when
-    the LP gives no prices. ``lp_bound_s`` keeps the LP's own bound."""
-    grid_s = 0.5e-3 if scenario.num_tasks <= 6 else 1e-3
+    (s), the LP solved on slots of ``grid_s`` (s) within ``time_limit`` s from ``incumbent``
+    (placement, start_s); None when the LP gives no prices. ``lp_bound_s`` keeps the LP's own
+    bound."""
     lp = chain_lp_bound(scenario, upper, delay_low, grid_s=grid_s, time_limit=time_limit, incumbent=incumbent)
     if lp is None:
         return None
