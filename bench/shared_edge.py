@@ -25,6 +25,7 @@ import partopt.suites
 from partopt.cluster import scheduler_executor
 from partopt.execution import TaskFailure, map_unordered
 from partopt.solvers.shared.heuristics import DISPATCHES_PER_TASK
+from partopt.solvers.shared.priced import PRICED_SHARE
 from _common import RESULTS, CsvRows, header
 
 FIGURES = RESULTS / "figures"
@@ -181,11 +182,13 @@ def speed(fresh: bool, executor=None) -> Path:
     report.write_text(header("Shared edge: exact solvers against K") + f"""
 Scenarios of the paper's default setting (`shared` generator: VGG16 in M = 6 blocks, N = 4 servers, 2 devices,
 60 tasks/s), seeds 2,000,000 + 0..{len(SPEED_SEEDS) - 1}; every solve with a {SPEED_LIMIT:g} s limit (model
-building included) on 2 cores (`shared-bnb` searches on one). "proven" counts proven optima (on CP-SAT's 1 us
+building included) on 2 cores (`shared-bnb` prices its LP's columns on two threads and searches on one).
+"proven" counts proven optima (on CP-SAT's 1 us
 grid for `shared-cpsat`, in continuous time for `shared-bnb` and `shared-milp`);
 "gap %" is (objective - proven lower bound) / objective at the end of the run; from K = 6 on, CP-SAT and the MILP
 spend the last fifth of their limit on the chain-schedule LP's bound when they prove nothing; `shared-bnb` solves
-that LP first, for 4 to 16 tasks, and prices every node with it (`docs/model.md`). Rows: `shared_speed.csv`.
+that LP first (1 ms slots, at most {PRICED_SHARE:.0%} of its limit), for 4 to 16 tasks, prices every node and
+child with it and tries the cheapest child first (`docs/model.md`). Rows: `shared_speed.csv`.
 
 {_table(["solver", "K", "proven in 60 s", "median s to proof", "max s", "mean gap %"], body)}
 

@@ -408,6 +408,23 @@ def test_priced_search_proves_the_same_optimum_with_far_fewer_nodes():
     assert runs[0].info["nodes"] < runs[1].info["nodes"] / 10
 
 
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), rate=st.sampled_from([30, 110]), devices=st.integers(1, 2),
+       kind=st.sampled_from(["hard", "penalty"]), late_server=st.booleans(),
+       budget=st.sampled_from([None, 0.05, 1.0]))
+def test_priced_children_keep_the_optimum(seed, rate, devices, kind, late_server, budget):
+    """Four tasks (the fewest the branch and bound prices): pricing every child, leaving out those
+    at the incumbent and trying the cheapest first proves the optimum of the unpriced search,
+    with servers free late, energy budgets and both objectives."""
+    params = {"available_s": (0.0, 0.05)} if late_server else {}
+    sc = small(seed, tasks=4, num_devices=devices, release_rate=rate, deadline_s=None, energy_budget_j=budget,
+               **params)
+    runs = [partopt.solve(sc, "shared-bnb", objective=kind, time_limit=5, priced=flag) for flag in (True, False)]
+    assume(all(r.status == partopt.Status.OPTIMAL for r in runs))
+    assert "priced_root_bound" in runs[0].info
+    assert math.isclose(runs[0].objective, runs[1].objective, rel_tol=1e-9)
+
+
 @pytest.mark.parametrize("seed,kind", [(0, "hard"), (1, "hard"), (2, "penalty")])
 def test_release_order_symmetry_keeps_the_optimum(seed, kind):
     """Identical tasks released at different times: ordering their chain schedules by release

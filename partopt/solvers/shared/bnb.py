@@ -14,8 +14,9 @@ starting at
 so starts never decrease along a path. Every semi-active schedule (each block as early
 as its resource order and its input allow) is a path, its blocks taken by start time;
 for a regular objective (sum of delays, task deadlines' excess) one of them is optimal.
-Children are tried earliest end first; the search starts with the best heuristic
-schedule (local search from earliest-finish) as its incumbent.
+Children are tried earliest end first, or with priced completions (below) least priced
+bound first; the search starts with the best heuristic schedule (local search from
+earliest-finish) as its incumbent.
 
 **Bound.** The finished tasks' cost plus, for every unfinished task, the earliest finish
 of its remaining chain alone against the resources' free times, no block starting
@@ -24,8 +25,10 @@ can only delay it. For 4 to 16 tasks the node also gets the priced bound of
 :mod:`partopt.solvers.shared.priced`: the chain-schedule LP is solved once, at the root,
 within :data:`~partopt.solvers.shared.priced.PRICED_SHARE` of the limit, and its prices
 give every node a Lagrangian bound that sees the tasks compete (a few lookups a task);
-the node takes the larger of the two. On the speed bench it cuts the nodes of a K = 5
-proof by 25x and more, and proves every K = 6 scenario within a minute. Under "hard" a task
+the node takes the larger of the two. A node prices each child as it makes it, so a
+child at the incumbent or above is never made, and the others are tried cheapest first,
+which finds good schedules early. On the speed bench it cuts the nodes of a K = 5 proof
+by 100x and more, and proves every K = 8 scenario within a minute. Under "hard" a task
 whose bound breaks its deadline, or a device whose energy spent plus its tasks' least
 energy still to spend passes the budget, closes the node.
 
@@ -53,8 +56,8 @@ share of the limit :func:`partopt.solvers.shared.start.work_share` keeps for it,
 from K = 6 on, the chain-schedule LP's: solved at the root for the priced bound, or
 otherwise in the fifth of the limit kept for it). Cost
 grows steeply with the number of tasks that overlap in time and with the LP's gap: on
-the speed bench (VGG16, four servers, 60 tasks/s) every K = 6 scenario is proven within
-a minute, K = 8 not always (``bench/results/shared_speed.md``).
+the speed bench (VGG16, four servers, 60 tasks/s) every K = 8 scenario is proven within
+a minute, K = 12 not (``bench/results/shared_speed.md``).
 """
 
 from __future__ import annotations

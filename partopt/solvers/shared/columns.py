@@ -2,42 +2,45 @@
 time-indexed LP over whole chain schedules, solved by column generation, valid in
 continuous time.
 
-**Grid.** Time is cut into slots of ``grid_s`` from 0. Every time of a schedule is taken
-down to its slot: block m of task k on location j starting at S takes the slots from
-floor(S / g) for floor(p_{kmj} / g) slots. Taking down keeps every constraint of a
-continuous schedule: two blocks that do not overlap on a resource take slots that do not
-overlap (floor(S) + floor(p) <= floor(S + p) <= floor(S')), a block that starts after
-its input arrives starts no earlier in slots than the last block's slot, plus its
-duration's and its transfer's slots, and a server's availability and a block 0's upload
-are taken down the same way.
+**Grids.** Time is cut into slots of ``grid_s`` (G) from 0, and finer into fine slots of h
+(:data:`FINE_GRID_S`, dividing G). A start S is taken down to its fine slot u =
+floor(S / h). Block m of task k on location j starting at S surely runs over
+[(u + 1) h, u h + p_{kmj}) (S < (u + 1) h), and it takes of every slot the share of it that
+interval covers. Blocks that do not overlap on a resource take, together, at most every
+slot whole. The next block starts at least floor((p + transfer) / h) fine slots later
+(floor(S' / h) >= floor((S + p + transfer) / h)), and a server's availability and a
+block 0's upload are taken down the same way. So the grids lose at most h a block, in time
+and in capacity, not a slot.
 
-**Columns.** A column is one task's chain schedule on the grid: a location and a start
-slot per block, each block starting after the last one ends and its input has arrived.
-Its cost is a lower bound on the task's delay in any continuous schedule taken down to
-it: g s_M + p_{kMj} + return_{kj} - r_k, the last block's start slot s_M and its exact
-duration. The LP picks a convex combination of columns per task (sum 1) such that every
-resource runs at most one block in every slot, and minimizes the total cost. Deadlines,
-budgets and the penalty are dropped, so its optimum is a lower bound on sum_k D_k of
-every schedule, hence on both objectives.
+**Columns.** A column is one task's chain schedule on the fine grid: a location and a
+start per block, each block starting after the last one and its input's transfer. Its
+cost, h u_M + p_{kMj} + return_{kj} - r_k (the last block's fine start, its exact
+duration), is at most the task's delay in any continuous schedule taken down to it. The
+LP picks a convex combination of columns per task (sum 1) such that every resource's slot
+is taken at most whole, and minimizes the total cost. Deadlines, budgets and the penalty
+are dropped, so its optimum is a lower bound on sum_k D_k of every schedule, hence on both
+objectives.
 
 **Horizon.** A schedule better than a known one (objective ``upper``) has every task's
 delay within its cap (:func:`partopt.solvers.shared.common.delay_caps`), so it ends
-before max_k (r_k + cap_k): the grid stops there. The bound holds for every schedule no
-worse than ``upper``: reported as at most ``upper``, it is a bound on the optimum.
+before max_k (r_k + cap_k): the grid stops there, and task k's blocks start before
+r_k + cap_k. The bound holds for every schedule no worse than ``upper``: reported as at
+most ``upper``, it is a bound on the optimum.
 
 **Column generation.** The restricted LP (HiGHS, warm-started after each new column) gives
-prices w_{rt} >= 0 on the slots; the cheapest column of every task at those prices is a
-shortest path over (block, location, start slot), found by a compiled DP. For any prices,
+prices w_{rt} >= 0 on the slots; a task's cheapest columns at those prices, one for each
+location of its last block, come from a shortest path over (block, location, fine slot)
+found by a compiled DP (the tasks priced on two threads). For any prices,
 
-    L(w) = sum_k min over k's columns (cost + sum of w over its slots) - sum_{rt} w_{rt}
+    L(w) = sum_k min over k's columns (cost + sum_t w_t * share_t) - sum_{rt} w_{rt}
 
 is a lower bound (Lagrangian relaxation of the slot capacities): the bound returned is the
 best L(w) found, so a time limit only loosens it. Columns with a negative reduced cost
-join the LP until none has one, when L(w) equals the LP's optimum.
+join the LP until none has one, or L(w) meets the LP's value.
 
 It sees what per-task and work bounds cannot: blocks are whole, and a task's work on a
-slow server takes that server for as long as it runs. On the speed bench at K = 8 it
-closes most of the gap the work relaxation leaves (``bench/results/shared_bounds.md``).
+slow server takes that server for as long as it runs. On the speed bench at K = 8 (1 ms
+slots) it comes within 0.3-1% of the proven optima (``bench/results/shared_speed.md``).
 """
 
 from __future__ import annotations
@@ -58,10 +61,10 @@ from partopt.scenario import Scenario
 from partopt.solvers.compiled import PackedScenario
 from partopt.solvers.shared.common import delay_caps, task_lower_bounds
 
-__all__ = ["ChainLpBound", "chain_lp_bound", "fine_prices", "span_price", "whole_slots", "CHAIN_LP_GRID_S",
+__all__ = ["ChainLpBound", "chain_lp_bound", "fine_prices", "span_price", "CHAIN_LP_GRID_S",
            "FINE_GRID_S"]
 
-#: The chain-schedule LP's slot (s): rounding a block's duration down loses at most a slot of it.
+#: The chain-schedule LP's slot (s): a capacity row per resource and slot; within a slot, time is pooled.
 CHAIN_LP_GRID_S = 0.5e-3
 #: The fine grid the chains keep their times on (s): a chain loses at most this per block.
 FINE_GRID_S = 25e-6

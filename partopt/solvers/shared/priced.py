@@ -1,29 +1,24 @@
 """Priced completions: the chain-schedule LP's prices carried into a branch and bound, as a
-Lagrangian bound for every node, with times on a fine grid.
+Lagrangian bound for every node.
 
-**The relaxation.** Cut time into slots of G (the LP's grid) from 0. As in the chain-schedule
-LP (:mod:`partopt.solvers.shared.columns`), a block of duration p starting at S on resource r
-takes the floor(p / G) slots from floor(S / G): two blocks that do not overlap on r take
-disjoint slots (floor(S) + floor(p) <= floor(S + p) <= floor(S')). That holds block by block,
-so the chain itself can keep exact times. Give every slot a price w_rc >= 0. For any
-schedule, sum_k D_k >= sum_k (D_k + w . taken_k) - sum_rc w_rc, and each task's term is at
-least its cheapest chain at those prices alone:
+**The relaxation** is the chain-schedule LP's (:mod:`partopt.solvers.shared.columns`):
+slots of G with prices w_rc >= 0, a fine grid of h dividing G, a block starting in fine
+slot u taking of each slot the share [(u + 1) h, u h + p) covers (blocks that do not
+overlap on r take each slot at most whole), the next block at least floor((p + transfer)
+/ h) fine slots later. For any schedule, sum_k D_k >= sum_k (D_k + w . taken_k) - sum_rc
+w_rc, and each task's term is at least its cheapest chain at those prices alone:
 
     L(w) = sum_k min over k's chains (D_k + w . taken_k) - sum_rc w_rc  <=  sum_k D_k.
 
 **Completion tables.** Each task's cheapest chain at prices w is a DP over (block, location,
-start), run backward on a fine grid of h (dividing G): V_k[m, j, u] is the least D_k plus
-the prices of the slots taken by blocks m.. of task k, with block m on j starting at u h or
-later. A start S is taken down to its fine slot u (which fixes its coarse slot, as h divides
-G), and the next block's start to the fine slot at least floor((p + transfer) / h) later, so
-V_k never exceeds the true value and the chain loses at most a fine slot per block, not a
-coarse one (at the LP's own prices the root's L(w) came out at or above the LP's bound on
-the speed bench).
+start), run backward on the fine grid: V_k[m, j, u] is the least D_k plus the prices of
+the shares taken by blocks m.. of task k, with block m on j starting in fine slot u or
+later. At the LP's own prices the root's L(w) is the LP's bound.
 
 **At a node** of :mod:`partopt.solvers.shared.bnb` (the finished tasks' cost, resource r
 free from F_r, no block starting before t*), every block still to place on r starts at or
-after max(F_r, t*), so it takes only slots from there on, and no block placed so far
-takes those. Relaxing only those slots' capacities,
+after max(F_r, t*), so it takes only shares of slots from floor(max(F_r, t*) / G) on, and
+together at most each of those slots whole. Relaxing only those slots' capacities,
 
     bound = cost + sum_{unfinished k} min_j V_k[m_k, j, start of its next block on j]
             - sum_r sum_{c >= floor(max(F_r, t*) / G)} w_rc,
@@ -163,11 +158,11 @@ def completion_tables(scenario: Scenario, prices: np.ndarray, coarse_s: float, c
 
 
 def priced_completions(scenario: Scenario, upper: float, delay_low: list[float], incumbent: tuple,
-                       time_limit: float | None, grid_s: float = 1e-3) -> CompletionTables | None:
+                       time_limit: float | None) -> CompletionTables | None:
     """The completion tables at the chain-schedule LP's prices for schedules better than ``upper``
-    (s), the LP solved on slots of ``grid_s`` (s) within ``time_limit`` s from ``incumbent``
-    (placement, start_s); None when the LP gives no prices. ``lp_bound_s`` keeps the LP's own
-    bound."""
+    (s), the LP solved on 1 ms slots within ``time_limit`` s from ``incumbent`` (placement,
+    start_s); None when the LP gives no prices. ``lp_bound_s`` keeps the LP's own bound."""
+    grid_s = 1e-3
     lp = chain_lp_bound(scenario, upper, delay_low, grid_s=grid_s, time_limit=time_limit, incumbent=incumbent)
     if lp is None:
         return None
