@@ -61,15 +61,15 @@ from partopt.scenario import Scenario
 from partopt.solvers.compiled import PackedScenario
 from partopt.solvers.shared.common import delay_caps, task_lower_bounds
 
-__all__ = ["ChainLpBound", "chain_lp_bound", "fine_prices", "span_price", "CHAIN_LP_GRID_S",
-           "FINE_GRID_S"]
+__all__ = ["ChainLpBound", "chain_lp_bound", "fine_prices", "span_price", "points_per_slot", "CHAIN_LP_GRID_S",
+           "FINE_GRID_S", "MAX_TABLE_ENTRIES"]
 
 #: The chain-schedule LP's slot (s): a capacity row per resource and slot; within a slot, time is pooled.
 CHAIN_LP_GRID_S = 0.5e-3
 #: The fine grid the chains keep their times on (s): a chain loses at most this per block.
 FINE_GRID_S = 25e-6
-#: The most entries (floats) of the pricing DP's tables over all tasks: the fine grid coarsens to fit.
-_MAX_CHAIN_ENTRIES = 8 * 2**20
+#: The most entries (floats) of a DP's tables on the fine grid over all tasks: the fine grid coarsens to fit.
+MAX_TABLE_ENTRIES = 8 * 2**20
 #: A column joins the LP when its reduced cost is below -this (s).
 _RC_TOL_S = 1e-9
 #: The LP counts as solved when its value and the best bound are this close (relative).
@@ -97,6 +97,12 @@ class ChainLpBound:
     seconds: float
     #: The prices w_rt (s per slot) of ``bound_s``: (resources: the servers, then the devices' CPUs; slots).
     prices: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False, compare=False)
+
+
+def points_per_slot(grid_s: float, fine_s: float, cells: int, slots: float) -> int:
+    """Fine slots in a slot of ``grid_s`` (s): as close to ``fine_s`` (s) as tables of ``cells``
+    entries per fine slot over ``slots`` slots allow within :data:`MAX_TABLE_ENTRIES`, one at worst."""
+    return max(1, min(int(round(grid_s / fine_s)), int(MAX_TABLE_ENTRIES / (cells * slots))))
 
 
 def fine_prices(prices: np.ndarray, per_coarse: int) -> np.ndarray:
@@ -186,16 +192,13 @@ class _Pricing:
     """The grid's tables for every task, and the cheapest column of a task at given prices.
 
     ``horizon`` slots of ``grid_s``; the chains run on a fine grid that divides it, as
-    close to ``fine_s`` as the tables' size allows (the coarse grid itself at worst), task k's
-    blocks starting before ``ends_s[k]`` (s; default: the horizon's end)."""
+    close to :data:`FINE_GRID_S` as the tables' size allows (:func:`points_per_slot`), task
+    k's blocks starting before ``ends_s[k]`` (s; default: the horizon's end)."""
 
-    def __init__(self, scenario: Scenario, grid_s: float, horizon: int, fine_s: float = FINE_GRID_S,
-                 ends_s: Sequence[float] | None = None):
+    def __init__(self, scenario: Scenario, grid_s: float, horizon: int, ends_s: Sequence[float] | None = None):
         p = PackedScenario(scenario)
         k_tasks, m_max, locs = p.dur.shape
-        per_coarse = max(1, int(round(grid_s / fine_s)))
-        fit = _MAX_CHAIN_ENTRIES // (k_tasks * m_max * locs * horizon)
-        self.per_coarse = max(1, min(per_coarse, int(fit)))
+        self.per_coarse = points_per_slot(grid_s, FINE_GRID_S, k_tasks * m_max * locs, horizon)
         self.packed, self.grid, self.horizon = p, grid_s, horizon
         self.fine = grid_s / self.per_coarse
         n_srv = scenario.num_servers

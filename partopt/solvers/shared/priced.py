@@ -40,7 +40,7 @@ import numpy as np
 
 from partopt.scenario import Scenario
 from partopt.solvers.compiled import PackedScenario
-from partopt.solvers.shared.columns import FINE_GRID_S, chain_lp_bound, fine_prices, span_price
+from partopt.solvers.shared.columns import FINE_GRID_S, chain_lp_bound, fine_prices, points_per_slot, span_price
 from partopt.solvers.shared.common import delay_caps
 
 __all__ = ["CompletionTables", "completion_tables", "priced_completions", "priced_bound_kernel",
@@ -53,8 +53,6 @@ _EPS = 1e-7
 PRICED_TASKS = range(4, 17)
 #: The share of the branch and bound's time limit the chain-schedule LP may take for the prices.
 PRICED_SHARE = 0.3
-#: The most table entries (floats) the completion tables may take: the fine grid coarsens to fit.
-_MAX_ENTRIES = 8 * 2**20
 
 
 @numba.njit(cache=True, nogil=True)
@@ -64,10 +62,11 @@ def _fill(value, nblk, dur, trans, ret, rel, res, wfine, fine, u0):  # pragma: n
     for m in range(nblk - 1, -1, -1):
         for j in range(locs):
             r, d = res[j], dur[m, j]
+            span = d / fine  # the block's duration in fine slots
             value[m, j, n_u] = np.inf
             for u in range(n_u - 1, -1, -1):
                 s = (u0 + u) * fine
-                price = span_price(wfine, r, u0 + u, d / fine)
+                price = span_price(wfine, r, u0 + u, span)
                 if m == nblk - 1:
                     rest = s + d + ret[j] - rel
                 else:
@@ -139,13 +138,10 @@ def completion_tables(scenario: Scenario, prices: np.ndarray, coarse_s: float, c
     p = PackedScenario(scenario)
     k_tasks, m_max, locs = p.dur.shape
     n_srv = scenario.num_servers
-    per_coarse = max(1, int(round(coarse_s / fine_s)))
-    fit = _MAX_ENTRIES / (k_tasks * m_max * locs * (max(caps) / coarse_s + 2))
-    per_coarse = max(1, min(per_coarse, int(fit)))
+    per_coarse = points_per_slot(coarse_s, fine_s, k_tasks * m_max * locs, max(caps) / coarse_s + 2)
     fine_s = coarse_s / per_coarse
-    prefix = np.concatenate([np.zeros((prices.shape[0], 1)), np.cumsum(prices, axis=1)], axis=1)
-    price_after = prefix[:, -1:] - prefix
     wfine = fine_prices(prices, per_coarse)
+    price_after = wfine[:, -1:] - wfine[:, :prices.shape[1] * per_coarse + 1:per_coarse]  # slots c.. of r
     u0 = np.floor(p.rel / fine_s).astype(np.int64)
     n_u = int(math.ceil(max(caps) / fine_s)) + 2
     value = np.full((k_tasks, m_max, locs, n_u + 1), np.inf)
