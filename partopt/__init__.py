@@ -26,7 +26,7 @@ from partopt.model import (
 )
 from partopt.profiles import load_profile
 from partopt.registry import list_solvers, register_solver, unregister_solver
-from partopt.result import Result, SolverOutput, Status
+from partopt.result import InvalidBoundWarning, Result, SolverOutput, Status
 from partopt.scenario import ChainModel, EdgeDevice, EdgeServer, Scenario, Solution, Task
 from partopt.schedule import ScenarioEvaluation
 
@@ -57,6 +57,7 @@ __all__ = [
     "Result",
     "Server",
     "SolverOutput",
+    "InvalidBoundWarning",
     "Status",
     "benchmark",  # noqa: F822 - loaded on first use by __getattr__
     "check_solver",  # noqa: F822 - loaded on first use by __getattr__

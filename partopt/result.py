@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import logging
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -12,7 +14,29 @@ from partopt.horizon import Horizon
 from partopt.model import Instance
 from partopt.scenario import Scenario
 
-__all__ = ["Status", "Result", "SolverOutput", "make_result"]
+__all__ = ["Status", "Result", "SolverOutput", "make_result", "InvalidBoundWarning", "bound_exceeds", "reject_bound"]
+
+_log = logging.getLogger("partopt")
+
+
+class InvalidBoundWarning(RuntimeWarning):
+    """A lower bound was found above a known valid solution: a defect, never reported or used.
+
+    In production the bound is dropped (and any "optimal" that could rest on it), the warning
+    logged; the test suite turns it into an error (``filterwarnings`` in ``pyproject.toml``)."""
+
+
+def bound_exceeds(bound: float, value: float, rel_tol: float = 1e-9, abs_tol: float = 1e-12) -> bool:
+    """Whether lower bound ``bound`` (s) lies above ``value`` (s), the objective of a known valid
+    solution, by more than the tolerance: then the bound is invalid."""
+    return math.isfinite(value) and bound > value + rel_tol * abs(value) + abs_tol
+
+
+def reject_bound(what: str, bound: float, value: float) -> None:
+    """Report an invalid bound (:class:`InvalidBoundWarning`, and the ``partopt`` log)."""
+    message = f"{what}: lower bound {bound!r} s lies above a known valid solution of {value!r} s; it is dropped"
+    _log.error(message)
+    warnings.warn(message, InvalidBoundWarning, stacklevel=3)
 
 
 class Status(str, enum.Enum):
@@ -199,12 +223,19 @@ def make_result(
         status = Status.VIOLATED
     else:
         status = Status.OPTIMAL if output.proven_optimal else Status.FEASIBLE
+    value = objective.value(evaluation)
+    lower_bound = output.lower_bound
+    # A bound above the answer itself is invalid: drop it, and any "optimal" that may rest on it.
+    if lower_bound is not None and bound_exceeds(lower_bound, value):
+        reject_bound(f"solver {solver!r}", lower_bound, value)
+        lower_bound = None
+        status = Status.FEASIBLE if status == Status.OPTIMAL else status
     return Result(
         solver=solver,
         status=status,
         placement=None if evaluation is None else evaluation.placement,
-        objective=objective.value(evaluation),
-        lower_bound=output.lower_bound,
+        objective=value,
+        lower_bound=lower_bound,
         runtime=runtime,
         objective_kind=objective.kind,
         beta=objective.beta,

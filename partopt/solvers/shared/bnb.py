@@ -87,6 +87,8 @@ from partopt.solvers.shared.start import (
     exact_start,
     incumbent_output,
     reported_bound,
+    vetted_answer,
+    vetted_bound,
     with_work_bound,
     work_share,
 )
@@ -422,7 +424,10 @@ class _Search:
         return self.packed.rows(self.best_found[0]), self.packed.rows(self.best_found[1])
 
     def open_bound(self) -> float:
-        """The least bound of the nodes left open (s); the incumbent's value when none is."""
+        """The least bound of the nodes left open (s); the incumbent's value when none is, and
+        -inf when the search never started (its root is open, its stack still empty)."""
+        if not self.ints[5]:
+            return -math.inf
         ncand, idx, lbs = self.stack[3], self.stack[4], self.stack[5]
         depth = int(self.ints[0])
         open_lbs = [lbs[d] for d in range(depth + 1) if idx[d] < ncand[d]]
@@ -495,9 +500,13 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
     if tables is None:
         bound = reported_bound(start, scenario, objective, known, start.lower, proven, time_limit, begin)
     else:  # the chain-schedule LP was solved for the prices: its bound is known
-        bound = max(start.lower, min(tables.lp_bound_s, upper))
+        lp_bound = vetted_bound("the chain-schedule LP", tables.lp_bound_s, known)
+        bound = start.lower if lp_bound is None else max(start.lower, min(lp_bound, upper))
     if exact:
         bound = max(bound, objective.raw_value(known) if finished else search.open_bound())
+    proven, bound = vetted_answer("shared-bnb", proven, bound, known, objective, [start.known, known],
+                                  sum(start.bounds))
+    if exact:
         if objective.feasible(known):
             bound = min(bound, objective.raw_value(known))  # the open bound may carry the 1e-12 margin
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not finished,

@@ -26,8 +26,8 @@ from partopt.scenario import Scenario, TaskTables
 from partopt.schedule import ScenarioEvaluation, evaluate_scenario
 from partopt.solvers.dp import solve_dp
 
-__all__ = ["ChainSchedule", "earliest_finish_chain", "alone_optima", "task_lower_bounds", "delay_caps",
-           "best_candidate"]
+__all__ = ["ChainSchedule", "earliest_finish_chain", "earliest_starts", "alone_optima", "task_lower_bounds",
+           "delay_caps", "best_candidate"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,27 @@ def earliest_finish_chain(tab: TaskTables, release_s: float, free: Sequence[floa
         prev_loc, prev_end = loc, start[-1] + tab.duration[m][loc]
     fin = tuple(s + tab.duration[m][loc] for m, (s, loc) in enumerate(zip(start, placement)))
     return ChainSchedule(tuple(placement), tuple(start), fin, fin[-1] + tab.return_s[placement[-1]] - release_s)
+
+
+def earliest_starts(tab: TaskTables, release_s: float, free: Sequence[float]) -> list[list[float]]:
+    """The earliest time block m of one chain can start on location j (s), over every route
+    the chain may take to reach it, against resource free times ``free`` (index 0: the task's
+    device, 1..N: the servers) and with no other task in the way.
+
+    E(m, j) = max(min_i F(m-1, i) + t_m(i, j), free_j) and F(m, j) = E(m, j) + p_m(j), with
+    F(-1, 0) = r_k: every step is non-decreasing in its inputs, so E(m, j) is at most the start
+    of block m on j in any schedule. Transfers need not obey the triangle inequality (a task's
+    uplink to one server may be slow while the route through another server and the backhaul
+    is fast), so the direct route from the device alone is not a lower bound.
+    """
+    locs = len(free)
+    finish = [release_s] + [math.inf] * (locs - 1)
+    starts = []
+    for m, row in enumerate(tab.duration):
+        begin = [max(min(finish[i] + tab.transfer[m][i][j] for i in range(locs)), free[j]) for j in range(locs)]
+        starts.append(begin)
+        finish = [begin[j] + row[j] for j in range(locs)]
+    return starts
 
 
 def alone_optima(scenario: Scenario, objective: Objective) -> dict[tuple[int, str], tuple[tuple | None, float]]:

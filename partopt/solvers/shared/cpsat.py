@@ -65,7 +65,13 @@ from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import compact_schedule
 from partopt.solvers.shared.common import best_candidate, delay_caps
-from partopt.solvers.shared.start import exact_start, incumbent_output, reported_bound, search_seconds
+from partopt.solvers.shared.start import (
+    exact_start,
+    incumbent_output,
+    reported_bound,
+    search_seconds,
+    vetted_answer,
+)
 
 __all__ = ["solve_shared_cpsat", "DEFAULT_GRID_S"]
 
@@ -314,6 +320,9 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
         slack = scenario.num_tasks * (2 * sum(scenario.block_counts) + 1)
         bound_s = max(bound_s, (solver.best_objective_bound / weight[0] - slack) * g)
     placement, start_s, known = best_candidate(scenario, objective, candidates)
+    slack_s = scenario.num_tasks * (2 * sum(scenario.block_counts) + 1) * g  # the grid's rounding
+    proven, bound_s = vetted_answer("shared-cpsat", proven, bound_s, known, objective, [start.known, known],
+                                    sum(start.bounds), slack_s)
     bound_s = reported_bound(start, scenario, objective, known, bound_s, proven, time_limit, begin)
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
                         lower_bound=bound_s, info=info)

@@ -39,7 +39,13 @@ from partopt.result import SolverOutput
 from partopt.scenario import Scenario
 from partopt.schedule import compact_schedule
 from partopt.solvers.shared.common import best_candidate
-from partopt.solvers.shared.start import exact_start, incumbent_output, reported_bound, search_seconds
+from partopt.solvers.shared.start import (
+    exact_start,
+    incumbent_output,
+    reported_bound,
+    search_seconds,
+    vetted_answer,
+)
 
 __all__ = ["solve_shared_milp"]
 
@@ -150,7 +156,8 @@ class _Milp:
                 terms += [energy[0][0][j] * x[k, 0, j] for j in range(n_loc)]
                 terms += [energy[m][i][j] * z[k, m, i, j] for m in range(1, len(energy))
                           for i in range(n_loc) for j in range(n_loc)]
-            self.mo.add_linear_constraint(sum(terms) <= dev.energy_budget_j)
+            if terms:  # a device without tasks spends nothing
+                self.mo.add_linear_constraint(sum(terms) <= dev.energy_budget_j)
 
     def solution(self, values) -> tuple[list, list]:
         """The placement and the raw start times (s) of a MathOpt solution."""
@@ -197,6 +204,8 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
         found, raw = model.solution(result.variable_values())
         candidates = [(found, compact_schedule(scenario, found, raw))] + ([] if proven else candidates)
     placement, start_s, known = best_candidate(scenario, objective, candidates)
+    proven, bound = vetted_answer("shared-milp", proven, bound, known, objective, [start.known, known],
+                                  sum(start.bounds), 1e-6 * objective.raw_value(known))
     bound = reported_bound(start, scenario, objective, known, bound, proven, time_limit, begin)
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
                         lower_bound=bound, info=info)

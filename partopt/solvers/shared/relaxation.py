@@ -41,27 +41,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from partopt.scenario import Scenario
+from partopt.solvers.shared.common import earliest_starts
 
-__all__ = ["work_bound", "buckets_for"]
+__all__ = ["work_bound", "buckets_for", "WorkLp", "work_lp", "lagrangian_bound"]
 
 
 def buckets_for(scenario: Scenario) -> int:
     """Time buckets for ``scenario``: 240 for small cases, fewer as K (N+1) grows, so that the
     LP keeps to about 60,000 columns (HiGHS solves it in seconds); at least 30."""
     return int(min(240, max(30, round(60_000 / (scenario.num_tasks * (scenario.num_servers + 1))))))
-
-
-def _earliest(tab, release: float, loc: int) -> float:
-    """The earliest time any of the task's work can run on ``loc`` (s): at release on the
-    device; on a server, after the device ran the blocks before the first one sent and that
-    block's input arrived."""
-    if loc == 0:
-        return release
-    best, device_time = math.inf, 0.0
-    for m, row in enumerate(tab.duration):
-        best = min(best, release + device_time + tab.transfer[m][0][loc])
-        device_time += row[0]
-    return best
 
 
 def _proportional(tab) -> bool:
@@ -83,6 +71,7 @@ class _Lp:
     row_upper: list = field(default_factory=list)
     col_upper: list = field(default_factory=list)
     rows: dict = field(default_factory=dict)
+    columns: list = field(default_factory=list)  # (k, r, t, begin) of each y column
 
     def row(self, key, lower: float, upper: float) -> int:
         """The index of the row named ``key``, added with these bounds if new."""
@@ -107,12 +96,14 @@ def _build(scenario: Scenario, edges: np.ndarray) -> tuple[_Lp, int]:
         tail = min(tab.return_s) - task.release_s
         delays = [lp.row(("delay", k, v), -math.inf, -(tail - whole[v] / 2)) for v in range(len(whole))]
         delay_rows.append(delays)
+        earliest = np.min(earliest_starts(tab, task.release_s, avail), axis=0)  # e_{kr}, every route
         for j in range(len(whole)):
-            first = max(_earliest(tab, task.release_s, j), avail[j])
+            first = float(earliest[j])
             for t in np.flatnonzero(ends > first):
                 begin = max(edges[t], first)
                 bounded = math.isfinite(ends[t])
                 lp.col_upper.append(min(1.0, (ends[t] - begin) / whole[j]) if bounded else 1.0)
+                lp.columns.append((k, j, int(t), float(begin)))
                 lp.entries += [(work, col, 1.0)] + [(row, col, begin + min(whole[v], whole[j]))
                                                      for v, row in enumerate(delays)]
                 if bounded:
@@ -127,15 +118,49 @@ def _build(scenario: Scenario, edges: np.ndarray) -> tuple[_Lp, int]:
     return lp, col
 
 
+def _triplets(lp: _Lp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The LP's constraint matrix as (row, column, value) arrays, sorted by column."""
+    rows, cols, vals = (np.asarray(x) for x in zip(*lp.entries))
+    order = np.lexsort((rows, cols))
+    return rows[order].astype(np.int64), cols[order].astype(np.int64), vals[order].astype(float)
+
+
+def lagrangian_bound(lp: _Lp, n_y: int, task_bounds: list[float], row_dual: np.ndarray) -> float:
+    """A lower bound on the LP's optimum (s) from any row multipliers ``row_dual``, valid however
+    inexact they are (weak duality). Each multiplier first gets the sign its row allows (>= 0 on a
+    finite lower bound, <= 0 on a finite upper bound), and each task's delay-row multipliers are
+    scaled down so that D_k's reduced cost is not negative (D_k has no upper bound); then
+    L(y) = sum_i y_i (lower_i or upper_i) + sum_j min over x_j's box of its reduced cost times x_j."""
+    k_tasks = len(task_bounds)
+    lower, upper = np.asarray(lp.row_lower, dtype=float), np.asarray(lp.row_upper, dtype=float)
+    y = np.nan_to_num(np.asarray(row_dual, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
+    y = np.where(y > 0, np.where(np.isfinite(lower), y, 0.0), np.where(np.isfinite(upper), y, 0.0))
+    rows, cols, vals = _triplets(lp)
+    on_delay = cols >= n_y  # D_k's entries: -1 in each of its delay rows (<= rows, so y <= 0 there)
+    for k in range(k_tasks):
+        mine = rows[on_delay & (cols == n_y + k)]
+        taken = -float(y[mine].sum())  # D_k's reduced cost is 1 - taken
+        if taken > 1.0:
+            y[mine] /= taken
+    reduced = np.concatenate([np.zeros(n_y), np.ones(k_tasks)])
+    np.subtract.at(reduced, cols, vals * y[rows])
+    col_lower = np.concatenate([np.zeros(n_y), np.asarray(task_bounds, dtype=float)])
+    at = np.where(reduced >= 0, col_lower, np.asarray(lp.col_upper, dtype=float))
+    if np.any(~np.isfinite(at) & (reduced != 0)):
+        return -math.inf
+    sides = np.where(y > 0, lower, upper)
+    return float(np.dot(y[y != 0], sides[y != 0]) + np.dot(reduced[reduced != 0], at[reduced != 0]))
+
+
 def _solve(lp: _Lp, n_y: int, task_bounds: list[float], time_limit: float | None) -> float | None:
-    """The LP's optimum by HiGHS (interior point), kept below it by twice the reported error."""
+    """A lower bound on the LP's optimum (s): HiGHS (interior point) finds row multipliers and
+    :func:`lagrangian_bound` prices them, so the bound does not rest on the solver's accuracy."""
     import highspy
 
     from partopt.solvers.milp import native_stdout_silenced
 
     k_tasks = len(task_bounds)
-    rows, cols, vals = (np.asarray(x) for x in zip(*lp.entries))
-    order = np.lexsort((rows, cols))
+    rows, cols, vals = _triplets(lp)
     model = highspy.HighsLp()
     model.num_col_, model.num_row_ = n_y + k_tasks, len(lp.row_lower)
     model.col_cost_ = np.concatenate([np.zeros(n_y), np.ones(k_tasks)])
@@ -144,9 +169,9 @@ def _solve(lp: _Lp, n_y: int, task_bounds: list[float], time_limit: float | None
     model.row_lower_ = np.asarray(lp.row_lower, dtype=float)
     model.row_upper_ = np.asarray(lp.row_upper, dtype=float)
     model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = np.searchsorted(cols[order], np.arange(model.num_col_ + 1)).astype(np.int32)
-    model.a_matrix_.index_ = rows[order].astype(np.int32)
-    model.a_matrix_.value_ = vals[order].astype(float)
+    model.a_matrix_.start_ = np.searchsorted(cols, np.arange(model.num_col_ + 1)).astype(np.int32)
+    model.a_matrix_.index_ = rows.astype(np.int32)
+    model.a_matrix_.value_ = vals
     with native_stdout_silenced():  # HiGHS prints a banner from C when it starts
         highs = highspy.Highs()
     for option, setting in (("output_flag", False), ("solver", "ipm"), ("run_crossover", "off")):
@@ -157,12 +182,8 @@ def _solve(lp: _Lp, n_y: int, task_bounds: list[float], time_limit: float | None
     highs.run()
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    info = highs.getInfo()
-    # Without crossover the primal objective is within the primal-dual error of the optimum.
-    value = float(info.objective_function_value)
-    error = float(getattr(info, "primal_dual_objective_error", 1e-3))
-    error = error if math.isfinite(error) and error >= 0 else 1e-3
-    return value - abs(value) * max(1e-7, 2 * error)
+    bound = lagrangian_bound(lp, n_y, task_bounds, np.asarray(highs.getSolution().row_dual))
+    return bound if math.isfinite(bound) else None
 
 
 def work_bound(scenario: Scenario, task_bounds: list[float], span_s: float, buckets: int | None = None,
@@ -178,10 +199,66 @@ def work_bound(scenario: Scenario, task_bounds: list[float], span_s: float, buck
         import highspy  # noqa: F401 - only to know whether the LP can be solved
     except ImportError:
         return None
+    work = work_lp(scenario, span_s, buckets)
+    return None if work is None else _solve(work.lp, work.n_y, task_bounds, time_limit)
+
+
+@dataclass(frozen=True)
+class WorkLp:
+    """The work relaxation of one scenario, as built: its rows and columns (``lp``), the number of
+    y columns (``n_y``, then one D_k column per task) and the bucket edges s_0..s_T (s)."""
+
+    lp: _Lp
+    n_y: int
+    edges: np.ndarray
+
+    def point(self, scenario: Scenario, placement, start_s, delays) -> tuple[np.ndarray, list[str]]:
+        """The LP's columns at a schedule, and the work it does where the LP has no column (named):
+        y_{krt} the share of task k's work that the schedule (``placement``, ``start_s`` in s) does
+        on r within bucket t, D_k = ``delays`` (s). For every valid schedule nothing is stray and
+        every row holds (:meth:`violations`): the docstring's argument, made checkable."""
+        x = np.zeros(self.n_y + scenario.num_tasks)
+        stray = []
+        ends = np.append(self.edges[1:], math.inf)
+        where = {(k, r, t): c for c, (k, r, t, _) in enumerate(self.lp.columns)}
+        for k, (tab, row) in enumerate(zip(scenario.tables, placement)):
+            whole = np.asarray(tab.duration, dtype=float).sum(axis=0)
+            for m, r in enumerate(row):
+                begin, end = start_s[k][m], start_s[k][m] + tab.duration[m][r]
+                for t in range(len(ends)):
+                    overlap = min(end, ends[t]) - max(begin, self.edges[t] if t else -math.inf)
+                    if overlap > 0 and (k, r, t) in where:
+                        x[where[k, r, t]] += overlap / whole[r]
+                    elif overlap > 0:
+                        stray.append(f"task {k} block {m} works on {r} in bucket {t}, before the LP lets it")
+        x[self.n_y:] = delays
+        return x, stray
+
+    def violations(self, x: np.ndarray, task_bounds: list[float], tol: float = 1e-9) -> list[str]:
+        """The rows and column bounds that ``x`` breaks by more than ``tol`` (named)."""
+        out = []
+        rows, cols, vals = _triplets(self.lp)
+        activity = np.zeros(len(self.lp.row_lower))
+        np.add.at(activity, rows, vals * x[cols])
+        names = {i: key for key, i in self.lp.rows.items()}
+        for i, (low, high) in enumerate(zip(self.lp.row_lower, self.lp.row_upper)):
+            if not low - tol <= activity[i] <= high + tol:
+                out.append(f"row {names[i]}: {activity[i]!r} outside [{low!r}, {high!r}]")
+        for c, (k, r, t, _) in enumerate(self.lp.columns):
+            if not -tol <= x[c] <= self.lp.col_upper[c] + tol:
+                out.append(f"column y[{k}, {r}, {t}] = {x[c]!r} outside [0, {self.lp.col_upper[c]!r}]")
+        out += [f"D_{k} = {x[self.n_y + k]!r} below a_k = {a!r}" for k, a in enumerate(task_bounds)
+                if x[self.n_y + k] < a - tol]
+        return out
+
+
+def work_lp(scenario: Scenario, span_s: float, buckets: int | None = None) -> WorkLp | None:
+    """The work relaxation's LP over ``buckets`` buckets laid over [first release, ``span_s``]
+    (default :func:`buckets_for`), or None when the durations are not one amount of work."""
     buckets = buckets_for(scenario) if buckets is None else int(buckets)
     if buckets < 1 or not all(_proportional(tab) for tab in scenario.tables):
         return None
     t0 = min(t.release_s for t in scenario.tasks)
     edges = np.linspace(t0, max(span_s, t0 + 1e-9), buckets + 1)
     lp, n_y = _build(scenario, edges)
-    return _solve(lp, n_y, task_bounds, time_limit)
+    return WorkLp(lp, n_y, edges)

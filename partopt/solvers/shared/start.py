@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from partopt.evaluation import Objective
-from partopt.result import SolverOutput
+from partopt.result import SolverOutput, bound_exceeds, reject_bound
 from partopt.scenario import Scenario
 from partopt.schedule import ScenarioEvaluation, evaluate_scenario
 from partopt.solvers.shared.columns import chain_lp_bound
@@ -21,7 +21,8 @@ from partopt.solvers.shared.heuristics import earliest_finish_schedule
 from partopt.solvers.shared.relaxation import work_bound
 
 __all__ = ["ExactStart", "exact_start", "incumbent_output", "with_work_bound", "work_share", "WORK_BOUND_MIN_TASKS",
-           "chain_lp_reserve", "search_seconds", "reported_bound", "CHAIN_LP_MIN_TASKS", "CHAIN_LP_SHARE"]
+           "chain_lp_reserve", "search_seconds", "reported_bound", "CHAIN_LP_MIN_TASKS", "CHAIN_LP_SHARE",
+           "vetted_bound", "vetted_answer"]
 
 #: From this many tasks on, the exact solvers also solve the work relaxation (an LP) for a
 #: bound on the total delay: with fewer, the per-task bounds are nearly as good.
@@ -57,13 +58,45 @@ def work_share(scenario: Scenario) -> float:
     return min(0.5, scenario.num_tasks / 160)
 
 
+def vetted_bound(what: str, bound: float | None, known: ScenarioEvaluation) -> float | None:
+    """``bound`` on sum_k D_k (s), or None when it lies above the total delay of ``known``, a
+    schedule in hand that keeps every deadline and budget: such a bound is invalid, so it is
+    dropped and reported (:class:`~partopt.result.InvalidBoundWarning`) before it can become a
+    cut or a reported bound."""
+    if bound is not None and known.feasible and bound_exceeds(bound, known.total_delay):
+        reject_bound(what, bound, known.total_delay)
+        return None
+    return bound
+
+
+def vetted_answer(what: str, proven: bool, bound: float, chosen: ScenarioEvaluation, objective: Objective,
+                  in_hand: list[ScenarioEvaluation], fallback: float, tolerance_s: float = 0.0) -> tuple[bool, float]:
+    """A model solver's claim (proven optimal, lower bound in s) checked against every schedule in
+    hand (the incumbent, the hint, its own): a schedule better than a proven answer ``chosen`` by
+    more than ``tolerance_s`` (the grid's rounding) refutes the proof, and a bound above a schedule
+    in hand is invalid. Either is reported (:class:`~partopt.result.InvalidBoundWarning`); the proof
+    is dropped, and an invalid bound replaced by ``fallback`` (s; e.g. the per-task bounds' sum)."""
+    values = [objective.raw_value(ev) for ev in in_hand if objective.feasible(ev)]
+    if not values:
+        return proven, bound
+    best = min(values)
+    if proven and objective.feasible(chosen) and objective.raw_value(chosen) > best + tolerance_s + 1e-9 * best:
+        reject_bound(f"{what} (its proof of optimality)", objective.raw_value(chosen), best)
+        proven = False
+    if bound_exceeds(bound, best):
+        reject_bound(what, bound, best)
+        return proven, fallback
+    return proven, bound
+
+
 def with_work_bound(start: ExactStart, scenario: Scenario, time_limit: float | None = None) -> ExactStart:
     """``start`` with the work relaxation's bound on the total (K >= :data:`WORK_BOUND_MIN_TASKS`;
-    buckets over the incumbent's span; ``time_limit`` s for the LP)."""
+    buckets over the incumbent's span; ``time_limit`` s for the LP), vetted against the incumbent."""
     if scenario.num_tasks < WORK_BOUND_MIN_TASKS:
         return start
     span = max(max(row) for row in start.known.finish_s)
-    return dataclasses.replace(start, work_bound=work_bound(scenario, start.delay_low, span, time_limit=time_limit))
+    found = work_bound(scenario, start.delay_low, span, time_limit=time_limit)
+    return dataclasses.replace(start, work_bound=vetted_bound("the work relaxation", found, start.known))
 
 
 def chain_lp_reserve(scenario: Scenario, time_limit: float | None) -> float:
@@ -94,17 +127,19 @@ def reported_bound(start: ExactStart, scenario: Scenario, objective: Objective, 
     left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - begin))
     found = chain_lp_bound(scenario, upper, start.delay_low, time_limit=left,
                            incumbent=(known.placement, known.start_s))
-    return bound if found is None else max(bound, min(found.bound_s, upper))
+    lp_bound = None if found is None else vetted_bound("the chain-schedule LP", found.bound_s, known)
+    return bound if lp_bound is None else max(bound, min(lp_bound, upper))
 
 
 def exact_start(scenario: Scenario, objective: Objective, time_limit: float | None = None,
                 work: bool = True) -> ExactStart | SolverOutput:
-    """The :class:`ExactStart` of ``scenario``, or the proof of infeasibility when under "hard"
-    some task has no feasible placement even alone. With ``work``, the work relaxation's bound
+    """The :class:`ExactStart` of ``scenario``, or the proof of infeasibility when some task has
+    no feasible placement even alone (under "hard" its deadlines and its device's budget, under
+    "penalty" the budget, which binds under both). With ``work``, the work relaxation's bound
     too, within :func:`work_share` of ``time_limit`` (s)."""
     hard = objective.kind == "hard"
     bounds = task_lower_bounds(scenario, objective)
-    if hard and any(math.isinf(b) for b in bounds):
+    if any(math.isinf(b) for b in bounds):
         return SolverOutput(placement=None, proven_infeasible=True,
                             info={"reason": "a task has no feasible placement even alone"})
     delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
