@@ -137,42 +137,100 @@ def _entries(suite) -> list[tuple[str, str, Instance | Scenario, dict | None]]:
 
     if isinstance(suite, (str, Path)):
         suite = load_suite(suite)
+    out: list[tuple[str, str, Instance | Scenario, dict | None]]
     if isinstance(suite, Suite):
-        return [(e.id, e.point, e.instance, e.reference) for e in suite.entries]
-    out: list[tuple[str, str, Instance | Scenario, dict | None]] = []
-    for k, inst in enumerate(suite):
-        if not isinstance(inst, (Instance, Scenario)):
-            raise TypeError(f"suite[{k}]: must be an Instance or Scenario, got {type(inst).__name__}")
-        out.append((inst.name or f"instance-{k}", "", inst, None))
+        out = [(e.id, e.point, e.instance, e.reference) for e in suite.entries]
+    else:
+        out = []
+        for k, inst in enumerate(suite):
+            if not isinstance(inst, (Instance, Scenario)):
+                raise TypeError(f"suite[{k}]: must be an Instance or Scenario, got {type(inst).__name__}")
+            out.append((inst.name or f"instance-{k}", "", inst, None))
+    seen: dict[str, int] = {}
+    for k, (ident, *_) in enumerate(out):  # rows are keyed by id: two entries of one id would mix
+        if ident in seen:
+            raise ValueError(f"suite[{k}]: id {ident!r} repeats entry {seen[ident]}; give every instance its own name")
+        seen[ident] = k
     return out
 
 
 def _solver_names(solvers: Sequence[str | Callable]) -> list[str]:
-    names = []
-    for s in solvers:
+    """The registered names of ``solvers``; callables are registered under their ``__name__``.
+    Two solvers of one name (two lambdas, or a callable named like a built-in solver) are
+    refused before anything runs: their rows could not be told apart."""
+    from partopt.registry import is_builtin
+
+    names: list[str] = []
+    callables: dict[str, Callable] = {}
+    for k, s in enumerate(solvers):
         if callable(s):
             name = getattr(s, "__name__", "user-policy")
+            if name in callables and callables[name] is not s:
+                raise ValueError(f"solvers[{k}]: a second solver named {name!r}; give each callable its own "
+                                 f"__name__ (e.g. def my_policy(instance): ...), or their rows would mix")
+            if is_builtin(name):
+                raise ValueError(f"solvers[{k}]: {name!r} is a built-in solver's name; rename the callable")
+            callables[name] = s
             register_solver(name, s, replace=True)
             s = name
         solver_spec(s)
+        if s in names:
+            raise ValueError(f"solvers[{k}]: {s!r} is named twice")
         names.append(s)
     return names
 
 
-def _write_rows(path: Path, rows: list[dict]) -> None:
-    """Replace the CSV at ``path`` by ``rows`` (atomically)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+def _write_rows(path: Path, rows: list[dict], handle=None) -> None:
+    """Replace the rows CSV at ``path`` by ``rows``. Through ``handle`` (the locked file, open for
+    update) the file is rewritten in place, a copy kept beside it until the rewrite is done;
+    otherwise atomically through a new file."""
+    tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
+    if handle is None:
+        os.replace(tmp, path)
+        return
+    handle.seek(0)
+    handle.truncate()
+    handle.write(tmp.read_text())
+    handle.flush()
+    os.fsync(handle.fileno())
+    tmp.unlink()
+
+
+#: Fields every rows CSV has had, whatever its layout version: a file without them is not one.
+_ROW_KEYS = ("instance", "solver", "seed", "objective_kind", "beta", "objective")
+
+
+def check_rows_file(path: Path) -> None:
+    """Refuse, untouched, a ``path`` that exists and is not a benchmark rows CSV: not a regular
+    file (a folder, a FIFO, a device), or a file whose first line is not a rows header (a user's
+    notes, a binary file). An empty file is taken as new."""
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise ValueError(f"out: {path} exists and is not a regular file; choose another --out")
+    with open(path, "rb") as fh:
+        head = fh.readline(64 * 1024)
+    if not head:
+        return
+    try:
+        fields = next(csv.reader([head.decode("utf-8-sig").rstrip("\r\n")]))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        fields = []
+    if not all(key in fields for key in _ROW_KEYS):
+        raise ValueError(f"out: {path} exists and is not a partopt rows CSV (its first line is not the rows "
+                         f"header); it is left untouched: choose another --out")
 
 
 def repair_torn_tail(path: Path) -> bool:
-    """Cut a last line left unfinished by a killed run (no final newline); True if one was cut."""
+    """Cut a last line left unfinished by a killed run (no final newline); True if one was cut.
+    Only a rows CSV is touched (:func:`check_rows_file`)."""
     if not path.exists() or path.stat().st_size == 0:
         return False
+    check_rows_file(path)
     with open(path, "rb+") as fh:
         data = fh.read()
         if data.endswith(b"\n"):
@@ -181,15 +239,18 @@ def repair_torn_tail(path: Path) -> bool:
     return True
 
 
-def read_rows(path: Path) -> list[dict]:
+def read_rows(path: str | os.PathLike) -> list[dict]:
     """Rows of a benchmark CSV with numbers and flags parsed ([] when the file is absent or empty).
 
-    A row with the wrong number of fields, or a second row for one (instance, solver,
-    seed, objective, beta), is refused naming the file and line.
+    A file that is not a rows CSV, a row with the wrong number of fields, or a second row for
+    one (instance, solver, seed, objective, beta), is refused naming the file and line. A
+    byte-order mark (a CSV saved by a spreadsheet) is accepted.
     """
+    path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         return []
-    with open(path, newline="") as fh:
+    check_rows_file(path)
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         rows = list(reader)
     seen = set()
@@ -283,7 +344,7 @@ def benchmark(
     path = Path(out) if out is not None else None
     lock = _lock(path) if path is not None else None
     try:
-        return _benchmark(names, entries, path, reference=reference, objective=objective, beta=beta,
+        return _benchmark(names, entries, path, lock, reference=reference, objective=objective, beta=beta,
                           seeds=seeds, jobs=jobs, executor=executor, time_limit=time_limit, options=options,
                           redo=redo, progress=progress)
     finally:
@@ -292,11 +353,14 @@ def benchmark(
 
 
 def _lock(path: Path):
-    """Hold an exclusive lock on ``path``'s lock file for the run; a second writer is refused."""
+    """The rows file itself, opened for update and exclusively locked for the run: a second writer
+    is refused, through any name (a symlink or a hard link locks the same file). A path that is
+    not a rows CSV is refused untouched (:func:`check_rows_file`)."""
     import fcntl
 
+    check_rows_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path.with_name(path.name + ".lock"), "w")
+    handle = open(path, "a+", newline="")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -305,14 +369,14 @@ def _lock(path: Path):
     return handle
 
 
-def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs, executor, time_limit,
+def _benchmark(names, entries, path, handle, *, reference, objective, beta, seeds, jobs, executor, time_limit,
                options, redo, progress) -> BenchmarkRun:
     if path is not None and repair_torn_tail(path):
         print(f"[bench] {path}: cut an unfinished last line left by an interrupted run", file=sys.stderr)
     done_rows = read_rows(path) if path is not None else []
     if redo and done_rows:
         done_rows = [r for r in done_rows if r["solver"] not in set(redo)]
-        _write_rows(path, done_rows)
+        _write_rows(path, done_rows, handle)
     done = {(r["instance"], r["solver"], r["seed"]) for r in done_rows
             if r["objective_kind"] == objective and r["beta"] == float(beta)}
     if path is not None and done_rows and any(r["objective_kind"] != objective or r["beta"] != float(beta)
@@ -328,7 +392,7 @@ def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs,
             tasks.append(_Task(ident, point, inst.to_dict(), stored, runs, objective, float(beta), reference,
                                time_limit, options))
     new_rows: list[dict] = []
-    fh = _open_rows(path, done_rows) if path is not None else None
+    fh = _open_rows(path, done_rows, handle) if path is not None else None
     writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS) if fh is not None else None
     bar = Progress("bench", len(tasks), enabled=progress and bool(tasks))
     results = _results(executor, jobs, tasks, names)
@@ -344,8 +408,6 @@ def _benchmark(names, entries, path, *, reference, objective, beta, seeds, jobs,
             bar.update(k, f"instances, {len(new_rows)} new rows, {len(done_rows)} resumed")
     finally:
         results.close()
-        if fh is not None:
-            fh.close()
     all_rows = done_rows + new_rows
     return BenchmarkRun(rows=all_rows, path=path, new_rows=len(new_rows), summary=summarize(all_rows))
 
@@ -435,18 +497,18 @@ def _executor(executor: Executor | None, jobs: int | None, tasks: list,
     return executor, in_flight, owned
 
 
-def _open_rows(path: Path, done_rows: list[dict]):
-    """The rows CSV opened for appending, with a header when new (older layouts rewritten first)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not path.exists() or path.stat().st_size == 0
+def _open_rows(path: Path, done_rows: list[dict], handle):
+    """The locked rows file ``handle``, ready to append, with a header when new (an older layout's
+    rows rewritten first in this one)."""
+    fresh = path.stat().st_size == 0
     if not fresh:
-        with open(path, newline="") as old:
+        with open(path, newline="", encoding="utf-8-sig") as old:
             if next(csv.reader(old), []) != ROW_FIELDS:  # rows of an older layout: rewrite them in this one
-                _write_rows(path, done_rows)
-    fh = open(path, "a", newline="")
+                _write_rows(path, done_rows, handle)
+    handle.seek(0, os.SEEK_END)
     if fresh:
-        csv.DictWriter(fh, fieldnames=ROW_FIELDS).writeheader()
-    return fh
+        csv.DictWriter(handle, fieldnames=ROW_FIELDS).writeheader()
+    return handle
 
 
 def summarize(rows: Iterable[dict]) -> list[dict]:

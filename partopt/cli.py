@@ -6,8 +6,8 @@
     partopt generate shared --param num_tasks=8 -o scenario.json
     partopt solve scenario.json --time-limit 60 --solution-out sol.json
     partopt evaluate scenario.json --solution sol.json
-    partopt bench paper-default-v1 --solvers dp greedy apdi
-    partopt plot gaps bench/results/paper-default-v1.csv
+    partopt bench paper-default-v1 --solvers dp greedy apdi --out rows.csv
+    partopt plot gaps rows.csv
     partopt suite build paper-default-v1
     partopt list
 
@@ -52,13 +52,15 @@ With no --solver: dp for an instance, shared-cpsat for a scenario.""",
     "bench": """examples:
   partopt bench paper-default-v1 --solvers dp greedy apdi rpdi all-device all-edge single-split local-search
   partopt bench dil-v1 --solvers greedy all-edge --objective penalty --limit 100
-  partopt bench paper-default-v1 --solvers rpdi --seeds 0 1 2 --jobs 2
+  partopt bench paper-default-v1 --solvers rpdi --seeds 0 1 2 --jobs 2 --out rpdi.csv
 
-Rows go to --out (default bench/results/SUITE[-OBJECTIVE].csv) as they finish; run the
-same command again and finished rows are kept, not redone.""",
+Rows go to --out as they finish (default: a new SUITE[-OBJECTIVE].csv in the working
+directory, never an existing file); run again with --out naming that file and finished
+rows are reused, not redone. A file that is not a rows CSV is refused untouched.""",
     "plot": """examples:
-  partopt plot gaps bench/results/paper-default-v1.csv     # gap distribution per solver
-  partopt plot sweep bench/results/paper-servers-v1.csv    # delay and energy against the sweep axis""",
+  partopt bench paper-servers-v1 --solvers dp greedy apdi --limit 40 --out servers.csv
+  partopt plot gaps servers.csv     # gap distribution per solver
+  partopt plot sweep servers.csv    # delay and energy against the sweep axis""",
     "train": """examples:
   partopt train imitation --config generator=dil --config count=300000 --out imitation.pt
   partopt train distilled --config teacher=imitation.pt --config transfer=200000 --out distilled.pt
@@ -79,7 +81,8 @@ Checkpoints are written periodically and at the end; a curve CSV goes beside the
     "suite": """examples:
   partopt suite list
   partopt suite build paper-default-v1      # generate, solve by DP, check with MILP, save
-  partopt suite check paper-default-v1      # regenerate from the seed and compare""",
+  partopt suite check paper-default-v1      # regenerate from the seed and compare
+  partopt suite check shared-k8-v1 --reprove --time-limit 60   # and solve each entry again""",
 }
 
 
@@ -249,8 +252,8 @@ def cmd_bench(args) -> int:
     from partopt.cluster import scheduler_executor
 
     suite_label = Path(args.suite).stem if args.suite.endswith(".jsonl") else args.suite
-    default_name = suite_label + ("" if args.objective == "hard" else f"-{args.objective}") + ".csv"
-    out = Path(args.out) if args.out else Path("bench/results") / default_name
+    out = Path(args.out) if args.out else _new_rows_file(suite_label + ("" if args.objective == "hard"
+                                                                         else f"-{args.objective}"))
     options: dict[str, dict] = {}
     for item in args.option or []:
         solver, _, pair = item.partition(":")
@@ -265,8 +268,8 @@ def cmd_bench(args) -> int:
     else:
         print(f"{args.suite}: {len({r['instance'] for r in run.rows})} instances, objective {args.objective}"
               + (f" (beta={args.beta:g})" if args.objective == "penalty" else "")
-              + f", reference {args.reference}; {run.new_rows} new rows, "
-              f"{len(run.rows) - run.new_rows} already done")
+              + f", reference {args.reference}; {run.new_rows} new rows"
+              + (f", {len(run.rows) - run.new_rows} reused from {out}" if len(run.rows) > run.new_rows else ""))
         print(run.table())
         print(f"rows: {out}")
     with open(out.with_name(out.stem + "-summary.csv"), "w", newline="") as fh:
@@ -274,6 +277,17 @@ def cmd_bench(args) -> int:
         writer.writeheader()
         writer.writerows(run.summary)
     return 0
+
+
+def _new_rows_file(stem: str) -> Path:
+    """A rows file in the working directory that does not exist yet: STEM.csv, else STEM-2.csv, ...
+    (a run without --out never resumes, nor writes into the package or bench/results)."""
+    k = 1
+    while True:
+        path = Path(f"{stem}.csv" if k == 1 else f"{stem}-{k}.csv")
+        if not path.exists() and not path.with_name(path.stem + "-summary.csv").exists():
+            return path
+        k += 1
 
 
 def _default_solvers(suite: str) -> list[str]:
@@ -333,7 +347,8 @@ def _suite_actions(suites, names, args, executor) -> int:
                 print(f"{name}: optimal answers of fixed heuristics: "
                       + ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items()))
         else:
-            problems = suites.check_suite(name, progress=lambda k, total: bar.update(k))
+            problems = suites.check_suite(name, progress=lambda k, total: bar.update(k), reprove=args.reprove,
+                                          time_limit=args.time_limit)
             if problems:
                 print(f"{name}: {len(problems)} differences", *problems[:20], sep="\n  ")
                 return 1
@@ -427,7 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N instances")
     p.add_argument("--time-limit", type=float, help="seconds per solve")
     p.add_argument("--option", action="append", metavar="SOLVER:KEY=VALUE", help="option for one solver")
-    p.add_argument("--out", help="rows CSV (default bench/results/SUITE.csv); resumed if it exists")
+    p.add_argument("--out", help="rows CSV; rows already in it are reused (resumed), others appended "
+                                 "(default: a new SUITE.csv, SUITE-2.csv, ... in the working directory)")
     p.add_argument("--redo", nargs="+", default=[], metavar="SOLVER",
                    help="drop these solvers' stored rows and run them again (e.g. after retraining)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -445,6 +461,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "build", "check"])
     p.add_argument("names", nargs="*", help="suite names, or 'all'")
     p.add_argument("--no-verify", action="store_true", help="build without the MILP check of the references")
+    p.add_argument("--reprove", action="store_true",
+                   help="check: solve each shared-edge entry again; a better schedule refutes a stored optimum")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS",
+                   help="check --reprove: seconds per exact solve (default: the suite's own)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N local workers (extra [dask])")
 

@@ -15,7 +15,7 @@ from typing import Callable
 from partopt.names import did_you_mean
 from partopt.result import SolverOutput
 
-__all__ = ["SolverSpec", "register_solver", "list_solvers", "get_solver", "solver_spec"]
+__all__ = ["SolverSpec", "register_solver", "list_solvers", "get_solver", "solver_spec", "is_builtin"]
 
 
 @dataclass(frozen=True)
@@ -179,6 +179,12 @@ class PolicySolver:
 
     def __call__(self, instance, objective, *, time_limit=None, seed=None, **options) -> SolverOutput:
         return SolverOutput(placement=self.policy(instance))
+
+
+def is_builtin(name: str) -> bool:
+    """Whether ``name`` is one of partopt's own solvers (not one registered by a user)."""
+    spec = _REGISTRY.get(name)
+    return spec is not None and isinstance(spec.target, str)
 
 
 def register_solver(name: str, solver: Callable, *, description: str = "", replace: bool = False,

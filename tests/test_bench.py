@@ -226,3 +226,57 @@ def test_shared_rebuild_never_loses_a_best_known(tmp_path, monkeypatch):
     assert rebuilt[1]["bound"] == fresh[1]["bound"]
     assert rebuilt[2]["solver"] == "old" and rebuilt[2]["bound"] == fresh[2]["bound"]
     assert rebuilt[2]["status"] == "feasible"
+
+
+def test_shipped_shared_suites_pass_the_strict_check():
+    """Every shipped shared-edge suite: schedules valid and priced as stored, bounds current
+    (computed after the work relaxation's fix), below the best known, and meeting it where the
+    entry says "optimal" (no re-solving: fast)."""
+    from partopt.suites import suite_path
+
+    for name, spec in SUITES.items():
+        if spec.shared and suite_path(name).exists():
+            assert check_suite(name) == [], name
+
+
+def _shared_entry(**hard):
+    from partopt.suites import SuiteEntry
+
+    sc = partopt.generate("shared", seed=0, num_tasks=3)
+    res = partopt.solve(sc, "earliest-finish")
+    ref = {"status": "feasible", "objective": res.objective, "bound": None, "bound_version": 2, "solver": res.solver,
+           "placement": [list(r) for r in res.placement], "start_s": [list(r) for r in res.start_s], **hard}
+    return SuiteEntry("x/00-0000", "p", {}, sc, {"hard": ref})
+
+
+def test_strict_check_flags_stale_bounds_false_optima_and_bounds_above_the_schedule():
+    """The check sees: a bound above the stored schedule, an "optimal" whose bound does not meet
+    its objective, and a bound from the bounds version whose work relaxation was invalid."""
+    from partopt.suites import _check_shared_entry  # noqa: PLC2701 - the rule under test
+
+    value = _shared_entry().reference["hard"]["objective"]
+    assert _check_shared_entry(_shared_entry()) == []
+    assert _check_shared_entry(_shared_entry(bound=0.9 * value)) == []
+    assert any("exceeds" in p for p in _check_shared_entry(_shared_entry(bound=1.01 * value)))
+    assert any("does not meet" in p for p in _check_shared_entry(_shared_entry(status="optimal", bound=0.9 * value)))
+    assert any("version 1" in p for p in _check_shared_entry(_shared_entry(bound=0.9 * value, bound_version=1)))
+    assert _check_shared_entry(_shared_entry(status="optimal", bound=value)) == []
+
+
+def test_rebuild_keeps_the_best_schedule_the_strongest_status_and_no_stale_bound():
+    """Merging a rebuilt reference with the stored one: the better schedule wins; on a tie the
+    proven entry wins (a rebuild on a loaded machine must not turn optima into "feasible"); a
+    stored entry of the old bounds version keeps its schedule but neither its bound nor status."""
+    from partopt.suites import _better_reference  # noqa: PLC2701 - the rule under test
+
+    proven = {"status": "optimal", "objective": 1.0, "bound": 1.0, "bound_version": 2, "solver": "shared-bnb"}
+    tie = {"status": "feasible", "objective": 1.0 + 1e-12, "bound": 0.9, "bound_version": 2, "solver": "shared-cpsat"}
+    assert _better_reference(proven, tie)["status"] == "optimal"
+    assert _better_reference(tie, proven)["status"] == "optimal"
+    assert _better_reference(proven, tie)["bound"] == 1.0
+    stale = {"status": "optimal", "objective": 0.95, "bound": 1.2, "bound_version": 1, "solver": "shared-cpsat"}
+    merged = _better_reference(stale, tie)
+    assert merged["objective"] == 0.95 and merged["status"] == "feasible" and merged["bound"] == 0.9
+    worse = {**tie, "objective": 1.5, "bound": 0.95}
+    merged = _better_reference(proven, worse)
+    assert merged["objective"] == 1.0 and merged["bound"] == 1.0 and merged["status"] == "optimal"

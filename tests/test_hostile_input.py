@@ -85,3 +85,105 @@ def test_arbitrary_bytes_are_refused_naming_the_file(tmp_path_factory, blob):
         partopt.read(path)
     except NAMED:
         pass
+
+
+# ----------------------------------------------------------- results files are sacred
+import os  # noqa: E402 - kept with the tests that use it
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+def _small_suite():
+    return [partopt.generate("paper", seed=s).replace(name=f"i{s}") for s in range(3)]
+
+
+@pytest.mark.parametrize("content", [b"my notes\nline two\n", bytes(range(256)) * 4, b"a,b,c\n1,2", b"\xef\xbb\xbf"])
+def test_out_that_is_not_a_rows_csv_is_refused_untouched(tmp_path, content):
+    """A user's notes, a binary file, another CSV (torn, so it would have been "repaired"): refused,
+    byte for byte unchanged, through the API and the CLI."""
+    out = tmp_path / "notes.csv"
+    out.write_bytes(content)
+    with pytest.raises(ValueError, match="not a partopt rows CSV"):
+        partopt.benchmark(_small_suite(), ["greedy"], out=out, progress=False)
+    assert out.read_bytes() == content
+    cli = subprocess.run([sys.executable, "-m", "partopt.cli", "bench", "paper-default-v1", "--solvers", "greedy",
+                          "--limit", "2", "--out", str(out)], capture_output=True, text=True, cwd=tmp_path)
+    assert cli.returncode == 2 and "not a partopt rows CSV" in cli.stderr
+    assert out.read_bytes() == content
+
+
+def test_out_that_is_a_folder_or_fifo_is_refused(tmp_path):
+    """Not a regular file: refused before it is opened (a FIFO would hang the run)."""
+    folder = tmp_path / "rows.csv"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="not a regular file"):
+        partopt.benchmark(_small_suite(), ["greedy"], out=folder, progress=False)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        partopt.benchmark(_small_suite(), ["greedy"], out=fifo, progress=False)
+
+
+def test_aliases_of_one_rows_file_serialize(tmp_path):
+    """The lock is on the file, not its name: a symlink or a hard link to a file being written is
+    refused while the first writer holds it."""
+    from partopt.bench import _lock  # noqa: PLC2701 - the lock itself is under test
+
+    out = tmp_path / "rows.csv"
+    held = _lock(out)
+    try:
+        (tmp_path / "soft.csv").symlink_to(out)
+        os.link(out, tmp_path / "hard.csv")
+        for alias in ("soft.csv", "hard.csv"):
+            with pytest.raises(ValueError, match="another benchmark is writing"):
+                partopt.benchmark(_small_suite(), ["greedy"], out=tmp_path / alias, progress=False)
+    finally:
+        held.close()
+    run = partopt.benchmark(_small_suite(), ["greedy"], out=tmp_path / "hard.csv", progress=False)
+    assert run.new_rows == 3 and len(partopt.bench.read_rows(out)) == 3  # one file, seen through both names
+
+
+def test_duplicate_ids_and_solver_names_are_refused_before_any_row(tmp_path):
+    """Two instances of one id, or two callables of one name, would mix their rows: refused, and
+    nothing is written."""
+    out = tmp_path / "rows.csv"
+    inst = partopt.generate("paper", seed=0).replace(name="same")
+    with pytest.raises(ValueError, match="repeats entry"):
+        partopt.benchmark([inst, inst], ["greedy"], out=out, progress=False)
+    with pytest.raises(ValueError, match="second solver named"):
+        partopt.benchmark(_small_suite(), [lambda i: [0] * i.num_blocks, lambda i: [1] * i.num_blocks], out=out,
+                          progress=False)
+
+    def greedy(instance):
+        return [0] * instance.num_blocks
+
+    with pytest.raises(ValueError, match="built-in solver"):
+        partopt.benchmark(_small_suite(), [greedy], out=out, progress=False)
+    with pytest.raises(ValueError, match="named twice"):
+        partopt.benchmark(_small_suite(), ["greedy", "greedy"], out=out, progress=False)
+    assert not out.exists() or out.stat().st_size == 0
+
+
+def test_rows_saved_with_a_bom_are_read(tmp_path):
+    """A rows CSV saved by a spreadsheet (UTF-8 with a byte-order mark) is read and resumed."""
+    out = tmp_path / "rows.csv"
+    partopt.benchmark(_small_suite(), ["greedy"], out=out, progress=False)
+    out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())
+    assert len(partopt.bench.read_rows(str(out))) == 3
+    assert partopt.benchmark(_small_suite(), ["greedy"], out=out, progress=False).new_rows == 0
+
+
+def test_cli_bench_without_out_writes_a_new_file_here_and_never_resumes(tmp_path):
+    """`partopt bench SUITE` without --out: a new file in the working directory, named in the
+    output; a second run makes another file instead of appending to the first."""
+    cmd = [sys.executable, "-m", "partopt.cli", "bench", "paper-default-v1", "--solvers", "greedy", "--limit", "2",
+           "--quiet"]
+    first = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    second = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "rows: paper-default-v1.csv" in first.stdout and "rows: paper-default-v1-2.csv" in second.stdout
+    assert "reused" not in second.stdout
+    resumed = subprocess.run(cmd + ["--out", "paper-default-v1.csv"], capture_output=True, text=True, cwd=tmp_path)
+    assert "2 reused from paper-default-v1.csv" in resumed.stdout

@@ -14,6 +14,7 @@ deadlines and the budgets; keep the resources' capacity and each task's own pace
     sum_k P_{kr} y_{krt} <= length of bucket t on r (after b_r)        one block at a time
     sum_r P_{kr} y_{krt} <= length of bucket t after r_k               one block of k at a time
     y_{krt} = 0 before e_{kr}, the earliest k's work can reach r; y_{krt} P_{kr} <= s_{t+1} - e_{kr}
+                     (e_{kr} over every route: :func:`~partopt.solvers.shared.common.earliest_starts`)
     D_k >= sum_{r,t} (max(s_t, e_{kr}) + min(P_{kv}, P_{kr})) y_{krt} - P_{kv} / 2 + min_r return_{kr} - r_k
                      for every resource v
     D_k >= a_k       (k's own lower bound alone: its Part I optimum, an empty edge)
@@ -30,7 +31,24 @@ rate of at most 1 / min_r P_{kr}; a slower v charges a task the slow resource's 
 the share it does there. Each bucket's work is counted at its start, so the LP's optimum
 is a lower bound on sum_k D_k of every schedule, hence on both objectives (the penalty
 only adds). It sees what one task's bound cannot: tasks that queue for the same fast
-server. The LP is solved by HiGHS.
+server.
+
+Why each row holds for every feasible schedule in continuous time (:meth:`WorkLp.point`
+maps a schedule to the LP's columns, and a test checks every row there):
+
+- all work done: each block runs once, whole, on one resource;
+- one block at a time: blocks on r in bucket t fill at most its length after b_r (the
+  device's CPU is one resource for all its tasks, free from the first release);
+- one block of k at a time: a chain's blocks never overlap, none before r_k;
+- e_{kr}: no block of k can start on r before the earliest-start DP over every route says
+  (each step of that DP is non-decreasing in its inputs); the device's uplinks need not
+  obey the triangle inequality, so the direct upload alone is not a bound;
+- the D_k rows: the tangents of the convex g at the simplex's vertices, with every
+  bucket's work counted at the bucket's start (no later than when it runs);
+- D_k >= a_k: each task's own bound (:func:`~partopt.solvers.shared.common.task_lower_bounds`).
+
+The LP is solved by HiGHS, and its bound is the Lagrangian of HiGHS's row multipliers
+(:func:`lagrangian_bound`), valid however inexact they are.
 """
 
 from __future__ import annotations
