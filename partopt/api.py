@@ -18,7 +18,7 @@ from partopt.scenario import Scenario
 __all__ = ["solve", "DEFAULT_SOLVER"]
 
 #: The solver ``solve`` runs when none is named: exact ground truth for each kind of problem.
-DEFAULT_SOLVER = {"chain": "dp", "scenario": "shared-cpsat", "horizon": "horizon-exact"}
+DEFAULT_SOLVER = {"chain": "dp", "scenario": "shared-exact", "horizon": "horizon-exact"}
 
 
 def solve(
@@ -40,7 +40,8 @@ def solve(
         slots sharing a battery (Part III), or the path of its JSON file.
     solver : str, optional
         A registered name (``partopt list``). Default: the exact solver of the problem,
-        ``dp`` for a chain, ``shared-cpsat`` for a scenario, ``horizon-exact`` for a horizon.
+        ``dp`` for a chain, ``shared-exact`` for a scenario (the branch and bound, then CP-SAT),
+        ``horizon-exact`` for a horizon.
     objective : {"hard", "penalty"}
         "hard": least total delay with every deadline and energy budget kept;
         "penalty": least delay + beta * psi, budgets kept.

@@ -67,6 +67,9 @@ _builtin("single-split", f"{_S}.heuristics:solve_single_split", "heuristic",
 _builtin("local-search", f"{_S}.local_search:solve_local_search", "heuristic",
          "single-block moves from a start placement until none helps")
 _E = "partopt.solvers.shared"
+_builtin("shared-exact", f"{_E}.portfolio:solve_shared_exact", "exact",
+         "shared edge: the default; the branch and bound, then CP-SAT from its schedule (best of both)",
+         ("ortools",), problem="scenario")
 _builtin("shared-cpsat", f"{_E}.cpsat:solve_shared_cpsat", "exact",
          "shared edge: CP-SAT with optional intervals and no-overlap (proves optimality)", ("ortools",),
          problem="scenario")

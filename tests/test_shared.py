@@ -457,10 +457,10 @@ def test_deadlines_tight_to_the_grid_never_claim_infeasible(seed):
     assert res.status in (partopt.Status.FEASIBLE, partopt.Status.OPTIMAL) and res.evaluation.feasible
 
 
-def test_solve_with_no_solver_named_runs_cpsat_on_a_scenario():
+def test_solve_with_no_solver_named_runs_the_exact_portfolio_on_a_scenario():
     """Ground truth in one call; a chain solver on a scenario is refused, naming the right ones."""
     sc = small(4, tasks=2)
-    assert partopt.solve(sc).solver == "shared-cpsat"
+    assert partopt.solve(sc).solver == "shared-exact"
     with pytest.raises(ValueError, match="shared-cpsat"):
         partopt.solve(sc, "dp")
     with pytest.raises(ValueError, match="solves a scenario"):
@@ -683,3 +683,21 @@ def test_branch_and_bound_chain_bound_is_the_earliest_finish_dp(seed, servers, d
         ref = earliest_finish_chain(sc.tables[k], task.release_s,
                                     [free[servers + task.device]] + list(free[:servers]))
         assert got - task.release_s == pytest.approx(ref.delay, rel=1e-12)
+
+
+def test_default_portfolio_proves_what_the_branch_and_bound_proves_and_keeps_the_best_of_both():
+    """shared-exact: where the branch and bound proves, its optimum (continuous time); where it
+    does not, CP-SAT from its schedule: the answer is no worse than either's schedule, its bound
+    the higher valid one, and beyond 16 tasks CP-SAT alone answers (timings: no test, see
+    bench/results/shared_speed.md)."""
+    sc = small(2, tasks=4)
+    exact = partopt.solve(sc, time_limit=30)
+    bnb = partopt.solve(sc, "shared-bnb", time_limit=30)
+    assert exact.solver == "shared-exact" and exact.status == bnb.status == partopt.Status.OPTIMAL
+    assert exact.objective == pytest.approx(bnb.objective, rel=1e-9) and exact.info["proven_by"] == "shared-bnb"
+    big = small(3, tasks=12, num_servers=2, release_rate=110)
+    res = partopt.solve(big, time_limit=6)
+    assert res.lower_bound is not None and res.lower_bound <= res.objective
+    assert res.info.get("proven_by") == "shared-bnb" or {"first", "then"} <= set(res.info)
+    many = small(4, tasks=17, num_servers=4)
+    assert partopt.solve(many, time_limit=3).info["answered_by"] == "shared-cpsat"

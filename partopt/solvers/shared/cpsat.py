@@ -71,6 +71,7 @@ from partopt.solvers.shared.start import (
     reported_bound,
     search_seconds,
     vetted_answer,
+    with_incumbent,
 )
 
 __all__ = ["solve_shared_cpsat", "DEFAULT_GRID_S"]
@@ -253,7 +254,8 @@ def _configure(solver, time_left: float | None, workers: int | None, seed: int |
 def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
                        grid_s: float = DEFAULT_GRID_S, workers: int | None = None, hint: bool = True,
                        symmetry: bool = False, task_bounds: bool = True, log: bool = False,
-                       params: dict | None = None, pair_bounds: bool = True) -> SolverOutput:
+                       params: dict | None = None, pair_bounds: bool = True,
+                       incumbent: tuple | None = None) -> SolverOutput:
     """Solve ``scenario`` exactly with CP-SAT (see the module docstring for the model).
 
     grid_s: the time grid (s); workers: CP-SAT search workers (default: the cores);
@@ -261,7 +263,9 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     "hard" with K >= 3, spending at most a quarter of the time limit); symmetry: order
     identical tasks by release (off by default, see the module docstring); log:
     print the solver's search log; params: further CP-SAT parameters by name (e.g.
-    ``{"linearization_level": 2}``).
+    ``{"linearization_level": 2}``); incumbent: a known solution (placement, start_s or None
+    for FIFO dispatch), e.g. another solver's, the hint and incumbent when it beats
+    earliest-finish's.
     """
     from ortools.sat.python import cp_model
 
@@ -271,6 +275,8 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     start = exact_start(scenario, objective, time_limit)
     if isinstance(start, SolverOutput):
         return start
+    if incumbent is not None:
+        start = with_incumbent(start, scenario, objective, incumbent)
     # Under "hard" an optimum costs no more than the incumbent (plus the grid's rounding), and
     # every other task at least its own bound: that caps each task's delay and every time.
     upper = math.inf

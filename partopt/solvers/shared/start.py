@@ -22,7 +22,7 @@ from partopt.solvers.shared.relaxation import work_bound
 
 __all__ = ["ExactStart", "exact_start", "incumbent_output", "with_work_bound", "work_share", "WORK_BOUND_MIN_TASKS",
            "chain_lp_reserve", "search_seconds", "reported_bound", "CHAIN_LP_MIN_TASKS", "CHAIN_LP_SHARE",
-           "vetted_bound", "vetted_answer"]
+           "vetted_bound", "vetted_answer", "with_incumbent"]
 
 #: From this many tasks on, the exact solvers also solve the work relaxation (an LP) for a
 #: bound on the total delay: with fewer, the per-task bounds are nearly as good.
@@ -97,6 +97,20 @@ def with_work_bound(start: ExactStart, scenario: Scenario, time_limit: float | N
     span = max(max(row) for row in start.known.finish_s)
     found = work_bound(scenario, start.delay_low, span, time_limit=time_limit)
     return dataclasses.replace(start, work_bound=vetted_bound("the work relaxation", found, start.known))
+
+
+def with_incumbent(start: ExactStart, scenario: Scenario, objective: Objective, incumbent) -> ExactStart:
+    """``start`` with ``incumbent`` (placement, start_s or None for FIFO dispatch) as its hint and
+    incumbent when it keeps the objective's constraints and beats the one it has; the work bound
+    is vetted against it too."""
+    if not isinstance(incumbent, (tuple, list)) or len(incumbent) != 2:
+        raise ValueError(f"incumbent: must be a (placement, start_s or None) pair, got {incumbent!r}")
+    known = evaluate_scenario(scenario, *incumbent)
+    if not objective.feasible(known) or (objective.feasible(start.known)
+                                         and objective.raw_value(known) >= objective.raw_value(start.known)):
+        return start
+    return dataclasses.replace(start, incumbent=(list(known.placement), list(known.start_s)), known=known,
+                               work_bound=vetted_bound("the work relaxation", start.work_bound, known))
 
 
 def chain_lp_reserve(scenario: Scenario, time_limit: float | None) -> float:
