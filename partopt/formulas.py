@@ -12,6 +12,8 @@ import numpy as np
 
 __all__ = [
     "REL_TOL",
+    "SCHEDULE_TOL_S",
+    "MAX_TIME_S",
     "shannon_rate",
     "local_computation_delay",
     "local_computation_energy",
@@ -29,6 +31,13 @@ __all__ = [
 
 #: Relative tolerance of every comparison against a deadline or an energy budget.
 REL_TOL = 1e-9
+#: Absolute tolerance of a schedule's time comparisons (s): a block may start this much before
+#: its input is ready, its resource free or the previous block on it ended (float noise).
+SCHEDULE_TOL_S = 1e-9
+#: The latest time a schedule may name (s; releases, server backlogs, start times): about 11.6
+#: days. Float64's spacing there is 1.2e-10 s, below :data:`SCHEDULE_TOL_S`; far later, a
+#: block's duration can vanish in rounding and overlapping blocks would pass as valid.
+MAX_TIME_S = 1e6
 
 
 def shannon_rate(bandwidth_hz, power_w, gain, noise_w_per_hz):

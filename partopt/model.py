@@ -90,8 +90,10 @@ def short(value: Any) -> str:
     return _SHORT.repr(value)
 
 
-def number_field(value: Any, name: str, *, lower: str = "none", optional: bool = False) -> float | None:
-    """Check a real number: finite, and ``> 0`` (lower="positive") or ``>= 0`` (lower="nonneg")."""
+def number_field(value: Any, name: str, *, lower: str = "none", optional: bool = False,
+                 upper: float = math.inf) -> float | None:
+    """Check a real number: finite, ``> 0`` (lower="positive") or ``>= 0`` (lower="nonneg"), and at
+    most ``upper``."""
     if value is None:
         if optional:
             return None
@@ -108,6 +110,8 @@ def number_field(value: Any, name: str, *, lower: str = "none", optional: bool =
         raise InstanceError(name, f"must be > 0, got {value!r}")
     if lower == "nonneg" and value < 0.0:
         raise InstanceError(name, f"must be >= 0, got {value!r}")
+    if value > upper:
+        raise InstanceError(name, f"must be at most {upper:g}, got {value!r}")
     return value
 
 

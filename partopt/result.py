@@ -23,7 +23,13 @@ class InvalidBoundWarning(RuntimeWarning):
     """A lower bound was found above a known valid solution: a defect, never reported or used.
 
     In production the bound is dropped (and any "optimal" that could rest on it), the warning
-    logged; the test suite turns it into an error (``filterwarnings`` in ``pyproject.toml``)."""
+    logged; the test suite turns it into an error (``filterwarnings`` in ``pyproject.toml``).
+
+    Parameters
+    ----------
+    message : str
+        Which bound, its value and the valid solution's objective it exceeds (s).
+    """
 
 
 def bound_exceeds(bound: float, value: float, rel_tol: float = 1e-9, abs_tol: float = 1e-12) -> bool:

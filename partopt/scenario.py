@@ -23,6 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from partopt.formulas import MAX_TIME_S
 from partopt.model import (
     Block,
     Device,
@@ -162,7 +163,8 @@ class EdgeServer:
 
     def __post_init__(self):
         object.__setattr__(self, "cpu_hz", number_field(self.cpu_hz, "cpu_hz", lower="positive"))
-        object.__setattr__(self, "available_s", number_field(self.available_s, "available_s", lower="nonneg"))
+        object.__setattr__(self, "available_s", number_field(self.available_s, "available_s", lower="nonneg",
+                                                             upper=MAX_TIME_S))
         name_field(self.name, "name")
 
 
@@ -196,7 +198,8 @@ class Task:
         object.__setattr__(self, "device", int(self.device))
         if not isinstance(self.model, str):
             raise InstanceTypeError("model", f"must be a model name (string), got {type(self.model).__name__}")
-        object.__setattr__(self, "release_s", number_field(self.release_s, "release_s", lower="nonneg"))
+        object.__setattr__(self, "release_s", number_field(self.release_s, "release_s", lower="nonneg",
+                                                           upper=MAX_TIME_S))
         object.__setattr__(self, "deadline_s",
                            number_field(self.deadline_s, "deadline_s", lower="positive", optional=True))
         name_field(self.name, "name")
@@ -457,7 +460,8 @@ def validate_scenario_placement(scenario: Scenario, placement: Any) -> tuple[tup
 
 
 def validate_start_times(scenario: Scenario, start_s: Any) -> tuple[tuple[float, ...], ...]:
-    """Check start times (one list per task, seconds, finite and >= 0) and return them as tuples."""
+    """Check start times (one list per task, seconds, finite, in [0, :data:`~partopt.formulas.MAX_TIME_S`])
+    and return them as tuples."""
     if isinstance(start_s, (str, bytes, Mapping)) or not hasattr(start_s, "__len__"):
         raise InstanceTypeError("start_s", f"must be a list of per-task lists, got {type(start_s).__name__}")
     if len(start_s) != scenario.num_tasks:
@@ -469,7 +473,7 @@ def validate_start_times(scenario: Scenario, start_s: Any) -> tuple[tuple[float,
         m_k = scenario.num_blocks(k)
         if len(row) != m_k:
             raise InstanceError(f"start_s[{k}]", f"has {len(row)} entries, task {k} has M={m_k} blocks")
-        out.append(tuple(float(number_field(v, f"start_s[{k}][{m}]", lower="nonneg") or 0.0)
+        out.append(tuple(float(number_field(v, f"start_s[{k}][{m}]", lower="nonneg", upper=MAX_TIME_S) or 0.0)
                          for m, v in enumerate(row)))
     return tuple(out)
 

@@ -29,8 +29,9 @@ def resource_of(scenario: Scenario, k: int, loc: int) -> tuple[str, int]:
 
 
 def _slack(t: float) -> float:
-    """Absolute tolerance of a time comparison at time ``t`` (s): the model's relative tolerance, at least 1 ns."""
-    return f.REL_TOL * max(abs(t), 1.0)
+    """Tolerance of a time comparison at time ``t`` (s): :data:`~partopt.formulas.SCHEDULE_TOL_S`, absolute
+    (times are at most :data:`~partopt.formulas.MAX_TIME_S`, where a float's spacing is smaller still)."""
+    return f.SCHEDULE_TOL_S
 
 
 def free_times(scenario: Scenario) -> dict[tuple[str, int], float]:
@@ -216,13 +217,13 @@ def evaluate_scenario(scenario: Scenario, placement: Any, start_s: Any = None) -
             move = tab.transfer[m][prev_loc][loc]
             arrive = prev_finish + move
             if begin[m] < arrive - _slack(arrive):
-                problems.append(f"start_s[{k}][{m}]: starts at {begin[m]:.9g} s, before its input is ready "
-                                f"at {arrive:.9g} s")
+                problems.append(f"start_s[{k}][{m}]: starts at {begin[m]!r} s, {arrive - begin[m]:.3g} s before "
+                                f"its input is ready at {arrive!r} s")
             if loc > 0:
                 avail = scenario.servers[loc - 1].available_s
                 if begin[m] < avail - _slack(avail):
-                    problems.append(f"start_s[{k}][{m}]: starts at {begin[m]:.9g} s on server {loc}, "
-                                    f"available from {avail:.9g} s")
+                    problems.append(f"start_s[{k}][{m}]: starts at {begin[m]!r} s on server {loc}, "
+                                    f"{avail - begin[m]:.3g} s before it is available at {avail!r} s")
             end = begin[m] + tab.duration[m][loc]
             busy.setdefault(resource_of(scenario, k, loc), []).append((begin[m], end, k, m))
             block = end - prev_finish
@@ -256,8 +257,8 @@ def evaluate_scenario(scenario: Scenario, placement: Any, start_s: Any = None) -
         items.sort()
         for (s0, e0, k0, m0), (s1, _, k1, m1) in zip(items, items[1:]):
             if s1 < e0 - _slack(e0):
-                problems.append(f"start_s[{k1}][{m1}]: overlaps block [{k0}][{m0}] on {res[0]} {res[1]} "
-                                f"(starts at {s1:.9g} s, the other ends at {e0:.9g} s)")
+                problems.append(f"start_s[{k1}][{m1}]: overlaps block [{k0}][{m0}] on {res[0]} {res[1]} by "
+                                f"{e0 - s1:.3g} s (starts at {s1!r} s, the other ends at {e0!r} s)")
     budgets = [dev.budget for dev in scenario.devices]
     return ScenarioEvaluation(
         placement=placement,

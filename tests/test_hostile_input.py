@@ -187,3 +187,34 @@ def test_cli_bench_without_out_writes_a_new_file_here_and_never_resumes(tmp_path
     assert "reused" not in second.stdout
     resumed = subprocess.run(cmd + ["--out", "paper-default-v1.csv"], capture_output=True, text=True, cwd=tmp_path)
     assert "2 reused from paper-default-v1.csv" in resumed.stdout
+
+
+# ----------------------------------------------------------- schedules that must not pass as valid
+def test_huge_start_times_are_refused_naming_the_field():
+    """start_s = 1e300 (where a block's duration vanishes in rounding, so overlaps hide) is refused,
+    naming the entry; so is a release or a backlog past MAX_TIME_S."""
+    from partopt.formulas import MAX_TIME_S
+
+    sc = partopt.generate("shared", seed=0, num_tasks=2)
+    res = partopt.solve(sc, "earliest-finish")
+    with pytest.raises(InstanceError, match=r"start_s\[0\]\[0\]: must be at most"):
+        partopt.evaluate(sc, res.placement, [[1e300] * len(r) for r in res.start_s])
+    doc = sc.to_dict()
+    doc["tasks"][1]["release_s"] = 2 * MAX_TIME_S
+    with pytest.raises(InstanceError, match=r"tasks\[1\].release_s: must be at most"):
+        from_dict(doc)
+
+
+def test_a_block_started_early_late_in_time_is_caught():
+    """The schedule check's tolerance is absolute (1 ns): 0.5 ms early at t = 9e5 s is a problem."""
+    sc = partopt.generate("shared", seed=0, num_tasks=2)
+    doc = sc.to_dict()
+    for task in doc["tasks"]:
+        task["release_s"] += 9e5
+    late = from_dict(doc)
+    res = partopt.solve(late, "earliest-finish")
+    start = [list(r) for r in res.start_s]
+    assert partopt.evaluate(late, res.placement, start).valid
+    start[0][1] -= 5e-4
+    ev = partopt.evaluate(late, res.placement, start)
+    assert not ev.valid and "0.0005 s before its input is ready" in ev.problems[0]
