@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from partopt import formulas as f
 from partopt.costs import CostTensors, InstanceBatch, cost_tensors
 
 __all__ = [
@@ -294,6 +295,41 @@ class Instance:
             number_field(self.energy_budget_j, "energy_budget_j", lower="nonneg", optional=True),
         )
         name_field(self.name, "name")
+        self._check_derived()
+
+    def _check_derived(self) -> None:
+        """Refuse fields whose derived delays or energies are not finite (an overflow: e.g. kappa = 0
+        times an infinite squared clock), naming them, and a chain whose slowest placement takes
+        longer than :data:`~partopt.formulas.MAX_TIME_S`: every solver's arithmetic must stay finite
+        and its times checkable, or an answer could pass as valid with a NaN cost."""
+        dev = self.device
+        uplinks = np.array([s.uplink_bps for s in self.servers])
+        with np.errstate(all="ignore"):
+            checks = [
+                (self.cycles[:, None] / self.location_hz[None, :], "cycles", "the CPU speeds (cpu_hz)",
+                 "its computation delay"),
+                (f.local_computation_energy(self.cycles, dev.cpu_hz, dev.kappa)[:, None], "cycles",
+                 "device.kappa and device.cpu_hz", "its local energy"),
+                (self.input_bits[:, None] / np.append(uplinks, self.backhaul_bps)[None, :], "input_bits",
+                 "the link rates", "its transmission delay"),
+                (f.transmission_energy(self.input_bits[:, None], uplinks[None, :], dev.tx_power_w), "input_bits",
+                 "device.tx_power_w and the uplinks", "its transmission energy"),
+            ]
+            for values, field, other, what in checks:
+                bad = np.argwhere(~np.isfinite(values))
+                if bad.size:
+                    m = int(bad[0][0])
+                    raise InstanceError(f"blocks[{m}].{field}", f"with {other}, {what} is not finite (overflow); "
+                                                                f"got {field}={getattr(self.blocks[m], field)!r}")
+            if not np.all(np.isfinite(self.output_bits / uplinks)):
+                raise InstanceError("output_bits", f"its return delay over the uplinks is not finite; got "
+                                                   f"{self.output_bits!r}")
+            worst = float(np.sum(np.max(self.cycles[:, None] / self.location_hz[None, :], axis=1))
+                          + np.sum(self.input_bits) / float(np.min(np.append(uplinks, self.backhaul_bps))))
+        if not worst <= f.MAX_TIME_S:
+            raise InstanceError("blocks", f"the chain's slowest placement takes {worst:.3g} s, more than the model's "
+                                          f"{f.MAX_TIME_S:g} s (partopt.formulas.MAX_TIME_S), beyond which times "
+                                          f"lose the precision schedules are checked to; scale cycles or bits down")
 
     # ----------------------------------------------------------------- shape
     @property

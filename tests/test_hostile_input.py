@@ -218,3 +218,17 @@ def test_a_block_started_early_late_in_time_is_caught():
     start[0][1] -= 5e-4
     ev = partopt.evaluate(late, res.placement, start)
     assert not ev.valid and "0.0005 s before its input is ready" in ev.problems[0]
+
+
+def test_derived_costs_that_overflow_are_refused_naming_the_field():
+    """kappa = 0 on a 1e200 Hz device gives 0 * inf = NaN energy, which passed as feasible; cycles of
+    1e308 make a block last 1e298 s: both refused, naming the block's field."""
+    import dataclasses
+
+    inst = partopt.generate("paper", seed=0)
+    hot = dataclasses.replace(inst.device, kappa=0.0, cpu_hz=1e200)
+    with pytest.raises(InstanceError, match=r"blocks\[0\]\.cycles: with device.kappa"):
+        inst.replace(device=hot)
+    huge = (dataclasses.replace(inst.blocks[0], cycles=1e308),) + inst.blocks[1:]
+    with pytest.raises(InstanceError, match="MAX_TIME_S"):
+        inst.replace(blocks=huge)
