@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import numbers
 import os
 import time
 
@@ -15,7 +17,7 @@ from partopt.registry import get_solver, list_solvers, solver_spec
 from partopt.result import Result, SolverOutput, make_result
 from partopt.scenario import Scenario
 
-__all__ = ["solve", "DEFAULT_SOLVER"]
+__all__ = ["solve", "DEFAULT_SOLVER", "NO_LIMIT_S", "checked_time_limit", "checked_seed"]
 
 #: The solver ``solve`` runs when none is named: exact ground truth for each kind of problem.
 DEFAULT_SOLVER = {"chain": "dp", "scenario": "shared-exact", "horizon": "horizon-exact"}
@@ -48,9 +50,10 @@ def solve(
     beta : float
         Weight of the deadline penalty psi (s per s) under "penalty".
     time_limit : float, optional
-        Seconds, for solvers that take one (model building included).
+        Seconds, for solvers that take one (model building included); None or inf: no limit
+        (so is anything from :data:`NO_LIMIT_S` on).
     seed : int, optional
-        For randomized solvers.
+        For randomized solvers: an int >= 0.
     **options
         Passed to the solver (e.g. ``backend="cp-sat"`` for ``milp-ortools``).
 
@@ -70,8 +73,8 @@ def solve(
             raise ValueError(f"instance: the file holds a {type(loaded).__name__}, not an instance, scenario or "
                              "horizon")
         instance = loaded
-    if time_limit is not None and (isinstance(time_limit, bool) or not time_limit > 0):
-        raise ValueError(f"time_limit: must be > 0 seconds, got {time_limit!r}")
+    time_limit = checked_time_limit(time_limit)
+    seed = checked_seed(seed)
     problem = ("scenario" if isinstance(instance, Scenario) else "horizon" if isinstance(instance, Horizon)
                else "chain")
     solver = DEFAULT_SOLVER[problem] if solver is None else solver
@@ -89,13 +92,42 @@ def solve(
     return make_result(instance, output, goal, solver, runtime)
 
 
+#: A time limit from this many seconds on (about 115 days) means no limit: it is never passed on
+#: to a solver library, whose own time arithmetic it could overflow.
+NO_LIMIT_S = 1e7
+
+
+def checked_time_limit(time_limit) -> float | None:
+    """``time_limit`` (s) as a float, or None for no limit (None, inf, or from :data:`NO_LIMIT_S` on);
+    anything else (a string, a bool, NaN, zero or less) is refused naming it."""
+    if time_limit is None:
+        return None
+    if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real) or math.isnan(time_limit):
+        raise ValueError(f"time_limit: must be a number of seconds > 0 (or None for no limit), got {time_limit!r}")
+    seconds = float(time_limit)
+    if not seconds > 0:
+        raise ValueError(f"time_limit: must be > 0 seconds (or None for no limit), got {time_limit!r}")
+    return None if seconds >= NO_LIMIT_S else seconds
+
+
+def checked_seed(seed) -> int | None:
+    """``seed`` as an int >= 0 (or None); a bool, a float, a negative number is refused naming it."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0:
+        raise ValueError(f"seed: must be an int >= 0 (or None), got {seed!r}")
+    return int(seed)
+
+
 @functools.lru_cache(maxsize=None)
 def _option_names(fn) -> tuple[str, ...] | None:
-    """The options ``fn`` takes beyond the fixed arguments, or None when it takes any (``**kwargs``)."""
+    """The options ``fn`` takes beyond the fixed arguments (its first, the problem, whatever its
+    name; objective, time_limit, seed), or None when it takes any (``**kwargs``)."""
     params = inspect.signature(fn).parameters
     if any(p.kind == p.VAR_KEYWORD for p in params.values()):
         return None
-    fixed = {"instance", "objective", "time_limit", "seed"}
+    first = next(iter(params), None)
+    fixed = {first, "objective", "time_limit", "seed"}
     return tuple(p for p in params if p not in fixed)
 
 

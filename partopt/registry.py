@@ -8,6 +8,7 @@ callable from an :class:`~partopt.model.Instance` to a placement, and wraps it.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 from dataclasses import dataclass
 from typing import Callable
@@ -153,6 +154,10 @@ def get_solver(name: str) -> Callable:
     else:
         module, attr = spec.target.split(":")
         try:
+            # A solver may import its packages only when it runs: check them now, on every path.
+            absent = [pkg for pkg in spec.requires if importlib.util.find_spec(pkg) is None]
+            if absent:
+                raise ModuleNotFoundError(f"No module named {absent[0]!r}", name=absent[0])
             fn = getattr(importlib.import_module(module), attr)
         except ModuleNotFoundError as error:
             missing = error.name or "a dependency"

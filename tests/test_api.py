@@ -119,11 +119,26 @@ def test_missing_optional_dependency_names_the_extra(monkeypatch):
     real = importlib.import_module
 
     def fake(name, *args):
-        if name.startswith("partopt.solvers.shared.cpsat"):
+        if name.startswith(("partopt.solvers.shared.cpsat", "partopt.solvers.shared.portfolio")):
             raise ModuleNotFoundError("No module named 'ortools'", name="ortools")
         return real(name, *args)
 
     monkeypatch.setattr(registry.importlib, "import_module", fake)
     monkeypatch.delitem(registry._LOADED, "shared-cpsat", raising=False)
+    monkeypatch.delitem(registry._LOADED, "shared-exact", raising=False)
+    with pytest.raises(ImportError, match=r'pip install "partopt\[milp\]"'):
+        partopt.solve(partopt.generate("shared", seed=0, num_tasks=2))
+
+
+def test_missing_package_imported_only_at_run_time_still_names_the_extra(monkeypatch):
+    """A solver that imports its package only when it runs (CP-SAT inside the default portfolio)
+    is checked before it runs: no bare "No module named 'ortools'" halfway through a solve."""
+    from partopt import registry
+
+    real = registry.importlib.util.find_spec
+    monkeypatch.setattr(registry.importlib.util, "find_spec", lambda name, *a: None if name == "ortools" else real(
+        name, *a))
+    for name in ("shared-exact", "shared-cpsat"):
+        monkeypatch.delitem(registry._LOADED, name, raising=False)
     with pytest.raises(ImportError, match=r'pip install "partopt\[milp\]"'):
         partopt.solve(partopt.generate("shared", seed=0, num_tasks=2))

@@ -232,3 +232,26 @@ def test_derived_costs_that_overflow_are_refused_naming_the_field():
     huge = (dataclasses.replace(inst.blocks[0], cycles=1e308),) + inst.blocks[1:]
     with pytest.raises(InstanceError, match="MAX_TIME_S"):
         inst.replace(blocks=huge)
+
+
+# ----------------------------------------------------------- the front door's arguments
+@pytest.mark.parametrize("kwargs, field", [
+    ({"time_limit": "5"}, "time_limit"), ({"time_limit": math.nan}, "time_limit"), ({"time_limit": True}, "time_limit"),
+    ({"time_limit": -1}, "time_limit"), ({"seed": -1}, "seed"), ({"seed": 1.5}, "seed"), ({"seed": True}, "seed"),
+])
+def test_front_door_arguments_are_refused_naming_them(kwargs, field):
+    """Bad arguments never reach NumPy or OR-Tools: a ValueError names the parameter given."""
+    with pytest.raises(ValueError, match=f"^{field}: must be"):
+        partopt.solve(partopt.generate("paper", seed=0), **kwargs)
+
+
+def test_an_infinite_time_limit_means_no_limit_and_options_name_what_a_solver_takes():
+    """time_limit=inf solves without a limit; an unknown option of a scenario solver lists its real
+    options, not the scenario it is given."""
+    assert partopt.solve(partopt.generate("paper", seed=0), time_limit=math.inf).status == partopt.Status.OPTIMAL
+    sc = partopt.generate("shared", seed=0, num_tasks=2)
+    with pytest.raises(ValueError, match="it takes: no options"):
+        partopt.solve(sc, "earliest-finish", nope=1)
+    with pytest.raises(ValueError, match="it takes: max_evaluations, dispatches_per_task, dispatch") as info:
+        partopt.solve(sc, "shared-local-search", nope=1)
+    assert "scenario" not in str(info.value)
