@@ -15,6 +15,7 @@ import os
 import pickle
 import sys
 import time
+import warnings
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +33,10 @@ from partopt.execution import (
     usable_cores,
 )
 from partopt.files import from_dict
+from partopt.generators import generate
 from partopt.model import Instance
 from partopt.progress import Progress
-from partopt.registry import register_solver, solver_spec
+from partopt.registry import is_builtin, register_solver, solver_spec
 from partopt.scenario import Scenario
 
 __all__ = [
@@ -70,6 +72,27 @@ class _Task:
     user_solvers: dict = field(default_factory=dict)
 
 
+#: (solver, problem kind) pairs already run once in this process, untimed (:func:`_warm`).
+_WARMED: set[tuple[str, str]] = set()
+
+
+def _warm(solver: str, instance: Instance | Scenario, options: dict) -> None:
+    """Run ``solver`` once, untimed, on a tiny problem of ``instance``'s kind, the first time this
+    process meets it: its compiled kernels and imports load then (0.2-0.7 s), not in a timed run."""
+    kind = "scenario" if isinstance(instance, Scenario) else "chain"
+    if (solver, kind) in _WARMED or not is_builtin(solver):  # a user's policy is called only as asked
+        return
+    _WARMED.add((solver, kind))
+    tiny = (generate("shared", seed=0, num_tasks=1, num_servers=2) if kind == "scenario"
+            else generate("paper", seed=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            solve(tiny, solver, time_limit=1.0, **options)
+        except Exception:  # noqa: BLE001 - a warm-up that fails is redone, and reported, by the timed run
+            pass
+
+
 def _run(task: _Task) -> list[dict]:
     for name, fn in task.user_solvers.items():  # a spawned worker does not inherit registrations
         register_solver(name, fn, replace=True)
@@ -86,6 +109,7 @@ def _run(task: _Task) -> list[dict]:
         ref_status, ref_obj, bound = task.reference
     rows = []
     for solver, seed in task.runs:
+        _warm(solver, instance, task.options.get(solver, {}))
         r = solve(instance, solver, objective=task.objective, beta=task.beta, seed=seed,
                   time_limit=task.time_limit, **task.options.get(solver, {}))
         gap = _gap_pct(r.objective, ref_obj)
@@ -158,8 +182,6 @@ def _solver_names(solvers: Sequence[str | Callable]) -> list[str]:
     """The registered names of ``solvers``; callables are registered under their ``__name__``.
     Two solvers of one name (two lambdas, or a callable named like a built-in solver) are
     refused before anything runs: their rows could not be told apart."""
-    from partopt.registry import is_builtin
-
     names: list[str] = []
     callables: dict[str, Callable] = {}
     for k, s in enumerate(solvers):

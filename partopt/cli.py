@@ -268,7 +268,10 @@ def cmd_bench(args) -> int:
     else:
         print(f"{args.suite}: {len({r['instance'] for r in run.rows})} instances, objective {args.objective}"
               + (f" (beta={args.beta:g})" if args.objective == "penalty" else "")
-              + f", reference {args.reference}; {run.new_rows} new rows"
+              + (", reference: the suite's stored optima (or best known, with a bound)"
+                 if _suite_problem(args.suite) == "scenario" and args.reference == "dp" else
+                 f", reference {args.reference}")
+              + f"; {run.new_rows} new rows"
               + (f", {len(run.rows) - run.new_rows} reused from {out}" if len(run.rows) > run.new_rows else ""))
         print(run.table())
         print(f"rows: {out}")
@@ -290,16 +293,22 @@ def _new_rows_file(stem: str) -> Path:
         k += 1
 
 
-def _default_solvers(suite: str) -> list[str]:
-    """The exact and heuristic solvers of the suite's kind (chain or scenario), but brute force, the MILPs and
-    the shared edge's branch and bound (all for small cases)."""
-    from partopt.registry import list_solvers
+def _suite_problem(suite: str) -> str:
+    """"scenario" for a shared-edge suite (by name or file name), else "chain"."""
     from partopt.suites import SUITES
 
-    problem = "scenario" if suite in SUITES and SUITES[suite].shared or Path(suite).name.startswith("shared-") \
+    return "scenario" if suite in SUITES and SUITES[suite].shared or Path(suite).name.startswith("shared-") \
         else "chain"
+
+
+def _default_solvers(suite: str) -> list[str]:
+    """The exact and heuristic solvers of the suite's kind (chain or scenario), but brute force, the MILPs and
+    the shared edge's branch and bound (all for small cases) and CP-SAT (both are in the default, shared-exact)."""
+    from partopt.registry import list_solvers
+
+    problem = _suite_problem(suite)
     return [s for kind in ("exact", "heuristic") for s in list_solvers(kind, problem=problem)
-            if s not in ("brute-force", "milp-ortools", "milp-pulp", "shared-milp", "shared-bnb")]
+            if s not in ("brute-force", "milp-ortools", "milp-pulp", "shared-milp", "shared-bnb", "shared-cpsat")]
 
 
 def cmd_plot(args) -> int:
