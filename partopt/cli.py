@@ -108,6 +108,10 @@ def _jsonable(x):
 def cmd_generate(args) -> int:
     import partopt
 
+    if args.count < 1:
+        raise ValueError(f"--count: must be >= 1, got {args.count}")
+    if args.seed < 0:
+        raise ValueError(f"--seed: must be >= 0, got {args.seed}")
     gen = partopt.get_generator(args.name, **key_values(args.param, "--param"))
     instances = [gen.generate(args.seed, i) for i in range(args.count)]
     if args.output is None:
@@ -120,6 +124,8 @@ def cmd_generate(args) -> int:
         partopt.write(instances[0], out)
         print(f"wrote {out}")
         return 0
+    if out.suffix == ".json" or (out.exists() and not out.is_dir()):
+        raise ValueError(f"--output: {out} names a file; {args.count} instances go to a folder (give one)")
     out.mkdir(parents=True, exist_ok=True)
     for inst in instances:
         partopt.write(inst, out / f"{inst.name}.json")
@@ -223,6 +229,8 @@ def cmd_evaluate(args) -> int:
         solution = partopt.read(args.solution)
         if not isinstance(solution, partopt.Solution) or len(solution.placement) != 1:
             raise ValueError(f"--solution: {args.solution} must hold one placement for one chain")
+        if solution.start_s is not None:  # a schedule is checked, never ignored: the chain as a one-task scenario
+            return _evaluate_scenario(partopt.Scenario.from_instance(inst), args)
         args.placement = list(solution.placement[0])
     if not args.placement:
         raise ValueError("placement: give one location per block (0 device, 1..N servers) or --solution")
@@ -336,6 +344,8 @@ def cmd_suite(args) -> int:
     if not args.names:
         raise ValueError("suite: name the suites to build or check (see `partopt suite list`)")
     names = list(suites.SUITES) if args.names == ["all"] else args.names
+    for name in names:
+        suites.suite_spec(name)  # an unknown name is refused before any work, with the names there are
     from partopt.cluster import scheduler_executor
 
     with scheduler_executor(args.scheduler) as executor:

@@ -38,8 +38,8 @@ from partopt.profiles import data_dir
 from partopt.result import Status
 from partopt.scenario import Scenario
 
-__all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "load_suite", "build_suite", "check_suite", "list_suites",
-           "fixed_heuristic_shares",
+__all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "suite_spec", "load_suite", "build_suite", "check_suite",
+           "list_suites", "fixed_heuristic_shares",
            "training_instances"]
 
 FORMAT = "partopt.suite/1"
@@ -203,7 +203,8 @@ def suite_path(name: str) -> Path:
     return data_dir() / "suites" / f"{name}.jsonl"
 
 
-def _spec(name: str) -> SuiteSpec:
+def suite_spec(name: str) -> SuiteSpec:
+    """The spec of suite ``name``; an unknown name is refused with the names there are."""
     if name not in SUITES:
         raise ValueError(f"suite: unknown name {name!r}; available: {', '.join(SUITES)}." + did_you_mean(name, SUITES))
     return SUITES[name]
@@ -286,7 +287,7 @@ def build_suite(name: str, *, verify_with: str | None = "milp-ortools", progress
     ``executor``: where the entries' ground truth is computed (default: this process),
     e.g. a Dask cluster's (:func:`partopt.cluster.connect`); each entry is one task.
     """
-    spec = _spec(name)
+    spec = suite_spec(name)
     path = suite_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -383,7 +384,7 @@ class _EntryJob:
 
 def _entry_line(job: _EntryJob) -> str:
     """The stored line of one entry: its instance and references (checked when asked)."""
-    spec = _spec(job.suite)
+    spec = suite_spec(job.suite)
     inst = from_dict(job.problem)
     if not isinstance(inst, (Instance, Scenario)):
         raise TypeError(f"{job.ident}: holds a {type(inst).__name__}, not an instance or scenario")
@@ -429,7 +430,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
     """Load a saved suite by name (``partopt/data/suites/<name>.jsonl``) or path."""
     path = Path(name_or_path)
     if not path.suffix:
-        _spec(str(name_or_path))
+        suite_spec(str(name_or_path))
         path = suite_path(str(name_or_path))
         if not path.exists():
             raise FileNotFoundError(f"suite {name_or_path!r} is not built yet: "
@@ -461,7 +462,7 @@ def check_suite(name: str, *, progress: Callable | None = None, reprove: bool = 
     ``reprove``, each entry is solved again by the exact solvers (``time_limit`` s each, default
     the suite's): a schedule better than a stored "optimal" (beyond the grid's rounding) or below
     the stored bound refutes it."""
-    spec = _spec(name)
+    spec = suite_spec(name)
     stored = {e.id: e for e in load_suite(name)}
     problems = []
     fresh = list(generate_entries(spec))

@@ -108,3 +108,25 @@ def test_a_set_is_not_a_placement():
     """A set has no order: refused as a placement, naming the field."""
     with pytest.raises(TypeError, match="placement"):
         partopt.evaluate(partopt.generate("paper", seed=0), {0, 1, 2, 3, 4, 5})
+
+
+def test_first_contact_mistakes_get_a_clear_error_not_a_folder_or_a_traceback(tmp_path, capsys):
+    """`suite check nope` names the suites there are (was KeyError); `generate --count -5 -o x.json`
+    is refused (it made a folder named x.json), and so are many instances to a .json name."""
+    assert main(["suite", "check", "nope"]) == 2
+    assert "unknown name 'nope'; available: paper-default-v1" in capsys.readouterr().err
+    target = tmp_path / "x.json"
+    assert main(["generate", "paper", "--count", "-5", "-o", str(target)]) == 2
+    assert main(["generate", "paper", "--count", "3", "-o", str(target)]) == 2
+    assert "names a file" in capsys.readouterr().err and not target.exists()
+
+
+def test_evaluate_checks_the_start_times_of_a_chain_solution(tmp_path, capsys):
+    """A solution file with start_s for one chain is checked as a one-task schedule, never ignored:
+    blocks started together on one server overlap."""
+    partopt.write(partopt.generate("paper", seed=3), tmp_path / "i.json")
+    (tmp_path / "s.json").write_text(json.dumps({"format": "partopt.solution/1", "placement": [[1] * 6],
+                                                 "start_s": [[0.0] * 6]}))
+    main(["evaluate", str(tmp_path / "i.json"), "--solution", str(tmp_path / "s.json")])
+    out = capsys.readouterr().out
+    assert "overlaps block" in out and "valid: False" in out
