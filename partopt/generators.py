@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from partopt import formulas as f
 from partopt.costs import along
 from partopt.evaluation import Objective
 from partopt.formulas import shannon_rate
@@ -426,6 +427,11 @@ class SharedEdgeGenerator(_Generator):
         Rate between servers (Mbit/s).
     energy_budget_j : float or None
         Per-device budget in the slot (J).
+    mix : bool
+        Draw every feature of the model per scenario instead (:meth:`sample_mixed`), so that a
+        solver is not tuned to one regime: the other parameters but ``networks``,
+        ``num_tasks``, ``release_rate``, ``cycles_per_flop``, ``kappa`` and ``backhaul_Mbps``
+        are then ignored.
     """
 
     networks: tuple[str, ...] = ("vgg16",)
@@ -445,6 +451,7 @@ class SharedEdgeGenerator(_Generator):
     kappa: float = 1e-26
     backhaul_Mbps: float = 100.0
     energy_budget_j: float | None = None
+    mix: bool = False
 
     name = "shared"
 
@@ -465,6 +472,8 @@ class SharedEdgeGenerator(_Generator):
             raise ValueError(f"release_rate: must be > 0 tasks per second, got {self.release_rate!r}")
 
     def sample(self, rng: np.random.Generator):
+        if self.mix:
+            return self.sample_mixed(rng)
         from partopt.scenario import ChainModel, EdgeDevice, EdgeServer, Scenario, Task
 
         n = _draw_int(rng, self.num_servers, "num_servers")
@@ -497,6 +506,63 @@ class SharedEdgeGenerator(_Generator):
             limit = None if self.task_deadline_s is None else float(_draw(rng, self.task_deadline_s, "task_deadline_s"))
             tasks.append(Task(device=device, model=model, release_s=float(release[k]), deadline_s=limit,
                               name=f"t{k}"))
+        return Scenario(models=models, devices=devices, servers=servers, backhaul_bps=self.backhaul_Mbps * 1e6,
+                        tasks=tuple(tasks))
+
+
+    def sample_mixed(self, rng: np.random.Generator):
+        """A scenario drawing every feature of model Part II (the ``mix`` option):
+
+        - N = 2..9 servers at 2-10 GHz, each busy until 0-50 ms with probability 1/2;
+        - D = 1..min(K, 6) devices at 0.5-2.5 GHz and 0.1-1 W, each with its own uplink to each
+          server, log-uniform over 0.1-10 MB/s (mixed networks: a route through another
+          server and the backhaul is often faster than the direct upload);
+        - each network cut into M = 3..12 blocks (at most its units), its result sent back;
+        - with probability 1/2 a task has an end-to-end deadline of 1.5-4 times its fastest
+          time alone (a single server or the device), which queueing makes bind;
+        - a third of the blocks have a deadline of 5-20 times their fastest compute and upload;
+        - with probability 1/2 a device has a budget of 0.3-1 times the energy of running its
+          tasks wholly on it, so that the all-local placements break it.
+        """
+        from partopt.scenario import ChainModel, EdgeDevice, EdgeServer, Scenario, Task
+
+        n = int(rng.integers(2, 10))
+        server_hz = rng.uniform(2.0, 10.0, size=n) * 1e9
+        servers = tuple(EdgeServer(cpu_hz=float(hz), available_s=float(rng.uniform(0.0, 0.05)) if rng.random() < 0.5
+                                   else 0.0, name=f"es{i + 1}") for i, hz in enumerate(server_hz))
+        d_count = int(rng.integers(1, min(self.num_tasks, 6) + 1))
+        device_hz = rng.uniform(0.5, 2.5, size=d_count) * 1e9
+        uplinks = 10.0 ** rng.uniform(-1.0, 1.0, size=(d_count, n)) * MB
+        models, chains = {}, []
+        for net in self.networks:
+            profile = load_profile(net)
+            m = int(rng.integers(3, min(12, len(profile.units)) + 1))
+            parts = profile.blocks(m)
+            cycles = np.array([pb.flops * self.cycles_per_flop for pb in parts])
+            fastest = cycles / server_hz.max() + np.array([pb.input_bits for pb in parts]) / uplinks.max()
+            blocks = tuple(Block(cycles=float(c), input_bits=pb.input_bits, param_bits=pb.param_bits, name=pb.name,
+                                 deadline_s=float(t * rng.uniform(5.0, 20.0)) if rng.random() < 1 / 3 else None)
+                           for pb, c, t in zip(parts, cycles, fastest))
+            key = f"{net}-{m}"
+            models[key] = ChainModel(blocks, profile.output_bits)
+            chains.append((key, cycles, parts[0].input_bits, profile.output_bits))
+        gaps = rng.exponential(1.0 / self.release_rate, size=self.num_tasks)
+        release = np.concatenate([[0.0], np.cumsum(gaps[1:])])
+        tasks, local_energy = [], np.zeros(d_count)
+        for k in range(self.num_tasks):
+            d = int(rng.integers(d_count))
+            key, cycles, first_bits, out_bits = chains[int(rng.integers(len(chains)))]
+            alone = min(cycles.sum() / device_hz[d],
+                        float(np.min(first_bits / uplinks[d] + cycles.sum() / server_hz + out_bits / uplinks[d])))
+            limit = float(alone * rng.uniform(1.5, 4.0)) if rng.random() < 0.5 else None
+            tasks.append(Task(device=d, model=key, release_s=float(release[k]), deadline_s=limit, name=f"t{k}"))
+            local_energy[d] += float(f.local_computation_energy(cycles.sum(), device_hz[d], self.kappa))
+        devices = tuple(
+            EdgeDevice(cpu_hz=float(device_hz[d]), tx_power_w=float(rng.uniform(0.1, 1.0)),
+                       uplink_bps=tuple(uplinks[d].tolist()), kappa=self.kappa, name=f"dev{d}",
+                       energy_budget_j=float(local_energy[d] * rng.uniform(0.3, 1.0))
+                       if rng.random() < 0.5 and local_energy[d] > 0 else None)
+            for d in range(d_count))
         return Scenario(models=models, devices=devices, servers=servers, backhaul_bps=self.backhaul_Mbps * 1e6,
                         tasks=tuple(tasks))
 

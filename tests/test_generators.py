@@ -91,3 +91,36 @@ def test_unknown_generator_and_parameter():
         PaperGenerator(rate_model="magic")
     with pytest.raises(ValueError, match="min_rate_MBps"):
         DILGenerator(min_rate_MBps=0)
+
+
+def test_mixed_shared_generator_draws_every_feature_of_the_model():
+    """mix=True: over a few seeds, scenarios with several devices and one, busy servers, mixed
+    uplinks (a server reached faster through another), task and block deadlines, budgets, N from 2
+    to 9 and M from 3 to 12; deterministic per seed; exact answers check out under evaluate."""
+    from partopt.solvers.shared.common import earliest_starts
+
+    nets = ("vgg16", "alexnet", "resnet32", "nin")
+    seen = set()
+    for seed in range(24):
+        sc = partopt.generate("shared", seed=seed, num_tasks=6, mix=True, networks=nets)
+        assert sc == partopt.generate("shared", seed=seed, num_tasks=6, mix=True, networks=nets)
+        assert 2 <= sc.num_servers <= 9 and all(3 <= m <= 12 for m in sc.block_counts)
+        seen |= {"busy"} if any(s.available_s > 0 for s in sc.servers) else set()
+        seen |= {"budget"} if any(d.energy_budget_j is not None for d in sc.devices) else set()
+        seen |= {"task deadline"} if any(t.deadline_s is not None for t in sc.tasks) else set()
+        seen |= {"block deadline"} if any(b.deadline_s is not None for m in sc.models.values() for b in m.blocks) \
+            else set()
+        seen |= {"one device"} if sc.num_devices == 1 else {"devices"}
+        free = [0.0] + [0.0] * sc.num_servers
+        for tab, task in zip(sc.tables, sc.tasks):  # a server reached sooner through another than directly
+            first = earliest_starts(tab, task.release_s, free)
+            for j in range(1, sc.num_servers + 1):
+                device_time = [sum(row[0] for row in tab.duration[:m]) for m in range(len(tab.duration))]
+                direct = min(task.release_s + device_time[m] + tab.transfer[m][0][j] for m in range(len(device_time)))
+                if min(row[j] for row in first) < direct - 1e-12:
+                    seen.add("mixed networks")
+    assert seen >= {"busy", "budget", "task deadline", "block deadline", "one device", "devices", "mixed networks"}
+    sc = partopt.generate("shared", seed=5, num_tasks=3, mix=True, networks=nets)
+    res = partopt.solve(sc, time_limit=10)
+    if res.placement is not None:
+        assert partopt.evaluate(sc, res.placement, res.start_s).total_delay == pytest.approx(res.evaluation.total_delay)
