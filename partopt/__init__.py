@@ -60,6 +60,7 @@ __all__ = [
     "InvalidBoundWarning",
     "Status",
     "benchmark",  # noqa: F822 - loaded on first use by __getattr__
+    "profile",  # noqa: F822 - loaded on first use by __getattr__
     "check_solver",  # noqa: F822 - loaded on first use by __getattr__
     "cost_tensors",
     "evaluate",
@@ -86,4 +87,8 @@ def __getattr__(name):
         from partopt.bench import benchmark
 
         return benchmark
+    if name == "profile":  # torch loads only when a profile is made
+        from partopt.profiling import profile
+
+        return profile
     raise AttributeError(f"module 'partopt' has no attribute {name!r}")

@@ -21,6 +21,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -61,6 +62,15 @@ rows are reused, not redone. A file that is not a rows CSV is refused untouched.
   partopt bench paper-servers-v1 --solvers dp greedy apdi --limit 40 --out servers.csv
   partopt plot gaps servers.csv     # gap distribution per solver
   partopt plot sweep servers.csv    # delay and energy against the sweep axis""",
+    "profile": """examples:
+  partopt profile torchvision.models:resnet18 --input-shape 3,224,224 -o resnet18.json
+  partopt profile mypkg.nets:build_model --input-shape 3,96,96 --measure --repeats 30 -o mynet.json
+  partopt generate mobile --param network=mynet.json --param num_blocks=6 -o inst.json
+  partopt solve inst.json
+
+Units are cut where exactly one tensor is alive in the traced graph (a residual block or a
+transformer layer stays whole). With --measure each unit's time on this machine is stored;
+a block's time on the device is then the measured one (docs/model.md).""",
     "train": """examples:
   partopt train imitation --config generator=dil --config count=300000 --out imitation.pt
   partopt train distilled --config teacher=imitation.pt --config transfer=200000 --out distilled.pt
@@ -375,6 +385,43 @@ def _suite_actions(suites, names, args, executor) -> int:
     return 0
 
 
+def cmd_profile(args) -> int:
+    import importlib
+
+    import partopt
+    from partopt.profiles import with_latency_table
+
+    module_name, _, attr = args.factory.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"factory: must be PACKAGE.MODULE:FACTORY, got {args.factory!r}")
+    try:
+        shape = tuple(int(v) for v in args.input_shape.split(","))
+    except ValueError:
+        raise ValueError(f"--input-shape: must be integers separated by commas (e.g. 3,224,224), "
+                         f"got {args.input_shape!r}") from None
+    if not shape or any(v <= 0 for v in shape) or math.prod(shape) > 2**31:
+        raise ValueError(f"--input-shape: must be positive sizes of at most 2^31 elements in all, got {shape}")
+    sys.path.insert(0, os.getcwd())  # PACKAGE.MODULE as `python -m` would find it
+    if module_name.split(".")[0] == "torchvision":  # its model definitions, without its compiled operators
+        from partopt.profiling import torchvision_models
+
+        torchvision_models()
+    try:
+        target = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"factory: cannot load {args.factory!r}: {error}") from None
+    import torch
+
+    model = target if isinstance(target, torch.nn.Module) else target()
+    prof = partopt.profile(model, torch.randn(1, *shape), name=args.name, measure=args.measure,
+                           repeats=args.repeats, threads=args.threads)
+    if args.latency_table:
+        prof = with_latency_table(prof, args.latency_table)
+    print(prof.summary())
+    print(f"wrote {prof.save(args.output)}")
+    return 0
+
+
 def cmd_list(args) -> int:
     import partopt
     from partopt.generators import GENERATORS
@@ -432,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generate", metavar="NAME", help="solve a generated instance instead of a file")
     p.add_argument("--seed", type=int, default=0, help="with --generate: the instance seed")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="with --generate: generator parameter")
-    p.add_argument("--solver", help="solver name (see `partopt list`; default dp, or shared-cpsat for a scenario)")
+    p.add_argument("--solver", help="solver name (see `partopt list`; default dp, or shared-exact for a scenario)")
     p.add_argument("--objective", choices=["hard", "penalty"], default="hard",
                    help="hard: problem P with deadlines as constraints; penalty: L + beta psi (default hard)")
     p.add_argument("--beta", type=float, default=1.0, help="penalty weight beta (default 1)")
@@ -486,6 +533,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check --reprove: seconds per exact solve (default: the suite's own)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N local workers (extra [dask])")
+
+    p = add("profile", "profile your own PyTorch model into a chain of units (a partopt.profile/2 file)",
+            cmd_profile)
+    p.add_argument("factory", help="PACKAGE.MODULE:FACTORY, a function returning the torch.nn.Module (or a "
+                                   "module-level model object)")
+    p.add_argument("--input-shape", required=True, metavar="C,H,W", help="one input's shape, without the batch")
+    p.add_argument("--name", help="the profile's name (default: the model's class)")
+    p.add_argument("--measure", action="store_true", help="time every unit on this machine")
+    p.add_argument("--repeats", type=int, default=20, help="with --measure: timed runs per unit (median kept)")
+    p.add_argument("--threads", type=int, default=1, help="with --measure: torch threads")
+    p.add_argument("--latency-table", metavar="CSV",
+                   help="unit times from another profiler (columns unit,latency_s[,output_bytes])")
+    p.add_argument("-o", "--output", required=True, help="the profile file to write (.json)")
 
     p = add("list", "list solvers, generators, suites and DNN profiles", cmd_list)
 

@@ -687,9 +687,11 @@ class MobileGenerator(_Generator):
 
     Parameters
     ----------
-    network : str
+    network : str, path or DNNProfile
         An ImageNet-size profile (``resnet50-224``, ``resnet18-224``, ``mobilenetv2-224``,
-        ``vgg16-224``, ``alexnet-224``).
+        ``vgg16-224``, ``alexnet-224``), or your own (``partopt profile``, a profile file or
+        object). A profile with measured times gives each block its measured time on the
+        device (its cycles are that time at the device's clock; servers run them at theirs).
     num_blocks : int or None
         Blocks M; None: the network's natural blocks.
     num_servers : int or (int, int)
@@ -765,7 +767,9 @@ class MobileGenerator(_Generator):
             rates[0 if self.server == "cpu+gpu" else slice(None)] = self.link_mbps * 1e6
         raw = profile.blocks(self.num_blocks)
         first_bits = profile.input_elements * self.input_bits_per_element
-        blocks = tuple(Block(cycles=pb.flops, input_bits=first_bits if k == 0 else pb.input_bits,
+        # A measured profile's times are the device's: cycles at the device's clock (docs/model.md).
+        blocks = tuple(Block(cycles=pb.flops if pb.time_s is None else pb.time_s * device_hz,
+                             input_bits=first_bits if k == 0 else pb.input_bits,
                              param_bits=pb.param_bits, name=pb.name) for k, pb in enumerate(raw))
         inst = Instance(
             blocks=blocks,

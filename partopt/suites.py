@@ -155,6 +155,13 @@ SUITES: dict[str, SuiteSpec] = {
                     description=f"shared edge, K = {k} tasks at 30/70/110 per s, four DNNs, N = 2..9, 3 devices")
           for i, (k, count, limit) in enumerate(((2, 10, 20.0), (8, 5, 30.0), (16, 3, 30.0), (64, 1, 30.0),
                                                  (256, 1, 30.0)))],
+        SuiteSpec("shared-mix-k8-v1", "shared",
+                  _sweep("release_rate", (30, 70, 110),
+                         lambda rate: {"networks": SHARED_MIX["networks"], "num_tasks": 8, "release_rate": rate,
+                                       "mix": True}),
+                  5, HELD_OUT_SEED + 15, axis="release_rate", time_limit=30.0,
+                  description="shared edge drawn with every model feature (mix=True): K = 8 at 30/70/110 per s, "
+                              "N = 2..9, 1..6 devices, mixed uplinks, busy servers, deadlines and budgets that bind"),
     ]
 }
 

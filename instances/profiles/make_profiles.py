@@ -136,31 +136,13 @@ def resnet32() -> tuple[nn.Sequential, list[int]]:
 
 # ------------------------------------------------------ torchvision networks
 def torchvision_models():
-    """``torchvision.models``, importing only its Python model definitions.
+    """``torchvision.models`` without its compiled operators (:func:`partopt.profiling.torchvision_models`)."""
+    from partopt.profiling import torchvision_models as load
 
-    torchvision's compiled operators (detection ops) are not needed to build and trace
-    the classification models, and a torchvision wheel built for another torch cannot
-    load them; the package's ``__init__`` (which registers them) is skipped.
-    """
-    import importlib.util
-    import sys
-    import types
-    import warnings
-
-    if "torchvision.models" in sys.modules:
-        return sys.modules["torchvision.models"]
-    spec = importlib.util.find_spec("torchvision")
-    if spec is None:
-        raise SystemExit("torchvision is needed for the ImageNet profiles: pip install 'torchvision<0.29'")
-    if "torchvision" not in sys.modules:
-        package = types.ModuleType("torchvision")
-        package.__path__ = list(spec.submodule_search_locations or [])
-        package.__spec__ = spec
-        sys.modules["torchvision"] = package
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import torchvision.models as models
-    return models
+    try:
+        return load()
+    except ImportError as error:
+        raise SystemExit(str(error)) from None
 
 
 def _tv_resnet(name: str):
