@@ -143,12 +143,24 @@ def cmd_generate(args) -> int:
     return 0
 
 
+#: The CLI's time limit for an exact scenario solve when --time-limit is not given (s).
+CLI_SCENARIO_LIMIT_S = 60.0
+
+
 def cmd_solve(args) -> int:
     import partopt
 
     inst = _instance(args)
+    limit = args.time_limit
+    if isinstance(inst, partopt.Scenario):
+        solver = args.solver or partopt.api.DEFAULT_SOLVER["scenario"]
+        if limit is None and partopt.registry.solver_spec(solver).kind == "exact":
+            limit = CLI_SCENARIO_LIMIT_S  # an exact search can run for hours: the CLI never waits unasked
+        print(f"[solve] {solver}: {inst.num_tasks} tasks, {inst.num_servers} servers"
+              + (f", at most {limit:g} s (--time-limit to change)" if limit is not None else "") + " ...",
+              file=sys.stderr, flush=True)
     result = partopt.solve(inst, args.solver, objective=args.objective, beta=args.beta,
-                           time_limit=args.time_limit, seed=args.solver_seed, **key_values(args.option, "--option"))
+                           time_limit=limit, seed=args.solver_seed, **key_values(args.option, "--option"))
     if args.solution_out:
         if result.placement is None:
             raise ValueError(f"--solution-out: {result.solver} returned no placement ({result.status})")
@@ -483,7 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--objective", choices=["hard", "penalty"], default="hard",
                    help="hard: problem P with deadlines as constraints; penalty: L + beta psi (default hard)")
     p.add_argument("--beta", type=float, default=1.0, help="penalty weight beta (default 1)")
-    p.add_argument("--time-limit", type=float, help="seconds, for solvers that take one")
+    p.add_argument("--time-limit", type=float, help="seconds, for solvers that take one (an exact scenario "
+                                                  "solve: 60 by default; inf for none)")
     p.add_argument("--solver-seed", type=int, help="seed of a randomized solver")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="solver option, e.g. backend=cp-sat")
     p.add_argument("--json", action="store_true", help="print the result as JSON")

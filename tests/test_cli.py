@@ -130,3 +130,14 @@ def test_evaluate_checks_the_start_times_of_a_chain_solution(tmp_path, capsys):
     main(["evaluate", str(tmp_path / "i.json"), "--solution", str(tmp_path / "s.json")])
     out = capsys.readouterr().out
     assert "overlaps block" in out and "valid: False" in out
+
+
+def test_solving_a_scenario_says_what_it_runs_and_is_bounded_in_time(tmp_path, capsys):
+    """`partopt solve scenario.json` names its solver, size and time limit at once (it was silent),
+    and an exact solve without --time-limit stops within the CLI's default."""
+    from partopt.cli import CLI_SCENARIO_LIMIT_S
+
+    partopt.write(partopt.generate("shared", seed=0, num_tasks=2), tmp_path / "sc.json")
+    assert main(["solve", str(tmp_path / "sc.json")]) == 0
+    err = capsys.readouterr().err
+    assert "[solve] shared-exact: 2 tasks" in err and f"at most {CLI_SCENARIO_LIMIT_S:g} s" in err
