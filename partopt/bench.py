@@ -274,18 +274,30 @@ def read_rows(path: str | os.PathLike) -> list[dict]:
     check_rows_file(path)
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        rows = list(reader)
+        try:
+            rows = list(reader)
+        except csv.Error as error:
+            raise ValueError(f"out: {path} line {reader.line_num}: {error}; fix or remove the file") from None
     seen = set()
     for line, row in enumerate(rows, start=2):
+        if any("\0" in str(v) for v in row.values()):
+            raise ValueError(f"out: {path} line {line} holds a NUL byte; fix or remove the file")
         if None in row or any(v is None for v in row.values()):
             raise ValueError(f"out: {path} line {line} has the wrong number of fields; fix or remove the file")
         key = (row["instance"], row["solver"], row["seed"], row["objective_kind"], row["beta"])
         if key in seen:
             raise ValueError(f"out: {path} line {line} repeats the row of {key[:3]}; the file was written twice")
         seen.add(key)
+    for line, row in enumerate(rows, start=2):
+        try:
+            row["seed"] = int(row["seed"])
+            row["beta"] = float(row["beta"])
+            objective = float(row["objective"]) if row.get("objective") not in ("", "None", None) else None
+        except ValueError:
+            raise ValueError(f"out: {path} line {line}: seed, beta or objective is not a number") from None
+        if objective is not None and math.isnan(objective):
+            raise ValueError(f"out: {path} line {line}: objective is NaN; fix or remove the row")
     for row in rows:
-        row["seed"] = int(row["seed"])
-        row["beta"] = float(row["beta"])
         for name in ("objective", "reference", "gap_pct", "total_delay", "energy", "penalty", "runtime", "bound",
                      "gap_to_bound_pct"):
             row[name] = float(row[name]) if row.get(name) not in ("", "None", None) else None

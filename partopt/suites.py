@@ -433,8 +433,16 @@ def _verify(ident: str, inst: Instance | Scenario, ref: dict, verify_with: str) 
             raise RuntimeError(f"{ident} [{kind}]: DP {r} but {verify_with} {check.status} {check.objective}")
 
 
+#: The largest suite file read (bytes).
+MAX_SUITE_BYTES = 512 * 2**20
+
+
 def load_suite(name_or_path: str | Path) -> Suite:
-    """Load a saved suite by name (``partopt/data/suites/<name>.jsonl``) or path."""
+    """Load a saved suite by name (``partopt/data/suites/<name>.jsonl``) or path.
+
+    A suite file is untrusted: it must be a regular file of at most :data:`MAX_SUITE_BYTES`,
+    every line JSON, every entry a valid instance or scenario with a unique id, and every stored
+    reference objective and bound a finite number > 0 (or null); errors name ``file:line``."""
     path = Path(name_or_path)
     if not path.suffix:
         suite_spec(str(name_or_path))
@@ -442,21 +450,63 @@ def load_suite(name_or_path: str | Path) -> Suite:
         if not path.exists():
             raise FileNotFoundError(f"suite {name_or_path!r} is not built yet: "
                                     f"run `partopt suite build {name_or_path}`")
-    with open(path) as fh:
-        head = json.loads(fh.readline())
+    if not path.is_file():
+        raise ValueError(f"suite: {path} is not a regular file")
+    if path.stat().st_size > MAX_SUITE_BYTES:
+        raise ValueError(f"suite: {path} is larger than {MAX_SUITE_BYTES // 2**20} MiB")
+    with open(path, encoding="utf-8-sig") as fh:
+        head = _suite_line(path, 1, fh.readline())
         if head.get("format") != FORMAT:
-            raise ValueError(f"{path}: format must be {FORMAT!r}, got {head.get('format')!r}")
-        suite = Suite(head["name"], head["generator"], head["seed"], head["count"], head.get("axis"),
-                      head.get("description", ""))
-        for line in fh:
+            raise ValueError(f"{path}:1: format must be {FORMAT!r}, got {head.get('format')!r}")
+        try:
+            suite = Suite(str(head["name"]), str(head["generator"]), int(head["seed"]), int(head["count"]),
+                          head.get("axis"), str(head.get("description", "")))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}:1: the header needs name, generator, seed and count ({error})") from None
+        seen: set[str] = set()
+        for number, line in enumerate(fh, start=2):
             if line.strip():
-                d = json.loads(line)
-                problem = from_dict(d["instance"])
-                if not isinstance(problem, (Instance, Scenario)):
-                    raise ValueError(f"{path}: entry {d['id']} holds no instance or scenario")
-                suite.entries.append(SuiteEntry(d["id"], d["point"], d["params"], problem,
-                                                d["reference"]))
+                suite.entries.append(_suite_entry(path, number, _suite_line(path, number, line), seen))
     return suite
+
+
+def _suite_line(path: Path, number: int, line: str) -> dict:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}:{number}: not JSON ({error.msg} at column {error.colno})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}:{number}: must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _suite_entry(path: Path, number: int, d: dict, seen: set[str]) -> SuiteEntry:
+    """One suite line as an entry, checked (see :func:`load_suite`)."""
+    where = f"{path}:{number}"
+    for key in ("id", "point", "params", "instance", "reference"):
+        if key not in d:
+            raise ValueError(f"{where}: the entry has no {key!r}")
+    if not isinstance(d["id"], str) or d["id"] in seen:
+        raise ValueError(f"{where}: id {d['id']!r} must be a string, once per suite")
+    seen.add(d["id"])
+    try:
+        problem = from_dict(d["instance"])
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{where}: instance: {error}") from None
+    if not isinstance(problem, (Instance, Scenario)):
+        raise ValueError(f"{where}: entry {d['id']} holds no instance or scenario")
+    if not isinstance(d["reference"], dict):
+        raise ValueError(f"{where}: reference must be an object")
+    for kind, ref in d["reference"].items():
+        if not isinstance(ref, dict):
+            raise ValueError(f"{where}: reference.{kind} must be an object")
+        for key in ("objective", "bound"):
+            value = ref.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value) or value <= 0):
+                raise ValueError(f"{where}: reference.{kind}.{key} must be a finite number > 0 or null, "
+                                 f"got {value!r}")
+    return SuiteEntry(d["id"], str(d["point"]), d["params"], problem, d["reference"])
 
 
 def check_suite(name: str, *, progress: Callable | None = None, reprove: bool = False,

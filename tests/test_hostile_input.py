@@ -255,3 +255,50 @@ def test_an_infinite_time_limit_means_no_limit_and_options_name_what_a_solver_ta
     with pytest.raises(ValueError, match="it takes: max_evaluations, dispatches_per_task, dispatch") as info:
         partopt.solve(sc, "shared-local-search", nope=1)
     assert "scenario" not in str(info.value)
+
+
+# ----------------------------------------------------------- suite files and rows read back
+def _suite_file(tmp_path, lines):
+    path = tmp_path / "s.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_suite_files_are_checked_naming_file_and_line(tmp_path):
+    """A suite is untrusted: bad JSON, a stored reference of -5 or NaN (which gave a 0% or missing
+    gap), duplicate ids, a folder: each refused with file:line."""
+    from partopt.suites import load_suite
+
+    head = json.dumps({"format": "partopt.suite/1", "name": "x", "generator": "paper", "seed": 1, "count": 1})
+    inst = partopt.generate("paper", seed=0).to_dict()
+
+    def entry(ident="a", objective=1.0):
+        return json.dumps({"id": ident, "point": "p", "params": {}, "instance": inst,
+                           "reference": {"hard": {"status": "optimal", "objective": objective}}})
+
+    assert len(load_suite(_suite_file(tmp_path, [head, entry()]))) == 1
+    for lines, match in [([head, "{not json"], r"s.jsonl:2: not JSON"),
+                         ([head, entry(objective=-5)], r"s.jsonl:2: reference.hard.objective must be a finite"),
+                         ([head, entry(objective=math.nan)], r"s.jsonl:2: reference.hard.objective"),
+                         ([head, entry(), entry()], r"s.jsonl:3: id 'a' must be a string, once per suite"),
+                         (["[1]"], r"s.jsonl:1: must be a JSON object")]:
+        with pytest.raises(ValueError, match=match):
+            load_suite(_suite_file(tmp_path, lines))
+    (tmp_path / "dir.jsonl").mkdir()
+    with pytest.raises(ValueError, match="not a regular file"):
+        load_suite(tmp_path / "dir.jsonl")
+
+
+def test_garbage_rows_are_refused_on_resume_naming_the_line(tmp_path):
+    """A rows CSV with a NaN objective or a NUL byte is refused on resume, naming the line, not kept."""
+    out = tmp_path / "rows.csv"
+    partopt.benchmark(_small_suite(), ["greedy"], out=out, progress=False)
+    lines = out.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[lines[0].split(",").index("objective")] = "nan"
+    out.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    with pytest.raises(ValueError, match="line 2: objective is NaN"):
+        partopt.benchmark(_small_suite(), ["greedy"], out=out, progress=False)
+    out.write_text("\n".join([lines[0], lines[1].replace("greedy", "gre\0edy", 1), *lines[2:]]) + "\n")
+    with pytest.raises(ValueError, match="line"):
+        partopt.benchmark(_small_suite(), ["greedy"], out=out, progress=False)
