@@ -132,10 +132,24 @@ def _option_names(fn) -> tuple[str, ...] | None:
 
 
 def _check_options(fn, name: str, options: dict) -> None:
-    """Refuse options the solver does not take, naming the ones it does."""
+    """Refuse options the solver does not take, naming the ones it does, and a non-boolean for an
+    option declared ``bool`` (``polish="no"`` would otherwise be true)."""
     takes = _option_names(fn) if options else None
-    for key in options:
+    flags = _bool_options(fn) if options else ()
+    for key, value in options.items():
         if takes is not None and key not in takes:
             raise ValueError(
                 f"{key}: not an option of solver {name!r}; it takes: {', '.join(takes) or 'no options'}"
             )
+        if key in flags and not isinstance(value, bool):
+            raise ValueError(f"{key}: must be True or False, got {value!r}")
+
+
+@functools.lru_cache(maxsize=None)
+def _bool_options(fn) -> tuple[str, ...]:
+    """The options ``fn`` declares as ``bool``."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return ()
+    return tuple(p.name for p in params.values() if p.annotation in (bool, "bool"))

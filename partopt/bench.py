@@ -371,6 +371,9 @@ def benchmark(
     BenchmarkRun
         The rows (one per instance, solver and seed) and where they were written.
     """
+    for arg, value, low in (("jobs", jobs, 1), ("limit", limit, 0)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise ValueError(f"{arg}: must be an int >= {low} (or None), got {value!r}")
     names = _solver_names(solvers)
     entries = _entries(suite)[: limit if limit is not None else None]
     seeds = list(seeds) or [0]

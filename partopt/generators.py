@@ -35,7 +35,10 @@ MB = 8e6  #: bits in a megabyte (10^6 bytes), the papers' MB.
 
 
 def _range(value: Any, name: str) -> tuple[float, float]:
-    """A fixed value or a (low, high) pair, checked."""
+    """A fixed value or a (low, high) pair, checked (booleans are not numbers here)."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (tuple, list)) and any(
+            isinstance(v, (bool, np.bool_)) for v in value)):
+        raise ValueError(f"{name}: need a number or a (low, high) pair, got {value!r}")
     try:
         lo, hi = ((float(value), float(value)) if isinstance(value, (int, float, np.number))
                   else (float(value[0]), float(value[1])))
@@ -70,6 +73,9 @@ class _Generator:
 
     def generate(self, seed: int = 0, index: int = 0) -> Instance:
         """Instance ``index`` of the stream with seed ``seed`` (deterministic)."""
+        for field, value in (("seed", seed), ("index", index)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{field}: must be an int >= 0, got {value!r}")
         inst = self.sample(np.random.default_rng([int(seed), int(index)]))
         return inst.replace(name=f"{self.name}-s{seed}-i{index}")
 

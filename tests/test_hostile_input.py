@@ -302,3 +302,18 @@ def test_garbage_rows_are_refused_on_resume_naming_the_line(tmp_path):
     out.write_text("\n".join([lines[0], lines[1].replace("greedy", "gre\0edy", 1), *lines[2:]]) + "\n")
     with pytest.raises(ValueError, match="line"):
         partopt.benchmark(_small_suite(), ["greedy"], out=out, progress=False)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: partopt.generate("paper", seed=0, num_servers=True), "num_servers: need a number"),
+    (lambda: partopt.generate("paper", seed=1.5), "seed: must be an int >= 0"),
+    (lambda: partopt.solve(partopt.generate("shared", seed=0, num_tasks=2), "shared-learned", polish="no"),
+     "polish: must be True or False"),
+    (lambda: partopt.benchmark("paper-default-v1", ["greedy"], limit=-1), "limit: must be an int >= 0"),
+    (lambda: partopt.benchmark("paper-default-v1", ["greedy"], jobs=0), "jobs: must be an int >= 1"),
+])
+def test_wrong_types_and_ranges_are_refused_naming_the_argument(call, match):
+    """Booleans are booleans, counts are counts: num_servers=True, seed=1.5, polish='no' (which
+    polished), limit=-1 (which dropped an instance), jobs=0 were accepted."""
+    with pytest.raises(ValueError, match=match):
+        call()
