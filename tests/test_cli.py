@@ -85,7 +85,7 @@ def test_bench_prints_table_and_resumes(tmp_path, capsys):
     first = capsys.readouterr().out
     assert "mean gap %" in first and "10 new rows" in first
     assert main(args) == 0
-    assert "0 new rows, 10 already done" in capsys.readouterr().out
+    assert f"0 new rows, 10 reused from {out}" in capsys.readouterr().out
 
 
 def test_json_output_is_clean_with_highs():
