@@ -55,11 +55,7 @@ def connect(scheduler: str) -> Iterator[Executor]:
                                dashboard_address=":0")
         client = Client(cluster)
     elif "://" in scheduler:
-        try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-        except (OSError, TimeoutError) as error:
-            raise ValueError(f"--scheduler: cannot reach the Dask scheduler at {scheduler} "
-                             f"within {CONNECT_TIMEOUT_S} s ({type(error).__name__})") from None
+        client = _client_within(Client, scheduler, CONNECT_TIMEOUT_S)
     else:
         raise ValueError(f"--scheduler: give 'local:N' or a scheduler address like tcp://HOST:8786, got {scheduler!r}")
     try:
@@ -74,6 +70,34 @@ def connect(scheduler: str) -> Iterator[Executor]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _client_within(client_class, address: str, seconds: float):
+    """A Dask client of ``address``, or a ValueError when none is had within ``seconds``: the
+    client's own timeout does not cover a server that accepts the connection and never answers
+    the handshake (an HTTP server there hung it for good), so the connection runs in a daemon
+    thread, which cannot keep the process alive, under a deadline of its own."""
+    import queue
+    import threading
+
+    answer: queue.Queue = queue.Queue(maxsize=1)
+
+    def attempt():
+        try:
+            answer.put(("ok", client_class(address, timeout=seconds)))
+        except Exception as error:  # noqa: BLE001 - handed to the caller as it is
+            answer.put(("error", error))
+
+    threading.Thread(target=attempt, name="partopt-dask-connect", daemon=True).start()
+    try:
+        kind, value = answer.get(timeout=seconds + 2.0)
+    except queue.Empty:
+        raise ValueError(f"--scheduler: {address} accepted the connection but did not answer as a Dask scheduler "
+                         f"within {seconds:g} s: not a Dask scheduler?") from None
+    if kind == "error":
+        raise ValueError(f"--scheduler: cannot reach the Dask scheduler at {address} within {seconds:g} s "
+                         f"({type(value).__name__}: {str(value)[:200]})") from None
+    return value
 
 
 def scheduler_executor(address: str | None) -> contextlib.AbstractContextManager[Executor | None]:

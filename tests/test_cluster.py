@@ -140,3 +140,27 @@ def test_result_lost_while_dask_relays_it_is_retried():
     assert dict(map_unordered(SerialExecutor(), lost_once, [0])) == {0: 0} and calls == [0, 0]
     with pytest.raises(AttributeError):
         list(map_unordered(SerialExecutor(), lost_once, [1]))
+
+
+def test_a_server_that_never_answers_the_handshake_is_not_taken_for_a_scheduler(monkeypatch):
+    """A server at the address that accepts the connection but never speaks Dask (an HTTP server
+    hung the client for good): refused within the timeout, naming it."""
+    import socket
+    import threading
+    import time
+
+    import partopt.cluster as cluster
+
+    pytest.importorskip("distributed")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1)
+    begin = time.perf_counter()
+    with pytest.raises(ValueError, match="not a Dask scheduler|cannot reach"):
+        with cluster.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}"):
+            pass
+    assert time.perf_counter() - begin < 10
+    listener.close()
