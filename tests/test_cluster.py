@@ -162,5 +162,5 @@ def test_a_server_that_never_answers_the_handshake_is_not_taken_for_a_scheduler(
     with pytest.raises(ValueError, match="not a Dask scheduler|cannot reach"):
         with cluster.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}"):
             pass
-    assert time.perf_counter() - begin < 10
+    assert time.perf_counter() - begin < 30  # it returns instead of hanging (the bound is generous)
     listener.close()

@@ -317,3 +317,18 @@ def test_wrong_types_and_ranges_are_refused_naming_the_argument(call, match):
     polished), limit=-1 (which dropped an instance), jobs=0 were accepted."""
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_horizon_exact_honours_its_time_limit_and_memory_cap(monkeypatch):
+    """horizon-exact ignored time_limit (2 s asked, 13 s taken): it now stops between slots, with
+    the dual's battery-keeping choice and bound when the merge is cut short, and so past its cap
+    on labels."""
+    import partopt.solvers.horizon as horizon
+
+    big = partopt.generate("horizon", seed=0, slots=1200)
+    res = partopt.solve(big, time_limit=0.05)
+    assert res.status in (partopt.Status.TIME_LIMIT, partopt.Status.FEASIBLE) and res.runtime < 5
+    monkeypatch.setattr(horizon, "MAX_MERGE_LABELS", 10)
+    res = partopt.solve(partopt.generate("horizon", seed=0, slots=30))
+    assert res.status == partopt.Status.FEASIBLE and "labels" in res.info["termination"]
+    assert res.lower_bound <= res.objective

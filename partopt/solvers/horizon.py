@@ -131,9 +131,24 @@ def lagrangian_dual(horizon: Horizon, objective: Objective) -> LagrangianDual:
     return LagrangianDual([pareto_front(inst, objective) for inst in horizon.slots], horizon.energy_max_j)
 
 
-def _merge(fronts: list[ParetoFront], energy_max_j: float, dual: LagrangianDual, upper: float):
+#: The most labels the exact merge may hold while it joins one slot (about 1 GB of arrays): past
+#: it, or past the time limit, the merge stops and the dual's choice is returned, unproven.
+MAX_MERGE_LABELS = 20_000_000
+
+
+class _StoppedError(Exception):
+    """The exact merge stopped (``reason``) before it finished."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _merge(fronts: list[ParetoFront], energy_max_j: float, dual: LagrangianDual, upper: float,
+           deadline: float = math.inf):
     """Exact multiple-choice knapsack over the fronts: (choice per slot, summed cost, labels
-    kept at most), or (None, inf, labels) when no choice keeps the battery."""
+    kept at most), or (None, inf, labels) when no choice keeps the battery. Raises
+    :class:`_StoppedError` past ``deadline`` (a ``time.perf_counter()``) or :data:`MAX_MERGE_LABELS`."""
     least_energy = np.array([fr.energy.min() for fr in fronts])
     energy_rest = np.concatenate([np.cumsum(least_energy[::-1])[::-1], [0.0]])
     limit = upper * (1.0 + _SLACK) + 1e-300
@@ -141,6 +156,10 @@ def _merge(fronts: list[ParetoFront], energy_max_j: float, dual: LagrangianDual,
     history: list[tuple[np.ndarray, np.ndarray]] = []
     widest = 1
     for t, fr in enumerate(fronts):
+        if time.perf_counter() > deadline:
+            raise _StoppedError(f"time limit reached merging slot {t} of {len(fronts)}")
+        if cost.size * len(fr) > MAX_MERGE_LABELS:
+            raise _StoppedError(f"slot {t} would need {cost.size * len(fr):,} labels, more than {MAX_MERGE_LABELS:,}")
         c = (cost[:, None] + fr.cost[None, :]).ravel()
         e = (spent[:, None] + fr.energy[None, :]).ravel()
         parent = np.repeat(np.arange(cost.size), len(fr))
@@ -167,9 +186,17 @@ def _merge(fronts: list[ParetoFront], energy_max_j: float, dual: LagrangianDual,
 
 
 def solve_horizon_exact(horizon: Horizon, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:
-    """The offline optimum: exact merge of the slots' Pareto fronts (see the module docstring)."""
+    """The offline optimum: exact merge of the slots' Pareto fronts (see the module docstring). Past
+    ``time_limit`` (s) or :data:`MAX_MERGE_LABELS`, the dual's battery-keeping choice, unproven,
+    with the Lagrangian bound."""
     start = time.perf_counter()
-    fronts = [pareto_front(inst, objective) for inst in horizon.slots]
+    deadline = math.inf if time_limit is None else start + float(time_limit)
+    fronts = []
+    for t, inst in enumerate(horizon.slots):
+        if time.perf_counter() > deadline:
+            return SolverOutput(placement=None, timed_out=True,
+                                info={"reason": f"time limit reached building slot {t}'s Pareto front"})
+        fronts.append(pareto_front(inst, objective))
     empty = [t for t, fr in enumerate(fronts) if len(fr) == 0]
     if empty:
         return SolverOutput(placement=None, proven_infeasible=True,
@@ -180,7 +207,14 @@ def solve_horizon_exact(horizon: Horizon, objective: Objective, *, time_limit=No
     fronts_s = time.perf_counter() - start
     dual = LagrangianDual(fronts, horizon.energy_max_j)
     upper = dual.choice_cost
-    choice, best, widest = _merge(fronts, horizon.energy_max_j, dual, upper)
+    try:
+        choice, best, widest = _merge(fronts, horizon.energy_max_j, dual, upper, deadline)
+    except _StoppedError as stop:  # the dual's battery-keeping choice, with the dual's bound
+        assert dual.choice is not None  # the least-energy choice keeps the battery (checked above)
+        placement = [fr.placements[k].tolist() for fr, k in zip(fronts, dual.choice)]
+        return SolverOutput(placement=placement, timed_out=True, lower_bound=dual.bound,
+                            info={"termination": stop.reason, "lagrangian_bound": dual.bound,
+                                  "seconds": time.perf_counter() - start})
     if choice is None:  # cannot happen with a battery-keeping incumbent; kept as a guard
         return SolverOutput(placement=None, proven_infeasible=True, info={"reason": "no choice keeps the battery"})
     placement = [fr.placements[k].tolist() for fr, k in zip(fronts, choice)]
