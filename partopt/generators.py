@@ -63,6 +63,27 @@ def _draw_int(rng: np.random.Generator, value, name: str) -> int:
     return int(rng.integers(int(lo), int(hi) + 1))
 
 
+#: Parameter name endings that are rates, clocks, powers or bandwidths: every value (both
+#: ends of a range) must be > 0, checked before anything is drawn so that the error names the
+#: parameter given (rate_MBps), not a field derived from it (uplink_bps).
+_POSITIVE_SUFFIXES = ("_GHz", "_MHz", "_hz", "_MBps", "_Mbps", "_mbps", "_bps", "_w", "_per_flop", "release_rate")
+
+
+def _check_positive_params(generator) -> None:
+    for f_ in dataclasses.fields(generator):
+        if not f_.name.endswith(_POSITIVE_SUFFIXES):
+            continue
+        value = getattr(generator, f_.name)
+        if value is None:
+            continue
+        values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+        numbers = all(not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.number))
+                      and math.isfinite(v) for v in values)
+        # one value > 0, or a (low, high) draw with low >= 0 and high > 0 (a draw of exactly 0 has no chance)
+        if not numbers or values[-1] <= 0 or values[0] < 0:
+            raise ValueError(f"{f_.name}: must be > 0 (or a (low, high) pair with 0 <= low, 0 < high), got {value!r}")
+
+
 class _Generator:
     """Shared behaviour: seeding, naming and many-instance draws."""
 
@@ -76,6 +97,7 @@ class _Generator:
         for field, value in (("seed", seed), ("index", index)):
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"{field}: must be an int >= 0, got {value!r}")
+        _check_positive_params(self)
         inst = self.sample(np.random.default_rng([int(seed), int(index)]))
         return inst.replace(name=f"{self.name}-s{seed}-i{index}")
 

@@ -332,3 +332,18 @@ def test_horizon_exact_honours_its_time_limit_and_memory_cap(monkeypatch):
     res = partopt.solve(partopt.generate("horizon", seed=0, slots=30))
     assert res.status == partopt.Status.FEASIBLE and "labels" in res.info["termination"]
     assert res.lower_bound <= res.objective
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: partopt.generate("paper", seed=0, rate_MBps=0), "^rate_MBps: must be > 0"),
+    (lambda: partopt.generate("shared", seed=0, server_GHz=(-1, 2)), "^server_GHz: must be > 0"),
+    (lambda: partopt.generate("shared", seed=0, server_GHz=(0, 0)), "^server_GHz: must be > 0"),
+    (lambda: partopt.solve(partopt.generate("paper", seed=0), "milp-ortools", threads=0), "^threads: must be"),
+    (lambda: partopt.solve(partopt.generate("paper", seed=0), "milp-ortools", warm_start=[99] * 6),
+     r"placement\[0\]: location 99"),
+])
+def test_errors_name_the_parameter_the_user_gave(call, match):
+    """rate_MBps=0 was reported as uplink_bps, threads=0 as an OR-Tools AttributeError, a bad warm
+    start as an IndexError."""
+    with pytest.raises((ValueError, partopt.InstanceError), match=match):
+        call()

@@ -25,7 +25,7 @@ import datetime
 import math
 
 from partopt.evaluation import Objective
-from partopt.model import Instance
+from partopt.model import Instance, validate_placement
 from partopt.result import SolverOutput
 from partopt.solvers.milp import OBJECTIVE_RANGE, Formulation, build_formulation, prepare
 
@@ -46,7 +46,12 @@ def solve_milp_ortools(
     warm_start=None,
     export: str | None = None,
 ) -> SolverOutput:
-    """Solve exactly with OR-Tools; ``export`` writes the model as MPS to that path first."""
+    """Solve exactly with OR-Tools; ``export`` writes the model as MPS to that path first. threads:
+    the solver's threads (an int >= 1); warm_start: a placement to start from (checked)."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads: must be an int >= 1, got {threads!r}")
+    if warm_start is not None:
+        warm_start = list(validate_placement(instance, warm_start))
     model, time_limit = prepare(instance, objective, backend, BACKENDS, time_limit)
     if isinstance(model, SolverOutput):
         return model
