@@ -34,8 +34,13 @@ EPILOGS = {
   partopt generate random --param num_blocks=12 --param budget_fraction=0.3 -o i.json
   partopt generate paper --param num_servers=[2,9] --param network=resnet32
   partopt generate shared --param num_tasks=16 --param release_rate=90 -o scenario.json   # shared edge
+  partopt generate shared --param num_tasks=8 --param mix=true -o mixed.json   # every model feature drawn
+  partopt generate mobile --param device=rpi --param network=resnet18-224 -o phone.json
+  partopt generate horizon --param slots=50 -o horizon.json          # slots sharing a battery
 
---param values are JSON (numbers, [low, high] ranges, null) or plain strings.""",
+Generators: paper, dil, random and mobile (one chain), shared (a shared-edge scenario),
+horizon (slots sharing a battery); `partopt list` gives their parameters.
+--param values are JSON (numbers, [low, high] ranges, true/false, null) or plain strings.""",
     "solve": """examples:
   partopt solve inst.json                                  # DP, problem P (hard deadlines)
   partopt solve inst.json --solver milp-ortools --option backend=cp-sat --time-limit 60
@@ -478,9 +483,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(fn=fn)
         return p
 
-    p = add("generate", "write instances drawn from a generator (paper, dil, random; shared: scenarios)",
+    p = add("generate", "write instances drawn from a generator (paper, dil, random, mobile; shared; horizon)",
             cmd_generate)
-    p.add_argument("name", help="generator: paper, dil, random (one chain) or shared (a shared-edge scenario)")
+    p.add_argument("name", help="generator: paper, dil, random, mobile (one chain), shared (a shared-edge "
+                                "scenario) or horizon (slots sharing a battery)")
     p.add_argument("--seed", type=int, default=0, help="stream seed (default 0)")
     p.add_argument("--count", type=int, default=1, help="how many instances (default 1)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="generator parameter (repeatable)")

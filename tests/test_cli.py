@@ -141,3 +141,13 @@ def test_solving_a_scenario_says_what_it_runs_and_is_bounded_in_time(tmp_path, c
     assert main(["solve", str(tmp_path / "sc.json")]) == 0
     err = capsys.readouterr().err
     assert "[solve] shared-exact: 2 tasks" in err and f"at most {CLI_SCENARIO_LIMIT_S:g} s" in err
+
+
+def test_generate_help_names_every_generator(capsys):
+    """`generate --help` omitted horizon and mobile: every registered generator is named."""
+    from partopt.generators import GENERATORS
+
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    text = capsys.readouterr().out
+    assert all(name in text for name in GENERATORS)
