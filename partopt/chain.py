@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -14,8 +14,27 @@ from partopt.model import Instance, validate_placement
 __all__ = ["Evaluation", "evaluate_chain"]
 
 
+class EvaluationText:
+    """What ``print`` shows of an evaluation (a chain's, a scenario's or a horizon's): its core
+    fields in a few readable lines, not the dataclass's every field (``repr`` still has them)."""
+
+    def summary(self) -> str:
+        """Total delay, energy, penalty and the constraint flags, one line each."""
+        ev: Any = self
+        lines = [f"total delay  {ev.total_delay:.6g} s", f"energy       {ev.energy:.6g} J",
+                 f"penalty psi  {ev.penalty:.4g} s",
+                 f"deadlines met: {ev.deadlines_met}; budget kept: {ev.budget_kept}; feasible: {ev.feasible}"]
+        problems = getattr(ev, "problems", ())
+        if problems:
+            lines.append(f"invalid schedule: {len(problems)} problems, first: {problems[0]}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
 @dataclass(frozen=True)
-class Evaluation:
+class Evaluation(EvaluationText):
     """The cost of one placement on one instance (seconds and joules).
 
     Attributes

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Sequence
 
 from partopt import formulas as f
+from partopt.chain import EvaluationText
 from partopt.scenario import Scenario, validate_scenario_placement, validate_start_times
 
 __all__ = ["ScenarioEvaluation", "ScheduleSummary", "evaluate_scenario", "fifo_dispatch", "compact_schedule",
@@ -116,7 +117,7 @@ class ScheduleSummary(NamedTuple):
 
 
 @dataclass(frozen=True)
-class ScenarioEvaluation:
+class ScenarioEvaluation(EvaluationText):
     """The cost of one shared-edge solution (seconds and joules).
 
     Attributes

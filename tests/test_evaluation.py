@@ -184,3 +184,17 @@ def test_null_output_bits_means_none():
     doc = partopt.generate("paper", seed=0).to_dict()
     doc["output_bits"] = None
     assert partopt.Instance.from_dict(doc).output_bits == 0.0
+
+
+def test_print_of_an_evaluation_is_a_readable_summary():
+    """print(evaluate(...)) gave the dataclass's every field; now a few readable lines, for a chain,
+    a scenario (with its schedule's problems) and a horizon; repr keeps the fields."""
+    inst = partopt.generate("paper", seed=0)
+    sc = partopt.generate("shared", seed=0, num_tasks=2)
+    hz = partopt.generate("horizon", seed=0, slots=3)
+    for ev in (partopt.evaluate(inst, [1] * 6), partopt.evaluate(sc, [[1] * 6, [1] * 6], [[0.0] * 6, [0.0] * 6]),
+               partopt.evaluate(hz, partopt.solve(hz).placement)):
+        text = str(ev)
+        assert text.startswith("total delay") and "feasible:" in text and "(" not in text.splitlines()[0]
+        assert repr(ev).startswith(type(ev).__name__ + "(")
+    assert "invalid schedule:" in str(partopt.evaluate(sc, [[1] * 6, [1] * 6], [[0.0] * 6, [0.0] * 6]))
