@@ -84,6 +84,12 @@ def _check_positive_params(generator) -> None:
             raise ValueError(f"{f_.name}: must be > 0 (or a (low, high) pair with 0 <= low, 0 < high), got {value!r}")
 
 
+#: The most tasks a generated scenario may hold and slots a generated horizon (overridable: set
+#: ``partopt.generators.MAX_TASKS`` / ``MAX_SLOTS``); beyond, drawing takes minutes and gigabytes.
+MAX_TASKS = 100_000
+MAX_SLOTS = 100_000
+
+
 class _Generator:
     """Shared behaviour: seeding, naming and many-instance draws."""
 
@@ -495,6 +501,9 @@ class SharedEdgeGenerator(_Generator):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{key}: must be an int >= 1, got {value!r}")
+        if self.num_tasks > MAX_TASKS:
+            raise ValueError(f"num_tasks: {self.num_tasks:,} is more than partopt.generators.MAX_TASKS = {MAX_TASKS:,} "
+                             f"(a scenario that size takes minutes and gigabytes to draw; raise the cap to allow it)")
         if not (isinstance(self.release_rate, (int, float)) and math.isfinite(self.release_rate)
                 and self.release_rate > 0):
             raise ValueError(f"release_rate: must be > 0 tasks per second, got {self.release_rate!r}")
@@ -626,6 +635,9 @@ class HorizonGenerator(_Generator):
     def __post_init__(self):
         if isinstance(self.slots, bool) or not isinstance(self.slots, int) or self.slots < 1:
             raise ValueError(f"slots: must be an int >= 1, got {self.slots!r}")
+        if self.slots > MAX_SLOTS:
+            raise ValueError(f"slots: {self.slots:,} is more than partopt.generators.MAX_SLOTS = {MAX_SLOTS:,} "
+                             f"(each slot is an instance in memory; raise the cap to allow it)")
         if self.generator not in ("paper", "dil", "random"):
             raise ValueError(f"generator: must be 'paper', 'dil' or 'random' (one chain per slot), "
                              f"got {self.generator!r}")

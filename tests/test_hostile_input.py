@@ -347,3 +347,13 @@ def test_errors_name_the_parameter_the_user_gave(call, match):
     start as an IndexError."""
     with pytest.raises((ValueError, partopt.InstanceError), match=match):
         call()
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: partopt.generate("shared", seed=0, num_tasks=10**7), "num_tasks: 10,000,000 is more than"),
+    (lambda: partopt.generate("horizon", seed=0, slots=10**9), "slots: 1,000,000,000 is more than"),
+])
+def test_sizes_beyond_the_stated_caps_are_refused_before_anything_is_allocated(call, match):
+    """num_tasks=10**7 or slots=10**9 ran for minutes and gigabytes: refused at once, naming the cap."""
+    with pytest.raises(ValueError, match=match):
+        call()

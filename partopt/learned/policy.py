@@ -140,6 +140,10 @@ def shipped_checkpoint(agent: str, shape: tuple[int, int]) -> Path:
                      f"train one with `partopt train {agent}` and pass checkpoint=PATH")
 
 
+#: The most placements a policy samples for one instance (each a forward pass's worth of memory).
+MAX_SAMPLES = 100_000
+
+
 class LearnedPolicy:
     """A trained network as a placement function for instances of one shape (M, N)."""
 
@@ -220,6 +224,8 @@ class LearnedPolicy:
     def candidates(self, instance: Instance, samples: int = 1, seed: int | None = None,
                    energy_fraction: float = 1.0, allow_outside: bool = False) -> np.ndarray:
         """The greedy placement and samples-1 sampled ones, (samples, M)."""
+        if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
+            raise ValueError(f"samples: must be an int in [1, {MAX_SAMPLES:,}], got {samples!r}")
         logits = self._logits([instance], energy_fraction, allow_outside)
         candidates = [self._argmax(logits)[0]]
         if samples > 1:
