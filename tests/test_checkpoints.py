@@ -86,3 +86,22 @@ def test_every_shipped_checkpoint_reads_safely():
     assert paths
     for path in paths:
         assert read_checkpoint(path)["format"] == "partopt.checkpoint/1"
+
+
+def test_a_spec_declaring_a_huge_layer_is_refused_before_anything_is_built(tmp_path):
+    """A 1 MB checkpoint whose spec asks for a 20000 x 20000 layer allocated 1.7 GiB before it was
+    refused: its shapes are now checked against the spec on the meta device first; a folder is
+    not a checkpoint."""
+    import glob
+
+    from partopt.learned.policy import read_checkpoint
+
+    data = torch.load(sorted(glob.glob(str(partopt.profiles.data_dir() / "checkpoints" / "mt-a3c*.pt")))[0],
+                      weights_only=True)
+    data["spec"] = dict(data["spec"], hidden=[20000, 20000])
+    torch.save(data, tmp_path / "big.pt")
+    with pytest.raises(ValueError, match=r"big.pt: its weight '.*' has shape .*, its network spec declares \(20000"):
+        read_checkpoint(tmp_path / "big.pt")
+    (tmp_path / "dir.pt").mkdir()
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_checkpoint(tmp_path / "dir.pt")

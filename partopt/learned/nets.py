@@ -109,6 +109,26 @@ def build_net(spec: dict) -> Any:
     return cls(spec["inputs"], spec["blocks"], spec["locations"], list(spec["hidden"]), spec.get("critic", True))
 
 
+def check_weights_fit(spec: dict, state_dict: dict) -> None:
+    """Refuse a ``spec`` whose network's weights are not exactly ``state_dict``'s names and shapes,
+    before any memory is spent on it: the network is built on torch's ``meta`` device (shapes
+    only), so a small file whose spec declares a huge layer costs nothing (it allocated 1.7 GiB)."""
+    try:
+        with torch.device("meta"):
+            net = build_net(spec)
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"its network spec cannot be built ({type(error).__name__}: {str(error)[:120]})") from None
+    declared = {name: tuple(t.shape) for name, t in net.state_dict().items()}
+    stored = {name: tuple(t.shape) for name, t in state_dict.items() if isinstance(t, torch.Tensor)}
+    if declared.keys() != stored.keys():
+        missing, extra = sorted(declared.keys() - stored.keys()), sorted(stored.keys() - declared.keys())
+        raise ValueError(f"its weights do not match its network spec (missing {missing[:3]}, unexpected {extra[:3]})")
+    wrong = [(name, declared[name], stored[name]) for name in declared if declared[name] != stored[name]]
+    if wrong:
+        name, want, got = wrong[0]
+        raise ValueError(f"its weight {name!r} has shape {got}, its network spec declares {want}")
+
+
 def count_parameters(net: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)

@@ -20,7 +20,7 @@ from partopt.costs import InstanceBatch
 from partopt.evaluation import Objective
 from partopt.learned.domain import Domain, training_domain
 from partopt.learned.features import FEATURE_VERSION, STRUCTURED_VERSION, encode_batch, encode_structured
-from partopt.learned.nets import ChainNet, JointNet, as_tensors, build_net, count_parameters
+from partopt.learned.nets import ChainNet, JointNet, as_tensors, build_net, check_weights_fit, count_parameters
 from partopt.model import Instance, short
 from partopt.profiles import data_dir
 from partopt.solvers.heuristics import best_placement
@@ -69,12 +69,32 @@ def _replace(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+#: The largest checkpoint file read (bytes).
+MAX_CHECKPOINT_BYTES = 1024 * 2**20
+
+
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """Read a checkpoint file safely: tensors and plain data only (``weights_only=True``, so
-    nothing in the file can run code), checked for the fields a policy needs and for finite
-    weights. Every failure is a ValueError naming the file.
+    nothing in the file can run code), checked for the fields a policy needs, for weights whose
+    names and shapes are the ones its network spec declares (before the network is built) and
+    for finite weights. Every failure is a ValueError naming the file.
     """
     path = Path(path)
+    data = _load_checkpoint_file(path)
+    for key, kind in (("agent", str), ("spec", dict), ("state_dict", dict), ("shape", (list, tuple))):
+        if not isinstance(data.get(key), kind):
+            raise ValueError(f"checkpoint: {path} has no valid {key!r}")
+    _check_shape_field(path, data)
+    _check_weights(path, data)
+    return data
+
+
+def _load_checkpoint_file(path: Path) -> dict:
+    """The file's content, a regular file under :data:`MAX_CHECKPOINT_BYTES`, in partopt's format."""
+    if path.exists() and not path.is_file():
+        raise ValueError(f"checkpoint: {path} is not a regular file")
+    if path.exists() and path.stat().st_size > MAX_CHECKPOINT_BYTES:
+        raise ValueError(f"checkpoint: {path} is larger than {MAX_CHECKPOINT_BYTES // 2**20} MiB")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -84,9 +104,11 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
                          f"({type(error).__name__}: {short(str(error))})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"checkpoint: {path} is not a partopt checkpoint (format {FORMAT!r} expected)")
-    for key, kind in (("agent", str), ("spec", dict), ("state_dict", dict), ("shape", (list, tuple))):
-        if not isinstance(data.get(key), kind):
-            raise ValueError(f"checkpoint: {path} has no valid {key!r}")
+    return data
+
+
+def _check_shape_field(path: Path, data: dict) -> None:
+    """The ``shape`` field fits the network's kind (none for the shape-free and dispatch ones)."""
     shape = data["shape"]
     if data["spec"].get("kind") == "dispatch":
         if shape:
@@ -100,12 +122,21 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
             raise ValueError(f"checkpoint: {path} has no valid training domain ({error})") from None
     elif len(shape) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape):
         raise ValueError(f"checkpoint: {path} has an invalid shape {shape!r}")
+
+
+def _check_weights(path: Path, data: dict) -> None:
+    """Every weight a tensor of the shape the spec declares (checked on the meta device), finite."""
     for name, tensor in data["state_dict"].items():
         if not isinstance(tensor, torch.Tensor):
             raise ValueError(f"checkpoint: {path} weight {name!r} is not a tensor")
+    if data["spec"].get("kind") != "dispatch":
+        try:
+            check_weights_fit(data["spec"], data["state_dict"])
+        except ValueError as error:
+            raise ValueError(f"checkpoint: {path}: {error}") from None
+    for name, tensor in data["state_dict"].items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ValueError(f"checkpoint: {path} weight {name!r} holds NaN or infinite values")
-    return data
 
 
 def slim_checkpoint(path: str | os.PathLike) -> None:
@@ -322,7 +353,9 @@ def describe_checkpoint(path: str | os.PathLike) -> str:
 
 
 @functools.lru_cache(maxsize=32)
-def _load(path: str, mtime: float) -> LearnedPolicy:
+def _load(path: str, identity: tuple) -> LearnedPolicy:
+    """The policy of the file at ``path``, cached per file ``identity`` (device, inode, size and
+    modification time: a file replaced or rewritten in place is read again)."""
     data = read_checkpoint(path)
     return (ShapeFreePolicy if data["spec"].get("kind") == "chain" else LearnedPolicy)(data, path)
 
@@ -336,7 +369,8 @@ def load_policy(checkpoint: str | os.PathLike | None, agent: str | None,
     path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(str(agent), cast(tuple, shape))
     if not path.exists():
         raise FileNotFoundError(f"checkpoint: {path} does not exist")
-    policy = _load(str(path.resolve()), path.stat().st_mtime)
+    info = path.stat()
+    policy = _load(str(path.resolve()), (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns))
     if checkpoint is not None and agent is not None and policy.agent != agent:
         raise ValueError(f"checkpoint: {path} holds a {policy.agent} policy, not {agent}")
     return policy
