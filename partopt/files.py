@@ -19,7 +19,10 @@ from partopt.model import Instance, InstanceError, dump_json, load_json, short
 from partopt.scenario import FORMAT as SCENARIO_FORMAT
 from partopt.scenario import SOLUTION_FORMAT, Scenario, Solution
 
-__all__ = ["read", "write", "from_dict", "FORMATS"]
+__all__ = ["read", "write", "from_dict", "FORMATS", "read_arrays", "literal", "MAX_ARRAYS_BYTES"]
+
+#: The largest ``.npz`` file of training data read (bytes).
+MAX_ARRAYS_BYTES = 16 * 2**30
 
 Problem = Union[Instance, Scenario, Solution, Horizon]
 
@@ -82,3 +85,42 @@ def write(obj: Problem, path: str | os.PathLike) -> None:
     if not isinstance(obj, (Instance, Scenario, Solution, Horizon)):
         raise TypeError(f"obj: must be an Instance, Scenario, Solution or Horizon, got {type(obj).__name__}")
     dump_json(obj.to_dict(), path)
+
+
+def read_arrays(path: str | os.PathLike, required: tuple[str, ...], what: str = "training data") -> dict:
+    """The arrays of an ``.npz`` file (no pickled objects: nothing in it can run code), with the
+    ``required`` names present; a folder, a FIFO, a file over :data:`MAX_ARRAYS_BYTES`, a file
+    that is not an npz archive, or a missing array is refused naming the file."""
+    import zipfile
+
+    import numpy as np
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{what}: {path} does not exist")
+    if not os.path.isfile(path):
+        raise ValueError(f"{what}: {path} is not a regular file")
+    if os.path.getsize(path) > MAX_ARRAYS_BYTES:
+        raise ValueError(f"{what}: {path} is larger than {MAX_ARRAYS_BYTES // 2**30} GiB")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in required if k not in data.files]
+            if missing:
+                raise ValueError(f"{what}: {path} has no {missing[0]!r} array; it was not written by partopt")
+            return {k: data[k] for k in data.files}
+    except (OSError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(f"{what}: {path} is not an npz archive of arrays ({type(error).__name__})") from None
+
+
+def literal(value: Any, path: str | os.PathLike, name: str, what: str = "training data") -> Any:
+    """A Python literal stored as text in an array file (``ast.literal_eval``: data only, never
+    code), or a ValueError naming the file and field."""
+    import ast
+
+    text = str(value)
+    if len(text) > 1_000_000:
+        raise ValueError(f"{what}: {path} field {name!r} is too long")
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise ValueError(f"{what}: {path} field {name!r} is not a literal") from None

@@ -357,3 +357,25 @@ def test_sizes_beyond_the_stated_caps_are_refused_before_anything_is_allocated(c
     """num_tasks=10**7 or slots=10**9 ran for minutes and gigabytes: refused at once, naming the cap."""
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_training_data_files_are_checked_never_hang(tmp_path):
+    """A FIFO as a training-data path hung the run; a folder, garbage or a missing array are
+    refused naming the file; nothing pickled is read."""
+    import numpy as np
+
+    from partopt.files import read_arrays
+
+    fifo = tmp_path / "data.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_arrays(fifo, ("features",))
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip at all")
+    with pytest.raises(ValueError, match="not an npz archive"):
+        read_arrays(junk, ("features",))
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, labels=np.zeros(3))
+    with pytest.raises(ValueError, match="has no 'features' array"):
+        read_arrays(partial, ("features", "labels"))
+    assert set(read_arrays(partial, ("labels",))) == {"labels"}

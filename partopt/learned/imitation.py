@@ -80,13 +80,13 @@ class Dataset:
 
 
 def load_dataset(path: str | Path) -> Dataset:
-    """Reload a dataset saved by :meth:`Dataset.save`."""
-    d = np.load(path, allow_pickle=False)
-    import ast
+    """Reload a dataset saved by :meth:`Dataset.save` (checked: :func:`partopt.files.read_arrays`)."""
+    from partopt.files import literal, read_arrays
 
+    d = read_arrays(path, ("features", "labels", "values", "shape", "generator", "params"))
     shape = (int(d["shape"][0]), int(d["shape"][1]))
     return Dataset(d["features"], d["labels"], d["values"], shape, str(d["generator"]),
-                   ast.literal_eval(str(d["params"])))
+                   literal(d["params"], path, "params"))
 
 
 def _training_batches(generator: str, count: int, seed: int, params: dict | None, chunk: int):

@@ -142,14 +142,18 @@ def save_mixture(path: str | Path, buckets: list[Bucket], domain: Domain) -> Non
 
 
 def load_mixture(path: str | Path) -> tuple[list[Bucket], Domain]:
-    """Reload a mixture saved by :func:`save_mixture`."""
-    import ast
+    """Reload a mixture saved by :func:`save_mixture` (checked: :func:`partopt.files.read_arrays`)."""
+    from partopt.files import literal, read_arrays
 
-    data = np.load(path, allow_pickle=False)
-    count = sum(1 for k in data.files if k.endswith("_labels"))
+    data = read_arrays(path, ("domain",))
+    count = sum(1 for k in data if k.endswith("_labels"))
+    names = [f"b{i}_{k}" for i in range(count) for k in (*CHAIN_INPUTS, "labels", "values")]
+    missing = [n for n in names if n not in data]
+    if missing:
+        raise ValueError(f"training data: {path} has no {missing[0]!r} array; it was not written by partopt")
     buckets = [Bucket(ChainFeatures(*(data[f"b{i}_{k}"] for k in CHAIN_INPUTS)), data[f"b{i}_labels"],
                       data[f"b{i}_values"]) for i in range(count)]
-    return buckets, Domain.from_dict(ast.literal_eval(str(data["domain"])))
+    return buckets, Domain.from_dict(literal(data["domain"], path, "domain"))
 
 
 def _previous(labels: torch.Tensor) -> torch.Tensor:
