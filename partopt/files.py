@@ -104,12 +104,14 @@ def read_arrays(path: str | os.PathLike, required: tuple[str, ...], what: str = 
         raise ValueError(f"{what}: {path} is larger than {MAX_ARRAYS_BYTES // 2**30} GiB")
     try:
         with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in required if k not in data.files]
-            if missing:
-                raise ValueError(f"{what}: {path} has no {missing[0]!r} array; it was not written by partopt")
-            return {k: data[k] for k in data.files}
-    except (OSError, zipfile.BadZipFile, EOFError) as error:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, AttributeError) as error:
+        # numpy takes what is neither an npz nor an npy file for a pickle, which it refuses
         raise ValueError(f"{what}: {path} is not an npz archive of arrays ({type(error).__name__})") from None
+    missing = [k for k in required if k not in arrays]
+    if missing:
+        raise ValueError(f"{what}: {path} has no {missing[0]!r} array; it was not written by partopt")
+    return arrays
 
 
 def literal(value: Any, path: str | os.PathLike, name: str, what: str = "training data") -> Any:
