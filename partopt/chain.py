@@ -14,9 +14,15 @@ from partopt.model import Instance, validate_placement
 __all__ = ["Evaluation", "evaluate_chain"]
 
 
-class EvaluationText:
-    """What ``print`` shows of an evaluation (a chain's, a scenario's or a horizon's): its core
-    fields in a few readable lines, not the dataclass's every field (``repr`` still has them)."""
+class EvaluationCore:
+    """What every evaluation (a chain's, a scenario's, a horizon's) offers beyond its fields: the
+    reward of eq. (14), and what ``print`` shows, its core fields in a few readable lines rather
+    than the dataclass's every field (``repr`` still has them)."""
+
+    def reward(self, beta: float) -> float:
+        """Eq. (14): -(total delay + beta psi), with beta in s per s."""
+        ev: Any = self
+        return f.reward(ev.total_delay, ev.penalty, beta)
 
     def summary(self) -> str:
         """Total delay, energy, penalty and the constraint flags, one line each."""
@@ -34,7 +40,7 @@ class EvaluationText:
 
 
 @dataclass(frozen=True)
-class Evaluation(EvaluationText):
+class Evaluation(EvaluationCore):
     """The cost of one placement on one instance (seconds and joules).
 
     Attributes
@@ -92,10 +98,6 @@ class Evaluation(EvaluationText):
     def feasible(self) -> bool:
         """True when the placement is feasible for problem P: deadlines met and budget kept."""
         return self.deadlines_met and self.budget_kept
-
-    def reward(self, beta: float) -> float:
-        """Eq. (14): -(L + beta psi)."""
-        return f.reward(self.total_delay, self.penalty, beta)
 
 
 def evaluate_chain(instance: Instance, placement: Sequence) -> Evaluation:

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from partopt import formulas as f
-from partopt.chain import Evaluation, EvaluationText, evaluate_chain
+from partopt.chain import Evaluation, EvaluationCore, evaluate_chain
 from partopt.model import FORMAT as INSTANCE_FORMAT
 from partopt.model import (
     Instance,
@@ -104,7 +104,7 @@ class Horizon:
 
 
 @dataclass(frozen=True)
-class HorizonEvaluation(EvaluationText):
+class HorizonEvaluation(EvaluationCore):
     """The cost of one placement of every slot (seconds and joules).
 
     Attributes

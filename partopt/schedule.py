@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Sequence
 
 from partopt import formulas as f
-from partopt.chain import EvaluationText
+from partopt.chain import EvaluationCore
 from partopt.scenario import Scenario, validate_scenario_placement, validate_start_times
 
 __all__ = ["ScenarioEvaluation", "ScheduleSummary", "evaluate_scenario", "fifo_dispatch", "compact_schedule",
@@ -117,7 +117,7 @@ class ScheduleSummary(NamedTuple):
 
 
 @dataclass(frozen=True)
-class ScenarioEvaluation(EvaluationText):
+class ScenarioEvaluation(EvaluationCore):
     """The cost of one shared-edge solution (seconds and joules).
 
     Attributes
@@ -192,9 +192,6 @@ class ScenarioEvaluation(EvaluationText):
         """A valid schedule that keeps every deadline and budget (the hard objective's constraints)."""
         return self.valid and self.deadlines_met and self.budget_kept
 
-    def reward(self, beta: float) -> float:
-        """-(sum of D_k + beta psi)."""
-        return f.reward(self.total_delay, self.penalty, beta)
 
 
 def evaluate_scenario(scenario: Scenario, placement: Any, start_s: Any = None) -> ScenarioEvaluation:

@@ -167,3 +167,10 @@ def test_evaluate_names_the_slot():
         partopt.evaluate(h, [good[0], good[1][:-1], good[2]])
     with pytest.raises(InstanceError, match=r"placement\[2\]\[0\]"):
         partopt.evaluate(h, [good[0], good[1], (99,) + tuple(good[2][1:])])
+
+
+def test_a_horizon_evaluation_has_the_reward_every_evaluation_has():
+    """HorizonEvaluation had no reward(); all three kinds now share one (eq. 14)."""
+    h = partopt.generate("horizon", seed=0, slots=3)
+    ev = partopt.evaluate(h, partopt.solve(h).placement)
+    assert ev.reward(2.0) == pytest.approx(-(ev.total_delay + 2.0 * ev.penalty))
