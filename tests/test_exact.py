@@ -264,3 +264,15 @@ def test_binding_budget_matches_enumeration(m, n, seed, where, kind):
         assert placement is not None and math.isclose(value, want, rel_tol=1e-9)
         assert along(energy, np.array(placement)).sum() <= budget * (1 + 1e-9)
         assert math.isclose(float(along(step, np.array(placement)).sum()), value, rel_tol=1e-9)
+
+
+def test_pulp_highs_still_solves_after_partopts_own_lps():
+    """HiGHS keeps one thread scheduler per process, fixed by its first run: the work relaxation
+    and the chain-schedule LP ran with HiGHS's automatic count, after which PuLP's HiGHS (one
+    thread) answered "Not Solved". Every HiGHS run in partopt asks for one thread."""
+    pytest.importorskip("highspy")
+    pytest.importorskip("pulp")
+    from partopt.solvers.shared.start import exact_start
+
+    assert exact_start(partopt.generate("shared", seed=0, num_tasks=4), partopt.Objective()).work_bound is not None
+    assert partopt.solve(partopt.generate("paper", seed=0), "milp-pulp", backend="highs").status == Status.OPTIMAL

@@ -284,8 +284,10 @@ class _Master:
 
         with native_stdout_silenced():  # HiGHS prints a banner from C when it starts
             self.highs = highspy.Highs()
+        # primal simplex from the last basis; one thread, as every HiGHS run in partopt (HiGHS keeps
+        # one scheduler per process, fixed by its first run: a later run asking another count fails)
         for option, setting in (("output_flag", False), ("presolve", "off"), ("solver", "simplex"),
-                                ("simplex_strategy", 4)):  # primal simplex from the last basis
+                                ("simplex_strategy", 4), ("threads", 1)):
             self.highs.setOptionValue(option, setting)
         none = np.array([], np.int32)
         self.highs.addRows(n_rows, np.full(n_rows, -highspy.kHighsInf), np.ones(n_rows), 0, none, none, np.array([]))

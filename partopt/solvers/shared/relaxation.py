@@ -192,7 +192,9 @@ def _solve(lp: _Lp, n_y: int, task_bounds: list[float], time_limit: float | None
     model.a_matrix_.value_ = vals
     with native_stdout_silenced():  # HiGHS prints a banner from C when it starts
         highs = highspy.Highs()
-    for option, setting in (("output_flag", False), ("solver", "ipm"), ("run_crossover", "off")):
+    # one thread, as every HiGHS run in partopt: HiGHS keeps one scheduler per process, fixed by its
+    # first run, and a later run asking another count (PuLP's HiGHS asks 1) fails as "Not Solved"
+    for option, setting in (("output_flag", False), ("solver", "ipm"), ("run_crossover", "off"), ("threads", 1)):
         highs.setOptionValue(option, setting)
     if time_limit is not None:
         highs.setOptionValue("time_limit", max(0.1, float(time_limit)))
