@@ -93,7 +93,7 @@ from partopt.solvers.shared.start import (
     work_share,
 )
 
-__all__ = ["solve_shared_bnb", "MEMO_BYTES", "CHUNK_NODES"]
+__all__ = ["solve_shared_bnb", "MEMO_BYTES", "CHUNK_NODES", "deadlines_may_bind"]
 
 #: Memory for the dominance table (bytes).
 MEMO_BYTES = 256 * 2**20
@@ -434,7 +434,7 @@ class _Search:
         return float(min([self.scal[0]] + open_lbs))
 
 
-def _deadlines_bind(scenario: Scenario, upper: float, delay_low: list[float]) -> bool:
+def deadlines_may_bind(scenario: Scenario, upper: float, delay_low: list[float]) -> bool:
     """Whether some block deadline could bind in a solution of objective below ``upper`` (s): a
     block's delay is at most its task's, at most its cap (:func:`delay_caps`)."""
     return any(math.isfinite(tau) and not tau > cap
@@ -471,7 +471,7 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
         candidates.append(tuple(incumbent))
     placement, start_s, known = best_candidate(scenario, objective, candidates)
     upper = objective.raw_value(known) if objective.feasible(known) else math.inf
-    exact = not _deadlines_bind(scenario, upper, start.delay_low)
+    exact = not deadlines_may_bind(scenario, upper, start.delay_low)
     with_budgets = any(math.isfinite(d.budget) for d in scenario.devices)
     tables = None
     if priced and scenario.num_tasks in PRICED_TASKS and math.isfinite(upper):
