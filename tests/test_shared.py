@@ -699,17 +699,19 @@ def test_default_portfolio_proves_what_the_branch_and_bound_proves_and_keeps_the
     res = partopt.solve(big, time_limit=6)
     assert res.lower_bound is not None and res.lower_bound <= res.objective
     assert (res.info.get("proven_by") == "shared-bnb" or {"first", "then"} <= set(res.info)
-            or res.info.get("answered_by") == "shared-cpsat")  # CP-SAT alone where block deadlines may bind
+            or res.info.get("answered_by") == "shared-cpsat")
     many = small(4, tasks=17, num_servers=4)
     assert partopt.solve(many, time_limit=3).info["answered_by"] == "shared-cpsat"
 
 
-def test_portfolio_gives_cpsat_the_time_where_the_branch_and_bound_cannot_prove():
-    """Block deadlines that may bind make the branch and bound a heuristic: the default then runs
-    CP-SAT alone (on shared-mix-k8-v1 the branch and bound's schedule had stood 14.6% above)."""
+def test_portfolio_splits_the_time_where_the_branch_and_bound_cannot_prove():
+    """Block deadlines that may bind make the branch and bound a heuristic: the default then gives
+    it half the time and CP-SAT, from its schedule, the other half (each alone had stood 14% above
+    the best known on one scenario of shared-mix-k8-v1)."""
     from partopt.solvers.shared.portfolio import _bnb_is_exact  # noqa: PLC2701 - the rule under test
 
     sc = partopt.generate("shared", seed=0, num_tasks=3, mix=True, networks=("vgg16", "nin"))
     assert not _bnb_is_exact(sc, partopt.Objective())
     res = partopt.solve(sc, time_limit=5)
-    assert res.info.get("answered_by", res.info.get("proven_by")) == "shared-cpsat"
+    assert {"first", "then"} <= set(res.info) or res.info.get("proven_by") == "shared-cpsat"
+    assert res.lower_bound is not None and res.lower_bound <= res.objective
