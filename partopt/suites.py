@@ -228,7 +228,10 @@ BNB_REFERENCE_TASKS = 16
 def _grid_slack(scenario: Scenario) -> float:
     """How far a grid-optimal answer may lie above the continuous optimum (s): the agreement
     rule of docs/model.md, 1 us grid steps, K (2 sum_k M_k + 1) of them."""
-    return scenario.num_tasks * (2 * sum(scenario.block_counts) + 1) * 1e-6
+    from partopt.solvers.shared.cpsat import DEFAULT_GRID_S
+    from partopt.solvers.shared.start import grid_rounding_steps
+
+    return grid_rounding_steps(scenario) * DEFAULT_GRID_S
 
 
 def _shared_reference(scenario: Scenario, time_limit: float | None) -> dict[str, dict]:

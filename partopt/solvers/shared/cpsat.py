@@ -67,6 +67,7 @@ from partopt.schedule import compact_schedule
 from partopt.solvers.shared.common import best_candidate, delay_caps
 from partopt.solvers.shared.start import (
     exact_start,
+    grid_rounding_steps,
     incumbent_output,
     reported_bound,
     search_seconds,
@@ -281,7 +282,7 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     # every other task at least its own bound: that caps each task's delay and every time.
     upper = math.inf
     if hard and objective.feasible(start.known):
-        upper = objective.raw_value(start.known) + scenario.num_tasks * (2 * sum(scenario.block_counts) + 1) * g
+        upper = objective.raw_value(start.known) + grid_rounding_steps(scenario) * g
     delay_low = start.delay_low if task_bounds else [0.0] * scenario.num_tasks
     caps = delay_caps(upper, delay_low)
     model = _Model(scenario, objective, _GridData.of(scenario, g), delay_low, caps)
@@ -323,10 +324,10 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
         found, grid_start = model.solution(solver)
         candidates = [(found, grid_start), (found, compact_schedule(scenario, found, grid_start))] + (
             [] if proven else candidates)
-        slack = scenario.num_tasks * (2 * sum(scenario.block_counts) + 1)
+        slack = grid_rounding_steps(scenario)
         bound_s = max(bound_s, (solver.best_objective_bound / weight[0] - slack) * g)
     placement, start_s, known = best_candidate(scenario, objective, candidates)
-    slack_s = scenario.num_tasks * (2 * sum(scenario.block_counts) + 1) * g  # the grid's rounding
+    slack_s = grid_rounding_steps(scenario) * g
     proven, bound_s = vetted_answer("shared-cpsat", proven, bound_s, known, objective, [start.known, known],
                                     sum(start.bounds), slack_s)
     bound_s = reported_bound(start, scenario, objective, known, bound_s, proven, time_limit, begin)

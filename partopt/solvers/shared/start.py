@@ -22,7 +22,7 @@ from partopt.solvers.shared.relaxation import work_bound
 
 __all__ = ["ExactStart", "exact_start", "incumbent_output", "with_work_bound", "work_share", "WORK_BOUND_MIN_TASKS",
            "chain_lp_reserve", "search_seconds", "reported_bound", "CHAIN_LP_MIN_TASKS", "CHAIN_LP_SHARE",
-           "vetted_bound", "vetted_answer", "with_incumbent"]
+           "vetted_bound", "vetted_answer", "with_incumbent", "grid_rounding_steps"]
 
 #: From this many tasks on, the exact solvers also solve the work relaxation (an LP) for a
 #: bound on the total delay: with fewer, the per-task bounds are nearly as good.
@@ -56,6 +56,13 @@ def work_share(scenario: Scenario) -> float:
     """The share of an exact solver's time limit the work relaxation gets: it grows with K, from
     5% at K = 8 to half from K = 80 on (the larger the scenario, the less search adds to its bound)."""
     return min(0.5, scenario.num_tasks / 160)
+
+
+def grid_rounding_steps(scenario: Scenario) -> int:
+    """How many grid steps a schedule on an integer time grid may lose to rounding up:
+    K (2 sum_k M_k + 1), one per duration and transfer before each block and one per return
+    (the agreement rule of docs/model.md)."""
+    return scenario.num_tasks * (2 * sum(scenario.block_counts) + 1)
 
 
 def vetted_bound(what: str, bound: float | None, known: ScenarioEvaluation) -> float | None:
