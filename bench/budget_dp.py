@@ -19,8 +19,8 @@ import argparse
 import numpy as np
 
 import partopt
-from partopt.costs import along
-from partopt.solvers.dp import budget_dp, chain_dp, extreme_paths, lagrangian_relaxation
+from partopt.chain.costs import along
+from partopt.chain.solvers.dp import budget_dp, chain_dp, extreme_paths, lagrangian_relaxation
 
 from _common import RESULTS, best_of, header
 

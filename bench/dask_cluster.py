@@ -20,10 +20,10 @@ from pathlib import Path
 
 from _common import RESULTS, header
 
-from partopt.cluster import connect
+from partopt.bench.cluster import connect
 from partopt.execution import SerialExecutor, map_unordered
 from partopt.profiles import data_dir
-from partopt.suites import SUITES, build_suite
+from partopt.bench.suites import SUITES, build_suite
 
 
 def _nothing(task: int) -> int:

@@ -22,8 +22,8 @@ import time
 import numpy as np
 
 import partopt
-from partopt.costs import InstanceBatch
-from partopt.solvers.dp import extreme_paths, solve_batch
+from partopt.chain.costs import InstanceBatch
+from partopt.chain.solvers.dp import extreme_paths, solve_batch
 
 from _common import RESULTS, header
 
@@ -86,9 +86,9 @@ def batch_throughput(count: int, repeat: int) -> dict:
 
 def build_scaling(blocks) -> list[str]:
     """Markdown lines: seconds to build each backend's model against M at N = 9 (no solve)."""
-    from partopt.solvers.milp import build_formulation
-    from partopt.solvers.milp_ortools import _model_proto
-    from partopt.solvers.milp_pulp import pulp_problem
+    from partopt.chain.solvers.milp import build_formulation
+    from partopt.chain.solvers.milp_ortools import _model_proto
+    from partopt.chain.solvers.milp_pulp import pulp_problem
 
     lines = ["## Model building against M (N = 9, no solve)", "",
              "Seconds to build the formulation, then each backend's own model from it; a solver's "

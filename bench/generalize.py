@@ -26,11 +26,11 @@ import time
 import numpy as np
 
 import partopt
-from partopt.costs import InstanceBatch
-from partopt.evaluation import Objective
-from partopt.generators import get_generator
+from partopt.chain.costs import InstanceBatch
+from partopt.objective import Objective
+from partopt.generation import get_generator
 from partopt.learned.policy import checkpoints_dir, describe_checkpoint, load_policy
-from partopt.solvers.dp import solve_batch
+from partopt.chain.solvers.dp import solve_batch
 
 from _common import RESULTS, CsvRows, header, learned_bench_parser
 

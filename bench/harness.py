@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 import partopt
-from partopt.bench import CHUNK_S, POOL_MIN_S, PROBE_TASKS
+from partopt.bench.harness import CHUNK_S, POOL_MIN_S, PROBE_TASKS
 from partopt.execution import process_pool
 
 from _common import RESULTS, header

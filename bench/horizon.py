@@ -23,7 +23,7 @@ import numpy as np
 import partopt
 from _common import RESULTS, CsvRows, header
 
-from partopt.cluster import scheduler_executor
+from partopt.bench.cluster import scheduler_executor
 from partopt.execution import SerialExecutor, TaskFailure, map_unordered
 
 FIGURES = RESULTS / "figures"

@@ -34,8 +34,8 @@ from partopt.learned.imitation import (
     unlabelled_features,
 )
 from partopt.learned.policy import checkpoints_dir, describe_checkpoint, load_policy
-from partopt.solvers.dp import solve_batch
-from partopt.suites import load_suite
+from partopt.chain.solvers.dp import solve_batch
+from partopt.bench.suites import load_suite
 
 from _common import RESULTS, header
 

@@ -69,7 +69,7 @@ def deadlines_met_pct(rows: list[dict]) -> float:
 
 def save_figure(fig, name: str) -> None:
     """Save ``fig`` as ``bench/results/figures/<name>`` and close it."""
-    from partopt.plots import _pyplot
+    from partopt.bench.plots import _pyplot
 
     fig.tight_layout()
     (RESULTS / "figures").mkdir(exist_ok=True)
@@ -150,7 +150,7 @@ def equal_budget(budgets: list[int], seeds: int, a3c_budget: int) -> None:
 
 def budget_plot(groups: dict[str, dict[int, list[dict]]], mean_gap: dict[str, dict[int, float]]) -> None:
     """Mean gap against the episode budget, one line per agent (seed means), seeds as dots."""
-    from partopt.plots import _pyplot
+    from partopt.bench.plots import _pyplot
 
     fig, ax = _pyplot().subplots(figsize=(6, 4))
     for agent in (a for a in AGENTS if a in groups):
@@ -195,7 +195,7 @@ def convergence_plot(agents: list[str], tasks) -> list[str]:
     """Fig. 6: smoothed mean reward per slot against episodes; returns table lines giving, per
     agent, the first episode that reaches 90% of its own improvement and the first within 10%
     of the optimum's reward (training rewards include exploration, so they stay above it)."""
-    from partopt.plots import _pyplot, _write_csv
+    from partopt.bench.plots import _pyplot, _write_csv
 
     fig, ax = _pyplot().subplots(figsize=(7, 4))
     rows, series = [], {}

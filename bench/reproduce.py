@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 import partopt
-import partopt.suites
-from partopt import plots
-from partopt.cluster import scheduler_executor
+import partopt.bench.suites
+from partopt.bench import plots
+from partopt.bench.cluster import scheduler_executor
 from partopt.learned.policy import checkpoints_dir, load_policy
-from partopt.plots import parse_point, read_rows
+from partopt.bench.plots import parse_point, read_rows
 
 import shared_edge
 from _common import RESULTS, header
@@ -101,7 +101,7 @@ def regimes_section(executor=None) -> list[str]:
         rows = run(suite, solvers, "penalty", executor)
         plots.plot_sweep(rows, FIGURES / f"sweep-{suite}")
         table = means_by_point(rows)
-        shares = partopt.suites.fixed_heuristic_shares(suite)
+        shares = partopt.bench.suites.fixed_heuristic_shares(suite)
         note += [f"## {title}", "", f"![{suite}](figures/sweep-{suite}.png)", "", f"- Papers: {paper}"]
         for series in sorted({s for (s, _, _) in table}):
             label = f" ({series})" if series else ""
@@ -132,9 +132,9 @@ def reproduce(executor=None) -> None:
     default_solvers = HEURISTICS + learned_for((6, 4), "paper") + SHAPE_FREE
     rows = run("paper-default-v1", default_solvers, "hard", executor)
     plots.plot_gaps(rows, FIGURES / "gaps-paper-default-v1")
-    summary = partopt.bench.summarize(read_rows(rows))
+    summary = partopt.bench.harness.summarize(read_rows(rows))
     note += ["## Gap to the optimum, `paper-default-v1` (problem P: hard deadlines)", "",
-             "![gaps](figures/gaps-paper-default-v1.png)", "", "```", partopt.bench.format_summary(summary), "```", "",
+             "![gaps](figures/gaps-paper-default-v1.png)", "", "```", partopt.bench.harness.format_summary(summary), "```", "",
              "The paper reports only relative gains (mt-a3c 4.76% lower total delay than A3C on average); "
              "no absolute optimum is given, so the gap column is new here. With the paper's own settings "
              "(CIFAR-10 inputs of 12 KB, links of 0.8-2 MB/s, servers of 2-10 GHz against a 1 GHz device) "

@@ -6,7 +6,7 @@ On the speed bench's seed-0 scenarios (``shared_edge.py speed``: VGG16 in 6 bloc
 servers, 2 devices, 60 tasks/s) this records, beside the best schedule found:
 
 1. the work relaxation's bound (the LP the exact solvers start from);
-2. the chain-schedule LP's bound (:mod:`partopt.solvers.shared.columns`) on a 1 ms and a
+2. the chain-schedule LP's bound (:mod:`partopt.shared.solvers.columns`) on a 1 ms and a
    0.5 ms grid, run to convergence or :data:`CHAIN_LIMIT` seconds (the local search's
    schedule gives its horizon and first columns);
 3. the bound of an LP over proven subset bounds: every run of 1..4 tasks consecutive in
@@ -75,8 +75,8 @@ def subset_bound(sc: partopt.Scenario) -> tuple[float, float]:
 
 def chain_row(sc: partopt.Scenario, grid_s: float) -> dict:
     """The chain-schedule LP's bound on ``grid_s`` (converged, or after CHAIN_LIMIT seconds)."""
-    from partopt.solvers.shared.columns import chain_lp_bound
-    from partopt.solvers.shared.start import exact_start
+    from partopt.shared.solvers.columns import chain_lp_bound
+    from partopt.shared.solvers.start import exact_start
 
     start = exact_start(sc, partopt.Objective("hard"), work=False)
     best = partopt.solve(sc, "shared-local-search")
@@ -90,7 +90,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
     args = ap.parse_args()
-    from partopt.solvers.shared.start import exact_start
+    from partopt.shared.solvers.start import exact_start
 
     rows = CsvRows(RESULTS / "shared_bounds.csv", FIELDS, args.fresh, _parse)
     done = {(r["K"], r["what"]) for r in rows.rows}

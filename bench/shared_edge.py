@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 
 import partopt
-import partopt.suites
-from partopt.cluster import scheduler_executor
+import partopt.bench.suites
+from partopt.bench.cluster import scheduler_executor
 from partopt.execution import TaskFailure, map_unordered
-from partopt.solvers.shared.heuristics import DISPATCHES_PER_TASK
-from partopt.solvers.shared.portfolio import bnb_share
-from partopt.solvers.shared.priced import PRICED_SHARE
+from partopt.shared.solvers.heuristics import DISPATCHES_PER_TASK
+from partopt.shared.solvers.portfolio import bnb_share
+from partopt.shared.solvers.priced import PRICED_SHARE
 from _common import RESULTS, CsvRows, header
 
 FIGURES = RESULTS / "figures"
@@ -41,7 +41,7 @@ SPEED_LIMIT = 60.0
 #: The K = 256 runs of the speed report: label -> (solver, options).
 BIG_RUNS = {**{h: (h, {}) for h in HEURISTICS}, **{s: (s, {}) for s in LEARNED},
             **{f"shared-local-search {o['dispatch']} to 20,000 moves": ("shared-local-search", {
-                "time_limit": SPEED_LIMIT, **o}) for o in partopt.suites.REFERENCE_OPTIONS["shared-local-search"]}}
+                "time_limit": SPEED_LIMIT, **o}) for o in partopt.bench.suites.REFERENCE_OPTIONS["shared-local-search"]}}
 MILP_MAX_K = 6
 FIGURE_TASKS = 8
 FIGURE_SEEDS = range(3)
@@ -179,7 +179,7 @@ def speed(fresh: bool, executor=None) -> Path:
         r = next(r for r in rows.rows if r["experiment"] == "heuristic-speed" and r["solver"] == name)
         heur.append([name, f"{1e3 * r['runtime'] / 256:.3f}", f"{r['total_delay']:.4g}",
                      r["status"] + ("" if r["objective"] is not None else " (a block deadline missed)")])
-    from partopt.solvers.shared.start import exact_start
+    from partopt.shared.solvers.start import exact_start
 
     bounds = exact_start(big, partopt.Objective())  # what the exact solvers start from at K = 256
     report = RESULTS / "shared_speed.md"
@@ -222,11 +222,11 @@ relaxation (`docs/model.md`) gives {bounds.work_bound:.1f} s.
 def suites(fresh: bool, executor=None) -> Path:
     """Every shared solver over the stored shared-edge suites: gap to best known and to the bound."""
     parts = []
-    for name in [s for s in partopt.suites.SUITES if s.startswith("shared-")]:
+    for name in [s for s in partopt.bench.suites.SUITES if s.startswith("shared-")]:
         out = RESULTS / f"{name}.csv"
         if fresh and out.exists():
             out.unlink()
-        limit = partopt.suites.SUITES[name].time_limit
+        limit = partopt.bench.suites.SUITES[name].time_limit
         run = partopt.benchmark(name, [FRONT_DOOR] + HEURISTICS + LEARNED, time_limit=limit, out=out, jobs=1,
                                 executor=executor, redo=LEARNED)
         # The local search under FIFO dispatch, its other pricing rule, beside the default (list schedules).
@@ -237,7 +237,7 @@ def suites(fresh: bool, executor=None) -> Path:
         for r in run.rows:
             if r["gap_to_bound_pct"] is not None:
                 bound_gaps[r["solver"]].append(r["gap_to_bound_pct"])
-        ref = partopt.suites.load_suite(name)
+        ref = partopt.bench.suites.load_suite(name)
         proven = sum(e.reference["hard"]["status"] == "optimal" for e in ref)
         extra = "\n".join(f"- {s}: mean gap to the proven bound {np.mean(g):.2f}%" for s, g in bound_gaps.items())
         extra += (f"\n- shared-local-search with `dispatch=\"fifo\"` (rows in `{name}-fifo.csv`): mean gap to the best "

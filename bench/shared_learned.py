@@ -22,8 +22,8 @@ import time
 import numpy as np
 
 import partopt
-import partopt.suites
-from partopt.suites import SHARED_MIX
+import partopt.bench.suites
+from partopt.shared.generators import SHARED_MIX
 
 from _common import RESULTS, CsvRows, header, learned_bench_parser
 
@@ -114,9 +114,9 @@ def choose(count: int) -> None:
     """Greedy forward selection of at most :data:`MAX_DECODINGS` (scale, lookahead) decodings from
     the grid, by the mean over validation draws (K = 16 and 64) of the best decoding's total
     delay relative to earliest-finish's; writes ``shared_learned_choice.md``."""
-    from partopt.evaluation import Objective
+    from partopt.objective import Objective
     from partopt.learned.dispatch import Decoder, load_dispatch
-    from partopt.solvers.compiled import FifoScorer
+    from partopt.shared.kernels import FifoScorer
 
     weights, _ = load_dispatch()
     hard = Objective("hard")
@@ -183,7 +183,7 @@ def main() -> None:
         for solver, options in SOLVERS.values():  # imports, compiled code and checkpoints: not timed below
             partopt.solve(warm, solver, **options)
         for name in ("shared-k16-v1", "shared-k64-v1"):
-            for entry in partopt.suites.load_suite(name):
+            for entry in partopt.bench.suites.load_suite(name):
                 _run(rows, done, name, entry.id, entry.instance, entry.reference["hard"]["objective"])
         for k in (16, 64):
             for i in range(args.count):

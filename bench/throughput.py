@@ -33,9 +33,9 @@ import numba
 import numpy as np
 
 import partopt
-from partopt.costs import InstanceBatch
-from partopt.solvers import compiled
-from partopt.solvers.dp import chain_dp, solve_batch, solve_dp
+from partopt.chain.costs import InstanceBatch
+from partopt.chain import kernels as compiled
+from partopt.chain.solvers.dp import chain_dp, solve_batch, solve_dp
 
 from _common import RESULTS, best_of, header
 
@@ -109,7 +109,7 @@ def main() -> None:
     bandwidth = memory_bandwidth()
     insts = partopt.RandomGenerator(num_blocks=6, num_servers=4).generate_many(args.batch, seed=0)
     batch = InstanceBatch.stack(insts)
-    step = np.ascontiguousarray(goal.step_cost(partopt.costs.cost_tensors(batch)))
+    step = np.ascontiguousarray(goal.step_cost(partopt.chain.costs.cost_tensors(batch)))
     bytes_per = step[0].nbytes
     memory_rate = bandwidth / bytes_per
     compute_rate = kernel_in_cache(np.ascontiguousarray(step[:200]), 2000)

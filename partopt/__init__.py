@@ -10,25 +10,22 @@ loads NumPy only: OR-Tools, PuLP and torch load when a solver that needs them ru
 """
 
 from partopt.api import solve
-from partopt.costs import CostTensors, InstanceBatch, cost_tensors
-from partopt.evaluation import Evaluation, Objective, evaluate
+from partopt.chain.costs import CostTensors, InstanceBatch, cost_tensors
+from partopt.chain.evaluation import Evaluation
+from partopt.chain.generators import DILGenerator, PaperGenerator, RandomGenerator
+from partopt.chain.model import Block, Device, Instance, Server, validate_placement
+from partopt.fields import InstanceError, InstanceTypeError
 from partopt.files import read, write
-from partopt.generators import DILGenerator, PaperGenerator, RandomGenerator, generate, get_generator
-from partopt.horizon import Horizon, HorizonEvaluation
-from partopt.model import (
-    Block,
-    Device,
-    Instance,
-    InstanceError,
-    InstanceTypeError,
-    Server,
-    validate_placement,
-)
+from partopt.generation import generate, get_generator
+from partopt.horizon.evaluation import HorizonEvaluation
+from partopt.horizon.model import Horizon
+from partopt.objective import Objective
+from partopt.problem import evaluate
 from partopt.profiles import load_profile
 from partopt.registry import list_solvers, register_solver, unregister_solver
 from partopt.result import InvalidBoundWarning, Result, SolverOutput, Status
-from partopt.scenario import ChainModel, EdgeDevice, EdgeServer, Scenario, Solution, Task
-from partopt.schedule import ScenarioEvaluation
+from partopt.shared.evaluation import ScenarioEvaluation
+from partopt.shared.model import ChainModel, EdgeDevice, EdgeServer, Scenario, Solution, Task
 
 __version__ = "0.1.0"
 
@@ -80,11 +77,11 @@ __all__ = [
 def __getattr__(name):
     # Heavier entry points load on first use.
     if name == "check_solver":
-        from partopt.conformance import check_solver
+        from partopt.bench.conformance import check_solver
 
         return check_solver
     if name == "benchmark":
-        from partopt.bench import benchmark
+        from partopt.bench.harness import benchmark
 
         return benchmark
     if name == "profile":  # torch loads only when a profile is made

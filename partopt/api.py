@@ -8,19 +8,20 @@ import math
 import numbers
 import os
 import time
+from typing import TYPE_CHECKING
 
-from partopt.evaluation import Objective
 from partopt.files import read
-from partopt.horizon import Horizon
-from partopt.model import Instance
+from partopt.objective import Objective
+from partopt.problem import KINDS, Problem, is_problem
 from partopt.registry import get_solver, list_solvers, solver_spec
 from partopt.result import Result, SolverOutput, make_result
-from partopt.scenario import Scenario
 
-__all__ = ["solve", "DEFAULT_SOLVER", "NO_LIMIT_S", "checked_time_limit", "checked_seed"]
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
+    from partopt.horizon.model import Horizon
+    from partopt.shared.model import Scenario
 
-#: The solver ``solve`` runs when none is named: exact ground truth for each kind of problem.
-DEFAULT_SOLVER = {"chain": "dp", "scenario": "shared-exact", "horizon": "horizon-exact"}
+__all__ = ["solve", "load_problem", "NO_LIMIT_S", "checked_time_limit", "checked_seed"]
 
 
 def solve(
@@ -67,17 +68,11 @@ def solve(
     ValueError
         An unknown solver or option, a solver for the other kind of problem, a bad time limit.
     """
-    if not isinstance(instance, (Instance, Scenario, Horizon)):
-        loaded = read(instance)
-        if not isinstance(loaded, (Instance, Scenario, Horizon)):
-            raise ValueError(f"instance: the file holds a {type(loaded).__name__}, not an instance, scenario or "
-                             "horizon")
-        instance = loaded
+    given = load_problem(instance)
     time_limit = checked_time_limit(time_limit)
     seed = checked_seed(seed)
-    problem = ("scenario" if isinstance(instance, Scenario) else "horizon" if isinstance(instance, Horizon)
-               else "chain")
-    solver = DEFAULT_SOLVER[problem] if solver is None else solver
+    problem = given.kind
+    solver = given.default_solver if solver is None else solver
     if solver_spec(solver).problem != problem:
         raise ValueError(f"solver: {solver!r} solves a {solver_spec(solver).problem}, this is a {problem}; "
                          f"solvers for a {problem}: {', '.join(list_solvers(problem=problem))}")
@@ -85,11 +80,26 @@ def solve(
     fn = get_solver(solver)
     _check_options(fn, solver, options)
     start = time.perf_counter()
-    output = fn(instance, goal, time_limit=time_limit, seed=seed, **options)
+    output = fn(given, goal, time_limit=time_limit, seed=seed, **options)
     runtime = time.perf_counter() - start
     if not isinstance(output, SolverOutput):
         output = SolverOutput(placement=output)
-    return make_result(instance, output, goal, solver, runtime)
+    return make_result(given, output, goal, solver, runtime)
+
+
+def load_problem(instance: Problem | str | os.PathLike) -> Problem:
+    """``instance`` itself if it is a problem, else the problem in the file it names; a file of
+    anything else (a solution) is refused naming it."""
+    if is_problem(instance):
+        return instance  # type: ignore[return-value]
+    if not isinstance(instance, (str, os.PathLike)):
+        raise TypeError(f"instance: must be an Instance, Scenario, Horizon or a file path, "
+                        f"got {type(instance).__name__}")
+    loaded = read(instance)
+    if not is_problem(loaded):
+        raise ValueError(f"instance: the file holds a {type(loaded).__name__}, not one of the problem kinds "
+                         f"({', '.join(KINDS)})")
+    return loaded
 
 
 #: A time limit from this many seconds on (about 115 days) means no limit: it is never passed on

@@ -158,7 +158,7 @@ def cmd_solve(args) -> int:
     inst = _instance(args)
     limit = args.time_limit
     if isinstance(inst, partopt.Scenario):
-        solver = args.solver or partopt.api.DEFAULT_SOLVER["scenario"]
+        solver = args.solver or inst.default_solver
         if limit is None and partopt.registry.solver_spec(solver).kind == "exact":
             limit = CLI_SCENARIO_LIMIT_S  # an exact search can run for hours: the CLI never waits unasked
         print(f"[solve] {solver}: {inst.num_tasks} tasks, {inst.num_servers} servers"
@@ -283,8 +283,8 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from partopt.bench import benchmark
-    from partopt.cluster import scheduler_executor
+    from partopt.bench.cluster import scheduler_executor
+    from partopt.bench.harness import benchmark
 
     suite_label = Path(args.suite).stem if args.suite.endswith(".jsonl") else args.suite
     out = Path(args.out) if args.out else _new_rows_file(suite_label + ("" if args.objective == "hard"
@@ -330,7 +330,7 @@ def _new_rows_file(stem: str) -> Path:
 
 def _suite_problem(suite: str) -> str:
     """"scenario" for a shared-edge suite (by name or file name), else "chain"."""
-    from partopt.suites import SUITES
+    from partopt.bench.suites import SUITES
 
     return "scenario" if suite in SUITES and SUITES[suite].shared or Path(suite).name.startswith("shared-") \
         else "chain"
@@ -347,7 +347,7 @@ def _default_solvers(suite: str) -> list[str]:
 
 
 def cmd_plot(args) -> int:
-    from partopt import plots
+    from partopt.bench import plots
 
     rows = Path(args.rows)
     out = Path(args.out) if args.out else rows.with_suffix("")
@@ -361,7 +361,7 @@ def cmd_plot(args) -> int:
 
 
 def cmd_suite(args) -> int:
-    from partopt import suites
+    from partopt.bench import suites
 
     if args.action == "list":
         for name, spec in suites.SUITES.items():
@@ -373,7 +373,7 @@ def cmd_suite(args) -> int:
     names = list(suites.SUITES) if args.names == ["all"] else args.names
     for name in names:
         suites.suite_spec(name)  # an unknown name is refused before any work, with the names there are
-    from partopt.cluster import scheduler_executor
+    from partopt.bench.cluster import scheduler_executor
 
     with scheduler_executor(args.scheduler) as executor:
         return _suite_actions(suites, names, args, executor)
@@ -441,10 +441,10 @@ def cmd_profile(args) -> int:
 
 def cmd_list(args) -> int:
     import partopt
-    from partopt.generators import GENERATORS
+    from partopt.bench.suites import SUITES
+    from partopt.generation import GENERATORS
     from partopt.profiles import list_profiles, load_profile
     from partopt.registry import solver_spec
-    from partopt.suites import SUITES
 
     print("solvers:")
     for name in partopt.list_solvers():

@@ -1,5 +1,5 @@
 """Where work runs: in this process, in local worker processes, or on any
-:class:`concurrent.futures.Executor` (a Dask cluster's, see :mod:`partopt.cluster`).
+:class:`concurrent.futures.Executor` (a Dask cluster's, see :mod:`partopt.bench.cluster`).
 
 :func:`map_unordered` is the one loop every parallel job uses (the benchmark harness and
 the suite builder): it keeps a bounded number of tasks in flight, yields each result as

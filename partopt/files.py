@@ -1,37 +1,92 @@
 """Reading and writing partopt's files, chosen by their ``format`` tag.
 
-- ``partopt.instance/1``: one chain (:class:`~partopt.model.Instance`, model Part I);
-- ``partopt.scenario/1``: the shared edge (:class:`~partopt.scenario.Scenario`, Part II);
+- ``partopt.instance/1``: one chain (:class:`~partopt.chain.model.Instance`, model Part I);
+- ``partopt.scenario/1``: the shared edge (:class:`~partopt.shared.model.Scenario`, Part II);
 - ``partopt.solution/1``: a placement per task and optional start times
-  (:class:`~partopt.scenario.Solution`);
-- ``partopt.horizon/1``: slots sharing a battery (:class:`~partopt.horizon.Horizon`, Part III).
+  (:class:`~partopt.shared.model.Solution`);
+- ``partopt.horizon/1``: slots sharing a battery (:class:`~partopt.horizon.model.Horizon`, Part III).
 """
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any, Mapping, Union
+import stat
+from pathlib import Path
+from typing import Any, Mapping
 
-from partopt.horizon import FORMAT as HORIZON_FORMAT
-from partopt.horizon import Horizon
-from partopt.model import FORMAT as INSTANCE_FORMAT
-from partopt.model import Instance, InstanceError, dump_json, load_json, short
-from partopt.scenario import FORMAT as SCENARIO_FORMAT
-from partopt.scenario import SOLUTION_FORMAT, Scenario, Solution
+from partopt.fields import InstanceError, short
+from partopt.problem import FORMATS, format_type
 
-__all__ = ["read", "write", "from_dict", "FORMATS", "read_arrays", "literal", "MAX_ARRAYS_BYTES"]
+__all__ = ["read", "write", "from_dict", "FORMATS", "read_arrays", "literal", "load_json", "dump_json",
+           "MAX_FILE_BYTES", "MAX_ARRAYS_BYTES"]
 
 #: The largest ``.npz`` file of training data read (bytes).
 MAX_ARRAYS_BYTES = 16 * 2**30
 
-Problem = Union[Instance, Scenario, Solution, Horizon]
-
-#: format tag -> the type it reads into.
-FORMATS: dict[str, Any] = {INSTANCE_FORMAT: Instance, SCENARIO_FORMAT: Scenario, SOLUTION_FORMAT: Solution,
-                           HORIZON_FORMAT: Horizon}
+#: Largest file ``load_json`` reads (bytes); larger files are refused before reading.
+MAX_FILE_BYTES = 256 * 2**20
 
 
-def from_dict(data: Mapping[str, Any]) -> Problem:
+def load_json(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> Any:
+    """Parse the JSON file at ``path`` as untrusted input; every refusal names the file.
+
+    Refused: a path with a NUL byte, anything but a regular file (a FIFO, a device such
+    as /dev/zero), a file over ``max_bytes``, text that is not UTF-8, invalid JSON, a key
+    given twice in one object, nesting too deep to parse and numbers with too many
+    digits. NaN and Infinity parse to float values so that validation refuses them
+    naming their field.
+    """
+    text_path = os.fspath(path)
+    if "\0" in str(text_path):
+        raise InstanceError("path", f"contains a NUL byte: {short(text_path)}")
+    path = Path(text_path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: No such file") from None
+    except OSError as error:
+        raise InstanceError("", f"{path}: cannot be read ({error.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InstanceError("", f"{path}: not a regular file")
+    if info.st_size > max_bytes:
+        raise InstanceError("", f"{path}: {info.st_size:,} bytes, more than the {max_bytes:,} read at most")
+    with open(path, "rb") as fh:
+        raw = fh.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise InstanceError("", f"{path}: more than the {max_bytes:,} bytes read at most")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        bad = short(raw[error.start:error.start + 4])
+        raise InstanceError("", f"{path}: not UTF-8 text (byte {error.start}: {bad})") from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as error:
+        raise InstanceError("", f"{path}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise InstanceError("", f"{path}: JSON nested too deeply") from None
+    except InstanceError as error:
+        raise InstanceError(error.field, f"{error.problem} (in {path})") from None
+    except ValueError as error:  # e.g. an integer with more digits than Python converts
+        raise InstanceError("", f"{path}: {str(error)[:200]}") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise InstanceError(str(key)[:60], "duplicate key (given twice in one object)")
+        out[key] = value
+    return out
+
+
+def dump_json(data: dict, path: str | os.PathLike) -> None:
+    """Write ``data`` as indented JSON (no NaN or infinity)."""
+    Path(path).write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
+
+
+def from_dict(data: Mapping[str, Any]) -> Any:
     """The instance, scenario, solution or horizon that ``data`` describes, by its ``format``."""
     if not isinstance(data, Mapping):
         raise InstanceError("", f"must be a JSON object, got {type(data).__name__}")
@@ -40,10 +95,10 @@ def from_dict(data: Mapping[str, Any]) -> Problem:
     tag = data["format"]
     if not isinstance(tag, str) or tag not in FORMATS:
         raise InstanceError("format", f"must be one of {', '.join(map(repr, FORMATS))}, got {short(tag)}")
-    return FORMATS[tag].from_dict(data)
+    return format_type(tag).from_dict(data)
 
 
-def read(path: str | os.PathLike) -> Problem:
+def read(path: str | os.PathLike) -> Any:
     """Read an instance, scenario, solution or horizon file, choosing by its ``format`` field.
 
     Parameters
@@ -67,8 +122,8 @@ def read(path: str | os.PathLike) -> Problem:
     return from_dict(load_json(path))
 
 
-def write(obj: Problem, path: str | os.PathLike) -> None:
-    """Write an :class:`Instance`, :class:`Scenario` or :class:`Solution` as its JSON file.
+def write(obj: Any, path: str | os.PathLike) -> None:
+    """Write an :class:`Instance`, :class:`Scenario`, :class:`Solution` or :class:`Horizon` as its JSON file.
 
     Parameters
     ----------
@@ -82,9 +137,10 @@ def write(obj: Problem, path: str | os.PathLike) -> None:
     TypeError
         ``obj`` is of another type.
     """
-    if not isinstance(obj, (Instance, Scenario, Solution, Horizon)):
+    if not isinstance(obj, tuple({format_type(tag) for tag in FORMATS})):
         raise TypeError(f"obj: must be an Instance, Scenario, Solution or Horizon, got {type(obj).__name__}")
-    dump_json(obj.to_dict(), path)
+    data: dict = obj.to_dict()  # type: ignore[attr-defined]  # every type of FORMATS has one
+    dump_json(data, path)
 
 
 def read_arrays(path: str | os.PathLike, required: tuple[str, ...], what: str = "training data") -> dict:

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from partopt.model import InstanceError, InstanceTypeError, load_json, short
+from partopt.fields import InstanceError, InstanceTypeError, short
+from partopt.files import load_json
 
 __all__ = ["DNNProfile", "ProfileBlock", "Unit", "load_profile", "list_profiles", "data_dir", "profile_from_dict",
            "with_latency_table", "PROFILE_FORMAT", "PROFILE_FORMATS"]

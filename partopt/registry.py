@@ -2,7 +2,7 @@
 
 A registered solver is a callable ``fn(instance, objective, *, time_limit, seed,
 **options) -> SolverOutput``. ``register_solver`` also takes a plain *policy*, a
-callable from an :class:`~partopt.model.Instance` to a placement, and wraps it.
+callable from an :class:`~partopt.chain.model.Instance` to a placement, and wraps it.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ class SolverSpec:
 
     kind: "exact", "heuristic", "learned" or "user"; requires: the optional
     packages it imports (named in the error when they are missing); problem: what it
-    solves, "chain" (a Part I :class:`~partopt.model.Instance`), "scenario" (a
-    Part II :class:`~partopt.scenario.Scenario`) or "horizon" (a Part III
-    :class:`~partopt.horizon.Horizon`).
+    solves, "chain" (a Part I :class:`~partopt.chain.model.Instance`), "scenario" (a
+    Part II :class:`~partopt.shared.model.Scenario`) or "horizon" (a Part III
+    :class:`~partopt.horizon.model.Horizon`).
     """
 
     name: str
@@ -50,7 +50,7 @@ def _builtin(name, target, kind, description, requires=(), seeded=False, problem
     _REGISTRY[name] = SolverSpec(name, target, kind, description, tuple(requires), seeded, problem)
 
 
-_S = "partopt.solvers"
+_S = "partopt.chain.solvers"
 _L = "partopt.learned.solvers"
 _TORCH = ("torch", "gymnasium")
 _builtin("dp", f"{_S}.dp:solve_dp", "exact", "dynamic program over the chain; labels for energy budgets")
@@ -67,7 +67,7 @@ _builtin("single-split", f"{_S}.heuristics:solve_single_split", "heuristic",
          "device prefix, the rest on one server: the best such split")
 _builtin("local-search", f"{_S}.local_search:solve_local_search", "heuristic",
          "single-block moves from a start placement until none helps")
-_E = "partopt.solvers.shared"
+_E = "partopt.shared.solvers"
 _builtin("shared-exact", f"{_E}.portfolio:solve_shared_exact", "exact",
          "shared edge: the default; the branch and bound, then CP-SAT from its schedule (best of both)",
          ("ortools",), problem="scenario")
@@ -91,7 +91,7 @@ _builtin("shared-local-search", f"{_E}.heuristics:solve_shared_local_search", "h
          problem="scenario")
 _builtin("as-if-alone", f"{_E}.heuristics:solve_as_if_alone", "heuristic",
          "shared edge: each task's single-chain optimum (DP), then FIFO dispatch", problem="scenario")
-_H = "partopt.solvers.horizon"
+_H = "partopt.horizon.solvers"
 _builtin("horizon-exact", f"{_H}:solve_horizon_exact", "exact",
          "horizon: offline optimum, exact merge of the slots' Pareto fronts (Lagrangian bound beside)",
          problem="horizon")
@@ -101,7 +101,7 @@ _builtin("horizon-fair", f"{_H}:solve_horizon_fair", "heuristic",
          "horizon, online: each slot's optimum within E^r(t) / slots left", problem="horizon")
 _builtin("horizon-lyapunov", f"{_H}:solve_horizon_lyapunov", "heuristic",
          "horizon, online: drift-plus-penalty with a virtual energy queue (option V)", problem="horizon")
-_builtin("horizon-learned", f"{_H}:solve_horizon_learned", "learned",
+_builtin("horizon-learned", f"{_L}:solve_horizon_learned", "learned",
          "horizon, online: a trained policy (option agent) with E^r(t)/E^max in its state", _TORCH,
          problem="horizon")
 _builtin("mt-a3c", f"{_L}:solve_mt_a3c", "learned", "multi-task A3C policy (trained checkpoint)", _TORCH, True)

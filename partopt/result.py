@@ -9,10 +9,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
-from partopt.evaluation import AnyEvaluation, Objective, ScenarioEvaluation, evaluate
-from partopt.horizon import Horizon
-from partopt.model import Instance
-from partopt.scenario import Scenario
+from partopt.objective import Objective
+from partopt.problem import AnyEvaluation, Problem, evaluate
 
 __all__ = ["Status", "Result", "SolverOutput", "make_result", "InvalidBoundWarning", "bound_exceeds", "reject_bound"]
 
@@ -209,15 +207,13 @@ class Result:
 
 
 def make_result(
-    instance: Instance | Scenario | Horizon, output: SolverOutput, objective: Objective, solver: str, runtime: float
+    instance: Problem, output: SolverOutput, objective: Objective, solver: str, runtime: float
 ) -> Result:
     """Price a solver's output with :func:`evaluate` and decide its status (the one place that does)."""
     evaluation = None
     if output.placement is not None:
-        if isinstance(instance, Scenario):
-            evaluation = evaluate(instance, output.placement, output.start_s)
-        else:
-            evaluation = evaluate(instance, output.placement)
+        schedule = output.start_s if instance.kind == "scenario" else None  # only scenarios have one
+        evaluation = evaluate(instance, output.placement, schedule)
     if evaluation is None:
         if output.proven_infeasible:
             status = Status.INFEASIBLE
@@ -247,5 +243,5 @@ def make_result(
         beta=objective.beta,
         evaluation=evaluation,
         info=output.info,
-        start_s=evaluation.start_s if isinstance(evaluation, ScenarioEvaluation) else None,
+        start_s=getattr(evaluation, "start_s", None),
     )

@@ -8,7 +8,7 @@ import pytest
 
 import partopt
 from partopt import Status
-from partopt.conformance import default_check_instances
+from partopt.bench.conformance import default_check_instances
 
 CLASSIC = [s for s in partopt.list_solvers() if partopt.registry.solver_spec(s).kind in ("exact", "heuristic")]
 
@@ -119,7 +119,7 @@ def test_missing_optional_dependency_names_the_extra(monkeypatch):
     real = importlib.import_module
 
     def fake(name, *args):
-        if name.startswith(("partopt.solvers.shared.cpsat", "partopt.solvers.shared.portfolio")):
+        if name.startswith(("partopt.shared.solvers.cpsat", "partopt.shared.solvers.portfolio")):
             raise ModuleNotFoundError("No module named 'ortools'", name="ortools")
         return real(name, *args)
 

@@ -145,7 +145,7 @@ def test_solving_a_scenario_says_what_it_runs_and_is_bounded_in_time(tmp_path, c
 
 def test_generate_help_names_every_generator(capsys):
     """`generate --help` omitted horizon and mobile: every registered generator is named."""
-    from partopt.generators import GENERATORS
+    from partopt.generation import GENERATORS
 
     with pytest.raises(SystemExit):
         main(["generate", "--help"])

@@ -74,6 +74,40 @@ def _import_graph():
     return graph, private
 
 
+#: The layers, lowest first: a module imports only from its own layer or the ones below (lazy
+#: imports included; the core reaches the kinds only through the "module:attribute" catalogues
+#: of partopt.problem, partopt.generation and partopt.registry). Kinds of one layer do not
+#: import each other.
+LAYERS = (("core",), ("chain",), ("shared", "horizon"), ("learned",), ("bench",), ("top",))
+
+
+def _layer(module: str) -> tuple[int, str]:
+    """(layer index, group) of a partopt module."""
+    parts = module.split(".")
+    if module in ("partopt", "partopt.cli"):
+        group = "top"
+    elif len(parts) > 2 or (len(parts) == 2 and (ROOT / parts[1]).is_dir()):
+        group = parts[1]
+    else:
+        group = "core"
+    return next(i for i, layer in enumerate(LAYERS) if group in layer), group
+
+
+def test_layers_import_downward_only():
+    """The core imports no problem kind, a kind nothing above it, the learned solvers no
+    experiment tooling; the chain, shared and horizon kinds form the layers of LAYERS."""
+    graph, _ = _import_graph()
+    assert {_layer(m)[1] for m in graph} >= {"core", "chain", "shared", "horizon", "learned", "bench", "top"}
+    upward = []
+    for module, deps in sorted(graph.items()):
+        level, group = _layer(module)
+        for dep in sorted(deps):
+            dep_level, dep_group = _layer(dep)
+            if dep_level > level or (dep_level == level and dep_group != group):
+                upward.append(f"{module} -> {dep}")
+    assert not upward, upward
+
+
 def test_no_import_cycles():
     """No module imports, directly or through others, a module that imports it (lazy imports included)."""
     graph, _ = _import_graph()

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import partopt
 from partopt import formulas as f
-from partopt.evaluation import Objective
+from partopt.objective import Objective
 
 from conftest import instance_and_placement, instances
 
@@ -167,7 +167,7 @@ def test_evaluate_prices_the_path_without_building_tables():
     assert "costs" not in inst.__dict__
     small = partopt.generate("random", seed=2, num_blocks=6, num_servers=3, output_bits=(1e3, 1e5))
     for placement in ([0, 1, 2, 3, 0, 1], [3, 3, 3, 0, 0, 2]):
-        tensor = partopt.costs.along(small.costs.delay[0], placement)
+        tensor = partopt.chain.costs.along(small.costs.delay[0], placement)
         assert partopt.evaluate(small, placement).block_delay == pytest.approx(tensor.tolist(), rel=1e-12)
     assert ev.total_delay > 0
 

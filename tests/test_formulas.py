@@ -87,7 +87,7 @@ def test_within_uses_relative_tolerance():
 @given(instances(), st.integers(0, 2**32 - 1))
 def test_along_batch_matches_along(inst, seed):
     """along_batch over B copies of one instance's table equals along for each placement."""
-    from partopt.costs import along, along_batch
+    from partopt.chain.costs import along, along_batch
 
     rng = np.random.default_rng(seed)
     table = inst.costs.delay[0]

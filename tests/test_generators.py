@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import partopt
-from partopt.generators import MB, DILGenerator, PaperGenerator, RandomGenerator
+from partopt.chain.generators import MB, DILGenerator, PaperGenerator, RandomGenerator
 
 
 @given(st.sampled_from(["paper", "dil", "random"]), st.integers(0, 2**31))
@@ -97,7 +97,7 @@ def test_mixed_shared_generator_draws_every_feature_of_the_model():
     """mix=True: over a few seeds, scenarios with several devices and one, busy servers, mixed
     uplinks (a server reached faster through another), task and block deadlines, budgets, N from 2
     to 9 and M from 3 to 12; deterministic per seed; exact answers check out under evaluate."""
-    from partopt.solvers.shared.common import earliest_starts
+    from partopt.shared.solvers.common import earliest_starts
 
     nets = ("vgg16", "alexnet", "resnet32", "nin")
     seen = set()

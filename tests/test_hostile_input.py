@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import partopt
 from partopt.files import from_dict
-from partopt.model import InstanceError, InstanceTypeError
+from partopt.fields import InstanceError, InstanceTypeError
 
 NAMED = (InstanceError, InstanceTypeError)
 
@@ -129,7 +129,7 @@ def test_out_that_is_a_folder_or_fifo_is_refused(tmp_path):
 def test_aliases_of_one_rows_file_serialize(tmp_path):
     """The lock is on the file, not its name: a symlink or a hard link to a file being written is
     refused while the first writer holds it."""
-    from partopt.bench import _lock  # noqa: PLC2701 - the lock itself is under test
+    from partopt.bench.harness import _lock  # noqa: PLC2701 - the lock itself is under test
 
     out = tmp_path / "rows.csv"
     held = _lock(out)
@@ -142,7 +142,7 @@ def test_aliases_of_one_rows_file_serialize(tmp_path):
     finally:
         held.close()
     run = partopt.benchmark(_small_suite(), ["greedy"], out=tmp_path / "hard.csv", progress=False)
-    assert run.new_rows == 3 and len(partopt.bench.read_rows(out)) == 3  # one file, seen through both names
+    assert run.new_rows == 3 and len(partopt.bench.harness.read_rows(out)) == 3  # one file, seen through both names
 
 
 def test_duplicate_ids_and_solver_names_are_refused_before_any_row(tmp_path):
@@ -171,7 +171,7 @@ def test_rows_saved_with_a_bom_are_read(tmp_path):
     out = tmp_path / "rows.csv"
     partopt.benchmark(_small_suite(), ["greedy"], out=out, progress=False)
     out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())
-    assert len(partopt.bench.read_rows(str(out))) == 3
+    assert len(partopt.bench.harness.read_rows(str(out))) == 3
     assert partopt.benchmark(_small_suite(), ["greedy"], out=out, progress=False).new_rows == 0
 
 
@@ -267,7 +267,7 @@ def _suite_file(tmp_path, lines):
 def test_suite_files_are_checked_naming_file_and_line(tmp_path):
     """A suite is untrusted: bad JSON, a stored reference of -5 or NaN (which gave a 0% or missing
     gap), duplicate ids, a folder: each refused with file:line."""
-    from partopt.suites import load_suite
+    from partopt.bench.suites import load_suite
 
     head = json.dumps({"format": "partopt.suite/1", "name": "x", "generator": "paper", "seed": 1, "count": 1})
     inst = partopt.generate("paper", seed=0).to_dict()
@@ -323,8 +323,7 @@ def test_horizon_exact_honours_its_time_limit_and_memory_cap(monkeypatch):
     """horizon-exact ignored time_limit (2 s asked, 13 s taken): it now stops between slots, with
     the dual's battery-keeping choice and bound when the merge is cut short, and so past its cap
     on labels."""
-    import partopt.solvers.horizon as horizon
-
+    import partopt.horizon.solvers as horizon
     big = partopt.generate("horizon", seed=0, slots=1200)
     res = partopt.solve(big, time_limit=0.05)
     assert res.status in (partopt.Status.TIME_LIMIT, partopt.Status.FEASIBLE) and res.runtime < 5

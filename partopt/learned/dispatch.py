@@ -7,8 +7,8 @@ task, what reaching it costs, and how busy the edge is. A small network maps eac
 location's features to a **congestion price** p_j >= 0 (seconds charged per second of
 work placed there), and the task is placed by the earliest-finish DP that minimises its
 own finish time plus the charges Σ_m p_{a_m} t_m(a_m) (compiled in
-:class:`partopt.solvers.compiled.ListScheduler`; the Python
-:func:`partopt.solvers.shared.common.earliest_finish_chain` with ``price`` is its reference),
+:class:`partopt.shared.kernels.ListScheduler`; the Python
+:func:`partopt.shared.solvers.common.earliest_finish_chain` with ``price`` is its reference),
 then appended to those queues. With every price 0 this is the ``earliest-finish``
 heuristic, which is myopic: it takes the fastest server even when that makes every
 later task wait; the prices learn when not to.
@@ -53,13 +53,13 @@ from typing import cast
 
 import numpy as np
 
-from partopt.evaluation import Objective
 from partopt.execution import SerialExecutor, process_pool, usable_cores
-from partopt.generators import get_generator
+from partopt.generation import get_generator
+from partopt.objective import Objective
 from partopt.result import SolverOutput
-from partopt.scenario import Scenario
-from partopt.schedule import ScheduleSummary
-from partopt.solvers.shared.heuristics import local_search, release_order
+from partopt.shared.evaluation import ScheduleSummary
+from partopt.shared.model import Scenario
+from partopt.shared.solvers.heuristics import local_search, release_order
 
 __all__ = ["AGENT", "FEATURES", "DispatchWeights", "dispatch", "dispatch_features", "DispatchConfig",
            "train_dispatch", "load_dispatch", "solve_shared_learned"]
@@ -133,13 +133,13 @@ def dispatch_features(scenario: Scenario, k: int, free: list[float], releases: l
 
 class Decoder:
     """Decodes one scenario with learned prices (compiled,
-    :class:`partopt.solvers.compiled.ListScheduler`): the tables and the static features of
+    :class:`partopt.shared.kernels.ListScheduler`): the tables and the static features of
     every task are prepared once, then each decoding places the tasks in an order by the
     priced earliest-finish DP, for any weights (the solver's decodings, and the training's
     perturbations, reuse one decoder per scenario)."""
 
     def __init__(self, scenario: Scenario, keep_deadlines: bool):
-        from partopt.solvers.compiled import ListScheduler  # Numba loads on first use
+        from partopt.shared.kernels import ListScheduler  # Numba loads on first use
 
         self.scenario, self.keep = scenario, keep_deadlines
         self.scheduler = ListScheduler(scenario)
@@ -201,7 +201,7 @@ class DispatchConfig:
 
 def _training_params(cfg: DispatchConfig) -> dict:
     """The shared generator's parameters of the training scenarios, before K and the rate."""
-    from partopt.suites import SHARED_MIX
+    from partopt.shared.generators import SHARED_MIX
 
     return {**SHARED_MIX, **(cfg.params or {})}
 
@@ -381,7 +381,7 @@ def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit
     if not low <= scenario.num_servers <= high and not allow_outside:
         raise ValueError(f"scenario: N = {scenario.num_servers} servers lies outside what the {AGENT} checkpoint "
                          f"was trained on (N in {low}..{high}); pass allow_outside=True to use it anyway")
-    from partopt.solvers.compiled import FifoScorer
+    from partopt.shared.kernels import FifoScorer
 
     decoder, fifo = Decoder(scenario, objective.kind == "hard"), FifoScorer(scenario)
     best: tuple | None = None

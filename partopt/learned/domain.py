@@ -17,7 +17,7 @@ from typing import Iterable
 
 import numpy as np
 
-from partopt.costs import InstanceBatch
+from partopt.chain.costs import InstanceBatch
 
 __all__ = ["Domain", "OutsideDomainWarning", "MARGIN_DECADES", "QUANTITIES", "training_domain"]
 
@@ -135,7 +135,7 @@ def _spans(values: tuple[int, ...]) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _training_domain(generator: str, params_repr: str, count: int) -> Domain:
-    from partopt.suites import training_instances
+    from partopt.generation import training_instances
 
     params = ast.literal_eval(params_repr)
     instances = training_instances(generator, 0, 0, count, params)

@@ -24,13 +24,14 @@ from typing import Any, Sequence
 import gymnasium as gym
 import numpy as np
 
-from partopt.costs import InstanceBatch, along_batch, cost_tensors
-from partopt.evaluation import Objective, evaluate
+from partopt.chain.costs import InstanceBatch, along_batch, cost_tensors
+from partopt.chain.model import Instance
+from partopt.fields import short
 from partopt.formulas import deadline_excess, within
-from partopt.generators import get_generator
+from partopt.generation import get_generator, training_instances
 from partopt.learned.features import FEATURE_BOUND, encode, encode_batch, feature_size
-from partopt.model import Instance, short
-from partopt.suites import training_instances
+from partopt.objective import Objective
+from partopt.problem import evaluate
 
 __all__ = ["BlockPlacementEnv", "BlockPlacementVectorEnv", "TaskPool"]
 
@@ -143,7 +144,7 @@ class TaskPool:
 
     features (P, F) float32 (energy entry 1), step costs (P, M, L, L) of eq. (14)'s
     L_m + beta max(L_m - tau_m, 0) (s), delays and device energies (P, M, L, L) (s, J)
-    and deadlines (P, M) (s), from :func:`partopt.costs.cost_tensors`.
+    and deadlines (P, M) (s), from :func:`partopt.chain.costs.cost_tensors`.
     """
 
     def __init__(self, instances: Sequence[Instance], beta: float):

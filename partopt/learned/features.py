@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from partopt.costs import InstanceBatch, cost_tensors
-from partopt.model import Instance
+from partopt.chain.costs import InstanceBatch, cost_tensors
+from partopt.chain.model import Instance
 
 __all__ = ["FEATURE_BOUND", "FEATURE_VERSION", "STRUCTURED_VERSION", "ChainFeatures", "feature_size", "encode",
            "encode_batch", "encode_structured"]

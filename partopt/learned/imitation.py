@@ -1,7 +1,7 @@
 """Imitation of exact optima (the deep-imitation paper) and knowledge distillation.
 
 - :func:`make_dataset` draws instances from a generator and labels each with its
-  optimal placement by the batched DP (:func:`partopt.solvers.dp.solve_batch`), in
+  optimal placement by the batched DP (:func:`partopt.chain.solvers.dp.solve_batch`), in
   chunks; the set is saved as ``.npz`` and reloaded with :func:`load_dataset`.
 - :func:`train_teacher`: placement as multi-label classification, one head per block
   over N+1 classes, an MLP (default 5 hidden layers of 256, as the paper), cross-entropy
@@ -33,15 +33,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from partopt.costs import InstanceBatch
-from partopt.evaluation import Objective
+from partopt.chain.costs import InstanceBatch
+from partopt.chain.solvers.dp import solve_batch
+from partopt.generation import training_instances
 from partopt.learned.features import encode_batch
 from partopt.learned.nets import MultiHeadNet, build_net, count_parameters, net_spec
 from partopt.learned.policy import save_checkpoint
 from partopt.learned.runtime import write_curve
+from partopt.objective import Objective
 from partopt.progress import Progress
-from partopt.solvers.dp import solve_batch
-from partopt.suites import training_instances
 
 __all__ = [
     "TRANSFER_STUDENT", "Dataset", "make_dataset", "load_dataset", "unlabelled_features", "train_teacher",

@@ -16,15 +16,16 @@ from typing import Sequence, cast
 import numpy as np
 import torch
 
-from partopt.costs import InstanceBatch
-from partopt.evaluation import Objective
+from partopt.chain.costs import InstanceBatch
+from partopt.chain.model import Instance
+from partopt.chain.solvers.heuristics import best_placement
+from partopt.chain.solvers.local_search import polish as local_polish
+from partopt.fields import short
 from partopt.learned.domain import Domain, training_domain
 from partopt.learned.features import FEATURE_VERSION, STRUCTURED_VERSION, encode_batch, encode_structured
 from partopt.learned.nets import ChainNet, JointNet, as_tensors, build_net, check_weights_fit, count_parameters
-from partopt.model import Instance, short
+from partopt.objective import Objective
 from partopt.profiles import data_dir
-from partopt.solvers.heuristics import best_placement
-from partopt.solvers.local_search import polish as local_polish
 
 __all__ = ["LearnedPolicy", "ShapeFreePolicy", "read_checkpoint", "save_checkpoint", "slim_checkpoint", "load_policy",
            "shipped_checkpoint", "checkpoints_dir", "describe_checkpoint", "with_domain"]

@@ -11,7 +11,7 @@ Training, by imitation of exact optima (the deep-imitation paper's way, on a mix
   natural blocks, and with slow, fast and varied links and deadlines of 0.02-7 s), the ``dil``
   generator at M = 3..18, the ``mobile`` generator on its
   ImageNet profiles, and ``random`` shapes; each is labelled by the batched DP
-  (:func:`partopt.solvers.dp.solve_batch`) under the penalty objective, beta = 1, and
+  (:func:`partopt.chain.solvers.dp.solve_batch`) under the penalty objective, beta = 1, and
   grouped by shape into :class:`Bucket` s (infeasible instances are dropped);
 - :func:`train_shape_free` minimises, per block, the cross-entropy of the optimal
   location given the optimal location of the block before (teacher forcing), plus
@@ -35,16 +35,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from partopt.costs import InstanceBatch
-from partopt.evaluation import Objective
+from partopt.chain.costs import InstanceBatch
+from partopt.chain.solvers.dp import solve_batch
+from partopt.generation import training_instances
 from partopt.learned.domain import Domain
 from partopt.learned.features import STRUCTURED_VERSION, ChainFeatures, encode_structured
 from partopt.learned.nets import CHAIN_INPUTS, ChainNet, as_tensors, build_net, count_parameters
 from partopt.learned.policy import read_checkpoint, save_checkpoint
 from partopt.learned.runtime import write_curve
+from partopt.objective import Objective
 from partopt.progress import Progress
-from partopt.solvers.dp import solve_batch
-from partopt.suites import training_instances
 
 __all__ = ["AGENT", "MIXTURE", "PAPER_NETWORKS", "Bucket", "mixture_sources", "make_mixture", "save_mixture",
            "load_mixture", "train_shape_free", "FinetuneConfig", "finetune_shape_free", "sample_placements"]
@@ -306,7 +306,7 @@ def sample_placements(logits: torch.Tensor, generator: torch.Generator | None = 
 
 
 def _finetune_worker(cfg, index, shared, opt, spec, sources, started, counter, queue, stop):
-    from partopt.costs import along_batch, cost_tensors
+    from partopt.chain.costs import along_batch, cost_tensors
 
     torch.set_num_threads(1)
     torch.manual_seed(cfg.seed * 1000 + index)

@@ -1,4 +1,5 @@
-"""Trained policies behind :func:`partopt.solve`: mt-a3c, a3c, dqn, imitation, distilled, shape-free.
+"""Trained policies behind :func:`partopt.solve`: mt-a3c, a3c, dqn, imitation, distilled, shape-free
+(one chain), and horizon-learned (a chain policy slot by slot over a horizon).
 
 ``checkpoint=None`` takes the shipped checkpoint that fits the instance's shape (or
 names the ones that exist); shape-free has one checkpoint for every shape it was
@@ -12,12 +13,15 @@ and K-1 sampled ones by :func:`partopt.evaluate`;
 
 from __future__ import annotations
 
-from partopt.evaluation import Objective
+from partopt.chain.model import Instance
+from partopt.horizon.model import Horizon
+from partopt.horizon.solvers import run_online
 from partopt.learned.policy import load_policy
-from partopt.model import Instance
+from partopt.objective import Objective
 from partopt.result import SolverOutput
 
-__all__ = ["solve_mt_a3c", "solve_a3c", "solve_dqn", "solve_imitation", "solve_distilled", "solve_shape_free"]
+__all__ = ["solve_mt_a3c", "solve_a3c", "solve_dqn", "solve_imitation", "solve_distilled", "solve_shape_free",
+           "solve_horizon_learned"]
 
 
 def _solver(agent: str):
@@ -42,3 +46,17 @@ solve_dqn = _solver("dqn")
 solve_imitation = _solver("imitation")
 solve_distilled = _solver("distilled")
 solve_shape_free = _solver("shape-free")
+
+
+def solve_horizon_learned(horizon: Horizon, objective: Objective, *, time_limit=None, seed=None,
+                          agent: str = "mt-a3c", checkpoint=None) -> SolverOutput:
+    """Online: a trained chain policy, E^r(t) / E^max in its state and E^r(t) as the slot's budget."""
+    full = horizon.energy_max_j
+
+    def choose(t: int, inst: Instance, left: float) -> list[int]:
+        policy = load_policy(checkpoint, agent, inst.shape)
+        slot = inst.replace(energy_budget_j=min(left, inst.budget))
+        return policy.place(slot, objective, energy_fraction=left / full if full > 0 else 0.0)
+
+    out = run_online(horizon, choose)
+    return SolverOutput(placement=out.placement, info={**(out.info or {}), "agent": agent})

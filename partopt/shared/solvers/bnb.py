@@ -1,0 +1,513 @@
+"""Exact shared-edge solver in continuous time: depth-first branch and bound over schedules.
+
+No time grid: the optimum it proves is the optimum of the model as written, to float
+precision, and its schedule is the one evaluated.
+
+**Search.** A schedule is built one block at a time, in order of start time. A node holds
+the blocks placed so far: each resource's free time (servers, then the devices' CPUs),
+each task's next block, the end and location of its last one, the last start t* and the
+cost of the tasks finished. A child places the next block of one task on one location,
+starting at
+
+    S = max(its input ready there, the resource free, t*),
+
+so starts never decrease along a path. Every semi-active schedule (each block as early
+as its resource order and its input allow) is a path, its blocks taken by start time;
+for a regular objective (sum of delays, task deadlines' excess) one of them is optimal.
+Children are tried earliest end first, or with priced completions (below) least priced
+bound first; the search starts with the best heuristic schedule (local search from
+earliest-finish) as its incumbent.
+
+**Bound.** The finished tasks' cost plus, for every unfinished task, the earliest finish
+of its remaining chain alone against the resources' free times, no block starting
+before t*: the earliest-finish DP of :mod:`partopt.shared.solvers.common`. Other tasks
+can only delay it. For 4 to 16 tasks the node also gets the priced bound of
+:mod:`partopt.shared.solvers.priced`: the chain-schedule LP is solved once, at the root,
+within :data:`~partopt.shared.solvers.priced.PRICED_SHARE` of the limit, and its prices
+give every node a Lagrangian bound that sees the tasks compete (a few lookups a task);
+the node takes the larger of the two. A node prices each child as it makes it, so a
+child at the incumbent or above is never made, and the others are tried cheapest first,
+which finds good schedules early. On the speed bench it cuts the nodes of a K = 5 proof
+by 100x and more, and proves every K = 8 scenario within a minute. Under "hard" a task
+whose bound breaks its deadline, or a device whose energy spent plus its tasks' least
+energy still to spend passes the budget, closes the node.
+
+**Dominance.** A node is dropped when a node explored before it placed as many blocks
+of every task, costs no more, has t* no later, and has every resource's free time and
+every task's input ready time at every location, each taken no earlier than the node's
+t*, no later (with energy budgets also no more energy spent per device, and its
+unfinished tasks' last blocks at the same locations). Every continuation of the dropped
+node, applied to the explored one, is a path there (starts never decrease, thanks to
+the t* in S) and starts each block no later, so costs no more. Nodes are kept in a
+fixed table (a newer node replaces the oldest in its slot), which only forgets some.
+
+**Exact when.** Block deadlines are the one thing a semi-active schedule can break by
+starting a block early (the next block's delay grows). The search is exact when no
+block deadline can bind in a solution better than the incumbent: every block delay is
+at most its task's delay, at most the incumbent's objective less the other tasks'
+bounds. Otherwise it runs as a heuristic (pruning what breaks a deadline under "hard",
+pricing the excess under "penalty") and proves nothing; ``info["exact"]`` says which.
+Without a feasible incumbent it can prove infeasibility only when no block has a deadline.
+
+**Stopping.** The search runs in chunks of nodes between checks of the time limit; when
+the limit passes, the bound returned is the least bound of the nodes left open (never
+below the per-task bounds and the work relaxation's, which is solved only then, in the
+share of the limit :func:`partopt.shared.solvers.start.work_share` keeps for it, nor,
+from K = 6 on, the chain-schedule LP's: solved at the root for the priced bound, or
+otherwise in the fifth of the limit kept for it). Cost
+grows steeply with the number of tasks that overlap in time and with the LP's gap: on
+the speed bench (VGG16, four servers, 60 tasks/s) every K = 8 scenario is proven within
+a minute, K = 12 not (``bench/results/shared_speed.md``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numba
+import numpy as np
+
+from partopt.formulas import REL_TOL
+from partopt.objective import Objective
+from partopt.result import SolverOutput
+from partopt.shared.kernels import PackedScenario
+from partopt.shared.model import Scenario
+from partopt.shared.solvers.common import best_candidate, delay_caps
+from partopt.shared.solvers.heuristics import solve_shared_local_search
+from partopt.shared.solvers.priced import (
+    PRICED_SHARE,
+    PRICED_TASKS,
+    CompletionTables,
+    priced_bound_kernel,
+    priced_completions,
+)
+from partopt.shared.solvers.start import (
+    chain_lp_reserve,
+    exact_start,
+    incumbent_output,
+    reported_bound,
+    vetted_answer,
+    vetted_bound,
+    with_work_bound,
+    work_share,
+)
+
+__all__ = ["solve_shared_bnb", "MEMO_BYTES", "CHUNK_NODES", "deadlines_may_bind"]
+
+#: Memory for the dominance table (bytes).
+MEMO_BYTES = 256 * 2**20
+#: Nodes between two checks of the time limit.
+CHUNK_NODES = 200_000
+_WAYS = 4
+
+
+@numba.njit(cache=True, nogil=True)
+def _chain_bound(k, dur, trans, ret, dev, nblk, n_srv, free, m0, loc0, end0, tstar, cur, nxt_c):  # pragma: no cover
+    """The earliest finish (C + return, s) of task k's blocks m0.. alone against ``free``,
+    its last block ended at ``end0`` on ``loc0``, no block starting before ``tstar``."""
+    locs = dur.shape[2]
+    for j in range(locs):
+        cur[j] = np.inf
+    cur[loc0] = end0
+    for m in range(m0, nblk[k]):
+        for j in range(locs):
+            best = np.inf
+            for i in range(locs):
+                if cur[i] < np.inf:
+                    best = min(best, cur[i] + trans[k, m, i, j])
+            best = max(best, free[j - 1 if j > 0 else n_srv + dev[k]], tstar)
+            nxt_c[j] = best + dur[k, m, j]
+        for j in range(locs):
+            cur[j] = nxt_c[j]
+    out = np.inf
+    for j in range(locs):
+        out = min(out, cur[j] + ret[k, j])
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _slot(nxt, bits):  # pragma: no cover
+    h = np.uint64(1469598103934665603)
+    for k in range(nxt.size):
+        h = (h ^ np.uint64(nxt[k] + 1)) * np.uint64(1099511628211)
+    return np.int64(h & np.uint64((1 << bits) - 1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _dominated(nxt, free, last_end, last_loc, spent, cost, tstar, trans, nblk, with_budgets, mkey, mcost, mtstar,
+               mfree, mend, mloc, mspent, mnext, bits):  # pragma: no cover
+    """Whether a stored node dominates this one (see the module docstring); if none does,
+    this one is stored."""
+    slot = _slot(nxt, bits)
+    for w in range(mkey.shape[1]):
+        if mkey[slot, w, 0] < 0 or mcost[slot, w] > cost or mtstar[slot, w] > tstar:
+            continue
+        ok = True
+        for k in range(nxt.size):
+            if mkey[slot, w, k] != nxt[k]:
+                ok = False
+                break
+        for r in range(free.size):
+            if ok and mfree[slot, w, r] > max(free[r], tstar):
+                ok = False
+        for d in range(spent.size):
+            if ok and with_budgets and mspent[slot, w, d] > spent[d]:
+                ok = False
+        for k in range(nxt.size):
+            m = nxt[k]
+            if not ok or m >= nblk[k]:
+                continue
+            if with_budgets and mloc[slot, w, k] != last_loc[k]:
+                ok = False
+                break
+            for j in range(trans.shape[2]):
+                if mend[slot, w, k] + trans[k, m, mloc[slot, w, k], j] > max(
+                        last_end[k] + trans[k, m, last_loc[k], j], tstar):
+                    ok = False
+                    break
+        if ok:
+            return True
+    w = mnext[slot] % mkey.shape[1]
+    mnext[slot] += 1
+    mkey[slot, w] = nxt
+    mend[slot, w] = last_end
+    mloc[slot, w] = last_loc
+    mfree[slot, w] = free
+    mspent[slot, w] = spent
+    mcost[slot, w], mtstar[slot, w] = cost, tstar
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _energy_short(spent, budget, need, nxt, last_loc, dev, nblk, rel_tol):  # pragma: no cover
+    """Whether some device cannot finish its tasks within its budget."""
+    total = spent.copy()
+    for k in range(nxt.size):
+        if nxt[k] < nblk[k]:
+            total[dev[k]] += need[k, nxt[k], last_loc[k]]
+    for d in range(budget.size):
+        if total[d] > budget[d] * (1.0 + rel_tol):
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _bound(tables, n_srv, hard, rel_tol, free, nxt, last_loc, last_end, tstar, cost, cur, nxt_c):  # pragma: no cover
+    """The node's bound (see the module docstring); inf under "hard" when a task cannot keep its deadline."""
+    dur, trans, _, ret, rel, dev, nblk, _, task_tau, _, _ = tables
+    lb = cost
+    for k in range(nxt.size):
+        if nxt[k] < nblk[k]:
+            d_k = _chain_bound(k, dur, trans, ret, dev, nblk, n_srv, free, nxt[k], last_loc[k], last_end[k], tstar,
+                               cur, nxt_c) - rel[k]
+            lb += d_k
+            if hard and d_k > task_tau[k] * (1.0 + rel_tol):
+                return np.inf
+    return lb
+
+
+@numba.njit(cache=True, nogil=True)
+def _priced_child(priced, tables, n_srv, free, nxt, last_loc, last_end, cost, k, j, s, e):  # pragma: no cover
+    """The priced bound of the child that starts task k's next block on j at s, ending at e (s);
+    the node's arrays are changed and put back."""
+    _, trans, _, ret, rel, dev, nblk, _, _, _, _ = tables
+    m, res = nxt[k], j - 1 if j > 0 else n_srv + dev[k]
+    was_free, was_end, was_loc = free[res], last_end[k], last_loc[k]
+    free[res], last_end[k], last_loc[k], nxt[k] = e, e, j, m + 1
+    if m + 1 == nblk[k]:
+        cost += e + ret[k, j] - rel[k]  # a lower bound on the child's cost (penalties are >= 0)
+    lb = priced_bound_kernel(*priced, trans, dev, nblk, n_srv, free, nxt, last_loc, last_end, s, cost)
+    free[res], last_end[k], last_loc[k], nxt[k] = was_free, was_end, was_loc, m
+    return lb
+
+
+@numba.njit(cache=True, nogil=True)
+def _children(tables, n_srv, free, nxt, last_loc, last_end, tstar, cost, upper, priced, ck, cj, ckey,
+              depth):  # pragma: no cover
+    """The node's children (task, location) at ``depth``, earliest end first, or with priced
+    tables least priced bound first and those at ``upper`` or above left out; returns how many."""
+    dur, trans, _, _, _, dev, nblk, _, _, _, _ = tables
+    n = 0
+    for k in range(nxt.size):
+        m = nxt[k]
+        if m >= nblk[k]:
+            continue
+        for j in range(dur.shape[2]):
+            s = max(last_end[k] + trans[k, m, last_loc[k], j], free[j - 1 if j > 0 else n_srv + dev[k]], tstar)
+            key = s + dur[k, m, j]
+            if priced[0].size > 0:
+                key = _priced_child(priced, tables, n_srv, free, nxt, last_loc, last_end, cost, k, j, s, key)
+                if key >= upper * (1.0 - 1e-12):
+                    continue
+            p = n
+            while p > 0 and ckey[depth, p - 1] > key:
+                ck[depth, p], cj[depth, p], ckey[depth, p] = ck[depth, p - 1], cj[depth, p - 1], ckey[depth, p - 1]
+                p -= 1
+            ck[depth, p], cj[depth, p], ckey[depth, p] = k, j, key
+            n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _place(tables, n_srv, hard, beta, rel_tol, k, j, depth, state, undo, tstar, cost):  # pragma: no cover
+    """Place task k's next block on j (the undo record kept at ``depth``); returns the new (t*, cost)."""
+    dur, trans, energy, ret, rel, dev, nblk, tau, task_tau, _, _ = tables
+    free, nxt, last_loc, last_end, spent, place, start = state
+    u_free, u_end, u_loc, u_tstar, u_cost, u_energy = undo
+    m, before = nxt[k], last_loc[k]
+    res = j - 1 if j > 0 else n_srv + dev[k]
+    s = max(last_end[k] + trans[k, m, before, j], free[res], tstar)
+    e = s + dur[k, m, j]
+    u_free[depth], u_end[depth], u_loc[depth] = free[res], last_end[k], before
+    u_tstar[depth], u_cost[depth], u_energy[depth] = tstar, cost, energy[k, m, before, j]
+    block = e - last_end[k]
+    if m + 1 == nblk[k]:
+        block += ret[k, j]
+        d_k = e + ret[k, j] - rel[k]
+        cost += d_k
+        if not hard:
+            cost += beta * max(d_k - task_tau[k], 0.0)
+        elif d_k > task_tau[k] * (1.0 + rel_tol):
+            cost = np.inf  # breaks the task's deadline: the child is closed by its bound
+    if hard and block > tau[k, m] * (1.0 + rel_tol):
+        cost = np.inf  # breaks a block deadline
+    elif not hard:
+        cost += beta * max(block - tau[k, m], 0.0)
+    free[res], last_end[k], last_loc[k], nxt[k] = e, e, j, m + 1
+    spent[dev[k]] += energy[k, m, before, j]
+    place[k, m], start[k, m] = j, s
+    return s, cost
+
+
+@numba.njit(cache=True, nogil=True)
+def _unplace(tables, n_srv, k, j, depth, state, undo):  # pragma: no cover
+    """Undo :func:`_place` of task k's last block on j at ``depth``; returns the old (t*, cost)."""
+    dev = tables[5]  # the tasks' devices
+    free, nxt, last_loc, last_end, spent, _, _ = state
+    u_free, u_end, u_loc, u_tstar, u_cost, u_energy = undo
+    free[j - 1 if j > 0 else n_srv + dev[k]] = u_free[depth]
+    last_end[k], last_loc[k] = u_end[depth], u_loc[depth]
+    nxt[k] -= 1
+    spent[dev[k]] -= u_energy[depth]
+    return u_tstar[depth], u_cost[depth]
+
+
+@numba.njit(cache=True, nogil=True)
+def _search(tables, n_srv, hard, beta, rel_tol, use_memo, with_budgets, chunk, state, best, stack, undo, memo, scal,
+            ints, priced):  # pragma: no cover
+    """Run the search for ``chunk`` nodes from the state in the arrays (changed in place).
+    scal = [upper, t*, cost]; ints = [depth, nodes, found, finished, dropped, started].
+    Returns True when the search is finished."""
+    _, trans, _, _, _, dev, nblk, _, _, budget, need = tables
+    free, nxt, last_loc, last_end, spent, place, start = state
+    ck, cj, ckey, ncand, idx, lbs = stack
+    mkey = memo[0]
+    total_ops = ck.shape[0] - 1
+    bits = 0
+    while (1 << (bits + 1)) <= mkey.shape[0]:
+        bits += 1
+    upper, tstar, cost = scal[0], scal[1], scal[2]
+    depth, nodes = ints[0], ints[1]
+    cur, nxt_c = np.empty(trans.shape[2]), np.empty(trans.shape[2])
+    expand = ints[5] == 0  # a fresh search expands its root first
+    ints[5] = 1
+    while True:
+        if expand:
+            nodes += 1
+            lb = _bound(tables, n_srv, hard, rel_tol, free, nxt, last_loc, last_end, tstar, cost, cur, nxt_c)
+            if priced[0].size > 0 and depth > 0:  # its parent priced it
+                lb = max(lb, ckey[depth - 1, idx[depth - 1] - 1])
+            elif priced[0].size > 0 and lb < upper:
+                lb = max(lb, priced_bound_kernel(*priced, trans, dev, nblk, n_srv, free, nxt, last_loc, last_end,
+                                                 tstar, cost))
+            lbs[depth] = lb
+            ncand[depth], idx[depth] = 0, 0
+            if lb >= upper * (1.0 - 1e-12) or (with_budgets and _energy_short(spent, budget, need, nxt, last_loc,
+                                                                              dev, nblk, rel_tol)):
+                pass
+            elif depth == total_ops:
+                upper = cost
+                ints[2] = 1
+                best[0][:, :], best[1][:, :] = place, start
+            elif use_memo and depth > 0 and _dominated(nxt, free, last_end, last_loc, spent, cost, tstar, trans,
+                                                       nblk, with_budgets, *memo, bits):
+                ints[4] += 1
+            else:
+                ncand[depth] = _children(tables, n_srv, free, nxt, last_loc, last_end, tstar, cost, upper, priced,
+                                         ck, cj, ckey, depth)
+        expand = True
+        if nodes >= ints[1] + chunk:
+            break
+        while idx[depth] >= ncand[depth] and depth > 0:  # backtrack to a node with children left
+            depth -= 1
+            tstar, cost = _unplace(tables, n_srv, ck[depth, idx[depth] - 1], cj[depth, idx[depth] - 1], depth,
+                                   state, undo)
+        if idx[depth] >= ncand[depth]:
+            ints[3] = 1
+            break
+        c = idx[depth]
+        idx[depth] += 1
+        tstar, cost = _place(tables, n_srv, hard, beta, rel_tol, ck[depth, c], cj[depth, c], depth, state, undo,
+                             tstar, cost)
+        depth += 1
+    scal[0], scal[1], scal[2] = upper, tstar, cost
+    ints[0], ints[1] = depth, nodes
+    return ints[3] == 1
+
+
+def _energy_to_go(packed: PackedScenario) -> np.ndarray:
+    """need[k, m, i]: the least device energy (J) of task k's blocks m.. when block m - 1 ran on i."""
+    k_tasks, m_max, locs = packed.dur.shape
+    need = np.zeros((k_tasks, m_max + 1, locs))
+    for k in range(k_tasks):
+        for m in range(packed.nblk[k] - 1, -1, -1):
+            need[k, m] = (packed.energy[k, m] + need[k, m + 1][None, :]).min(axis=1)
+    return need
+
+
+class _Search:
+    """The search's state, kept between chunks of nodes (see :func:`_search`)."""
+
+    def __init__(self, scenario: Scenario, objective: Objective, upper: float, memo: bool, with_budgets: bool,
+                 priced: CompletionTables | None = None):
+        p = self.packed = PackedScenario(scenario)
+        k_tasks, m_max, locs = p.dur.shape
+        ops, n_dev = int(p.nblk.sum()), len(scenario.devices)
+        n_res = scenario.num_servers + n_dev
+        self.tables = (p.dur, p.trans, p.energy, p.ret, p.rel, p.dev, p.nblk, p.tau, p.task_tau, p.budget,
+                       _energy_to_go(p))
+        self.options = (scenario.num_servers, objective.kind == "hard", float(objective.beta), REL_TOL, memo,
+                        with_budgets)
+        self.state = (np.concatenate([p.free0, np.zeros(n_dev)]), np.zeros(k_tasks, np.int64),
+                      np.zeros(k_tasks, np.int64), p.rel.copy(), np.zeros(n_dev), np.zeros((k_tasks, m_max), np.int64),
+                      np.zeros((k_tasks, m_max)))
+        self.best_found = (np.zeros((k_tasks, m_max), np.int64), np.zeros((k_tasks, m_max)))
+        width = k_tasks * locs
+        self.stack = (np.zeros((ops + 1, width), np.int64), np.zeros((ops + 1, width), np.int64),
+                      np.zeros((ops + 1, width)), np.zeros(ops + 1, np.int64), np.zeros(ops + 1, np.int64),
+                      np.full(ops + 1, np.inf))
+        self.undo = (np.zeros(ops + 1), np.zeros(ops + 1), np.zeros(ops + 1, np.int64), np.zeros(ops + 1),
+                     np.zeros(ops + 1), np.zeros(ops + 1))
+        entry = 8 * (3 * k_tasks + n_res + n_dev + 3)
+        # The table's slots: as many as MEMO_BYTES holds, fewer for a small search.
+        slots = 1 << (max(4, min(int(math.log2(max(16, MEMO_BYTES // (entry * _WAYS)))), 8 + ops // 2)) if memo
+                      else 4)
+        self.memo = (np.full((slots, _WAYS, k_tasks), -1, np.int64), np.zeros((slots, _WAYS)),
+                     np.zeros((slots, _WAYS)), np.zeros((slots, _WAYS, n_res)), np.zeros((slots, _WAYS, k_tasks)),
+                     np.zeros((slots, _WAYS, k_tasks), np.int64), np.zeros((slots, _WAYS, n_dev)),
+                     np.zeros(slots, np.int64))
+        self.scal = np.array([upper, -np.inf, 0.0])
+        self.ints = np.zeros(6, np.int64)
+        self.priced = ((np.zeros((0, 0, 0, 1)), np.zeros(0, np.int64), np.zeros((0, 1)), 1, 1.0) if priced is None
+                       else priced.kernel_args())
+
+    def run(self, nodes: int) -> bool:
+        """Search ``nodes`` more nodes; True when the search is finished."""
+        return bool(_search(self.tables, *self.options, int(nodes), self.state, self.best_found, self.stack,
+                            self.undo, self.memo, self.scal, self.ints, self.priced))
+
+    @property
+    def found(self) -> bool:
+        return bool(self.ints[2])
+
+    @property
+    def nodes(self) -> int:
+        return int(self.ints[1])
+
+    @property
+    def dropped(self) -> int:
+        return int(self.ints[4])
+
+    def best(self) -> tuple[list, list]:
+        """The best schedule found (placement, start_s)."""
+        return self.packed.rows(self.best_found[0]), self.packed.rows(self.best_found[1])
+
+    def open_bound(self) -> float:
+        """The least bound of the nodes left open (s); the incumbent's value when none is, and
+        -inf when the search never started (its root is open, its stack still empty)."""
+        if not self.ints[5]:
+            return -math.inf
+        ncand, idx, lbs = self.stack[3], self.stack[4], self.stack[5]
+        depth = int(self.ints[0])
+        open_lbs = [lbs[d] for d in range(depth + 1) if idx[d] < ncand[d]]
+        return float(min([self.scal[0]] + open_lbs))
+
+
+def deadlines_may_bind(scenario: Scenario, upper: float, delay_low: list[float]) -> bool:
+    """Whether some block deadline could bind in a solution of objective below ``upper`` (s): a
+    block's delay is at most its task's, at most its cap (:func:`delay_caps`)."""
+    return any(math.isfinite(tau) and not tau > cap
+               for tab, cap in zip(scenario.tables, delay_caps(upper, delay_low)) for tau in tab.deadline)
+
+
+def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
+                     memo: bool = True, incumbent: tuple | None = None, priced: bool = True) -> SolverOutput:
+    """Solve ``scenario`` exactly by branch and bound in continuous time (see the module docstring).
+
+    The first incumbent is the best of earliest-finish's and the local search's schedules and
+    ``incumbent``, a known solution (placement, start_s or None for FIFO dispatch), e.g. another
+    solver's: the better it is, the less there is to search. memo: the dominance table (on by
+    default; off only to check that it changes no answer). priced: the priced bound of
+    :mod:`partopt.shared.solvers.priced` for 4 to 16 tasks (on by default; off to compare).
+    """
+    begin = time.perf_counter()
+    stop = math.inf if time_limit is None else begin + float(time_limit)
+    start = exact_start(scenario, objective, time_limit, work=False)  # the work bound only if the search stops
+    if isinstance(start, SolverOutput):
+        return start
+    reserve = 0.0 if time_limit is None else (work_share(scenario) * float(time_limit)
+                                              + chain_lp_reserve(scenario, time_limit))
+    info: dict = {}
+    if time.perf_counter() >= stop:
+        return incumbent_output(start, info)
+    heuristic = solve_shared_local_search(scenario, objective, time_limit=max(0.0, (stop - time.perf_counter()) / 4)
+                                          if math.isfinite(stop) else None)
+    candidates: list = [start.incumbent] + ([] if heuristic.placement is None else
+                                            [(heuristic.placement, heuristic.start_s)])
+    if incumbent is not None:
+        if not isinstance(incumbent, (tuple, list)) or len(incumbent) != 2:
+            raise ValueError(f"incumbent: must be a (placement, start_s or None) pair, got {incumbent!r}")
+        candidates.append(tuple(incumbent))
+    placement, start_s, known = best_candidate(scenario, objective, candidates)
+    upper = objective.raw_value(known) if objective.feasible(known) else math.inf
+    exact = not deadlines_may_bind(scenario, upper, start.delay_low)
+    with_budgets = any(math.isfinite(d.budget) for d in scenario.devices)
+    tables = None
+    if priced and scenario.num_tasks in PRICED_TASKS and math.isfinite(upper):
+        lp_begin = time.perf_counter()
+        tables = priced_completions(scenario, upper, start.delay_low, (placement, start_s),
+                                    None if time_limit is None else PRICED_SHARE * float(time_limit))
+        info["priced_s"] = time.perf_counter() - lp_begin
+        if tables is not None:
+            reserve = 0.0 if time_limit is None else work_share(scenario) * float(time_limit)
+            info["priced_root_bound"] = tables.root_bound(scenario)
+    search = _Search(scenario, objective, upper * (1 + 1e-12) if math.isfinite(upper) else math.inf, memo, with_budgets,
+                     tables)
+    finished = False
+    while not finished and time.perf_counter() < stop - reserve:
+        finished = search.run(CHUNK_NODES)
+    info.update(exact=exact, nodes=search.nodes, dropped=search.dropped, search_s=time.perf_counter() - begin)
+    if search.found:
+        placement, start_s, known = best_candidate(scenario, objective, [search.best(), (placement, start_s)])
+    if finished and not search.found and not objective.feasible(known):
+        return SolverOutput(placement=None, proven_infeasible=exact, info=info) if exact else SolverOutput(
+            placement=placement, start_s=start_s, info=info)
+    proven = finished and exact
+    if not proven:  # the work LP in its share; the chain-schedule LP in what is left
+        start = with_work_bound(start, scenario, None if time_limit is None else max(0.1, min(
+            stop - time.perf_counter(), work_share(scenario) * float(time_limit))))
+    if tables is None:
+        bound = reported_bound(start, scenario, objective, known, start.lower, proven, time_limit, begin)
+    else:  # the chain-schedule LP was solved for the prices: its bound is known
+        lp_bound = vetted_bound("the chain-schedule LP", tables.lp_bound_s, known)
+        bound = start.lower if lp_bound is None else max(start.lower, min(lp_bound, upper))
+    if exact:
+        bound = max(bound, objective.raw_value(known) if finished else search.open_bound())
+    proven, bound = vetted_answer("shared-bnb", proven, bound, known, objective, [start.known, known],
+                                  sum(start.bounds))
+    if exact:
+        if objective.feasible(known):
+            bound = min(bound, objective.raw_value(known))  # the open bound may carry the 1e-12 margin
+    return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not finished,
+                        lower_bound=bound, info=info)

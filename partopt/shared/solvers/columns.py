@@ -1,0 +1,416 @@
+"""A lower bound on a shared-edge scenario's total delay from the chain-schedule LP: a
+time-indexed LP over whole chain schedules, solved by column generation, valid in
+continuous time.
+
+**Grids.** Time is cut into slots of ``grid_s`` (G) from 0, and finer into fine slots of h
+(:data:`FINE_GRID_S`, dividing G). A start S is taken down to its fine slot u =
+floor(S / h). Block m of task k on location j starting at S surely runs over
+[(u + 1) h, u h + p_{kmj}) (S < (u + 1) h), and it takes of every slot the share of it that
+interval covers. Blocks that do not overlap on a resource take, together, at most every
+slot whole. The next block starts at least floor((p + transfer) / h) fine slots later
+(floor(S' / h) >= floor((S + p + transfer) / h)), and a server's availability and a
+block 0's upload are taken down the same way. So the grids lose at most h a block, in time
+and in capacity, not a slot.
+
+**Columns.** A column is one task's chain schedule on the fine grid: a location and a
+start per block, each block starting after the last one and its input's transfer. Its
+cost, h u_M + p_{kMj} + return_{kj} - r_k (the last block's fine start, its exact
+duration), is at most the task's delay in any continuous schedule taken down to it. The
+LP picks a convex combination of columns per task (sum 1) such that every resource's slot
+is taken at most whole, and minimizes the total cost. Deadlines, budgets and the penalty
+are dropped, so its optimum is a lower bound on sum_k D_k of every schedule, hence on both
+objectives.
+
+**Horizon.** A schedule better than a known one (objective ``upper``) has every task's
+delay within its cap (:func:`partopt.shared.solvers.common.delay_caps`), so it ends
+before max_k (r_k + cap_k): the grid stops there, and task k's blocks start before
+r_k + cap_k. The bound holds for every schedule no worse than ``upper``: reported as at
+most ``upper``, it is a bound on the optimum.
+
+**Column generation.** The restricted LP (HiGHS, warm-started after each new column) gives
+prices w_{rt} >= 0 on the slots; a task's cheapest columns at those prices, one for each
+location of its last block, come from a shortest path over (block, location, fine slot)
+found by a compiled DP (the tasks priced on two threads). For any prices,
+
+    L(w) = sum_k min over k's columns (cost + sum_t w_t * share_t) - sum_{rt} w_{rt}
+
+is a lower bound (Lagrangian relaxation of the slot capacities): the bound returned is the
+best L(w) found, so a time limit only loosens it. Columns with a negative reduced cost
+join the LP until none has one, or L(w) meets the LP's value.
+
+It sees what per-task and work bounds cannot: blocks are whole, and a task's work on a
+slow server takes that server for as long as it runs. On the speed bench at K = 8 (1 ms
+slots) it comes within 0.3-1% of the proven optima (``bench/results/shared_speed.md``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from partopt.objective import Objective
+from partopt.shared.kernels import PackedScenario
+from partopt.shared.model import Scenario
+from partopt.shared.solvers.common import delay_caps, task_lower_bounds
+
+__all__ = ["ChainLpBound", "chain_lp_bound", "fine_prices", "span_price", "points_per_slot", "CHAIN_LP_GRID_S",
+           "FINE_GRID_S", "MAX_TABLE_ENTRIES"]
+
+#: The chain-schedule LP's slot (s): a capacity row per resource and slot; within a slot, time is pooled.
+CHAIN_LP_GRID_S = 0.5e-3
+#: The fine grid the chains keep their times on (s): a chain loses at most this per block.
+FINE_GRID_S = 25e-6
+#: The most entries (floats) of a DP's tables on the fine grid over all tasks: the fine grid coarsens to fit.
+MAX_TABLE_ENTRIES = 8 * 2**20
+#: A column joins the LP when its reduced cost is below -this (s).
+_RC_TOL_S = 1e-9
+#: The LP counts as solved when its value and the best bound are this close (relative).
+_CLOSE = 1e-6
+#: Threads that price tasks at once (the pricing DP runs without the GIL).
+_PRICING_THREADS = min(2, os.cpu_count() or 1)
+#: Wentges smoothing: the prices are this share of the best prices so far, the rest the LP's.
+_SMOOTHING = 0.9
+
+
+@dataclass(frozen=True)
+class ChainLpBound:
+    """The chain-schedule LP's answer: ``bound_s`` the best Lagrangian bound found (s, a lower
+    bound on sum_k D_k of every schedule no worse than the ``upper`` it was given),
+    ``lp_s`` the restricted LP's last value (s), ``converged`` whether no column was left
+    with a negative reduced cost, and the work done."""
+
+    bound_s: float
+    lp_s: float
+    converged: bool
+    iterations: int
+    columns: int
+    grid_s: float
+    slots: int
+    seconds: float
+    #: The prices w_rt (s per slot) of ``bound_s``: (resources: the servers, then the devices' CPUs; slots).
+    prices: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False, compare=False)
+
+
+def points_per_slot(grid_s: float, fine_s: float, cells: int, slots: float) -> int:
+    """Fine slots in a slot of ``grid_s`` (s): as close to ``fine_s`` (s) as tables of ``cells``
+    entries per fine slot over ``slots`` slots allow within :data:`MAX_TABLE_ENTRIES`, one at worst."""
+    return max(1, min(int(round(grid_s / fine_s)), int(MAX_TABLE_ENTRIES / (cells * slots))))
+
+
+def fine_prices(prices: np.ndarray, per_coarse: int) -> np.ndarray:
+    """W[r, u]: the price of resource r's time before fine point u (s), for slot ``prices``
+    (resources, slots) on a fine grid of ``per_coarse`` points a slot; each slot priced by the
+    share of it taken, so W is linear between fine points, and flat after the last slot."""
+    n_c = prices.shape[1]
+    prefix = np.concatenate([np.zeros((prices.shape[0], 1)), np.cumsum(prices, axis=1)], axis=1)
+    u = np.arange(n_c * per_coarse + 2)
+    c = np.minimum(u // per_coarse, n_c)
+    frac = np.where(c < n_c, (u - c * per_coarse) / per_coarse, 0.0)
+    return prefix[:, c] + frac * (prefix[:, np.minimum(c + 1, n_c)] - prefix[:, c])
+
+
+@numba.njit(cache=True, nogil=True)
+def span_price(wfine, r, s, span):  # pragma: no cover
+    """The price of resource r's time from fine point s + 1 to s + ``span`` (fine slots, a float):
+    what a block of ``span`` fine slots that starts in fine slot s surely takes."""
+    last = wfine.shape[1] - 2  # W is flat from there
+    x = min(s + span, last)
+    if x <= s + 1:
+        return 0.0
+    q = int(x)
+    return wfine[r, q] + (x - q) * (wfine[r, q + 1] - wfine[r, q]) - wfine[r, s + 1]
+
+
+@numba.njit(cache=True, nogil=True)
+def _cheapest_chain(nblk, span, link, first, last_dur, ret, rel, res, avail, wfine, fine, horizon,
+                    cost, back_i, back_s, last_value, last_start):  # pragma: no cover
+    """One task's cheapest columns at fine prices ``wfine`` (:func:`fine_prices`), chains on the
+    fine grid, every block starting before fine slot ``horizon`` and ending by the grid's end:
+    last_value[j] / last_start[j] the cheapest (cost plus price) and its last block's fine
+    start slot when that block runs on j; the chain is read back from back_i / back_s."""
+    locs, end_u = span.shape[1], wfine.shape[1] - 2
+    lo = first.min()
+    best_prev = np.empty((locs, horizon))
+    arg_prev = np.empty((locs, horizon), np.int64)
+    for m in range(nblk):
+        for i in range(locs if m > 0 else 0):  # the running minimum over start slots of block m - 1 on i
+            low, at = np.inf, -1
+            for s in range(lo, horizon):
+                if cost[m - 1, i, s] < low:
+                    low, at = cost[m - 1, i, s], s
+                best_prev[i, s], arg_prev[i, s] = low, at
+        for j in range(locs):
+            r, d = res[j], span[m, j]
+            begin = first[j] if m == 0 else avail[r]
+            for s in range(lo, horizon):
+                cost[m, j, s] = np.inf
+                if s < begin or s + d > end_u:
+                    continue
+                come, from_i, from_s = 0.0, -1, -1
+                if m > 0:
+                    come = np.inf
+                    for i in range(locs):
+                        t = s - link[m, i, j]
+                        if t >= lo and best_prev[i, t] < come:
+                            come, from_i, from_s = best_prev[i, t], i, arg_prev[i, t]
+                if come < np.inf:
+                    cost[m, j, s] = come + span_price(wfine, r, s, d)
+                    back_i[m, j, s], back_s[m, j, s] = from_i, from_s
+    for j in range(locs):
+        last_value[j], last_start[j] = np.inf, -1
+        for s in range(lo, horizon):
+            v = cost[nblk - 1, j, s] + fine * s + last_dur[j] + ret[j] - rel
+            if v < last_value[j]:
+                last_value[j], last_start[j] = v, s
+
+
+def taken_span(begin: float, end: float, grid_s: float) -> tuple[int, np.ndarray]:
+    """The slots of ``grid_s`` that time [begin, end) (s) takes: the first one's index and the
+    share of each taken, from the first to the last it reaches (none when end <= begin)."""
+    if end <= begin:
+        return 0, np.zeros(0)
+    first, last = int(math.floor(begin / grid_s)), int(math.ceil(end / grid_s))
+    edges = np.clip(np.arange(first, last + 1) * grid_s, begin, end)
+    return first, np.diff(edges) / grid_s
+
+
+def whole_slots(x, grid_s: float) -> np.ndarray:
+    """The whole slots of ``grid_s`` in times ``x`` (s), never more than they hold despite float
+    rounding: how the grid takes a time down."""
+    return np.maximum(0, np.floor(np.asarray(x) / grid_s - 1e-9)).astype(np.int64)
+
+
+class _Pricing:
+    """The grid's tables for every task, and the cheapest column of a task at given prices.
+
+    ``horizon`` slots of ``grid_s``; the chains run on a fine grid that divides it, as
+    close to :data:`FINE_GRID_S` as the tables' size allows (:func:`points_per_slot`), task
+    k's blocks starting before ``ends_s[k]`` (s; default: the horizon's end)."""
+
+    def __init__(self, scenario: Scenario, grid_s: float, horizon: int, ends_s: Sequence[float] | None = None):
+        p = PackedScenario(scenario)
+        k_tasks, m_max, locs = p.dur.shape
+        self.per_coarse = points_per_slot(grid_s, FINE_GRID_S, k_tasks * m_max * locs, horizon)
+        self.packed, self.grid, self.horizon = p, grid_s, horizon
+        self.fine = grid_s / self.per_coarse
+        n_srv = scenario.num_servers
+        self.n_res = n_srv + len(scenario.devices)
+        # fine slots from a block's start to the next one's: its duration and the transfer, taken down at once
+        self.link = whole_slots(p.dur[:, :-1, :, None] + p.trans[:, 1:], self.fine)
+        self.link = np.concatenate([np.zeros_like(self.link[:, :1]), self.link], axis=1)
+        self.avail = np.concatenate([whole_slots(p.free0, self.fine), np.zeros(len(scenario.devices), np.int64)])
+        self.res = np.array([[j - 1 if j > 0 else n_srv + p.dev[k] for j in range(locs)]
+                             for k in range(k_tasks)], np.int64)
+        first = whole_slots(p.rel[:, None] + p.trans[:, 0, 0, :], self.fine)  # block 0's input on j
+        self.first = np.maximum(first, self.avail[self.res])
+        self.last_dur = np.array([p.dur[k, p.nblk[k] - 1] for k in range(k_tasks)])
+        self.span = p.dur / self.fine  # a block's duration in fine slots
+        fine_horizon = horizon * self.per_coarse
+        ends = np.full(k_tasks, fine_horizon) if ends_s is None else whole_slots(ends_s, self.fine) + 1
+        self.ends = np.minimum(ends, fine_horizon)
+        # one set of work arrays for each thread that prices: (cost, back_i, back_s, last_value, last_start)
+        self.work: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(_PRICING_THREADS):
+            self.work.put((np.empty((m_max, locs, fine_horizon)), np.zeros((m_max, locs, fine_horizon), np.int64),
+                           np.zeros((m_max, locs, fine_horizon), np.int64), np.zeros(locs), np.zeros(locs, np.int64)))
+
+    def cheapest(self, k: int, wfine: np.ndarray) -> list[tuple[float, list[tuple[int, int]]]]:
+        """Task k's cheapest columns at fine prices ``wfine`` (:func:`fine_prices`), one for each
+        location of its last block, cheapest first: (cost plus price, [(location, fine slot)] a
+        block); empty when the task has no chain on the grid."""
+        p = self.packed
+        work = self.work.get()  # a free set of work arrays: the kernel releases the GIL, so threads may share this
+        try:
+            cost, back_i, back_s, last_value, last_start = work
+            _cheapest_chain(int(p.nblk[k]), self.span[k], self.link[k], self.first[k], self.last_dur[k], p.ret[k],
+                            float(p.rel[k]), self.res[k], self.avail, wfine, self.fine, int(self.ends[k]), cost,
+                            back_i, back_s, last_value, last_start)
+            found = []
+            for j_last in np.argsort(last_value):
+                if not math.isfinite(last_value[j_last]):
+                    break
+                j, s = int(j_last), int(last_start[j_last])
+                chain = [(j, s)]
+                for m in range(int(p.nblk[k]) - 1, 0, -1):
+                    j, s = int(back_i[m, j, s]), int(back_s[m, j, s])
+                    chain.insert(0, (j, s))
+                found.append((float(last_value[j_last]), chain))
+            return found
+        finally:
+            self.work.put(work)
+
+    def column(self, k: int, chain: list[tuple[int, int]]) -> tuple[float, np.ndarray, np.ndarray]:
+        """A chain's cost (s), the capacity rows (resource * horizon + slot) it takes and the share
+        of each it takes."""
+        p = self.packed
+        j_last, s_last = chain[-1]
+        cost = self.fine * s_last + self.last_dur[k, j_last] + p.ret[k, j_last] - p.rel[k]
+        rows, shares = [], []
+        for m, (j, s) in enumerate(chain):
+            first, share = taken_span((s + 1) * self.fine, s * self.fine + p.dur[k, m, j], self.grid)
+            share = share[:max(0, self.horizon - first)]  # float dust past the horizon: dropping it only relaxes
+            rows.append(self.res[k, j] * self.horizon + first + np.arange(share.size))
+            shares.append(share)
+        rows_at, merged = np.unique(np.concatenate(rows), return_inverse=True)  # blocks may share a slot
+        return float(cost), rows_at.astype(np.int32), np.bincount(merged, np.concatenate(shares))
+
+    def taken_down(self, placement, start_s) -> list[list[tuple[int, int]]] | None:
+        """A continuous schedule's chains on the fine grid (None when one leaves the horizon)."""
+        chains = [[(int(j), int(whole_slots(s, self.fine))) for j, s in zip(row, starts)]
+                  for row, starts in zip(placement, start_s)]
+        for k, chain in enumerate(chains):
+            (j, s), m_last = chain[-1], len(chain) - 1
+            if s * self.fine + self.packed.dur[k, m_last, j] > self.horizon * self.grid:
+                return None
+        return chains
+
+
+class _Master:
+    """The restricted LP in HiGHS: capacity rows (resource * horizon + slot, at most 1), then one
+    convexity row a task (exactly 1); columns join it one at a time, the basis kept."""
+
+    def __init__(self, n_rows: int, k_tasks: int):
+        import highspy
+
+        from partopt.chain.solvers.milp import native_stdout_silenced
+
+        with native_stdout_silenced():  # HiGHS prints a banner from C when it starts
+            self.highs = highspy.Highs()
+        # primal simplex from the last basis; one thread, as every HiGHS run in partopt (HiGHS keeps
+        # one scheduler per process, fixed by its first run: a later run asking another count fails)
+        for option, setting in (("output_flag", False), ("presolve", "off"), ("solver", "simplex"),
+                                ("simplex_strategy", 4), ("threads", 1)):
+            self.highs.setOptionValue(option, setting)
+        none = np.array([], np.int32)
+        self.highs.addRows(n_rows, np.full(n_rows, -highspy.kHighsInf), np.ones(n_rows), 0, none, none, np.array([]))
+        self.highs.addRows(k_tasks, np.ones(k_tasks), np.ones(k_tasks), 0, none, none, np.array([]))
+        self.n_rows, self.columns, self.optimal = n_rows, 0, highspy.HighsModelStatus.kOptimal
+
+    def add(self, k: int, cost: float, rows: np.ndarray, shares: np.ndarray) -> None:
+        index = np.concatenate([rows, [self.n_rows + k]]).astype(np.int32)
+        self.highs.addCol(cost, 0.0, math.inf, index.size, index, np.concatenate([shares, [1.0]]))
+        self.columns += 1
+
+    def solve(self, seconds: float | None) -> tuple[float, np.ndarray] | None:
+        """The LP's optimum (s) and its row duals, or None when not solved within ``seconds``."""
+        if seconds is not None:  # HiGHS counts its time limit from its first run
+            self.highs.setOptionValue("time_limit", self.highs.getRunTime() + max(0.05, seconds))
+        self.highs.run()
+        if self.highs.getModelStatus() != self.optimal:
+            return None
+        return float(self.highs.getInfo().objective_function_value), np.asarray(self.highs.getSolution().row_dual)
+
+
+def _price(pricing: _Pricing, pool: ThreadPoolExecutor, w: np.ndarray, w_lp: np.ndarray, dual: np.ndarray | None
+           ) -> tuple[float, list] | None:
+    """L(w), the Lagrangian bound at prices ``w`` (s), and the cheapest chains at ``w`` that have a
+    negative reduced cost at the LP's prices (w_lp, and the convexity duals in ``dual``; every
+    one when ``dual`` is None), the tasks priced on ``pool``'s threads; None when a task has no
+    chain on the grid."""
+    wfine = fine_prices(w, pricing.per_coarse)
+    found = list(pool.map(lambda k: pricing.cheapest(k, wfine), range(len(pricing.last_dur))))
+    if not all(found):
+        return None
+    entering = []
+    for k, chains in enumerate(found):
+        for _, chain in chains:
+            cost, rows, shares = pricing.column(k, chain)
+            if dual is None or cost + w_lp.flat[rows] @ shares - dual[w.size + k] < -_RC_TOL_S:
+                entering.append((k, cost, rows, shares))
+    return sum(chains[0][0] for chains in found) - float(w.sum()), entering
+
+
+def _grid_for(scenario: Scenario, upper: float, delay_low: list[float] | None, grid_s: float) -> _Pricing:
+    """The grid's tables, the horizon where a schedule no worse than ``upper`` (s) ends."""
+    if delay_low is None:
+        delay_low = task_lower_bounds(scenario, Objective("penalty", 0.0))
+    caps = delay_caps(upper, delay_low)
+    ends = [(t.release_s + cap) * (1 + 1e-9) + 1e-9 for t, cap in zip(scenario.tasks, caps)]
+    return _Pricing(scenario, grid_s, int(math.floor(max(ends) / grid_s)) + 1, ends_s=ends)
+
+
+def _generate_columns(pricing: _Pricing, master: _Master, pool: ThreadPoolExecutor, upper: float, stop: float,
+                      max_iterations: int) -> tuple[float, np.ndarray, float, bool, int] | None:
+    """Column generation until the LP is solved, ``stop`` (perf_counter s) or ``max_iterations``:
+    (best bound, its prices, the LP's last value, converged, iterations); None when a task has
+    no chain on the grid."""
+    center = np.zeros((pricing.n_res, pricing.horizon))  # the prices of the best bound so far
+    alone = _price(pricing, pool, center, center, None)  # at no price: each task's cheapest chains, all join
+    if alone is None:
+        return None
+    best, lp_value, converged, iterations = alone[0], math.inf, False, 0
+    for column in alone[1]:
+        master.add(*column)
+    while iterations < max_iterations and time.perf_counter() < stop and best < upper:
+        solved = master.solve(None if math.isinf(stop) else stop - time.perf_counter())
+        iterations += 1
+        if solved is None:
+            break
+        lp_value, dual = solved
+        if lp_value - best <= _CLOSE * abs(lp_value):  # the bound is the LP's optimum, within float dust
+            converged = True
+            break
+        w_lp = np.maximum(0.0, -dual[:master.n_rows]).reshape(center.shape)
+        entering: list = []
+        for alpha in (_SMOOTHING, 0.0):  # between the best prices and the LP's; the LP's if that finds nothing
+            priced = _price(pricing, pool, alpha * center + (1.0 - alpha) * w_lp, w_lp, dual)
+            if priced is None:
+                return None
+            if priced[0] > best:
+                best, center = priced[0], alpha * center + (1.0 - alpha) * w_lp
+            entering = priced[1]
+            if entering:
+                break
+        if not entering:
+            converged = True
+            break
+        for column in entering:
+            master.add(*column)
+    return best, center, lp_value, converged, iterations
+
+
+def chain_lp_bound(scenario: Scenario, upper: float, delay_low: list[float] | None = None, *,
+                   grid_s: float = CHAIN_LP_GRID_S, time_limit: float | None = None, incumbent: tuple | None = None,
+                   max_iterations: int = 100_000) -> ChainLpBound | None:
+    """The chain-schedule LP's bound of the module docstring, or None when it cannot be had
+    (no finite ``upper``, HiGHS missing, or not one LP solved in time).
+
+    upper: the objective of a known schedule (s); delay_low: each task's lower bound on D_k
+    (s), for the horizon (default: each task's own bound on an empty edge); grid_s: the
+    slot (s); time_limit: seconds (the bound found so far is returned when it passes);
+    incumbent: a known schedule (placement, start_s) to start the LP from.
+    """
+    begin = time.perf_counter()
+    if not (isinstance(grid_s, (int, float)) and math.isfinite(grid_s) and grid_s > 0):
+        raise ValueError(f"grid_s: must be a positive number of seconds, got {grid_s!r}")
+    try:
+        import highspy  # noqa: F401 - only to know whether the LP can be solved
+    except ImportError:
+        return None
+    if not math.isfinite(upper):
+        return None
+    pricing = _grid_for(scenario, upper, None if delay_low is None else list(delay_low), grid_s)
+    horizon = pricing.horizon
+    master = _Master(pricing.n_res * horizon, scenario.num_tasks)
+    artificial = 10.0 * (abs(upper) + horizon * grid_s) + 1.0  # dearer than any chain: the LP starts feasible
+    for k in range(scenario.num_tasks):
+        master.add(k, artificial, np.array([], np.int32), np.array([]))
+    for k, chain in enumerate((None if incumbent is None else pricing.taken_down(*incumbent)) or []):
+        master.add(k, *pricing.column(k, chain))
+    stop = math.inf if time_limit is None else begin + float(time_limit)
+    with ThreadPoolExecutor(_PRICING_THREADS) as pool:
+        found = _generate_columns(pricing, master, pool, upper, stop, max_iterations)
+    if found is None:
+        return None
+    best, center, lp_value, converged, iterations = found
+    return ChainLpBound(bound_s=best, lp_s=lp_value, converged=converged, iterations=iterations,
+                      columns=master.columns, grid_s=grid_s, slots=horizon, seconds=time.perf_counter() - begin,
+                      prices=center)

@@ -1,0 +1,179 @@
+"""Where the exact shared-edge solvers (CP-SAT, MILP, branch and bound) start and end:
+per-task bounds, the work relaxation's bound on the total
+(:mod:`partopt.shared.solvers.relaxation`), the earliest-finish incumbent, the answer when
+the limit passes while a model is built, and the chain-schedule LP's bound
+(:mod:`partopt.shared.solvers.columns`) for an answer the search did not prove."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+
+from partopt.objective import Objective
+from partopt.result import SolverOutput, bound_exceeds, reject_bound
+from partopt.shared.evaluation import ScenarioEvaluation, evaluate_scenario
+from partopt.shared.model import Scenario
+from partopt.shared.solvers.columns import chain_lp_bound
+from partopt.shared.solvers.common import task_lower_bounds
+from partopt.shared.solvers.heuristics import earliest_finish_schedule
+from partopt.shared.solvers.relaxation import work_bound
+
+__all__ = ["ExactStart", "exact_start", "incumbent_output", "with_work_bound", "work_share", "WORK_BOUND_MIN_TASKS",
+           "chain_lp_reserve", "search_seconds", "reported_bound", "CHAIN_LP_MIN_TASKS", "CHAIN_LP_SHARE",
+           "vetted_bound", "vetted_answer", "with_incumbent", "grid_rounding_steps"]
+
+#: From this many tasks on, the exact solvers also solve the work relaxation (an LP) for a
+#: bound on the total delay: with fewer, the per-task bounds are nearly as good.
+WORK_BOUND_MIN_TASKS = 3
+#: From this many tasks on, an exact solver keeps :data:`CHAIN_LP_SHARE` of its time limit for
+#: the chain-schedule LP's bound, spent only when its search proves nothing: on the speed
+#: bench every scenario with fewer tasks is proven well within a minute, none with more.
+CHAIN_LP_MIN_TASKS = 6
+CHAIN_LP_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class ExactStart:
+    """What both exact solvers start from: per-task bounds on their objective share and on
+    D_k alone (s), the work relaxation's bound on sum_k D_k (s, None when not solved), and
+    the earliest-finish solution as hint and incumbent, with its evaluation ``known``."""
+
+    bounds: list[float]
+    delay_low: list[float]
+    incumbent: tuple[list, list]
+    known: ScenarioEvaluation
+    work_bound: float | None = None
+
+    @property
+    def lower(self) -> float:
+        """The best of these bounds on the objective (s): the penalty only adds to sum_k D_k."""
+        return max(sum(self.bounds), -math.inf if self.work_bound is None else self.work_bound)
+
+
+def work_share(scenario: Scenario) -> float:
+    """The share of an exact solver's time limit the work relaxation gets: it grows with K, from
+    5% at K = 8 to half from K = 80 on (the larger the scenario, the less search adds to its bound)."""
+    return min(0.5, scenario.num_tasks / 160)
+
+
+def grid_rounding_steps(scenario: Scenario) -> int:
+    """How many grid steps a schedule on an integer time grid may lose to rounding up:
+    K (2 sum_k M_k + 1), one per duration and transfer before each block and one per return
+    (the agreement rule of docs/model.md)."""
+    return scenario.num_tasks * (2 * sum(scenario.block_counts) + 1)
+
+
+def vetted_bound(what: str, bound: float | None, known: ScenarioEvaluation) -> float | None:
+    """``bound`` on sum_k D_k (s), or None when it lies above the total delay of ``known``, a
+    schedule in hand that keeps every deadline and budget: such a bound is invalid, so it is
+    dropped and reported (:class:`~partopt.result.InvalidBoundWarning`) before it can become a
+    cut or a reported bound."""
+    if bound is not None and known.feasible and bound_exceeds(bound, known.total_delay):
+        reject_bound(what, bound, known.total_delay)
+        return None
+    return bound
+
+
+def vetted_answer(what: str, proven: bool, bound: float, chosen: ScenarioEvaluation, objective: Objective,
+                  in_hand: list[ScenarioEvaluation], fallback: float, tolerance_s: float = 0.0) -> tuple[bool, float]:
+    """A model solver's claim (proven optimal, lower bound in s) checked against every schedule in
+    hand (the incumbent, the hint, its own): a schedule better than a proven answer ``chosen`` by
+    more than ``tolerance_s`` (the grid's rounding) refutes the proof, and a bound above a schedule
+    in hand is invalid. Either is reported (:class:`~partopt.result.InvalidBoundWarning`); the proof
+    is dropped, and an invalid bound replaced by ``fallback`` (s; e.g. the per-task bounds' sum)."""
+    values = [objective.raw_value(ev) for ev in in_hand if objective.feasible(ev)]
+    if not values:
+        return proven, bound
+    best = min(values)
+    if proven and objective.feasible(chosen) and objective.raw_value(chosen) > best + tolerance_s + 1e-9 * best:
+        reject_bound(f"{what} (its proof of optimality)", objective.raw_value(chosen), best)
+        proven = False
+    if bound_exceeds(bound, best):
+        reject_bound(what, bound, best)
+        return proven, fallback
+    return proven, bound
+
+
+def with_work_bound(start: ExactStart, scenario: Scenario, time_limit: float | None = None) -> ExactStart:
+    """``start`` with the work relaxation's bound on the total (K >= :data:`WORK_BOUND_MIN_TASKS`;
+    buckets over the incumbent's span; ``time_limit`` s for the LP), vetted against the incumbent."""
+    if scenario.num_tasks < WORK_BOUND_MIN_TASKS:
+        return start
+    span = max(max(row) for row in start.known.finish_s)
+    found = work_bound(scenario, start.delay_low, span, time_limit=time_limit)
+    return dataclasses.replace(start, work_bound=vetted_bound("the work relaxation", found, start.known))
+
+
+def with_incumbent(start: ExactStart, scenario: Scenario, objective: Objective, incumbent) -> ExactStart:
+    """``start`` with ``incumbent`` (placement, start_s or None for FIFO dispatch) as its hint and
+    incumbent when it keeps the objective's constraints and beats the one it has; the work bound
+    is vetted against it too."""
+    if not isinstance(incumbent, (tuple, list)) or len(incumbent) != 2:
+        raise ValueError(f"incumbent: must be a (placement, start_s or None) pair, got {incumbent!r}")
+    known = evaluate_scenario(scenario, *incumbent)
+    if not objective.feasible(known) or (objective.feasible(start.known)
+                                         and objective.raw_value(known) >= objective.raw_value(start.known)):
+        return start
+    return dataclasses.replace(start, incumbent=(list(known.placement), list(known.start_s)), known=known,
+                               work_bound=vetted_bound("the work relaxation", start.work_bound, known))
+
+
+def chain_lp_reserve(scenario: Scenario, time_limit: float | None) -> float:
+    """Seconds of ``time_limit`` an exact solver keeps for the chain-schedule LP (0 without a limit,
+    or with fewer than :data:`CHAIN_LP_MIN_TASKS` tasks)."""
+    if time_limit is None or scenario.num_tasks < CHAIN_LP_MIN_TASKS:
+        return 0.0
+    return CHAIN_LP_SHARE * float(time_limit)
+
+
+def search_seconds(scenario: Scenario, time_limit: float | None, begin: float) -> float | None:
+    """Seconds a model solver's search gets: what is left of ``time_limit`` since ``begin``
+    (a ``time.perf_counter()``), less the chain-schedule LP's reserve; None without a limit."""
+    if time_limit is None:
+        return None
+    return time_limit - (time.perf_counter() - begin) - chain_lp_reserve(scenario, time_limit)
+
+
+def reported_bound(start: ExactStart, scenario: Scenario, objective: Objective, known: ScenarioEvaluation,
+                   bound: float, proven: bool, time_limit: float | None, begin: float) -> float:
+    """The bound an exact solver reports (s): its own ``bound``, raised, when the search did not
+    prove ``known`` (the best schedule found) optimal and K >= :data:`CHAIN_LP_MIN_TASKS`, by the
+    chain-schedule LP's bound below ``known``'s objective, solved in what is left of
+    ``time_limit`` since ``begin`` (a ``time.perf_counter()``)."""
+    if proven or scenario.num_tasks < CHAIN_LP_MIN_TASKS or not objective.feasible(known):
+        return bound
+    upper = objective.raw_value(known)
+    left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - begin))
+    found = chain_lp_bound(scenario, upper, start.delay_low, time_limit=left,
+                           incumbent=(known.placement, known.start_s))
+    lp_bound = None if found is None else vetted_bound("the chain-schedule LP", found.bound_s, known)
+    return bound if lp_bound is None else max(bound, min(lp_bound, upper))
+
+
+def exact_start(scenario: Scenario, objective: Objective, time_limit: float | None = None,
+                work: bool = True) -> ExactStart | SolverOutput:
+    """The :class:`ExactStart` of ``scenario``, or the proof of infeasibility when some task has
+    no feasible placement even alone (under "hard" its deadlines and its device's budget, under
+    "penalty" the budget, which binds under both). With ``work``, the work relaxation's bound
+    too, within :func:`work_share` of ``time_limit`` (s)."""
+    hard = objective.kind == "hard"
+    bounds = task_lower_bounds(scenario, objective)
+    if any(math.isinf(b) for b in bounds):
+        return SolverOutput(placement=None, proven_infeasible=True,
+                            info={"reason": "a task has no feasible placement even alone"})
+    delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
+    incumbent = earliest_finish_schedule(scenario, keep_deadlines=hard)
+    start = ExactStart(bounds, delay_low, incumbent, evaluate_scenario(scenario, *incumbent))
+    if not work:
+        return start
+    return with_work_bound(start, scenario, None if time_limit is None else work_share(scenario) * time_limit)
+
+
+def incumbent_output(start: ExactStart, info: dict) -> SolverOutput:
+    """The incumbent, not proven: the answer when the time limit passed while the model was built
+    (or when ``info["termination"]`` says why else)."""
+    return SolverOutput(placement=start.known.placement, start_s=start.known.start_s, timed_out=True,
+                        lower_bound=start.lower,
+                        info={"termination": "time limit reached while building the model", **info})

@@ -1,2 +1,0 @@
-"""Exact and heuristic solvers. Each module is imported only when its solver is used
-(see :mod:`partopt.registry`); import them directly to reach their helpers."""

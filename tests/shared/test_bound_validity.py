@@ -1,0 +1,323 @@
+"""Every bound the shared edge computes is a claim: checked here against an independent route.
+
+The route is brute force over semi-active schedules: every placement, and every interleaving
+of the tasks' chains, each list-scheduled by appending its blocks to their resources in that
+order. Taken in a topological order of its resource and chain precedences, a semi-active
+schedule is rebuilt exactly by that append rule, so the least cost over all of them is the
+optimum of any regular objective (total delay, task deadlines' excess) in continuous time.
+Block deadlines are not regular (starting a block early can break the next one's), so the
+brute-force scenarios draw task deadlines and budgets only; scenarios with block deadlines
+are checked against the best schedule any solver finds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import partopt
+from partopt.shared.model import ChainModel, EdgeDevice, EdgeServer, Scenario, Task
+from partopt.shared.solvers.columns import chain_lp_bound
+from partopt.shared.solvers.common import earliest_starts, task_lower_bounds
+from partopt.shared.solvers.priced import priced_completions
+from partopt.shared.solvers.relaxation import work_bound, work_lp
+from partopt.shared.solvers.start import exact_start
+
+CASES = Path(__file__).parents[1] / "data" / "cases"
+GRID = 1e-6  # CP-SAT's default grid (s)
+EXACT = ("shared-bnb", "shared-cpsat", "shared-milp")
+
+
+def _interleavings(counts: tuple[int, ...]):
+    """Every sequence of task indices in which task k appears counts[k] times."""
+    slots = [k for k, c in enumerate(counts) for _ in range(c)]
+    return set(itertools.permutations(slots))
+
+
+def _append_schedule(sc: Scenario, placement, order) -> tuple[list[list[float]], list[float]]:
+    """The start times (s) of blocks appended to their resources in ``order`` (task indices), and
+    each task's delay D_k (s)."""
+    free = {("server", n + 1): s.available_s for n, s in enumerate(sc.servers)}
+    last_end = [t.release_s for t in sc.tasks]
+    last_loc = [0] * sc.num_tasks
+    nxt = [0] * sc.num_tasks
+    start: list[list[float]] = [[0.0] * m for m in sc.block_counts]
+    for k in order:
+        m, j, tab = nxt[k], placement[k][nxt[k]], sc.tables[k]
+        res = ("server", j) if j else ("device", sc.tasks[k].device)
+        begin = max(last_end[k] + tab.transfer[m][last_loc[k]][j], free.get(res, 0.0))
+        start[k][m] = begin
+        free[res] = last_end[k] = begin + tab.duration[m][j]
+        last_loc[k], nxt[k] = j, m + 1
+    delays = [last_end[k] + sc.tables[k].return_s[last_loc[k]] - t.release_s for k, t in enumerate(sc.tasks)]
+    return start, delays
+
+
+def brute_force(sc: Scenario, objective: partopt.Objective):
+    """The optimum (value, placement, start_s) over every semi-active schedule, or None when no
+    schedule keeps every budget (and, under "hard", every task deadline). Schedules are priced
+    here (sum of D_k, plus beta times the task deadlines' excess under "penalty"); the winner is
+    priced again by :func:`partopt.evaluate`, which must agree."""
+    best = None
+    orders = _interleavings(sc.block_counts)
+    limits = [math.inf if t.deadline_s is None else t.deadline_s for t in sc.tasks]
+    for flat in itertools.product(range(sc.num_servers + 1), repeat=sum(sc.block_counts)):
+        it = iter(flat)
+        placement = [[next(it) for _ in range(m)] for m in sc.block_counts]
+        if not partopt.evaluate(sc, placement).budget_kept:
+            continue
+        for order in orders:
+            start, delays = _append_schedule(sc, placement, order)
+            excess = sum(max(0.0, d - tau) for d, tau in zip(delays, limits))
+            if objective.kind == "hard" and excess > 1e-9 * sum(delays):
+                continue
+            value = sum(delays) + (objective.beta * excess if objective.kind == "penalty" else 0.0)
+            if best is None or value < best[0]:
+                best = (value, placement, start)
+    if best is not None:
+        ev = partopt.evaluate(sc, best[1], best[2])
+        assert objective.feasible(ev) and objective.raw_value(ev) == pytest.approx(best[0], rel=1e-9)
+    return best
+
+
+@st.composite
+def mixed_scenarios(draw, max_work: int = 6, block_deadlines: bool = False) -> Scenario:
+    """Small scenarios drawing every feature of the model: 1..4 devices (one may carry every
+    task), mixed uplinks (the triangle inequality of transfers often fails), busy servers,
+    outputs sent back, task deadlines and budgets that bind, optionally block deadlines."""
+    n = draw(st.integers(1, 3))
+    m = draw(st.integers(1, 3))
+    k = draw(st.integers(2, max(2, max_work // m)))
+    assume(k * m <= max_work)
+    rate = st.one_of(st.sampled_from([2e5, 2e6, 5e7, 2e8]), st.floats(2e5, 5e7))  # far apart: mixed networks
+    devices = tuple(
+        EdgeDevice(cpu_hz=draw(st.floats(3e8, 3e9)), tx_power_w=draw(st.floats(0.1, 1.0)),
+                   uplink_bps=tuple(draw(st.lists(rate, min_size=n, max_size=n))), kappa=1e-27,
+                   energy_budget_j=draw(st.sampled_from([None, None, 0.02, 0.2])), name=f"d{i}")
+        for i in range(draw(st.integers(1, 4))))
+    servers = tuple(EdgeServer(cpu_hz=draw(st.floats(1e9, 2e10)),
+                               available_s=draw(st.sampled_from([0.0, 0.0, 0.01, 0.05])), name=f"s{i}")
+                    for i in range(n))
+    models = {}
+    for name in ("a", "b"):
+        blocks = tuple(
+            partopt.Block(cycles=draw(st.floats(2e6, 3e8)), input_bits=draw(st.floats(1e3, 3e6)),
+                          deadline_s=draw(st.sampled_from([None, 0.05, 0.2])) if block_deadlines else None)
+            for _ in range(m))
+        models[name] = ChainModel(blocks, output_bits=draw(st.sampled_from([0.0, 1e4, 1e6])))
+    shared = draw(st.booleans())  # one device carries every task
+    tasks = tuple(Task(device=0 if shared else draw(st.integers(0, len(devices) - 1)),
+                       model=draw(st.sampled_from(["a", "b"])), release_s=draw(st.floats(0.0, 0.03)),
+                       deadline_s=draw(st.sampled_from([None, None, 0.1, 0.4])), name=f"t{i}")
+                  for i in range(k))
+    return Scenario(models=models, devices=devices, servers=servers, backhaul_bps=draw(st.one_of(st.sampled_from([1e6, 1e9]), st.floats(1e6, 1e9))),
+                    tasks=tasks)
+
+
+def _all_bounds(sc: Scenario, objective: partopt.Objective, upper: float, incumbent) -> dict[str, float]:
+    """Every bound on sum_k D_k (or the objective) that the package computes for ``sc``."""
+    start = exact_start(sc, objective, work=False)
+    assert not isinstance(start, partopt.SolverOutput)
+    delay_low = start.delay_low
+    out = {"per-task": sum(start.bounds)}
+    span = max(max(s) for s in incumbent[1])
+    for buckets in (8, 60):
+        found = work_bound(sc, delay_low, span, buckets=buckets)
+        if found is not None:
+            out[f"work LP ({buckets} buckets)"] = found
+    for grid in (1e-3, 2e-4):
+        found_lp = chain_lp_bound(sc, upper, delay_low, grid_s=grid, time_limit=5, incumbent=incumbent)
+        if found_lp is not None:
+            out[f"chain LP ({grid * 1e3:g} ms)"] = found_lp.bound_s
+    tables = priced_completions(sc, upper, delay_low, incumbent, 5)
+    if tables is not None:
+        out["priced completions (root)"] = tables.root_bound(sc)
+    return out
+
+
+def _check_work_rows(sc: Scenario, placement, start_s, delay_low, span: float) -> None:
+    """The schedule's image in the work LP breaks no row and no column bound."""
+    ev = partopt.evaluate(sc, placement, start_s)
+    for buckets in (7, 40):
+        work = work_lp(sc, span, buckets)
+        if work is None:
+            continue
+        x, stray = work.point(sc, placement, start_s, ev.task_delay)
+        assert not stray, stray
+        assert not work.violations(x, delay_low, tol=1e-9), work.violations(x, delay_low, tol=1e-9)[:5]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(sc=mixed_scenarios(), kind=st.sampled_from(["hard", "hard", "penalty"]))
+def test_every_bound_is_below_the_brute_force_optimum_and_every_optimum_agrees(sc, kind):
+    """On random scenarios of every feature: each bound the package computes is at most the
+    optimum found by brute force; each exact solver's "optimal" is that optimum (CP-SAT to its
+    grid's rounding); each reported bound is at most it; "infeasible" only when it is."""
+    objective = partopt.Objective(kind, 2.0)
+    best = brute_force(sc, objective)
+    tolerance = 1e-9
+    results = {name: partopt.solve(sc, name, objective=kind, beta=2.0, time_limit=10) for name in EXACT}
+    if best is None:
+        for name, res in results.items():
+            assert res.status in (partopt.Status.INFEASIBLE, partopt.Status.VIOLATED, partopt.Status.FEASIBLE), name
+            assert res.status != partopt.Status.OPTIMAL and not res.feasible, name
+        return
+    value, placement, start_s = best
+    steps = sc.num_tasks * (2 * sum(sc.block_counts) + 1) * GRID
+    for name, res in results.items():
+        assert res.status != partopt.Status.INFEASIBLE, f"{name} claims infeasible; brute force found {value}"
+        if res.feasible:
+            assert res.objective >= value * (1 - 1e-9) - 1e-12, f"{name} beats brute force: {res.objective} < {value}"
+        if res.status == partopt.Status.OPTIMAL:
+            slack = steps if name == "shared-cpsat" else 1e-6 * value
+            assert res.objective <= value + slack, f"{name}: 'optimal' {res.objective} above the optimum {value}"
+        if res.lower_bound is not None:
+            assert res.lower_bound <= value * (1 + tolerance) + 1e-12, f"{name}: bound {res.lower_bound} > {value}"
+    for what, bound in _all_bounds(sc, objective, value, (placement, start_s)).items():
+        assert bound <= value * (1 + tolerance) + 1e-12, f"{what}: {bound} above the optimum {value}"
+    if kind == "hard":
+        start = exact_start(sc, objective, work=False)
+        _check_work_rows(sc, placement, start_s, start.delay_low, span=max(max(s) for s in start_s) * 1.5)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(sc=mixed_scenarios(max_work=9, block_deadlines=True))
+def test_every_bound_is_below_every_schedule_found_with_block_deadlines(sc):
+    """With block deadlines (and up to 9 blocks): every bound and every reported bound is at most
+    the best schedule any exact solver or heuristic finds, and the solvers' "optimal" answers agree."""
+    objective = partopt.Objective("hard")
+    results = {name: partopt.solve(sc, name, time_limit=10) for name in (*EXACT, "shared-local-search")}
+    feasible = [r for r in results.values() if r.feasible]
+    if not feasible:
+        return
+    best = min(feasible, key=lambda r: r.objective)
+    optimal = [r for r in results.values() if r.status == partopt.Status.OPTIMAL]
+    steps = sc.num_tasks * (2 * sum(sc.block_counts) + 1) * GRID
+    for res in optimal:
+        assert res.objective <= best.objective + steps + 1e-6 * best.objective, (res.solver, res.objective, best)
+    for res in results.values():
+        if res.lower_bound is not None:
+            assert res.lower_bound <= best.objective * (1 + 1e-9) + 1e-12, (res.solver, res.lower_bound)
+    for what, bound in _all_bounds(sc, objective, best.objective, (best.placement, best.start_s)).items():
+        assert bound <= best.objective * (1 + 1e-9) + 1e-12, f"{what}: {bound} above a schedule of {best.objective}"
+
+
+@settings(max_examples=40, deadline=None)
+@given(sc=mixed_scenarios(max_work=12), data=st.data())
+def test_earliest_starts_are_never_later_than_any_schedule(sc, data):
+    """E(m, j) of :func:`earliest_starts` is at most block m's start on j in any valid schedule (here
+    FIFO dispatch of random placements): the route through another server counts."""
+    placement = [data.draw(st.lists(st.integers(0, sc.num_servers), min_size=m, max_size=m))
+                 for m in sc.block_counts]
+    ev = partopt.evaluate(sc, placement)
+    free = [0.0] + [s.available_s for s in sc.servers]
+    for k, (tab, task) in enumerate(zip(sc.tables, sc.tasks)):
+        e = earliest_starts(tab, task.release_s, free)
+        for m, j in enumerate(placement[k]):
+            assert e[m][j] <= ev.start_s[k][m] + 1e-12
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(sc=mixed_scenarios(max_work=12), data=st.data(), buckets=st.integers(3, 50))
+def test_every_schedule_lies_inside_the_work_relaxation(sc, data, buckets):
+    """Each row of the work LP holds for every valid schedule, not only optimal ones: random
+    placements under FIFO dispatch map to a point of the LP (no work where it has no column, no
+    row or column bound broken), with D_k >= each task's own bound where the budgets are kept."""
+    placement = [data.draw(st.lists(st.integers(0, sc.num_servers), min_size=m, max_size=m))
+                 for m in sc.block_counts]
+    ev = partopt.evaluate(sc, placement)
+    work = work_lp(sc, data.draw(st.floats(0.0, 2.0)) * max(max(r) for r in ev.finish_s), buckets)
+    assume(work is not None)
+    x, stray = work.point(sc, placement, ev.start_s, ev.task_delay)
+    # a_k (each task alone within its device's budget) bounds only schedules that keep the budgets
+    low = task_lower_bounds(sc, partopt.Objective("penalty", 0.0)) if ev.budget_kept else [0.0] * sc.num_tasks
+    assert not stray, stray
+    assert not work.violations(x, low), work.violations(x, low)[:5]
+
+
+# ------------------------------------------------------------- the counterexamples
+def _case(name: str):
+    sc = partopt.read(CASES / f"{name}.scenario.json")
+    sol = partopt.read(CASES / f"{name}-optimum.solution.json")
+    return sc, sol, partopt.evaluate(sc, sol.placement, sol.start_s)
+
+
+@pytest.mark.parametrize("name", ["k6-false-optimum", "k12-false-optimum", "k8-bnb-timeout-bound"])
+def test_counterexamples_bounds_stay_below_their_optimum(name):
+    """Each stored case's proven optimum (by the branch and bound, in continuous time) is a valid
+    schedule; every bound the package computes stays below it and the work LP's rows all hold."""
+    sc, sol, ev = _case(name)
+    assert ev.feasible and not ev.problems
+    objective = partopt.Objective()
+    start = exact_start(sc, objective)
+    assert start.work_bound is not None and start.work_bound <= ev.total_delay
+    _check_work_rows(sc, sol.placement, sol.start_s, start.delay_low, max(max(r) for r in start.known.finish_s))
+    lp = chain_lp_bound(sc, ev.total_delay, start.delay_low, time_limit=3, incumbent=(sol.placement, sol.start_s))
+    assert lp is not None and lp.bound_s <= ev.total_delay * (1 + 1e-9)
+
+
+def test_k12_case_no_exact_solver_claims_an_optimum_above_the_known_schedule():
+    """The reported case: the default solver claimed "optimal" at 2.830 s with a bound of 2.846 s,
+    above a valid schedule of 2.747 s. Now nothing it reports is above that schedule."""
+    sc, sol, ev = _case("k12-false-optimum")
+    better = partopt.read(CASES / "k12-better-schedule.solution.json")
+    assert partopt.evaluate(sc, better.placement, better.start_s).total_delay == pytest.approx(ev.total_delay,
+                                                                                                rel=1e-9)
+    res = partopt.solve(sc, time_limit=10)
+    assert res.lower_bound is not None and res.lower_bound <= ev.total_delay
+    assert res.status != partopt.Status.OPTIMAL or res.objective <= ev.total_delay * (1 + 1e-6)
+
+
+def test_bnb_stopped_before_its_search_reports_no_bound_from_its_empty_stack():
+    """A branch and bound whose search never ran (its limit spent on the LP) must not report the
+    incumbent's value as its bound: the root is open."""
+    sc, sol, ev = _case("k8-bnb-timeout-bound")
+    res = partopt.solve(sc, "shared-bnb", time_limit=4)
+    assert res.lower_bound is not None and res.lower_bound <= ev.total_delay * (1 + 1e-9)
+
+
+def test_a_bound_above_a_known_schedule_is_dropped_and_reported(monkeypatch):
+    """The guard: a (deliberately broken) work relaxation above the incumbent is never used as a
+    cut or reported; it raises InvalidBoundWarning, which the test run turns into an error."""
+    import partopt.shared.solvers.start as start_module
+    sc = partopt.generate("shared", seed=1, num_tasks=4)
+    monkeypatch.setattr(start_module, "work_bound", lambda *a, **k: 1e9)
+    with pytest.warns(partopt.InvalidBoundWarning):
+        start = start_module.exact_start(sc, partopt.Objective())
+    assert start.work_bound is None
+
+
+def test_result_refuses_a_bound_above_its_own_answer():
+    """make_result, the one place answers are priced: a bound above the answer is dropped, and an
+    "optimal" that may rest on it is demoted to "feasible"."""
+    from partopt.result import SolverOutput, make_result
+
+    sc = partopt.generate("shared", seed=0, num_tasks=2)
+    ok = partopt.solve(sc, "earliest-finish")
+    out = SolverOutput(placement=ok.placement, start_s=ok.start_s, proven_optimal=True, lower_bound=ok.objective * 2)
+    with pytest.warns(partopt.InvalidBoundWarning):
+        res = make_result(sc, out, partopt.Objective(), "broken", 0.0)
+    assert res.status == partopt.Status.FEASIBLE and res.lower_bound is None
+
+
+def test_lagrangian_bound_is_valid_for_any_multipliers():
+    """The work LP's bound from row multipliers holds for any multipliers, even random ones."""
+    from partopt.shared.solvers.relaxation import lagrangian_bound
+
+    sc = partopt.read(CASES / "k6-false-optimum.scenario.json")
+    sol = json.loads((CASES / "k6-false-optimum-optimum.solution.json").read_text())
+    ev = partopt.evaluate(sc, sol["placement"], sol["start_s"])
+    start = exact_start(sc, partopt.Objective(), work=False)
+    work = work_lp(sc, max(max(r) for r in ev.finish_s), 30)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        y = rng.normal(0, 0.5, len(work.lp.row_lower))
+        assert lagrangian_bound(work.lp, work.n_y, start.delay_low, y) <= ev.total_delay + 1e-9
+    assert math.isfinite(lagrangian_bound(work.lp, work.n_y, start.delay_low, np.zeros(len(work.lp.row_lower))))
