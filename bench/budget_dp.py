@@ -17,12 +17,11 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from _common import RESULTS, best_of, header
 
 import partopt
 from partopt.chain.costs import along
 from partopt.chain.solvers.dp import budget_dp, chain_dp, extreme_paths, lagrangian_relaxation
-
-from _common import RESULTS, best_of, header
 
 SHAPES = [(100, 9), (100, 50), (1000, 4)]
 
@@ -45,7 +44,8 @@ def main() -> None:
         budget = low + 0.5 * (high - low)
         plain = best_of(lambda: chain_dp(step), args.repeat)
         labels = best_of(lambda: budget_dp(step[0], energy[0], budget), args.repeat)
-        relaxed = lagrangian_relaxation(step[0], np.where(np.isfinite(step[0]), energy[0], 0.0), budget, fastest, frugal)
+        relaxed = lagrangian_relaxation(step[0], np.where(np.isfinite(step[0]), energy[0], 0.0), budget, fastest,
+                                        frugal)
         gap = 100 * (relaxed.upper - relaxed.lower) / relaxed.upper
         free = best_of(lambda: partopt.solve(inst.replace(), "dp"), args.repeat)
         bound = best_of(lambda: partopt.solve(inst.replace(energy_budget_j=budget), "dp"), args.repeat)

@@ -21,9 +21,9 @@ from pathlib import Path
 from _common import RESULTS, header
 
 from partopt.bench.cluster import connect
+from partopt.bench.suites import SUITES, build_suite
 from partopt.execution import SerialExecutor, map_unordered
 from partopt.profiles import data_dir
-from partopt.bench.suites import SUITES, build_suite
 
 
 def _nothing(task: int) -> int:

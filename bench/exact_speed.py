@@ -20,12 +20,11 @@ import csv
 import time
 
 import numpy as np
+from _common import RESULTS, header
 
 import partopt
 from partopt.chain.costs import InstanceBatch
 from partopt.chain.solvers.dp import extreme_paths, solve_batch
-
-from _common import RESULTS, header
 
 BACKENDS = [
     ("dp", "dp", {}),
@@ -155,7 +154,7 @@ def main() -> None:
                   "--time-limit 300`); this report re-measured only the batched DP.", ""]
     for budget in (False, True):
         lines += [f"## {'With' if budget else 'Without'} an energy budget", "",
-                  "| M | N | DP (ms) | " + " | ".join(l for l, *_ in BACKENDS[1:]) + " |",
+                  "| M | N | DP (ms) | " + " | ".join(label for label, *_ in BACKENDS[1:]) + " |",
                   "|---|---|---|" + "---|" * (len(BACKENDS) - 1)]
         for m in ms:
             for n in ns:
@@ -178,7 +177,8 @@ def main() -> None:
     lines.append(f"Every answer proven optimal ({len(proven)}) agrees with DP to 1e-6 relative"
                  + ("." if not wrong else f", except: {wrong}."))
     for r in stopped:
-        dp = next(d for d in rows if d["solver"] == "dp" and (d["M"], d["N"], d["budget"]) == (r["M"], r["N"], r["budget"]))
+        dp = next(d for d in rows
+                  if d["solver"] == "dp" and (d["M"], d["N"], d["budget"]) == (r["M"], r["N"], r["budget"]))
         lines.append(f"- {r['solver']} stopped at its {r['seconds']:.0f} s limit without proving optimality "
                      f"(M={r['M']}, N={r['N']}, budget={r['budget']}): {r['status']}, objective "
                      f"{r['objective']:.6g} against DP's optimum {dp['objective']:.6g}.")

@@ -24,15 +24,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from _common import RESULTS, CsvRows, header, learned_bench_parser
 
 import partopt
 from partopt.chain.costs import InstanceBatch
-from partopt.objective import Objective
+from partopt.chain.solvers.dp import solve_batch
 from partopt.generation import get_generator
 from partopt.learned.policy import checkpoints_dir, describe_checkpoint, load_policy
-from partopt.chain.solvers.dp import solve_batch
-
-from _common import RESULTS, CsvRows, header, learned_bench_parser
+from partopt.objective import Objective
 
 OBJECTIVE = Objective("penalty", 1.0)
 HEURISTICS = ["greedy", "apdi", "rpdi", "all-device", "all-edge", "single-split", "local-search"]
@@ -201,7 +200,8 @@ def train() -> None:
 
 
 FINETUNE_CELLS = [("paper", {"network": n, "num_servers": k}) for n in ("vgg16", "resnet32", "alexnet")
-                  for k in (2, 5, 9)] + [("paper", {"network": "vgg16", "num_blocks": 18}), ("dil", {"num_subtasks": 12}),
+                  for k in (2, 5, 9)] + [("paper", {"network": "vgg16", "num_blocks": 18}),
+                                         ("dil", {"num_subtasks": 12}),
                                          ("mobile", {"network": "resnet50-224", "num_servers": 3})]
 
 

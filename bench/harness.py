@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import time
 
+from _common import RESULTS, header
+
 import partopt
 from partopt.bench.harness import CHUNK_S, POOL_MIN_S, PROBE_TASKS
 from partopt.execution import process_pool
-
-from _common import RESULTS, header
 
 FAST = ["dp", "greedy", "apdi", "rpdi", "all-device", "all-edge", "single-split", "local-search"]
 WORKLOADS = [("DP alone, 200 instances", ["dp"], 200, {}),

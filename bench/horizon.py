@@ -19,10 +19,9 @@ import math
 from pathlib import Path
 
 import numpy as np
-
-import partopt
 from _common import RESULTS, CsvRows, header
 
+import partopt
 from partopt.bench.cluster import scheduler_executor
 from partopt.execution import SerialExecutor, TaskFailure, map_unordered
 

@@ -24,8 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import RESULTS, header
 
 import partopt
+from partopt.bench.suites import load_suite
+from partopt.chain.solvers.dp import solve_batch
 from partopt.learned.imitation import (
     TRANSFER_STUDENT,
     make_dataset,
@@ -34,10 +37,6 @@ from partopt.learned.imitation import (
     unlabelled_features,
 )
 from partopt.learned.policy import checkpoints_dir, describe_checkpoint, load_policy
-from partopt.chain.solvers.dp import solve_batch
-from partopt.bench.suites import load_suite
-
-from _common import RESULTS, header
 
 SETTINGS = {"dil": ("dil", {}, "dil-v1", (6, 2)), "paper": ("paper", {}, "paper-default-v1", (6, 4))}
 TRANSFER = 200_000  # unlabelled inputs the teacher labels for the shipped student

@@ -27,13 +27,12 @@ import argparse
 import csv
 
 import numpy as np
+from _common import RESULTS, header
 
 import partopt
 from partopt.learned.a3c import A3CConfig, train_a3c
 from partopt.learned.dqn import DQNConfig, train_dqn
 from partopt.learned.policy import checkpoints_dir, describe_checkpoint, slim_checkpoint
-
-from _common import RESULTS, header
 
 AGENTS = {"mt-a3c": (20000, 5.0), "a3c": (20000, 5.0), "dqn": (20000, 5.0)}  # episodes, minutes cap
 SWEEP_SERVERS = [2, 3, 5, 6, 7, 8, 9]
@@ -105,7 +104,8 @@ def equal_budget(budgets: list[int], seeds: int, a3c_budget: int) -> None:
                 run = partopt.benchmark("paper-default-v1", [agent], objective="penalty", beta=1.0,
                                         options={agent: {"checkpoint": str(out)}}, progress=False)
                 s = run.summary[0]
-                row = {"agent": agent, "episodes": budget, "seed": seed, "wall_seconds": f"{record['wall_seconds']:.1f}",
+                row = {"agent": agent, "episodes": budget, "seed": seed,
+                       "wall_seconds": f"{record['wall_seconds']:.1f}",
                        "mean_gap_pct": f"{s['mean_gap_pct']:.4f}", "p95_gap_pct": f"{s['p95_gap_pct']:.4f}",
                        "deadlines_met_pct": f"{deadlines_met_pct(run.rows):.2f}"}
                 print(row, flush=True)
@@ -130,7 +130,8 @@ def equal_budget(budgets: list[int], seeds: int, a3c_budget: int) -> None:
     for agent in (a for a in AGENTS if a in groups):
         for budget, rs in groups[agent].items():
             gaps = [float(r["mean_gap_pct"]) for r in rs]
-            lines.append(f"| {agent} | {budget:,} | {len(rs)} | {np.mean([float(r['wall_seconds']) for r in rs]):.0f} | "
+            wall = np.mean([float(r["wall_seconds"]) for r in rs])
+            lines.append(f"| {agent} | {budget:,} | {len(rs)} | {wall:.0f} | "
                          f"{mean_gap[agent][budget]:.2f} ({min(gaps):.2f} - {max(gaps):.2f}) | "
                          f"{np.mean([float(r['p95_gap_pct']) for r in rs]):.2f} | "
                          f"{np.mean([float(r['deadlines_met_pct']) for r in rs]):.1f}% |")

@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 import torch
+from _common import RESULTS, header
 
 import partopt
 from partopt.profiling import torchvision_models
-from _common import RESULTS, header
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "instances" / "profiles"))
 import make_profiles  # noqa: E402 - the shipped profiles' model definitions

@@ -17,16 +17,15 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import shared_edge
+from _common import RESULTS, header
 
 import partopt
 import partopt.bench.suites
 from partopt.bench import plots
 from partopt.bench.cluster import scheduler_executor
-from partopt.learned.policy import checkpoints_dir, load_policy
 from partopt.bench.plots import parse_point, read_rows
-
-import shared_edge
-from _common import RESULTS, header
+from partopt.learned.policy import checkpoints_dir, load_policy
 
 FIGURES = RESULTS / "figures"
 HEURISTICS = ["dp", "greedy", "apdi", "rpdi", "all-device", "all-edge", "single-split", "local-search"]
@@ -134,7 +133,8 @@ def reproduce(executor=None) -> None:
     plots.plot_gaps(rows, FIGURES / "gaps-paper-default-v1")
     summary = partopt.bench.harness.summarize(read_rows(rows))
     note += ["## Gap to the optimum, `paper-default-v1` (problem P: hard deadlines)", "",
-             "![gaps](figures/gaps-paper-default-v1.png)", "", "```", partopt.bench.harness.format_summary(summary), "```", "",
+             "![gaps](figures/gaps-paper-default-v1.png)", "", "```", partopt.bench.harness.format_summary(summary),
+             "```", "",
              "The paper reports only relative gains (mt-a3c 4.76% lower total delay than A3C on average); "
              "no absolute optimum is given, so the gap column is new here. With the paper's own settings "
              "(CIFAR-10 inputs of 12 KB, links of 0.8-2 MB/s, servers of 2-10 GHz against a 1 GHz device) "
@@ -151,7 +151,8 @@ def reproduce(executor=None) -> None:
               ("paper-blocks-v1", "Figs. 9 and 11(b): number of blocks (VGG16 cut into M = 3..18)",
                "The paper: total delay decreases with M, energy increases slightly (more feature maps sent).",
                "Finer blocks can only help the optimum (every coarser placement stays available); here they do "
-               "not help it at all, because it keeps the whole chain on one server. Greedy gets worse as M grows: the first, "
+               "not help it at all, because it keeps the whole chain on one server. Greedy gets worse as M grows: "
+               "the first, "
                "small blocks look cheapest on the device where the input already is, and the chain then stays "
                "there, paying in delay and in device energy; that is the paper's energy trend, seen here in "
                "the heuristics rather than in the optimum."),
@@ -200,7 +201,8 @@ def reproduce(executor=None) -> None:
              "Random far above. Here `all-edge` is the better of edge-only and cloud-only per instance, and "
              "Local beats it: sending the input to the edge and the output back (5 MB each on average, over a "
              "rate uniform in [0.01, 2] MB/s) takes about 27 s in expectation, more than computing all six "
-             "subtasks on the device (about 15 s in expectation over its 100-1000 MHz). The paper does not print its latency model's "
+             "subtasks on the device (about 15 s in expectation over its 100-1000 MHz). "
+             "The paper does not print its latency model's "
              "constants, so the ranking of the fixed baselines depends on readings of its text; the optimum "
              "and the learned policies' distance to it do not. `bench/results/imitation.md` lists edge-only and "
              "cloud-only separately and the learned policies' decoding variants.", ""]

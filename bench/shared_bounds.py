@@ -26,10 +26,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from _common import RESULTS, CsvRows, header
 from scipy.optimize import linprog
 
 import partopt
-from _common import RESULTS, CsvRows, header
 
 BASE = {"networks": ("vgg16",), "num_servers": 4, "num_devices": 2, "release_rate": 60}
 SEED = 2_000_000

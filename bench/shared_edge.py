@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from _common import RESULTS, CsvRows, header
 
 import partopt
 import partopt.bench.suites
@@ -27,7 +28,6 @@ from partopt.execution import TaskFailure, map_unordered
 from partopt.shared.solvers.heuristics import DISPATCHES_PER_TASK
 from partopt.shared.solvers.portfolio import bnb_share
 from partopt.shared.solvers.priced import PRICED_SHARE
-from _common import RESULTS, CsvRows, header
 
 FIGURES = RESULTS / "figures"
 EXACT = "shared-cpsat"
@@ -41,7 +41,8 @@ SPEED_LIMIT = 60.0
 #: The K = 256 runs of the speed report: label -> (solver, options).
 BIG_RUNS = {**{h: (h, {}) for h in HEURISTICS}, **{s: (s, {}) for s in LEARNED},
             **{f"shared-local-search {o['dispatch']} to 20,000 moves": ("shared-local-search", {
-                "time_limit": SPEED_LIMIT, **o}) for o in partopt.bench.suites.REFERENCE_OPTIONS["shared-local-search"]}}
+                "time_limit": SPEED_LIMIT, **o})
+               for o in partopt.bench.suites.REFERENCE_OPTIONS["shared-local-search"]}}
 MILP_MAX_K = 6
 FIGURE_TASKS = 8
 FIGURE_SEEDS = range(3)
@@ -189,7 +190,8 @@ Scenarios of the paper's default setting (`shared` generator: VGG16 in M = 6 blo
 building included) on 2 cores (`shared-bnb` prices its LP's columns on two threads and searches on one).
 "proven" counts proven optima (on CP-SAT's 1 us
 grid for `shared-cpsat`, in continuous time for `shared-bnb` and `shared-milp`; `shared-exact`, the default, is
-the branch and bound with {bnb_share(8):.0%} (K <= 8) or {bnb_share(16):.0%} of the limit, then CP-SAT from its schedule);
+the branch and bound with {bnb_share(8):.0%} (K <= 8) or {bnb_share(16):.0%} of the limit, then CP-SAT from its
+schedule);
 "gap %" is (objective - proven lower bound) / objective at the end of the run; from K = 6 on, CP-SAT and the MILP
 spend the last fifth of their limit on the chain-schedule LP's bound when they prove nothing; `shared-bnb` solves
 that LP first (1 ms slots, at most {PRICED_SHARE:.0%} of its limit), for 4 to 16 tasks, prices every node and

@@ -20,12 +20,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from _common import RESULTS, CsvRows, header, learned_bench_parser
 
 import partopt
 import partopt.bench.suites
 from partopt.shared.generators import SHARED_MIX
-
-from _common import RESULTS, CsvRows, header, learned_bench_parser
 
 LEARNED = "shared-learned"
 HEURISTICS = ["earliest-finish", "shared-local-search", "shared-greedy", "as-if-alone"]
@@ -114,8 +113,8 @@ def choose(count: int) -> None:
     """Greedy forward selection of at most :data:`MAX_DECODINGS` (scale, lookahead) decodings from
     the grid, by the mean over validation draws (K = 16 and 64) of the best decoding's total
     delay relative to earliest-finish's; writes ``shared_learned_choice.md``."""
-    from partopt.objective import Objective
     from partopt.learned.dispatch import Decoder, load_dispatch
+    from partopt.objective import Objective
     from partopt.shared.kernels import FifoScorer
 
     weights, _ = load_dispatch()

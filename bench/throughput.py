@@ -31,13 +31,12 @@ import time
 
 import numba
 import numpy as np
+from _common import RESULTS, best_of, header
 
 import partopt
-from partopt.chain.costs import InstanceBatch
 from partopt.chain import kernels as compiled
+from partopt.chain.costs import InstanceBatch
 from partopt.chain.solvers.dp import chain_dp, solve_batch, solve_dp
-
-from _common import RESULTS, best_of, header
 
 
 @numba.njit(cache=True, fastmath=True)
@@ -128,7 +127,6 @@ def main() -> None:
     chain_dp(long_step[:, :2])
     read = best_of(lambda: _read_once(flat), 5)
     long_dp = best_of(lambda: chain_dp(long_step), 5)
-    del long_step, flat
 
     lines = [header("The exact chain kernel against the machine's limits"), "",
              f"Numba {numba.__version__}; one core (the kernels run in one thread).", "",

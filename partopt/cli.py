@@ -30,6 +30,7 @@ from partopt.names import key_values
 EPILOGS = {
     "generate": """examples:
   partopt generate paper --seed 0                      # print one instance as JSON
+  partopt generate paper --seed 3 -o inst.json         # one chain (M = 6 blocks), as a file
   partopt generate paper --seed 0 --count 10 -o dir/   # ten files dir/paper-s0-i0.json ...
   partopt generate random --param num_blocks=12 --param budget_fraction=0.3 -o i.json
   partopt generate paper --param num_servers=[2,9] --param network=resnet32
@@ -47,10 +48,12 @@ horizon (slots sharing a battery); `partopt list` gives their parameters.
   partopt solve inst.json --solver greedy --objective penalty --beta 2
   partopt solve --generate paper --seed 4 --json           # solve a generated instance
   partopt solve inst.json --solver milp-pulp --option export=model.lp
-  partopt solve scenario.json --time-limit 60              # shared edge: exact CP-SAT, bound and gap
+  partopt solve scenario.json --time-limit 30              # shared edge: exact, live incumbent/bound/gap
   partopt solve scenario.json --solver earliest-finish --solution-out sol.json
 
-With no --solver: dp for an instance, shared-cpsat for a scenario.""",
+With no --solver: dp for an instance, shared-exact for a scenario (the branch and bound, then
+CP-SAT), horizon-exact for a horizon. An exact search prints its incumbent, bound and gap
+every second on stderr.""",
     "evaluate": """examples:
   partopt evaluate inst.json 0 2 2 2 2 2          # per-block delays, energy and flags
   partopt evaluate inst.json 1 1 1 1 1 1 --json
@@ -69,35 +72,45 @@ rows are reused, not redone. A file that is not a rows CSV is refused untouched.
   partopt plot sweep servers.csv    # delay and energy against the sweep axis""",
     "profile": """examples:
   partopt profile torchvision.models:resnet18 --input-shape 3,224,224 -o resnet18.json
-  partopt profile mypkg.nets:build_model --input-shape 3,96,96 --measure --repeats 30 -o mynet.json
-  partopt generate mobile --param network=mynet.json --param num_blocks=6 -o inst.json
-  partopt solve inst.json
+  partopt profile torchvision.models:mobilenet_v3_small --input-shape 3,96,96 --measure --repeats 5 -o mynet.json
+  partopt generate mobile --param network=mynet.json --param num_blocks=6 -o mynet-inst.json
+  partopt solve mynet-inst.json
+
+Your own model: MODULE:FACTORY, a function of no arguments that returns the torch.nn.Module
+(e.g. mypkg.nets:build_model).
 
 Units are cut where exactly one tensor is alive in the traced graph (a residual block or a
 transformer layer stays whole). With --measure each unit's time on this machine is stored;
 a block's time on the device is then the measured one (docs/model.md).""",
     "train": """examples:
-  partopt train imitation --config generator=dil --config count=300000 --out imitation.pt
-  partopt train distilled --config teacher=imitation.pt --config transfer=200000 --out distilled.pt
+  partopt train imitation --config count=5000 --config epochs=10 --config data=dil-5k.npz --out imitation.pt
+  partopt train imitation --config data=dil-5k.npz --config epochs=15 --out imitation.pt --resume  # 5 more
+  partopt train distilled --config teacher=imitation.pt --config transfer=5000 --out distilled.pt
   partopt train distilled --config teacher=imitation.pt --config transfer=0 --out kd-1000.pt  # paper: 1,000 inputs
-  partopt train mt-a3c --config episodes=20000 --config max_seconds=300 --out mt-a3c.pt
-  partopt train mt-a3c --config episodes=40000 --out mt-a3c.pt --resume    # continue a run
-  partopt train dqn --config max_seconds=300 --config workers=2 --out dqn.pt
-  partopt train shape-free --config data=mixture.npz --out shape-free.pt   # one policy, M = 3..18, N = 2..9
-  partopt train shape-free --config data=mixture.npz --out shape-free.pt --resume
-  partopt train shape-free --config start=shape-free.pt --config updates=4000 --out tuned.pt  # A3C fine-tuning
-  partopt train shared-learned --config iterations=60 --out shared-learned.pt   # shared-edge dispatch
+  partopt train mt-a3c --config max_seconds=30 --out mt-a3c.pt                # a 30 s budget
+  partopt train mt-a3c --config max_seconds=30 --out mt-a3c.pt --resume       # 30 s more
+  partopt train dqn --config episodes=50 --config workers=2 --out dqn.pt
+  partopt train shape-free --config scale=0.01 --config epochs=2 --config data=mixture.npz --out shape-free.pt
+  partopt train shape-free --config start=shape-free.pt --config updates=20 --out tuned.pt  # A3C fine-tuning
+  partopt train shared-learned --config iterations=2 --config batch=2 --out shared-learned.pt  # shared edge
 
-Settings are the fields of A3CConfig / DQNConfig (partopt.learned.a3c, .dqn; e.g. envs,
-pool, lr, t_max, gamma, max_seconds; mt-a3c/a3c also entropy, replay, memory) or, for imitation:
-generator, generator_params, count, seed, epochs, hidden, batch, lr, data; for distilled: teacher, generator, labels,
-transfer, temperature, hard_weight, epochs, hidden, batch, seed.
-Checkpoints are written periodically and at the end; a curve CSV goes beside them.""",
+These are short runs, seconds to a minute each on 2 cores; full-size runs raise the same
+settings (the imitation checkpoint shipped was trained on count=300000; the commands behind
+every shipped checkpoint are in bench/results/). max_seconds is a time budget: alone, the run
+trains until it is spent; with episodes, whichever comes first. Checkpoints are written every
+checkpoint_every seconds (30 for reinforcement learning, 60 for imitation) and at the end;
+--resume continues the run at --out. A training curve CSV goes beside the checkpoint.
+
+Settings are the fields of A3CConfig / DQNConfig (partopt.learned.a3c, .dqn; e.g. episodes, envs,
+pool, lr, t_max, gamma, max_seconds, checkpoint_every; mt-a3c/a3c also entropy, replay, memory) or,
+for imitation: generator, generator_params, count, seed, epochs, hidden, batch, lr, data,
+checkpoint_every; for distilled: teacher, generator, labels, transfer, temperature, hard_weight,
+epochs, hidden, batch, seed, checkpoint_every.""",
     "suite": """examples:
   partopt suite list
   partopt suite build paper-default-v1      # generate, solve by DP, check with MILP, save
   partopt suite check paper-default-v1      # regenerate from the seed and compare
-  partopt suite check shared-k8-v1 --reprove --time-limit 60   # and solve each entry again""",
+  partopt suite check shared-k2-v1 --reprove --time-limit 10   # and solve each entry again""",
 }
 
 
@@ -164,8 +177,11 @@ def cmd_solve(args) -> int:
         print(f"[solve] {solver}: {inst.num_tasks} tasks, {inst.num_servers} servers"
               + (f", at most {limit:g} s (--time-limit to change)" if limit is not None else "") + " ...",
               file=sys.stderr, flush=True)
-    result = partopt.solve(inst, args.solver, objective=args.objective, beta=args.beta,
-                           time_limit=limit, seed=args.solver_seed, **key_values(args.option, "--option"))
+    from partopt.progress import SearchLine, watching
+
+    with watching(SearchLine()):  # exact searches print incumbent, bound and gap
+        result = partopt.solve(inst, args.solver, objective=args.objective, beta=args.beta,
+                               time_limit=limit, seed=args.solver_seed, **key_values(args.option, "--option"))
     if args.solution_out:
         if result.placement is None:
             raise ValueError(f"--solution-out: {result.solver} returned no placement ({result.status})")

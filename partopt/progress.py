@@ -1,11 +1,16 @@
-"""A small progress line on stderr for long work (suites, benchmarks, training)."""
+"""Progress on stderr for long work: a counting line (suites, benchmarks, training) and the
+live incumbent and bound of an exact search (:func:`watching`, :class:`SearchLine`)."""
 
 from __future__ import annotations
 
+import math
 import sys
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Callable, Iterator, TextIO
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "SearchLine", "report_search", "watching", "is_watched"]
 
 
 class Progress:
@@ -19,6 +24,8 @@ class Progress:
         self.start = time.perf_counter()
         self.last = -float("inf")
         self.tty = sys.stderr.isatty()
+        if enabled and total > 0:  # a first line at once: long work shows it has started
+            self._show(0, "", 0.0)
 
     def update(self, done: int, note: str = "") -> None:
         """Report ``done`` of ``total`` finished, with an optional note."""
@@ -28,8 +35,67 @@ class Progress:
         if done < self.total and now - self.last < self.every:
             return
         self.last = now
-        elapsed = now - self.start
-        eta = elapsed / done * (self.total - done) if done else float("nan")
-        line = f"{self.label}: {done}/{self.total} {note} [{elapsed:.0f} s, ETA {eta:.0f} s]"
+        self._show(done, note, now - self.start)
+
+    def _show(self, done: int, note: str, elapsed: float) -> None:
+        eta = f"ETA {elapsed / done * (self.total - done):.0f} s" if done > 0 else "ETA unknown yet"
+        line = f"{self.label}: {done}/{self.total} {note}".rstrip() + f" [{elapsed:.0f} s, {eta}]"
         end = "" if self.tty and done < self.total else "\n"
         print(("\r" if self.tty else "") + line, end=end, file=sys.stderr, flush=True)
+
+
+#: Who watches a running exact search (the CLI's live line), if anyone: ``fn(solver, incumbent, bound)``.
+_WATCHER: ContextVar[Callable[[str, float, float], None] | None] = ContextVar("partopt_watcher", default=None)
+
+
+def report_search(solver: str, incumbent: float, bound: float) -> None:
+    """Tell whoever watches (see :func:`watching`) an exact search's best objective so far and
+    its proven lower bound (both in the objective's units, s; inf / -inf when there is none
+    yet). Costs nothing when nobody watches."""
+    watcher = _WATCHER.get()
+    if watcher is not None:
+        watcher(solver, float(incumbent), float(bound))
+
+
+def is_watched() -> bool:
+    """Whether a watcher is set: a solver skips the work of reporting (e.g. a callback) otherwise."""
+    return _WATCHER.get() is not None
+
+
+@contextmanager
+def watching(watcher: Callable[[str, float, float], None] | None) -> Iterator[None]:
+    """Within the block, exact searches report their incumbent and bound to ``watcher`` (None:
+    to nobody, e.g. around the sub-problems a solver solves for its own bounds)."""
+    token = _WATCHER.set(watcher)
+    try:
+        yield
+    finally:
+        _WATCHER.reset(token)
+
+
+class SearchLine:
+    """A watcher that prints ``solver: incumbent X s, bound Y s, gap Z% [t s]`` on stderr at most
+    every ``every`` seconds, the best incumbent and bound seen across the solvers of a run."""
+
+    def __init__(self, every: float = 1.0, stream: TextIO | None = None):
+        self.every, self.stream = every, stream
+        self.start = time.perf_counter()
+        self.last = -float("inf")
+        self.incumbent, self.bound = math.inf, -math.inf
+
+    def __call__(self, solver: str, incumbent: float, bound: float) -> None:
+        self.incumbent, self.bound = min(self.incumbent, incumbent), max(self.bound, bound)
+        now = time.perf_counter()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        print(f"  {solver}: {self.describe()} [{now - self.start:.0f} s]", file=self.stream or sys.stderr,
+              flush=True)
+
+    def describe(self) -> str:
+        """The incumbent, the bound and the gap between them, readable."""
+        best = f"{self.incumbent:.6g} s" if math.isfinite(self.incumbent) else "none yet"
+        low = f"{self.bound:.6g} s" if math.isfinite(self.bound) else "none yet"
+        gap = (f", gap {100 * (self.incumbent - self.bound) / self.incumbent:.2f}%"
+               if math.isfinite(self.incumbent) and math.isfinite(self.bound) and self.incumbent > 0 else "")
+        return f"incumbent {best}, bound {low}{gap}"

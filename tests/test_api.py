@@ -1,8 +1,8 @@
 """The front door: solve(), the registry, check_solver, user solvers."""
 
 import math
-import sys
 import subprocess
+import sys
 
 import pytest
 

@@ -151,3 +151,45 @@ def test_generate_help_names_every_generator(capsys):
         main(["generate", "--help"])
     text = capsys.readouterr().out
     assert all(name in text for name in GENERATORS)
+
+
+#: Help examples that take more than a few seconds (training runs, a 30 s exact solve, suite
+#: rebuilds and re-proofs): run with the others under ``-m slow``.
+SLOW_EXAMPLES = ("partopt train ", "partopt suite build", "--reprove", "--time-limit 30")
+
+
+def _help_examples() -> list[str]:
+    """Every example line of every command's --help, in an order where files are written
+    before they are read (generate first)."""
+    from partopt.cli import EPILOGS
+
+    order = ["generate", "solve", "evaluate", "bench", "plot", "profile", "suite", "list", "train"]
+    names = order + [name for name in EPILOGS if name not in order]
+    return [line.strip() for name in names for line in (EPILOGS.get(name) or "").splitlines()
+            if line.startswith("  partopt ")]
+
+
+def _run_examples(tmp_path, monkeypatch, slow: bool) -> int:
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    ran = 0
+    for line in _help_examples():
+        if not slow and any(mark in line for mark in SLOW_EXAMPLES):
+            continue
+        assert main(shlex.split(line, comments=True)[1:]) == 0, line
+        ran += 1
+    return ran
+
+
+def test_every_quick_help_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    """Each --help example (but the long ones, see SLOW_EXAMPLES) runs as written in an empty
+    folder, every file it reads made by an example before it."""
+    assert len(_help_examples()) >= 40
+    assert _run_examples(tmp_path, monkeypatch, slow=False) >= 25
+
+
+@pytest.mark.slow
+def test_every_help_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    """All the --help examples, training runs included (a few minutes on 2 cores)."""
+    assert _run_examples(tmp_path, monkeypatch, slow=True) == len(_help_examples())

@@ -84,8 +84,8 @@ LAYERS = (("core",), ("chain",), ("shared", "horizon"), ("learned",), ("bench",)
 def _layer(module: str) -> tuple[int, str]:
     """(layer index, group) of a partopt module."""
     parts = module.split(".")
-    if module in ("partopt", "partopt.cli"):
-        group = "top"
+    if module in ("partopt", "partopt.cli", "partopt.suites", "partopt.cluster"):
+        group = "top"  # the public names, the CLI and the documented module names of bench tooling
     elif len(parts) > 2 or (len(parts) == 2 and (ROOT / parts[1]).is_dir()):
         group = parts[1]
     else:

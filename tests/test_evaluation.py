@@ -3,14 +3,13 @@
 import math
 
 import pytest
+from conftest import instance_and_placement, instances
 from hypothesis import given
 from hypothesis import strategies as st
 
 import partopt
 from partopt import formulas as f
 from partopt.objective import Objective
-
-from conftest import instance_and_placement, instances
 
 
 def rate(inst, a, b):

@@ -3,10 +3,10 @@
 import math
 
 import numpy as np
+from conftest import instances
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import instances
 from partopt import formulas as f
 
 pos = st.floats(1e-6, 1e9, allow_nan=False)

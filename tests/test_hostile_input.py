@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import partopt
-from partopt.files import from_dict
 from partopt.fields import InstanceError, InstanceTypeError
+from partopt.files import from_dict
 
 NAMED = (InstanceError, InstanceTypeError)
 

@@ -302,7 +302,8 @@ def profile(name: str) -> dict:
         "bits_per_element": 32,
         "total_params": total,
         "torch_version": torch.__version__,
-        "flop_counting": "conv/linear 2 per MAC + bias; BN 2/elem; ReLU 1/elem; pooling window/output; residual add 1/elem",
+        "flop_counting": ("conv/linear 2 per MAC + bias; BN 2/elem; ReLU 1/elem; pooling window/output; "
+                          "residual add 1/elem"),
         "units": units_out,
     }
 

@@ -6,3 +6,15 @@ Its modules: ``harness`` (:func:`~partopt.bench.harness.benchmark`, rows files, 
 claims), ``plots``, ``cluster`` (``pip install 'partopt[dask]'``). This layer uses the
 problem kinds and the learned solvers; nothing below it imports it.
 """
+
+from partopt.bench.harness import (
+    ROW_FIELDS,
+    BenchmarkRun,
+    SerialExecutor,
+    benchmark,
+    format_summary,
+    read_rows,
+    summarize,
+)
+
+__all__ = ["benchmark", "BenchmarkRun", "SerialExecutor", "summarize", "format_summary", "ROW_FIELDS", "read_rows"]

@@ -336,15 +336,16 @@ def benchmark(
 
     Parameters
     ----------
-    suite : str, path, Suite or list of Instance
+    suite : str, path, Suite or list of Instance, Scenario or Horizon
         A suite name (``partopt suite list``), a suite file, a
-        :class:`partopt.bench.suites.Suite` or instances.
+        :class:`partopt.bench.suites.Suite` or problems of any kind.
     solvers : sequence of str or callable
         Registered names, or callables (a policy ``Instance -> placement`` or a full
         solver), registered under their ``__name__``.
     reference : str
         The solver whose objective the gaps are measured against (default "dp"; a
-        suite's stored optimum is used when it has one).
+        suite's stored optimum is used when it has one; a problem of a kind it does not
+        solve is measured against its kind's default, exact, solver).
     objective : {"hard", "penalty"}
         As in :func:`partopt.solve`.
     beta : float

@@ -280,7 +280,7 @@ def _worker_main(cfg, index, shared, opt, spec, started, counter, queue, stop):
     while not stop.is_set():
         with counter.get_lock():
             episode = counter.value
-        if episode >= cfg.episodes:
+        if episode >= cfg.episode_limit:
             break
         records = worker.rollout(run_fraction(cfg, episode, started))
         number_episodes(records, counter)
@@ -325,7 +325,7 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
     if cfg.deterministic:
         torch.set_num_threads(1)
         pool = [_Worker(cfg, i, shared, opt, spec) for i in range(workers)]
-        while episode < cfg.episodes and not out_of_time():
+        while episode < cfg.episode_limit and not out_of_time():
             for w in pool:
                 for rec in w.rollout(run_fraction(cfg, episode, log.started)):
                     episode += 1

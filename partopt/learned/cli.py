@@ -53,6 +53,9 @@ def train_main(args) -> int:
         from partopt.learned.shapefree import FinetuneConfig, finetune_shape_free
 
         start = values.pop("start")
+        if args.resume:
+            raise ValueError("--resume: a shape-free fine-tuning run cannot be resumed; start it again "
+                             "(from the same start checkpoint)")
         finetune_shape_free(_config(FinetuneConfig, values), start, out, curve=curve)
         record = {"wall_seconds": None}
     elif args.agent == "shape-free":
@@ -82,7 +85,7 @@ def train_main(args) -> int:
             data = make_dataset(gen, count, seed=seed, params=params)
             if data_path:
                 data.save(data_path)
-        train_teacher(data, out, curve=curve, seed=seed, **values)
+        train_teacher(data, out, curve=curve, seed=seed, resume=args.resume, **values)
         record = {"wall_seconds": None}
     else:
         from partopt.learned.imitation import TRANSFER_STUDENT, make_dataset, train_student, unlabelled_features
@@ -97,7 +100,8 @@ def train_main(args) -> int:
         teacher = load_policy(values.pop("teacher", None), "imitation", data.shape).net
         extra = unlabelled_features(gen, transfer, seed=seed + 1, params=params) if transfer else None
         options = TRANSFER_STUDENT if transfer else {}
-        train_student(teacher, data, out, curve=curve, seed=seed, transfer=extra, **{**options, **values})
+        train_student(teacher, data, out, curve=curve, seed=seed, transfer=extra, resume=args.resume,
+                      **{**options, **values})
         record = {"wall_seconds": None}
     print(f"wrote {out} (training curve {curve})")
     if record.get("wall_seconds"):

@@ -123,7 +123,7 @@ def _actor_main(cfg, index, shared, spec, started, counter, queue, stop):
     torch.set_num_threads(1)
     actor = _Actor(cfg, index, spec)
     steps = 0
-    while not stop.is_set() and counter.value < cfg.episodes:
+    while not stop.is_set() and counter.value < cfg.episode_limit:
         if steps % cfg.sync_every == 0:
             actor.net.load_state_dict(shared.state_dict())
         transitions, records = actor.act(run_fraction(cfg, counter.value, started))
@@ -166,7 +166,7 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
         torch.set_num_threads(1)
         actors = [_Actor(cfg, i, spec) for i in range(workers)]
         step = 0
-        while episode < cfg.episodes and not out_of_time():
+        while episode < cfg.episode_limit and not out_of_time():
             for actor in actors:
                 if step % cfg.sync_every == 0:
                     actor.net.load_state_dict(online.state_dict())

@@ -19,7 +19,7 @@ costs microseconds instead of a call to ``evaluate`` each; its rewards equal
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import gymnasium as gym
 import numpy as np
@@ -123,8 +123,9 @@ class BlockPlacementEnv(gym.Env):
         placement = np.asarray(action).ravel()
         if not self.action_space.contains(placement.astype(self.action_space.dtype)) or not np.array_equal(
                 placement, placement.astype(np.int64)):
-            top = self.action_space.nvec[0] - 1
-            raise ValueError(f"action: need {self.action_space.shape[0]} locations in 0..{top}, "
+            space = cast(gym.spaces.MultiDiscrete, self.action_space)
+            top = space.nvec[0] - 1
+            raise ValueError(f"action: need {space.shape[0]} locations in 0..{top}, "
                              f"got {short(placement.tolist())}")
         ev = evaluate(self.task, [int(a) for a in placement])
         reward = ev.reward(self.beta)
@@ -219,7 +220,8 @@ class BlockPlacementVectorEnv(gym.vector.VectorEnv):
 
     def step(self, actions):
         raw = np.asarray(actions)
-        m, locations = self.single_action_space.shape[0], int(self.single_action_space.nvec[0])
+        single = cast(gym.spaces.MultiDiscrete, self.single_action_space)
+        m, locations = single.shape[0], int(single.nvec[0])
         if raw.size != self.num_envs * m or not np.array_equal(raw, raw.astype(np.int64)):
             raise ValueError(f"actions: need {self.num_envs} x {m} integer locations, got shape {raw.shape}")
         placements = raw.astype(np.int64).reshape(self.num_envs, m)

@@ -26,6 +26,7 @@ so suite instances are never seen in training.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from partopt.chain.solvers.dp import solve_batch
 from partopt.generation import training_instances
 from partopt.learned.features import encode_batch
 from partopt.learned.nets import MultiHeadNet, build_net, count_parameters, net_spec
-from partopt.learned.policy import save_checkpoint
+from partopt.learned.policy import read_checkpoint, save_checkpoint
 from partopt.learned.runtime import write_curve
 from partopt.objective import Objective
 from partopt.progress import Progress
@@ -138,21 +139,31 @@ def _accuracy(net: MultiHeadNet, data: Dataset) -> tuple[float, float]:
 
 def train_teacher(data: Dataset, out: str | Path, *, hidden=(256,) * 5, epochs: int = 30, batch: int = 512,
                   lr: float = 2e-3, holdout: float = 0.05, seed: int = 0, curve: str | Path | None = None,
-                  progress: bool = True, agent: str = "imitation") -> MultiHeadNet:
-    """Train the imitation teacher on ``data`` and save its checkpoint to ``out``."""
+                  progress: bool = True, agent: str = "imitation", checkpoint_every: float = 60.0,
+                  resume: bool = False) -> MultiHeadNet:
+    """Train the imitation teacher on ``data`` and save its checkpoint to ``out``: every
+    ``checkpoint_every`` seconds (after the epoch that passes it) and at the end.
+
+    ``resume=True`` continues the run whose checkpoint is at ``out`` from its last finished
+    epoch (weights, curve and epoch count; the optimizer's moments start afresh)."""
+    _check_run(epochs=epochs, batch=batch, lr=lr, checkpoint_every=checkpoint_every)
     torch.manual_seed(seed)
     m, n = data.shape
     train, val = data.split(holdout, seed)
     spec = net_spec("multi-head", data.shape, hidden, critic=False)
     net = build_net(spec)
+    done, rows = _resumed(out, agent, net, epochs) if resume else (0, [])
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    _fast_forward(sched, done)
     loss_fn = nn.CrossEntropyLoss()
     x_all, y_all = torch.from_numpy(train.features), torch.from_numpy(train.labels)
-    rng = np.random.default_rng(seed)
-    rows, start = [], time.perf_counter()
+    rng = np.random.default_rng([seed, done])
+    start = last_save = time.perf_counter()
+    before = rows[-1]["seconds"] if rows else 0.0
     bar = Progress(f"train {agent}", epochs, enabled=progress)
-    for epoch in range(1, epochs + 1):
+    bar.update(done, "epochs")
+    for epoch in range(done + 1, epochs + 1):
         net.train()
         total = 0.0
         for idx in _batches(len(x_all), batch, rng):
@@ -166,15 +177,63 @@ def train_teacher(data: Dataset, out: str | Path, *, hidden=(256,) * 5, epochs: 
         net.eval()
         block_acc, exact = _accuracy(net, val)
         rows.append({"epoch": epoch, "train_loss": total / len(x_all), "val_block_accuracy": block_acc,
-                     "val_exact_match": exact, "seconds": time.perf_counter() - start})
+                     "val_exact_match": exact, "seconds": before + time.perf_counter() - start})
         bar.update(epoch, f"epochs, loss {rows[-1]['train_loss']:.4f}, val exact {exact:.3f}")
-    record = {"data": {"generator": data.generator, "params": data.params, "count": len(data.labels)},
-              "epochs": epochs, "batch": batch, "lr": lr, "seed": seed, "parameters": count_parameters(net),
-              "wall_seconds": time.perf_counter() - start, "final": rows[-1]}
-    save_checkpoint(out, agent, net, spec, data.shape, record)
+        if epoch < epochs and time.perf_counter() - last_save > checkpoint_every:
+            save_checkpoint(out, agent, net, spec, data.shape,
+                            _teacher_record(data, epochs, batch, lr, seed, net, rows))
+            last_save = time.perf_counter()
+    save_checkpoint(out, agent, net, spec, data.shape, _teacher_record(data, epochs, batch, lr, seed, net, rows))
     if curve:
         write_curve(curve, rows)
     return net
+
+
+def _fast_forward(sched, epochs: int) -> None:
+    """Step a learning-rate schedule past the ``epochs`` a resumed run has done (torch warns that
+    no optimizer step came first: none is due, the weights are the checkpoint's)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(epochs):
+            sched.step()
+
+
+def _check_run(**settings) -> None:
+    """Refuse a count (epochs, batch) that is not an int >= 1, or a rate or period that is not > 0."""
+    for name, value in settings.items():
+        if name in ("epochs", "batch"):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: must be an int >= 1, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value != value:
+            raise ValueError(f"{name}: must be a number > 0, got {value!r}")
+
+
+def _teacher_record(data: Dataset, epochs: int, batch: int, lr: float, seed: int, net, rows: list[dict]) -> dict:
+    """The record of a teacher checkpoint after ``rows`` epochs (the curve kept for resuming)."""
+    return {"data": {"generator": data.generator, "params": data.params, "count": len(data.labels)},
+            "epochs": epochs, "epochs_done": rows[-1]["epoch"], "curve": rows, "batch": batch,
+            "lr": lr, "seed": seed, "parameters": count_parameters(net), "wall_seconds": rows[-1]["seconds"],
+            "final": rows[-1]}
+
+
+def _resumed(out: str | Path, agent: str, net: nn.Module, epochs: int) -> tuple[int, list[dict]]:
+    """Load the run at ``out`` into ``net``: (epochs done, curve rows); refused naming the file
+    when there is nothing to resume, another agent's checkpoint or network, or no epoch left."""
+    path = Path(out)
+    if not path.exists():
+        raise FileNotFoundError(f"out: nothing to resume at {path}")
+    data = read_checkpoint(path)
+    record = data.get("record") or {}
+    if data["agent"] != agent or not isinstance(record.get("curve"), list) or "epochs_done" not in record:
+        raise ValueError(f"out: {path} is not a resumable {agent} run (an older or slimmed checkpoint?)")
+    try:
+        net.load_state_dict(data["state_dict"])
+    except RuntimeError:
+        raise ValueError(f"out: {path} holds another network than these settings build (hidden?)") from None
+    done = int(record["epochs_done"])
+    if done >= epochs:
+        raise ValueError(f"epochs: the run at {path} has done {done} of {epochs} epochs; ask for more to resume it")
+    return done, list(record["curve"])
 
 
 def train_student(teacher: MultiHeadNet, data: Dataset, out: str | Path, *, labels: int = 1000,
@@ -182,9 +241,12 @@ def train_student(teacher: MultiHeadNet, data: Dataset, out: str | Path, *, labe
                   hard_weight: float = 0.0,
                   epochs: int = 300, batch: int = 64, lr: float = 3e-3, seed: int = 0,
                   curve: str | Path | None = None, progress: bool = True,
-                  validation: Dataset | None = None) -> MultiHeadNet:
+                  validation: Dataset | None = None, checkpoint_every: float = 60.0,
+                  resume: bool = False) -> MultiHeadNet:
     """Distil ``teacher`` into a small student on the first ``labels`` inputs of ``data``
-    and, if given, the unlabelled ``transfer`` features (see :func:`unlabelled_features`)."""
+    and, if given, the unlabelled ``transfer`` features (see :func:`unlabelled_features`).
+    Checkpoints and ``resume`` as in :func:`train_teacher`."""
+    _check_run(epochs=epochs, batch=batch, lr=lr, checkpoint_every=checkpoint_every)
     torch.manual_seed(seed)
     m, n = data.shape
     inputs = data.features[:labels] if transfer is None else np.concatenate([data.features[:labels], transfer])
@@ -196,12 +258,25 @@ def train_student(teacher: MultiHeadNet, data: Dataset, out: str | Path, *, labe
         hard = teacher_logits.argmax(dim=-1)
     spec = net_spec("multi-head", data.shape, hidden, critic=False)
     net = build_net(spec)
+    done, rows = _resumed(out, "distilled", net, epochs) if resume else (0, [])
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    rng = np.random.default_rng(seed)
-    rows, start = [], time.perf_counter()
+    _fast_forward(sched, done)
+    rng = np.random.default_rng([seed, done])
+    start = last_save = time.perf_counter()
+    before = rows[-1]["seconds"] if rows else 0.0
     bar = Progress("train distilled", epochs, enabled=progress)
-    for epoch in range(1, epochs + 1):
+    bar.update(done, "epochs")
+
+    def record() -> dict:
+        return {"data": {"generator": data.generator, "params": data.params, "labels": labels,
+                         "transfer": 0 if transfer is None else len(transfer)},
+                "temperature": temperature, "hard_weight": hard_weight, "epochs": epochs,
+                "epochs_done": rows[-1]["epoch"], "curve": rows, "batch": batch, "lr": lr, "seed": seed,
+                "parameters": count_parameters(net), "teacher_parameters": count_parameters(teacher),
+                "wall_seconds": rows[-1]["seconds"], "final": rows[-1]}
+
+    for epoch in range(done + 1, epochs + 1):
         net.train()
         total = 0.0
         for idx in _batches(len(x), batch, rng):
@@ -216,19 +291,16 @@ def train_student(teacher: MultiHeadNet, data: Dataset, out: str | Path, *, labe
             opt.step()
             total += loss.item() * len(idx)
         sched.step()
-        row = {"epoch": epoch, "train_loss": total / len(x), "seconds": time.perf_counter() - start}
+        row = {"epoch": epoch, "train_loss": total / len(x), "seconds": before + time.perf_counter() - start}
         if validation is not None and (epoch % 10 == 0 or epoch == epochs):
             net.eval()
             row["val_block_accuracy"], row["val_exact_match"] = _accuracy(net, validation)
         rows.append(row)
         bar.update(epoch, f"epochs, loss {row['train_loss']:.4f}")
-    record = {"data": {"generator": data.generator, "params": data.params, "labels": labels,
-                       "transfer": 0 if transfer is None else len(transfer)},
-              "temperature": temperature, "hard_weight": hard_weight, "epochs": epochs, "batch": batch, "lr": lr,
-              "seed": seed,
-              "parameters": count_parameters(net), "teacher_parameters": count_parameters(teacher),
-              "wall_seconds": time.perf_counter() - start, "final": rows[-1]}
-    save_checkpoint(out, "distilled", net, spec, data.shape, record)
+        if epoch < epochs and time.perf_counter() - last_save > checkpoint_every:
+            save_checkpoint(out, "distilled", net, spec, data.shape, record())
+            last_save = time.perf_counter()
+    save_checkpoint(out, "distilled", net, spec, data.shape, record())
     if curve:
         write_curve(curve, rows)
     return net

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import math
 import multiprocessing as mp
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,8 +17,45 @@ from partopt.execution import usable_cores
 
 __all__ = [
     "TrainingConfig", "TrainingLog", "EpisodeTracker", "ReplayMemory", "epsilon_at", "number_episodes",
-    "run_fraction", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve"
+    "run_fraction", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve",
+    "WorkerError", "check_setting", "DEFAULT_EPISODES"
 ]
+
+
+#: Episodes a run takes when neither ``episodes`` nor ``max_seconds`` is given.
+DEFAULT_EPISODES = 200
+
+#: Settings that may be 0 (the others counted in ints are >= 1).
+_ZERO_OK = {"workers", "seed", "replay", "warmup"}
+#: Settings that must be > 0 (the other numbers are >= 0), and those at most 1.
+_POSITIVE = {"lr", "checkpoint_every", "max_seconds", "gamma", "eps_decay", "rms_eps", "rms_alpha", "max_energy_j",
+             "reward_scale"}
+_AT_MOST_ONE = {"gamma", "eps_start", "eps_end", "eps_decay", "rms_alpha"}
+
+
+def check_setting(name: str, value: Any, kind: str) -> None:
+    """Refuse a training setting whose value does not fit its declared type ``kind`` (the
+    dataclass annotation) and range, naming it."""
+    if value is None and "None" in kind:
+        return
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name}: must be True or False, got {value!r}")
+    elif kind.startswith("int"):
+        low = 0 if name in _ZERO_OK else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name}: must be an int >= {low}, got {value!r}")
+    elif kind.startswith("float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{name}: must be a finite number, got {value!r}")
+        if value < 0 or (name in _POSITIVE and value == 0) or (name in _AT_MOST_ONE and value > 1):
+            bounds = ("in (0, 1]" if name in _POSITIVE else "in [0, 1]") if name in _AT_MOST_ONE else (
+                "> 0" if name in _POSITIVE else ">= 0")
+            raise ValueError(f"{name}: must be {bounds}, got {value!r}")
+    elif kind == "tuple":
+        if not (isinstance(value, (tuple, list)) and value and all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
+            raise ValueError(f"{name}: must be a non-empty list of layer widths (ints >= 1), got {value!r}")
 
 
 @dataclass
@@ -29,6 +68,11 @@ class TrainingConfig:
     eps_start to eps_end over the first eps_decay fraction of the episodes), the reward
     scale (None: automatic), the run (episodes, workers: 0 = all cores, seed,
     deterministic, max_seconds, checkpoint_every seconds).
+
+    ``max_seconds`` is a time budget: with it alone the run trains until the budget is spent;
+    with ``episodes`` too it stops at whichever comes first; with neither it runs
+    :data:`DEFAULT_EPISODES` episodes. Every setting is checked on construction (a count is an
+    int >= 1, a rate a finite number in its range, a flag a bool), the error naming it.
     """
 
     agent: str = ""
@@ -46,12 +90,24 @@ class TrainingConfig:
     eps_end: float = 0.01  # ... to 0.01
     eps_decay: float = 0.3
     reward_scale: float | None = None  # None: 1 / |mean reward of random placements|
-    episodes: int = 200
+    episodes: int | None = None
     workers: int = 0
     seed: int = 0
     deterministic: bool = False
     max_seconds: float | None = None
     checkpoint_every: float = 30.0
+
+    def __post_init__(self):
+        for f in fields(self):
+            check_setting(f.name, getattr(self, f.name), str(f.type))
+
+    @property
+    def episode_limit(self) -> int:
+        """The most episodes the run takes: ``episodes``, else none under a time budget, else
+        :data:`DEFAULT_EPISODES`."""
+        if self.episodes is not None:
+            return self.episodes
+        return sys.maxsize if self.max_seconds is not None else DEFAULT_EPISODES
 
     def make_env(self):
         """A fresh environment with these settings."""
@@ -151,7 +207,7 @@ def number_episodes(records: list[dict], counter) -> None:
 def run_fraction(cfg: "TrainingConfig", episode: int, started: float) -> float:
     """How far a run is, in [0, 1]: episodes over cfg.episodes or, with max_seconds, the
     seconds since ``started`` (a ``time.time()``) over max_seconds, whichever is further."""
-    done = episode / max(1, cfg.episodes)
+    done = episode / cfg.episode_limit
     if cfg.max_seconds:
         done = max(done, (time.time() - started) / cfg.max_seconds)
     return min(1.0, done)
@@ -173,7 +229,9 @@ class TrainingLog:
         from partopt.progress import Progress
 
         self.cfg, self.save, self.curve, self.wall_before = cfg, save, curve, wall_before
-        self.bar = Progress(f"train {cfg.agent}", cfg.episodes, enabled=progress)
+        self.timed = cfg.episodes is None and cfg.max_seconds is not None  # a time budget: progress in seconds
+        total = int(math.ceil(cfg.max_seconds)) if self.timed and cfg.max_seconds else cfg.episode_limit
+        self.bar = Progress(f"train {cfg.agent}" + (" (seconds)" if self.timed else ""), total, enabled=progress)
         self.start = self.last_save = time.perf_counter()
         self.started = time.time()  # for run_fraction, also in worker processes
 
@@ -185,7 +243,11 @@ class TrainingLog:
         """Add a finished episode to the curve; checkpoint when it is time."""
         rec["wall_seconds"] = self.wall()
         self.curve.append(rec)
-        self.bar.update(rec["episode"], f"episodes, mean reward {rec['mean_reward']:.4f}")
+        if self.timed:
+            seconds = min(int(time.perf_counter() - self.start), self.bar.total - 1)
+            self.bar.update(seconds, f"s, {rec['episode']} episodes, mean reward {rec['mean_reward']:.4f}")
+        else:
+            self.bar.update(rec["episode"], f"episodes, mean reward {rec['mean_reward']:.4f}")
         if time.perf_counter() - self.last_save > self.cfg.checkpoint_every:
             self.save(rec["episode"])
             self.last_save = time.perf_counter()
@@ -216,6 +278,19 @@ def worker_count(requested: int) -> int:
     return requested or usable_cores()
 
 
+class WorkerError(RuntimeError):
+    """A training worker process failed: raised in the parent, which stops the run."""
+
+
+def _guarded(target: Callable, index: int, queue, *args) -> None:
+    """Run a worker; an exception is sent to the parent (as text) before the process ends."""
+    try:
+        target(*args)
+    except BaseException as error:  # noqa: BLE001 - every failure must reach the parent
+        queue.put(("__worker_error__", index, f"{type(error).__name__}: {error}"))
+        raise
+
+
 def run_workers(target: Callable, args: Callable[[int, object, object, object], tuple], count: int,
                 start_value: int, handle: Callable[[object], None], should_stop: Callable[[], bool],
                 queue_size: int = 10_000) -> None:
@@ -223,19 +298,34 @@ def run_workers(target: Callable, args: Callable[[int, object, object, object], 
     item to ``handle`` until ``should_stop()`` turns true (then ``stop`` is set and later items
     are dropped) or each worker has sent None. ``counter`` is a shared int starting at
     ``start_value``; a queue of ``queue_size`` items makes fast workers wait for ``handle``.
-    Uses fork where the platform has it (spawn costs seconds of start-up), spawn elsewhere."""
+    A worker that raises, or dies (killed, out of memory), stops the run with a
+    :class:`WorkerError` naming it. Uses fork where the platform has it (spawn costs seconds of
+    start-up), spawn elsewhere."""
+    import queue as queues
+
     ctx: Any = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     counter, queue, stop = ctx.Value("i", start_value), ctx.Queue(maxsize=queue_size), ctx.Event()
-    procs = [ctx.Process(target=target, args=args(i, counter, queue, stop), daemon=True) for i in range(count)]
+    procs = [ctx.Process(target=_guarded, args=(target, i, queue, *args(i, counter, queue, stop)), daemon=True)
+             for i in range(count)]
     for p in procs:
         p.start()
     alive = len(procs)
     try:
         while alive:
-            item = queue.get()
+            try:
+                item = queue.get(timeout=1.0)
+            except queues.Empty:
+                dead = [i for i, p in enumerate(procs) if p.exitcode not in (None, 0)]
+                if dead:
+                    raise WorkerError(f"training worker {dead[0]} died (exit code {procs[dead[0]].exitcode}); "
+                                      "the run is stopped, its last checkpoint kept") from None
+                continue
             if item is None:
                 alive -= 1
                 continue
+            if isinstance(item, tuple) and len(item) == 3 and item[0] == "__worker_error__":
+                raise WorkerError(f"training worker {item[1]} failed: {item[2]}; the run is stopped, "
+                                  "its last checkpoint kept")
             if stop.is_set():
                 continue
             handle(item)

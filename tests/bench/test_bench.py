@@ -206,8 +206,8 @@ def test_shared_rebuild_never_loses_a_best_known(tmp_path, monkeypatch):
     import json
     import shutil
 
-    from partopt.profiles import data_dir
     from partopt.bench.suites import build_suite, suite_path
+    from partopt.profiles import data_dir
 
     shutil.copytree(data_dir(), tmp_path / "data")
     monkeypatch.setenv("PARTOPT_DATA", str(tmp_path / "data"))
@@ -280,3 +280,17 @@ def test_rebuild_keeps_the_best_schedule_the_strongest_status_and_no_stale_bound
     worse = {**tie, "objective": 1.5, "bound": 0.95}
     merged = _better_reference(proven, worse)
     assert merged["objective"] == 1.0 and merged["bound"] == 1.0 and merged["status"] == "optimal"
+
+
+def test_benchmark_takes_horizons_and_measures_them_against_the_exact_merge():
+    """Every problem kind goes through the harness: online horizon rules are never below the
+    offline optimum (horizon-exact), and a rule that breaks the battery is reported violated."""
+    horizons = [partopt.generate("horizon", seed=s, slots=5) for s in range(3)]
+    run = partopt.benchmark(horizons, ["horizon-myopic", "horizon-fair"], progress=False)
+    assert len(run.rows) == 6
+    for row in run.rows:
+        assert row["reference_status"] == "optimal"
+        if row["status"] in ("optimal", "feasible"):
+            assert row["gap_pct"] >= -1e-6
+        else:
+            assert row["status"] == "violated" and row["gap_pct"] is None

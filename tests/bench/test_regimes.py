@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import partopt
+from partopt.bench.suites import MOBILE_REGIMES, fixed_heuristic_shares
 from partopt.fields import InstanceError, InstanceTypeError
 from partopt.profiles import load_profile, profile_from_dict
-from partopt.bench.suites import MOBILE_REGIMES, fixed_heuristic_shares
 
 ROOT = Path(__file__).resolve().parents[2]
 #: torchvision's published parameter counts (its model documentation).

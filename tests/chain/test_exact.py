@@ -4,15 +4,14 @@ import math
 
 import numpy as np
 import pytest
+from conftest import instances
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import partopt
 from partopt import Status
-from partopt.objective import Objective
 from partopt.chain.solvers.dp import solve_batch
-
-from conftest import instances
+from partopt.objective import Objective
 
 objectives = st.sampled_from([("hard", 1.0), ("penalty", 0.0), ("penalty", 1.0), ("penalty", 7.5)])
 

@@ -1,13 +1,12 @@
 """Heuristics: what each one places, and that none ever beats the optimum."""
 
 import pytest
+from conftest import instances
 from hypothesis import given
 from hypothesis import strategies as st
 
 import partopt
 from partopt import Status
-
-from conftest import instances
 
 HEURISTICS = partopt.list_solvers("heuristic", problem="chain")
 

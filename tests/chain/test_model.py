@@ -5,12 +5,11 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import instances
 from hypothesis import given
 
 import partopt
 from partopt import Block, Device, Instance, InstanceError, InstanceTypeError, Server
-
-from conftest import instances
 
 BAD = Path(__file__).parent / "bad_instances"
 EXPECTED = json.loads((BAD / "expected.json").read_text())

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 import partopt
 from partopt import Horizon, InstanceError
-from partopt.objective import Objective
 from partopt.chain.solvers.dp import pareto_front
 from partopt.horizon.solvers import lagrangian_dual
+from partopt.objective import Objective
 
 ONLINE = ["horizon-myopic", "horizon-fair", "horizon-lyapunov"]
 

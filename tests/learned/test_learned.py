@@ -187,7 +187,8 @@ def test_imitation_and_distillation_learn(tmp_path):
     tasks = partopt.DILGenerator().generate_many(100, seed=1_000_321)
     rng = np.random.default_rng(0)
     random_ = np.mean([partopt.evaluate(t, rng.integers(0, 3, size=6).tolist()).total_delay for t in tasks])
-    t_pol, s_pol = load_policy(tmp_path / "t.pt", "imitation", (6, 2)), load_policy(tmp_path / "s.pt", "distilled", (6, 2))
+    t_pol = load_policy(tmp_path / "t.pt", "imitation", (6, 2))
+    s_pol = load_policy(tmp_path / "s.pt", "distilled", (6, 2))
     assert s_pol.parameters < t_pol.parameters
     for pol in (t_pol, s_pol):
         assert -_mean_reward(pol, tasks) < random_
@@ -294,7 +295,8 @@ def test_schedules_follow_run_fraction():
     from partopt.learned.runtime import TrainingConfig, epsilon_at, run_fraction
 
     cfg = TrainingConfig(episodes=100, eps_start=1.0, eps_end=0.1, eps_decay=0.5)
-    assert epsilon_at(cfg, 0.0) == 1.0 and np.isclose(epsilon_at(cfg, 0.25), 0.55) and np.isclose(epsilon_at(cfg, 0.9), 0.1)
+    assert epsilon_at(cfg, 0.0) == 1.0 and np.isclose(epsilon_at(cfg, 0.25), 0.55)
+    assert np.isclose(epsilon_at(cfg, 0.9), 0.1)
     assert run_fraction(cfg, 30, time.time()) == 0.3
     timed = TrainingConfig(episodes=100, max_seconds=10.0)
     assert 0.49 < run_fraction(timed, 10, time.time() - 5.0) < 0.6 and run_fraction(timed, 200, time.time()) == 1.0
@@ -329,9 +331,10 @@ def test_slim_checkpoint_solves_but_does_not_resume(tmp_path):
                     pool=20, deterministic=True, hidden=(8,), seed=0)
     out = tmp_path / "run.pt"
     train_a3c(cfg, out, progress=False)
-    before = partopt.solve(partopt.generate("paper", seed=1, num_blocks=3, num_servers=2), "mt-a3c", checkpoint=str(out))
+    inst = partopt.generate("paper", seed=1, num_blocks=3, num_servers=2)
+    before = partopt.solve(inst, "mt-a3c", checkpoint=str(out))
     slim_checkpoint(out)
-    after = partopt.solve(partopt.generate("paper", seed=1, num_blocks=3, num_servers=2), "mt-a3c", checkpoint=str(out))
+    after = partopt.solve(inst, "mt-a3c", checkpoint=str(out))
     assert before.placement == after.placement and "2 episodes" in describe_checkpoint(out)
     with pytest.raises(ValueError, match="slimmed"):
         train_a3c(A3CConfig(**{**cfg.__dict__, "episodes": 4}), out, resume=True, progress=False)
@@ -357,3 +360,77 @@ def test_environments_refuse_invalid_actions():
         vec.step(np.full((2, m), -1))
     with pytest.raises(ValueError, match="actions"):
         vec.step(np.zeros((2, m + 1), dtype=int))
+
+
+def _raising_worker(counter, queue, stop):
+    raise RuntimeError("worker boom")
+
+
+def _dying_worker(counter, queue, stop):
+    import os
+
+    os._exit(3)  # as the out-of-memory killer would: no exception, no message
+
+
+@pytest.mark.parametrize("target, message", [(_raising_worker, "worker boom"), (_dying_worker, "exit code 3")])
+def test_a_failing_training_worker_stops_the_run_with_its_error(target, message):
+    """A worker that raises or dies stops run_workers with a WorkerError naming it (it used to wait forever)."""
+    from partopt.learned.runtime import WorkerError, run_workers
+
+    with pytest.raises(WorkerError, match=message):
+        run_workers(target, lambda i, counter, queue, stop: (counter, queue, stop), 2, 0, lambda item: None,
+                    lambda: False)
+
+
+def test_training_settings_are_checked_and_max_seconds_is_a_time_budget():
+    """Every training setting is checked naming it; max_seconds alone lifts the episode cap."""
+    from partopt.learned.a3c import A3CConfig
+    from partopt.learned.runtime import DEFAULT_EPISODES
+
+    for bad, name in ((dict(episodes=0), "episodes"), (dict(lr=-1.0), "lr"), (dict(gamma=1.5), "gamma"),
+                      (dict(deterministic="no"), "deterministic"), (dict(max_seconds=float("nan")), "max_seconds"),
+                      (dict(hidden=(0,)), "hidden"), (dict(workers=-1), "workers"), (dict(t_max=1.5), "t_max")):
+        with pytest.raises(ValueError, match=f"^{name}: "):
+            A3CConfig(**bad)
+    assert A3CConfig().episode_limit == DEFAULT_EPISODES
+    assert A3CConfig(max_seconds=300.0).episode_limit > 10**9
+    assert A3CConfig(max_seconds=300.0, episodes=50).episode_limit == 50
+
+
+def test_a_time_budget_trains_until_it_is_spent(tmp_path):
+    """max_seconds=2 with no episode count trains for about 2 s, not for a default number of episodes."""
+    import time
+
+    from partopt.learned.a3c import A3CConfig, train_a3c
+
+    cfg = A3CConfig(generator_params={"num_blocks": 3, "num_servers": 2}, horizon=5, workers=1, envs=2, pool=50,
+                    hidden=(8,), seed=0, max_seconds=2.0)
+    start = time.perf_counter()
+    record = train_a3c(cfg, tmp_path / "timed.pt", progress=False)
+    assert time.perf_counter() - start >= 2.0
+    assert record["episodes"] > 0 and record["wall_seconds"] >= 2.0
+
+
+def test_imitation_checkpoints_and_resumes(tmp_path):
+    """The teacher's checkpoint records its epochs and curve; --resume continues from there, and a
+    run with nothing left to do is refused."""
+    from partopt.learned.imitation import make_dataset, train_student, train_teacher
+    from partopt.learned.policy import read_checkpoint
+
+    data = make_dataset("dil", 300, seed=6, progress=False)
+    out = tmp_path / "teacher.pt"
+    train_teacher(data, out, hidden=(16,), epochs=2, batch=64, progress=False, checkpoint_every=1e-9)
+    assert read_checkpoint(out)["record"]["epochs_done"] == 2
+    teacher = train_teacher(data, out, hidden=(16,), epochs=4, batch=64, progress=False, resume=True)
+    record = read_checkpoint(out)["record"]
+    assert record["epochs_done"] == 4 and [r["epoch"] for r in record["curve"]] == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="^epochs: .* has done 4 of 4"):
+        train_teacher(data, out, hidden=(16,), epochs=4, batch=64, progress=False, resume=True)
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        train_teacher(data, tmp_path / "none.pt", hidden=(16,), epochs=4, progress=False, resume=True)
+    with pytest.raises(ValueError, match="^epochs: must be an int >= 1"):
+        train_teacher(data, out, epochs=0, progress=False)
+    student = tmp_path / "student.pt"
+    train_student(teacher, data, student, labels=100, hidden=(8,), epochs=2, progress=False)
+    train_student(teacher, data, student, labels=100, hidden=(8,), epochs=3, progress=False, resume=True)
+    assert read_checkpoint(student)["record"]["epochs_done"] == 3

@@ -117,8 +117,8 @@ def mixed_scenarios(draw, max_work: int = 6, block_deadlines: bool = False) -> S
                        model=draw(st.sampled_from(["a", "b"])), release_s=draw(st.floats(0.0, 0.03)),
                        deadline_s=draw(st.sampled_from([None, None, 0.1, 0.4])), name=f"t{i}")
                   for i in range(k))
-    return Scenario(models=models, devices=devices, servers=servers, backhaul_bps=draw(st.one_of(st.sampled_from([1e6, 1e9]), st.floats(1e6, 1e9))),
-                    tasks=tasks)
+    backhaul = draw(st.one_of(st.sampled_from([1e6, 1e9]), st.floats(1e6, 1e9)))
+    return Scenario(models=models, devices=devices, servers=servers, backhaul_bps=backhaul, tasks=tasks)
 
 
 def _all_bounds(sc: Scenario, objective: partopt.Objective, upper: float, incumbent) -> dict[str, float]:

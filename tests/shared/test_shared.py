@@ -715,3 +715,23 @@ def test_portfolio_splits_the_time_where_the_branch_and_bound_cannot_prove():
     res = partopt.solve(sc, time_limit=5)
     assert {"first", "then"} <= set(res.info) or res.info.get("proven_by") == "shared-cpsat"
     assert res.lower_bound is not None and res.lower_bound <= res.objective
+
+
+def test_live_incumbent_and_bound_are_valid():
+    """What an exact search reports while it runs (the CLI's live line) is a claim too: every
+    incumbent at or above the proven optimum, every bound at or below it, for each exact solver."""
+    from partopt.progress import watching
+
+    sc = partopt.generate("shared", seed=3, num_tasks=4, release_rate=90)
+    proven = partopt.solve(sc, "shared-bnb", time_limit=60)
+    assert proven.status.value == "optimal"
+    optimum = proven.objective
+    for solver in ("shared-exact", "shared-bnb", "shared-cpsat"):
+        seen: list[tuple[str, float, float]] = []
+        with watching(lambda name, incumbent, bound: seen.append((name, incumbent, bound))):
+            partopt.solve(sc, solver, time_limit=3)
+        assert seen, solver
+        for name, incumbent, bound in seen:
+            assert name in ("shared-bnb", "shared-cpsat")
+            assert incumbent >= optimum * (1 - 1e-9), (solver, name, incumbent, optimum)
+            assert bound <= optimum * (1 + 1e-9), (solver, name, bound, optimum)

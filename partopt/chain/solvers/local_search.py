@@ -16,6 +16,7 @@ import numpy as np
 from partopt.chain.model import Instance, validate_placement
 from partopt.chain.solvers.heuristics import placement_scores
 from partopt.objective import Objective
+from partopt.registry import get_solver, solver_spec
 from partopt.result import SolverOutput
 
 __all__ = ["solve_local_search", "polish"]
@@ -47,11 +48,14 @@ def solve_local_search(
 ) -> SolverOutput:
     """Local search from ``start``: a placement, or the name of a solver whose answer is polished."""
     if isinstance(start, str):
-        from partopt.api import solve
-
-        first = solve(instance, start, objective=objective.kind, beta=objective.beta, seed=seed)
+        if solver_spec(start).problem != "chain":
+            raise ValueError(f"start: {start!r} is not a solver of one chain")
+        first = get_solver(start)(instance, objective, time_limit=time_limit, seed=seed)
+        if not isinstance(first, SolverOutput):
+            first = SolverOutput(placement=first)
         if first.placement is None:
-            return SolverOutput(placement=None, proven_infeasible=first.status.value == "infeasible",
-                                timed_out=first.status.value != "infeasible")
-        start = first.placement
-    return SolverOutput(placement=polish(instance, objective, start), info={"start": list(start)})
+            return SolverOutput(placement=None, proven_infeasible=first.proven_infeasible,
+                                timed_out=not first.proven_infeasible)
+        start = list(first.placement)
+    begin = list(start)
+    return SolverOutput(placement=polish(instance, objective, begin), info={"start": begin})

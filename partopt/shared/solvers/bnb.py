@@ -70,6 +70,7 @@ import numpy as np
 
 from partopt.formulas import REL_TOL
 from partopt.objective import Objective
+from partopt.progress import is_watched, report_search
 from partopt.result import SolverOutput
 from partopt.shared.kernels import PackedScenario
 from partopt.shared.model import Scenario
@@ -217,7 +218,7 @@ def _priced_child(priced, tables, n_srv, free, nxt, last_loc, last_end, cost, k,
     free[res], last_end[k], last_loc[k], nxt[k] = e, e, j, m + 1
     if m + 1 == nblk[k]:
         cost += e + ret[k, j] - rel[k]  # a lower bound on the child's cost (penalties are >= 0)
-    lb = priced_bound_kernel(*priced, trans, dev, nblk, n_srv, free, nxt, last_loc, last_end, s, cost)
+    lb = priced_bound_kernel(*priced, trans, dev, nblk, n_srv, free, nxt, last_loc, last_end, s, cost)  # type: ignore[call-arg]
     free[res], last_end[k], last_loc[k], nxt[k] = was_free, was_end, was_loc, m
     return lb
 
@@ -319,7 +320,7 @@ def _search(tables, n_srv, hard, beta, rel_tol, use_memo, with_budgets, chunk, s
             if priced[0].size > 0 and depth > 0:  # its parent priced it
                 lb = max(lb, ckey[depth - 1, idx[depth - 1] - 1])
             elif priced[0].size > 0 and lb < upper:
-                lb = max(lb, priced_bound_kernel(*priced, trans, dev, nblk, n_srv, free, nxt, last_loc, last_end,
+                lb = max(lb, priced_bound_kernel(*priced, trans, dev, nblk, n_srv, free, nxt, last_loc, last_end,  # type: ignore[call-arg]
                                                  tstar, cost))
             lbs[depth] = lb
             ncand[depth], idx[depth] = 0, 0
@@ -330,7 +331,7 @@ def _search(tables, n_srv, hard, beta, rel_tol, use_memo, with_budgets, chunk, s
                 upper = cost
                 ints[2] = 1
                 best[0][:, :], best[1][:, :] = place, start
-            elif use_memo and depth > 0 and _dominated(nxt, free, last_end, last_loc, spent, cost, tstar, trans,
+            elif use_memo and depth > 0 and _dominated(nxt, free, last_end, last_loc, spent, cost, tstar, trans,  # type: ignore[call-arg]
                                                        nblk, with_budgets, *memo, bits):
                 ints[4] += 1
             else:
@@ -423,6 +424,13 @@ class _Search:
         """The best schedule found (placement, start_s)."""
         return self.packed.rows(self.best_found[0]), self.packed.rows(self.best_found[1])
 
+    def report(self, objective: Objective, known, lower: float, exact: bool) -> None:
+        """Report the incumbent and a valid bound to the CLI's live line, if it watches: ``lower``
+        (s), raised to the tree's open bound where the tree proves (``exact``)."""
+        if is_watched():
+            value = min(objective.raw_value(known) if objective.feasible(known) else math.inf, float(self.scal[0]))
+            report_search("shared-bnb", value, max(lower, self.open_bound()) if exact else lower)
+
     def open_bound(self) -> float:
         """The least bound of the nodes left open (s); the incumbent's value when none is, and
         -inf when the search never started (its root is open, its stack still empty)."""
@@ -471,6 +479,7 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
         candidates.append(tuple(incumbent))
     placement, start_s, known = best_candidate(scenario, objective, candidates)
     upper = objective.raw_value(known) if objective.feasible(known) else math.inf
+    report_search("shared-bnb", upper, start.lower)
     exact = not deadlines_may_bind(scenario, upper, start.delay_low)
     with_budgets = any(math.isfinite(d.budget) for d in scenario.devices)
     tables = None
@@ -487,6 +496,7 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
     finished = False
     while not finished and time.perf_counter() < stop - reserve:
         finished = search.run(CHUNK_NODES)
+        search.report(objective, known, start.lower, exact)
     info.update(exact=exact, nodes=search.nodes, dropped=search.dropped, search_s=time.perf_counter() - begin)
     if search.found:
         placement, start_s, known = best_candidate(scenario, objective, [search.best(), (placement, start_s)])

@@ -61,6 +61,7 @@ from typing import Any
 
 from partopt.execution import usable_cores
 from partopt.objective import Objective
+from partopt.progress import is_watched, report_search, watching
 from partopt.result import SolverOutput
 from partopt.shared.evaluation import compact_schedule
 from partopt.shared.model import Scenario
@@ -306,7 +307,11 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     bound_s = start.lower
     solver = cp_model.CpSolver()
     _configure(solver, remaining, workers, seed, log, params)
-    status = solver.solve(model.cp)
+    watch = _watch(objective.raw_value(start.known) if objective.feasible(start.known) else math.inf, bound_s,
+                   weight[0], g, grid_rounding_steps(scenario)) if is_watched() else None
+    if watch is not None:
+        solver.best_bound_callback = watch.on_bound
+    status = solver.solve(model.cp, watch)
     info.update(termination=solver.status_name(status), solve_s=solver.wall_time,
                 branches=solver.num_branches, conflicts=solver.num_conflicts)
     if status == cp_model.INFEASIBLE and objective.feasible(start.known):
@@ -335,6 +340,29 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
                         lower_bound=bound_s, info=info)
 
 
+def _watch(known: float, bound: float, weight: float, grid_s: float, slack: float):
+    """A solution callback that reports CP-SAT's progress to the CLI's live line
+    (:func:`partopt.progress.watching`): each new solution's objective and each new bound, taken
+    from grid units to seconds like the answer's (a solution's grid objective is at least its
+    schedule's cost; a bound less the rounding). Its ``on_bound`` is the bound callback."""
+    from ortools.sat.python import cp_model
+
+    class Watch(cp_model.CpSolverSolutionCallback):
+        def __init__(self):
+            super().__init__()
+            self.known, self.bound = known, bound
+
+        def on_solution_callback(self) -> None:
+            self.known = min(self.known, self.objective_value / weight * grid_s)
+            report_search("shared-cpsat", self.known, self.bound)
+
+        def on_bound(self, value: float) -> None:
+            self.bound = max(self.bound, (value / weight - slack) * grid_s)
+            report_search("shared-cpsat", self.known, self.bound)
+
+    return Watch()
+
+
 #: Each task is paired with this many tasks released after it (pairs far apart barely interact).
 PAIR_WINDOW = 4
 
@@ -352,8 +380,9 @@ def _pair_bounds(scenario: Scenario, objective: Objective, grid_s: float, budget
         if left <= 0.05:
             break
         pair = scenario.replace(tasks=(scenario.tasks[a], scenario.tasks[b]))
-        res = solve_shared_cpsat(pair, objective, time_limit=min(left, 5.0), grid_s=grid_s, workers=1,
-                                 pair_bounds=False)
+        with watching(None):  # a pair's search is not the scenario's: the live line does not show it
+            res = solve_shared_cpsat(pair, objective, time_limit=min(left, 5.0), grid_s=grid_s, workers=1,
+                                     pair_bounds=False)
         if res.lower_bound is not None:
             out[a, b] = res.lower_bound
     return out

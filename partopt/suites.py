@@ -1,0 +1,18 @@
+"""Named, versioned instance suites with their reference optima: the public name of
+:mod:`partopt.bench.suites`, where they are built and checked."""
+
+from partopt.bench.suites import (
+    SUITES,
+    Suite,
+    SuiteEntry,
+    SuiteSpec,
+    build_suite,
+    check_suite,
+    fixed_heuristic_shares,
+    list_suites,
+    load_suite,
+    suite_spec,
+)
+
+__all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "suite_spec", "load_suite", "build_suite", "check_suite",
+           "list_suites", "fixed_heuristic_shares"]
