@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import platform
@@ -36,16 +37,14 @@ def machine() -> str:
         pass
     versions = []
     for pkg in ("numpy", "ortools", "pulp", "highspy", "torch"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions.append(f"{pkg} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, " + ", ".join(versions)
 
 
 def header(title: str) -> str:
     """Markdown header with the command, machine and date of this run."""
-    command = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    command = "python " + " ".join([os.path.relpath(sys.argv[0]), *sys.argv[1:]])
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"# {title}\n\n- command: `{command}`\n- machine: {machine()}\n- date: {now}\n"
 

@@ -63,7 +63,7 @@ def run_grid(ms, ns, repeat: int, time_limit: float) -> list[dict]:
                     rows.append({"budget": budget, "M": m, "N": n, "solver": label, "status": str(result.status),
                                  "objective": result.objective, "seconds": t, "ratio_to_dp": t / dp_time,
                                  "agrees_with_dp": bool(agree), "build_s": result.info.get("build_s", "")})
-                    print(f"budget={budget!s:5} M={m:3} N={n} {label:11} {str(result.status):10} "
+                    print(f"budget={budget!s:5} M={m:3} N={n} {label:11} {result.status!s:10} "
                           f"{t:9.5f} s  x{t / dp_time:9.1f}", flush=True)
     return rows
 
@@ -106,8 +106,8 @@ def build_scaling(blocks) -> list[str]:
         lines.append(f"| {m} | {formulation:.3f} | {proto:.3f} | {lp:.3f} | "
                      f"{1e3 * (formulation + max(proto, lp)) / m:.2f} |")
         print(lines[-1], flush=True)
-    return lines + ["", "Building is linear in M: transitions are indexed by block, so the cost per block "
-                    "stays of one order from M = 100 to 1000 (a quadratic build would grow it tenfold).", ""]
+    return [*lines, "", "Building is linear in M: transitions are indexed by block, so the cost per block "
+            "stays of one order from M = 100 to 1000 (a quadratic build would grow it tenfold).", ""]
 
 
 def _timed(fn) -> float:

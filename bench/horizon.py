@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from _common import RESULTS, CsvRows, header
@@ -24,6 +24,9 @@ from _common import RESULTS, CsvRows, header
 import partopt
 from partopt.bench.cluster import scheduler_executor
 from partopt.execution import SerialExecutor, TaskFailure, map_unordered
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FIGURES = RESULTS / "figures"
 BATTERIES = (0.25, 0.5, 0.75)

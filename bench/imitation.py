@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -37,6 +37,9 @@ from partopt.learned.imitation import (
     unlabelled_features,
 )
 from partopt.learned.policy import checkpoints_dir, describe_checkpoint, load_policy
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SETTINGS = {"dil": ("dil", {}, "dil-v1", (6, 2)), "paper": ("paper", {}, "paper-default-v1", (6, 4))}
 TRANSFER = 200_000  # unlabelled inputs the teacher labels for the shipped student

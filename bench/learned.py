@@ -276,7 +276,7 @@ def main() -> None:
     for extra in ("imitation", "distilled"):
         if (checkpoints_dir() / f"{extra}-m6-n4.pt").exists():
             shipped.append(extra)
-    run = partopt.benchmark("paper-default-v1", ["dp", "greedy", "apdi", "rpdi"] + shipped, objective="penalty",
+    run = partopt.benchmark("paper-default-v1", ["dp", "greedy", "apdi", "rpdi", *shipped], objective="penalty",
                             beta=1.0, out=RESULTS / "learned-paper-default-v1.csv", redo=shipped)
     lines += ["## Validation on held-out `paper-default-v1` (penalty objective, beta = 1; greedy decoding)", "",
               "```", run.table(), "```", ""]
@@ -285,12 +285,12 @@ def main() -> None:
         by_solver.setdefault(r["solver"], []).append(r)
     lines += ["| solver | placements meeting every deadline |", "|---|---|"]
     lines += [f"| {s} | {deadlines_met_pct(rs):.1f}% |" for s, rs in by_solver.items()]
-    sweep_n = [n for n in SWEEP_SERVERS + [4] if (checkpoints_dir() / f"mt-a3c-m6-n{n}.pt").exists()]
+    sweep_n = [n for n in [*SWEEP_SERVERS, 4] if (checkpoints_dir() / f"mt-a3c-m6-n{n}.pt").exists()]
     if len(sweep_n) == len(SWEEP_SERVERS) + 1:
         sweep = partopt.benchmark("paper-servers-v1", ["dp", "greedy", "apdi", "rpdi", "mt-a3c"], objective="penalty",
                                   beta=1.0, out=RESULTS / "learned-paper-servers-v1.csv", redo=["mt-a3c"])
         lines += ["", "## Server sweep: held-out `paper-servers-v1`, one mt-a3c checkpoint per N (penalty, beta = 1)",
-                  "", "```", sweep.table(), "```", ""] + sweep_table(sweep.rows)
+                  "", "```", sweep.table(), "```", "", *sweep_table(sweep.rows)]
     else:
         lines += ["", f"Server sweep skipped: mt-a3c checkpoints exist only for N = {sorted(sweep_n)}."]
     tasks = partopt.PaperGenerator().generate_many(300, seed=4242)

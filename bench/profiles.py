@@ -22,7 +22,7 @@ import partopt
 from partopt.profiling import torchvision_models
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "instances" / "profiles"))
-import make_profiles  # noqa: E402 - the shipped profiles' model definitions
+import make_profiles
 
 REPEATS = 10
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections import defaultdict
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shared_edge
@@ -26,6 +26,9 @@ from partopt.bench import plots
 from partopt.bench.cluster import scheduler_executor
 from partopt.bench.plots import parse_point, read_rows
 from partopt.learned.policy import checkpoints_dir, load_policy
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FIGURES = RESULTS / "figures"
 HEURISTICS = ["dp", "greedy", "apdi", "rpdi", "all-device", "all-edge", "single-split", "local-search"]
@@ -183,8 +186,8 @@ def reproduce(executor=None) -> None:
 
     note += regimes_section(executor)
 
-    dil_solvers = (["dp", "all-device", "all-edge", "rpdi", "greedy", "single-split"] + learned_for((6, 2), "dil")
-                   + SHAPE_FREE)
+    dil_solvers = ["dp", "all-device", "all-edge", "rpdi", "greedy", "single-split", *learned_for((6, 2), "dil"),
+                   *SHAPE_FREE]
     rows = run("dil-v1", dil_solvers, "hard", executor)
     plots.plot_normalized(rows, FIGURES / "normalized-dil-v1", "dil-v1: mean latency / optimum (DIL paper Fig. 5)")
     ratios = defaultdict(list)

@@ -16,7 +16,7 @@ import argparse
 import math
 import time
 from collections import defaultdict
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from _common import RESULTS, CsvRows, header
@@ -28,6 +28,9 @@ from partopt.execution import TaskFailure, map_unordered
 from partopt.shared.solvers.heuristics import DISPATCHES_PER_TASK
 from partopt.shared.solvers.portfolio import bnb_share
 from partopt.shared.solvers.priced import PRICED_SHARE
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FIGURES = RESULTS / "figures"
 EXACT = "shared-cpsat"
@@ -229,7 +232,7 @@ def suites(fresh: bool, executor=None) -> Path:
         if fresh and out.exists():
             out.unlink()
         limit = partopt.bench.suites.SUITES[name].time_limit
-        run = partopt.benchmark(name, [FRONT_DOOR] + HEURISTICS + LEARNED, time_limit=limit, out=out, jobs=1,
+        run = partopt.benchmark(name, [FRONT_DOOR, *HEURISTICS, *LEARNED], time_limit=limit, out=out, jobs=1,
                                 executor=executor, redo=LEARNED)
         # The local search under FIFO dispatch, its other pricing rule, beside the default (list schedules).
         fifo = partopt.benchmark(name, ["shared-local-search"], time_limit=limit, out=RESULTS / f"{name}-fifo.csv",
@@ -298,7 +301,7 @@ def _plot_sweep(rows, name, axis, objective) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
-    for solver in [EXACT] + HEURISTICS + LEARNED:
+    for solver in [EXACT, *HEURISTICS, *LEARNED]:
         xs, ys = _means(rows, name, solver, "objective" if objective == "penalty" else "total_delay")
         style = {"linestyle": "--"} if solver in LEARNED else {}
         ax[0].plot(xs, ys, marker="o", label=solver if solver != EXACT else "exact (CP-SAT)", **style)
@@ -333,8 +336,8 @@ def _plot_sweep(rows, name, axis, objective) -> Path:
 def _describe(rows, name, axis, values, objective, claim, png) -> str:
     key = "objective" if objective == "penalty" else "total_delay"
     body = []
-    for solver in [EXACT] + HEURISTICS + LEARNED:
-        xs, ys = _means(rows, name, solver, key)
+    for solver in [EXACT, *HEURISTICS, *LEARNED]:
+        _xs, ys = _means(rows, name, solver, key)
         _, es = _means(rows, name, solver, "energy")
         body.append([solver] + [f"{y:.4f} / {e:.3f}" for y, e in zip(ys, es)])
     proven = sum(r["status"] == "optimal" for r in rows if r["experiment"] == name and r["solver"] == EXACT)

@@ -140,7 +140,7 @@ def choose(count: int) -> None:
              "the best decoding's total delay over earliest-finish's.", "",
              "| step | added (scale, lookahead) | mean best / earliest-finish |", "|---|---|---|"]
     for step in range(MAX_DECODINGS):
-        scores = [np.mean(table[:, chosen + [g]].min(axis=1)) if g not in chosen else np.inf for g in range(len(grid))]
+        scores = [np.mean(table[:, [*chosen, g]].min(axis=1)) if g not in chosen else np.inf for g in range(len(grid))]
         g = int(np.argmin(scores))
         chosen.append(g)
         lines.append(f"| {step + 1} | {grid[g]} | {scores[g]:.4f} |")

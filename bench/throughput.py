@@ -136,7 +136,7 @@ def main() -> None:
              f"| bytes read per M = 6, N = 4 instance (its step tensor) | {bytes_per:,} |",
              f"| memory-bound DP rate (bandwidth / bytes) | {memory_rate:,.0f} instances/s |",
              f"| compute-bound DP rate (the kernel on 200 instances in cache) | {compute_rate:,.0f} instances/s |",
-             "", "## Per call (median µs on fresh instances)", "",
+             "", "## Per call (median µs on fresh instances)", "",  # noqa: RUF001 - the micro sign
              "`solve` is `partopt.solve(inst, \"dp\")`: the option checks, the DP solver (`solve_dp`: cost "
              "tensors and the path), pricing by `evaluate` and the Result.", "",
              "| M | N | " + " | ".join(calls) + " | solve / solve_dp | solve / bare kernel |",

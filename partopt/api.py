@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from partopt.horizon.model import Horizon
     from partopt.shared.model import Scenario
 
-__all__ = ["solve", "load_problem", "NO_LIMIT_S", "checked_time_limit", "checked_seed"]
+__all__ = ["NO_LIMIT_S", "checked_seed", "checked_time_limit", "load_problem", "solve"]
 
 
 def solve(

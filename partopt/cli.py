@@ -348,7 +348,7 @@ def _suite_problem(suite: str) -> str:
     """"scenario" for a shared-edge suite (by name or file name), else "chain"."""
     from partopt.bench.suites import SUITES
 
-    return "scenario" if suite in SUITES and SUITES[suite].shared or Path(suite).name.startswith("shared-") \
+    return "scenario" if (suite in SUITES and SUITES[suite].shared) or Path(suite).name.startswith("shared-") \
         else "chain"
 
 
@@ -610,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"partopt: error: {error}", file=sys.stderr)
         return 2
-    except Exception as error:  # noqa: BLE001 - one clear line, not a traceback
+    except Exception as error:
         if args.debug:
             raise
         print(f"partopt: {type(error).__name__}: {error} (run with --debug for the traceback)", file=sys.stderr)

@@ -10,6 +10,7 @@ back as a :class:`TaskFailure` with the reason. An exception raised by the task 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -17,8 +18,16 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-__all__ = ["SerialExecutor", "process_pool", "map_unordered", "TaskFailure", "default_start_method",
-           "end_with_parent", "LOST_WORKER_ERRORS", "usable_cores"]
+__all__ = [
+    "LOST_WORKER_ERRORS",
+    "SerialExecutor",
+    "TaskFailure",
+    "default_start_method",
+    "end_with_parent",
+    "map_unordered",
+    "process_pool",
+    "usable_cores",
+]
 
 #: Exceptions (by class name) that mean the worker, not the task, failed: the task is retried once.
 LOST_WORKER_ERRORS = frozenset({"KilledWorker", "BrokenProcessPool", "CommClosedError", "CancelledError",
@@ -59,10 +68,8 @@ def end_with_parent() -> None:
         import ctypes
         import signal
 
-        try:
+        with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
 
 
 def process_pool(jobs: int, method: str | None = None) -> ProcessPoolExecutor:

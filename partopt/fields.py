@@ -11,8 +11,17 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["InstanceError", "InstanceTypeError", "prefixed", "short", "number_field", "name_field",
-           "check_keys", "build_field", "drop_none"]
+__all__ = [
+    "InstanceError",
+    "InstanceTypeError",
+    "build_field",
+    "check_keys",
+    "drop_none",
+    "name_field",
+    "number_field",
+    "prefixed",
+    "short",
+]
 
 
 class InstanceError(ValueError):

@@ -18,8 +18,18 @@ from typing import Any, Mapping
 from partopt.fields import InstanceError, short
 from partopt.problem import FORMATS, format_type
 
-__all__ = ["read", "write", "from_dict", "FORMATS", "read_arrays", "literal", "load_json", "dump_json",
-           "MAX_FILE_BYTES", "MAX_ARRAYS_BYTES"]
+__all__ = [
+    "FORMATS",
+    "MAX_ARRAYS_BYTES",
+    "MAX_FILE_BYTES",
+    "dump_json",
+    "from_dict",
+    "literal",
+    "load_json",
+    "read",
+    "read_arrays",
+    "write",
+]
 
 #: The largest ``.npz`` file of training data read (bytes).
 MAX_ARRAYS_BYTES = 16 * 2**30

@@ -11,21 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "MAX_TIME_S",
     "REL_TOL",
     "SCHEDULE_TOL_S",
-    "MAX_TIME_S",
-    "shannon_rate",
+    "block_delay",
+    "deadline_excess",
+    "edge_computation_delay",
     "local_computation_delay",
     "local_computation_energy",
-    "transmission_delay",
-    "edge_computation_delay",
-    "transmission_energy",
-    "block_delay",
-    "remaining_energy",
-    "deadline_excess",
-    "penalty",
     "penalized_delay",
+    "penalty",
+    "remaining_energy",
     "reward",
+    "shannon_rate",
+    "transmission_delay",
+    "transmission_energy",
     "within",
 ]
 

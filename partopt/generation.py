@@ -22,8 +22,20 @@ import numpy as np
 from partopt.names import did_you_mean
 from partopt.problem import load_target
 
-__all__ = ["Generator", "GENERATORS", "generate", "get_generator", "value_range", "draw", "draw_int",
-           "check_positive_params", "MAX_TASKS", "MAX_SLOTS", "HELD_OUT_SEED", "training_instances"]
+__all__ = [
+    "GENERATORS",
+    "HELD_OUT_SEED",
+    "MAX_SLOTS",
+    "MAX_TASKS",
+    "Generator",
+    "check_positive_params",
+    "draw",
+    "draw_int",
+    "generate",
+    "get_generator",
+    "training_instances",
+    "value_range",
+]
 
 
 def value_range(value: Any, name: str) -> tuple[float, float]:
@@ -112,7 +124,7 @@ class Generator:
 
     def params(self) -> dict[str, Any]:
         """The generator's parameters as a dict."""
-        return dataclasses.asdict(cast(Any, self))
+        return dataclasses.asdict(cast("Any", self))
 
 
 #: generator name -> its class, as "module:class" (imported on first use).
@@ -145,7 +157,7 @@ def get_generator(name: str, **params) -> Generator:
         raise ValueError(f"generator: unknown name {name!r}; available: {', '.join(GENERATORS)}."
                          + did_you_mean(name, GENERATORS))
     cls = load_target(GENERATORS[name])
-    known = {f.name for f in dataclasses.fields(cast(Any, cls))}
+    known = {f.name for f in dataclasses.fields(cast("Any", cls))}
     for key in params:
         if key not in known:
             raise ValueError(f"{key}: not a parameter of generator {name!r}." + did_you_mean(key, known))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from partopt.problem import AnyEvaluation
     from partopt.shared.evaluation import ScheduleSummary
 
-__all__ = ["EvaluationCore", "Objective", "OBJECTIVES"]
+__all__ = ["OBJECTIVES", "EvaluationCore", "Objective"]
 
 #: What an :class:`Objective` can judge: an evaluation, or a search's FIFO summary.
 Judged: TypeAlias = "AnyEvaluation | ScheduleSummary"

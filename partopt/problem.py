@@ -23,8 +23,18 @@ if TYPE_CHECKING:
     from partopt.shared.evaluation import ScenarioEvaluation
     from partopt.shared.model import Scenario
 
-__all__ = ["Problem", "KINDS", "EVALUATORS", "FORMATS", "AnyEvaluation", "evaluate", "is_problem", "problem_types",
-           "format_type", "load_target"]
+__all__ = [
+    "EVALUATORS",
+    "FORMATS",
+    "KINDS",
+    "AnyEvaluation",
+    "Problem",
+    "evaluate",
+    "format_type",
+    "is_problem",
+    "load_target",
+    "problem_types",
+]
 
 #: Any problem kind's evaluation.
 AnyEvaluation: TypeAlias = "Evaluation | ScenarioEvaluation | HorizonEvaluation"

@@ -26,8 +26,18 @@ import numpy as np
 from partopt.fields import InstanceError, InstanceTypeError, short
 from partopt.files import load_json
 
-__all__ = ["DNNProfile", "ProfileBlock", "Unit", "load_profile", "list_profiles", "data_dir", "profile_from_dict",
-           "with_latency_table", "PROFILE_FORMAT", "PROFILE_FORMATS"]
+__all__ = [
+    "PROFILE_FORMAT",
+    "PROFILE_FORMATS",
+    "DNNProfile",
+    "ProfileBlock",
+    "Unit",
+    "data_dir",
+    "list_profiles",
+    "load_profile",
+    "profile_from_dict",
+    "with_latency_table",
+]
 
 #: The format tag profiles are written with; :data:`PROFILE_FORMATS` are those read.
 PROFILE_FORMAT = "partopt.profile/2"

@@ -34,7 +34,7 @@ from typing import Any
 
 from partopt.profiles import DNNProfile, Unit
 
-__all__ = ["profile", "ProfileError", "ELEMENTWISE_MODULES", "ELEMENTWISE_FUNCTIONS", "torchvision_models"]
+__all__ = ["ELEMENTWISE_FUNCTIONS", "ELEMENTWISE_MODULES", "ProfileError", "profile", "torchvision_models"]
 
 
 class ProfileError(ValueError):

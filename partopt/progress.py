@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Iterator, TextIO
 
-__all__ = ["Progress", "SearchLine", "report_search", "watching", "is_watched"]
+__all__ = ["Progress", "SearchLine", "is_watched", "report_search", "watching"]
 
 
 class Progress:

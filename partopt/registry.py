@@ -16,7 +16,7 @@ from typing import Callable
 from partopt.names import did_you_mean
 from partopt.result import SolverOutput
 
-__all__ = ["SolverSpec", "register_solver", "list_solvers", "get_solver", "solver_spec", "is_builtin"]
+__all__ = ["SolverSpec", "get_solver", "is_builtin", "list_solvers", "register_solver", "solver_spec"]
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from partopt.objective import Objective
 from partopt.problem import AnyEvaluation, Problem, evaluate
 
-__all__ = ["Status", "Result", "SolverOutput", "make_result", "InvalidBoundWarning", "bound_exceeds", "reject_bound"]
+if TYPE_CHECKING:
+    from partopt.objective import Objective
+
+__all__ = ["InvalidBoundWarning", "Result", "SolverOutput", "Status", "bound_exceeds", "make_result", "reject_bound"]
 
 _log = logging.getLogger("partopt")
 

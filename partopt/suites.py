@@ -14,5 +14,15 @@ from partopt.bench.suites import (
     suite_spec,
 )
 
-__all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "suite_spec", "load_suite", "build_suite", "check_suite",
-           "list_suites", "fixed_heuristic_shares"]
+__all__ = [
+    "SUITES",
+    "Suite",
+    "SuiteEntry",
+    "SuiteSpec",
+    "build_suite",
+    "check_suite",
+    "fixed_heuristic_shares",
+    "list_suites",
+    "load_suite",
+    "suite_spec",
+]

@@ -143,8 +143,8 @@ def test_server_to_device_costs_time_not_energy(valid_instance):
 
 def test_objective_value_is_infinite_when_infeasible(valid_instance):
     """A placement that breaks a deadline is worth inf under "hard", finite under "penalty"."""
-    tight = valid_instance.replace(blocks=(valid_instance.blocks[0].__class__(1e9, 98304, 0, deadline_s=0.01),)
-                                   + valid_instance.blocks[1:])
+    first = valid_instance.blocks[0].__class__(1e9, 98304, 0, deadline_s=0.01)
+    tight = valid_instance.replace(blocks=(first, *valid_instance.blocks[1:]))
     ev = partopt.evaluate(tight, [0, 0, 0, 0])
     assert not ev.deadlines_met
     assert math.isinf(Objective("hard").value(ev))

@@ -17,4 +17,4 @@ from partopt.bench.harness import (
     summarize,
 )
 
-__all__ = ["benchmark", "BenchmarkRun", "SerialExecutor", "summarize", "format_summary", "ROW_FIELDS", "read_rows"]
+__all__ = ["ROW_FIELDS", "BenchmarkRun", "SerialExecutor", "benchmark", "format_summary", "read_rows", "summarize"]

@@ -16,8 +16,10 @@ address.
 from __future__ import annotations
 
 import contextlib
-from concurrent.futures import Executor
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 __all__ = ["connect", "scheduler_executor"]
 

@@ -16,7 +16,7 @@ from partopt.registry import solver_spec
 from partopt.result import Status
 from partopt.shared.model import Scenario, validate_scenario_placement
 
-__all__ = ["check_solver", "ConformanceReport", "default_check_instances"]
+__all__ = ["ConformanceReport", "check_solver", "default_check_instances"]
 
 REL = 1e-6
 

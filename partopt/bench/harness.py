@@ -9,6 +9,7 @@ runs, and travels as the instance's JSON dict.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -16,15 +17,13 @@ import pickle
 import sys
 import time
 import warnings
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Generator, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Generator, Iterable, Sequence
 
 import numpy as np
 
 from partopt.api import solve
-from partopt.chain.model import Instance
 from partopt.execution import (
     SerialExecutor,
     TaskFailure,
@@ -38,16 +37,21 @@ from partopt.generation import generate
 from partopt.problem import is_problem
 from partopt.progress import Progress
 from partopt.registry import is_builtin, register_solver, solver_spec
-from partopt.shared.model import Scenario
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from partopt.chain.model import Instance
+    from partopt.shared.model import Scenario
 
 __all__ = [
-    "benchmark",
+    "ROW_FIELDS",
     "BenchmarkRun",
     "SerialExecutor",
-    "summarize",
+    "benchmark",
     "format_summary",
-    "ROW_FIELDS",
     "read_rows",
+    "summarize",
 ]
 
 ROW_FIELDS = [
@@ -93,10 +97,8 @@ def _warm(solver: str, instance: Instance | Scenario, options: dict) -> None:
     tiny = generate(generator, seed=0, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
+        with contextlib.suppress(Exception):  # a warm-up that fails is redone, and reported, by the timed run
             solve(tiny, solver, time_limit=1.0, **options)
-        except Exception:  # noqa: BLE001 - a warm-up that fails is redone, and reported, by the timed run
-            pass
 
 
 def _run(task: _Task) -> list[dict]:
@@ -404,7 +406,7 @@ def _lock(path: Path):
 
     check_rows_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", newline="")
+    handle = open(path, "a+", newline="")  # noqa: SIM115 - held, and locked, for the whole run
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

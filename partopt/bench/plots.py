@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_gaps", "plot_sweep", "plot_normalized", "read_rows", "parse_point"]
+__all__ = ["parse_point", "plot_gaps", "plot_normalized", "plot_sweep", "read_rows"]
 
 
 def _pyplot():

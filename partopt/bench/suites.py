@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import json
 import math
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from partopt.api import solve
 from partopt.chain.model import Instance
@@ -39,8 +38,21 @@ from partopt.result import Status
 from partopt.shared.generators import SHARED_MIX
 from partopt.shared.model import Scenario
 
-__all__ = ["SuiteSpec", "Suite", "SuiteEntry", "SUITES", "suite_spec", "load_suite", "build_suite", "check_suite",
-           "list_suites", "fixed_heuristic_shares"]
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+__all__ = [
+    "SUITES",
+    "Suite",
+    "SuiteEntry",
+    "SuiteSpec",
+    "build_suite",
+    "check_suite",
+    "fixed_heuristic_shares",
+    "list_suites",
+    "load_suite",
+    "suite_spec",
+]
 
 FORMAT = "partopt.suite/1"
 REFERENCE_BETA = 1.0

@@ -9,4 +9,4 @@ every move), ``evaluation`` (:func:`evaluate_chain`), ``generators`` (``paper``,
 from partopt.chain.evaluation import Evaluation, evaluate_chain
 from partopt.chain.model import Block, Device, Instance, Server, validate_placement
 
-__all__ = ["Block", "Device", "Server", "Instance", "validate_placement", "Evaluation", "evaluate_chain"]
+__all__ = ["Block", "Device", "Evaluation", "Instance", "Server", "evaluate_chain", "validate_placement"]

@@ -162,7 +162,7 @@ class CostTensors:
 
 def _previous(placements: np.ndarray) -> np.ndarray:
     """a_{m-1} for every block m of placements (..., M), with a_0 = 0 (the device)."""
-    return np.concatenate([np.zeros(placements.shape[:-1] + (1,), dtype=placements.dtype), placements[..., :-1]],
+    return np.concatenate([np.zeros((*placements.shape[:-1], 1), dtype=placements.dtype), placements[..., :-1]],
                           axis=-1)
 
 

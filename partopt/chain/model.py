@@ -33,8 +33,8 @@ __all__ = [
     "FORMAT",
     "Block",
     "Device",
-    "Server",
     "Instance",
+    "Server",
     "validate_placement",
 ]
 

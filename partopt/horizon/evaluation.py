@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
 from partopt import formulas as f
 from partopt.chain.evaluation import Evaluation, evaluate_chain
 from partopt.fields import InstanceError, InstanceTypeError
-from partopt.horizon.model import Horizon
 from partopt.objective import EvaluationCore
+
+if TYPE_CHECKING:
+    from partopt.horizon.model import Horizon
 
 
 @dataclass(frozen=True)

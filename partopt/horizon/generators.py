@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from partopt import generation
 from partopt.chain.costs import along
@@ -14,6 +12,9 @@ from partopt.chain.solvers.dp import extreme_paths
 from partopt.generation import Generator, get_generator
 from partopt.horizon.model import Horizon
 from partopt.objective import Objective
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)

@@ -36,19 +36,29 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from partopt import formulas as f
 from partopt.chain.evaluation import evaluate_chain
-from partopt.chain.model import Instance
 from partopt.chain.solvers.dp import ParetoFront, budget_dp, chain_dp, pareto_front
-from partopt.horizon.model import Horizon
-from partopt.objective import Objective
 from partopt.result import SolverOutput
 
-__all__ = ["solve_horizon_exact", "solve_horizon_myopic", "solve_horizon_fair", "solve_horizon_lyapunov",
-           "lagrangian_dual", "LagrangianDual", "run_online"]
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
+    from partopt.horizon.model import Horizon
+    from partopt.objective import Objective
+
+__all__ = [
+    "LagrangianDual",
+    "lagrangian_dual",
+    "run_online",
+    "solve_horizon_exact",
+    "solve_horizon_fair",
+    "solve_horizon_lyapunov",
+    "solve_horizon_myopic",
+]
 
 _SLACK = 1e-9  # relative slack on the incumbent, so that rounding never prunes the optimum
 

@@ -78,7 +78,7 @@ from partopt.learned.runtime import (
     write_curve,
 )
 
-__all__ = ["A3CConfig", "train_a3c", "SharedRMSprop"]
+__all__ = ["A3CConfig", "SharedRMSprop", "train_a3c"]
 
 
 @dataclass

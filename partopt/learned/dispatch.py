@@ -49,20 +49,31 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from partopt.execution import SerialExecutor, process_pool, usable_cores
 from partopt.generation import get_generator
-from partopt.objective import Objective
 from partopt.result import SolverOutput
-from partopt.shared.evaluation import ScheduleSummary
-from partopt.shared.model import Scenario
 from partopt.shared.solvers.heuristics import local_search, release_order
 
-__all__ = ["AGENT", "FEATURES", "DispatchWeights", "dispatch", "dispatch_features", "DispatchConfig",
-           "train_dispatch", "load_dispatch", "solve_shared_learned"]
+if TYPE_CHECKING:
+    from partopt.objective import Objective
+    from partopt.shared.evaluation import ScheduleSummary
+    from partopt.shared.model import Scenario
+
+__all__ = [
+    "AGENT",
+    "FEATURES",
+    "DispatchConfig",
+    "DispatchWeights",
+    "dispatch",
+    "dispatch_features",
+    "load_dispatch",
+    "solve_shared_learned",
+    "train_dispatch",
+]
 
 AGENT = "shared-learned"
 FEATURES = 9
@@ -218,7 +229,7 @@ def _training_scenarios(cfg: DispatchConfig, iteration: int) -> list[Scenario]:
     for b in range(cfg.batch):
         params = {**_training_params(cfg), "num_tasks": int(rng.choice(cfg.tasks)),
                   "release_rate": float(rng.uniform(*cfg.rates))}
-        out.append(cast(Scenario, get_generator("shared", **params).generate(cfg.seed * 1000 + iteration % 1000, b)))
+        out.append(cast("Scenario", get_generator("shared", **params).generate(cfg.seed * 1000 + iteration % 1000, b)))
     return out
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from partopt.chain.costs import InstanceBatch
 
-__all__ = ["Domain", "OutsideDomainWarning", "MARGIN_DECADES", "QUANTITIES", "training_domain"]
+__all__ = ["MARGIN_DECADES", "QUANTITIES", "Domain", "OutsideDomainWarning", "training_domain"]
 
 #: How far (decades) a quantity may lie outside its trained range before a warning: a finite training
 #: sample misses the rare extremes of its own generator (DIL draws sizes near 0), while a policy used on

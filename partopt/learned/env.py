@@ -19,19 +19,21 @@ costs microseconds instead of a call to ``evaluate`` each; its rewards equal
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence, cast
+from typing import TYPE_CHECKING, Any, Sequence, cast
 
 import gymnasium as gym
 import numpy as np
 
 from partopt.chain.costs import InstanceBatch, along_batch, cost_tensors
-from partopt.chain.model import Instance
 from partopt.fields import short
 from partopt.formulas import deadline_excess, within
 from partopt.generation import get_generator, training_instances
 from partopt.learned.features import FEATURE_BOUND, encode, encode_batch, feature_size
 from partopt.objective import Objective
 from partopt.problem import evaluate
+
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
 
 __all__ = ["BlockPlacementEnv", "BlockPlacementVectorEnv", "TaskPool"]
 
@@ -53,7 +55,7 @@ class BlockPlacementEnv(gym.Env):
     max_energy_j: E^max, or None for no energy limit.
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": []}  # noqa: RUF012 - gymnasium's own class attribute
 
     def __init__(
         self,
@@ -123,7 +125,7 @@ class BlockPlacementEnv(gym.Env):
         placement = np.asarray(action).ravel()
         if not self.action_space.contains(placement.astype(self.action_space.dtype)) or not np.array_equal(
                 placement, placement.astype(np.int64)):
-            space = cast(gym.spaces.MultiDiscrete, self.action_space)
+            space = cast("gym.spaces.MultiDiscrete", self.action_space)
             top = space.nvec[0] - 1
             raise ValueError(f"action: need {space.shape[0]} locations in 0..{top}, "
                              f"got {short(placement.tolist())}")
@@ -180,7 +182,7 @@ class BlockPlacementVectorEnv(gym.vector.VectorEnv):
     so that episodes end at a steady rate rather than all at once.
     """
 
-    metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+    metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}  # noqa: RUF012 - gymnasium's
 
     def __init__(self, pool: TaskPool, num_envs: int = 64, horizon: int = 600, max_energy_j: float | None = None,
                  stagger: bool = False):
@@ -220,7 +222,7 @@ class BlockPlacementVectorEnv(gym.vector.VectorEnv):
 
     def step(self, actions):
         raw = np.asarray(actions)
-        single = cast(gym.spaces.MultiDiscrete, self.single_action_space)
+        single = cast("gym.spaces.MultiDiscrete", self.single_action_space)
         m, locations = single.shape[0], int(single.nvec[0])
         if raw.size != self.num_envs * m or not np.array_equal(raw, raw.astype(np.int64)):
             raise ValueError(f"actions: need {self.num_envs} x {m} integer locations, got shape {raw.shape}")

@@ -22,14 +22,25 @@ log10(eps). The layout depends only on (M, N): ``feature_size(M, N)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from partopt.chain.costs import InstanceBatch, cost_tensors
-from partopt.chain.model import Instance
 
-__all__ = ["FEATURE_BOUND", "FEATURE_VERSION", "STRUCTURED_VERSION", "ChainFeatures", "feature_size", "encode",
-           "encode_batch", "encode_structured"]
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
+
+__all__ = [
+    "FEATURE_BOUND",
+    "FEATURE_VERSION",
+    "STRUCTURED_VERSION",
+    "ChainFeatures",
+    "encode",
+    "encode_batch",
+    "encode_structured",
+    "feature_size",
+]
 
 FEATURE_VERSION = 1
 FEATURE_BOUND = 40.0  #: every feature is clipped to [-FEATURE_BOUND, FEATURE_BOUND]

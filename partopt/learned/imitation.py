@@ -45,8 +45,13 @@ from partopt.objective import Objective
 from partopt.progress import Progress
 
 __all__ = [
-    "TRANSFER_STUDENT", "Dataset", "make_dataset", "load_dataset", "unlabelled_features", "train_teacher",
-    "train_student"
+    "TRANSFER_STUDENT",
+    "Dataset",
+    "load_dataset",
+    "make_dataset",
+    "train_student",
+    "train_teacher",
+    "unlabelled_features"
 ]
 
 
@@ -148,7 +153,7 @@ def train_teacher(data: Dataset, out: str | Path, *, hidden=(256,) * 5, epochs: 
     epoch (weights, curve and epoch count; the optimizer's moments start afresh)."""
     _check_run(epochs=epochs, batch=batch, lr=lr, checkpoint_every=checkpoint_every)
     torch.manual_seed(seed)
-    m, n = data.shape
+    _m, n = data.shape
     train, val = data.split(holdout, seed)
     spec = net_spec("multi-head", data.shape, hidden, critic=False)
     net = build_net(spec)

@@ -12,8 +12,16 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["MultiHeadNet", "JointNet", "ChainNet", "CHAIN_INPUTS", "as_tensors", "net_spec", "build_net",
-           "count_parameters"]
+__all__ = [
+    "CHAIN_INPUTS",
+    "ChainNet",
+    "JointNet",
+    "MultiHeadNet",
+    "as_tensors",
+    "build_net",
+    "count_parameters",
+    "net_spec",
+]
 
 
 def _mlp(inputs: int, hidden: list[int]) -> tuple[nn.Sequential, int]:

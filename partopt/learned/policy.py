@@ -11,13 +11,12 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Sequence, cast
+from typing import TYPE_CHECKING, Sequence, cast
 
 import numpy as np
 import torch
 
 from partopt.chain.costs import InstanceBatch
-from partopt.chain.model import Instance
 from partopt.chain.solvers.heuristics import best_placement
 from partopt.chain.solvers.local_search import polish as local_polish
 from partopt.fields import short
@@ -27,8 +26,21 @@ from partopt.learned.nets import ChainNet, JointNet, as_tensors, build_net, chec
 from partopt.objective import Objective
 from partopt.profiles import data_dir
 
-__all__ = ["LearnedPolicy", "ShapeFreePolicy", "read_checkpoint", "save_checkpoint", "slim_checkpoint", "load_policy",
-           "shipped_checkpoint", "checkpoints_dir", "describe_checkpoint", "with_domain"]
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
+
+__all__ = [
+    "LearnedPolicy",
+    "ShapeFreePolicy",
+    "checkpoints_dir",
+    "describe_checkpoint",
+    "load_policy",
+    "read_checkpoint",
+    "save_checkpoint",
+    "shipped_checkpoint",
+    "slim_checkpoint",
+    "with_domain",
+]
 
 FORMAT = "partopt.checkpoint/1"
 
@@ -301,7 +313,7 @@ class ShapeFreePolicy(LearnedPolicy):
 
     def _checked(self, instances: Sequence[Instance], allow_outside: bool = False) -> InstanceBatch:
         batch = InstanceBatch.stack(list(instances))
-        cast(Domain, self.domain).check(batch, self.who, allow_outside)
+        cast("Domain", self.domain).check(batch, self.who, allow_outside)
         return batch
 
     @torch.no_grad()
@@ -309,7 +321,7 @@ class ShapeFreePolicy(LearnedPolicy):
                energy_fraction: float = 1.0, allow_outside: bool = False) -> np.ndarray:
         """Placements (B, samples, M): the greedy one first, then samples-1 drawn block by block."""
         batch = self._checked(instances, allow_outside)
-        logits = cast(ChainNet, self.net).move_logits(as_tensors(encode_structured(batch, energy_fraction)))[0]
+        logits = cast("ChainNet", self.net).move_logits(as_tensors(encode_structured(batch, energy_fraction)))[0]
         bsz, m = logits.shape[:2]
         rng = np.random.default_rng(0 if seed is None else seed)
         prev = np.zeros((bsz, samples), dtype=np.int64)
@@ -340,7 +352,7 @@ def describe_checkpoint(path: str | os.PathLike) -> str:
     """One line: agent, shape, parameters and the training record of a checkpoint."""
     policy = load_policy(path, None, None)
     rec = policy.record
-    shape = f"shape {policy.shape}" if policy.shape else cast(Domain, policy.domain).describe()
+    shape = f"shape {policy.shape}" if policy.shape else cast("Domain", policy.domain).describe()
     parts = [f"`{Path(path).name}`: {policy.agent}, {shape}, {policy.parameters:,} parameters"]
     if "episodes" in rec:
         parts.append(f"{rec['episodes']} episodes in {rec['wall_seconds']:.0f} s")
@@ -367,7 +379,7 @@ def load_policy(checkpoint: str | os.PathLike | None, agent: str | None,
     or the shipped one of ``agent`` for ``shape``."""
     if checkpoint is None and (agent is None or shape is None):
         raise ValueError("checkpoint: name a checkpoint file, or an agent and a shape for a shipped one")
-    path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(str(agent), cast(tuple, shape))
+    path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(str(agent), cast("tuple", shape))
     if not path.exists():
         raise FileNotFoundError(f"checkpoint: {path} does not exist")
     info = path.stat()

@@ -8,17 +8,31 @@ import multiprocessing as mp
 import sys
 import time
 from dataclasses import dataclass, field, fields
-from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from partopt.execution import usable_cores
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 __all__ = [
-    "TrainingConfig", "TrainingLog", "EpisodeTracker", "ReplayMemory", "epsilon_at", "number_episodes",
-    "run_fraction", "default_reward_scale", "resume_from", "worker_count", "run_workers", "write_curve",
-    "WorkerError", "check_setting", "DEFAULT_EPISODES"
+    "DEFAULT_EPISODES",
+    "EpisodeTracker",
+    "ReplayMemory",
+    "TrainingConfig",
+    "TrainingLog",
+    "WorkerError",
+    "check_setting",
+    "default_reward_scale",
+    "epsilon_at",
+    "number_episodes",
+    "resume_from",
+    "run_fraction",
+    "run_workers",
+    "worker_count",
+    "write_curve"
 ]
 
 
@@ -52,10 +66,9 @@ def check_setting(name: str, value: Any, kind: str) -> None:
             bounds = ("in (0, 1]" if name in _POSITIVE else "in [0, 1]") if name in _AT_MOST_ONE else (
                 "> 0" if name in _POSITIVE else ">= 0")
             raise ValueError(f"{name}: must be {bounds}, got {value!r}")
-    elif kind == "tuple":
-        if not (isinstance(value, (tuple, list)) and value and all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
-            raise ValueError(f"{name}: must be a non-empty list of layer widths (ints >= 1), got {value!r}")
+    elif kind == "tuple" and not (isinstance(value, (tuple, list)) and value and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
+        raise ValueError(f"{name}: must be a non-empty list of layer widths (ints >= 1), got {value!r}")
 
 
 @dataclass
@@ -286,7 +299,7 @@ def _guarded(target: Callable, index: int, queue, *args) -> None:
     """Run a worker; an exception is sent to the parent (as text) before the process ends."""
     try:
         target(*args)
-    except BaseException as error:  # noqa: BLE001 - every failure must reach the parent
+    except BaseException as error:
         queue.put(("__worker_error__", index, f"{type(error).__name__}: {error}"))
         raise
 

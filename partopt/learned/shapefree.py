@@ -46,8 +46,20 @@ from partopt.learned.runtime import write_curve
 from partopt.objective import Objective
 from partopt.progress import Progress
 
-__all__ = ["AGENT", "MIXTURE", "PAPER_NETWORKS", "Bucket", "mixture_sources", "make_mixture", "save_mixture",
-           "load_mixture", "train_shape_free", "FinetuneConfig", "finetune_shape_free", "sample_placements"]
+__all__ = [
+    "AGENT",
+    "MIXTURE",
+    "PAPER_NETWORKS",
+    "Bucket",
+    "FinetuneConfig",
+    "finetune_shape_free",
+    "load_mixture",
+    "make_mixture",
+    "mixture_sources",
+    "sample_placements",
+    "save_mixture",
+    "train_shape_free",
+]
 
 AGENT = "shape-free"
 PAPER_NETWORKS = {"vgg16": 18, "resnet32": 17, "nin": 12, "alexnet": 9}  # profile -> largest M used (units)

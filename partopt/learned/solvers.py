@@ -13,15 +13,26 @@ and K-1 sampled ones by :func:`partopt.evaluate`;
 
 from __future__ import annotations
 
-from partopt.chain.model import Instance
-from partopt.horizon.model import Horizon
+from typing import TYPE_CHECKING
+
 from partopt.horizon.solvers import run_online
 from partopt.learned.policy import load_policy
-from partopt.objective import Objective
 from partopt.result import SolverOutput
 
-__all__ = ["solve_mt_a3c", "solve_a3c", "solve_dqn", "solve_imitation", "solve_distilled", "solve_shape_free",
-           "solve_horizon_learned"]
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
+    from partopt.horizon.model import Horizon
+    from partopt.objective import Objective
+
+__all__ = [
+    "solve_a3c",
+    "solve_distilled",
+    "solve_dqn",
+    "solve_horizon_learned",
+    "solve_imitation",
+    "solve_mt_a3c",
+    "solve_shape_free",
+]
 
 
 def _solver(agent: str):

@@ -10,5 +10,13 @@ bound with a column-generation LP, the exact portfolio, heuristics).
 from partopt.shared.evaluation import ScenarioEvaluation, evaluate_scenario
 from partopt.shared.model import ChainModel, EdgeDevice, EdgeServer, Scenario, Solution, Task
 
-__all__ = ["ChainModel", "EdgeDevice", "EdgeServer", "Scenario", "Solution", "Task", "ScenarioEvaluation",
-           "evaluate_scenario"]
+__all__ = [
+           "ChainModel",
+           "EdgeDevice",
+           "EdgeServer",
+           "Scenario",
+           "ScenarioEvaluation",
+           "Solution",
+           "Task",
+           "evaluate_scenario",
+]

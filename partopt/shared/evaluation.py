@@ -12,6 +12,7 @@ then never feasible, whatever its delays.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Sequence
@@ -20,8 +21,14 @@ from partopt import formulas as f
 from partopt.objective import EvaluationCore
 from partopt.shared.model import Scenario, validate_scenario_placement, validate_start_times
 
-__all__ = ["ScenarioEvaluation", "ScheduleSummary", "evaluate_scenario", "fifo_dispatch", "compact_schedule",
-           "resource_of"]
+__all__ = [
+    "ScenarioEvaluation",
+    "ScheduleSummary",
+    "compact_schedule",
+    "evaluate_scenario",
+    "fifo_dispatch",
+    "resource_of",
+]
 
 
 def resource_of(scenario: Scenario, k: int, loc: int) -> tuple[str, int]:
@@ -253,7 +260,7 @@ def evaluate_scenario(scenario: Scenario, placement: Any, start_s: Any = None) -
         task_met.append(bool(f.within(d_k, limit)))
     for res, items in busy.items():
         items.sort()
-        for (s0, e0, k0, m0), (s1, _, k1, m1) in zip(items, items[1:]):
+        for (s0, e0, k0, m0), (s1, _, k1, m1) in itertools.pairwise(items):
             if s1 < e0 - _slack(e0):
                 problems.append(f"start_s[{k1}][{m1}]: overlaps block [{k0}][{m0}] on {res[0]} {res[1]} by "
                                 f"{e0 - s1:.3g} s (starts at {s1!r} s, the other ends at {e0!r} s)")

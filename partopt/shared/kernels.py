@@ -19,7 +19,7 @@ from partopt.shared.evaluation import ScheduleSummary
 @numba.njit(cache=True, nogil=True)
 def _budgets_kept(spent, budget, rel_tol):  # pragma: no cover
     """Whether every device's energy ``spent`` is within its budget (J)."""
-    for d in range(budget.size):
+    for d in range(budget.size):  # noqa: SIM110 - a Numba kernel: no generator expressions
         if spent[d] > budget[d] * (1.0 + rel_tol):
             return False
     return True
@@ -327,7 +327,7 @@ def _list_schedule(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budge
         avail[1:] = free[:n_srv]
         if scale != 0.0:
             _prices(static[k], fastest[k], rel[k], avail, w1, b1, w2, b2, scale, price)
-        if not _chain_dp(dur[k], trans[k], ret[k], tau[k], nblk[k], rel[k], avail, price, keep, rel_tol, fin,
+        if not _chain_dp(dur[k], trans[k], ret[k], tau[k], nblk[k], rel[k], avail, price, keep, rel_tol, fin,  # noqa: SIM102
                          chg, par, placement[k]):
             # No move keeps the deadlines: the fastest placement anyway.
             if not _chain_dp(dur[k], trans[k], ret[k], tau[k], nblk[k], rel[k], avail, price, False, rel_tol,

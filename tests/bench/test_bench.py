@@ -252,7 +252,7 @@ def _shared_entry(**hard):
 def test_strict_check_flags_stale_bounds_false_optima_and_bounds_above_the_schedule():
     """The check sees: a bound above the stored schedule, an "optimal" whose bound does not meet
     its objective, and a bound from the bounds version whose work relaxation was invalid."""
-    from partopt.bench.suites import _check_shared_entry  # noqa: PLC2701 - the rule under test
+    from partopt.bench.suites import _check_shared_entry
 
     value = _shared_entry().reference["hard"]["objective"]
     assert _check_shared_entry(_shared_entry()) == []
@@ -267,7 +267,7 @@ def test_rebuild_keeps_the_best_schedule_the_strongest_status_and_no_stale_bound
     """Merging a rebuilt reference with the stored one: the better schedule wins; on a tie the
     proven entry wins (a rebuild on a loaded machine must not turn optima into "feasible"); a
     stored entry of the old bounds version keeps its schedule but neither its bound nor status."""
-    from partopt.bench.suites import _better_reference  # noqa: PLC2701 - the rule under test
+    from partopt.bench.suites import _better_reference
 
     proven = {"status": "optimal", "objective": 1.0, "bound": 1.0, "bound_version": 2, "solver": "shared-bnb"}
     tie = {"status": "feasible", "objective": 1.0 + 1e-12, "bound": 0.9, "bound_version": 2, "solver": "shared-cpsat"}

@@ -166,7 +166,7 @@ def test_evaluate_names_the_slot():
     with pytest.raises(InstanceError, match=r"placement\[1\]"):
         partopt.evaluate(h, [good[0], good[1][:-1], good[2]])
     with pytest.raises(InstanceError, match=r"placement\[2\]\[0\]"):
-        partopt.evaluate(h, [good[0], good[1], (99,) + tuple(good[2][1:])])
+        partopt.evaluate(h, [good[0], good[1], (99, *good[2][1:])])
 
 
 def test_a_horizon_evaluation_has_the_reward_every_evaluation_has():

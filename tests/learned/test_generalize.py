@@ -116,7 +116,7 @@ def test_zero_prices_are_earliest_finish():
     zero = DispatchWeights(np.zeros((FEATURES, 4)), np.zeros(4), np.zeros(4), -60.0)
     for seed in range(3):
         sc = partopt.generate("shared", seed=seed, num_tasks=10, release_rate=90)
-        placement, start, total = dispatch(sc, zero, keep_deadlines=True)
+        placement, _start, total = dispatch(sc, zero, keep_deadlines=True)
         ef = partopt.solve(sc, "earliest-finish")
         assert [list(p) for p in ef.placement] == placement
         assert total == pytest.approx(ef.objective, rel=1e-12)
@@ -205,7 +205,7 @@ def test_compiled_list_schedule_is_the_python_dp_task_by_task():
             device_free = [0.0] * sc.num_devices
             for k in decoder.order(lookahead):
                 task, tab = sc.tasks[k], sc.tables[k]
-                free = [device_free[task.device]] + server_free
+                free = [device_free[task.device], *server_free]
                 price = None
                 if scale:
                     price = scale * weights.prices(dispatch_features(sc, k, free, releases, rank[k]))

@@ -27,7 +27,7 @@ def test_env_same_seed_same_episode():
         obs, _ = env.reset(seed=seed)
         out = [obs]
         for t in range(15):
-            obs, r, term, trunc, _ = env.step([t % 5] * 6)
+            obs, r, _term, _trunc, _ = env.step([t % 5] * 6)
             out += [obs, np.array([r])]
         return np.concatenate(out)
 

@@ -266,7 +266,7 @@ def test_counterexamples_bounds_stay_below_their_optimum(name):
 def test_k12_case_no_exact_solver_claims_an_optimum_above_the_known_schedule():
     """The reported case: the default solver claimed "optimal" at 2.830 s with a bound of 2.846 s,
     above a valid schedule of 2.747 s. Now nothing it reports is above that schedule."""
-    sc, sol, ev = _case("k12-false-optimum")
+    sc, _sol, ev = _case("k12-false-optimum")
     better = partopt.read(CASES / "k12-better-schedule.solution.json")
     assert partopt.evaluate(sc, better.placement, better.start_s).total_delay == pytest.approx(ev.total_delay,
                                                                                                 rel=1e-9)
@@ -278,7 +278,7 @@ def test_k12_case_no_exact_solver_claims_an_optimum_above_the_known_schedule():
 def test_bnb_stopped_before_its_search_reports_no_bound_from_its_empty_stack():
     """A branch and bound whose search never ran (its limit spent on the LP) must not report the
     incumbent's value as its bound: the root is open."""
-    sc, sol, ev = _case("k8-bnb-timeout-bound")
+    sc, _sol, ev = _case("k8-bnb-timeout-bound")
     res = partopt.solve(sc, "shared-bnb", time_limit=4)
     assert res.lower_bound is not None and res.lower_bound <= ev.total_delay * (1 + 1e-9)
 

@@ -80,8 +80,8 @@ def test_bad_placements_and_schedules_are_refused():
     """Wrong task or block counts, bad locations and NaN start times name the field."""
     sc = small(1)
     good = [[1] * m for m in sc.block_counts]
-    cases = [(good[:-1], None, "placement"), ([[1] * 5] + good[1:], None, "placement[0]"),
-             ([[9] * 6] + good[1:], None, "placement[0][0]"),
+    cases = [(good[:-1], None, "placement"), ([[1] * 5, *good[1:]], None, "placement[0]"),
+             ([[9] * 6, *good[1:]], None, "placement[0][0]"),
              (good, [[0.0] * 6 for _ in good[:-1]], "start_s"),
              (good, [[math.nan] * 6] + [[0.0] * 6 for _ in good[1:]], "start_s[0][0]")]
     for placement, start, field in cases:
@@ -575,7 +575,7 @@ def test_compiled_list_schedule_pricing_agrees_with_evaluate(seed, tasks, server
     moved[k][m] = loc
     assert scorer.score_move(k, m, loc) == scorer.score(moved)
     with pytest.raises(ValueError, match="order"):
-        AppendScorer(sc, list(order) + [0])
+        AppendScorer(sc, [*order, 0])
 
 
 # ------------------------------------------------------- branch and bound
@@ -681,7 +681,7 @@ def test_branch_and_bound_chain_bound_is_the_earliest_finish_dp(seed, servers, d
         got = _chain_bound(k, p.dur, p.trans, p.ret, p.dev, p.nblk, servers, free, 0, 0, task.release_s, -np.inf,
                            np.empty(locs), np.empty(locs))
         ref = earliest_finish_chain(sc.tables[k], task.release_s,
-                                    [free[servers + task.device]] + list(free[:servers]))
+                                    [free[servers + task.device], *free[:servers]])
         assert got - task.release_s == pytest.approx(ref.delay, rel=1e-12)
 
 
@@ -708,7 +708,7 @@ def test_portfolio_splits_the_time_where_the_branch_and_bound_cannot_prove():
     """Block deadlines that may bind make the branch and bound a heuristic: the default then gives
     it half the time and CP-SAT, from its schedule, the other half (each alone had stood 14% above
     the best known on one scenario of shared-mix-k8-v1)."""
-    from partopt.shared.solvers.portfolio import _bnb_is_exact  # noqa: PLC2701 - the rule under test
+    from partopt.shared.solvers.portfolio import _bnb_is_exact
 
     sc = partopt.generate("shared", seed=0, num_tasks=3, mix=True, networks=("vgg16", "nin"))
     assert not _bnb_is_exact(sc, partopt.Objective())

@@ -11,16 +11,19 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from partopt import formulas as f
 from partopt.chain.costs import along
-from partopt.chain.model import Instance
-from partopt.objective import Objective
 from partopt.result import SolverOutput
 
-__all__ = ["solve_brute_force", "MAX_PLACEMENTS"]
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
+    from partopt.objective import Objective
+
+__all__ = ["MAX_PLACEMENTS", "solve_brute_force"]
 
 MAX_PLACEMENTS = 2_000_000
 _CHUNK = 65_536

@@ -24,17 +24,30 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from partopt import formulas as f
 from partopt.chain.costs import InstanceBatch, along, cost_tensors
-from partopt.chain.model import Instance
 from partopt.objective import Objective
 from partopt.result import SolverOutput
 
-__all__ = ["solve_dp", "solve_batch", "chain_dp", "BatchSolution", "ParetoFront",
-           "pareto_front", "budget_dp", "lagrangian_relaxation", "Relaxation", "extreme_paths"]
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
+
+__all__ = [
+    "BatchSolution",
+    "ParetoFront",
+    "Relaxation",
+    "budget_dp",
+    "chain_dp",
+    "extreme_paths",
+    "lagrangian_relaxation",
+    "pareto_front",
+    "solve_batch",
+    "solve_dp",
+]
 
 
 def chain_dp(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,24 +8,27 @@ cost tensors, so they agree with :func:`partopt.evaluate` by construction.
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from partopt import formulas as f
 from partopt.chain.costs import along
-from partopt.chain.model import Instance
-from partopt.objective import Objective
 from partopt.result import SolverOutput
 
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
+    from partopt.objective import Objective
+
 __all__ = [
-    "solve_greedy",
-    "solve_apdi",
-    "solve_rpdi",
+    "best_placement",
+    "placement_scores",
     "solve_all_device",
     "solve_all_edge",
+    "solve_apdi",
+    "solve_greedy",
+    "solve_rpdi",
     "solve_single_split",
-    "placement_scores",
-    "best_placement",
 ]
 
 

@@ -9,17 +9,19 @@ towards feasibility. Each pass prices all M x N moves at once from the cost tens
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from partopt.chain.model import Instance, validate_placement
 from partopt.chain.solvers.heuristics import placement_scores
-from partopt.objective import Objective
 from partopt.registry import get_solver, solver_spec
 from partopt.result import SolverOutput
 
-__all__ = ["solve_local_search", "polish"]
+if TYPE_CHECKING:
+    from partopt.objective import Objective
+
+__all__ = ["polish", "solve_local_search"]
 
 
 def polish(instance: Instance, objective: Objective, placement: Sequence[int], max_passes: int = 10_000) -> list[int]:

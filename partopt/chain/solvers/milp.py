@@ -40,15 +40,18 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from partopt.chain.model import Instance
 from partopt.formulas import REL_TOL
-from partopt.objective import Objective
 from partopt.result import SolverOutput
 
-__all__ = ["Formulation", "Row", "build_formulation", "prepare", "OBJECTIVE_RANGE", "native_stdout_silenced"]
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
+    from partopt.objective import Objective
+
+__all__ = ["OBJECTIVE_RANGE", "Formulation", "Row", "build_formulation", "native_stdout_silenced", "prepare"]
 
 #: The model objective of any placement lies in [0, OBJECTIVE_RANGE].
 OBJECTIVE_RANGE = 1e6

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import datetime
 import math
+from typing import TYPE_CHECKING
 
 from partopt.chain.model import Instance, validate_placement
 from partopt.chain.solvers.milp import OBJECTIVE_RANGE, Formulation, build_formulation, prepare
-from partopt.objective import Objective
 from partopt.result import SolverOutput
 
-__all__ = ["solve_milp_ortools", "cpsat_precision", "export_model"]
+if TYPE_CHECKING:
+    from partopt.objective import Objective
+
+__all__ = ["cpsat_precision", "export_model", "solve_milp_ortools"]
 
 BACKENDS = ("scip", "cp-sat")
 _SCALE = 1e9

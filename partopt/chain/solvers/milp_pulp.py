@@ -8,13 +8,16 @@ feasibility tolerance to 1e-9. ``export`` writes the model as LP (``.lp``) or MP
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
-from partopt.chain.model import Instance
 from partopt.chain.solvers.milp import Formulation, native_stdout_silenced, prepare
-from partopt.objective import Objective
 from partopt.result import SolverOutput
 
-__all__ = ["solve_milp_pulp", "pulp_problem"]
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
+    from partopt.objective import Objective
+
+__all__ = ["pulp_problem", "solve_milp_pulp"]
 
 BACKENDS = ("cbc", "highs")
 

@@ -64,16 +64,15 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 
 from partopt.formulas import REL_TOL
-from partopt.objective import Objective
 from partopt.progress import is_watched, report_search
 from partopt.result import SolverOutput
 from partopt.shared.kernels import PackedScenario
-from partopt.shared.model import Scenario
 from partopt.shared.solvers.common import best_candidate, delay_caps
 from partopt.shared.solvers.heuristics import solve_shared_local_search
 from partopt.shared.solvers.priced import (
@@ -94,7 +93,11 @@ from partopt.shared.solvers.start import (
     work_share,
 )
 
-__all__ = ["solve_shared_bnb", "MEMO_BYTES", "CHUNK_NODES", "deadlines_may_bind"]
+if TYPE_CHECKING:
+    from partopt.objective import Objective
+    from partopt.shared.model import Scenario
+
+__all__ = ["CHUNK_NODES", "MEMO_BYTES", "deadlines_may_bind", "solve_shared_bnb"]
 
 #: Memory for the dominance table (bytes).
 MEMO_BYTES = 256 * 2**20
@@ -187,7 +190,7 @@ def _energy_short(spent, budget, need, nxt, last_loc, dev, nblk, rel_tol):  # pr
     for k in range(nxt.size):
         if nxt[k] < nblk[k]:
             total[dev[k]] += need[k, nxt[k], last_loc[k]]
-    for d in range(budget.size):
+    for d in range(budget.size):  # noqa: SIM110 - a Numba kernel: no generator expressions
         if total[d] > budget[d] * (1.0 + rel_tol):
             return True
     return False
@@ -439,7 +442,7 @@ class _Search:
         ncand, idx, lbs = self.stack[3], self.stack[4], self.stack[5]
         depth = int(self.ints[0])
         open_lbs = [lbs[d] for d in range(depth + 1) if idx[d] < ncand[d]]
-        return float(min([self.scal[0]] + open_lbs))
+        return float(min([self.scal[0], *open_lbs]))
 
 
 def deadlines_may_bind(scenario: Scenario, upper: float, delay_low: list[float]) -> bool:
@@ -516,8 +519,7 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
         bound = max(bound, objective.raw_value(known) if finished else search.open_bound())
     proven, bound = vetted_answer("shared-bnb", proven, bound, known, objective, [start.known, known],
                                   sum(start.bounds))
-    if exact:
-        if objective.feasible(known):
-            bound = min(bound, objective.raw_value(known))  # the open bound may carry the 1e-12 margin
+    if exact and objective.feasible(known):
+        bound = min(bound, objective.raw_value(known))  # the open bound may carry the 1e-12 margin
     return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not finished,
                         lower_bound=bound, info=info)

@@ -49,20 +49,32 @@ import math
 import os
 import queue
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 
 from partopt.objective import Objective
 from partopt.shared.kernels import PackedScenario
-from partopt.shared.model import Scenario
 from partopt.shared.solvers.common import delay_caps, task_lower_bounds
 
-__all__ = ["ChainLpBound", "chain_lp_bound", "fine_prices", "span_price", "points_per_slot", "CHAIN_LP_GRID_S",
-           "FINE_GRID_S", "MAX_TABLE_ENTRIES"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from partopt.shared.model import Scenario
+
+__all__ = [
+    "CHAIN_LP_GRID_S",
+    "FINE_GRID_S",
+    "MAX_TABLE_ENTRIES",
+    "ChainLpBound",
+    "chain_lp_bound",
+    "fine_prices",
+    "points_per_slot",
+    "span_price",
+]
 
 #: The chain-schedule LP's slot (s): a capacity row per resource and slot; within a slot, time is pooled.
 CHAIN_LP_GRID_S = 0.5e-3

@@ -18,17 +18,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from partopt import formulas as f
 from partopt.chain.solvers.dp import solve_dp
-from partopt.objective import Objective
 from partopt.problem import evaluate
 from partopt.shared.evaluation import ScenarioEvaluation, evaluate_scenario
-from partopt.shared.model import Scenario, TaskTables
 
-__all__ = ["ChainSchedule", "earliest_finish_chain", "earliest_starts", "alone_optima", "task_lower_bounds",
-           "delay_caps", "best_candidate"]
+if TYPE_CHECKING:
+    from partopt.objective import Objective
+    from partopt.shared.model import Scenario, TaskTables
+
+__all__ = [
+    "ChainSchedule",
+    "alone_optima",
+    "best_candidate",
+    "delay_caps",
+    "earliest_finish_chain",
+    "earliest_starts",
+    "task_lower_bounds",
+]
 
 
 @dataclass(frozen=True)

@@ -53,18 +53,17 @@ limit, which the search leaves for it (:func:`partopt.shared.solvers.start.repor
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from partopt.execution import usable_cores
-from partopt.objective import Objective
 from partopt.progress import is_watched, report_search, watching
 from partopt.result import SolverOutput
 from partopt.shared.evaluation import compact_schedule
-from partopt.shared.model import Scenario
 from partopt.shared.solvers.common import best_candidate, delay_caps
 from partopt.shared.solvers.start import (
     exact_start,
@@ -76,7 +75,11 @@ from partopt.shared.solvers.start import (
     with_incumbent,
 )
 
-__all__ = ["solve_shared_cpsat", "DEFAULT_GRID_S"]
+if TYPE_CHECKING:
+    from partopt.objective import Objective
+    from partopt.shared.model import Scenario
+
+__all__ = ["DEFAULT_GRID_S", "solve_shared_cpsat"]
 
 #: Default time grid (s): 1 microsecond.
 DEFAULT_GRID_S = 1e-6
@@ -447,7 +450,7 @@ def _break_symmetry(model: "_Model", scenario: Scenario, caps: list[float]) -> l
             continue
         need = {k: model.start[k, 0] - sum(d.trans[k][0][0][j] * model.x[k, 0, j] for j in range(model.n_loc))
                 for k in members}
-        for a, b in zip(members, members[1:]):
+        for a, b in itertools.pairwise(members):
             cp.add(need[a] <= need[b])
         ordered.append(members)
     return ordered

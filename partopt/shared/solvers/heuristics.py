@@ -28,15 +28,24 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from partopt.objective import Objective
 from partopt.result import SolverOutput
-from partopt.shared.model import Scenario
 from partopt.shared.solvers.common import alone_optima, best_candidate
 
-__all__ = ["solve_shared_greedy", "solve_earliest_finish", "solve_shared_local_search", "solve_as_if_alone",
-           "release_order", "earliest_finish_schedule", "local_search"]
+if TYPE_CHECKING:
+    from partopt.objective import Objective
+    from partopt.shared.model import Scenario
+
+__all__ = [
+    "earliest_finish_schedule",
+    "local_search",
+    "release_order",
+    "solve_as_if_alone",
+    "solve_earliest_finish",
+    "solve_shared_greedy",
+    "solve_shared_local_search",
+]
 
 
 def release_order(scenario: Scenario) -> list[int]:

@@ -32,14 +32,16 @@ from __future__ import annotations
 import datetime
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from partopt.objective import Objective
 from partopt.result import SolverOutput
 from partopt.shared.evaluation import compact_schedule
-from partopt.shared.model import Scenario
 from partopt.shared.solvers.common import best_candidate
 from partopt.shared.solvers.start import exact_start, incumbent_output, reported_bound, search_seconds, vetted_answer
+
+if TYPE_CHECKING:
+    from partopt.objective import Objective
+    from partopt.shared.model import Scenario
 
 __all__ = ["solve_shared_milp"]
 
@@ -132,7 +134,7 @@ class _Milp:
                 shared = list(range(1, self.n_loc)) + ([0] if tasks[u[0]].device == tasks[v[0]].device else [])
                 order = self.mo.add_binary_variable(name=f"o[{u},{v}]")
                 for j in shared:
-                    off = 2 - x[u + (j,)] - x[v + (j,)]
+                    off = 2 - x[(*u, j)] - x[(*v, j)]
                     self.mo.add_linear_constraint(self.start[v] >= self.end[u] - big * (1 - order) - big * off)
                     self.mo.add_linear_constraint(self.start[u] >= self.end[v] - big * order - big * off)
 

@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
-from partopt.objective import Objective
 from partopt.result import SolverOutput
-from partopt.shared.model import Scenario
 from partopt.shared.solvers.bnb import deadlines_may_bind, solve_shared_bnb
 from partopt.shared.solvers.common import best_candidate
 from partopt.shared.solvers.cpsat import solve_shared_cpsat
 from partopt.shared.solvers.start import exact_start, vetted_bound
 
-__all__ = ["solve_shared_exact", "BNB_MAX_TASKS", "bnb_share"]
+if TYPE_CHECKING:
+    from partopt.objective import Objective
+    from partopt.shared.model import Scenario
+
+__all__ = ["BNB_MAX_TASKS", "bnb_share", "solve_shared_exact"]
 
 #: Beyond this many tasks the branch and bound is not tried (its priced bound stops at 16).
 BNB_MAX_TASKS = 16

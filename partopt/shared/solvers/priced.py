@@ -34,17 +34,26 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 
 from partopt.shared.kernels import PackedScenario
-from partopt.shared.model import Scenario
 from partopt.shared.solvers.columns import FINE_GRID_S, chain_lp_bound, fine_prices, points_per_slot, span_price
 from partopt.shared.solvers.common import delay_caps
 
-__all__ = ["CompletionTables", "completion_tables", "priced_completions", "priced_bound_kernel",
-           "PRICED_TASKS", "PRICED_SHARE"]
+if TYPE_CHECKING:
+    from partopt.shared.model import Scenario
+
+__all__ = [
+    "PRICED_SHARE",
+    "PRICED_TASKS",
+    "CompletionTables",
+    "completion_tables",
+    "priced_bound_kernel",
+    "priced_completions",
+]
 
 #: Float slack in taking times down to slots (slots).
 _EPS = 1e-7

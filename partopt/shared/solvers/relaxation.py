@@ -55,13 +55,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from partopt.shared.model import Scenario
 from partopt.shared.solvers.common import earliest_starts
 
-__all__ = ["work_bound", "buckets_for", "WorkLp", "work_lp", "lagrangian_bound"]
+if TYPE_CHECKING:
+    from partopt.shared.model import Scenario
+
+__all__ = ["WorkLp", "buckets_for", "lagrangian_bound", "work_bound", "work_lp"]
 
 
 def buckets_for(scenario: Scenario) -> int:

@@ -10,19 +10,36 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from partopt.objective import Objective
 from partopt.result import SolverOutput, bound_exceeds, reject_bound
 from partopt.shared.evaluation import ScenarioEvaluation, evaluate_scenario
-from partopt.shared.model import Scenario
 from partopt.shared.solvers.columns import chain_lp_bound
 from partopt.shared.solvers.common import task_lower_bounds
 from partopt.shared.solvers.heuristics import earliest_finish_schedule
 from partopt.shared.solvers.relaxation import work_bound
 
-__all__ = ["ExactStart", "exact_start", "incumbent_output", "with_work_bound", "work_share", "WORK_BOUND_MIN_TASKS",
-           "chain_lp_reserve", "search_seconds", "reported_bound", "CHAIN_LP_MIN_TASKS", "CHAIN_LP_SHARE",
-           "vetted_bound", "vetted_answer", "with_incumbent", "grid_rounding_steps"]
+if TYPE_CHECKING:
+    from partopt.shared.model import Scenario
+
+__all__ = [
+    "CHAIN_LP_MIN_TASKS",
+    "CHAIN_LP_SHARE",
+    "WORK_BOUND_MIN_TASKS",
+    "ExactStart",
+    "chain_lp_reserve",
+    "exact_start",
+    "grid_rounding_steps",
+    "incumbent_output",
+    "reported_bound",
+    "search_seconds",
+    "vetted_answer",
+    "vetted_bound",
+    "with_incumbent",
+    "with_work_bound",
+    "work_share",
+]
 
 #: From this many tasks on, the exact solvers also solve the work relaxation (an LP) for a
 #: bound on the total delay: with fewer, the per-task bounds are nearly as good.
