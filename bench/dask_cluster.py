@@ -67,37 +67,50 @@ def main() -> None:
         cluster_s, cluster_text = build(args.suite, executor)
         cluster_overhead = per_task_overhead(executor)
     same = local_text == cluster_text
-    lines = [header(f"Ground truth on a Dask cluster: {args.suite}"), "",
-             f"{tasks} entries, each one task (the scenario as its JSON dict; CP-SAT with the suite's time limit "
-             "on the worker).", "",
-             "| where | build (s) | per entry (s) | overhead per task (ms) |", "|---|---|---|---|",
-             f"| this process | {local_s:.1f} | {local_s / tasks:.3f} | {1e3 * local_overhead:.3f} |",
-             f"| Dask `{args.scheduler}` | {cluster_s:.1f} | {cluster_s / tasks:.3f} | {1e3 * cluster_overhead:.2f} |",
-             "", f"Cluster start-up (scheduler, workers, the check that they import partopt): {startup:.1f} s. "
-             f"Speed-up {local_s / cluster_s:.2f}x. The two suite files are "
-             + ("identical." if same else "DIFFERENT (see the rows)."), "",
-             "## On a real cluster", "",
-             "Start a scheduler and workers where partopt is installed, then pass the scheduler's address:", "",
-             "```bash",
-             "dask scheduler                                   # on one machine: prints tcp://HOST:8786",
-             "dask worker tcp://HOST:8786 --nthreads 1 --nworkers 8   # on each machine, in the project's environment",
-             "partopt suite build shared-k8-v1 --scheduler tcp://HOST:8786",
-             "partopt bench shared-k8-v1 --solvers shared-cpsat earliest-finish --scheduler tcp://HOST:8786",
-             "```", "",
-             "On SLURM or PBS, dask-jobqueue starts the workers as jobs:", "",
-             "```python",
-             "from dask_jobqueue import SLURMCluster",
-             "from distributed import Client",
-             "import partopt",
-             "cluster = SLURMCluster(cores=1, processes=1, memory='4GB', walltime='02:00:00')",
-             "cluster.scale(jobs=32)",
-             "with Client(cluster) as client:",
-             "    partopt.benchmark('shared-k64-v1', ['shared-cpsat'], time_limit=60, executor=client.get_executor(),",
-             "                      out='shared-k64.csv')",
-             "```", "",
-             "A task whose worker dies is rescheduled by Dask, then retried once more by partopt; a task lost twice "
-             "is recorded as failed with the reason (its rows carry status `failed`), and a rerun of the same "
-             "command keeps every finished row.", ""]
+    lines = [
+        header(f"Ground truth on a Dask cluster: {args.suite}"),
+        "",
+        f"{tasks} entries, each one task (the scenario as its JSON dict; CP-SAT with the suite's time limit "
+        "on the worker).",
+        "",
+        "| where | build (s) | per entry (s) | overhead per task (ms) |",
+        "|---|---|---|---|",
+        f"| this process | {local_s:.1f} | {local_s / tasks:.3f} | {1e3 * local_overhead:.3f} |",
+        f"| Dask `{args.scheduler}` | {cluster_s:.1f} | {cluster_s / tasks:.3f} | {1e3 * cluster_overhead:.2f} |",
+        "",
+        f"Cluster start-up (scheduler, workers, the check that they import partopt): {startup:.1f} s. "
+        f"Speed-up {local_s / cluster_s:.2f}x. The two suite files are "
+        + ("identical." if same else "DIFFERENT (see the rows)."),
+        "",
+        "## On a real cluster",
+        "",
+        "Start a scheduler and workers where partopt is installed, then pass the scheduler's address:",
+        "",
+        "```bash",
+        "dask scheduler                                   # on one machine: prints tcp://HOST:8786",
+        "dask worker tcp://HOST:8786 --nthreads 1 --nworkers 8   # on each machine, in the project's environment",
+        "partopt suite build shared-k8-v1 --scheduler tcp://HOST:8786",
+        "partopt bench shared-k8-v1 --solvers shared-cpsat earliest-finish --scheduler tcp://HOST:8786",
+        "```",
+        "",
+        "On SLURM or PBS, dask-jobqueue starts the workers as jobs:",
+        "",
+        "```python",
+        "from dask_jobqueue import SLURMCluster",
+        "from distributed import Client",
+        "import partopt",
+        "cluster = SLURMCluster(cores=1, processes=1, memory='4GB', walltime='02:00:00')",
+        "cluster.scale(jobs=32)",
+        "with Client(cluster) as client:",
+        "    partopt.benchmark('shared-k64-v1', ['shared-cpsat'], time_limit=60, executor=client.get_executor(),",
+        "                      out='shared-k64.csv')",
+        "```",
+        "",
+        "A task whose worker dies is rescheduled by Dask, then retried once more by partopt; a task lost twice "
+        "is recorded as failed with the reason (its rows carry status `failed`), and a rerun of the same "
+        "command keeps every finished row.",
+        "",
+    ]
     (RESULTS / "dask.md").write_text("\n".join(lines))
     print("\n".join(lines[5:12]))
     print(f"wrote {RESULTS / 'dask.md'}")

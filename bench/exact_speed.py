@@ -41,9 +41,16 @@ def run_grid(ms, ns, repeat: int, time_limit: float) -> list[dict]:
     for budget in (False, True):
         for m in ms:
             for n in ns:
-                inst = partopt.generate("random", seed=m * 100 + n, num_blocks=m, num_servers=n,
-                                        deadline_prob=0.5, deadline_tightness=1.5,
-                                        device_hz=(2e9, 4e9), server_hz=(0.5e9, 3e9))
+                inst = partopt.generate(
+                    "random",
+                    seed=m * 100 + n,
+                    num_blocks=m,
+                    num_servers=n,
+                    deadline_prob=0.5,
+                    deadline_tightness=1.5,
+                    device_hz=(2e9, 4e9),
+                    server_hz=(0.5e9, 3e9),
+                )
                 if budget:
                     inst = binding_budget(inst)
                 dp_time, dp_obj = None, None
@@ -60,11 +67,25 @@ def run_grid(ms, ns, repeat: int, time_limit: float) -> list[dict]:
                     if solver == "dp":
                         dp_time, dp_obj = t, result.objective
                     agree = np.isclose(result.objective, dp_obj, rtol=1e-6) or result.objective == dp_obj
-                    rows.append({"budget": budget, "M": m, "N": n, "solver": label, "status": str(result.status),
-                                 "objective": result.objective, "seconds": t, "ratio_to_dp": t / dp_time,
-                                 "agrees_with_dp": bool(agree), "build_s": result.info.get("build_s", "")})
-                    print(f"budget={budget!s:5} M={m:3} N={n} {label:11} {result.status!s:10} "
-                          f"{t:9.5f} s  x{t / dp_time:9.1f}", flush=True)
+                    rows.append(
+                        {
+                            "budget": budget,
+                            "M": m,
+                            "N": n,
+                            "solver": label,
+                            "status": str(result.status),
+                            "objective": result.objective,
+                            "seconds": t,
+                            "ratio_to_dp": t / dp_time,
+                            "agrees_with_dp": bool(agree),
+                            "build_s": result.info.get("build_s", ""),
+                        }
+                    )
+                    print(
+                        f"budget={budget!s:5} M={m:3} N={n} {label:11} {result.status!s:10} "
+                        f"{t:9.5f} s  x{t / dp_time:9.1f}",
+                        flush=True,
+                    )
     return rows
 
 
@@ -89,13 +110,26 @@ def build_scaling(blocks) -> list[str]:
     from partopt.chain.solvers.milp_ortools import _model_proto
     from partopt.chain.solvers.milp_pulp import pulp_problem
 
-    lines = ["## Model building against M (N = 9, no solve)", "",
-             "Seconds to build the formulation, then each backend's own model from it; a solver's "
-             "`build_s` (in the cells above, and in `Result.info`) is the two together.", "",
-             "| M | formulation | MathOpt proto (scip) | PuLP (cbc, highs) | per block (ms) |", "|---|---|---|---|---|"]
+    lines = [
+        "## Model building against M (N = 9, no solve)",
+        "",
+        "Seconds to build the formulation, then each backend's own model from it; a solver's "
+        "`build_s` (in the cells above, and in `Result.info`) is the two together.",
+        "",
+        "| M | formulation | MathOpt proto (scip) | PuLP (cbc, highs) | per block (ms) |",
+        "|---|---|---|---|---|",
+    ]
     for m in blocks:
-        inst = partopt.generate("random", seed=m * 100 + 9, num_blocks=m, num_servers=9, deadline_prob=0.5,
-                                deadline_tightness=1.5, device_hz=(2e9, 4e9), server_hz=(0.5e9, 3e9))
+        inst = partopt.generate(
+            "random",
+            seed=m * 100 + 9,
+            num_blocks=m,
+            num_servers=9,
+            deadline_prob=0.5,
+            deadline_tightness=1.5,
+            device_hz=(2e9, 4e9),
+            server_hz=(0.5e9, 3e9),
+        )
         goal = partopt.Objective()
         inst.costs.delay  # the cost tables are the DP's too: not counted here
         start = time.perf_counter()
@@ -103,11 +137,17 @@ def build_scaling(blocks) -> list[str]:
         formulation = time.perf_counter() - start
         proto = _timed(lambda: _model_proto(model))
         lp = _timed(lambda: pulp_problem(model))
-        lines.append(f"| {m} | {formulation:.3f} | {proto:.3f} | {lp:.3f} | "
-                     f"{1e3 * (formulation + max(proto, lp)) / m:.2f} |")
+        lines.append(
+            f"| {m} | {formulation:.3f} | {proto:.3f} | {lp:.3f} | {1e3 * (formulation + max(proto, lp)) / m:.2f} |"
+        )
         print(lines[-1], flush=True)
-    return [*lines, "", "Building is linear in M: transitions are indexed by block, so the cost per block "
-            "stays of one order from M = 100 to 1000 (a quadratic build would grow it tenfold).", ""]
+    return [
+        *lines,
+        "",
+        "Building is linear in M: transitions are indexed by block, so the cost per block "
+        "stays of one order from M = 100 to 1000 (a quadratic build would grow it tenfold).",
+        "",
+    ]
 
 
 def _timed(fn) -> float:
@@ -124,10 +164,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="DP runs per instance (best is kept)")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per MILP solve")
     parser.add_argument("--batch", type=int, default=100_000, help="instances in the batched-DP test")
-    parser.add_argument("--build-blocks", type=int, nargs="+", default=[100, 250, 500, 1000],
-                        help="block counts M of the model-building table")
-    parser.add_argument("--report-only", action="store_true",
-                        help="rewrite the report from the recorded CSV (re-measuring only batched DP)")
+    parser.add_argument(
+        "--build-blocks",
+        type=int,
+        nargs="+",
+        default=[100, 250, 500, 1000],
+        help="block counts M of the model-building table",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the report from the recorded CSV (re-measuring only batched DP)",
+    )
     args = parser.parse_args()
     ms, ns = ([6, 24], [2, 9]) if args.quick else ([6, 12, 24, 50, 100], [2, 4, 9])
     ms, ns = args.blocks or ms, args.servers or ns
@@ -135,10 +183,19 @@ def main() -> None:
     name = "exact_speed_quick" if args.quick or custom else "exact_speed"
     if args.report_only:
         with open(RESULTS / f"{name}.csv") as fh:
-            rows = [{**r, "budget": r["budget"] == "True", "M": int(r["M"]), "N": int(r["N"]),
-                     "objective": float(r["objective"]), "seconds": float(r["seconds"]),
-                     "ratio_to_dp": float(r["ratio_to_dp"]), "agrees_with_dp": r["agrees_with_dp"] == "True"}
-                    for r in csv.DictReader(fh)]
+            rows = [
+                {
+                    **r,
+                    "budget": r["budget"] == "True",
+                    "M": int(r["M"]),
+                    "N": int(r["N"]),
+                    "objective": float(r["objective"]),
+                    "seconds": float(r["seconds"]),
+                    "ratio_to_dp": float(r["ratio_to_dp"]),
+                    "agrees_with_dp": r["agrees_with_dp"] == "True",
+                }
+                for r in csv.DictReader(fh)
+            ]
     else:
         rows = run_grid(ms, ns, args.repeat, args.time_limit)
     thr = batch_throughput(args.batch, 3)
@@ -150,12 +207,18 @@ def main() -> None:
         writer.writerows(rows)
     lines = [header("Exact solvers: solve time as ratios to DP"), ""]
     if args.report_only:
-        lines += [f"The grid below is the recorded `{name}.csv` (measured by `python bench/exact_speed.py "
-                  "--time-limit 300`); this report re-measured only the batched DP.", ""]
+        lines += [
+            f"The grid below is the recorded `{name}.csv` (measured by `python bench/exact_speed.py "
+            "--time-limit 300`); this report re-measured only the batched DP.",
+            "",
+        ]
     for budget in (False, True):
-        lines += [f"## {'With' if budget else 'Without'} an energy budget", "",
-                  "| M | N | DP (ms) | " + " | ".join(label for label, *_ in BACKENDS[1:]) + " |",
-                  "|---|---|---|" + "---|" * (len(BACKENDS) - 1)]
+        lines += [
+            f"## {'With' if budget else 'Without'} an energy budget",
+            "",
+            "| M | N | DP (ms) | " + " | ".join(label for label, *_ in BACKENDS[1:]) + " |",
+            "|---|---|---|" + "---|" * (len(BACKENDS) - 1),
+        ]
         for m in ms:
             for n in ns:
                 cell = {r["solver"]: r for r in rows if r["M"] == m and r["N"] == n and r["budget"] == budget}
@@ -174,14 +237,19 @@ def main() -> None:
     proven = [r for r in rows if r["status"] == "optimal"]
     wrong = [r for r in proven if not r["agrees_with_dp"]]
     stopped = [r for r in rows if r["status"] != "optimal"]
-    lines.append(f"Every answer proven optimal ({len(proven)}) agrees with DP to 1e-6 relative"
-                 + ("." if not wrong else f", except: {wrong}."))
+    lines.append(
+        f"Every answer proven optimal ({len(proven)}) agrees with DP to 1e-6 relative"
+        + ("." if not wrong else f", except: {wrong}.")
+    )
     for r in stopped:
-        dp = next(d for d in rows
-                  if d["solver"] == "dp" and (d["M"], d["N"], d["budget"]) == (r["M"], r["N"], r["budget"]))
-        lines.append(f"- {r['solver']} stopped at its {r['seconds']:.0f} s limit without proving optimality "
-                     f"(M={r['M']}, N={r['N']}, budget={r['budget']}): {r['status']}, objective "
-                     f"{r['objective']:.6g} against DP's optimum {dp['objective']:.6g}.")
+        dp = next(
+            d for d in rows if d["solver"] == "dp" and (d["M"], d["N"], d["budget"]) == (r["M"], r["N"], r["budget"])
+        )
+        lines.append(
+            f"- {r['solver']} stopped at its {r['seconds']:.0f} s limit without proving optimality "
+            f"(M={r['M']}, N={r['N']}, budget={r['budget']}): {r['status']}, objective "
+            f"{r['objective']:.6g} against DP's optimum {dp['objective']:.6g}."
+        )
     lines.append("")
     lines.append("Targets at M = 100, N = 9 (DP at least 1000x faster than the fastest MILP backend):")
     for budget in (False, True):
@@ -189,14 +257,18 @@ def main() -> None:
         milp = [r for r in cell if r["solver"] not in ("dp", "brute-force") and r["status"] == "optimal"]
         if cell and milp:
             best = min(milp, key=lambda r: r["seconds"])
-            lines.append(f"- {'with' if budget else 'without'} a budget: fastest proven MILP {best['solver']} "
-                         f"{best['seconds']:.3g} s, DP x{best['ratio_to_dp']:,.0f} faster: "
-                         + ("met." if best["ratio_to_dp"] >= 1000 else "not met."))
+            lines.append(
+                f"- {'with' if budget else 'without'} a budget: fastest proven MILP {best['solver']} "
+                f"{best['seconds']:.3g} s, DP x{best['ratio_to_dp']:,.0f} faster: "
+                + ("met." if best["ratio_to_dp"] >= 1000 else "not met.")
+            )
     lines.append("")
     lines += build_scaling(args.build_blocks)
-    lines.append(f"Batched DP (M = 6, N = 4): {thr['count']:,} instances solved in {thr['solve_seconds']:.3f} s, "
-                 f"**{thr['per_second']:,.0f} instances/s** on one core "
-                 f"(stacking the Instance objects into arrays took {thr['stack_seconds']:.2f} s more).")
+    lines.append(
+        f"Batched DP (M = 6, N = 4): {thr['count']:,} instances solved in {thr['solve_seconds']:.3f} s, "
+        f"**{thr['per_second']:,.0f} instances/s** on one core "
+        f"(stacking the Instance objects into arrays took {thr['stack_seconds']:.2f} s more)."
+    )
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS / name}.csv and .md")
 

@@ -36,8 +36,19 @@ from partopt.objective import Objective
 OBJECTIVE = Objective("penalty", 1.0)
 HEURISTICS = ["greedy", "apdi", "rpdi", "all-device", "all-edge", "single-split", "local-search"]
 FIXED_AGENTS = ["mt-a3c", "dqn", "imitation", "distilled"]
-FIELDS = ["cell", "generator", "params", "M", "N", "solver", "count", "mean_gap_pct", "p95_gap_pct", "deadline_pct",
-          "ms_per_task"]
+FIELDS = [
+    "cell",
+    "generator",
+    "params",
+    "M",
+    "N",
+    "solver",
+    "count",
+    "mean_gap_pct",
+    "p95_gap_pct",
+    "deadline_pct",
+    "ms_per_task",
+]
 SEED = 3_000_000
 SAMPLES = 8  # the sampled variant keeps the best of the greedy placement and 7 draws
 
@@ -89,11 +100,21 @@ def run_cell(label, generator, params, index, count, rows: CsvRows) -> None:
     def record(solver, placements, seconds):
         values = [_value(instances[k], p) for k, p in zip(keep, placements)]
         gaps = np.array([100 * (v / optimum[k] - 1) for (v, _), k in zip(values, keep)])
-        rows.append({"cell": label, "generator": generator, "params": repr(params), "M": m, "N": n,
-                     "solver": solver, "count": len(keep), "mean_gap_pct": _gap(float(gaps.mean())),
-                     "p95_gap_pct": _gap(float(np.percentile(gaps, 95))),
-                     "deadline_pct": 100 * float(np.mean([ok for _, ok in values])),
-                     "ms_per_task": 1e3 * seconds / max(len(keep), 1)})
+        rows.append(
+            {
+                "cell": label,
+                "generator": generator,
+                "params": repr(params),
+                "M": m,
+                "N": n,
+                "solver": solver,
+                "count": len(keep),
+                "mean_gap_pct": _gap(float(gaps.mean())),
+                "p95_gap_pct": _gap(float(np.percentile(gaps, 95))),
+                "deadline_pct": 100 * float(np.mean([ok for _, ok in values])),
+                "ms_per_task": 1e3 * seconds / max(len(keep), 1),
+            }
+        )
 
     start = time.perf_counter()
     placements = [partopt.solve(instances[k], "dp", objective="penalty").placement for k in keep]
@@ -127,18 +148,24 @@ def parse(row: dict) -> dict:
 
 
 def report(rows: list[dict], count: int) -> str:
-    lines = [header("Learned policies on held-out instances, per cell"), "",
-             f"Gap % to the DP optimum under the penalty objective (beta = 1), {count} instances per cell "
-             f"(seeds {SEED:,} + cell, never trained on). `best heuristic`: the heuristic with the least mean "
-             f"gap in the cell, of {', '.join(HEURISTICS)}. `fixed-shape`: the best shipped fixed-shape "
-             f"policy ({', '.join(FIXED_AGENTS)}) where one fits the cell's shape. Rows in `generalize.csv`.", "",
-             "Checkpoint: " + describe_checkpoint(checkpoints_dir() / "shape-free.pt"), "",
-             f"`x{SAMPLES}`: the best of the greedy placement and {SAMPLES - 1} sampled ones (`samples={SAMPLES}`). "
-             "`deadlines met %`: shape-free's share of placements meeting every block deadline, and the "
-             "optimum's (under the penalty objective the optimum may break a deadline).", "",
-             f"| cell | M | N | shape-free mean % | p95 % | x{SAMPLES} mean % | deadlines met % (optimum) | "
-             "best heuristic | its mean % | fixed-shape | its mean % | <= 1%? | <= best heuristic? |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        header("Learned policies on held-out instances, per cell"),
+        "",
+        f"Gap % to the DP optimum under the penalty objective (beta = 1), {count} instances per cell "
+        f"(seeds {SEED:,} + cell, never trained on). `best heuristic`: the heuristic with the least mean "
+        f"gap in the cell, of {', '.join(HEURISTICS)}. `fixed-shape`: the best shipped fixed-shape "
+        f"policy ({', '.join(FIXED_AGENTS)}) where one fits the cell's shape. Rows in `generalize.csv`.",
+        "",
+        "Checkpoint: " + describe_checkpoint(checkpoints_dir() / "shape-free.pt"),
+        "",
+        f"`x{SAMPLES}`: the best of the greedy placement and {SAMPLES - 1} sampled ones (`samples={SAMPLES}`). "
+        "`deadlines met %`: shape-free's share of placements meeting every block deadline, and the "
+        "optimum's (under the penalty objective the optimum may break a deadline).",
+        "",
+        f"| cell | M | N | shape-free mean % | p95 % | x{SAMPLES} mean % | deadlines met % (optimum) | "
+        "best heuristic | its mean % | fixed-shape | its mean % | <= 1%? | <= best heuristic? |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     by_cell: dict = {}
     for r in rows:
         by_cell.setdefault(r["cell"], {})[r["solver"]] = r
@@ -159,26 +186,37 @@ def report(rows: list[dict], count: int) -> str:
             met_gap += ok_gap
             met_heur += ok_heur
             met_many += ok_many
-        fixed_cols = (f"{best_fixed['solver']} | {best_fixed['mean_gap_pct']:.3f}" if best_fixed else "- | -")
-        lines.append(f"| {label}{' (target)' if label in targets else ''} | {sf['M']} | {sf['N']} | "
-                     f"{sf['mean_gap_pct']:.3f} | {sf['p95_gap_pct']:.2f} | "
-                     f"{many['mean_gap_pct'] if many else float('nan'):.3f} | "
-                     f"{sf['deadline_pct']:.0f} ({opt['deadline_pct']:.0f}) | "
-                     f"{heur['solver']} | {heur['mean_gap_pct']:.3f} | {fixed_cols}")
-        lines[-1] += (f" | {'yes' if ok_gap else 'no'} | {'yes' if ok_heur else 'no'}"
-                      f"{'' if ok_heur or not ok_many else f' (x{SAMPLES}: yes)'} |")
-    lines += ["", f"Target cells (paper generator, four DNNs, N = 2..9): mean gap <= 1% in {met_gap} of {total}; "
-                  f"no worse than the best heuristic in {met_heur} of {total} greedy, {met_many} of {total} "
-                  f"with samples={SAMPLES}.", ""]
+        fixed_cols = f"{best_fixed['solver']} | {best_fixed['mean_gap_pct']:.3f}" if best_fixed else "- | -"
+        lines.append(
+            f"| {label}{' (target)' if label in targets else ''} | {sf['M']} | {sf['N']} | "
+            f"{sf['mean_gap_pct']:.3f} | {sf['p95_gap_pct']:.2f} | "
+            f"{many['mean_gap_pct'] if many else float('nan'):.3f} | "
+            f"{sf['deadline_pct']:.0f} ({opt['deadline_pct']:.0f}) | "
+            f"{heur['solver']} | {heur['mean_gap_pct']:.3f} | {fixed_cols}"
+        )
+        lines[-1] += (
+            f" | {'yes' if ok_gap else 'no'} | {'yes' if ok_heur else 'no'}"
+            f"{'' if ok_heur or not ok_many else f' (x{SAMPLES}: yes)'} |"
+        )
+    lines += [
+        "",
+        f"Target cells (paper generator, four DNNs, N = 2..9): mean gap <= 1% in {met_gap} of {total}; "
+        f"no worse than the best heuristic in {met_heur} of {total} greedy, {met_many} of {total} "
+        f"with samples={SAMPLES}.",
+        "",
+    ]
+
     def ms(solver):
         return [r["ms_per_task"] for r in rows if r["solver"] == solver]
 
     if ms("shape-free"):
-        lines.append(f"Decision time per task (median over cells, one instance at a time, features and checks "
-                     f"included): shape-free {np.median(ms('shape-free')):.2f} ms greedy, "
-                     f"{np.median(ms(f'shape-free x{SAMPLES}')):.2f} ms with samples={SAMPLES}; "
-                     f"`partopt.solve(inst, 'dp')` {np.median(ms('dp')):.2f} ms. On one chain the DP is exact "
-                     "and cheaper: a learned policy earns its place on the shared edge.")
+        lines.append(
+            f"Decision time per task (median over cells, one instance at a time, features and checks "
+            f"included): shape-free {np.median(ms('shape-free')):.2f} ms greedy, "
+            f"{np.median(ms(f'shape-free x{SAMPLES}')):.2f} ms with samples={SAMPLES}; "
+            f"`partopt.solve(inst, 'dp')` {np.median(ms('dp')):.2f} ms. On one chain the DP is exact "
+            "and cheaper: a learned policy earns its place on the shared edge."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -199,10 +237,13 @@ def train() -> None:
     slim_checkpoint(out)
 
 
-FINETUNE_CELLS = [("paper", {"network": n, "num_servers": k}) for n in ("vgg16", "resnet32", "alexnet")
-                  for k in (2, 5, 9)] + [("paper", {"network": "vgg16", "num_blocks": 18}),
-                                         ("dil", {"num_subtasks": 12}),
-                                         ("mobile", {"network": "resnet50-224", "num_servers": 3})]
+FINETUNE_CELLS = [
+    ("paper", {"network": n, "num_servers": k}) for n in ("vgg16", "resnet32", "alexnet") for k in (2, 5, 9)
+] + [
+    ("paper", {"network": "vgg16", "num_blocks": 18}),
+    ("dil", {"num_subtasks": 12}),
+    ("mobile", {"network": "resnet50-224", "num_servers": 3}),
+]
 
 
 def finetune_comparison(seconds: float, count: int = 150) -> None:
@@ -217,10 +258,15 @@ def finetune_comparison(seconds: float, count: int = 150) -> None:
     tuned_path = Path(tempfile.mkdtemp()) / "tuned.pt"
     record = finetune_shape_free(FinetuneConfig(updates=10**6, max_seconds=seconds, workers=1), shipped, tuned_path)
     base, tuned = load_policy(shipped, "shape-free", None), load_policy(tuned_path, "shape-free", None)
-    lines = [header("Shape-free policy: greedy gap before and after A3C fine-tuning"), "",
-             f"{record['updates']:,} updates of {FinetuneConfig.batch} tasks in {record['wall_seconds']:.0f} s (one "
-             f"worker), from the shipped checkpoint; {count} held-out instances per cell (seeds 5,000,000).", "",
-             "| generator | parameters | imitation only, mean gap % | after fine-tuning % |", "|---|---|---|---|"]
+    lines = [
+        header("Shape-free policy: greedy gap before and after A3C fine-tuning"),
+        "",
+        f"{record['updates']:,} updates of {FinetuneConfig.batch} tasks in {record['wall_seconds']:.0f} s (one "
+        f"worker), from the shipped checkpoint; {count} held-out instances per cell (seeds 5,000,000).",
+        "",
+        "| generator | parameters | imitation only, mean gap % | after fine-tuning % |",
+        "|---|---|---|---|",
+    ]
     for generator, params in FINETUNE_CELLS:
         gen = get_generator(generator, **params)
         instances = [gen.generate(5_000_000, i) for i in range(count)]
@@ -239,8 +285,12 @@ def finetune_comparison(seconds: float, count: int = 150) -> None:
 
 def main() -> None:
     ap = learned_bench_parser(__doc__, 200, "instances per cell")
-    ap.add_argument("--finetune", type=float, metavar="SECONDS",
-                    help="only compare the shipped policy with a copy fine-tuned by A3C for SECONDS")
+    ap.add_argument(
+        "--finetune",
+        type=float,
+        metavar="SECONDS",
+        help="only compare the shipped policy with a copy fine-tuned by A3C for SECONDS",
+    )
     args = ap.parse_args()
     if args.finetune:
         finetune_comparison(args.finetune)

@@ -32,13 +32,28 @@ FIGURES = RESULTS / "figures"
 BATTERIES = (0.25, 0.5, 0.75)
 ONLINE = ["horizon-myopic", "horizon-fair", "horizon-lyapunov"]
 SWEEP_V = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0)
-FIELDS = ["battery", "seed", "slots", "solver", "V", "status", "total_delay", "energy", "energy_max_j", "ratio",
-          "overshoot_pct", "bound", "duality_gap_pct", "runtime"]
+FIELDS = [
+    "battery",
+    "seed",
+    "slots",
+    "solver",
+    "V",
+    "status",
+    "total_delay",
+    "energy",
+    "energy_max_j",
+    "ratio",
+    "overshoot_pct",
+    "bound",
+    "duality_gap_pct",
+    "runtime",
+]
 
 
 def _parse(r: dict) -> dict:
-    return {k: (r[k] if k in ("solver", "status") else (float(r[k]) if r[k] not in ("", "None") else None))
-            for k in FIELDS}
+    return {
+        k: (r[k] if k in ("solver", "status") else (float(r[k]) if r[k] not in ("", "None") else None)) for k in FIELDS
+    }
 
 
 class Rows(CsvRows):
@@ -59,12 +74,22 @@ def solve_job(job: tuple) -> dict:
     res = partopt.solve(horizon, solver, **({} if V is None else {"V": V}))
     ev = res.evaluation
     info = res.info or {}
-    return {"battery": battery, "seed": float(seed), "slots": float(slots), "solver": solver, "V": V,
-            "status": res.status.value, "total_delay": ev.total_delay, "energy": ev.energy,
-            "energy_max_j": horizon.energy_max_j, "ratio": None,
-            "overshoot_pct": 100.0 * max(ev.energy / horizon.energy_max_j - 1.0, 0.0),
-            "bound": info.get("lagrangian_bound"), "duality_gap_pct": info.get("duality_gap_pct"),
-            "runtime": res.runtime}
+    return {
+        "battery": battery,
+        "seed": float(seed),
+        "slots": float(slots),
+        "solver": solver,
+        "V": V,
+        "status": res.status.value,
+        "total_delay": ev.total_delay,
+        "energy": ev.energy,
+        "energy_max_j": horizon.energy_max_j,
+        "ratio": None,
+        "overshoot_pct": 100.0 * max(ev.energy / horizon.energy_max_j - 1.0, 0.0),
+        "bound": info.get("lagrangian_bound"),
+        "duality_gap_pct": info.get("duality_gap_pct"),
+        "runtime": res.runtime,
+    }
 
 
 def _fmt(values: list[float], digits: int = 4) -> str:
@@ -86,17 +111,22 @@ def main() -> None:
         for seed in range(args.seeds):
             runs = [("horizon-exact", None)] + [(solver, None) for solver in online]
             runs += [("horizon-lyapunov", v) for v in SWEEP_V] if battery == 0.5 else []
-            jobs += [(battery, seed, args.slots, solver, v) for solver, v in runs
-                     if rows.find(battery=battery, seed=float(seed), slots=float(args.slots), solver=solver,
-                                  V=v) is None]
+            jobs += [
+                (battery, seed, args.slots, solver, v)
+                for solver, v in runs
+                if rows.find(battery=battery, seed=float(seed), slots=float(args.slots), solver=solver, V=v) is None
+            ]
     with scheduler_executor(args.scheduler) as executor:
         for job, row in map_unordered(executor or SerialExecutor(), solve_job, jobs):
             if isinstance(row, TaskFailure):
                 raise RuntimeError(f"{job}: {row.reason}; finished rows are kept")
             rows.append(row)
-            print(f"  battery={row['battery']} seed={row['seed']:g} {row['solver']}"
-                  f"{'' if row['V'] is None else ' V=%g' % row['V']}: {row['status']}, overshoot "
-                  f"{row['overshoot_pct']:.2f}% ({row['runtime']:.2f} s)", flush=True)
+            print(
+                f"  battery={row['battery']} seed={row['seed']:g} {row['solver']}"
+                f"{'' if row['V'] is None else ' V=%g' % row['V']}: {row['status']}, overshoot "
+                f"{row['overshoot_pct']:.2f}% ({row['runtime']:.2f} s)",
+                flush=True,
+            )
     report(rows.rows, args.slots, online)
 
 
@@ -107,24 +137,37 @@ def report(rows: list[dict], slots: int, online: list[str]) -> None:
         if r["solver"] != "horizon-exact" and (r["battery"], r["seed"]) in optimum:
             r["ratio"] = r["total_delay"] / optimum[(r["battery"], r["seed"])]
     exact = [r for r in mine if r["solver"] == "horizon-exact"]
-    lines = [header(f"A horizon of {slots} slots sharing a battery: online policies against the offline optimum"),
-             "",
-             "Slots from the `paper` generator (M = 6, N = 4); E^max = E_low + battery (E_free - E_low), with E_low "
-             "the slots' summed least energy and E_free the energy of every slot's own optimum, so the battery "
-             "binds. Ratio: total delay / the exact offline optimum (mean over seeds, max in brackets); "
-             "\"ran out\": runs whose energy exceeded E^max. Rows: `horizon.csv`.", "",
-             "## The exact offline optimum", "",
-             "| battery | seeds | time (s) | Lagrangian duality gap (%) |", "|---|---|---|---|"]
+    lines = [
+        header(f"A horizon of {slots} slots sharing a battery: online policies against the offline optimum"),
+        "",
+        "Slots from the `paper` generator (M = 6, N = 4); E^max = E_low + battery (E_free - E_low), with E_low "
+        "the slots' summed least energy and E_free the energy of every slot's own optimum, so the battery "
+        "binds. Ratio: total delay / the exact offline optimum (mean over seeds, max in brackets); "
+        '"ran out": runs whose energy exceeded E^max. Rows: `horizon.csv`.',
+        "",
+        "## The exact offline optimum",
+        "",
+        "| battery | seeds | time (s) | Lagrangian duality gap (%) |",
+        "|---|---|---|---|",
+    ]
     for b in BATTERIES:
         cell = [r for r in exact if r["battery"] == b]
         if cell:
-            lines.append(f"| {b} | {len(cell)} | {_fmt([r['runtime'] for r in cell], 2)} | "
-                         f"{_fmt([r['duality_gap_pct'] for r in cell], 4)} |")
+            lines.append(
+                f"| {b} | {len(cell)} | {_fmt([r['runtime'] for r in cell], 2)} | "
+                f"{_fmt([r['duality_gap_pct'] for r in cell], 4)} |"
+            )
     worst = max((r["runtime"] for r in exact), default=math.nan)
-    lines += ["", f"Target: exact offline optimum for T = 600 slots of M = 6, N = 4 in under 10 s on 2 cores: "
-              f"slowest {worst:.2f} s at T = {slots}" + (" (met)." if slots == 600 and worst < 10 else "."), "",
-              "## Online policies (each sees only its slot and E^r(t))", "",
-              "| battery | " + " | ".join(online) + " |", "|---|" + "---|" * len(online)]
+    lines += [
+        "",
+        f"Target: exact offline optimum for T = 600 slots of M = 6, N = 4 in under 10 s on 2 cores: "
+        f"slowest {worst:.2f} s at T = {slots}" + (" (met)." if slots == 600 and worst < 10 else "."),
+        "",
+        "## Online policies (each sees only its slot and E^r(t))",
+        "",
+        "| battery | " + " | ".join(online) + " |",
+        "|---|" + "---|" * len(online),
+    ]
     best_line = []
     for b in BATTERIES:
         cells = []
@@ -142,9 +185,12 @@ def report(rows: list[dict], slots: int, online: list[str]) -> None:
             best_line.append((max(r["ratio"] for r in cell), solver))
     if best_line:
         worst_ratio, solver = min(best_line)
-        lines += ["", f"Target: the best online policy within 5% of the offline optimum with the battery never "
-                  f"exceeded: {solver}, at most {100 * (worst_ratio - 1):.2f}% above, battery kept in every run "
-                  + ("(met)." if worst_ratio <= 1.05 else "(not met).")]
+        lines += [
+            "",
+            f"Target: the best online policy within 5% of the offline optimum with the battery never "
+            f"exceeded: {solver}, at most {100 * (worst_ratio - 1):.2f}% above, battery kept in every run "
+            + ("(met)." if worst_ratio <= 1.05 else "(not met)."),
+        ]
     sweep = [r for r in mine if r["solver"] == "horizon-lyapunov" and r["V"] is not None]
     if sweep:
         vs = sorted({r["V"] for r in sweep})
@@ -152,12 +198,20 @@ def report(rows: list[dict], slots: int, online: list[str]) -> None:
         used = [np.mean([100 * r["energy"] / r["energy_max_j"] for r in sweep if r["V"] == v]) for v in vs]
         out = [sum(r["overshoot_pct"] > 0 for r in sweep if r["V"] == v) for v in vs]
         runs = [sum(1 for r in sweep if r["V"] == v) for v in vs]
-        lines += ["", "## The Lyapunov trade-off over V (battery 0.5)", "",
-                  "| V | delay / optimum | energy used (% of E^max) | ran out |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "## The Lyapunov trade-off over V (battery 0.5)",
+            "",
+            "| V | delay / optimum | energy used (% of E^max) | ran out |",
+            "|---|---|---|---|",
+        ]
         lines += [f"| {v:g} | {r:.4f} | {u:.2f} | {o}/{n} |" for v, r, u, o, n in zip(vs, ratio, used, out, runs)]
-        lines += ["", "Delay above the offline optimum and battery use against V (means over seeds): small V "
-                  "prices energy high and leaves battery unused; large V spends up to the reserve for the slots "
-                  "left. ![Lyapunov trade-off](figures/horizon-lyapunov.png)"]
+        lines += [
+            "",
+            "Delay above the offline optimum and battery use against V (means over seeds): small V "
+            "prices energy high and leaves battery unused; large V spends up to the reserve for the slots "
+            "left. ![Lyapunov trade-off](figures/horizon-lyapunov.png)",
+        ]
         _figure(vs, ratio, used)
     (RESULTS / "horizon.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS / 'horizon.md'}")

@@ -56,10 +56,18 @@ def train_students(setting: str, teacher, lines: list[str]) -> None:
     small = make_dataset(generator, 1000, seed=1, params=params, progress=False)
     start = time.perf_counter()
     transfer = unlabelled_features(generator, TRANSFER, seed=2, params=params)
-    train_student(teacher, small, checkpoints_dir() / f"distilled-m{m}-n{n}.pt", transfer=transfer,
-                  **TRANSFER_STUDENT, curve=RESULTS / f"distilled-{setting}-curve.csv")
-    lines.append(f"  Student: {TRANSFER_STUDENT['hidden']} on 1,000 inputs + a transfer set of {TRANSFER:,} unlabelled "
-                 f"instances, {TRANSFER_STUDENT['epochs']} epochs, {time.perf_counter() - start:.0f} s.")
+    train_student(
+        teacher,
+        small,
+        checkpoints_dir() / f"distilled-m{m}-n{n}.pt",
+        transfer=transfer,
+        **TRANSFER_STUDENT,
+        curve=RESULTS / f"distilled-{setting}-curve.csv",
+    )
+    lines.append(
+        f"  Student: {TRANSFER_STUDENT['hidden']} on 1,000 inputs + a transfer set of {TRANSFER:,} unlabelled "
+        f"instances, {TRANSFER_STUDENT['epochs']} epochs, {time.perf_counter() - start:.0f} s."
+    )
     paper_student_path((m, n)).parent.mkdir(exist_ok=True)
     train_student(teacher, small, paper_student_path((m, n)), progress=False)
     lines.append("  Paper-protocol student: 2 x 64 on the 1,000 inputs only (not shipped).")
@@ -73,11 +81,17 @@ def train(setting: str, count: int, epochs: int, lines: list[str], student_only:
         start = time.perf_counter()
         data = make_dataset(generator, count, seed=0, params=params)
         label_time = time.perf_counter() - start
-        lines.append(f"  labelled {count:,} instances by batched DP in {label_time:.1f} s "
-                     f"({count / label_time:,.0f} per second, generation included).")
+        lines.append(
+            f"  labelled {count:,} instances by batched DP in {label_time:.1f} s "
+            f"({count / label_time:,.0f} per second, generation included)."
+        )
         start = time.perf_counter()
-        train_teacher(data, checkpoints_dir() / f"imitation-m{m}-n{n}.pt", epochs=epochs,
-                      curve=RESULTS / f"imitation-{setting}-curve.csv")
+        train_teacher(
+            data,
+            checkpoints_dir() / f"imitation-m{m}-n{n}.pt",
+            epochs=epochs,
+            curve=RESULTS / f"imitation-{setting}-curve.csv",
+        )
         lines.append(f"  Teacher: {epochs} epochs in {time.perf_counter() - start:.0f} s.")
     train_students(setting, load_policy(None, "imitation", shape).net, lines)
 
@@ -99,8 +113,16 @@ def validate(setting: str, lines: list[str], samples: int) -> None:
     ref = np.array([e.reference["hard"]["objective"] for e in suite], dtype=float)
     partopt.register_solver("edge-only", edge_only, replace=True)
     partopt.register_solver("cloud-only", cloud_only, replace=True)
-    rows = [("all-device", {}), ("edge-only", {}), ("cloud-only", {}), ("all-edge", {}), ("rpdi", {}),
-            ("greedy", {}), ("single-split", {}), ("local-search", {})]
+    rows = [
+        ("all-device", {}),
+        ("edge-only", {}),
+        ("cloud-only", {}),
+        ("all-edge", {}),
+        ("rpdi", {}),
+        ("greedy", {}),
+        ("single-split", {}),
+        ("local-search", {}),
+    ]
     for agent in ("dqn", "mt-a3c", "imitation", "distilled"):
         path = checkpoints_dir() / f"{agent}-m{shape[0]}-n{shape[1]}.pt"
         if path.exists() and load_policy(path, agent, None).generator == generator:  # the N = 2 mt-a3c: paper
@@ -110,24 +132,35 @@ def validate(setting: str, lines: list[str], samples: int) -> None:
                 rows.append((agent, {"polish": True}))
                 rows.append((agent, {"samples": 4 * samples, "polish": True}))
     if paper_student_path(shape).exists():
-        rows += [("distilled", {"checkpoint": str(paper_student_path(shape))}),
-                 ("distilled", {"checkpoint": str(paper_student_path(shape)), "polish": True})]
-    lines += [f"### `{suite_name}` ({len(insts)} held-out instances, shape {shape})", "",
-              "| solver | decoding | mean latency / optimum | mean of per-instance ratios | exactly optimal | "
-              "parameters |", "|---|---|---|---|---|---|"]
+        rows += [
+            ("distilled", {"checkpoint": str(paper_student_path(shape))}),
+            ("distilled", {"checkpoint": str(paper_student_path(shape)), "polish": True}),
+        ]
+    lines += [
+        f"### `{suite_name}` ({len(insts)} held-out instances, shape {shape})",
+        "",
+        "| solver | decoding | mean latency / optimum | mean of per-instance ratios | exactly optimal | parameters |",
+        "|---|---|---|---|---|---|",
+    ]
     for solver, opts in rows:
-        lat = np.array([partopt.solve(i, solver, objective="penalty", seed=0, **opts).evaluation.total_delay
-                        for i in insts])
+        lat = np.array(
+            [partopt.solve(i, solver, objective="penalty", seed=0, **opts).evaluation.total_delay for i in insts]
+        )
         shown = {k: v for k, v in opts.items() if k != "checkpoint"}
-        decoding = ", ".join(f"{k}={v}" for k, v in shown.items()) or "greedy" * (solver in (
-            "dqn", "mt-a3c", "imitation", "distilled")) or "-"
+        decoding = (
+            ", ".join(f"{k}={v}" for k, v in shown.items())
+            or "greedy" * (solver in ("dqn", "mt-a3c", "imitation", "distilled"))
+            or "-"
+        )
         if "checkpoint" in opts:
             decoding += " (paper protocol: 1,000 inputs, no transfer set)"
         params = "-"
         if solver in ("dqn", "mt-a3c", "imitation", "distilled"):
             params = f"{load_policy(opts.get('checkpoint'), solver, shape).parameters:,}"
-        lines.append(f"| {solver} | {decoding} | {lat.mean() / ref.mean():.4f} | {(lat / ref).mean():.4f} | "
-                     f"{np.isclose(lat, ref, rtol=1e-9).mean():.1%} | {params} |")
+        lines.append(
+            f"| {solver} | {decoding} | {lat.mean() / ref.mean():.4f} | {(lat / ref).mean():.4f} | "
+            f"{np.isclose(lat, ref, rtol=1e-9).mean():.1%} | {params} |"
+        )
     lines.append("")
     # Decision time: one instance at a time and the whole suite as one batch, next to DP.
     batch = partopt.InstanceBatch.stack(insts)
@@ -162,10 +195,12 @@ def validate(setting: str, lines: list[str], samples: int) -> None:
         net_batched = min(t[2] for t in timing)
         one = "the networks are faster" if net_single < dp_single else "the DP is faster"
         many = "the networks are faster" if net_batched < dp_batched else "the DP is faster"
-        lines.append(f"\nOne instance at a time {one} ({net_single * 1e6:.0f} us for the quicker network "
-                     f"against {dp_single * 1e6:.0f} us for solve(..., 'dp'), whose time is mostly Python "
-                     f"overhead); in batches {many} ({net_batched * 1e6:.1f} us against {dp_batched * 1e6:.1f} us "
-                     "per instance), and only the DP is exact.")
+        lines.append(
+            f"\nOne instance at a time {one} ({net_single * 1e6:.0f} us for the quicker network "
+            f"against {dp_single * 1e6:.0f} us for solve(..., 'dp'), whose time is mostly Python "
+            f"overhead); in batches {many} ({net_batched * 1e6:.1f} us against {dp_batched * 1e6:.1f} us "
+            "per instance), and only the DP is exact."
+        )
     lines.append("")
 
 

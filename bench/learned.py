@@ -48,17 +48,20 @@ def run_training(agent: str, out, curve, **settings) -> tuple[dict, object]:
     return train_a3c(cfg, out, curve_csv=curve), cfg
 
 
-def train(agent: str, episodes: int, minutes: float, lines: list[str], num_servers: int = 4,
-          curve_name: str | None = None) -> None:
+def train(
+    agent: str, episodes: int, minutes: float, lines: list[str], num_servers: int = 4, curve_name: str | None = None
+) -> None:
     out = checkpoints_dir() / f"{agent}-m6-n{num_servers}.pt"
     curve = RESULTS / (curve_name or f"learned-{agent}-curve.csv")
     params = {} if num_servers == 4 else {"num_servers": num_servers}
     record, cfg = run_training(agent, out, curve, episodes=episodes, max_seconds=60 * minutes, generator_params=params)
     batch = cfg.batch if agent == "dqn" else cfg.t_max * cfg.envs
     slim_checkpoint(out)  # the curve is in the CSV; a shipped file need not resume
-    lines.append(f"- {agent} (N = {num_servers}): {record['episodes']} episodes of {cfg.horizon} slots in "
-                 f"{record['wall_seconds']:.0f} s on {cfg.workers or 'all'} workers (lr={cfg.lr}, "
-                 f"gamma={cfg.gamma}, batch={batch}).")
+    lines.append(
+        f"- {agent} (N = {num_servers}): {record['episodes']} episodes of {cfg.horizon} slots in "
+        f"{record['wall_seconds']:.0f} s on {cfg.workers or 'all'} workers (lr={cfg.lr}, "
+        f"gamma={cfg.gamma}, batch={batch})."
+    )
 
 
 def deadlines_met_pct(rows: list[dict]) -> float:
@@ -101,13 +104,24 @@ def equal_budget(budgets: list[int], seeds: int, a3c_budget: int) -> None:
                 last = seed == 0 and budget == max(agent_budgets)  # its curve is the Fig. 6 curve
                 curve = RESULTS / f"convergence-{agent}-curve.csv" if last else None
                 record, _ = run_training(agent, out, curve, episodes=budget, seed=seed)
-                run = partopt.benchmark("paper-default-v1", [agent], objective="penalty", beta=1.0,
-                                        options={agent: {"checkpoint": str(out)}}, progress=False)
+                run = partopt.benchmark(
+                    "paper-default-v1",
+                    [agent],
+                    objective="penalty",
+                    beta=1.0,
+                    options={agent: {"checkpoint": str(out)}},
+                    progress=False,
+                )
                 s = run.summary[0]
-                row = {"agent": agent, "episodes": budget, "seed": seed,
-                       "wall_seconds": f"{record['wall_seconds']:.1f}",
-                       "mean_gap_pct": f"{s['mean_gap_pct']:.4f}", "p95_gap_pct": f"{s['p95_gap_pct']:.4f}",
-                       "deadlines_met_pct": f"{deadlines_met_pct(run.rows):.2f}"}
+                row = {
+                    "agent": agent,
+                    "episodes": budget,
+                    "seed": seed,
+                    "wall_seconds": f"{record['wall_seconds']:.1f}",
+                    "mean_gap_pct": f"{s['mean_gap_pct']:.4f}",
+                    "p95_gap_pct": f"{s['p95_gap_pct']:.4f}",
+                    "deadlines_met_pct": f"{deadlines_met_pct(run.rows):.2f}",
+                }
                 print(row, flush=True)
                 runs[(agent, budget, seed)] = row
                 new_file = not runs_csv.exists()
@@ -116,32 +130,48 @@ def equal_budget(budgets: list[int], seeds: int, a3c_budget: int) -> None:
                     if new_file:
                         writer.writeheader()
                     writer.writerow(row)
-    lines = [header("Equal-budget convergence: greedy gap after a given number of training episodes"), "",
-             "Each cell: one run per seed, trained for exactly that many episodes of 600 slots (epsilon from 1 to "
-             "0.01 over the first 30% of them, the learning rate annealed over the run), then validated greedily "
-             "on held-out `paper-default-v1` (penalty objective, beta = 1). Runs are in `convergence-runs.csv`.", "",
-             "| agent | episodes | seeds | mean wall s | mean gap % (seed mean; min - max) | p95 gap % (seed mean) "
-             "| deadlines met |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        header("Equal-budget convergence: greedy gap after a given number of training episodes"),
+        "",
+        "Each cell: one run per seed, trained for exactly that many episodes of 600 slots (epsilon from 1 to "
+        "0.01 over the first 30% of them, the learning rate annealed over the run), then validated greedily "
+        "on held-out `paper-default-v1` (penalty objective, beta = 1). Runs are in `convergence-runs.csv`.",
+        "",
+        "| agent | episodes | seeds | mean wall s | mean gap % (seed mean; min - max) | p95 gap % (seed mean) "
+        "| deadlines met |",
+        "|---|---|---|---|---|---|---|",
+    ]
     groups: dict[str, dict[int, list[dict]]] = {}  # agent -> budget -> one row per seed
     for (agent, budget, _), row in sorted(runs.items()):
         groups.setdefault(agent, {}).setdefault(budget, []).append(row)
-    mean_gap = {agent: {b: float(np.mean([float(r["mean_gap_pct"]) for r in rs])) for b, rs in by_budget.items()}
-                for agent, by_budget in groups.items()}
+    mean_gap = {
+        agent: {b: float(np.mean([float(r["mean_gap_pct"]) for r in rs])) for b, rs in by_budget.items()}
+        for agent, by_budget in groups.items()
+    }
     for agent in (a for a in AGENTS if a in groups):
         for budget, rs in groups[agent].items():
             gaps = [float(r["mean_gap_pct"]) for r in rs]
             wall = np.mean([float(r["wall_seconds"]) for r in rs])
-            lines.append(f"| {agent} | {budget:,} | {len(rs)} | {wall:.0f} | "
-                         f"{mean_gap[agent][budget]:.2f} ({min(gaps):.2f} - {max(gaps):.2f}) | "
-                         f"{np.mean([float(r['p95_gap_pct']) for r in rs]):.2f} | "
-                         f"{np.mean([float(r['deadlines_met_pct']) for r in rs]):.1f}% |")
-    lines += ["", "Fewest episodes after which the seed-mean gap is at most 5%, 2% and 1% (budgets tried: "
-              f"{', '.join(f'{b:,}' for b in budgets)}):", "",
-              "| agent | <= 5% | <= 2% | <= 1% |", "|---|---|---|---|"]
+            lines.append(
+                f"| {agent} | {budget:,} | {len(rs)} | {wall:.0f} | "
+                f"{mean_gap[agent][budget]:.2f} ({min(gaps):.2f} - {max(gaps):.2f}) | "
+                f"{np.mean([float(r['p95_gap_pct']) for r in rs]):.2f} | "
+                f"{np.mean([float(r['deadlines_met_pct']) for r in rs]):.1f}% |"
+            )
+    lines += [
+        "",
+        "Fewest episodes after which the seed-mean gap is at most 5%, 2% and 1% (budgets tried: "
+        f"{', '.join(f'{b:,}' for b in budgets)}):",
+        "",
+        "| agent | <= 5% | <= 2% | <= 1% |",
+        "|---|---|---|---|",
+    ]
     for agent in (a for a in AGENTS if a in groups):
         by_budget = mean_gap[agent]
-        cells = [next((f"{b:,}" for b in by_budget if by_budget[b] <= level), f"not within {max(by_budget):,}")
-                 for level in (5.0, 2.0, 1.0)]
+        cells = [
+            next((f"{b:,}" for b in by_budget if by_budget[b] <= level), f"not within {max(by_budget):,}")
+            for level in (5.0, 2.0, 1.0)
+        ]
         lines.append(f"| {agent} | " + " | ".join(cells) + " |")
     lines += ["", "![gap against episode budget](figures/convergence-budgets.png)"]
     budget_plot(groups, mean_gap)
@@ -174,8 +204,10 @@ def sweep_table(rows: list[dict]) -> list[str]:
     for r in rows:
         groups.setdefault((int(r["point"].split("=")[1]), r["solver"]), []).append(r)
     solvers = list(dict.fromkeys(s for _, s in groups))
-    out = ["| N | " + " | ".join(f"{s} mean / p95 gap %, deadlines met" for s in solvers) + " |",
-           "|---|" + "---|" * len(solvers)]
+    out = [
+        "| N | " + " | ".join(f"{s} mean / p95 gap %, deadlines met" for s in solvers) + " |",
+        "|---|" + "---|" * len(solvers),
+    ]
     for n in sorted({n for n, _ in groups}):
         cells = []
         for s in solvers:
@@ -188,8 +220,7 @@ def sweep_table(rows: list[dict]) -> list[str]:
 
 
 def baseline_reward(solver: str, tasks) -> float:
-    return float(np.mean([partopt.solve(t, solver, objective="penalty", seed=0).evaluation.reward(1.0)
-                          for t in tasks]))
+    return float(np.mean([partopt.solve(t, solver, objective="penalty", seed=0).evaluation.reward(1.0) for t in tasks]))
 
 
 def convergence_plot(agents: list[str], tasks) -> list[str]:
@@ -212,15 +243,19 @@ def convergence_plot(agents: list[str], tasks) -> list[str]:
         ep, rew = ep[order], rew[order]
         window = max(1, len(rew) // 50)
         smooth = np.convolve(rew, np.ones(window) / window, mode="valid")
-        ax.plot(ep[window - 1:], smooth, label=agent)
-        rows += [[agent, e, r] for e, r in zip(ep[window - 1:], smooth)]
-        series[agent] = (ep[window - 1:], smooth)
+        ax.plot(ep[window - 1 :], smooth, label=agent)
+        rows += [[agent, e, r] for e, r in zip(ep[window - 1 :], smooth)]
+        series[agent] = (ep[window - 1 :], smooth)
     optimum = None
     for solver, style in (("greedy", ":"), ("apdi", "--"), ("rpdi", "-."), ("dp", "-")):
         value = baseline_reward(solver, tasks)
         optimum = value if solver == "dp" else optimum
-        ax.axhline(value, ls=style, color="black" if solver == "dp" else "gray",
-                   label="optimum (dp)" if solver == "dp" else solver)
+        ax.axhline(
+            value,
+            ls=style,
+            color="black" if solver == "dp" else "gray",
+            label="optimum (dp)" if solver == "dp" else solver,
+        )
         rows.append([solver, "", value])
     ax.set_xlabel("episode")
     ax.set_ylabel("average reward per slot, -(L + psi) (s)")
@@ -229,31 +264,49 @@ def convergence_plot(agents: list[str], tasks) -> list[str]:
     ax.grid(alpha=0.3)
     save_figure(fig, "convergence.png")
     _write_csv(RESULTS / "figures" / "convergence.csv", ["series", "episode", "mean_reward_per_slot"], rows)
-    lines = ["| agent | episodes to 90% of its own improvement | to within 10% of the optimum's reward | "
-             "final smoothed reward / optimum's | episodes trained |", "|---|---|---|---|---|"]
+    lines = [
+        "| agent | episodes to 90% of its own improvement | to within 10% of the optimum's reward | "
+        "final smoothed reward / optimum's | episodes trained |",
+        "|---|---|---|---|---|",
+    ]
     for agent, (ep, smooth) in series.items():
         level = smooth[0] + 0.9 * (smooth[-1] - smooth[0])
         reach = [next((int(e) for e, r in zip(ep, smooth) if r >= target), None) for target in (level, 1.1 * optimum)]
-        lines.append(f"| {agent} | " + " | ".join("not reached" if x is None else f"{x:,}" for x in reach)
-                     + f" | {smooth[-1] / optimum:.3f} | {int(ep.max()):,} |")
+        lines.append(
+            f"| {agent} | "
+            + " | ".join("not reached" if x is None else f"{x:,}" for x in reach)
+            + f" | {smooth[-1] / optimum:.3f} | {int(ep.max()):,} |"
+        )
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--validate-only", action="store_true")
-    parser.add_argument("--agents", nargs="*", default=list(AGENTS), choices=list(AGENTS),
-                        help="agents to train (none: only the sweep)")
+    parser.add_argument(
+        "--agents", nargs="*", default=list(AGENTS), choices=list(AGENTS), help="agents to train (none: only the sweep)"
+    )
     parser.add_argument("--episodes", type=int, nargs="+", help="training episodes per agent, in order")
     parser.add_argument("--minutes", type=float, nargs="+", help="cap on training minutes per agent, in order")
     parser.add_argument("--no-sweep", action="store_true", help="skip training the server-sweep checkpoints")
-    parser.add_argument("--convergence-budgets", type=int, nargs="*", default=[150, 300, 600, 1200],
-                        help="episode budgets of the equal-budget convergence runs (none: skip them)")
+    parser.add_argument(
+        "--convergence-budgets",
+        type=int,
+        nargs="*",
+        default=[150, 300, 600, 1200],
+        help="episode budgets of the equal-budget convergence runs (none: skip them)",
+    )
     parser.add_argument("--convergence-seeds", type=int, default=3, help="seeds per budget (a3c: one)")
     parser.add_argument("--a3c-budget", type=int, default=600, help="largest convergence budget of a3c")
     parser.add_argument("--sweep-minutes", type=float, default=3.0, help="training minutes per N of the sweep")
-    parser.add_argument("--sweep-servers", type=int, nargs="+", default=SWEEP_SERVERS, choices=SWEEP_SERVERS,
-                        help="which N of the sweep to train")
+    parser.add_argument(
+        "--sweep-servers",
+        type=int,
+        nargs="+",
+        default=SWEEP_SERVERS,
+        choices=SWEEP_SERVERS,
+        help="which N of the sweep to train",
+    )
     args = parser.parse_args()
     lines = [header("Learned agents against the optimum"), ""]
     if not args.validate_only:
@@ -264,22 +317,46 @@ def main() -> None:
             train(agent, eps, mins, lines)
         if not args.no_sweep:
             for n in args.sweep_servers:
-                train("mt-a3c", AGENTS["mt-a3c"][0], args.sweep_minutes, lines, num_servers=n,
-                      curve_name=f"tmp/learned-mt-a3c-n{n}-curve.csv")
+                train(
+                    "mt-a3c",
+                    AGENTS["mt-a3c"][0],
+                    args.sweep_minutes,
+                    lines,
+                    num_servers=n,
+                    curve_name=f"tmp/learned-mt-a3c-n{n}-curve.csv",
+                )
         lines.append("")
         if args.convergence_budgets:
             equal_budget(args.convergence_budgets, args.convergence_seeds, args.a3c_budget)
     shipped = [a for a in AGENTS if (checkpoints_dir() / f"{a}-m6-n4.pt").exists()]
-    lines += ["## Shipped checkpoints", ""] + [f"- {describe_checkpoint(path)}"
-                                               for path in sorted(checkpoints_dir().glob("*-m6-n*.pt"))
-                                               if path.name.split("-m")[0] in AGENTS] + [""]
+    lines += (
+        ["## Shipped checkpoints", ""]
+        + [
+            f"- {describe_checkpoint(path)}"
+            for path in sorted(checkpoints_dir().glob("*-m6-n*.pt"))
+            if path.name.split("-m")[0] in AGENTS
+        ]
+        + [""]
+    )
     for extra in ("imitation", "distilled"):
         if (checkpoints_dir() / f"{extra}-m6-n4.pt").exists():
             shipped.append(extra)
-    run = partopt.benchmark("paper-default-v1", ["dp", "greedy", "apdi", "rpdi", *shipped], objective="penalty",
-                            beta=1.0, out=RESULTS / "learned-paper-default-v1.csv", redo=shipped)
-    lines += ["## Validation on held-out `paper-default-v1` (penalty objective, beta = 1; greedy decoding)", "",
-              "```", run.table(), "```", ""]
+    run = partopt.benchmark(
+        "paper-default-v1",
+        ["dp", "greedy", "apdi", "rpdi", *shipped],
+        objective="penalty",
+        beta=1.0,
+        out=RESULTS / "learned-paper-default-v1.csv",
+        redo=shipped,
+    )
+    lines += [
+        "## Validation on held-out `paper-default-v1` (penalty objective, beta = 1; greedy decoding)",
+        "",
+        "```",
+        run.table(),
+        "```",
+        "",
+    ]
     by_solver: dict[str, list[dict]] = {}
     for r in run.rows:
         by_solver.setdefault(r["solver"], []).append(r)
@@ -287,21 +364,40 @@ def main() -> None:
     lines += [f"| {s} | {deadlines_met_pct(rs):.1f}% |" for s, rs in by_solver.items()]
     sweep_n = [n for n in [*SWEEP_SERVERS, 4] if (checkpoints_dir() / f"mt-a3c-m6-n{n}.pt").exists()]
     if len(sweep_n) == len(SWEEP_SERVERS) + 1:
-        sweep = partopt.benchmark("paper-servers-v1", ["dp", "greedy", "apdi", "rpdi", "mt-a3c"], objective="penalty",
-                                  beta=1.0, out=RESULTS / "learned-paper-servers-v1.csv", redo=["mt-a3c"])
-        lines += ["", "## Server sweep: held-out `paper-servers-v1`, one mt-a3c checkpoint per N (penalty, beta = 1)",
-                  "", "```", sweep.table(), "```", "", *sweep_table(sweep.rows)]
+        sweep = partopt.benchmark(
+            "paper-servers-v1",
+            ["dp", "greedy", "apdi", "rpdi", "mt-a3c"],
+            objective="penalty",
+            beta=1.0,
+            out=RESULTS / "learned-paper-servers-v1.csv",
+            redo=["mt-a3c"],
+        )
+        lines += [
+            "",
+            "## Server sweep: held-out `paper-servers-v1`, one mt-a3c checkpoint per N (penalty, beta = 1)",
+            "",
+            "```",
+            sweep.table(),
+            "```",
+            "",
+            *sweep_table(sweep.rows),
+        ]
     else:
         lines += ["", f"Server sweep skipped: mt-a3c checkpoints exist only for N = {sorted(sweep_n)}."]
     tasks = partopt.PaperGenerator().generate_many(300, seed=4242)
-    lines += ["", "## Convergence: equal budgets, same exploration schedule (`convergence.md` has the gaps)", "",
-              "Smoothed mean reward per slot of the training runs (exploration included), each agent "
-              "trained for the same number of episodes with epsilon falling over the first 30% of them.", "",
-              "Training rewards are those of the exploring policy: DQN acts near-greedily once epsilon has fallen, "
-              "while mt-a3c samples from its stochastic heads (entropy bonus 0.1), so its training reward stays "
-              "about 10% below the optimum's even when its greedy policy is within 1% of it. How fast each "
-              "agent's *greedy* policy converges is in `convergence.md` (gap after an episode budget, three seeds).",
-              ""]
+    lines += [
+        "",
+        "## Convergence: equal budgets, same exploration schedule (`convergence.md` has the gaps)",
+        "",
+        "Smoothed mean reward per slot of the training runs (exploration included), each agent "
+        "trained for the same number of episodes with epsilon falling over the first 30% of them.",
+        "",
+        "Training rewards are those of the exploring policy: DQN acts near-greedily once epsilon has fallen, "
+        "while mt-a3c samples from its stochastic heads (entropy bonus 0.1), so its training reward stays "
+        "about 10% below the optimum's even when its greedy policy is within 1% of it. How fast each "
+        "agent's *greedy* policy converges is in `convergence.md` (gap after an episode budget, three seeds).",
+        "",
+    ]
     lines += convergence_plot(list(AGENTS), tasks)
     lines += ["", "![convergence](figures/convergence.png)", ""]
     (RESULTS / "learned.md").write_text("\n".join(lines) + "\n")

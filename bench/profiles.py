@@ -37,28 +37,48 @@ def _extra():
 
 def main() -> None:
     rows = []
-    networks = {name: (lambda b=build: b()[0], make_profiles.INPUTS[name])
-                for name, (build, _, _) in make_profiles.NETWORKS.items()}
+    networks = {
+        name: (lambda b=build: b()[0], make_profiles.INPUTS[name])
+        for name, (build, _, _) in make_profiles.NETWORKS.items()
+    }
     networks.update(_extra())
     for name, (build, shape) in networks.items():
         torch.manual_seed(0)
         model = build().eval()
-        prof = partopt.profile(model, torch.randn(1, *shape), name=name, measure=True, repeats=REPEATS,
-                               threads=1, progress=False)
+        prof = partopt.profile(
+            model, torch.randn(1, *shape), name=name, measure=True, repeats=REPEATS, threads=1, progress=False
+        )
         big = max(prof.units, key=lambda u: u.flops)
         shipped = partopt.load_profile(name) if name in partopt.profiles.list_profiles() else None
-        compare = "-" if shipped is None else (
-            f"{prof.total_params == shipped.total_params} / {prof.total_flops / shipped.total_flops:.4f}")
-        rows.append([name, str(len(prof.units)), str(prof.cut_points), f"{prof.total_flops / 1e9:.3f}",
-                     f"{100 * prof.largest_unit_share():.1f}" + (" (branches)" if big.branches else ""),
-                     f"{sum(u.time_s for u in prof.units) * 1e3:.2f}", f"{prof.whole_time_s * 1e3:.2f}",
-                     f"{prof.measured_ratio:.2f}", compare])
+        compare = (
+            "-"
+            if shipped is None
+            else (f"{prof.total_params == shipped.total_params} / {prof.total_flops / shipped.total_flops:.4f}")
+        )
+        rows.append(
+            [
+                name,
+                str(len(prof.units)),
+                str(prof.cut_points),
+                f"{prof.total_flops / 1e9:.3f}",
+                f"{100 * prof.largest_unit_share():.1f}" + (" (branches)" if big.branches else ""),
+                f"{sum(u.time_s for u in prof.units) * 1e3:.2f}",
+                f"{prof.whole_time_s * 1e3:.2f}",
+                f"{prof.measured_ratio:.2f}",
+                compare,
+            ]
+        )
         print(" | ".join(rows[-1]), flush=True)
-    table = ["| network | units | cut points | GFLOPs | largest unit % of FLOPs | units' ms summed | whole pass ms "
-             "| ratio | shipped: params equal / FLOPs ratio |", "|" + "---|" * 9]
+    table = [
+        "| network | units | cut points | GFLOPs | largest unit % of FLOPs | units' ms summed | whole pass ms "
+        "| ratio | shipped: params equal / FLOPs ratio |",
+        "|" + "---|" * 9,
+    ]
     table += ["| " + " | ".join(r) + " |" for r in rows]
     report = RESULTS / "profiles.md"
-    report.write_text(header("Profiles of real networks by partopt.profile") + f"""
+    report.write_text(
+        header("Profiles of real networks by partopt.profile")
+        + f"""
 Each network traced by `torch.fx` and cut where exactly one tensor is alive (`partopt/profiling.py`,
 `docs/model.md`); batch 1, random weights; times are medians of {REPEATS} runs on one thread.
 
@@ -77,7 +97,8 @@ Each network traced by `torch.fx` and cut where exactly one tensor is alive (`pa
   its own, so the sum carries a unit's call overhead once per unit and loses the whole pass's
   cache reuse across units; a ratio far from 1 says the chain's block times, taken from these
   measurements, are off by about that factor in total.
-""")
+"""
+    )
     print(f"wrote {report}")
 
 

@@ -62,7 +62,7 @@ def subset_bound(sc: partopt.Scenario) -> tuple[float, float]:
     rows, rhs = [], []
     for size in range(1, WINDOW + 1):
         for i in range(sc.num_tasks - size + 1):
-            members = order[i:i + size]
+            members = order[i : i + size]
             sub = sc.replace(tasks=tuple(sc.tasks[k] for k in members))
             res = partopt.solve(sub, "shared-cpsat", time_limit=20)
             row = np.zeros(sc.num_tasks)
@@ -80,8 +80,14 @@ def chain_row(sc: partopt.Scenario, grid_s: float) -> dict:
 
     start = exact_start(sc, partopt.Objective("hard"), work=False)
     best = partopt.solve(sc, "shared-local-search")
-    found = chain_lp_bound(sc, best.objective, start.delay_low, grid_s=grid_s, time_limit=CHAIN_LIMIT,
-                           incumbent=(best.placement, best.evaluation.start_s))
+    found = chain_lp_bound(
+        sc,
+        best.objective,
+        start.delay_low,
+        grid_s=grid_s,
+        time_limit=CHAIN_LIMIT,
+        incumbent=(best.placement, best.evaluation.start_s),
+    )
     assert found is not None, "the chain-schedule LP needs HiGHS (pip install -e .[milp])"
     return {"objective": "", "bound": found.bound_s, "seconds": found.seconds}
 
@@ -98,38 +104,60 @@ def main() -> None:
         sc = partopt.generate("shared", seed=SEED, **{**BASE, "num_tasks": k})
         if (k, "work relaxation") not in done:
             start = exact_start(sc, partopt.Objective("hard"))
-            rows.append({"K": k, "what": "work relaxation", "objective": "", "bound": start.work_bound,
-                         "seconds": ""})
+            rows.append({"K": k, "what": "work relaxation", "objective": "", "bound": start.work_bound, "seconds": ""})
         for grid in CHAIN_GRIDS_S:
             label = f"chain-schedule LP, {grid * 1e3:g} ms grid"
             if (k, label) not in done:
                 rows.append({"K": k, "what": label, **chain_row(sc, grid)})
         if (k, f"subset LP (runs of 1..{WINDOW})") not in done:
             bound, seconds = subset_bound(sc)
-            rows.append({"K": k, "what": f"subset LP (runs of 1..{WINDOW})", "objective": "", "bound": bound,
-                         "seconds": seconds})
+            rows.append(
+                {
+                    "K": k,
+                    "what": f"subset LP (runs of 1..{WINDOW})",
+                    "objective": "",
+                    "bound": bound,
+                    "seconds": seconds,
+                }
+            )
         for label, options in SETTINGS.items():
             if (k, f"CP-SAT {label}") in done:
                 continue
             res = partopt.solve(sc, "shared-cpsat", time_limit=LIMIT, **options)
-            rows.append({"K": k, "what": f"CP-SAT {label}", "objective": res.objective, "bound": res.lower_bound,
-                         "seconds": res.runtime})
+            rows.append(
+                {
+                    "K": k,
+                    "what": f"CP-SAT {label}",
+                    "objective": res.objective,
+                    "bound": res.lower_bound,
+                    "seconds": res.runtime,
+                }
+            )
         print(f"K = {k} done", flush=True)
     stored = CsvRows(RESULTS / "shared_bounds.csv", FIELDS, False, _parse).rows
-    lines = [header("Shared edge: where the lower bound stands at K = 6 and 8"), "",
-             f"Seed {SEED} of the speed bench (VGG16 in 6 blocks, N = 4, 2 devices, 60 tasks/s), 2 cores. "
-             f"\"gap %\" is (best schedule found here - bound) / best. CP-SAT runs {LIMIT:g} s each. "
-             "Rows: `shared_bounds.csv`.", ""]
+    lines = [
+        header("Shared edge: where the lower bound stands at K = 6 and 8"),
+        "",
+        f"Seed {SEED} of the speed bench (VGG16 in 6 blocks, N = 4, 2 devices, 60 tasks/s), 2 cores. "
+        f'"gap %" is (best schedule found here - bound) / best. CP-SAT runs {LIMIT:g} s each. '
+        "Rows: `shared_bounds.csv`.",
+        "",
+    ]
     for k in (6, 8):
         sub = [r for r in stored if r["K"] == k]
         best = min(r["objective"] for r in sub if r["objective"] is not None)
-        lines += [f"## K = {k} (best schedule found: {best:.4f} s)", "",
-                  "| bound from | bound s | gap % | objective s | seconds |", "|---|---|---|---|---|"]
+        lines += [
+            f"## K = {k} (best schedule found: {best:.4f} s)",
+            "",
+            "| bound from | bound s | gap % | objective s | seconds |",
+            "|---|---|---|---|---|",
+        ]
         for r in sub:
             objective = f"{r['objective']:.4f}" if r["objective"] is not None else "-"
             seconds = f"{r['seconds']:.1f}" if r["seconds"] is not None else "-"
-            lines.append(f"| {r['what']} | {r['bound']:.4f} | {100 * (best - r['bound']) / best:.1f} | "
-                         f"{objective} | {seconds} |")
+            lines.append(
+                f"| {r['what']} | {r['bound']:.4f} | {100 * (best - r['bound']) / best:.1f} | {objective} | {seconds} |"
+            )
         lines.append("")
     (RESULTS / "shared_bounds.md").write_text("\n".join(lines))
     print(f"wrote {RESULTS / 'shared_bounds.md'}")

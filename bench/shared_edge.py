@@ -42,30 +42,75 @@ SPEED_KS = (2, 4, 5, 6, 8, 12, 16)
 SPEED_SEEDS = range(3)
 SPEED_LIMIT = 60.0
 #: The K = 256 runs of the speed report: label -> (solver, options).
-BIG_RUNS = {**{h: (h, {}) for h in HEURISTICS}, **{s: (s, {}) for s in LEARNED},
-            **{f"shared-local-search {o['dispatch']} to 20,000 moves": ("shared-local-search", {
-                "time_limit": SPEED_LIMIT, **o})
-               for o in partopt.bench.suites.REFERENCE_OPTIONS["shared-local-search"]}}
+BIG_RUNS = {
+    **{h: (h, {}) for h in HEURISTICS},
+    **{s: (s, {}) for s in LEARNED},
+    **{
+        f"shared-local-search {o['dispatch']} to 20,000 moves": (
+            "shared-local-search",
+            {"time_limit": SPEED_LIMIT, **o},
+        )
+        for o in partopt.bench.suites.REFERENCE_OPTIONS["shared-local-search"]
+    },
+}
 MILP_MAX_K = 6
 FIGURE_TASKS = 8
 FIGURE_SEEDS = range(3)
 FIGURE_LIMIT = 12.0
 #: (name, axis, values, generator parameters for a value, objective, the paper's claim)
 SWEEPS = [
-    ("rate", "release_rate", (30, 50, 70, 90, 110), lambda v: {"release_rate": v}, "hard",
-     "Figs. 10 and 11(c): total, edge and local delay and the energy all grow with the release rate; the gap "
-     "between the proposed policy and the baselines widens as the rate grows."),
-    ("servers", "num_servers", tuple(range(2, 10)), lambda v: {"num_servers": v}, "hard",
-     "Fig. 8 (and 11(a)): delay and energy fall as servers are added; up to 7.5% better than greedy at N = 6."),
-    ("blocks", "num_blocks", (3, 6, 9, 12, 15, 18), lambda v: {"num_blocks": v}, "hard",
-     "Fig. 9 (and 11(b)): total delay falls as the DNN is cut into more blocks (more ways to spread it over "
-     "servers); energy rises slightly."),
-    ("deadline", "deadline_s", (0.05, 0.1, 0.2, 0.5, 1.0, 3.0, 7.0), lambda v: {"deadline_s": v}, "penalty",
-     "Fig. 12 (penalty objective): total delay first falls, then rises with the maximum tolerated delay."),
+    (
+        "rate",
+        "release_rate",
+        (30, 50, 70, 90, 110),
+        lambda v: {"release_rate": v},
+        "hard",
+        "Figs. 10 and 11(c): total, edge and local delay and the energy all grow with the release rate; the gap "
+        "between the proposed policy and the baselines widens as the rate grows.",
+    ),
+    (
+        "servers",
+        "num_servers",
+        tuple(range(2, 10)),
+        lambda v: {"num_servers": v},
+        "hard",
+        "Fig. 8 (and 11(a)): delay and energy fall as servers are added; up to 7.5% better than greedy at N = 6.",
+    ),
+    (
+        "blocks",
+        "num_blocks",
+        (3, 6, 9, 12, 15, 18),
+        lambda v: {"num_blocks": v},
+        "hard",
+        "Fig. 9 (and 11(b)): total delay falls as the DNN is cut into more blocks (more ways to spread it over "
+        "servers); energy rises slightly.",
+    ),
+    (
+        "deadline",
+        "deadline_s",
+        (0.05, 0.1, 0.2, 0.5, 1.0, 3.0, 7.0),
+        lambda v: {"deadline_s": v},
+        "penalty",
+        "Fig. 12 (penalty objective): total delay first falls, then rises with the maximum tolerated delay.",
+    ),
 ]
 BASE = {"networks": ("vgg16",), "num_tasks": FIGURE_TASKS, "num_servers": 4, "num_devices": 2, "release_rate": 60}
-FIELDS = ["experiment", "x", "seed", "solver", "tasks", "status", "objective", "bound", "total_delay", "energy",
-          "local_delay", "edge_delay", "waiting_delay", "runtime"]
+FIELDS = [
+    "experiment",
+    "x",
+    "seed",
+    "solver",
+    "tasks",
+    "status",
+    "objective",
+    "bound",
+    "total_delay",
+    "energy",
+    "local_delay",
+    "edge_delay",
+    "waiting_delay",
+    "runtime",
+]
 
 
 # ------------------------------------------------------------------- rows
@@ -84,11 +129,21 @@ def solve_row(job: tuple) -> dict:
     scenario = partopt.Scenario.from_dict(problem)
     res = partopt.solve(scenario, solver, **kwargs)
     ev = res.evaluation
-    return {"experiment": experiment, "x": float(x), "seed": seed, "solver": label, "tasks": scenario.num_tasks,
-            "status": res.status.value, "objective": res.objective if math.isfinite(res.objective) else None,
-            "bound": res.lower_bound, "runtime": res.runtime,
-            **{k: (getattr(ev, k) if ev is not None else None)
-               for k in ("total_delay", "energy", "local_delay", "edge_delay", "waiting_delay")}}
+    return {
+        "experiment": experiment,
+        "x": float(x),
+        "seed": seed,
+        "solver": label,
+        "tasks": scenario.num_tasks,
+        "status": res.status.value,
+        "objective": res.objective if math.isfinite(res.objective) else None,
+        "bound": res.lower_bound,
+        "runtime": res.runtime,
+        **{
+            k: (getattr(ev, k) if ev is not None else None)
+            for k in ("total_delay", "energy", "local_delay", "edge_delay", "waiting_delay")
+        },
+    }
 
 
 class Rows(CsvRows):
@@ -103,8 +158,9 @@ class Rows(CsvRows):
         self.done = {(r["experiment"], r["x"], r["seed"], r["solver"]) for r in self.rows}
         self.executor, self.queue = executor, []
 
-    def run(self, experiment: str, x: float, seed: int, scenario, solver: str, label: str | None = None,
-            **kwargs) -> dict | None:
+    def run(
+        self, experiment: str, x: float, seed: int, scenario, solver: str, label: str | None = None, **kwargs
+    ) -> dict | None:
         """The row of ``solver`` (with options ``kwargs``) on ``scenario``, kept under ``label``
         (default: the solver's name); a finished row is read back, not rerun."""
         label = solver if label is None else label
@@ -129,8 +185,11 @@ class Rows(CsvRows):
     def _keep(self, row: dict) -> dict:
         self.append(row)
         self.done.add((row["experiment"], row["x"], row["seed"], row["solver"]))
-        print(f"  {row['experiment']} x={row['x']:g} seed={row['seed']} {row['solver']}: {row['status']} "
-              f"{row['objective']} ({row['runtime']:.2f} s)", flush=True)
+        print(
+            f"  {row['experiment']} x={row['x']:g} seed={row['seed']} {row['solver']}: {row['status']} "
+            f"{row['objective']} ({row['runtime']:.2f} s)",
+            flush=True,
+        )
         return row
 
 
@@ -173,21 +232,35 @@ def speed(fresh: bool, executor=None) -> Path:
             if not rs:
                 continue
             proven = [r for r in rs if r["status"] == "optimal"]
-            gaps = [_percent_gap(r["objective"], r["bound"]) for r in rs
-                    if r["objective"] and r["bound"] is not None]
-            body.append([solver, str(k), f"{len(proven)}/{len(rs)}",
-                         f"{np.median([r['runtime'] for r in proven]):.2f}" if proven else "-",
-                         f"{max(r['runtime'] for r in rs):.1f}", f"{np.mean(gaps):.2f}" if gaps else "-"])
+            gaps = [_percent_gap(r["objective"], r["bound"]) for r in rs if r["objective"] and r["bound"] is not None]
+            body.append(
+                [
+                    solver,
+                    str(k),
+                    f"{len(proven)}/{len(rs)}",
+                    f"{np.median([r['runtime'] for r in proven]):.2f}" if proven else "-",
+                    f"{max(r['runtime'] for r in rs):.1f}",
+                    f"{np.mean(gaps):.2f}" if gaps else "-",
+                ]
+            )
     heur = []
     for name in BIG_RUNS:
         r = next(r for r in rows.rows if r["experiment"] == "heuristic-speed" and r["solver"] == name)
-        heur.append([name, f"{1e3 * r['runtime'] / 256:.3f}", f"{r['total_delay']:.4g}",
-                     r["status"] + ("" if r["objective"] is not None else " (a block deadline missed)")])
+        heur.append(
+            [
+                name,
+                f"{1e3 * r['runtime'] / 256:.3f}",
+                f"{r['total_delay']:.4g}",
+                r["status"] + ("" if r["objective"] is not None else " (a block deadline missed)"),
+            ]
+        )
     from partopt.shared.solvers.start import exact_start
 
     bounds = exact_start(big, partopt.Objective())  # what the exact solvers start from at K = 256
     report = RESULTS / "shared_speed.md"
-    report.write_text(header("Shared edge: exact solvers against K") + f"""
+    report.write_text(
+        header("Shared edge: exact solvers against K")
+        + f"""
 Scenarios of the paper's default setting (`shared` generator: VGG16 in M = 6 blocks, N = 4 servers, 2 devices,
 60 tasks/s), seeds 2,000,000 + 0..{len(SPEED_SEEDS) - 1}; every solve with a {SPEED_LIMIT:g} s limit (model
 building included) on 2 cores (`shared-bnb` prices its LP's columns on two threads and searches on one).
@@ -202,9 +275,18 @@ child with it and tries the cheapest child first (`docs/model.md`). Rows: `share
 
 {_table(["solver", "K", "proven in 60 s", "median s to proof", "max s", "mean gap %"], body)}
 
-**Target** (every K = 8 scenario proven within 60 s by an exact solver): {"met" if all(
-        any(r["status"] == "optimal" for r in rows.rows if r["experiment"] == "speed" and r["x"] == 8
-            and r["seed"] == seed) for seed in SPEED_SEEDS) else "not met"}.
+**Target** (every K = 8 scenario proven within 60 s by an exact solver): {
+            "met"
+            if all(
+                any(
+                    r["status"] == "optimal"
+                    for r in rows.rows
+                    if r["experiment"] == "speed" and r["x"] == 8 and r["seed"] == seed
+                )
+                for seed in SPEED_SEEDS
+            )
+            else "not met"
+        }.
 
 Heuristics at K = 256 (one scenario, seed 2,000,100; one core; the time includes pricing the answer).
 `shared-local-search` stops at its default effort ({DISPATCHES_PER_TASK} blocks scheduled per task; list
@@ -216,10 +298,17 @@ dispatch rule, as the suites' best known solutions are sought:
 Lower bounds on this scenario's total delay: the tasks' own bounds sum to {sum(bounds.delay_low):.1f} s, the work
 relaxation (`docs/model.md`) gives {bounds.work_bound:.1f} s.
 
-**Target** (heuristics under 1 ms per task at K = 256): {"met" if all(
-        1e3 * r["runtime"] / 256 < 1.0 for r in rows.rows if r["experiment"] == "heuristic-speed"
-        and "20,000" not in r["solver"]) else "not met"} (the long run excepted).
-""")
+**Target** (heuristics under 1 ms per task at K = 256): {
+            "met"
+            if all(
+                1e3 * r["runtime"] / 256 < 1.0
+                for r in rows.rows
+                if r["experiment"] == "heuristic-speed" and "20,000" not in r["solver"]
+            )
+            else "not met"
+        } (the long run excepted).
+"""
+    )
     return report
 
 
@@ -232,11 +321,25 @@ def suites(fresh: bool, executor=None) -> Path:
         if fresh and out.exists():
             out.unlink()
         limit = partopt.bench.suites.SUITES[name].time_limit
-        run = partopt.benchmark(name, [FRONT_DOOR, *HEURISTICS, *LEARNED], time_limit=limit, out=out, jobs=1,
-                                executor=executor, redo=LEARNED)
+        run = partopt.benchmark(
+            name,
+            [FRONT_DOOR, *HEURISTICS, *LEARNED],
+            time_limit=limit,
+            out=out,
+            jobs=1,
+            executor=executor,
+            redo=LEARNED,
+        )
         # The local search under FIFO dispatch, its other pricing rule, beside the default (list schedules).
-        fifo = partopt.benchmark(name, ["shared-local-search"], time_limit=limit, out=RESULTS / f"{name}-fifo.csv",
-                                 jobs=1, executor=executor, options={"shared-local-search": {"dispatch": "fifo"}})
+        fifo = partopt.benchmark(
+            name,
+            ["shared-local-search"],
+            time_limit=limit,
+            out=RESULTS / f"{name}-fifo.csv",
+            jobs=1,
+            executor=executor,
+            options={"shared-local-search": {"dispatch": "fifo"}},
+        )
         fifo_gaps = [r["gap_pct"] for r in fifo.rows if r["gap_pct"] is not None]
         bound_gaps = defaultdict(list)
         for r in run.rows:
@@ -245,15 +348,20 @@ def suites(fresh: bool, executor=None) -> Path:
         ref = partopt.bench.suites.load_suite(name)
         proven = sum(e.reference["hard"]["status"] == "optimal" for e in ref)
         extra = "\n".join(f"- {s}: mean gap to the proven bound {np.mean(g):.2f}%" for s, g in bound_gaps.items())
-        extra += (f"\n- shared-local-search with `dispatch=\"fifo\"` (rows in `{name}-fifo.csv`): mean gap to the best "
-                  f"known {np.mean(fifo_gaps):.2f}%, max {max(fifo_gaps):.2f}%")
-        parts.append(f"## `{name}` ({len(ref)} scenarios, {proven} with a proven optimum; "
-                     f"time limit {limit:g} s)\n\n```\n{run.table()}\n```\n\n{extra}\n")
+        extra += (
+            f'\n- shared-local-search with `dispatch="fifo"` (rows in `{name}-fifo.csv`): mean gap to the best '
+            f"known {np.mean(fifo_gaps):.2f}%, max {max(fifo_gaps):.2f}%"
+        )
+        parts.append(
+            f"## `{name}` ({len(ref)} scenarios, {proven} with a proven optimum; "
+            f"time limit {limit:g} s)\n\n```\n{run.table()}\n```\n\n{extra}\n"
+        )
     report = RESULTS / "shared_suites.md"
-    report.write_text(header("Shared edge: gaps to best known and to the bound over the suites")
-                      + "\nGap % is to the suite's stored best known solution (`partopt suite build`); the gap to "
-                        "the bound uses the stored proven lower bound. Rows in `shared-*.csv`.\n\n"
-                      + "\n".join(parts))
+    report.write_text(
+        header("Shared edge: gaps to best known and to the bound over the suites")
+        + "\nGap % is to the suite's stored best known solution (`partopt suite build`); the gap to "
+        "the bound uses the stored proven lower bound. Rows in `shared-*.csv`.\n\n" + "\n".join(parts)
+    )
     return report
 
 
@@ -268,20 +376,31 @@ def figures(fresh: bool, executor=None) -> Path:
                 sc = partopt.generate("shared", seed=3_000_000 + seed, **{**BASE, **params(v)})
                 rows.run(name, v, seed, sc, EXACT, time_limit=FIGURE_LIMIT, objective=objective)
                 for h in HEURISTICS + LEARNED:
-                    rows.run(name, v, seed, sc, h, objective=objective,
-                             **({"time_limit": FIGURE_LIMIT} if "local" in h else {}))
+                    rows.run(
+                        name,
+                        v,
+                        seed,
+                        sc,
+                        h,
+                        objective=objective,
+                        **({"time_limit": FIGURE_LIMIT} if "local" in h else {}),
+                    )
     rows.flush()
     for name, axis, values, params, objective, claim in SWEEPS:
         png = _plot_sweep(rows.rows, name, axis, objective)
         sections.append(_describe(rows.rows, name, axis, values, objective, claim, png))
     report = RESULTS / "shared_figures.md"
-    report.write_text(header("Shared edge: the paper's sweeps with the exact solver") + f"""
+    report.write_text(
+        header("Shared edge: the paper's sweeps with the exact solver")
+        + f"""
 Each point: {len(FIGURE_SEEDS)} scenarios of K = {FIGURE_TASKS} tasks (VGG16 in 6 blocks, N = 4, 2 devices,
 60 tasks/s unless swept; seeds 3,000,000 + i). `{EXACT}` runs {FIGURE_LIMIT:g} s per scenario: its curve is the
 best solution found (proven optimal where the status says so) and the dashed line its proven lower bound.
 Delays and energies are per task (total / K). Rows: `figures/shared-sweeps.csv`.
 
-""" + "\n".join(sections))
+"""
+        + "\n".join(sections)
+    )
     return report
 
 
@@ -370,35 +489,43 @@ def _trend(ys: list[float]) -> str:
     if len(ys) < 2:
         return "one point"
     steps = np.diff(ys)
-    shape = ("rises throughout" if (steps >= 0).all() else "falls throughout" if (steps <= 0).all()
-             else "rises, then falls" if ys.index(max(ys)) not in (0, len(ys) - 1)
-             else "falls, then rises" if ys.index(min(ys)) not in (0, len(ys) - 1) else "moves unevenly")
+    shape = (
+        "rises throughout"
+        if (steps >= 0).all()
+        else "falls throughout"
+        if (steps <= 0).all()
+        else "rises, then falls"
+        if ys.index(max(ys)) not in (0, len(ys) - 1)
+        else "falls, then rises"
+        if ys.index(min(ys)) not in (0, len(ys) - 1)
+        else "moves unevenly"
+    )
     return f"{shape}, {ys[0]:.4g} to {ys[-1]:.4g} ({100 * (ys[-1] - ys[0]) / ys[0]:+.0f}%)"
 
 
 #: Why the shared edge agrees with the paper or differs from it (read from the recorded tables).
 WHY: dict[str, str] = {
     "rate": "As in the paper, delay per task grows with the release rate: tasks arrive faster than the four "
-            "servers clear them, so waiting grows (the dotted line in the right panel). The exact solution's "
-            "device energy grows too, as in Fig. 11(c), but for a reason the paper does not give: when the "
-            "servers are congested the optimum runs early blocks on the devices' own CPUs, a fifth resource, "
-            "and pays in device energy; the greedy baseline never uses the device, so its energy stays flat "
-            "(0.002 J, the transmission of the input) while its delay is 2-3x the optimum's.",
+    "servers clear them, so waiting grows (the dotted line in the right panel). The exact solution's "
+    "device energy grows too, as in Fig. 11(c), but for a reason the paper does not give: when the "
+    "servers are congested the optimum runs early blocks on the devices' own CPUs, a fifth resource, "
+    "and pays in device energy; the greedy baseline never uses the device, so its energy stays flat "
+    "(0.002 J, the transmission of the input) while its delay is 2-3x the optimum's.",
     "servers": "As in Fig. 8 and 11(a), delay and energy fall as servers are added: more servers mean less "
-               "waiting and no need for the slow device CPU (energy drops to the input's transmission alone "
-               "from N = 6 on). The paper's greedy gains most from extra servers because it spreads blocks "
-               "by load only and pays transfers at every hop; it is still 1.7-2.8x the optimum.",
+    "waiting and no need for the slow device CPU (energy drops to the input's transmission alone "
+    "from N = 6 on). The paper's greedy gains most from extra servers because it spreads blocks "
+    "by load only and pays transfers at every hop; it is still 1.7-2.8x the optimum.",
     "blocks": "Unlike Fig. 9, delay barely moves with the number of blocks (within 6% from 3 to 18 blocks): "
-              "finer cuts let a task hop to a freer server, but each hop costs a transfer and a chain runs one "
-              "block at a time, so with 8 tasks on 4 servers the gain is small. The paper's falling curve is "
-              "for its learned policy, whose coarse-block version is far from optimal; the greedy baseline "
-              "gets worse with more blocks (more hops), as in the paper's baselines.",
+    "finer cuts let a task hop to a freer server, but each hop costs a transfer and a chain runs one "
+    "block at a time, so with 8 tasks on 4 servers the gain is small. The paper's falling curve is "
+    "for its learned policy, whose coarse-block version is far from optimal; the greedy baseline "
+    "gets worse with more blocks (more hops), as in the paper's baselines.",
     "deadline": "Under the penalty objective the optimum can only improve as deadlines loosen (every solution's "
-                "penalty shrinks), and it is flat once no block is late (from 0.1 s here): the paper's rise at "
-                "long deadlines is not a property of the problem. The exact curve's wiggles of about 2% past "
-                "0.1 s are the 12 s time limit (no point proven optimal), and at 0.05 s the local search beat "
-                "the time-limited CP-SAT run; greedy and as-if-alone improve until 0.2 s, where their tasks stop "
-                "being late.",
+    "penalty shrinks), and it is flat once no block is late (from 0.1 s here): the paper's rise at "
+    "long deadlines is not a property of the problem. The exact curve's wiggles of about 2% past "
+    "0.1 s are the 12 s time limit (no point proven optimal), and at 0.05 s the local search beat "
+    "the time-limited CP-SAT run; greedy and as-if-alone improve until 0.2 s, where their tasks stop "
+    "being late.",
 }
 
 
@@ -410,7 +537,7 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     with scheduler_executor(args.scheduler) as executor:
-        for part in (["speed", "suites", "figures"] if args.part == "all" else [args.part]):
+        for part in ["speed", "suites", "figures"] if args.part == "all" else [args.part]:
             print(f"wrote {globals()[part](args.fresh, executor)}")
     print(f"done in {time.perf_counter() - start:.0f} s")
 

@@ -42,9 +42,13 @@ GRID_LOOKAHEADS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 #: At most this many decodings by default (each costs about 0.03 ms per task).
 MAX_DECODINGS = 16
 #: Row label -> (solver, options).
-SOLVERS = {LEARNED: (LEARNED, {}), f"{LEARNED} one decoding": (LEARNED, {"decodings": [(1.0, 0.0)]}),
-           f"{LEARNED} polish": (LEARNED, {"polish": True}), **{h: (h, {}) for h in HEURISTICS},
-           "shared-local-search fifo": ("shared-local-search", {"dispatch": "fifo"})}
+SOLVERS = {
+    LEARNED: (LEARNED, {}),
+    f"{LEARNED} one decoding": (LEARNED, {"decodings": [(1.0, 0.0)]}),
+    f"{LEARNED} polish": (LEARNED, {"polish": True}),
+    **{h: (h, {}) for h in HEURISTICS},
+    "shared-local-search fifo": ("shared-local-search", {"dispatch": "fifo"}),
+}
 
 
 def _run(rows: CsvRows, done: set, set_name: str, label: str, scenario, best_known: float | None) -> None:
@@ -54,9 +58,17 @@ def _run(rows: CsvRows, done: set, set_name: str, label: str, scenario, best_kno
         start = time.perf_counter()
         res = partopt.solve(scenario, solver, **options)
         ms = 1e3 * (time.perf_counter() - start) / scenario.num_tasks
-        rows.append({"set": set_name, "scenario": label, "K": scenario.num_tasks, "solver": name,
-                     "objective": res.objective, "best_known": best_known if best_known is not None else "",
-                     "ms_per_task": ms})
+        rows.append(
+            {
+                "set": set_name,
+                "scenario": label,
+                "K": scenario.num_tasks,
+                "solver": name,
+                "objective": res.objective,
+                "best_known": best_known if best_known is not None else "",
+                "ms_per_task": ms,
+            }
+        )
 
 
 def parse(r: dict) -> dict:
@@ -71,10 +83,14 @@ def report(rows: list[dict]) -> str:
 
     weights, record = load_dispatch()
     cfg = record["config"]
-    lines = [header("Learned dispatch on the shared edge"), "",
-             f"Checkpoint `{LEARNED}.pt`: {weights.flat().size} weights, {record['iterations_done']} iterations of "
-             f"evolution strategies ({cfg['pairs']} antithetic pairs, {cfg['batch']} training scenarios of K in "
-             f"{tuple(cfg['tasks'])} each) in {record['wall_seconds']:.0f} s.", ""]
+    lines = [
+        header("Learned dispatch on the shared edge"),
+        "",
+        f"Checkpoint `{LEARNED}.pt`: {weights.flat().size} weights, {record['iterations_done']} iterations of "
+        f"evolution strategies ({cfg['pairs']} antithetic pairs, {cfg['batch']} training scenarios of K in "
+        f"{tuple(cfg['tasks'])} each) in {record['wall_seconds']:.0f} s.",
+        "",
+    ]
     solvers = list(SOLVERS)
     for set_name in sorted({r["set"] for r in rows}):
         sub = [r for r in rows if r["set"] == set_name]
@@ -83,11 +99,15 @@ def report(rows: list[dict]) -> str:
         suite = sub[0]["best_known"] is not None
         lines += [f"## {set_name} ({len(labels)} scenarios, K = {sub[0]['K']})", ""]
         if suite:
-            lines += ["| solver | mean gap to best known % | max % | beats earliest-finish on | ms per task |",
-                      "|---|---|---|---|---|"]
+            lines += [
+                "| solver | mean gap to best known % | max % | beats earliest-finish on | ms per task |",
+                "|---|---|---|---|---|",
+            ]
         else:
-            lines += ["| solver | mean total delay / earliest-finish's | best of these on | ms per task |",
-                      "|---|---|---|---|"]
+            lines += [
+                "| solver | mean total delay / earliest-finish's | best of these on | ms per task |",
+                "|---|---|---|---|",
+            ]
         for solver in solvers:
             have = [lab for lab in labels if (lab, solver) in by]
             if not have:
@@ -95,15 +115,19 @@ def report(rows: list[dict]) -> str:
             ms = np.mean([by[(lab, solver)]["ms_per_task"] for lab in have])
             if suite:
                 gaps = [100 * (by[(lab, solver)]["objective"] / by[(lab, solver)]["best_known"] - 1) for lab in have]
-                wins = sum(by[(lab, solver)]["objective"] < by[(lab, "earliest-finish")]["objective"] - 1e-12
-                           for lab in have)
+                wins = sum(
+                    by[(lab, solver)]["objective"] < by[(lab, "earliest-finish")]["objective"] - 1e-12 for lab in have
+                )
                 lines.append(f"| {solver} | {np.mean(gaps):.2f} | {max(gaps):.2f} | {wins}/{len(have)} | {ms:.2f} |")
             else:
                 ratios = [by[(lab, solver)]["objective"] / by[(lab, "earliest-finish")]["objective"] for lab in have]
                 broken = sum(not np.isfinite(r) for r in ratios)
                 ratio = f"{np.mean(ratios):.4f}" if not broken else f"inf ({broken} break a deadline)"
-                best = sum(by[(lab, solver)]["objective"] <= min(by[(lab, s)]["objective"] for s in solvers
-                                                                  if (lab, s) in by) + 1e-12 for lab in have)
+                best = sum(
+                    by[(lab, solver)]["objective"]
+                    <= min(by[(lab, s)]["objective"] for s in solvers if (lab, s) in by) + 1e-12
+                    for lab in have
+                )
                 lines.append(f"| {solver} | {ratio} | {best}/{len(have)} | {ms:.2f} |")
         lines.append("")
     return "\n".join(lines)
@@ -133,12 +157,17 @@ def choose(count: int) -> None:
             values.append(np.asarray(row) / row[0])
     table = np.array(values)
     chosen: list[int] = []
-    lines = [header("Default decodings of shared-learned, chosen on validation draws"), "",
-             f"`python bench/shared_learned.py --choose --count {count}`: {len(values)} validation scenarios (seeds "
-             f"{VALIDATION_SEED} + K, K = 16 and 64, the suites' mix), grid of price scales {GRID_SCALES} x "
-             f"lookaheads {GRID_LOOKAHEADS}; forward selection of the decoding that most lowers the mean of "
-             "the best decoding's total delay over earliest-finish's.", "",
-             "| step | added (scale, lookahead) | mean best / earliest-finish |", "|---|---|---|"]
+    lines = [
+        header("Default decodings of shared-learned, chosen on validation draws"),
+        "",
+        f"`python bench/shared_learned.py --choose --count {count}`: {len(values)} validation scenarios (seeds "
+        f"{VALIDATION_SEED} + K, K = 16 and 64, the suites' mix), grid of price scales {GRID_SCALES} x "
+        f"lookaheads {GRID_LOOKAHEADS}; forward selection of the decoding that most lowers the mean of "
+        "the best decoding's total delay over earliest-finish's.",
+        "",
+        "| step | added (scale, lookahead) | mean best / earliest-finish |",
+        "|---|---|---|",
+    ]
     for step in range(MAX_DECODINGS):
         scores = [np.mean(table[:, [*chosen, g]].min(axis=1)) if g not in chosen else np.inf for g in range(len(grid))]
         g = int(np.argmin(scores))

@@ -74,8 +74,9 @@ CALL_SHAPES = [(6, 4), (24, 4), (100, 9)]
 def per_call(m: int, n: int, calls: int) -> dict[str, float]:
     """Median seconds of each variant on fresh copies of one (M, N) instance, variants
     interleaved so that machine noise hits them alike."""
-    inst = partopt.generate("random", seed=m * 100 + n, num_blocks=m, num_servers=n, deadline_prob=0.5,
-                            deadline_tightness=1.5)
+    inst = partopt.generate(
+        "random", seed=m * 100 + n, num_blocks=m, num_servers=n, deadline_prob=0.5, deadline_tightness=1.5
+    )
     goal = partopt.Objective()
     step = np.ascontiguousarray(goal.step_cost(inst.costs))
     placements, values = np.zeros((1, inst.num_blocks), dtype=np.int64), np.empty(1)
@@ -119,8 +120,9 @@ def main() -> None:
     calls = shapes[(6, 4)]
     bare = calls["bare kernel"]
 
-    long_inst = partopt.generate("random", seed=7, num_blocks=1000, num_servers=200, deadline_prob=0.5,
-                                 deadline_tightness=1.5)
+    long_inst = partopt.generate(
+        "random", seed=7, num_blocks=1000, num_servers=200, deadline_prob=0.5, deadline_tightness=1.5
+    )
     long_step = np.ascontiguousarray(goal.step_cost(long_inst.costs))
     flat = long_step.reshape(-1)
     _read_once(flat[:10])
@@ -128,41 +130,64 @@ def main() -> None:
     read = best_of(lambda: _read_once(flat), 5)
     long_dp = best_of(lambda: chain_dp(long_step), 5)
 
-    lines = [header("The exact chain kernel against the machine's limits"), "",
-             f"Numba {numba.__version__}; one core (the kernels run in one thread).", "",
-             "## Bounds", "",
-             "| what | measured |", "|---|---|",
-             f"| memory read bandwidth (one compiled pass over 512 MiB) | {bandwidth / 1e9:.1f} GB/s |",
-             f"| bytes read per M = 6, N = 4 instance (its step tensor) | {bytes_per:,} |",
-             f"| memory-bound DP rate (bandwidth / bytes) | {memory_rate:,.0f} instances/s |",
-             f"| compute-bound DP rate (the kernel on 200 instances in cache) | {compute_rate:,.0f} instances/s |",
-             "", "## Per call (median µs on fresh instances)", "",  # noqa: RUF001 - the micro sign
-             "`solve` is `partopt.solve(inst, \"dp\")`: the option checks, the DP solver (`solve_dp`: cost "
-             "tensors and the path), pricing by `evaluate` and the Result.", "",
-             "| M | N | " + " | ".join(calls) + " | solve / solve_dp | solve / bare kernel |",
-             "|---|---|" + "---|" * (len(calls) + 2)]
+    lines = [
+        header("The exact chain kernel against the machine's limits"),
+        "",
+        f"Numba {numba.__version__}; one core (the kernels run in one thread).",
+        "",
+        "## Bounds",
+        "",
+        "| what | measured |",
+        "|---|---|",
+        f"| memory read bandwidth (one compiled pass over 512 MiB) | {bandwidth / 1e9:.1f} GB/s |",
+        f"| bytes read per M = 6, N = 4 instance (its step tensor) | {bytes_per:,} |",
+        f"| memory-bound DP rate (bandwidth / bytes) | {memory_rate:,.0f} instances/s |",
+        f"| compute-bound DP rate (the kernel on 200 instances in cache) | {compute_rate:,.0f} instances/s |",
+        "",
+        "## Per call (median µs on fresh instances)",  # noqa: RUF001 - the micro sign
+        "",
+        '`solve` is `partopt.solve(inst, "dp")`: the option checks, the DP solver (`solve_dp`: cost '
+        "tensors and the path), pricing by `evaluate` and the Result.",
+        "",
+        "| M | N | " + " | ".join(calls) + " | solve / solve_dp | solve / bare kernel |",
+        "|---|---|" + "---|" * (len(calls) + 2),
+    ]
     for (m, n), t in shapes.items():
-        lines.append(f"| {m} | {n} | " + " | ".join(f"{v * 1e6:.2f}" for v in t.values())
-                     + f" | x{t['solve'] / t['solve_dp']:.2f} | x{t['solve'] / t['bare kernel']:.0f} |")
-    lines += ["", "## Batched, M = 6, N = 4", "",
-              "| what | instances/s | share of the compute bound | share of the memory bound |", "|---|---|---|---|",
-              f"| `chain_dp` on a ({args.batch:,}, 6, 5, 5) step tensor | {batched:,.0f} | "
-              f"{100 * batched / compute_rate:.0f}% | {100 * batched / memory_rate:.0f}% |",
-              f"| `solve_batch` from stacked instances (cost tensors built inside) | {end_to_end:,.0f} | "
-              f"{100 * end_to_end / compute_rate:.0f}% | {100 * end_to_end / memory_rate:.0f}% |",
-              "", "## Long chain, M = 1000, N = 200", "",
-              "| what | ms |", "|---|---|",
-              f"| read the step tensor once ({1000 * 201 * 201 * 8 / 1e6:.0f} MB) | {read * 1e3:.1f} |",
-              f"| `chain_dp` | {long_dp * 1e3:.1f} (x{long_dp / read:.2f} the read) |", "",
-              "## Targets", "",
-              f"- `solve(inst, \"dp\")` within 20x of the bare kernel: x{calls['solve'] / bare:.0f} "
-              f"({'met' if calls['solve'] <= 20 * bare else 'not met'}); the compiled wrapper alone is "
-              f"x{calls['compiled.bellman'] / bare:.1f}, the DP solver (cost tensors and the path) "
-              f"x{calls['solve_dp'] / bare:.0f}.",
-              f"- batched DP >= 2,000,000 instances/s per core: {batched:,.0f} "
-              f"({'met' if batched >= 2e6 else 'not met'}); from instances, cost tensors included, {end_to_end:,.0f}.",
-              f"- M = 1000, N = 200 within 2x of one read of its step tensor: x{long_dp / read:.2f} "
-              f"({'met' if long_dp <= 2 * read else 'not met'}).", ""]
+        lines.append(
+            f"| {m} | {n} | "
+            + " | ".join(f"{v * 1e6:.2f}" for v in t.values())
+            + f" | x{t['solve'] / t['solve_dp']:.2f} | x{t['solve'] / t['bare kernel']:.0f} |"
+        )
+    lines += [
+        "",
+        "## Batched, M = 6, N = 4",
+        "",
+        "| what | instances/s | share of the compute bound | share of the memory bound |",
+        "|---|---|---|---|",
+        f"| `chain_dp` on a ({args.batch:,}, 6, 5, 5) step tensor | {batched:,.0f} | "
+        f"{100 * batched / compute_rate:.0f}% | {100 * batched / memory_rate:.0f}% |",
+        f"| `solve_batch` from stacked instances (cost tensors built inside) | {end_to_end:,.0f} | "
+        f"{100 * end_to_end / compute_rate:.0f}% | {100 * end_to_end / memory_rate:.0f}% |",
+        "",
+        "## Long chain, M = 1000, N = 200",
+        "",
+        "| what | ms |",
+        "|---|---|",
+        f"| read the step tensor once ({1000 * 201 * 201 * 8 / 1e6:.0f} MB) | {read * 1e3:.1f} |",
+        f"| `chain_dp` | {long_dp * 1e3:.1f} (x{long_dp / read:.2f} the read) |",
+        "",
+        "## Targets",
+        "",
+        f'- `solve(inst, "dp")` within 20x of the bare kernel: x{calls["solve"] / bare:.0f} '
+        f"({'met' if calls['solve'] <= 20 * bare else 'not met'}); the compiled wrapper alone is "
+        f"x{calls['compiled.bellman'] / bare:.1f}, the DP solver (cost tensors and the path) "
+        f"x{calls['solve_dp'] / bare:.0f}.",
+        f"- batched DP >= 2,000,000 instances/s per core: {batched:,.0f} "
+        f"({'met' if batched >= 2e6 else 'not met'}); from instances, cost tensors included, {end_to_end:,.0f}.",
+        f"- M = 1000, N = 200 within 2x of one read of its step tensor: x{long_dp / read:.2f} "
+        f"({'met' if long_dp <= 2 * read else 'not met'}).",
+        "",
+    ]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "throughput.md").write_text("\n".join(lines))
     print("\n".join(lines))

@@ -74,8 +74,10 @@ def solve(
     problem = given.kind
     solver = given.default_solver if solver is None else solver
     if solver_spec(solver).problem != problem:
-        raise ValueError(f"solver: {solver!r} solves a {solver_spec(solver).problem}, this is a {problem}; "
-                         f"solvers for a {problem}: {', '.join(list_solvers(problem=problem))}")
+        raise ValueError(
+            f"solver: {solver!r} solves a {solver_spec(solver).problem}, this is a {problem}; "
+            f"solvers for a {problem}: {', '.join(list_solvers(problem=problem))}"
+        )
     goal = Objective(objective, beta)
     fn = get_solver(solver)
     _check_options(fn, solver, options)
@@ -93,12 +95,14 @@ def load_problem(instance: Problem | str | os.PathLike) -> Problem:
     if is_problem(instance):
         return instance  # type: ignore[return-value]
     if not isinstance(instance, (str, os.PathLike)):
-        raise TypeError(f"instance: must be an Instance, Scenario, Horizon or a file path, "
-                        f"got {type(instance).__name__}")
+        raise TypeError(
+            f"instance: must be an Instance, Scenario, Horizon or a file path, got {type(instance).__name__}"
+        )
     loaded = read(instance)
     if not is_problem(loaded):
-        raise ValueError(f"instance: the file holds a {type(loaded).__name__}, not one of the problem kinds "
-                         f"({', '.join(KINDS)})")
+        raise ValueError(
+            f"instance: the file holds a {type(loaded).__name__}, not one of the problem kinds ({', '.join(KINDS)})"
+        )
     return loaded
 
 
@@ -148,9 +152,7 @@ def _check_options(fn, name: str, options: dict) -> None:
     flags = _bool_options(fn) if options else ()
     for key, value in options.items():
         if takes is not None and key not in takes:
-            raise ValueError(
-                f"{key}: not an option of solver {name!r}; it takes: {', '.join(takes) or 'no options'}"
-            )
+            raise ValueError(f"{key}: not an option of solver {name!r}; it takes: {', '.join(takes) or 'no options'}")
         if key in flags and not isinstance(value, bool):
             raise ValueError(f"{key}: must be True or False, got {value!r}")
 

@@ -174,14 +174,25 @@ def cmd_solve(args) -> int:
         solver = args.solver or inst.default_solver
         if limit is None and partopt.registry.solver_spec(solver).kind == "exact":
             limit = CLI_SCENARIO_LIMIT_S  # an exact search can run for hours: the CLI never waits unasked
-        print(f"[solve] {solver}: {inst.num_tasks} tasks, {inst.num_servers} servers"
-              + (f", at most {limit:g} s (--time-limit to change)" if limit is not None else "") + " ...",
-              file=sys.stderr, flush=True)
+        print(
+            f"[solve] {solver}: {inst.num_tasks} tasks, {inst.num_servers} servers"
+            + (f", at most {limit:g} s (--time-limit to change)" if limit is not None else "")
+            + " ...",
+            file=sys.stderr,
+            flush=True,
+        )
     from partopt.progress import SearchLine, watching
 
     with watching(SearchLine()):  # exact searches print incumbent, bound and gap
-        result = partopt.solve(inst, args.solver, objective=args.objective, beta=args.beta,
-                               time_limit=limit, seed=args.solver_seed, **key_values(args.option, "--option"))
+        result = partopt.solve(
+            inst,
+            args.solver,
+            objective=args.objective,
+            beta=args.beta,
+            time_limit=limit,
+            seed=args.solver_seed,
+            **key_values(args.option, "--option"),
+        )
     if args.solution_out:
         if result.placement is None:
             raise ValueError(f"--solution-out: {result.solver} returned no placement ({result.status})")
@@ -206,8 +217,22 @@ def _evaluate_scenario(scenario, args) -> int:
         raise ValueError(f"--solution: {args.solution} holds a {type(solution).__name__}, not a solution")
     ev = partopt.evaluate(scenario, solution.placement, solution.start_s)
     if args.json:
-        keys = ("placement", "start_s", "finish_s", "block_delay", "task_delay", "device_energy", "total_delay",
-                "penalty", "energy", "local_delay", "edge_delay", "waiting_delay", "schedule", "problems")
+        keys = (
+            "placement",
+            "start_s",
+            "finish_s",
+            "block_delay",
+            "task_delay",
+            "device_energy",
+            "total_delay",
+            "penalty",
+            "energy",
+            "local_delay",
+            "edge_delay",
+            "waiting_delay",
+            "schedule",
+            "problems",
+        )
         d = {k: getattr(ev, k) for k in keys}
         d.update(deadlines_met=ev.deadlines_met, budget_kept=ev.budget_kept, valid=ev.valid, feasible=ev.feasible)
         print(json.dumps(d, indent=1))
@@ -216,15 +241,20 @@ def _evaluate_scenario(scenario, args) -> int:
     for k, task in enumerate(scenario.tasks):
         wait = sum(max(s - r, 0.0) for s, r in zip(ev.start_s[k], ev.ready_s[k]))
         late = "" if ev.task_deadline_met[k] and all(ev.deadline_met[k]) else " LATE"
-        print(f"{k:>4} {task.device:>6} {task.release_s:>10.4g} {ev.task_delay[k]:>10.4g} {wait:>10.4g}  "
-              f"{list(ev.placement[k])}{late}")
-    print(f"total delay {ev.total_delay:.6g} s (waiting {ev.waiting_delay:.4g}, transmission "
-          f"{ev.transmission_delay:.4g}, computation {ev.computation_delay:.4g}), energy {ev.energy:.6g} J, "
-          f"psi {ev.penalty:.4g} s; schedule {ev.schedule}")
+        print(
+            f"{k:>4} {task.device:>6} {task.release_s:>10.4g} {ev.task_delay[k]:>10.4g} {wait:>10.4g}  "
+            f"{list(ev.placement[k])}{late}"
+        )
+    print(
+        f"total delay {ev.total_delay:.6g} s (waiting {ev.waiting_delay:.4g}, transmission "
+        f"{ev.transmission_delay:.4g}, computation {ev.computation_delay:.4g}), energy {ev.energy:.6g} J, "
+        f"psi {ev.penalty:.4g} s; schedule {ev.schedule}"
+    )
     for problem in ev.problems:
         print(f"INVALID {problem}")
-    print(f"deadlines met: {ev.deadlines_met}; budgets kept: {ev.budget_kept}; valid: {ev.valid}; "
-          f"feasible: {ev.feasible}")
+    print(
+        f"deadlines met: {ev.deadlines_met}; budgets kept: {ev.budget_kept}; valid: {ev.valid}; feasible: {ev.feasible}"
+    )
     return 0
 
 
@@ -239,21 +269,39 @@ def _evaluate_horizon(horizon, args) -> int:
         raise ValueError(f"--solution: {args.solution} holds a {type(solution).__name__}, not a solution")
     ev = partopt.evaluate(horizon, solution.placement)
     if args.json:
-        d = {k: getattr(ev, k) for k in ("placement", "slot_delay", "slot_energy", "slot_penalty",
-                                          "remaining_energy", "total_delay", "energy", "penalty", "energy_max_j")}
-        d.update(deadlines_met=ev.deadlines_met, battery_kept=ev.battery_kept, empty_slot=ev.empty_slot,
-                 feasible=ev.feasible)
+        d = {
+            k: getattr(ev, k)
+            for k in (
+                "placement",
+                "slot_delay",
+                "slot_energy",
+                "slot_penalty",
+                "remaining_energy",
+                "total_delay",
+                "energy",
+                "penalty",
+                "energy_max_j",
+            )
+        }
+        d.update(
+            deadlines_met=ev.deadlines_met, battery_kept=ev.battery_kept, empty_slot=ev.empty_slot, feasible=ev.feasible
+        )
         print(json.dumps(d, indent=1))
         return 0
     print(f"{'slot':>5} {'delay s':>10} {'energy J':>10} {'left J':>10}  placement")
     for t, pl in enumerate(ev.placement):
-        print(f"{t:>5} {ev.slot_delay[t]:>10.4g} {ev.slot_energy[t]:>10.4g} {ev.remaining_energy[t]:>10.4g}  "
-              f"{list(pl)}")
-    print(f"total delay {ev.total_delay:.6g} s, energy {ev.energy:.6g} J of {ev.energy_max_j:.6g} J, "
-          f"psi {ev.penalty:.4g} s")
+        print(
+            f"{t:>5} {ev.slot_delay[t]:>10.4g} {ev.slot_energy[t]:>10.4g} {ev.remaining_energy[t]:>10.4g}  {list(pl)}"
+        )
+    print(
+        f"total delay {ev.total_delay:.6g} s, energy {ev.energy:.6g} J of {ev.energy_max_j:.6g} J, "
+        f"psi {ev.penalty:.4g} s"
+    )
     empty = "never" if ev.empty_slot is None else f"after slot {ev.empty_slot}"
-    print(f"deadlines met: {ev.deadlines_met}; battery kept: {ev.battery_kept} (runs out {empty}); "
-          f"feasible: {ev.feasible}")
+    print(
+        f"deadlines met: {ev.deadlines_met}; battery kept: {ev.battery_kept} (runs out {empty}); "
+        f"feasible: {ev.feasible}"
+    )
     return 0
 
 
@@ -279,21 +327,43 @@ def cmd_evaluate(args) -> int:
         raise ValueError("placement: give one location per block (0 device, 1..N servers) or --solution")
     ev = partopt.evaluate(inst, args.placement)
     if args.json:
-        d = {k: getattr(ev, k) for k in ("placement", "transmission_delay", "computation_delay", "return_delay",
-                                          "block_delay", "block_energy", "deadline_met", "total_delay", "energy",
-                                          "penalty", "local_delay", "edge_delay")}
-        d.update(deadlines_met=ev.deadlines_met, budget_kept=ev.budget_kept, feasible=ev.feasible,
-                 reward=ev.reward(args.beta))
+        d = {
+            k: getattr(ev, k)
+            for k in (
+                "placement",
+                "transmission_delay",
+                "computation_delay",
+                "return_delay",
+                "block_delay",
+                "block_energy",
+                "deadline_met",
+                "total_delay",
+                "energy",
+                "penalty",
+                "local_delay",
+                "edge_delay",
+            )
+        }
+        d.update(
+            deadlines_met=ev.deadlines_met,
+            budget_kept=ev.budget_kept,
+            feasible=ev.feasible,
+            reward=ev.reward(args.beta),
+        )
         print(json.dumps(d, indent=1))
         return 0
     print(f"{'block':>5} {'loc':>4} {'trans s':>10} {'comp s':>10} {'delay s':>10} {'deadline':>9} {'energy J':>10}")
     for m, blk in enumerate(inst.blocks):
         tau = "-" if blk.deadline_s is None else f"{blk.deadline_s:.4g}"
         flag = "" if ev.deadline_met[m] else " LATE"
-        print(f"{m:>5} {ev.placement[m]:>4} {ev.transmission_delay[m]:>10.4g} {ev.computation_delay[m]:>10.4g} "
-              f"{ev.block_delay[m]:>10.4g} {tau:>9} {ev.block_energy[m]:>10.4g}{flag}")
-    print(f"total delay {ev.total_delay:.6g} s (return {ev.return_delay:.4g} s), energy {ev.energy:.6g} J, "
-          f"psi {ev.penalty:.4g} s, reward(beta={args.beta:g}) {ev.reward(args.beta):.6g}")
+        print(
+            f"{m:>5} {ev.placement[m]:>4} {ev.transmission_delay[m]:>10.4g} {ev.computation_delay[m]:>10.4g} "
+            f"{ev.block_delay[m]:>10.4g} {tau:>9} {ev.block_energy[m]:>10.4g}{flag}"
+        )
+    print(
+        f"total delay {ev.total_delay:.6g} s (return {ev.return_delay:.4g} s), energy {ev.energy:.6g} J, "
+        f"psi {ev.penalty:.4g} s, reward(beta={args.beta:g}) {ev.reward(args.beta):.6g}"
+    )
     print(f"deadlines met: {ev.deadlines_met}; budget kept: {ev.budget_kept}; feasible: {ev.feasible}")
     return 0
 
@@ -303,27 +373,47 @@ def cmd_bench(args) -> int:
     from partopt.bench.harness import benchmark
 
     suite_label = Path(args.suite).stem if args.suite.endswith(".jsonl") else args.suite
-    out = Path(args.out) if args.out else _new_rows_file(suite_label + ("" if args.objective == "hard"
-                                                                         else f"-{args.objective}"))
+    out = (
+        Path(args.out)
+        if args.out
+        else _new_rows_file(suite_label + ("" if args.objective == "hard" else f"-{args.objective}"))
+    )
     options: dict[str, dict] = {}
     for item in args.option or []:
         solver, _, pair = item.partition(":")
         options.setdefault(solver, {}).update(key_values([pair], "--option"))
     solvers = args.solvers or _default_solvers(args.suite)
     with scheduler_executor(args.scheduler) as executor:
-        run = benchmark(args.suite, solvers, reference=args.reference, objective=args.objective, beta=args.beta,
-                        seeds=args.seeds, out=out, jobs=args.jobs, time_limit=args.time_limit, limit=args.limit,
-                        options=options, redo=args.redo, progress=not args.quiet, executor=executor)
+        run = benchmark(
+            args.suite,
+            solvers,
+            reference=args.reference,
+            objective=args.objective,
+            beta=args.beta,
+            seeds=args.seeds,
+            out=out,
+            jobs=args.jobs,
+            time_limit=args.time_limit,
+            limit=args.limit,
+            options=options,
+            redo=args.redo,
+            progress=not args.quiet,
+            executor=executor,
+        )
     if args.json:
         print(json.dumps([{k: _jsonable(v) for k, v in s.items()} for s in run.summary], indent=1))
     else:
-        print(f"{args.suite}: {len({r['instance'] for r in run.rows})} instances, objective {args.objective}"
-              + (f" (beta={args.beta:g})" if args.objective == "penalty" else "")
-              + (", reference: the suite's stored optima (or best known, with a bound)"
-                 if _suite_problem(args.suite) == "scenario" and args.reference == "dp" else
-                 f", reference {args.reference}")
-              + f"; {run.new_rows} new rows"
-              + (f", {len(run.rows) - run.new_rows} reused from {out}" if len(run.rows) > run.new_rows else ""))
+        print(
+            f"{args.suite}: {len({r['instance'] for r in run.rows})} instances, objective {args.objective}"
+            + (f" (beta={args.beta:g})" if args.objective == "penalty" else "")
+            + (
+                ", reference: the suite's stored optima (or best known, with a bound)"
+                if _suite_problem(args.suite) == "scenario" and args.reference == "dp"
+                else f", reference {args.reference}"
+            )
+            + f"; {run.new_rows} new rows"
+            + (f", {len(run.rows) - run.new_rows} reused from {out}" if len(run.rows) > run.new_rows else "")
+        )
         print(run.table())
         print(f"rows: {out}")
     with open(out.with_name(out.stem + "-summary.csv"), "w", newline="") as fh:
@@ -345,11 +435,12 @@ def _new_rows_file(stem: str) -> Path:
 
 
 def _suite_problem(suite: str) -> str:
-    """"scenario" for a shared-edge suite (by name or file name), else "chain"."""
+    """ "scenario" for a shared-edge suite (by name or file name), else "chain"."""
     from partopt.bench.suites import SUITES
 
-    return "scenario" if (suite in SUITES and SUITES[suite].shared) or Path(suite).name.startswith("shared-") \
-        else "chain"
+    return (
+        "scenario" if (suite in SUITES and SUITES[suite].shared) or Path(suite).name.startswith("shared-") else "chain"
+    )
 
 
 def _default_solvers(suite: str) -> list[str]:
@@ -358,8 +449,12 @@ def _default_solvers(suite: str) -> list[str]:
     from partopt.registry import list_solvers
 
     problem = _suite_problem(suite)
-    return [s for kind in ("exact", "heuristic") for s in list_solvers(kind, problem=problem)
-            if s not in ("brute-force", "milp-ortools", "milp-pulp", "shared-milp", "shared-bnb", "shared-cpsat")]
+    return [
+        s
+        for kind in ("exact", "heuristic")
+        for s in list_solvers(kind, problem=problem)
+        if s not in ("brute-force", "milp-ortools", "milp-pulp", "shared-milp", "shared-bnb", "shared-cpsat")
+    ]
 
 
 def cmd_plot(args) -> int:
@@ -401,16 +496,23 @@ def _suite_actions(suites, names, args, executor) -> int:
     for name in names:
         bar = Progress(f"{args.action} {name}", len(suites.SUITES[name].points) * suites.SUITES[name].count)
         if args.action == "build":
-            path = suites.build_suite(name, verify_with=None if args.no_verify else "milp-ortools",
-                                      progress=lambda k, total: bar.update(k), executor=executor)
+            path = suites.build_suite(
+                name,
+                verify_with=None if args.no_verify else "milp-ortools",
+                progress=lambda k, total: bar.update(k),
+                executor=executor,
+            )
             print(f"wrote {path}")
             if not suites.SUITES[name].shared:
                 shares = suites.fixed_heuristic_shares(name)
-                print(f"{name}: optimal answers of fixed heuristics: "
-                      + ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items()))
+                print(
+                    f"{name}: optimal answers of fixed heuristics: "
+                    + ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items())
+                )
         else:
-            problems = suites.check_suite(name, progress=lambda k, total: bar.update(k), reprove=args.reprove,
-                                          time_limit=args.time_limit)
+            problems = suites.check_suite(
+                name, progress=lambda k, total: bar.update(k), reprove=args.reprove, time_limit=args.time_limit
+            )
             if problems:
                 print(f"{name}: {len(problems)} differences", *problems[:20], sep="\n  ")
                 return 1
@@ -430,8 +532,9 @@ def cmd_profile(args) -> int:
     try:
         shape = tuple(int(v) for v in args.input_shape.split(","))
     except ValueError:
-        raise ValueError(f"--input-shape: must be integers separated by commas (e.g. 3,224,224), "
-                         f"got {args.input_shape!r}") from None
+        raise ValueError(
+            f"--input-shape: must be integers separated by commas (e.g. 3,224,224), got {args.input_shape!r}"
+        ) from None
     if not shape or any(v <= 0 for v in shape) or math.prod(shape) > 2**31:
         raise ValueError(f"--input-shape: must be positive sizes of at most 2^31 elements in all, got {shape}")
     sys.path.insert(0, os.getcwd())  # PACKAGE.MODULE as `python -m` would find it
@@ -446,8 +549,9 @@ def cmd_profile(args) -> int:
     import torch
 
     model = target if isinstance(target, torch.nn.Module) else target()
-    prof = partopt.profile(model, torch.randn(1, *shape), name=args.name, measure=args.measure,
-                           repeats=args.repeats, threads=args.threads)
+    prof = partopt.profile(
+        model, torch.randn(1, *shape), name=args.name, measure=args.measure, repeats=args.repeats, threads=args.threads
+    )
     if args.latency_table:
         prof = with_latency_table(prof, args.latency_table)
     print(prof.summary())
@@ -471,12 +575,22 @@ def cmd_list(args) -> int:
     print("profiles:")
     for name in list_profiles():
         prof = load_profile(name)
-        print(f"  {name:16} {prof.total_flops / 1e9:7.2f} GFLOPs {prof.total_params / 1e6:7.2f} M params, "
-              f"{prof.natural_blocks:2} blocks: {prof.definition}")
+        print(
+            f"  {name:16} {prof.total_flops / 1e9:7.2f} GFLOPs {prof.total_params / 1e6:7.2f} M params, "
+            f"{prof.natural_blocks:2} blocks: {prof.definition}"
+        )
     return 0
 
 
 def cmd_train(args) -> int:
+    import importlib.util
+
+    absent = [pkg for pkg in ("torch", "gymnasium") if importlib.util.find_spec(pkg) is None]
+    if absent:  # the install hint, before anything imports them
+        raise ImportError(
+            f"partopt train needs torch and gymnasium (missing: {', '.join(absent)}); "
+            'install them with pip install "partopt[learned]"'
+        )
     from partopt.learned.cli import train_main
 
     return train_main(args)
@@ -494,15 +608,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name, help_text, fn):
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOGS.get(name),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EPILOGS.get(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(fn=fn)
         return p
 
-    p = add("generate", "write instances drawn from a generator (paper, dil, random, mobile; shared; horizon)",
-            cmd_generate)
-    p.add_argument("name", help="generator: paper, dil, random, mobile (one chain), shared (a shared-edge "
-                                "scenario) or horizon (slots sharing a battery)")
+    p = add(
+        "generate", "write instances drawn from a generator (paper, dil, random, mobile; shared; horizon)", cmd_generate
+    )
+    p.add_argument(
+        "name",
+        help="generator: paper, dil, random, mobile (one chain), shared (a shared-edge "
+        "scenario) or horizon (slots sharing a battery)",
+    )
     p.add_argument("--seed", type=int, default=0, help="stream seed (default 0)")
     p.add_argument("--count", type=int, default=1, help="how many instances (default 1)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="generator parameter (repeatable)")
@@ -514,11 +637,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="with --generate: the instance seed")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="with --generate: generator parameter")
     p.add_argument("--solver", help="solver name (see `partopt list`; default dp, or shared-exact for a scenario)")
-    p.add_argument("--objective", choices=["hard", "penalty"], default="hard",
-                   help="hard: problem P with deadlines as constraints; penalty: L + beta psi (default hard)")
+    p.add_argument(
+        "--objective",
+        choices=["hard", "penalty"],
+        default="hard",
+        help="hard: problem P with deadlines as constraints; penalty: L + beta psi (default hard)",
+    )
     p.add_argument("--beta", type=float, default=1.0, help="penalty weight beta (default 1)")
-    p.add_argument("--time-limit", type=float, help="seconds, for solvers that take one (an exact scenario "
-                                                  "solve: 60 by default; inf for none)")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds, for solvers that take one (an exact scenario solve: 60 by default; inf for none)",
+    )
     p.add_argument("--solver-seed", type=int, help="seed of a randomized solver")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="solver option, e.g. backend=cp-sat")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -533,8 +663,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("bench", "run solvers over a suite and report optimality gaps", cmd_bench)
     p.add_argument("suite", help="suite name (see `partopt suite list`) or .jsonl file")
-    p.add_argument("--solvers", nargs="+",
-                   help="solver names (default: every exact and heuristic solver of the suite's kind)")
+    p.add_argument(
+        "--solvers", nargs="+", help="solver names (default: every exact and heuristic solver of the suite's kind)"
+    )
     p.add_argument("--reference", default="dp", help="solver giving the optimum (default dp)")
     p.add_argument("--objective", choices=["hard", "penalty"], default="hard")
     p.add_argument("--beta", type=float, default=1.0)
@@ -543,14 +674,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N instances")
     p.add_argument("--time-limit", type=float, help="seconds per solve")
     p.add_argument("--option", action="append", metavar="SOLVER:KEY=VALUE", help="option for one solver")
-    p.add_argument("--out", help="rows CSV; rows already in it are reused (resumed), others appended "
-                                 "(default: a new SUITE.csv, SUITE-2.csv, ... in the working directory)")
-    p.add_argument("--redo", nargs="+", default=[], metavar="SOLVER",
-                   help="drop these solvers' stored rows and run them again (e.g. after retraining)")
+    p.add_argument(
+        "--out",
+        help="rows CSV; rows already in it are reused (resumed), others appended "
+        "(default: a new SUITE.csv, SUITE-2.csv, ... in the working directory)",
+    )
+    p.add_argument(
+        "--redo",
+        nargs="+",
+        default=[],
+        metavar="SOLVER",
+        help="drop these solvers' stored rows and run them again (e.g. after retraining)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N local workers (extra [dask])")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N local workers (extra [dask])",
+    )
 
     p = add("plot", "draw benchmark rows: gap distribution, or delay/energy against a sweep axis", cmd_plot)
     p.add_argument("kind", choices=["gaps", "sweep"])
@@ -562,32 +704,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "build", "check"])
     p.add_argument("names", nargs="*", help="suite names, or 'all'")
     p.add_argument("--no-verify", action="store_true", help="build without the MILP check of the references")
-    p.add_argument("--reprove", action="store_true",
-                   help="check: solve each shared-edge entry again; a better schedule refutes a stored optimum")
-    p.add_argument("--time-limit", type=float, metavar="SECONDS",
-                   help="check --reprove: seconds per exact solve (default: the suite's own)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N local workers (extra [dask])")
+    p.add_argument(
+        "--reprove",
+        action="store_true",
+        help="check: solve each shared-edge entry again; a better schedule refutes a stored optimum",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="check --reprove: seconds per exact solve (default: the suite's own)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N local workers (extra [dask])",
+    )
 
-    p = add("profile", "profile your own PyTorch model into a chain of units (a partopt.profile/2 file)",
-            cmd_profile)
-    p.add_argument("factory", help="PACKAGE.MODULE:FACTORY, a function returning the torch.nn.Module (or a "
-                                   "module-level model object)")
+    p = add("profile", "profile your own PyTorch model into a chain of units (a partopt.profile/2 file)", cmd_profile)
+    p.add_argument(
+        "factory",
+        help="PACKAGE.MODULE:FACTORY, a function returning the torch.nn.Module (or a module-level model object)",
+    )
     p.add_argument("--input-shape", required=True, metavar="C,H,W", help="one input's shape, without the batch")
     p.add_argument("--name", help="the profile's name (default: the model's class)")
     p.add_argument("--measure", action="store_true", help="time every unit on this machine")
     p.add_argument("--repeats", type=int, default=20, help="with --measure: timed runs per unit (median kept)")
     p.add_argument("--threads", type=int, default=1, help="with --measure: torch threads")
-    p.add_argument("--latency-table", metavar="CSV",
-                   help="unit times from another profiler (columns unit,latency_s[,output_bytes])")
+    p.add_argument(
+        "--latency-table",
+        metavar="CSV",
+        help="unit times from another profiler (columns unit,latency_s[,output_bytes])",
+    )
     p.add_argument("-o", "--output", required=True, help="the profile file to write (.json)")
 
     p = add("list", "list solvers, generators, suites and DNN profiles", cmd_list)
 
-    p = add("train", "train a learned solver (mt-a3c, a3c, dqn, imitation, distilled, shape-free, "
-                     "shared-learned)", cmd_train)
-    p.add_argument("agent", choices=["mt-a3c", "a3c", "dqn", "imitation", "distilled", "shape-free",
-                                     "shared-learned"])
+    p = add(
+        "train",
+        "train a learned solver (mt-a3c, a3c, dqn, imitation, distilled, shape-free, shared-learned)",
+        cmd_train,
+    )
+    p.add_argument("agent", choices=["mt-a3c", "a3c", "dqn", "imitation", "distilled", "shape-free", "shared-learned"])
     p.add_argument("--config", action="append", metavar="KEY=VALUE", help="training setting (repeatable)")
     p.add_argument("--out", help="checkpoint path")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")

@@ -30,8 +30,9 @@ __all__ = [
 ]
 
 #: Exceptions (by class name) that mean the worker, not the task, failed: the task is retried once.
-LOST_WORKER_ERRORS = frozenset({"KilledWorker", "BrokenProcessPool", "CommClosedError", "CancelledError",
-                                "FutureCancelledError", "WorkerLost"})
+LOST_WORKER_ERRORS = frozenset(
+    {"KilledWorker", "BrokenProcessPool", "CommClosedError", "CancelledError", "FutureCancelledError", "WorkerLost"}
+)
 
 
 def usable_cores() -> int:
@@ -86,8 +87,11 @@ class TaskFailure:
 
 
 def _lost(error: BaseException) -> bool:
-    return (type(error).__name__ in LOST_WORKER_ERRORS or isinstance(error, (ConnectionError, TimeoutError))
-            or _result_lost_in_relay(error))
+    return (
+        type(error).__name__ in LOST_WORKER_ERRORS
+        or isinstance(error, (ConnectionError, TimeoutError))
+        or _result_lost_in_relay(error)
+    )
 
 
 def _result_lost_in_relay(error: BaseException) -> bool:
@@ -103,8 +107,9 @@ def _result_lost_in_relay(error: BaseException) -> bool:
     return tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith("distributed/cfexecutor.py")
 
 
-def map_unordered(executor: Executor, fn: Callable, tasks: Iterable, *, in_flight: int = 64,
-                  retries: int = 1) -> Iterator[tuple[Any, Any]]:
+def map_unordered(
+    executor: Executor, fn: Callable, tasks: Iterable, *, in_flight: int = 64, retries: int = 1
+) -> Iterator[tuple[Any, Any]]:
     """(task, result) for every task as soon as it is done, in any order; ``result`` is a
     :class:`TaskFailure` when the task's worker was lost ``retries`` + 1 times."""
     pending: dict[Future, tuple[Any, int]] = {}

@@ -74,8 +74,9 @@ def short(value: Any) -> str:
     return _SHORT.repr(value)
 
 
-def number_field(value: Any, name: str, *, lower: str = "none", optional: bool = False,
-                 upper: float = math.inf) -> float | None:
+def number_field(
+    value: Any, name: str, *, lower: str = "none", optional: bool = False, upper: float = math.inf
+) -> float | None:
     """Check a real number: finite, ``> 0`` (lower="positive") or ``>= 0`` (lower="nonneg"), and at
     most ``upper``."""
     if value is None:

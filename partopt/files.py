@@ -68,7 +68,7 @@ def load_json(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        bad = short(raw[error.start:error.start + 4])
+        bad = short(raw[error.start : error.start + 4])
         raise InstanceError("", f"{path}: not UTF-8 text (byte {error.start}: {bad})") from None
     try:
         return json.loads(text, object_pairs_hook=_unique_keys)

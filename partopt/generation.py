@@ -40,12 +40,16 @@ __all__ = [
 
 def value_range(value: Any, name: str) -> tuple[float, float]:
     """A fixed value or a (low, high) pair, checked (booleans are not numbers here)."""
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (tuple, list)) and any(
-            isinstance(v, (bool, np.bool_)) for v in value)):
+    if isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, (tuple, list)) and any(isinstance(v, (bool, np.bool_)) for v in value)
+    ):
         raise ValueError(f"{name}: need a number or a (low, high) pair, got {value!r}")
     try:
-        lo, hi = ((float(value), float(value)) if isinstance(value, (int, float, np.number))
-                  else (float(value[0]), float(value[1])))
+        lo, hi = (
+            (float(value), float(value))
+            if isinstance(value, (int, float, np.number))
+            else (float(value[0]), float(value[1]))
+        )
         if len(np.atleast_1d(value)) > 2:
             raise ValueError
     except (TypeError, ValueError, IndexError):
@@ -84,8 +88,10 @@ def check_positive_params(generator) -> None:
         if value is None:
             continue
         values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-        numbers = all(not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.number))
-                      and math.isfinite(v) for v in values)
+        numbers = all(
+            not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.number)) and math.isfinite(v)
+            for v in values
+        )
         # one value > 0, or a (low, high) draw with low >= 0 and high > 0 (a draw of exactly 0 has no chance)
         if not numbers or values[-1] <= 0 or values[0] < 0:
             raise ValueError(f"{f_.name}: must be > 0 (or a (low, high) pair with 0 <= low, 0 < high), got {value!r}")
@@ -154,8 +160,9 @@ def get_generator(name: str, **params) -> Generator:
         Its ``generate(seed)`` and ``generate_many(count, seed)`` draw instances.
     """
     if name not in GENERATORS:
-        raise ValueError(f"generator: unknown name {name!r}; available: {', '.join(GENERATORS)}."
-                         + did_you_mean(name, GENERATORS))
+        raise ValueError(
+            f"generator: unknown name {name!r}; available: {', '.join(GENERATORS)}." + did_you_mean(name, GENERATORS)
+        )
     cls = load_target(GENERATORS[name])
     known = {f.name for f in dataclasses.fields(cast("Any", cls))}
     for key in params:

@@ -10,7 +10,7 @@ __all__ = ["did_you_mean", "key_values"]
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """" Did you mean 'x'?" for the closest of ``choices``, or "" when none is close."""
+    """ " Did you mean 'x'?" for the closest of ``choices``, or "" when none is close."""
     close = difflib.get_close_matches(str(name), list(choices), n=1)
     return f" Did you mean {close[0]!r}?" if close else ""
 

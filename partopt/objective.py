@@ -39,9 +39,12 @@ class EvaluationCore:
     def summary(self) -> str:
         """Total delay, energy, penalty and the constraint flags, one line each."""
         ev: Any = self
-        lines = [f"total delay  {ev.total_delay:.6g} s", f"energy       {ev.energy:.6g} J",
-                 f"penalty psi  {ev.penalty:.4g} s",
-                 f"deadlines met: {ev.deadlines_met}; budget kept: {ev.budget_kept}; feasible: {ev.feasible}"]
+        lines = [
+            f"total delay  {ev.total_delay:.6g} s",
+            f"energy       {ev.energy:.6g} J",
+            f"penalty psi  {ev.penalty:.4g} s",
+            f"deadlines met: {ev.deadlines_met}; budget kept: {ev.budget_kept}; feasible: {ev.feasible}",
+        ]
         problems = getattr(ev, "problems", ())
         if problems:
             lines.append(f"invalid schedule: {len(problems)} problems, first: {problems[0]}")
@@ -109,5 +112,3 @@ class Objective:
 
     def __str__(self) -> str:
         return self.kind if self.kind == "hard" else f"penalty(beta={self.beta:g})"
-
-

@@ -131,22 +131,33 @@ class DNNProfile:
         """A few lines: units and cut points, FLOPs, parameters, the largest unit's share (and
         whether its work is in parallel branches), measured times against the whole pass."""
         big = max(self.units, key=lambda u: u.flops)
-        lines = [f"{self.network}: {len(self.units)} units"
-                 + ("" if self.cut_points is None else f" ({self.cut_points} cut points)")
-                 + f", {self.total_flops / 1e9:.3g} GFLOPs, {self.total_params / 1e6:.3g} M parameters",
-                 f"largest unit {big.name} ({big.kind}): {100 * self.largest_unit_share():.1f}% of the FLOPs"
-                 + ("; its work is in parallel branches, which a chain places together" if big.branches else "")]
+        lines = [
+            f"{self.network}: {len(self.units)} units"
+            + ("" if self.cut_points is None else f" ({self.cut_points} cut points)")
+            + f", {self.total_flops / 1e9:.3g} GFLOPs, {self.total_params / 1e6:.3g} M parameters",
+            f"largest unit {big.name} ({big.kind}): {100 * self.largest_unit_share():.1f}% of the FLOPs"
+            + ("; its work is in parallel branches, which a chain places together" if big.branches else ""),
+        ]
         if self.measured_ratio is not None:
-            lines.append(f"measured: units sum to {sum(u.time_s or 0.0 for u in self.units) * 1e3:.3f} ms, "
-                         f"{self.measured_ratio:.2f}x the whole forward pass ({(self.whole_time_s or 0) * 1e3:.3f} ms)")
+            lines.append(
+                f"measured: units sum to {sum(u.time_s or 0.0 for u in self.units) * 1e3:.3f} ms, "
+                f"{self.measured_ratio:.2f}x the whole forward pass ({(self.whole_time_s or 0) * 1e3:.3f} ms)"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``partopt.profile/2`` form (JSON-ready)."""
         units = []
         for u in self.units:
-            d = {"name": u.name, "kind": u.kind, "stage": u.stage, "macs": u.macs, "flops": u.flops,
-                 "params": u.params, "output_elements": u.output_elements}
+            d = {
+                "name": u.name,
+                "kind": u.kind,
+                "stage": u.stage,
+                "macs": u.macs,
+                "flops": u.flops,
+                "params": u.params,
+                "output_elements": u.output_elements,
+            }
             for key in ("counted_flops", "elementwise_flops", "time_s", "output_bytes"):
                 if getattr(u, key) is not None:
                     d[key] = getattr(u, key)
@@ -155,9 +166,14 @@ class DNNProfile:
             if u.branches:
                 d["branches"] = True
             units.append(d)
-        out: dict[str, Any] = {"format": PROFILE_FORMAT, "network": self.network, "definition": self.definition,
-                               "input_shape": list(self.input_shape or (self.input_elements,)),
-                               "bits_per_element": self.bits_per_element, "total_params": self.total_params}
+        out: dict[str, Any] = {
+            "format": PROFILE_FORMAT,
+            "network": self.network,
+            "definition": self.definition,
+            "input_shape": list(self.input_shape or (self.input_elements,)),
+            "bits_per_element": self.bits_per_element,
+            "total_params": self.total_params,
+        }
         for key in ("cut_points", "machine", "whole_time_s"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -287,8 +303,10 @@ def load_profile(network: str | os.PathLike | DNNProfile) -> DNNProfile:
 def _load_shipped(network: str) -> DNNProfile:
     path = data_dir() / "profiles" / f"{network}.json"
     if not path.exists():
-        raise ValueError(f"network: unknown profile {network!r}; available: {', '.join(list_profiles())}, "
-                         f"or the path of a profile file")
+        raise ValueError(
+            f"network: unknown profile {network!r}; available: {', '.join(list_profiles())}, "
+            f"or the path of a profile file"
+        )
     return _load_file(str(path), 0, 0)
 
 
@@ -321,10 +339,16 @@ def _optional_number(d: dict, key: str, where: str, *, positive: bool = False) -
     value = d.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (
-            positive and value == 0):
-        raise InstanceError(f"{where}{key}", f"must be a finite number {'> 0' if positive else '>= 0'}, "
-                                             f"got {short(value)}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+        or (positive and value == 0)
+    ):
+        raise InstanceError(
+            f"{where}{key}", f"must be a finite number {'> 0' if positive else '>= 0'}, got {short(value)}"
+        )
     return float(value)
 
 
@@ -355,8 +379,11 @@ def profile_from_dict(data) -> DNNProfile:
         if not isinstance(data.get(key), str):
             raise InstanceTypeError(key, f"must be a string, got {short(data.get(key))}")
     shape = data.get("input_shape")
-    if not isinstance(shape, list) or not shape or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0
-                                                        for v in shape):
+    if (
+        not isinstance(shape, list)
+        or not shape
+        or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in shape)
+    ):
         raise InstanceError("input_shape", f"must be a list of positive integers, got {short(shape)}")
     raw = data.get("units")
     if not isinstance(raw, list) or not raw:
@@ -407,8 +434,10 @@ def with_latency_table(profile: DNNProfile, path: str | os.PathLike) -> DNNProfi
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or not {"unit", "latency_s"} <= set(reader.fieldnames):
-            raise ValueError(f"{path}:1: the header must name the columns unit and latency_s (output_bytes "
-                             f"optional), got {reader.fieldnames}")
+            raise ValueError(
+                f"{path}:1: the header must name the columns unit and latency_s (output_bytes "
+                f"optional), got {reader.fieldnames}"
+            )
         for line, row in enumerate(reader, start=2):
             unit = (row.get("unit") or "").strip()
             if unit not in names:
@@ -419,15 +448,22 @@ def with_latency_table(profile: DNNProfile, path: str | os.PathLike) -> DNNProfi
                 seconds = float(row["latency_s"])
                 out_bytes = int(row["output_bytes"]) if row.get("output_bytes") not in (None, "") else None
             except ValueError:
-                raise ValueError(f"{path}:{line}: latency_s must be a number of seconds (and output_bytes an "
-                                 f"integer), got {row.get('latency_s')!r}") from None
+                raise ValueError(
+                    f"{path}:{line}: latency_s must be a number of seconds (and output_bytes an "
+                    f"integer), got {row.get('latency_s')!r}"
+                ) from None
             if not (math.isfinite(seconds) and seconds > 0) or (out_bytes is not None and out_bytes < 0):
                 raise ValueError(f"{path}:{line}: latency_s must be > 0 (got {seconds!r}) and output_bytes >= 0")
             found[unit] = (seconds, out_bytes)
     missing = [u.name for u in profile.units if u.name not in found]
     if missing:
         raise ValueError(f"{path}: units missing from the table: {', '.join(missing[:10])}")
-    units = tuple(dataclasses.replace(u, time_s=found[u.name][0],
-                                      output_bytes=found[u.name][1] if found[u.name][1] is not None else u.output_bytes)
-                  for u in profile.units)
+    units = tuple(
+        dataclasses.replace(
+            u,
+            time_s=found[u.name][0],
+            output_bytes=found[u.name][1] if found[u.name][1] is not None else u.output_bytes,
+        )
+        for u in profile.units
+    )
     return dataclasses.replace(profile, units=units, whole_time_s=None)

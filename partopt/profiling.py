@@ -49,15 +49,50 @@ class ProfileError(ValueError):
 
 #: Module types whose element-wise work is counted (per output element): name -> weight.
 ELEMENTWISE_MODULES = {
-    "ReLU": 1, "ReLU6": 1, "GELU": 1, "SiLU": 1, "Sigmoid": 1, "Tanh": 1, "Hardswish": 1, "Hardsigmoid": 1,
-    "LeakyReLU": 1, "ELU": 1, "Softmax": 1, "MaxPool2d": 1, "AvgPool2d": 1, "AdaptiveAvgPool2d": 1,
-    "AdaptiveMaxPool2d": 1, "BatchNorm1d": 2, "BatchNorm2d": 2, "LayerNorm": 2, "GroupNorm": 2,
+    "ReLU": 1,
+    "ReLU6": 1,
+    "GELU": 1,
+    "SiLU": 1,
+    "Sigmoid": 1,
+    "Tanh": 1,
+    "Hardswish": 1,
+    "Hardsigmoid": 1,
+    "LeakyReLU": 1,
+    "ELU": 1,
+    "Softmax": 1,
+    "MaxPool2d": 1,
+    "AvgPool2d": 1,
+    "AdaptiveAvgPool2d": 1,
+    "AdaptiveMaxPool2d": 1,
+    "BatchNorm1d": 2,
+    "BatchNorm2d": 2,
+    "LayerNorm": 2,
+    "GroupNorm": 2,
 }
 #: Function and method names whose element-wise work is counted (per output element).
 ELEMENTWISE_FUNCTIONS = {
-    "relu": 1, "relu_": 1, "gelu": 1, "silu": 1, "sigmoid": 1, "tanh": 1, "hardswish": 1, "softmax": 1,
-    "add": 1, "add_": 1, "iadd": 1, "mul": 1, "mul_": 1, "sub": 1, "truediv": 1, "div": 1, "max_pool2d": 1,
-    "avg_pool2d": 1, "adaptive_avg_pool2d": 1, "mean": 1, "layer_norm": 2, "batch_norm": 2,
+    "relu": 1,
+    "relu_": 1,
+    "gelu": 1,
+    "silu": 1,
+    "sigmoid": 1,
+    "tanh": 1,
+    "hardswish": 1,
+    "softmax": 1,
+    "add": 1,
+    "add_": 1,
+    "iadd": 1,
+    "mul": 1,
+    "mul_": 1,
+    "sub": 1,
+    "truediv": 1,
+    "div": 1,
+    "max_pool2d": 1,
+    "avg_pool2d": 1,
+    "adaptive_avg_pool2d": 1,
+    "mean": 1,
+    "layer_norm": 2,
+    "batch_norm": 2,
 }
 
 
@@ -111,17 +146,21 @@ def _trace(model, example_input):
         try:
             out = model(example_input)
         except Exception as error:  # noqa: BLE001 - any failure of the user's forward is reported as such
-            raise ProfileError(f"model: its forward fails on the example input of shape "
-                               f"{tuple(example_input.shape)}: {type(error).__name__}: {error}") from None
+            raise ProfileError(
+                f"model: its forward fails on the example input of shape "
+                f"{tuple(example_input.shape)}: {type(error).__name__}: {error}"
+            ) from None
     if not isinstance(out, torch.Tensor):
         raise ProfileError(f"model: its output must be one tensor (a chain's result), got {type(out).__name__}")
     try:
         graph_module = torch.fx.symbolic_trace(model)
     except Exception as error:  # noqa: BLE001 - tracing fails in many ways; each is the same verdict
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise ProfileError(f"model: cannot be traced by torch.fx ({type(error).__name__}: {first}); a forward with "
-                           f"data-dependent control flow (an if or a loop on a tensor's values) cannot be cut "
-                           f"into a chain") from None
+        raise ProfileError(
+            f"model: cannot be traced by torch.fx ({type(error).__name__}: {first}); a forward with "
+            f"data-dependent control flow (an if or a loop on a tensor's values) cannot be cut "
+            f"into a chain"
+        ) from None
     with torch.no_grad():
         ShapeProp(graph_module).propagate(example_input)
     return graph_module
@@ -196,13 +235,27 @@ def _median_time(fn, x, repeats: int, deadline: float) -> float:
 
 def _machine(threads: int) -> dict[str, Any]:
     torch = _torch()
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "threads": threads, "torch": torch.__version__,
-            "python": platform.python_version()}
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
 
 
-def profile(model, example_input, *, name: str | None = None, measure: bool = False, repeats: int = 20,
-            threads: int = 1, time_cap_s: float = 120.0, progress: bool | None = None) -> DNNProfile:
+def profile(
+    model,
+    example_input,
+    *,
+    name: str | None = None,
+    measure: bool = False,
+    repeats: int = 20,
+    threads: int = 1,
+    time_cap_s: float = 120.0,
+    progress: bool | None = None,
+) -> DNNProfile:
     """Profile a PyTorch model as a chain of units (see the module docstring).
 
     Parameters
@@ -278,24 +331,45 @@ def profile(model, example_input, *, name: str | None = None, measure: bool = Fa
                 branches = _has_branches(members, entering, unit_of, u)
                 seconds = _median_time(part, x, repeats, deadline) if measure else None
                 counted = int(counter.get_total_flops())
-                units.append(Unit(name=_unit_name(members, u), kind=_unit_kind(members, modules), stage=u,
-                                  macs=counted // 2, flops=counted + elementwise, params=params,
-                                  output_elements=int(out.numel()), output_shape=tuple(out.shape[1:]),
-                                  counted_flops=counted, elementwise_flops=elementwise, time_s=seconds,
-                                  branches=branches, output_bytes=int(out.numel() * out.element_size())))
+                units.append(
+                    Unit(
+                        name=_unit_name(members, u),
+                        kind=_unit_kind(members, modules),
+                        stage=u,
+                        macs=counted // 2,
+                        flops=counted + elementwise,
+                        params=params,
+                        output_elements=int(out.numel()),
+                        output_shape=tuple(out.shape[1:]),
+                        counted_flops=counted,
+                        elementwise_flops=elementwise,
+                        time_s=seconds,
+                        branches=branches,
+                        output_bytes=int(out.numel() * out.element_size()),
+                    )
+                )
                 if show and seconds is not None:
-                    print(f"[profile] unit {u + 1}/{len(parts)} {units[-1].name}: "
-                          f"{seconds * 1e3:.3f} ms", file=sys.stderr, flush=True)
+                    print(
+                        f"[profile] unit {u + 1}/{len(parts)} {units[-1].name}: {seconds * 1e3:.3f} ms",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 x = out
             whole = _median_time(model, example_input, repeats, deadline + time_cap_s) if measure else None
     finally:
         torch.set_num_threads(old_threads)
     return DNNProfile(
-        network=name or type(model).__name__, definition=f"{type(model).__module__}.{type(model).__name__}",
-        input_elements=int(example_input[0].numel()), bits_per_element=8 * example_input.element_size(),
-        total_params=sum(p.numel() for p in model.parameters()), units=tuple(units),
-        input_shape=tuple(example_input.shape[1:]), cut_points=len(cuts),
-        machine=_machine(threads) if measure else None, whole_time_s=whole)
+        network=name or type(model).__name__,
+        definition=f"{type(model).__module__}.{type(model).__name__}",
+        input_elements=int(example_input[0].numel()),
+        bits_per_element=8 * example_input.element_size(),
+        total_params=sum(p.numel() for p in model.parameters()),
+        units=tuple(units),
+        input_shape=tuple(example_input.shape[1:]),
+        cut_points=len(cuts),
+        machine=_machine(threads) if measure else None,
+        whole_time_s=whole,
+    )
 
 
 def _numel(node) -> int:
@@ -321,8 +395,11 @@ def _is_shape_query(node) -> bool:
 def _has_branches(members, entering, unit_of: dict, u: int) -> bool:
     """Whether the value entering the unit, or one inside it, feeds two operations of the unit that
     do work (shape queries do not count): parallel paths that a chain cannot place apart."""
-    return any(sum(unit_of.get(user) == u and not _is_shape_query(user) for user in n.users) > 1
-               for n in [entering, *members] if not _is_shape_query(n))
+    return any(
+        sum(unit_of.get(user) == u and not _is_shape_query(user) for user in n.users) > 1
+        for n in [entering, *members]
+        if not _is_shape_query(n)
+    )
 
 
 def _unit_name(members, u: int) -> str:

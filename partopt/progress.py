@@ -89,13 +89,15 @@ class SearchLine:
         if now - self.last < self.every:
             return
         self.last = now
-        print(f"  {solver}: {self.describe()} [{now - self.start:.0f} s]", file=self.stream or sys.stderr,
-              flush=True)
+        print(f"  {solver}: {self.describe()} [{now - self.start:.0f} s]", file=self.stream or sys.stderr, flush=True)
 
     def describe(self) -> str:
         """The incumbent, the bound and the gap between them, readable."""
         best = f"{self.incumbent:.6g} s" if math.isfinite(self.incumbent) else "none yet"
         low = f"{self.bound:.6g} s" if math.isfinite(self.bound) else "none yet"
-        gap = (f", gap {100 * (self.incumbent - self.bound) / self.incumbent:.2f}%"
-               if math.isfinite(self.incumbent) and math.isfinite(self.bound) and self.incumbent > 0 else "")
+        gap = (
+            f", gap {100 * (self.incumbent - self.bound) / self.incumbent:.2f}%"
+            if math.isfinite(self.incumbent) and math.isfinite(self.bound) and self.incumbent > 0
+            else ""
+        )
         return f"incumbent {best}, bound {low}{gap}"

@@ -54,8 +54,13 @@ _S = "partopt.chain.solvers"
 _L = "partopt.learned.solvers"
 _TORCH = ("torch", "gymnasium")
 _builtin("dp", f"{_S}.dp:solve_dp", "exact", "dynamic program over the chain; labels for energy budgets")
-_builtin("milp-ortools", f"{_S}.milp_ortools:solve_milp_ortools", "exact",
-         "MILP through OR-Tools (SCIP via MathOpt, or CP-SAT)", ("ortools",))
+_builtin(
+    "milp-ortools",
+    f"{_S}.milp_ortools:solve_milp_ortools",
+    "exact",
+    "MILP through OR-Tools (SCIP via MathOpt, or CP-SAT)",
+    ("ortools",),
+)
 _builtin("milp-pulp", f"{_S}.milp_pulp:solve_milp_pulp", "exact", "MILP through PuLP (CBC or HiGHS)", ("pulp",))
 _builtin("brute-force", f"{_S}.brute_force:solve_brute_force", "exact", "enumerates all (N+1)^M placements")
 _builtin("greedy", f"{_S}.heuristics:solve_greedy", "heuristic", "each block to the location of least own delay")
@@ -63,58 +68,136 @@ _builtin("apdi", f"{_S}.heuristics:solve_apdi", "heuristic", "average partitioni
 _builtin("rpdi", f"{_S}.heuristics:solve_rpdi", "heuristic", "random partitioning (seeded)", seeded=True)
 _builtin("all-device", f"{_S}.heuristics:solve_all_device", "heuristic", "every block on the device")
 _builtin("all-edge", f"{_S}.heuristics:solve_all_edge", "heuristic", "every block on the best single server")
-_builtin("single-split", f"{_S}.heuristics:solve_single_split", "heuristic",
-         "device prefix, the rest on one server: the best such split")
-_builtin("local-search", f"{_S}.local_search:solve_local_search", "heuristic",
-         "single-block moves from a start placement until none helps")
+_builtin(
+    "single-split",
+    f"{_S}.heuristics:solve_single_split",
+    "heuristic",
+    "device prefix, the rest on one server: the best such split",
+)
+_builtin(
+    "local-search",
+    f"{_S}.local_search:solve_local_search",
+    "heuristic",
+    "single-block moves from a start placement until none helps",
+)
 _E = "partopt.shared.solvers"
-_builtin("shared-exact", f"{_E}.portfolio:solve_shared_exact", "exact",
-         "shared edge: the default; the branch and bound, then CP-SAT from its schedule (best of both)",
-         ("ortools",), problem="scenario")
-_builtin("shared-cpsat", f"{_E}.cpsat:solve_shared_cpsat", "exact",
-         "shared edge: CP-SAT with optional intervals and no-overlap (proves optimality)", ("ortools",),
-         problem="scenario")
-_builtin("shared-milp", f"{_E}.milp:solve_shared_milp", "exact",
-         "shared edge: disjunctive MILP through OR-Tools MathOpt (SCIP), a second opinion on small cases",
-         ("ortools",),
-         problem="scenario")
-_builtin("shared-bnb", f"{_E}.bnb:solve_shared_bnb", "exact",
-         "shared edge: branch and bound over schedules in continuous time (no grid), with dominance; small K",
-         problem="scenario")
-_builtin("shared-greedy", f"{_E}.heuristics:solve_shared_greedy", "heuristic",
-         "shared edge: the paper's greedy, each block to the least-loaded server", problem="scenario")
-_builtin("earliest-finish", f"{_E}.heuristics:solve_earliest_finish", "heuristic",
-         "shared edge: tasks in release order, each by a DP that knows when every resource is free",
-         problem="scenario")
-_builtin("shared-local-search", f"{_E}.heuristics:solve_shared_local_search", "heuristic",
-         "shared edge: single-block moves under FIFO dispatch from the earliest-finish placement",
-         problem="scenario")
-_builtin("as-if-alone", f"{_E}.heuristics:solve_as_if_alone", "heuristic",
-         "shared edge: each task's single-chain optimum (DP), then FIFO dispatch", problem="scenario")
+_builtin(
+    "shared-exact",
+    f"{_E}.portfolio:solve_shared_exact",
+    "exact",
+    "shared edge: the default; the branch and bound, then CP-SAT from its schedule (best of both)",
+    ("ortools",),
+    problem="scenario",
+)
+_builtin(
+    "shared-cpsat",
+    f"{_E}.cpsat:solve_shared_cpsat",
+    "exact",
+    "shared edge: CP-SAT with optional intervals and no-overlap (proves optimality)",
+    ("ortools",),
+    problem="scenario",
+)
+_builtin(
+    "shared-milp",
+    f"{_E}.milp:solve_shared_milp",
+    "exact",
+    "shared edge: disjunctive MILP through OR-Tools MathOpt (SCIP), a second opinion on small cases",
+    ("ortools",),
+    problem="scenario",
+)
+_builtin(
+    "shared-bnb",
+    f"{_E}.bnb:solve_shared_bnb",
+    "exact",
+    "shared edge: branch and bound over schedules in continuous time (no grid), with dominance; small K",
+    problem="scenario",
+)
+_builtin(
+    "shared-greedy",
+    f"{_E}.heuristics:solve_shared_greedy",
+    "heuristic",
+    "shared edge: the paper's greedy, each block to the least-loaded server",
+    problem="scenario",
+)
+_builtin(
+    "earliest-finish",
+    f"{_E}.heuristics:solve_earliest_finish",
+    "heuristic",
+    "shared edge: tasks in release order, each by a DP that knows when every resource is free",
+    problem="scenario",
+)
+_builtin(
+    "shared-local-search",
+    f"{_E}.heuristics:solve_shared_local_search",
+    "heuristic",
+    "shared edge: single-block moves under FIFO dispatch from the earliest-finish placement",
+    problem="scenario",
+)
+_builtin(
+    "as-if-alone",
+    f"{_E}.heuristics:solve_as_if_alone",
+    "heuristic",
+    "shared edge: each task's single-chain optimum (DP), then FIFO dispatch",
+    problem="scenario",
+)
 _H = "partopt.horizon.solvers"
-_builtin("horizon-exact", f"{_H}:solve_horizon_exact", "exact",
-         "horizon: offline optimum, exact merge of the slots' Pareto fronts (Lagrangian bound beside)",
-         problem="horizon")
-_builtin("horizon-myopic", f"{_H}:solve_horizon_myopic", "heuristic",
-         "horizon, online: each slot's own optimum within the energy left", problem="horizon")
-_builtin("horizon-fair", f"{_H}:solve_horizon_fair", "heuristic",
-         "horizon, online: each slot's optimum within E^r(t) / slots left", problem="horizon")
-_builtin("horizon-lyapunov", f"{_H}:solve_horizon_lyapunov", "heuristic",
-         "horizon, online: drift-plus-penalty with a virtual energy queue (option V)", problem="horizon")
-_builtin("horizon-learned", f"{_L}:solve_horizon_learned", "learned",
-         "horizon, online: a trained policy (option agent) with E^r(t)/E^max in its state", _TORCH,
-         problem="horizon")
+_builtin(
+    "horizon-exact",
+    f"{_H}:solve_horizon_exact",
+    "exact",
+    "horizon: offline optimum, exact merge of the slots' Pareto fronts (Lagrangian bound beside)",
+    problem="horizon",
+)
+_builtin(
+    "horizon-myopic",
+    f"{_H}:solve_horizon_myopic",
+    "heuristic",
+    "horizon, online: each slot's own optimum within the energy left",
+    problem="horizon",
+)
+_builtin(
+    "horizon-fair",
+    f"{_H}:solve_horizon_fair",
+    "heuristic",
+    "horizon, online: each slot's optimum within E^r(t) / slots left",
+    problem="horizon",
+)
+_builtin(
+    "horizon-lyapunov",
+    f"{_H}:solve_horizon_lyapunov",
+    "heuristic",
+    "horizon, online: drift-plus-penalty with a virtual energy queue (option V)",
+    problem="horizon",
+)
+_builtin(
+    "horizon-learned",
+    f"{_L}:solve_horizon_learned",
+    "learned",
+    "horizon, online: a trained policy (option agent) with E^r(t)/E^max in its state",
+    _TORCH,
+    problem="horizon",
+)
 _builtin("mt-a3c", f"{_L}:solve_mt_a3c", "learned", "multi-task A3C policy (trained checkpoint)", _TORCH, True)
 _builtin("a3c", f"{_L}:solve_a3c", "learned", "plain A3C policy over the joint action (checkpoint)", _TORCH, True)
 _builtin("dqn", f"{_L}:solve_dqn", "learned", "distributed DQN policy (checkpoint)", _TORCH, True)
 _builtin("imitation", f"{_L}:solve_imitation", "learned", "imitation of DP optima (checkpoint)", _TORCH, True)
-_builtin("distilled", f"{_L}:solve_distilled", "learned", "distilled student of the imitation teacher",
-         _TORCH, True)
-_builtin("shared-learned", "partopt.learned.dispatch:solve_shared_learned", "learned",
-         "shared edge: tasks in release order, a learned congestion price per server, then the DP", _TORCH,
-         problem="scenario")
-_builtin("shape-free", f"{_L}:solve_shape_free", "learned",
-         "one policy for M = 3..18 blocks, N = 2..9 servers (chain net, imitation of DP optima)", _TORCH, True)
+_builtin("distilled", f"{_L}:solve_distilled", "learned", "distilled student of the imitation teacher", _TORCH, True)
+_builtin(
+    "shared-learned",
+    "partopt.learned.dispatch:solve_shared_learned",
+    "learned",
+    "shared edge: tasks in release order, a learned congestion price per server, then the DP",
+    _TORCH,
+    problem="scenario",
+)
+_builtin(
+    "shape-free",
+    f"{_L}:solve_shape_free",
+    "learned",
+    "one policy for M = 3..18 blocks, N = 2..9 servers (chain net, imitation of DP optima)",
+    _TORCH,
+    True,
+)
 
 
 def list_solvers(kind: str | None = None, problem: str | None = None) -> list[str]:
@@ -132,15 +215,19 @@ def list_solvers(kind: str | None = None, problem: str | None = None) -> list[st
     list of str
         In registration order.
     """
-    return [n for n, s in _REGISTRY.items()
-            if (kind is None or s.kind == kind) and (problem is None or s.problem == problem)]
+    return [
+        n
+        for n, s in _REGISTRY.items()
+        if (kind is None or s.kind == kind) and (problem is None or s.problem == problem)
+    ]
 
 
 def solver_spec(name: str) -> SolverSpec:
     """The :class:`SolverSpec` of ``name``; unknown names get a "did you mean"."""
     if name not in _REGISTRY:
-        raise ValueError(f"solver: unknown name {name!r}; available: {', '.join(_REGISTRY)}."
-                         + did_you_mean(name, _REGISTRY))
+        raise ValueError(
+            f"solver: unknown name {name!r}; available: {', '.join(_REGISTRY)}." + did_you_mean(name, _REGISTRY)
+        )
     return _REGISTRY[name]
 
 
@@ -164,8 +251,9 @@ def get_solver(name: str) -> Callable:
             needs = ", ".join(spec.requires) or missing
             extra = EXTRAS.get(spec.requires[0]) if spec.requires else None
             command = f'pip install "partopt[{extra}]"' if extra else f"pip install {missing}"
-            raise ImportError(f"solver {name!r} needs {needs} (missing: {missing}); install it with {command}"
-                              ) from error
+            raise ImportError(
+                f"solver {name!r} needs {needs} (missing: {missing}); install it with {command}"
+            ) from error
     _LOADED[name] = fn
     return fn
 
@@ -195,8 +283,9 @@ def is_builtin(name: str) -> bool:
     return spec is not None and isinstance(spec.target, str)
 
 
-def register_solver(name: str, solver: Callable, *, description: str = "", replace: bool = False,
-                    problem: str = "chain") -> None:
+def register_solver(
+    name: str, solver: Callable, *, description: str = "", replace: bool = False, problem: str = "chain"
+) -> None:
     """Register ``solver`` under ``name`` so that :func:`partopt.solve` and the benchmark can use it.
 
     Parameters
@@ -231,8 +320,9 @@ def register_solver(name: str, solver: Callable, *, description: str = "", repla
         raise ValueError(f"name: {name!r} is already registered; pass replace=True to override it")
     if _is_policy(solver):
         solver = PolicySolver(solver)
-    _REGISTRY[name] = SolverSpec(name, solver, "user", description or getattr(solver, "__doc__", "") or "",
-                                 problem=problem)
+    _REGISTRY[name] = SolverSpec(
+        name, solver, "user", description or getattr(solver, "__doc__", "") or "", problem=problem
+    )
     _LOADED.pop(name, None)
 
 

@@ -166,18 +166,23 @@ class Result:
 
     def summary(self) -> str:
         """A few readable lines."""
-        lines = [f"solver     {self.solver}", f"status     {self.status}",
-                 f"objective  {self.objective:.6g} s ({self.objective_kind}"
-                 + (f", beta={self.beta:g})" if self.objective_kind == "penalty" else ")")]
+        lines = [
+            f"solver     {self.solver}",
+            f"status     {self.status}",
+            f"objective  {self.objective:.6g} s ({self.objective_kind}"
+            + (f", beta={self.beta:g})" if self.objective_kind == "penalty" else ")"),
+        ]
         if self.placement is not None:
             shown = list(self.placement[:8]) + (["..."] if len(self.placement) > 8 else [])
-            lines.append(f"placement  {shown}" + (f" ({len(self.placement)} in all)" if len(self.placement) > 8
-                                                  else ""))
+            lines.append(
+                f"placement  {shown}" + (f" ({len(self.placement)} in all)" if len(self.placement) > 8 else "")
+            )
         if self.evaluation is not None:
             ev = self.evaluation
             lines.append(f"delay      {ev.total_delay:.6g} s (local {ev.local_delay:.4g}, edge {ev.edge_delay:.4g})")
-            lines.append(f"energy     {ev.energy:.6g} J; deadlines met: {ev.deadlines_met}; "
-                         f"budget kept: {ev.budget_kept}")
+            lines.append(
+                f"energy     {ev.energy:.6g} J; deadlines met: {ev.deadlines_met}; budget kept: {ev.budget_kept}"
+            )
             for problem in getattr(ev, "problems", ())[:5]:
                 lines.append(f"schedule   {problem}")
         if self.lower_bound is not None:
@@ -192,8 +197,11 @@ class Result:
         return {
             "solver": self.solver,
             "status": self.status.value,
-            "placement": None if self.placement is None else
-            [list(r) for r in self.placement] if nested else list(self.placement),
+            "placement": None
+            if self.placement is None
+            else [list(r) for r in self.placement]
+            if nested
+            else list(self.placement),
             "start_s": None if self.start_s is None else [list(r) for r in self.start_s],
             "objective": self.objective if math.isfinite(self.objective) else None,
             "objective_kind": self.objective_kind,
@@ -208,9 +216,7 @@ class Result:
         }
 
 
-def make_result(
-    instance: Problem, output: SolverOutput, objective: Objective, solver: str, runtime: float
-) -> Result:
+def make_result(instance: Problem, output: SolverOutput, objective: Objective, solver: str, runtime: float) -> Result:
     """Price a solver's output with :func:`evaluate` and decide its status (the one place that does)."""
     evaluation = None
     if output.placement is not None:

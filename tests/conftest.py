@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,17 @@ from partopt import Block, Device, Instance, Server
 
 DATA = Path(__file__).parent / "data"
 
-settings.register_profile(
-    "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+#: With PARTOPT_THOROUGH=1 the costliest property tests draw their full count of random cases;
+#: the default run draws half of it, to stay within its time budget on 2 cores.
+THOROUGH = os.environ.get("PARTOPT_THOROUGH") == "1"
+
+
+def examples(full: int) -> int:
+    """How many random cases a costly property test draws: ``full`` when thorough, else half."""
+    return full if THOROUGH else max(1, full // 2)
+
+
+settings.register_profile("default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("default")
 
@@ -50,11 +59,12 @@ def instances(
     m, n = shape if shape else (draw(st.integers(1, max_blocks)), draw(st.integers(1, max_servers)))
     cycles = draw(st.lists(st.one_of(st.just(0.0), st.floats(1e6, 3e9)), min_size=m, max_size=m))
     bits = draw(st.lists(st.one_of(st.just(0.0), st.floats(1e3, 5e7)), min_size=m, max_size=m))
-    device = Device(cpu_hz=draw(st.floats(1e8, 3e9)), tx_power_w=draw(st.floats(0.05, 2.0)),
-                    kappa=draw(st.sampled_from([0.0, 1e-27, 1e-26])))
-    servers = tuple(
-        Server(cpu_hz=draw(st.floats(5e8, 3e10)), uplink_bps=draw(st.floats(1e5, 1e8))) for _ in range(n)
+    device = Device(
+        cpu_hz=draw(st.floats(1e8, 3e9)),
+        tx_power_w=draw(st.floats(0.05, 2.0)),
+        kappa=draw(st.sampled_from([0.0, 1e-27, 1e-26])),
     )
+    servers = tuple(Server(cpu_hz=draw(st.floats(5e8, 3e10)), uplink_bps=draw(st.floats(1e5, 1e8))) for _ in range(n))
     blocks = []
     for c, b in zip(cycles, bits):
         deadline = None
@@ -67,8 +77,12 @@ def instances(
         budget = draw(st.floats(0.0, 1.2)) * local + draw(st.sampled_from([0.0, 1e-3, 0.05]))
     out_bits = draw(st.one_of(st.just(0.0), st.floats(1.0, 1e6))) if output else 0.0
     return Instance(
-        blocks=tuple(blocks), device=device, servers=servers,
-        backhaul_bps=draw(st.floats(1e6, 1e9)), output_bits=out_bits, energy_budget_j=budget,
+        blocks=tuple(blocks),
+        device=device,
+        servers=servers,
+        backhaul_bps=draw(st.floats(1e6, 1e9)),
+        output_bits=out_bits,
+        energy_budget_j=budget,
     )
 
 

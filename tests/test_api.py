@@ -95,8 +95,9 @@ def test_user_policy_is_a_solver(paper_instance):
 
 def test_violated_placement_never_looks_good(valid_instance):
     """A heuristic's deadline-breaking placement is VIOLATED with objective inf under 'hard'."""
-    tight = valid_instance.replace(blocks=tuple(
-        b.__class__(b.cycles, b.input_bits, b.param_bits, deadline_s=0.05) for b in valid_instance.blocks))
+    tight = valid_instance.replace(
+        blocks=tuple(b.__class__(b.cycles, b.input_bits, b.param_bits, deadline_s=0.05) for b in valid_instance.blocks)
+    )
     result = partopt.solve(tight, "all-device")
     assert result.status == Status.VIOLATED and math.isinf(result.objective)
     assert result.evaluation is not None and not result.evaluation.deadlines_met
@@ -136,8 +137,9 @@ def test_missing_package_imported_only_at_run_time_still_names_the_extra(monkeyp
     from partopt import registry
 
     real = registry.importlib.util.find_spec
-    monkeypatch.setattr(registry.importlib.util, "find_spec", lambda name, *a: None if name == "ortools" else real(
-        name, *a))
+    monkeypatch.setattr(
+        registry.importlib.util, "find_spec", lambda name, *a: None if name == "ortools" else real(name, *a)
+    )
     for name in ("shared-exact", "shared-cpsat"):
         monkeypatch.delitem(registry._LOADED, name, raising=False)
     with pytest.raises(ImportError, match=r'pip install "partopt\[milp\]"'):

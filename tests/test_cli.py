@@ -53,13 +53,16 @@ def test_solver_options_pass_through(tmp_path, capsys):
     assert model.exists()
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["solve", "missing.json"], "No such file"),
-    (["solve", "--generate", "paper", "--solver", "gredy"], "Did you mean 'greedy'"),
-    (["generate", "papr"], "Did you mean 'paper'"),
-    (["solve", "--generate", "paper", "--param", "num_servers=0"], "num_servers"),
-    (["bench", "no-such-suite"], "unknown name"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["solve", "missing.json"], "No such file"),
+        (["solve", "--generate", "paper", "--solver", "gredy"], "Did you mean 'greedy'"),
+        (["generate", "papr"], "Did you mean 'paper'"),
+        (["solve", "--generate", "paper", "--param", "num_servers=0"], "num_servers"),
+        (["bench", "no-such-suite"], "unknown name"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(args, needle):
     """Bad input: one clear line on stderr, exit status 2, no traceback."""
     proc = run(*args)
@@ -71,8 +74,9 @@ def test_bad_input_is_one_line_and_exit_2(args, needle):
 def test_bad_instance_file_names_the_field(tmp_path):
     """A broken instance file is reported with the offending field."""
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"format": "partopt.instance/1", "blocks": [], "device": {}, "servers": [],
-                               "backhaul_bps": 1}))
+    bad.write_text(
+        json.dumps({"format": "partopt.instance/1", "blocks": [], "device": {}, "servers": [], "backhaul_bps": 1})
+    )
     proc = run("solve", str(bad))
     assert proc.returncode == 2 and "device.cpu_hz" in proc.stderr
 
@@ -125,8 +129,9 @@ def test_evaluate_checks_the_start_times_of_a_chain_solution(tmp_path, capsys):
     """A solution file with start_s for one chain is checked as a one-task schedule, never ignored:
     blocks started together on one server overlap."""
     partopt.write(partopt.generate("paper", seed=3), tmp_path / "i.json")
-    (tmp_path / "s.json").write_text(json.dumps({"format": "partopt.solution/1", "placement": [[1] * 6],
-                                                 "start_s": [[0.0] * 6]}))
+    (tmp_path / "s.json").write_text(
+        json.dumps({"format": "partopt.solution/1", "placement": [[1] * 6], "start_s": [[0.0] * 6]})
+    )
     main(["evaluate", str(tmp_path / "i.json"), "--solution", str(tmp_path / "s.json")])
     out = capsys.readouterr().out
     assert "overlaps block" in out and "valid: False" in out
@@ -165,8 +170,12 @@ def _help_examples() -> list[str]:
 
     order = ["generate", "solve", "evaluate", "bench", "plot", "profile", "suite", "list", "train"]
     names = order + [name for name in EPILOGS if name not in order]
-    return [line.strip() for name in names for line in (EPILOGS.get(name) or "").splitlines()
-            if line.startswith("  partopt ")]
+    return [
+        line.strip()
+        for name in names
+        for line in (EPILOGS.get(name) or "").splitlines()
+        if line.startswith("  partopt ")
+    ]
 
 
 def _run_examples(tmp_path, monkeypatch, slow: bool) -> int:
@@ -193,3 +202,14 @@ def test_every_quick_help_example_runs_as_written(tmp_path, monkeypatch, capsys)
 def test_every_help_example_runs_as_written(tmp_path, monkeypatch, capsys):
     """All the --help examples, training runs included (a few minutes on 2 cores)."""
     assert _run_examples(tmp_path, monkeypatch, slow=True) == len(_help_examples())
+
+
+def test_train_without_the_learned_extra_gives_the_install_hint(monkeypatch, capsys):
+    """`partopt train` on an install without torch says which extra to install (was a bare
+    "No module named 'gymnasium'")."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert main(["train", "mt-a3c", "--config", "max_seconds=1"]) == 2
+    assert 'pip install "partopt[learned]"' in capsys.readouterr().err

@@ -118,7 +118,7 @@ def test_no_import_cycles():
         state[node] = 1
         for dep in sorted(graph[node]):
             if state.get(dep) == 1:
-                cycles.append([*path[path.index(dep):], dep])
+                cycles.append([*path[path.index(dep) :], dep])
             elif dep not in state:
                 visit(dep, [*path, dep])
         state[node] = 2
@@ -146,8 +146,9 @@ def _public():
         yield name, getattr(partopt, name)
 
 
-@pytest.mark.parametrize("name,obj", [(n, o) for n, o in _public() if inspect.isfunction(o) or (callable(o)
-                                      and not inspect.isclass(o))])
+@pytest.mark.parametrize(
+    "name,obj", [(n, o) for n, o in _public() if inspect.isfunction(o) or (callable(o) and not inspect.isclass(o))]
+)
 def test_public_functions_have_numpydoc(name, obj):
     doc = inspect.getdoc(obj) or ""
     params = [p for p in inspect.signature(obj).parameters]

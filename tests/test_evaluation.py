@@ -191,8 +191,11 @@ def test_print_of_an_evaluation_is_a_readable_summary():
     inst = partopt.generate("paper", seed=0)
     sc = partopt.generate("shared", seed=0, num_tasks=2)
     hz = partopt.generate("horizon", seed=0, slots=3)
-    for ev in (partopt.evaluate(inst, [1] * 6), partopt.evaluate(sc, [[1] * 6, [1] * 6], [[0.0] * 6, [0.0] * 6]),
-               partopt.evaluate(hz, partopt.solve(hz).placement)):
+    for ev in (
+        partopt.evaluate(inst, [1] * 6),
+        partopt.evaluate(sc, [[1] * 6, [1] * 6], [[0.0] * 6, [0.0] * 6]),
+        partopt.evaluate(hz, partopt.solve(hz).placement),
+    ):
         text = str(ev)
         assert text.startswith("total delay") and "feasible:" in text and "(" not in text.splitlines()[0]
         assert repr(ev).startswith(type(ev).__name__ + "(")

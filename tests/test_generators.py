@@ -108,8 +108,9 @@ def test_mixed_shared_generator_draws_every_feature_of_the_model():
         seen |= {"busy"} if any(s.available_s > 0 for s in sc.servers) else set()
         seen |= {"budget"} if any(d.energy_budget_j is not None for d in sc.devices) else set()
         seen |= {"task deadline"} if any(t.deadline_s is not None for t in sc.tasks) else set()
-        seen |= {"block deadline"} if any(b.deadline_s is not None for m in sc.models.values() for b in m.blocks) \
-            else set()
+        seen |= (
+            {"block deadline"} if any(b.deadline_s is not None for m in sc.models.values() for b in m.blocks) else set()
+        )
         seen |= {"one device"} if sc.num_devices == 1 else {"devices"}
         free = [0.0] + [0.0] * sc.num_servers
         for tab, task in zip(sc.tables, sc.tasks):  # a server reached sooner through another than directly

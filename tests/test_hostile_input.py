@@ -16,9 +16,17 @@ from partopt.files import from_dict
 NAMED = (InstanceError, InstanceTypeError)
 
 hostile = st.one_of(
-    st.none(), st.booleans(), st.just(math.nan), st.just(math.inf), st.just(-math.inf), st.just(10**400),
-    st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=5),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.none(),
+    st.booleans(),
+    st.just(math.nan),
+    st.just(math.inf),
+    st.just(-math.inf),
+    st.just(10**400),
+    st.integers(-5, 5),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
     st.just([0.0] * 100_000),
 )
 
@@ -107,8 +115,24 @@ def test_out_that_is_not_a_rows_csv_is_refused_untouched(tmp_path, content):
     with pytest.raises(ValueError, match="not a partopt rows CSV"):
         partopt.benchmark(_small_suite(), ["greedy"], out=out, progress=False)
     assert out.read_bytes() == content
-    cli = subprocess.run([sys.executable, "-m", "partopt.cli", "bench", "paper-default-v1", "--solvers", "greedy",
-                          "--limit", "2", "--out", str(out)], capture_output=True, text=True, cwd=tmp_path)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "partopt.cli",
+            "bench",
+            "paper-default-v1",
+            "--solvers",
+            "greedy",
+            "--limit",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert cli.returncode == 2 and "not a partopt rows CSV" in cli.stderr
     assert out.read_bytes() == content
 
@@ -152,8 +176,9 @@ def test_duplicate_ids_and_solver_names_are_refused_before_any_row(tmp_path):
     with pytest.raises(ValueError, match="repeats entry"):
         partopt.benchmark([inst, inst], ["greedy"], out=out, progress=False)
     with pytest.raises(ValueError, match="second solver named"):
-        partopt.benchmark(_small_suite(), [lambda i: [0] * i.num_blocks, lambda i: [1] * i.num_blocks], out=out,
-                          progress=False)
+        partopt.benchmark(
+            _small_suite(), [lambda i: [0] * i.num_blocks, lambda i: [1] * i.num_blocks], out=out, progress=False
+        )
 
     def greedy(instance):
         return [0] * instance.num_blocks
@@ -177,8 +202,18 @@ def test_rows_saved_with_a_bom_are_read(tmp_path):
 def test_cli_bench_without_out_writes_a_new_file_here_and_never_resumes(tmp_path):
     """`partopt bench SUITE` without --out: a new file in the working directory, named in the
     output; a second run makes another file instead of appending to the first."""
-    cmd = [sys.executable, "-m", "partopt.cli", "bench", "paper-default-v1", "--solvers", "greedy", "--limit", "2",
-           "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "partopt.cli",
+        "bench",
+        "paper-default-v1",
+        "--solvers",
+        "greedy",
+        "--limit",
+        "2",
+        "--quiet",
+    ]
     first = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     second = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
@@ -234,10 +269,18 @@ def test_derived_costs_that_overflow_are_refused_naming_the_field():
 
 
 # ----------------------------------------------------------- the front door's arguments
-@pytest.mark.parametrize("kwargs, field", [
-    ({"time_limit": "5"}, "time_limit"), ({"time_limit": math.nan}, "time_limit"), ({"time_limit": True}, "time_limit"),
-    ({"time_limit": -1}, "time_limit"), ({"seed": -1}, "seed"), ({"seed": 1.5}, "seed"), ({"seed": True}, "seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"time_limit": "5"}, "time_limit"),
+        ({"time_limit": math.nan}, "time_limit"),
+        ({"time_limit": True}, "time_limit"),
+        ({"time_limit": -1}, "time_limit"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 1.5}, "seed"),
+        ({"seed": True}, "seed"),
+    ],
+)
 def test_front_door_arguments_are_refused_naming_them(kwargs, field):
     """Bad arguments never reach NumPy or OR-Tools: a ValueError names the parameter given."""
     with pytest.raises(ValueError, match=f"^{field}: must be"):
@@ -272,15 +315,24 @@ def test_suite_files_are_checked_naming_file_and_line(tmp_path):
     inst = partopt.generate("paper", seed=0).to_dict()
 
     def entry(ident="a", objective=1.0):
-        return json.dumps({"id": ident, "point": "p", "params": {}, "instance": inst,
-                           "reference": {"hard": {"status": "optimal", "objective": objective}}})
+        return json.dumps(
+            {
+                "id": ident,
+                "point": "p",
+                "params": {},
+                "instance": inst,
+                "reference": {"hard": {"status": "optimal", "objective": objective}},
+            }
+        )
 
     assert len(load_suite(_suite_file(tmp_path, [head, entry()]))) == 1
-    for lines, match in [([head, "{not json"], r"s.jsonl:2: not JSON"),
-                         ([head, entry(objective=-5)], r"s.jsonl:2: reference.hard.objective must be a finite"),
-                         ([head, entry(objective=math.nan)], r"s.jsonl:2: reference.hard.objective"),
-                         ([head, entry(), entry()], r"s.jsonl:3: id 'a' must be a string, once per suite"),
-                         (["[1]"], r"s.jsonl:1: must be a JSON object")]:
+    for lines, match in [
+        ([head, "{not json"], r"s.jsonl:2: not JSON"),
+        ([head, entry(objective=-5)], r"s.jsonl:2: reference.hard.objective must be a finite"),
+        ([head, entry(objective=math.nan)], r"s.jsonl:2: reference.hard.objective"),
+        ([head, entry(), entry()], r"s.jsonl:3: id 'a' must be a string, once per suite"),
+        (["[1]"], r"s.jsonl:1: must be a JSON object"),
+    ]:
         with pytest.raises(ValueError, match=match):
             load_suite(_suite_file(tmp_path, lines))
     (tmp_path / "dir.jsonl").mkdir()
@@ -303,14 +355,19 @@ def test_garbage_rows_are_refused_on_resume_naming_the_line(tmp_path):
         partopt.benchmark(_small_suite(), ["greedy"], out=out, progress=False)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: partopt.generate("paper", seed=0, num_servers=True), "num_servers: need a number"),
-    (lambda: partopt.generate("paper", seed=1.5), "seed: must be an int >= 0"),
-    (lambda: partopt.solve(partopt.generate("shared", seed=0, num_tasks=2), "shared-learned", polish="no"),
-     "polish: must be True or False"),
-    (lambda: partopt.benchmark("paper-default-v1", ["greedy"], limit=-1), "limit: must be an int >= 0"),
-    (lambda: partopt.benchmark("paper-default-v1", ["greedy"], jobs=0), "jobs: must be an int >= 1"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: partopt.generate("paper", seed=0, num_servers=True), "num_servers: need a number"),
+        (lambda: partopt.generate("paper", seed=1.5), "seed: must be an int >= 0"),
+        (
+            lambda: partopt.solve(partopt.generate("shared", seed=0, num_tasks=2), "shared-learned", polish="no"),
+            "polish: must be True or False",
+        ),
+        (lambda: partopt.benchmark("paper-default-v1", ["greedy"], limit=-1), "limit: must be an int >= 0"),
+        (lambda: partopt.benchmark("paper-default-v1", ["greedy"], jobs=0), "jobs: must be an int >= 1"),
+    ],
+)
 def test_wrong_types_and_ranges_are_refused_naming_the_argument(call, match):
     """Booleans are booleans, counts are counts: num_servers=True, seed=1.5, polish='no' (which
     polished), limit=-1 (which dropped an instance), jobs=0 were accepted."""
@@ -323,6 +380,7 @@ def test_horizon_exact_honours_its_time_limit_and_memory_cap(monkeypatch):
     the dual's battery-keeping choice and bound when the merge is cut short, and so past its cap
     on labels."""
     import partopt.horizon.solvers as horizon
+
     big = partopt.generate("horizon", seed=0, slots=1200)
     res = partopt.solve(big, time_limit=0.05)
     assert res.status in (partopt.Status.TIME_LIMIT, partopt.Status.FEASIBLE) and res.runtime < 5
@@ -332,14 +390,19 @@ def test_horizon_exact_honours_its_time_limit_and_memory_cap(monkeypatch):
     assert res.lower_bound <= res.objective
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: partopt.generate("paper", seed=0, rate_MBps=0), "^rate_MBps: must be > 0"),
-    (lambda: partopt.generate("shared", seed=0, server_GHz=(-1, 2)), "^server_GHz: must be > 0"),
-    (lambda: partopt.generate("shared", seed=0, server_GHz=(0, 0)), "^server_GHz: must be > 0"),
-    (lambda: partopt.solve(partopt.generate("paper", seed=0), "milp-ortools", threads=0), "^threads: must be"),
-    (lambda: partopt.solve(partopt.generate("paper", seed=0), "milp-ortools", warm_start=[99] * 6),
-     r"placement\[0\]: location 99"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: partopt.generate("paper", seed=0, rate_MBps=0), "^rate_MBps: must be > 0"),
+        (lambda: partopt.generate("shared", seed=0, server_GHz=(-1, 2)), "^server_GHz: must be > 0"),
+        (lambda: partopt.generate("shared", seed=0, server_GHz=(0, 0)), "^server_GHz: must be > 0"),
+        (lambda: partopt.solve(partopt.generate("paper", seed=0), "milp-ortools", threads=0), "^threads: must be"),
+        (
+            lambda: partopt.solve(partopt.generate("paper", seed=0), "milp-ortools", warm_start=[99] * 6),
+            r"placement\[0\]: location 99",
+        ),
+    ],
+)
 def test_errors_name_the_parameter_the_user_gave(call, match):
     """rate_MBps=0 was reported as uplink_bps, threads=0 as an OR-Tools AttributeError, a bad warm
     start as an IndexError."""
@@ -347,10 +410,13 @@ def test_errors_name_the_parameter_the_user_gave(call, match):
         call()
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: partopt.generate("shared", seed=0, num_tasks=10**7), "num_tasks: 10,000,000 is more than"),
-    (lambda: partopt.generate("horizon", seed=0, slots=10**9), "slots: 1,000,000,000 is more than"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: partopt.generate("shared", seed=0, num_tasks=10**7), "num_tasks: 10,000,000 is more than"),
+        (lambda: partopt.generate("horizon", seed=0, slots=10**9), "slots: 1,000,000,000 is more than"),
+    ],
+)
 def test_sizes_beyond_the_stated_caps_are_refused_before_anything_is_allocated(call, match):
     """num_tasks=10**7 or slots=10**9 ran for minutes and gigabytes: refused at once, naming the cap."""
     with pytest.raises(ValueError, match=match):

@@ -44,8 +44,16 @@ class Shared(nn.Module):
 
 
 def _stack():
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(16 * 8 * 8, 10))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(16 * 8 * 8, 10),
+    )
 
 
 def _check_against_torch(model, x, prof) -> None:
@@ -98,8 +106,10 @@ def test_torchvision_networks_match_torch(name):
     model, x = {
         "resnet18": lambda: (tv.resnet18(), torch.randn(1, 3, 64, 64)),
         "mobilenet_v2": lambda: (tv.mobilenet_v2(), torch.randn(1, 3, 64, 64)),
-        "vit": lambda: (tv.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32,
-                                             mlp_dim=64), torch.randn(1, 3, 32, 32)),
+        "vit": lambda: (
+            tv.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64),
+            torch.randn(1, 3, 32, 32),
+        ),
         "googlenet": lambda: (tv.googlenet(aux_logits=False, init_weights=False), torch.randn(1, 3, 64, 64)),
     }[name]()
     model.eval()
@@ -117,16 +127,19 @@ def test_measured_times_are_stored_with_the_machine_and_compared_with_the_whole_
     path = prof.save(tmp_path / "stack.json")
     assert json.loads(path.read_text())["format"] == "partopt.profile/2"
     again = load_profile(path)
-    assert again == prof and again.measured and again.blocks(3)[0].time_s == pytest.approx(
-        sum(u.time_s for u in prof.units[: len(again.blocks(3)[0].units)]))
+    assert (
+        again == prof
+        and again.measured
+        and again.blocks(3)[0].time_s
+        == pytest.approx(sum(u.time_s for u in prof.units[: len(again.blocks(3)[0].units)]))
+    )
 
 
 def test_a_measured_profile_gives_the_device_its_measured_block_times(tmp_path):
     """generate("mobile", network=a measured profile): each block's time on the device is the
     measured one (its cycles at the device's clock); unmeasured, FLOPs as before."""
     prof = partopt.profile(_stack().eval(), torch.randn(1, 3, 16, 16), measure=True, repeats=3)
-    inst = partopt.generate("mobile", seed=1, network=prof.save(tmp_path / "p.json"), num_blocks=3,
-                            deadline_share=0.0)
+    inst = partopt.generate("mobile", seed=1, network=prof.save(tmp_path / "p.json"), num_blocks=3, deadline_share=0.0)
     times = [b.time_s for b in prof.blocks(3)]
     assert list(inst.cycles / inst.device.cpu_hz) == pytest.approx(times, rel=1e-12)
     assert partopt.solve(inst).status == partopt.Status.OPTIMAL
@@ -171,15 +184,18 @@ def test_latency_tables_from_other_profilers_are_read_and_checked(tmp_path):
     prof = partopt.profile(_stack().eval(), torch.randn(1, 3, 16, 16))
     names = [u.name for u in prof.units]
     table = tmp_path / "t.csv"
-    table.write_text("\ufeffunit,latency_s,output_bytes\n" + "".join(f"{n},{0.001 * (k + 1)},{4 * k}\n"
-                                                                      for k, n in enumerate(names)))
+    table.write_text(
+        "\ufeffunit,latency_s,output_bytes\n" + "".join(f"{n},{0.001 * (k + 1)},{4 * k}\n" for k, n in enumerate(names))
+    )
     timed = with_latency_table(prof, table)
     assert [u.time_s for u in timed.units] == pytest.approx([0.001 * (k + 1) for k in range(len(names))])
-    for body, match in [(f"{names[0]},0.001\nnope,0.002\n", r"t.csv:3: unit 'nope' is not a unit"),
-                        (f"{names[0]},0.001\n", "units missing from the table"),
-                        (f"{names[0]},0\n", r"t.csv:2: latency_s must be > 0"),
-                        (f"{names[0]},fast\n", r"t.csv:2: latency_s must be a number"),
-                        (f"{names[0]},0.1\n{names[0]},0.1\n", "appears twice")]:
+    for body, match in [
+        (f"{names[0]},0.001\nnope,0.002\n", r"t.csv:3: unit 'nope' is not a unit"),
+        (f"{names[0]},0.001\n", "units missing from the table"),
+        (f"{names[0]},0\n", r"t.csv:2: latency_s must be > 0"),
+        (f"{names[0]},fast\n", r"t.csv:2: latency_s must be a number"),
+        (f"{names[0]},0.1\n{names[0]},0.1\n", "appears twice"),
+    ]:
         table.write_text("unit,latency_s\n" + body)
         with pytest.raises(ValueError, match=match):
             with_latency_table(prof, table)
@@ -192,14 +208,32 @@ def test_cli_profiles_a_model_from_its_factory_then_generates_and_solves(tmp_pat
     (tmp_path / "mynets.py").write_text(
         "import torch.nn as nn\n"
         "def build():\n"
-        "    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 14 * 14, 10))\n")
+        "    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 14 * 14, 10))\n"
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    assert main(["profile", "mynets:build", "--input-shape", "3,16,16", "--measure", "--repeats", "2",
-                 "-o", "net.json"]) == 0
+    assert (
+        main(["profile", "mynets:build", "--input-shape", "3,16,16", "--measure", "--repeats", "2", "-o", "net.json"])
+        == 0
+    )
     assert "4 units (3 cut points)" in capsys.readouterr().out
-    assert main(["generate", "mobile", "--param", "network=net.json", "--param", "num_blocks=2", "--param",
-                 "deadline_share=0", "-o", "inst.json"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "mobile",
+                "--param",
+                "network=net.json",
+                "--param",
+                "num_blocks=2",
+                "--param",
+                "deadline_share=0",
+                "-o",
+                "inst.json",
+            ]
+        )
+        == 0
+    )
     assert main(["solve", "inst.json"]) == 0
     assert "optimal" in capsys.readouterr().out
     assert main(["profile", "mynets:nope", "--input-shape", "3,16,16", "-o", "x.json"]) == 2

@@ -84,11 +84,17 @@ def nin() -> tuple[nn.Sequential, list[int]]:
         return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2), nn.ReLU(inplace=True))
 
     units = [
-        conv(3, 192, 5), conv(192, 160, 1), conv(160, 96, 1),
+        conv(3, 192, 5),
+        conv(192, 160, 1),
+        conv(160, 96, 1),
         nn.Sequential(nn.MaxPool2d(3, 2, padding=1), nn.Dropout(0.5)),
-        conv(96, 192, 5), conv(192, 192, 1), conv(192, 192, 1),
+        conv(96, 192, 5),
+        conv(192, 192, 1),
+        conv(192, 192, 1),
         nn.Sequential(nn.AvgPool2d(3, 2, padding=1), nn.Dropout(0.5)),
-        conv(192, 192, 3), conv(192, 192, 1), conv(192, 10, 1),
+        conv(192, 192, 3),
+        conv(192, 192, 1),
+        conv(192, 10, 1),
         nn.Sequential(nn.AvgPool2d(8, 1), nn.Flatten()),
     ]
     stages = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
@@ -157,6 +163,7 @@ def _tv_resnet(name: str):
         units.append(nn.Sequential(model.avgpool, nn.Flatten(), model.fc))
         stages.append(5)
         return nn.Sequential(*units), stages
+
     return build
 
 
@@ -176,6 +183,7 @@ def _tv_mobilenet_v2() -> tuple[nn.Sequential, list[int]]:
 def _tv_plain(name: str):
     """VGG16 or AlexNet: every conv+ReLU and pooling layer a unit, a stage per pooling
     layer; the classifier cut after each Linear (+ReLU, Dropout)."""
+
     def build() -> tuple[nn.Sequential, list[int]]:
         model = getattr(torchvision_models(), name)(weights=None)
         units, stages, stage, pending = [], [], 0, []
@@ -199,6 +207,7 @@ def _tv_plain(name: str):
         units.append(nn.Sequential(*head))
         stages.append(stage)
         return nn.Sequential(*units), stages
+
     return build
 
 
@@ -302,8 +311,9 @@ def profile(name: str) -> dict:
         "bits_per_element": 32,
         "total_params": total,
         "torch_version": torch.__version__,
-        "flop_counting": ("conv/linear 2 per MAC + bias; BN 2/elem; ReLU 1/elem; pooling window/output; "
-                          "residual add 1/elem"),
+        "flop_counting": (
+            "conv/linear 2 per MAC + bias; BN 2/elem; ReLU 1/elem; pooling window/output; residual add 1/elem"
+        ),
         "units": units_out,
     }
 
@@ -312,10 +322,14 @@ def unit_name(unit: nn.Module, earlier: list[dict]) -> str:
     """conv3, pool2, res7, fc, gap: the unit's role and its rank among units of that role."""
     kind = describe(unit)
     role = (
-        "res" if kind == "residual-block"
-        else "fc" if "Linear" in kind
-        else "conv" if "Conv2d" in kind
-        else "gap" if "Flatten" in kind
+        "res"
+        if kind == "residual-block"
+        else "fc"
+        if "Linear" in kind
+        else "conv"
+        if "Conv2d" in kind
+        else "gap"
+        if "Flatten" in kind
         else "pool"
     )
     rank = 1 + sum(1 for u in earlier if u["name"].rstrip("0123456789") == role)

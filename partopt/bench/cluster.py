@@ -53,8 +53,9 @@ def connect(scheduler: str) -> Iterator[Executor]:
         count = scheduler.partition(":")[2]
         if not count.isdigit() or int(count) < 1:
             raise ValueError(f"--scheduler: 'local:N' needs a worker count N >= 1, got {scheduler!r}")
-        cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=":0")
+        cluster = LocalCluster(
+            n_workers=int(count), threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+        )
         client = Client(cluster)
     elif "://" in scheduler:
         client = _client_within(Client, scheduler, CONNECT_TIMEOUT_S)
@@ -65,8 +66,10 @@ def connect(scheduler: str) -> Iterator[Executor]:
         probe = lambda: __import__("importlib.util").util.find_spec("partopt") is not None  # noqa: E731
         missing = [worker for worker, ok in client.run(probe).items() if not ok]
         if missing:
-            raise ValueError(f"--scheduler: workers without partopt installed: {', '.join(missing)}; "
-                             "install it where the workers run")
+            raise ValueError(
+                f"--scheduler: workers without partopt installed: {', '.join(missing)}; "
+                "install it where the workers run"
+            )
         yield client.get_executor()
     finally:
         client.close()
@@ -94,11 +97,15 @@ def _client_within(client_class, address: str, seconds: float):
     try:
         kind, value = answer.get(timeout=seconds + 2.0)
     except queue.Empty:
-        raise ValueError(f"--scheduler: {address} accepted the connection but did not answer as a Dask scheduler "
-                         f"within {seconds:g} s: not a Dask scheduler?") from None
+        raise ValueError(
+            f"--scheduler: {address} accepted the connection but did not answer as a Dask scheduler "
+            f"within {seconds:g} s: not a Dask scheduler?"
+        ) from None
     if kind == "error":
-        raise ValueError(f"--scheduler: cannot reach the Dask scheduler at {address} within {seconds:g} s "
-                         f"({type(value).__name__}: {str(value)[:200]})") from None
+        raise ValueError(
+            f"--scheduler: cannot reach the Dask scheduler at {address} within {seconds:g} s "
+            f"({type(value).__name__}: {str(value)[:200]})"
+        ) from None
     return value
 
 

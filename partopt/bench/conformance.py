@@ -37,8 +37,9 @@ class ConformanceReport:
 def default_check_instances(count: int = 12, seed: int = 0) -> list[Instance]:
     """Small random instances, some with tight deadlines, budgets and output return."""
     loose = RandomGenerator(num_blocks=(1, 5), num_servers=(1, 3), output_bits=(0.0, 1e6))
-    tight = RandomGenerator(num_blocks=(1, 5), num_servers=(1, 3), deadline_prob=0.8, deadline_tightness=0.7,
-                            budget_fraction=(0.05, 0.8))
+    tight = RandomGenerator(
+        num_blocks=(1, 5), num_servers=(1, 3), deadline_prob=0.8, deadline_tightness=0.7, budget_fraction=(0.05, 0.8)
+    )
     half = count // 2
     return loose.generate_many(half, seed) + tight.generate_many(count - half, seed + 1)
 

@@ -55,9 +55,26 @@ __all__ = [
 ]
 
 ROW_FIELDS = [
-    "instance", "point", "solver", "seed", "objective_kind", "beta", "status", "objective", "reference",
-    "reference_status", "gap_pct", "total_delay", "energy", "penalty", "deadlines_met", "budget_kept", "runtime",
-    "bound", "gap_to_bound_pct", "error",
+    "instance",
+    "point",
+    "solver",
+    "seed",
+    "objective_kind",
+    "beta",
+    "status",
+    "objective",
+    "reference",
+    "reference_status",
+    "gap_pct",
+    "total_delay",
+    "energy",
+    "penalty",
+    "deadlines_met",
+    "budget_kept",
+    "runtime",
+    "bound",
+    "gap_to_bound_pct",
+    "error",
 ]
 OPTIMAL_TOL = 1e-6  # relative: a gap below this counts as exactly optimal
 
@@ -79,8 +96,10 @@ class _Task:
 
 #: problem kind -> the generator and parameters of the tiny problem a solver warms up on.
 _TINY: dict[str, tuple[str, dict]] = {
-    "chain": ("paper", {}), "scenario": ("shared", {"num_tasks": 1, "num_servers": 2}),
-    "horizon": ("horizon", {"slots": 2})}
+    "chain": ("paper", {}),
+    "scenario": ("shared", {"num_tasks": 1, "num_servers": 2}),
+    "horizon": ("horizon", {"slots": 2}),
+}
 
 #: (solver, problem kind) pairs already run once in this process, untimed (:func:`_warm`).
 _WARMED: set[tuple[str, str]] = set()
@@ -118,29 +137,61 @@ def _run(task: _Task) -> list[dict]:
     rows = []
     for solver, seed in task.runs:
         _warm(solver, instance, task.options.get(solver, {}))
-        r = solve(instance, solver, objective=task.objective, beta=task.beta, seed=seed,
-                  time_limit=task.time_limit, **task.options.get(solver, {}))
+        r = solve(
+            instance,
+            solver,
+            objective=task.objective,
+            beta=task.beta,
+            seed=seed,
+            time_limit=task.time_limit,
+            **task.options.get(solver, {}),
+        )
         gap = _gap_pct(r.objective, ref_obj)
         ev = r.evaluation
-        rows.append({
-            "instance": task.ident, "point": task.point, "solver": solver, "seed": seed,
-            "objective_kind": task.objective, "beta": task.beta, "status": r.status.value,
-            "objective": r.objective, "reference": ref_obj, "reference_status": ref_status, "gap_pct": gap,
-            "total_delay": None if ev is None else ev.total_delay, "energy": None if ev is None else ev.energy,
-            "penalty": None if ev is None else ev.penalty,
-            "deadlines_met": None if ev is None else ev.deadlines_met,
-            "budget_kept": None if ev is None else ev.budget_kept, "runtime": r.runtime,
-            "bound": bound, "gap_to_bound_pct": None if bound is None else _gap_pct(r.objective, bound),
-            "error": "",
-        })
+        rows.append(
+            {
+                "instance": task.ident,
+                "point": task.point,
+                "solver": solver,
+                "seed": seed,
+                "objective_kind": task.objective,
+                "beta": task.beta,
+                "status": r.status.value,
+                "objective": r.objective,
+                "reference": ref_obj,
+                "reference_status": ref_status,
+                "gap_pct": gap,
+                "total_delay": None if ev is None else ev.total_delay,
+                "energy": None if ev is None else ev.energy,
+                "penalty": None if ev is None else ev.penalty,
+                "deadlines_met": None if ev is None else ev.deadlines_met,
+                "budget_kept": None if ev is None else ev.budget_kept,
+                "runtime": r.runtime,
+                "bound": bound,
+                "gap_to_bound_pct": None if bound is None else _gap_pct(r.objective, bound),
+                "error": "",
+            }
+        )
     return rows
 
 
 def _failed_rows(task: _Task, failure: TaskFailure) -> list[dict]:
     """The rows of a task whose worker was lost twice: status "failed", the reason kept."""
-    return [{**dict.fromkeys(ROW_FIELDS), "instance": task.ident, "point": task.point, "solver": solver,
-             "seed": seed, "objective_kind": task.objective, "beta": task.beta, "status": "failed",
-             "objective": math.inf, "error": failure.reason} for solver, seed in task.runs]
+    return [
+        {
+            **dict.fromkeys(ROW_FIELDS),
+            "instance": task.ident,
+            "point": task.point,
+            "solver": solver,
+            "seed": seed,
+            "objective_kind": task.objective,
+            "beta": task.beta,
+            "status": "failed",
+            "objective": math.inf,
+            "error": failure.reason,
+        }
+        for solver, seed in task.runs
+    ]
 
 
 def _gap_pct(value: float, reference: float | None) -> float | None:
@@ -196,8 +247,10 @@ def _solver_names(solvers: Sequence[str | Callable]) -> list[str]:
         if callable(s):
             name = getattr(s, "__name__", "user-policy")
             if name in callables and callables[name] is not s:
-                raise ValueError(f"solvers[{k}]: a second solver named {name!r}; give each callable its own "
-                                 f"__name__ (e.g. def my_policy(instance): ...), or their rows would mix")
+                raise ValueError(
+                    f"solvers[{k}]: a second solver named {name!r}; give each callable its own "
+                    f"__name__ (e.g. def my_policy(instance): ...), or their rows would mix"
+                )
             if is_builtin(name):
                 raise ValueError(f"solvers[{k}]: {name!r} is a built-in solver's name; rename the callable")
             callables[name] = s
@@ -251,8 +304,10 @@ def check_rows_file(path: Path) -> None:
     except (UnicodeDecodeError, csv.Error, StopIteration):
         fields = []
     if not all(key in fields for key in _ROW_KEYS):
-        raise ValueError(f"out: {path} exists and is not a partopt rows CSV (its first line is not the rows "
-                         f"header); it is left untouched: choose another --out")
+        raise ValueError(
+            f"out: {path} exists and is not a partopt rows CSV (its first line is not the rows "
+            f"header); it is left untouched: choose another --out"
+        )
 
 
 def repair_torn_tail(path: Path) -> bool:
@@ -306,8 +361,17 @@ def read_rows(path: str | os.PathLike) -> list[dict]:
         if objective is not None and math.isnan(objective):
             raise ValueError(f"out: {path} line {line}: objective is NaN; fix or remove the row")
     for row in rows:
-        for name in ("objective", "reference", "gap_pct", "total_delay", "energy", "penalty", "runtime", "bound",
-                     "gap_to_bound_pct"):
+        for name in (
+            "objective",
+            "reference",
+            "gap_pct",
+            "total_delay",
+            "energy",
+            "penalty",
+            "runtime",
+            "bound",
+            "gap_to_bound_pct",
+        ):
             row[name] = float(row[name]) if row.get(name) not in ("", "None", None) else None
         for name in ("deadlines_met", "budget_kept"):
             row[name] = {"True": True, "False": False}.get(row[name])
@@ -390,9 +454,22 @@ def benchmark(
     path = Path(out) if out is not None else None
     lock = _lock(path) if path is not None else None
     try:
-        return _benchmark(names, entries, path, lock, reference=reference, objective=objective, beta=beta,
-                          seeds=seeds, jobs=jobs, executor=executor, time_limit=time_limit, options=options,
-                          redo=redo, progress=progress)
+        return _benchmark(
+            names,
+            entries,
+            path,
+            lock,
+            reference=reference,
+            objective=objective,
+            beta=beta,
+            seeds=seeds,
+            jobs=jobs,
+            executor=executor,
+            time_limit=time_limit,
+            options=options,
+            redo=redo,
+            progress=progress,
+        )
     finally:
         if lock is not None:
             lock.close()
@@ -415,28 +492,56 @@ def _lock(path: Path):
     return handle
 
 
-def _benchmark(names, entries, path, handle, *, reference, objective, beta, seeds, jobs, executor, time_limit,
-               options, redo, progress) -> BenchmarkRun:
+def _benchmark(
+    names,
+    entries,
+    path,
+    handle,
+    *,
+    reference,
+    objective,
+    beta,
+    seeds,
+    jobs,
+    executor,
+    time_limit,
+    options,
+    redo,
+    progress,
+) -> BenchmarkRun:
     if path is not None and repair_torn_tail(path):
         print(f"[bench] {path}: cut an unfinished last line left by an interrupted run", file=sys.stderr)
     done_rows = read_rows(path) if path is not None else []
     if redo and done_rows:
         done_rows = [r for r in done_rows if r["solver"] not in set(redo)]
         _write_rows(path, done_rows, handle)
-    done = {(r["instance"], r["solver"], r["seed"]) for r in done_rows
-            if r["objective_kind"] == objective and r["beta"] == float(beta)}
-    if path is not None and done_rows and any(r["objective_kind"] != objective or r["beta"] != float(beta)
-                                               for r in done_rows):
+    done = {
+        (r["instance"], r["solver"], r["seed"])
+        for r in done_rows
+        if r["objective_kind"] == objective and r["beta"] == float(beta)
+    }
+    if (
+        path is not None
+        and done_rows
+        and any(r["objective_kind"] != objective or r["beta"] != float(beta) for r in done_rows)
+    ):
         raise ValueError(f"out: {path} holds rows of another objective or beta; use a new file")
     stored_ok = reference == "dp" and (objective == "hard" or float(beta) == 1.0)
     tasks = []
     for ident, point, inst, ref in entries:
-        runs = [(s, seed) for s in names for seed in (seeds if solver_spec(s).seeded else seeds[:1])
-                if (ident, s, seed) not in done]
+        runs = [
+            (s, seed)
+            for s in names
+            for seed in (seeds if solver_spec(s).seeded else seeds[:1])
+            if (ident, s, seed) not in done
+        ]
         if runs:
             stored = _stored_reference(ref, objective) if stored_ok else None
-            tasks.append(_Task(ident, point, inst.to_dict(), stored, runs, objective, float(beta), reference,
-                               time_limit, options))
+            tasks.append(
+                _Task(
+                    ident, point, inst.to_dict(), stored, runs, objective, float(beta), reference, time_limit, options
+                )
+            )
     new_rows: list[dict] = []
     fh = _open_rows(path, done_rows, handle) if path is not None else None
     writer = csv.DictWriter(fh, fieldnames=ROW_FIELDS) if fh is not None else None
@@ -480,7 +585,7 @@ def _run_chunk(tasks: list) -> list[list[dict]]:
 
 
 def _chunks(tasks: list, size: int) -> list[list]:
-    return [tasks[k:k + size] for k in range(0, len(tasks), size)]
+    return [tasks[k : k + size] for k in range(0, len(tasks), size)]
 
 
 def _results(executor: Executor | None, jobs: int | None, tasks: list, names: list[str]) -> Generator:
@@ -516,8 +621,7 @@ def _results(executor: Executor | None, jobs: int | None, tasks: list, names: li
             pool.shutdown(wait=finished, cancel_futures=True)
 
 
-def _executor(executor: Executor | None, jobs: int | None, tasks: list,
-              names: list[str]) -> tuple[Executor, int, bool]:
+def _executor(executor: Executor | None, jobs: int | None, tasks: list, names: list[str]) -> tuple[Executor, int, bool]:
     """(executor, tasks to keep in flight, whether this run owns it). The given executor, or a
     serial one for one task or job, else a local process pool. Workers that do not fork from
     this process get the user's solvers with each task (or the run stays in this process)."""
@@ -569,34 +673,46 @@ def summarize(rows: Iterable[dict]) -> list[dict]:
         feasible_ref = [r for r in rs if r["reference"] is not None and math.isfinite(r["reference"])]
         optimal = [r for r in feasible_ref if r["gap_pct"] is not None and r["gap_pct"] <= 100 * OPTIMAL_TOL]
         feasible = [r for r in rs if r["status"] in ("optimal", "feasible")]
-        out.append({
-            "solver": solver,
-            "rows": len(rs),
-            "mean_gap_pct": float(gaps.mean()) if gaps.size else None,
-            "median_gap_pct": float(np.median(gaps)) if gaps.size else None,
-            "p95_gap_pct": float(np.percentile(gaps, 95)) if gaps.size else None,
-            "max_gap_pct": float(gaps.max()) if gaps.size else None,
-            "optimal_pct": 100.0 * len(optimal) / len(feasible_ref) if feasible_ref else None,
-            "feasible_pct": 100.0 * len(feasible) / len(rs),
-            "violated": sum(r["status"] == "violated" for r in rs),
-            "infeasible": sum(r["status"] == "infeasible" for r in rs),
-            "mean_runtime_ms": 1e3 * float(np.mean([r["runtime"] for r in rs])),
-        })
+        out.append(
+            {
+                "solver": solver,
+                "rows": len(rs),
+                "mean_gap_pct": float(gaps.mean()) if gaps.size else None,
+                "median_gap_pct": float(np.median(gaps)) if gaps.size else None,
+                "p95_gap_pct": float(np.percentile(gaps, 95)) if gaps.size else None,
+                "max_gap_pct": float(gaps.max()) if gaps.size else None,
+                "optimal_pct": 100.0 * len(optimal) / len(feasible_ref) if feasible_ref else None,
+                "feasible_pct": 100.0 * len(feasible) / len(rs),
+                "violated": sum(r["status"] == "violated" for r in rs),
+                "infeasible": sum(r["status"] == "infeasible" for r in rs),
+                "mean_runtime_ms": 1e3 * float(np.mean([r["runtime"] for r in rs])),
+            }
+        )
     return out
 
 
 def format_summary(summary: list[dict]) -> str:
     """A fixed-width text table of :func:`summarize`'s output."""
-    cols = [("solver", "solver", "{}"), ("rows", "rows", "{}"), ("mean_gap_pct", "mean gap %", "{:.3f}"),
-            ("median_gap_pct", "median %", "{:.3f}"), ("p95_gap_pct", "p95 %", "{:.3f}"),
-            ("max_gap_pct", "max %", "{:.3f}"), ("optimal_pct", "optimal %", "{:.1f}"),
-            ("feasible_pct", "feasible %", "{:.1f}"), ("violated", "violated", "{}"),
-            ("infeasible", "infeasible", "{}"), ("mean_runtime_ms", "time ms", "{:.3f}")]
+    cols = [
+        ("solver", "solver", "{}"),
+        ("rows", "rows", "{}"),
+        ("mean_gap_pct", "mean gap %", "{:.3f}"),
+        ("median_gap_pct", "median %", "{:.3f}"),
+        ("p95_gap_pct", "p95 %", "{:.3f}"),
+        ("max_gap_pct", "max %", "{:.3f}"),
+        ("optimal_pct", "optimal %", "{:.1f}"),
+        ("feasible_pct", "feasible %", "{:.1f}"),
+        ("violated", "violated", "{}"),
+        ("infeasible", "infeasible", "{}"),
+        ("mean_runtime_ms", "time ms", "{:.3f}"),
+    ]
     table = [[title for _, title, _ in cols]]
     for s in summary:
         table.append(["-" if s[key] is None else fmt.format(s[key]) for key, _, fmt in cols])
     widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
-    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-             for row in table]
+    lines = [
+        "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        for row in table
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

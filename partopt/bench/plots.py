@@ -97,18 +97,29 @@ def plot_sweep(rows_path: str | Path, out_prefix: str | Path, axis: str | None =
     for c, series in enumerate(series_list):
         for solver in solvers:
             xs = sorted(v for (s, so, v) in table if s == series and so == solver)
-            delay = [np.mean([r["total_delay"] for r in table[(series, solver, x)] if r["total_delay"] is not None])
-                     for x in xs]
-            energy = [np.mean([r["energy"] for r in table[(series, solver, x)] if r["energy"] is not None])
-                      for x in xs]
+            delay = [
+                np.mean([r["total_delay"] for r in table[(series, solver, x)] if r["total_delay"] is not None])
+                for x in xs
+            ]
+            energy = [np.mean([r["energy"] for r in table[(series, solver, x)] if r["energy"] is not None]) for x in xs]
             feas = [np.mean([r["status"] in ("optimal", "feasible") for r in table[(series, solver, x)]]) for x in xs]
             style = {"color": "black", "lw": 2.5, "zorder": 5} if solver == "dp" else {"marker": "o", "ms": 3}
             axes[0, c].plot(xs, delay, label="optimum (dp)" if solver == "dp" else solver, **style)
             axes[1, c].plot(xs, energy, label="optimum (dp)" if solver == "dp" else solver, **style)
             csv_rows += [[series, solver, x, d, e, f] for x, d, e, f in zip(xs, delay, energy, feas)]
         refs = sorted({v for (s, _, v) in table if s == series})
-        opt = [np.mean([r["reference"] for so in solvers for r in table.get((series, so, x), [])
-                        if r["reference"] is not None and math.isfinite(r["reference"])] or [np.nan]) for x in refs]
+        opt = [
+            np.mean(
+                [
+                    r["reference"]
+                    for so in solvers
+                    for r in table.get((series, so, x), [])
+                    if r["reference"] is not None and math.isfinite(r["reference"])
+                ]
+                or [np.nan]
+            )
+            for x in refs
+        ]
         if "dp" not in solvers:
             axes[0, c].plot(refs, opt, color="black", lw=2.5, label="optimum")
         axes[0, c].set_title(series or Path(rows_path).stem)
@@ -122,8 +133,11 @@ def plot_sweep(rows_path: str | Path, out_prefix: str | Path, axis: str | None =
     fig.tight_layout()
     fig.savefig(out.with_suffix(".png"), dpi=110)
     plt.close(fig)
-    _write_csv(out.with_suffix(".csv"), ["series", "solver", axis_name or "value", "mean_total_delay_s",
-                                         "mean_energy_j", "feasible_fraction"], csv_rows)
+    _write_csv(
+        out.with_suffix(".csv"),
+        ["series", "solver", axis_name or "value", "mean_total_delay_s", "mean_energy_j", "feasible_fraction"],
+        csv_rows,
+    )
     return [out.with_suffix(".png"), out.with_suffix(".csv")]
 
 
@@ -137,8 +151,11 @@ def plot_normalized(rows_path: str | Path, out_prefix: str | Path, title: str = 
     solvers = list(ratios)
     means = [float(np.mean(ratios[s])) for s in solvers]
     out = Path(out_prefix)
-    _write_csv(out.with_suffix(".csv"), ["solver", "normalized_latency", "instances"],
-               [[s, m, len(ratios[s])] for s, m in zip(solvers, means)])
+    _write_csv(
+        out.with_suffix(".csv"),
+        ["solver", "normalized_latency", "instances"],
+        [[s, m, len(ratios[s])] for s, m in zip(solvers, means)],
+    )
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(1.1 * len(solvers) + 2, 4))
     bars = ax.bar(solvers, means, color=["black" if s == "dp" else "tab:blue" for s in solvers])

@@ -62,8 +62,10 @@ SHARED_HEURISTICS = ("earliest-finish", "shared-local-search", "as-if-alone", "s
 #: local search runs to 20,000 moves under both dispatch rules, not to its default effort (a
 #: budget of time, not of quality).
 REFERENCE_OPTIONS: dict[str, list[dict[str, Any]]] = {
-    "shared-local-search": [{"dispatch": d, "dispatches_per_task": None, "max_evaluations": 20_000}
-                            for d in ("list", "fifo")]}
+    "shared-local-search": [
+        {"dispatch": d, "dispatches_per_task": None, "max_evaluations": 20_000} for d in ("list", "fifo")
+    ]
+}
 
 
 @dataclass(frozen=True)
@@ -97,71 +99,167 @@ def _sweep(axis: str, values, make: Callable[[Any], dict]) -> tuple[tuple[str, d
 MOBILE_NETWORKS = ("resnet18-224", "resnet50-224", "mobilenetv2-224", "vgg16-224", "alexnet-224")
 #: (label, mobile generator parameters, description) of the ImageNet-size suites.
 MOBILE_REGIMES: tuple[tuple[str, dict[str, Any], str], ...] = (
-    ("phone-wifi", {"device": "phone", "server": "cpu+gpu", "link": "wifi", "far_link": "lte"},
-     "phone over Wi-Fi to a CPU edge box, GPU servers over LTE or the backhaul; 5 ImageNet networks"),
-    ("rpi-wifi", {"device": "rpi", "server": "cpu+gpu", "link": "wifi", "far_link": "lte"},
-     "Raspberry Pi 4 over Wi-Fi to a CPU edge box, GPU servers over LTE or the backhaul; 5 ImageNet networks"),
-    ("jetson-5g", {"device": "jetson", "server": "cpu+gpu", "link": "5g", "far_link": "lte", "budget_fraction": 0.5},
-     "Jetson Nano over 5G to a CPU edge server, GPU servers over LTE or the backhaul, a device budget halfway "
-     "between the least energy and the optimum's; 5 ImageNet networks"),
+    (
+        "phone-wifi",
+        {"device": "phone", "server": "cpu+gpu", "link": "wifi", "far_link": "lte"},
+        "phone over Wi-Fi to a CPU edge box, GPU servers over LTE or the backhaul; 5 ImageNet networks",
+    ),
+    (
+        "rpi-wifi",
+        {"device": "rpi", "server": "cpu+gpu", "link": "wifi", "far_link": "lte"},
+        "Raspberry Pi 4 over Wi-Fi to a CPU edge box, GPU servers over LTE or the backhaul; 5 ImageNet networks",
+    ),
+    (
+        "jetson-5g",
+        {"device": "jetson", "server": "cpu+gpu", "link": "5g", "far_link": "lte", "budget_fraction": 0.5},
+        "Jetson Nano over 5G to a CPU edge server, GPU servers over LTE or the backhaul, a device budget halfway "
+        "between the least energy and the optimum's; 5 ImageNet networks",
+    ),
 )
 #: The sweeps' regime (Figs. 9, 12, 13 rerun): phone-wifi with three servers and no drawn deadlines.
-MOBILE_SWEEP: dict[str, Any] = {**MOBILE_REGIMES[0][1], "network": "resnet50-224", "num_servers": 3,
-                                "deadline_share": 0.0}
+MOBILE_SWEEP: dict[str, Any] = {
+    **MOBILE_REGIMES[0][1],
+    "network": "resnet50-224",
+    "num_servers": 3,
+    "deadline_share": 0.0,
+}
 #: The fixed heuristics whose share of optimal answers a chain suite reports.
 FIXED_HEURISTICS = ("all-edge", "all-device", "single-split")
 
 SUITES: dict[str, SuiteSpec] = {
     spec.name: spec
     for spec in [
-        SuiteSpec("paper-default-v1", "paper", (("default", {}),), 200, HELD_OUT_SEED + 1,
-                  description="source paper's default: VGG16 in 6 blocks, N = 4 servers"),
-        SuiteSpec("paper-servers-v1", "paper", _sweep("servers", range(2, 10), lambda n: {"num_servers": n}),
-                  25, HELD_OUT_SEED + 2, axis="servers", description="Figs. 8 and 11(a): N = 2..9, VGG16 in 6 blocks"),
-        SuiteSpec("paper-blocks-v1", "paper", _sweep("blocks", range(3, 19), lambda m: {"num_blocks": m}),
-                  15, HELD_OUT_SEED + 3, axis="blocks",
-                  description="Figs. 9 and 11(b): VGG16 in M = 3..18 blocks, N = 4"),
-        SuiteSpec("paper-deadline-v1", "paper",
-                  _sweep("deadline_s", [0.02, 0.05, 0.1, 0.2, 0.5, 1, 3, 5, 7], lambda t: {"deadline_s": t}),
-                  20, HELD_OUT_SEED + 4, axis="deadline_s",
-                  description="Fig. 12: every block's deadline set to one value (s), N = 4"),
-        SuiteSpec("paper-link-v1", "paper",
-                  tuple((f"{net},rate_MBps={r}", {"network": net, "rate_MBps": r})
-                        for net in ("nin", "alexnet", "vgg16", "resnet32") for r in (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)),
-                  10, HELD_OUT_SEED + 5, axis="rate_MBps",
-                  description="Fig. 13: device-server link capacity (MB/s) for the four DNNs, N = 4"),
-        *[SuiteSpec(f"mobile-{label}-v1", "mobile",
-                    tuple((net, {"network": net, **regime}) for net in MOBILE_NETWORKS), 20, HELD_OUT_SEED + 20 + i,
-                    axis="network", description=text)
-          for i, (label, regime, text) in enumerate(MOBILE_REGIMES)],
-        SuiteSpec("phone-blocks-v1", "mobile",
-                  _sweep("blocks", range(3, 20), lambda m: {**MOBILE_SWEEP, "num_blocks": m}), 10, HELD_OUT_SEED + 30,
-                  axis="blocks", description="Fig. 9 in the phone-wifi regime: ResNet-50 at 224 cut into M = 3..19"),
-        SuiteSpec("phone-deadline-v1", "mobile",
-                  _sweep("deadline_s", [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0],
-                         lambda t: {**MOBILE_SWEEP, "deadline_s": t}), 15, HELD_OUT_SEED + 31, axis="deadline_s",
-                  description="Fig. 12 in the phone-wifi regime: every block's deadline one value (s), ResNet-50"),
-        SuiteSpec("phone-link-v1", "mobile",
-                  tuple((f"{net},link_mbps={r}", {**MOBILE_SWEEP, "network": net, "link_mbps": r})
-                        for net in ("resnet18-224", "resnet50-224", "mobilenetv2-224", "vgg16-224")
-                        for r in (2, 5, 10, 20, 50, 100, 200)),
-                  8, HELD_OUT_SEED + 32, axis="link_mbps",
-                  description="Fig. 13 in the phone-wifi regime: the device's uplink (Mbit/s) for four networks"),
-        SuiteSpec("dil-v1", "dil", (("default", {}),), 1000, HELD_OUT_SEED + 6,
-                  description="deep-imitation paper's distribution: 6 subtasks, edge + cloud"),
-        *[SuiteSpec(f"shared-k{k}-v1", "shared",
-                    _sweep("release_rate", (30, 70, 110), _shared_point(k)),
-                    count, HELD_OUT_SEED + 10 + i, axis="release_rate", time_limit=limit,
-                    description=f"shared edge, K = {k} tasks at 30/70/110 per s, four DNNs, N = 2..9, 3 devices")
-          for i, (k, count, limit) in enumerate(((2, 10, 20.0), (8, 5, 30.0), (16, 3, 30.0), (64, 1, 30.0),
-                                                 (256, 1, 30.0)))],
-        SuiteSpec("shared-mix-k8-v1", "shared",
-                  _sweep("release_rate", (30, 70, 110),
-                         lambda rate: {"networks": SHARED_MIX["networks"], "num_tasks": 8, "release_rate": rate,
-                                       "mix": True}),
-                  5, HELD_OUT_SEED + 15, axis="release_rate", time_limit=30.0,
-                  description="shared edge drawn with every model feature (mix=True): K = 8 at 30/70/110 per s, "
-                              "N = 2..9, 1..6 devices, mixed uplinks, busy servers, deadlines and budgets that bind"),
+        SuiteSpec(
+            "paper-default-v1",
+            "paper",
+            (("default", {}),),
+            200,
+            HELD_OUT_SEED + 1,
+            description="source paper's default: VGG16 in 6 blocks, N = 4 servers",
+        ),
+        SuiteSpec(
+            "paper-servers-v1",
+            "paper",
+            _sweep("servers", range(2, 10), lambda n: {"num_servers": n}),
+            25,
+            HELD_OUT_SEED + 2,
+            axis="servers",
+            description="Figs. 8 and 11(a): N = 2..9, VGG16 in 6 blocks",
+        ),
+        SuiteSpec(
+            "paper-blocks-v1",
+            "paper",
+            _sweep("blocks", range(3, 19), lambda m: {"num_blocks": m}),
+            15,
+            HELD_OUT_SEED + 3,
+            axis="blocks",
+            description="Figs. 9 and 11(b): VGG16 in M = 3..18 blocks, N = 4",
+        ),
+        SuiteSpec(
+            "paper-deadline-v1",
+            "paper",
+            _sweep("deadline_s", [0.02, 0.05, 0.1, 0.2, 0.5, 1, 3, 5, 7], lambda t: {"deadline_s": t}),
+            20,
+            HELD_OUT_SEED + 4,
+            axis="deadline_s",
+            description="Fig. 12: every block's deadline set to one value (s), N = 4",
+        ),
+        SuiteSpec(
+            "paper-link-v1",
+            "paper",
+            tuple(
+                (f"{net},rate_MBps={r}", {"network": net, "rate_MBps": r})
+                for net in ("nin", "alexnet", "vgg16", "resnet32")
+                for r in (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
+            ),
+            10,
+            HELD_OUT_SEED + 5,
+            axis="rate_MBps",
+            description="Fig. 13: device-server link capacity (MB/s) for the four DNNs, N = 4",
+        ),
+        *[
+            SuiteSpec(
+                f"mobile-{label}-v1",
+                "mobile",
+                tuple((net, {"network": net, **regime}) for net in MOBILE_NETWORKS),
+                20,
+                HELD_OUT_SEED + 20 + i,
+                axis="network",
+                description=text,
+            )
+            for i, (label, regime, text) in enumerate(MOBILE_REGIMES)
+        ],
+        SuiteSpec(
+            "phone-blocks-v1",
+            "mobile",
+            _sweep("blocks", range(3, 20), lambda m: {**MOBILE_SWEEP, "num_blocks": m}),
+            10,
+            HELD_OUT_SEED + 30,
+            axis="blocks",
+            description="Fig. 9 in the phone-wifi regime: ResNet-50 at 224 cut into M = 3..19",
+        ),
+        SuiteSpec(
+            "phone-deadline-v1",
+            "mobile",
+            _sweep(
+                "deadline_s", [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], lambda t: {**MOBILE_SWEEP, "deadline_s": t}
+            ),
+            15,
+            HELD_OUT_SEED + 31,
+            axis="deadline_s",
+            description="Fig. 12 in the phone-wifi regime: every block's deadline one value (s), ResNet-50",
+        ),
+        SuiteSpec(
+            "phone-link-v1",
+            "mobile",
+            tuple(
+                (f"{net},link_mbps={r}", {**MOBILE_SWEEP, "network": net, "link_mbps": r})
+                for net in ("resnet18-224", "resnet50-224", "mobilenetv2-224", "vgg16-224")
+                for r in (2, 5, 10, 20, 50, 100, 200)
+            ),
+            8,
+            HELD_OUT_SEED + 32,
+            axis="link_mbps",
+            description="Fig. 13 in the phone-wifi regime: the device's uplink (Mbit/s) for four networks",
+        ),
+        SuiteSpec(
+            "dil-v1",
+            "dil",
+            (("default", {}),),
+            1000,
+            HELD_OUT_SEED + 6,
+            description="deep-imitation paper's distribution: 6 subtasks, edge + cloud",
+        ),
+        *[
+            SuiteSpec(
+                f"shared-k{k}-v1",
+                "shared",
+                _sweep("release_rate", (30, 70, 110), _shared_point(k)),
+                count,
+                HELD_OUT_SEED + 10 + i,
+                axis="release_rate",
+                time_limit=limit,
+                description=f"shared edge, K = {k} tasks at 30/70/110 per s, four DNNs, N = 2..9, 3 devices",
+            )
+            for i, (k, count, limit) in enumerate(
+                ((2, 10, 20.0), (8, 5, 30.0), (16, 3, 30.0), (64, 1, 30.0), (256, 1, 30.0))
+            )
+        ],
+        SuiteSpec(
+            "shared-mix-k8-v1",
+            "shared",
+            _sweep(
+                "release_rate",
+                (30, 70, 110),
+                lambda rate: {"networks": SHARED_MIX["networks"], "num_tasks": 8, "release_rate": rate, "mix": True},
+            ),
+            5,
+            HELD_OUT_SEED + 15,
+            axis="release_rate",
+            time_limit=30.0,
+            description="shared edge drawn with every model feature (mix=True): K = 8 at 30/70/110 per s, "
+            "N = 2..9, 1..6 devices, mixed uplinks, busy servers, deadlines and budgets that bind",
+        ),
     ]
 }
 
@@ -243,8 +341,15 @@ def _shared_reference(scenario: Scenario, time_limit: float | None) -> dict[str,
     if scenario.num_tasks <= BNB_REFERENCE_TASKS:
         exact.append(solve(scenario, "shared-bnb", time_limit=time_limit))
     if any(r.status == Status.INFEASIBLE for r in exact):
-        return {"hard": {"status": "infeasible", "objective": None, "bound": None, "bound_version": BOUND_VERSION,
-                         "solver": next(r.solver for r in exact if r.status == Status.INFEASIBLE)}}
+        return {
+            "hard": {
+                "status": "infeasible",
+                "objective": None,
+                "bound": None,
+                "bound_version": BOUND_VERSION,
+                "solver": next(r.solver for r in exact if r.status == Status.INFEASIBLE),
+            }
+        }
     best = min(exact, key=lambda r: r.objective)
     for name in SHARED_HEURISTICS:
         for options in REFERENCE_OPTIONS.get(name, [{}]):
@@ -252,13 +357,18 @@ def _shared_reference(scenario: Scenario, time_limit: float | None) -> dict[str,
             if res.feasible and res.objective < best.objective * (1 - 1e-12):
                 best = res
     bounds = [r.lower_bound for r in exact if r.lower_bound is not None]
-    proven = any(r.status == Status.OPTIMAL and r.objective <= best.objective + _grid_slack(scenario)
-                 for r in exact)
-    return {"hard": {"status": "optimal" if proven else "feasible",
-                     "objective": best.objective if math.isfinite(best.objective) else None,
-                     "bound": max(bounds) if bounds else None, "bound_version": BOUND_VERSION, "solver": best.solver,
-                     "placement": None if best.placement is None else [list(r) for r in best.placement],
-                     "start_s": None if best.start_s is None else [list(r) for r in best.start_s]}}
+    proven = any(r.status == Status.OPTIMAL and r.objective <= best.objective + _grid_slack(scenario) for r in exact)
+    return {
+        "hard": {
+            "status": "optimal" if proven else "feasible",
+            "objective": best.objective if math.isfinite(best.objective) else None,
+            "bound": max(bounds) if bounds else None,
+            "bound_version": BOUND_VERSION,
+            "solver": best.solver,
+            "placement": None if best.placement is None else [list(r) for r in best.placement],
+            "start_s": None if best.start_s is None else [list(r) for r in best.start_s],
+        }
+    }
 
 
 def _reference(instance: Instance | Scenario, spec: SuiteSpec | None = None) -> dict[str, dict]:
@@ -267,8 +377,11 @@ def _reference(instance: Instance | Scenario, spec: SuiteSpec | None = None) -> 
     out = {}
     for kind in ("hard", "penalty"):
         r = solve(instance, "dp", objective=kind, beta=REFERENCE_BETA)
-        out[kind] = {"status": r.status.value, "objective": r.objective if math.isfinite(r.objective) else None,
-                     "placement": None if r.placement is None else list(r.placement)}
+        out[kind] = {
+            "status": r.status.value,
+            "objective": r.objective if math.isfinite(r.objective) else None,
+            "placement": None if r.placement is None else list(r.placement),
+        }
     return out
 
 
@@ -287,8 +400,13 @@ def generate_entries(spec: SuiteSpec) -> Iterator[tuple[str, str, dict, Instance
             yield ident, label, params, inst.replace(name=ident)
 
 
-def build_suite(name: str, *, verify_with: str | None = "milp-ortools", progress: Callable | None = None,
-                executor: Executor | None = None) -> Path:
+def build_suite(
+    name: str,
+    *,
+    verify_with: str | None = "milp-ortools",
+    progress: Callable | None = None,
+    executor: Executor | None = None,
+) -> Path:
     """Generate suite ``name``, compute its references, check them with ``verify_with``, save it.
 
     Chain suites: references by DP, checked by ``verify_with``. Shared-edge suites: best
@@ -308,9 +426,18 @@ def build_suite(name: str, *, verify_with: str | None = "milp-ortools", progress
                 done[json.loads(line)["id"]] = line
             except (json.JSONDecodeError, KeyError):
                 break  # a torn last line: that entry is redone
-    header = json.dumps({"format": FORMAT, "name": spec.name, "generator": spec.generator, "seed": spec.seed,
-                         "count": spec.count, "axis": spec.axis, "description": spec.description,
-                         "points": [[label, params] for label, params in spec.points]})
+    header = json.dumps(
+        {
+            "format": FORMAT,
+            "name": spec.name,
+            "generator": spec.generator,
+            "seed": spec.seed,
+            "count": spec.count,
+            "axis": spec.axis,
+            "description": spec.description,
+            "points": [[label, params] for label, params in spec.points],
+        }
+    )
     order = []
     jobs = []
     for ident, label, params, inst in generate_entries(spec):
@@ -376,8 +503,12 @@ def _better_reference(old: dict, new: dict) -> dict:
         best = old if old["objective"] < new["objective"] else new
     proven = old["status"] == "optimal" or new["status"] == "optimal"
     bounds = [b for b in (old.get("bound"), new.get("bound")) if b is not None]
-    return {**best, "bound": max(bounds) if bounds else None, "bound_version": BOUND_VERSION,
-            "status": "optimal" if best["status"] == "optimal" or (proven and tie) else "feasible"}
+    return {
+        **best,
+        "bound": max(bounds) if bounds else None,
+        "bound_version": BOUND_VERSION,
+        "status": "optimal" if best["status"] == "optimal" or (proven and tie) else "feasible",
+    }
 
 
 @dataclass(frozen=True)
@@ -401,8 +532,9 @@ def _entry_line(job: _EntryJob) -> str:
     ref = _reference(inst, spec)
     if job.verify_with and not spec.shared:
         _verify(job.ident, inst, ref, job.verify_with)
-    return json.dumps({"id": job.ident, "point": job.label, "params": job.params, "instance": job.problem,
-                       "reference": ref})
+    return json.dumps(
+        {"id": job.ident, "point": job.label, "params": job.params, "instance": job.problem, "reference": ref}
+    )
 
 
 def fixed_heuristic_shares(name: str, objective: str = "hard") -> dict[str, float]:
@@ -451,8 +583,9 @@ def load_suite(name_or_path: str | Path) -> Suite:
         suite_spec(str(name_or_path))
         path = suite_path(str(name_or_path))
         if not path.exists():
-            raise FileNotFoundError(f"suite {name_or_path!r} is not built yet: "
-                                    f"run `partopt suite build {name_or_path}`")
+            raise FileNotFoundError(
+                f"suite {name_or_path!r} is not built yet: run `partopt suite build {name_or_path}`"
+            )
     if not path.is_file():
         raise ValueError(f"suite: {path} is not a regular file")
     if path.stat().st_size > MAX_SUITE_BYTES:
@@ -462,8 +595,14 @@ def load_suite(name_or_path: str | Path) -> Suite:
         if head.get("format") != FORMAT:
             raise ValueError(f"{path}:1: format must be {FORMAT!r}, got {head.get('format')!r}")
         try:
-            suite = Suite(str(head["name"]), str(head["generator"]), int(head["seed"]), int(head["count"]),
-                          head.get("axis"), str(head.get("description", "")))
+            suite = Suite(
+                str(head["name"]),
+                str(head["generator"]),
+                int(head["seed"]),
+                int(head["count"]),
+                head.get("axis"),
+                str(head.get("description", "")),
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{path}:1: the header needs name, generator, seed and count ({error})") from None
         seen: set[str] = set()
@@ -505,15 +644,16 @@ def _suite_entry(path: Path, number: int, d: dict, seen: set[str]) -> SuiteEntry
             raise ValueError(f"{where}: reference.{kind} must be an object")
         for key in ("objective", "bound"):
             value = ref.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not math.isfinite(value) or value <= 0):
-                raise ValueError(f"{where}: reference.{kind}.{key} must be a finite number > 0 or null, "
-                                 f"got {value!r}")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
+            ):
+                raise ValueError(f"{where}: reference.{kind}.{key} must be a finite number > 0 or null, got {value!r}")
     return SuiteEntry(d["id"], str(d["point"]), d["params"], problem, d["reference"])
 
 
-def check_suite(name: str, *, progress: Callable | None = None, reprove: bool = False,
-                time_limit: float | None = None) -> list[str]:
+def check_suite(
+    name: str, *, progress: Callable | None = None, reprove: bool = False, time_limit: float | None = None
+) -> list[str]:
     """Rebuild suite ``name`` from its seed and compare with the stored one; returns the differences.
 
     Shared-edge entries: the stored schedule must be valid, feasible and priced as stored, the
@@ -545,10 +685,12 @@ def check_suite(name: str, *, progress: Callable | None = None, reprove: bool = 
         ref = _reference(inst)
         for kind in ("hard", "penalty"):
             a, b = ref[kind], entry.reference[kind]
-            if a["status"] != b["status"] or (a["objective"] is not None and
-                                              not math.isclose(a["objective"], b["objective"], rel_tol=1e-9)):
-                problems.append(f"{ident} [{kind}]: stored {b['status']} {b['objective']}, "
-                                f"now {a['status']} {a['objective']}")
+            if a["status"] != b["status"] or (
+                a["objective"] is not None and not math.isclose(a["objective"], b["objective"], rel_tol=1e-9)
+            ):
+                problems.append(
+                    f"{ident} [{kind}]: stored {b['status']} {b['objective']}, now {a['status']} {a['objective']}"
+                )
         if progress:
             progress(k + 1, len(fresh))
     return problems
@@ -570,12 +712,16 @@ def _check_shared_entry(entry: SuiteEntry) -> list[str]:
     if ref["bound"] is not None and ref["bound"] > ref["objective"] * (1 + 1e-9):
         problems.append(f"{entry.id}: stored bound {ref['bound']} exceeds the best known {ref['objective']}")
     if ref.get("bound_version", 1) < BOUND_VERSION and (ref["bound"] is not None or ref["status"] == "optimal"):
-        problems.append(f"{entry.id}: its bound and status come from bounds version {ref.get('bound_version', 1)}, "
-                        f"whose work relaxation could cut off valid schedules; rebuild the suite")
+        problems.append(
+            f"{entry.id}: its bound and status come from bounds version {ref.get('bound_version', 1)}, "
+            f"whose work relaxation could cut off valid schedules; rebuild the suite"
+        )
     slack = _grid_slack(entry.instance) + 1e-6 * ref["objective"]
     if ref["status"] == "optimal" and (ref["bound"] is None or ref["bound"] < ref["objective"] - slack):
-        problems.append(f"{entry.id}: stored as optimal, but its bound {ref['bound']} does not meet its objective "
-                        f"{ref['objective']}")
+        problems.append(
+            f"{entry.id}: stored as optimal, but its bound {ref['bound']} does not meet its objective "
+            f"{ref['objective']}"
+        )
     return problems
 
 
@@ -585,14 +731,20 @@ def _reprove_shared_entry(entry: SuiteEntry, time_limit: float | None) -> list[s
     assert isinstance(entry.instance, Scenario)
     fresh = _shared_reference(entry.instance, time_limit)["hard"]
     if ref["objective"] is None or fresh["objective"] is None:
-        return [] if (ref["objective"] is None) == (fresh["objective"] is None) else [
-            f"{entry.id}: stored {ref['status']}, now {fresh['status']}"]
+        return (
+            []
+            if (ref["objective"] is None) == (fresh["objective"] is None)
+            else [f"{entry.id}: stored {ref['status']}, now {fresh['status']}"]
+        )
     problems = []
     slack = _grid_slack(entry.instance) + 1e-6 * ref["objective"]
     if ref["status"] == "optimal" and fresh["objective"] < ref["objective"] - slack:
-        problems.append(f"{entry.id}: stored optimal {ref['objective']}, but a schedule of {fresh['objective']} "
-                        f"is found ({fresh['solver']})")
+        problems.append(
+            f"{entry.id}: stored optimal {ref['objective']}, but a schedule of {fresh['objective']} "
+            f"is found ({fresh['solver']})"
+        )
     if ref["bound"] is not None and fresh["objective"] < ref["bound"] * (1 - 1e-9):
-        problems.append(f"{entry.id}: stored bound {ref['bound']} lies above a schedule of {fresh['objective']} "
-                        f"({fresh['solver']})")
+        problems.append(
+            f"{entry.id}: stored bound {ref['bound']} lies above a schedule of {fresh['objective']} ({fresh['solver']})"
+        )
     return problems

@@ -22,8 +22,17 @@ from partopt import formulas as f
 if TYPE_CHECKING:
     from partopt.chain.model import Instance
 
-__all__ = ["CostTensors", "InstanceBatch", "PathCosts", "along", "along_batch", "cost_tensors", "link_rates",
-           "path_costs", "path_rates"]
+__all__ = [
+    "CostTensors",
+    "InstanceBatch",
+    "PathCosts",
+    "along",
+    "along_batch",
+    "cost_tensors",
+    "link_rates",
+    "path_costs",
+    "path_rates",
+]
 
 
 #: Largest cost tables (bytes) that :func:`cost_tensors` builds; larger solves are refused up front.
@@ -147,9 +156,9 @@ class CostTensors:
         the device, eq. (7) on moves from the device to a server."""
         batch = self.batch
         energy = np.zeros(self.delay.shape)
-        energy[:, :, :, 0] += f.local_computation_energy(
-            batch.cycles, batch.device_hz[:, None], batch.kappa[:, None]
-        )[:, :, None]
+        energy[:, :, :, 0] += f.local_computation_energy(batch.cycles, batch.device_hz[:, None], batch.kappa[:, None])[
+            :, :, None
+        ]
         energy[:, :, 0, 1:] += f.transmission_energy(
             batch.input_bits[:, :, None], batch.uplink_bps[:, None, :], batch.tx_power_w[:, None, None]
         )
@@ -162,8 +171,9 @@ class CostTensors:
 
 def _previous(placements: np.ndarray) -> np.ndarray:
     """a_{m-1} for every block m of placements (..., M), with a_0 = 0 (the device)."""
-    return np.concatenate([np.zeros((*placements.shape[:-1], 1), dtype=placements.dtype), placements[..., :-1]],
-                          axis=-1)
+    return np.concatenate(
+        [np.zeros((*placements.shape[:-1], 1), dtype=placements.dtype), placements[..., :-1]], axis=-1
+    )
 
 
 def along(table: np.ndarray, placements) -> np.ndarray:
@@ -231,8 +241,9 @@ def path_costs(instance: Instance, placement) -> PathCosts:
     transmission = f.transmission_delay(instance.input_bits, rates)
     on_device = loc == 0
     hz = instance.location_hz[loc]
-    computation = np.where(on_device, f.local_computation_delay(instance.cycles, hz),
-                           f.edge_computation_delay(instance.cycles, hz))
+    computation = np.where(
+        on_device, f.local_computation_delay(instance.cycles, hz), f.edge_computation_delay(instance.cycles, hz)
+    )
     last = int(loc[-1])
     back = float(f.transmission_delay(instance.output_bits, instance.uplink_bps[last - 1] if last else np.inf))
     delay = f.block_delay(transmission, computation)
@@ -267,10 +278,12 @@ def cost_tensors(source: Instance | InstanceBatch) -> CostTensors:
     m_blocks, n = batch.shape
     need = 5 * 8 * bsz * m_blocks * (n + 1) ** 2  # bytes: five float tables of (B, M, N+1, N+1)
     if need > MAX_TENSOR_BYTES:
-        raise ValueError(f"instance: the cost tables of B={bsz}, M={m_blocks}, N={n} need {need / 2**30:.1f} GiB, "
-                         f"more than the {MAX_TENSOR_BYTES / 2**30:.0f} GiB allowed "
-                         "(partopt.chain.costs.MAX_TENSOR_BYTES); "
-                         "evaluate() prices one placement without them")
+        raise ValueError(
+            f"instance: the cost tables of B={bsz}, M={m_blocks}, N={n} need {need / 2**30:.1f} GiB, "
+            f"more than the {MAX_TENSOR_BYTES / 2**30:.0f} GiB allowed "
+            "(partopt.chain.costs.MAX_TENSOR_BYTES); "
+            "evaluate() prices one placement without them"
+        )
     rates = link_rates(batch.uplink_bps, batch.backhaul_bps)  # (B, L, L)
     hz = np.concatenate([batch.device_hz[:, None], batch.server_hz], axis=1)  # (B, L)
 
@@ -286,5 +299,6 @@ def cost_tensors(source: Instance | InstanceBatch) -> CostTensors:
     delay = f.block_delay(transmission, computation[:, :, None, :])
     delay[:, -1, :, :] += return_delay[:, None, :]
 
-    return CostTensors(batch=batch, transmission=transmission, computation=computation,
-                       return_delay=return_delay, delay=delay)
+    return CostTensors(
+        batch=batch, transmission=transmission, computation=computation, return_delay=return_delay, delay=delay
+    )

@@ -1,5 +1,4 @@
-"""Seeded generators of single chains (model Part I): ``paper``, ``dil``, ``random`` and ``mobile``.
-"""
+"""Seeded generators of single chains (model Part I): ``paper``, ``dil``, ``random`` and ``mobile``."""
 
 from __future__ import annotations
 
@@ -136,8 +135,10 @@ class PaperGenerator(Generator):
                 tx_power_w=self.tx_power_w,
                 kappa=self.kappa,
             ),
-            servers=tuple(Server(cpu_hz=hz, uplink_bps=r, name=f"es{k + 1}") for k, (hz, r) in
-                          enumerate(zip(server_hz.tolist(), rates.tolist()))),
+            servers=tuple(
+                Server(cpu_hz=hz, uplink_bps=r, name=f"es{k + 1}")
+                for k, (hz, r) in enumerate(zip(server_hz.tolist(), rates.tolist()))
+            ),
             backhaul_bps=self.backhaul_Mbps * 1e6,
             output_bits=profile.output_bits if self.output_bits is None else self.output_bits,
             energy_budget_j=self.energy_budget_j,
@@ -292,16 +293,17 @@ class RandomGenerator(Generator):
         n = draw_int(rng, self.num_servers, "num_servers")
         cycles = draw(rng, self.cycles, "cycles", size=m)
         bits = draw(rng, self.input_bits, "input_bits", size=m)
-        device = Device(cpu_hz=float(draw(rng, self.device_hz, "device_hz")),
-                        tx_power_w=float(draw(rng, self.tx_power_w, "tx_power_w")))
+        device = Device(
+            cpu_hz=float(draw(rng, self.device_hz, "device_hz")),
+            tx_power_w=float(draw(rng, self.tx_power_w, "tx_power_w")),
+        )
         server_hz = draw(rng, self.server_hz, "server_hz", size=n)
         uplink = draw(rng, self.uplink_bps, "uplink_bps", size=n)
         reference = cycles / server_hz.mean() + bits / uplink.mean()
         has_deadline = rng.random(m) < self.deadline_prob
         deadlines = self.deadline_tightness * rng.uniform(0.5, 2.0, size=m) * reference
         blocks = tuple(
-            Block(cycles=float(c), input_bits=float(b), param_bits=0.0,
-                  deadline_s=float(d) if h else None)
+            Block(cycles=float(c), input_bits=float(b), param_bits=0.0, deadline_s=float(d) if h else None)
             for c, b, d, h in zip(cycles, bits, deadlines, has_deadline)
         )
         budget = None
@@ -438,13 +440,17 @@ class MobileGenerator(Generator):
     name = "mobile"
 
     def __post_init__(self):
-        for field_name, value, options in (("device", self.device, DEVICE_CLASSES),
-                                           ("server", self.server, SERVER_SETUPS),
-                                           ("link", self.link, LINK_CLASSES),
-                                           ("far_link", self.far_link, LINK_CLASSES)):
+        for field_name, value, options in (
+            ("device", self.device, DEVICE_CLASSES),
+            ("server", self.server, SERVER_SETUPS),
+            ("link", self.link, LINK_CLASSES),
+            ("far_link", self.far_link, LINK_CLASSES),
+        ):
             if value not in options:
-                raise ValueError(f"{field_name}: unknown class {value!r}; available: {', '.join(options)}."
-                                 + did_you_mean(str(value), options))
+                raise ValueError(
+                    f"{field_name}: unknown class {value!r}; available: {', '.join(options)}."
+                    + did_you_mean(str(value), options)
+                )
         if not 0.0 <= self.deadline_share <= 1.0:
             raise ValueError(f"deadline_share: must be in [0, 1], got {self.deadline_share!r}")
         if self.budget_fraction is not None and not 0.0 <= self.budget_fraction <= 1.0:
@@ -459,10 +465,18 @@ class MobileGenerator(Generator):
         watts = float(rng.uniform(*dev.watts))
         if self.server == "cpu+gpu":
             n = max(n, 2)
-            server_hz = np.concatenate([rng.uniform(*SERVER_CLASSES["cpu"], size=1),
-                                        rng.uniform(*SERVER_CLASSES["gpu"], size=n - 1)]) * 1e9
-            rates = np.concatenate([rng.uniform(*link.mbps, size=1),
-                                    rng.uniform(*LINK_CLASSES[self.far_link].mbps, size=n - 1)]) * 1e6
+            server_hz = (
+                np.concatenate(
+                    [rng.uniform(*SERVER_CLASSES["cpu"], size=1), rng.uniform(*SERVER_CLASSES["gpu"], size=n - 1)]
+                )
+                * 1e9
+            )
+            rates = (
+                np.concatenate(
+                    [rng.uniform(*link.mbps, size=1), rng.uniform(*LINK_CLASSES[self.far_link].mbps, size=n - 1)]
+                )
+                * 1e6
+            )
         else:
             server_hz = rng.uniform(*SERVER_CLASSES[self.server], size=n) * 1e9
             rates = rng.uniform(*link.mbps, size=n) * 1e6
@@ -471,14 +485,22 @@ class MobileGenerator(Generator):
         raw = profile.blocks(self.num_blocks)
         first_bits = profile.input_elements * self.input_bits_per_element
         # A measured profile's times are the device's: cycles at the device's clock (docs/model.md).
-        blocks = tuple(Block(cycles=pb.flops if pb.time_s is None else pb.time_s * device_hz,
-                             input_bits=first_bits if k == 0 else pb.input_bits,
-                             param_bits=pb.param_bits, name=pb.name) for k, pb in enumerate(raw))
+        blocks = tuple(
+            Block(
+                cycles=pb.flops if pb.time_s is None else pb.time_s * device_hz,
+                input_bits=first_bits if k == 0 else pb.input_bits,
+                param_bits=pb.param_bits,
+                name=pb.name,
+            )
+            for k, pb in enumerate(raw)
+        )
         inst = Instance(
             blocks=blocks,
-            device=Device(cpu_hz=device_hz, tx_power_w=link.tx_power_w, kappa=watts / device_hz ** 3),
-            servers=tuple(Server(cpu_hz=hz, uplink_bps=r, name=f"es{k + 1}")
-                          for k, (hz, r) in enumerate(zip(server_hz.tolist(), rates.tolist()))),
+            device=Device(cpu_hz=device_hz, tx_power_w=link.tx_power_w, kappa=watts / device_hz**3),
+            servers=tuple(
+                Server(cpu_hz=hz, uplink_bps=r, name=f"es{k + 1}")
+                for k, (hz, r) in enumerate(zip(server_hz.tolist(), rates.tolist()))
+            ),
             backhaul_bps=self.backhaul_Mbps * 1e6,
             output_bits=profile.output_bits,
         )

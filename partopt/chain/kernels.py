@@ -150,8 +150,9 @@ def _best_first_into(step, energy, to_go, rest, prices, budget, upper, rel_tol, 
     lab_loc, lab_parent, chain = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
     head = np.full(m_blocks * locs, -1, np.int64)
     taken = 0
-    count = _push(heap, 0, 0, step[0, 0].copy(), energy[0, 0].copy(), -1, last, limit, budget, upper, to_go,
-                  rest, prices)
+    count = _push(
+        heap, 0, 0, step[0, 0].copy(), energy[0, 0].copy(), -1, last, limit, budget, upper, to_go, rest, prices
+    )
     while len(heap) > 0:
         _, _, c, e, m, j, parent = heapq.heappop(heap)
         node = m * locs + j
@@ -170,8 +171,21 @@ def _best_first_into(step, energy, to_go, rest, prices, budget, upper, rel_tol, 
                 placement[b] = lab_loc[label]
                 label = lab_parent[label]
             return c
-        count = _push(heap, count, m + 1, c + step[m + 1, j], e + energy[m + 1, j], taken - 1, last, limit, budget,
-                      upper, to_go, rest, prices)
+        count = _push(
+            heap,
+            count,
+            m + 1,
+            c + step[m + 1, j],
+            e + energy[m + 1, j],
+            taken - 1,
+            last,
+            limit,
+            budget,
+            upper,
+            to_go,
+            rest,
+            prices,
+        )
     return -1.0
 
 
@@ -182,8 +196,16 @@ def _grown(values, size):  # pragma: no cover
     return out
 
 
-def best_first(step: np.ndarray, energy: np.ndarray, to_go: np.ndarray, rest: np.ndarray, prices: np.ndarray,
-               budget: float, upper: float, rel_tol: float) -> tuple[np.ndarray, float] | None:
+def best_first(
+    step: np.ndarray,
+    energy: np.ndarray,
+    to_go: np.ndarray,
+    rest: np.ndarray,
+    prices: np.ndarray,
+    budget: float,
+    upper: float,
+    rel_tol: float,
+) -> tuple[np.ndarray, float] | None:
     """The least-cost path within ``budget`` by best-first search over (cost, energy) labels,
     or None when none costs at most ``upper``: see :func:`partopt.chain.solvers.dp.budget_dp`.
 
@@ -191,10 +213,15 @@ def best_first(step: np.ndarray, energy: np.ndarray, to_go: np.ndarray, rest: np
     step + price x energy (P, M, L) for the P ``prices`` (s/J).
     """
     placement = np.zeros(step.shape[0], dtype=np.int64)
-    value = _best_first_into(np.ascontiguousarray(step, dtype=np.float64), np.ascontiguousarray(energy, np.float64),
-                             np.ascontiguousarray(to_go, np.float64), np.ascontiguousarray(rest, np.float64),
-                             np.ascontiguousarray(prices, np.float64), float(budget), float(upper), float(rel_tol),
-                             placement)
+    value = _best_first_into(
+        np.ascontiguousarray(step, dtype=np.float64),
+        np.ascontiguousarray(energy, np.float64),
+        np.ascontiguousarray(to_go, np.float64),
+        np.ascontiguousarray(rest, np.float64),
+        np.ascontiguousarray(prices, np.float64),
+        float(budget),
+        float(upper),
+        float(rel_tol),
+        placement,
+    )
     return None if value < 0 else (placement, value)
-
-

@@ -128,7 +128,14 @@ _BLOCK_KEYS = {f.name for f in dataclasses.fields(Block)}
 _DEVICE_KEYS = {f.name for f in dataclasses.fields(Device)}
 _SERVER_KEYS = {f.name for f in dataclasses.fields(Server)}
 _INSTANCE_KEYS = {
-    "format", "name", "blocks", "device", "servers", "backhaul_bps", "output_bits", "energy_budget_j",
+    "format",
+    "name",
+    "blocks",
+    "device",
+    "servers",
+    "backhaul_bps",
+    "output_bits",
+    "energy_budget_j",
 }
 _REQUIRED = {
     "instance": {"format", "blocks", "device", "servers", "backhaul_bps"},
@@ -208,30 +215,55 @@ class Instance:
         uplinks = np.array([s.uplink_bps for s in self.servers])
         with np.errstate(all="ignore"):
             checks = [
-                (self.cycles[:, None] / self.location_hz[None, :], "cycles", "the CPU speeds (cpu_hz)",
-                 "its computation delay"),
-                (f.local_computation_energy(self.cycles, dev.cpu_hz, dev.kappa)[:, None], "cycles",
-                 "device.kappa and device.cpu_hz", "its local energy"),
-                (self.input_bits[:, None] / np.append(uplinks, self.backhaul_bps)[None, :], "input_bits",
-                 "the link rates", "its transmission delay"),
-                (f.transmission_energy(self.input_bits[:, None], uplinks[None, :], dev.tx_power_w), "input_bits",
-                 "device.tx_power_w and the uplinks", "its transmission energy"),
+                (
+                    self.cycles[:, None] / self.location_hz[None, :],
+                    "cycles",
+                    "the CPU speeds (cpu_hz)",
+                    "its computation delay",
+                ),
+                (
+                    f.local_computation_energy(self.cycles, dev.cpu_hz, dev.kappa)[:, None],
+                    "cycles",
+                    "device.kappa and device.cpu_hz",
+                    "its local energy",
+                ),
+                (
+                    self.input_bits[:, None] / np.append(uplinks, self.backhaul_bps)[None, :],
+                    "input_bits",
+                    "the link rates",
+                    "its transmission delay",
+                ),
+                (
+                    f.transmission_energy(self.input_bits[:, None], uplinks[None, :], dev.tx_power_w),
+                    "input_bits",
+                    "device.tx_power_w and the uplinks",
+                    "its transmission energy",
+                ),
             ]
             for values, field, other, what in checks:
                 bad = np.argwhere(~np.isfinite(values))
                 if bad.size:
                     m = int(bad[0][0])
-                    raise InstanceError(f"blocks[{m}].{field}", f"with {other}, {what} is not finite (overflow); "
-                                                                f"got {field}={getattr(self.blocks[m], field)!r}")
+                    raise InstanceError(
+                        f"blocks[{m}].{field}",
+                        f"with {other}, {what} is not finite (overflow); "
+                        f"got {field}={getattr(self.blocks[m], field)!r}",
+                    )
             if not np.all(np.isfinite(self.output_bits / uplinks)):
-                raise InstanceError("output_bits", f"its return delay over the uplinks is not finite; got "
-                                                   f"{self.output_bits!r}")
-            worst = float(np.sum(np.max(self.cycles[:, None] / self.location_hz[None, :], axis=1))
-                          + np.sum(self.input_bits) / float(np.min(np.append(uplinks, self.backhaul_bps))))
+                raise InstanceError(
+                    "output_bits", f"its return delay over the uplinks is not finite; got {self.output_bits!r}"
+                )
+            worst = float(
+                np.sum(np.max(self.cycles[:, None] / self.location_hz[None, :], axis=1))
+                + np.sum(self.input_bits) / float(np.min(np.append(uplinks, self.backhaul_bps)))
+            )
         if not worst <= f.MAX_TIME_S:
-            raise InstanceError("blocks", f"the chain's slowest placement takes {worst:.3g} s, more than the model's "
-                                          f"{f.MAX_TIME_S:g} s (partopt.formulas.MAX_TIME_S), beyond which times "
-                                          f"lose the precision schedules are checked to; scale cycles or bits down")
+            raise InstanceError(
+                "blocks",
+                f"the chain's slowest placement takes {worst:.3g} s, more than the model's "
+                f"{f.MAX_TIME_S:g} s (partopt.formulas.MAX_TIME_S), beyond which times "
+                f"lose the precision schedules are checked to; scale cycles or bits down",
+            )
 
     # ----------------------------------------------------------------- shape
     @property
@@ -295,11 +327,17 @@ class Instance:
         """This instance as a :class:`partopt.chain.costs.InstanceBatch` of one (built once, then cached)."""
         budget = self.budget
         return InstanceBatch(
-            cycles=self.cycles[None], input_bits=self.input_bits[None], param_bits=self.param_bits[None],
-            deadlines=self.deadlines[None], device_hz=np.array([self.device.cpu_hz]),
-            tx_power_w=np.array([self.device.tx_power_w]), kappa=np.array([self.device.kappa]),
-            server_hz=self.location_hz[None, 1:], uplink_bps=self.uplink_bps[None],
-            backhaul_bps=np.array([self.backhaul_bps]), output_bits=np.array([self.output_bits]),
+            cycles=self.cycles[None],
+            input_bits=self.input_bits[None],
+            param_bits=self.param_bits[None],
+            deadlines=self.deadlines[None],
+            device_hz=np.array([self.device.cpu_hz]),
+            tx_power_w=np.array([self.device.tx_power_w]),
+            kappa=np.array([self.device.kappa]),
+            server_hz=self.location_hz[None, 1:],
+            uplink_bps=self.uplink_bps[None],
+            backhaul_bps=np.array([self.backhaul_bps]),
+            output_bits=np.array([self.output_bits]),
             energy_budget_j=np.array([budget]),
         )
 

@@ -97,8 +97,9 @@ def evaluate_horizon(horizon: Horizon, placements: Sequence, start_s: None = Non
     if start_s is not None:
         raise ValueError("start_s: start times belong to scenarios; a horizon's slots have no schedule")
     if isinstance(placements, (str, bytes, Mapping)) or not isinstance(placements, Sequence):
-        raise InstanceTypeError("placement", f"must be a list of one placement per slot, got "
-                                f"{type(placements).__name__}")
+        raise InstanceTypeError(
+            "placement", f"must be a list of one placement per slot, got {type(placements).__name__}"
+        )
     if len(placements) != horizon.num_slots:
         raise InstanceError("placement", f"needs one placement per slot ({horizon.num_slots}), got {len(placements)}")
     slots = []

@@ -1,5 +1,4 @@
-"""Seeded generator of horizons of slots sharing a battery (model Part III): ``horizon``.
-"""
+"""Seeded generator of horizons of slots sharing a battery (model Part III): ``horizon``."""
 
 from __future__ import annotations
 
@@ -49,18 +48,25 @@ class HorizonGenerator(Generator):
         if isinstance(self.slots, bool) or not isinstance(self.slots, int) or self.slots < 1:
             raise ValueError(f"slots: must be an int >= 1, got {self.slots!r}")
         if self.slots > generation.MAX_SLOTS:
-            raise ValueError(f"slots: {self.slots:,} is more than partopt.generation.MAX_SLOTS = "
-                             f"{generation.MAX_SLOTS:,} "
-                             f"(each slot is an instance in memory; raise the cap to allow it)")
+            raise ValueError(
+                f"slots: {self.slots:,} is more than partopt.generation.MAX_SLOTS = "
+                f"{generation.MAX_SLOTS:,} "
+                f"(each slot is an instance in memory; raise the cap to allow it)"
+            )
         if self.generator not in ("paper", "dil", "random"):
-            raise ValueError(f"generator: must be 'paper', 'dil' or 'random' (one chain per slot), "
-                             f"got {self.generator!r}")
-        if isinstance(self.battery, bool) or not isinstance(self.battery, (int, float)) \
-                or not 0.0 <= self.battery <= 1.0:
+            raise ValueError(
+                f"generator: must be 'paper', 'dil' or 'random' (one chain per slot), got {self.generator!r}"
+            )
+        if (
+            isinstance(self.battery, bool)
+            or not isinstance(self.battery, (int, float))
+            or not 0.0 <= self.battery <= 1.0
+        ):
             raise ValueError(f"battery: must be a number in [0, 1], got {self.battery!r}")
         if self.slot_params is not None and not isinstance(self.slot_params, dict):
-            raise ValueError(f"slot_params: must be a dict of the slot generator's parameters, "
-                             f"got {type(self.slot_params).__name__}")
+            raise ValueError(
+                f"slot_params: must be a dict of the slot generator's parameters, got {type(self.slot_params).__name__}"
+            )
         get_generator(self.generator, **(self.slot_params or {}))  # names a bad parameter now
 
     def sample(self, rng: np.random.Generator):

@@ -94,5 +94,3 @@ class Horizon:
 
     def __repr__(self) -> str:
         return f"Horizon(name={self.name!r}, T={self.num_slots}, energy_max_j={self.energy_max_j:g})"
-
-

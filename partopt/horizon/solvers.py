@@ -69,7 +69,7 @@ def _padded(fronts: list[ParetoFront]) -> tuple[np.ndarray, np.ndarray]:
     cost = np.full((len(fronts), width), np.inf)
     energy = np.full((len(fronts), width), np.inf)
     for t, fr in enumerate(fronts):
-        cost[t, :len(fr)], energy[t, :len(fr)] = fr.cost, fr.energy
+        cost[t, : len(fr)], energy[t, : len(fr)] = fr.cost, fr.energy
     return cost, energy
 
 
@@ -112,8 +112,7 @@ class LagrangianDual:
 
     def _priced(self, price: float) -> np.ndarray:
         """c + price e of every front point, (T, P_max); inf on the padding."""
-        return np.where(np.isfinite(self._cost), self._cost + price * np.nan_to_num(self._energy, posinf=0.0),
-                        np.inf)
+        return np.where(np.isfinite(self._cost), self._cost + price * np.nan_to_num(self._energy, posinf=0.0), np.inf)
 
     def _try(self, price: float) -> bool:
         """Evaluate the dual at ``price``; keep the best bound and battery-keeping choice. True
@@ -154,8 +153,9 @@ class _StoppedError(Exception):
         self.reason = reason
 
 
-def _merge(fronts: list[ParetoFront], energy_max_j: float, dual: LagrangianDual, upper: float,
-           deadline: float = math.inf):
+def _merge(
+    fronts: list[ParetoFront], energy_max_j: float, dual: LagrangianDual, upper: float, deadline: float = math.inf
+):
     """Exact multiple-choice knapsack over the fronts: (choice per slot, summed cost, labels
     kept at most), or (None, inf, labels) when no choice keeps the battery. Raises
     :class:`_StoppedError` past ``deadline`` (a ``time.perf_counter()``) or :data:`MAX_MERGE_LABELS`."""
@@ -204,16 +204,21 @@ def solve_horizon_exact(horizon: Horizon, objective: Objective, *, time_limit=No
     fronts = []
     for t, inst in enumerate(horizon.slots):
         if time.perf_counter() > deadline:
-            return SolverOutput(placement=None, timed_out=True,
-                                info={"reason": f"time limit reached building slot {t}'s Pareto front"})
+            return SolverOutput(
+                placement=None, timed_out=True, info={"reason": f"time limit reached building slot {t}'s Pareto front"}
+            )
         fronts.append(pareto_front(inst, objective))
     empty = [t for t, fr in enumerate(fronts) if len(fr) == 0]
     if empty:
-        return SolverOutput(placement=None, proven_infeasible=True,
-                            info={"reason": f"slot {empty[0]} has no feasible placement"})
+        return SolverOutput(
+            placement=None, proven_infeasible=True, info={"reason": f"slot {empty[0]} has no feasible placement"}
+        )
     if not f.within(sum(float(fr.energy.min()) for fr in fronts), horizon.energy_max_j):
-        return SolverOutput(placement=None, proven_infeasible=True,
-                            info={"reason": "even the least-energy placement of every slot exceeds the battery"})
+        return SolverOutput(
+            placement=None,
+            proven_infeasible=True,
+            info={"reason": "even the least-energy placement of every slot exceeds the battery"},
+        )
     fronts_s = time.perf_counter() - start
     dual = LagrangianDual(fronts, horizon.energy_max_j)
     upper = dual.choice_cost
@@ -222,16 +227,25 @@ def solve_horizon_exact(horizon: Horizon, objective: Objective, *, time_limit=No
     except _StoppedError as stop:  # the dual's battery-keeping choice, with the dual's bound
         assert dual.choice is not None  # the least-energy choice keeps the battery (checked above)
         placement = [fr.placements[k].tolist() for fr, k in zip(fronts, dual.choice)]
-        return SolverOutput(placement=placement, timed_out=True, lower_bound=dual.bound,
-                            info={"termination": stop.reason, "lagrangian_bound": dual.bound,
-                                  "seconds": time.perf_counter() - start})
+        return SolverOutput(
+            placement=placement,
+            timed_out=True,
+            lower_bound=dual.bound,
+            info={"termination": stop.reason, "lagrangian_bound": dual.bound, "seconds": time.perf_counter() - start},
+        )
     if choice is None:  # cannot happen with a battery-keeping incumbent; kept as a guard
         return SolverOutput(placement=None, proven_infeasible=True, info={"reason": "no choice keeps the battery"})
     placement = [fr.placements[k].tolist() for fr, k in zip(fronts, choice)]
     gap = (best - dual.bound) / best if best > 0 else 0.0
-    info = {"lagrangian_bound": dual.bound, "energy_price": dual.price, "duality_gap_pct": 100.0 * gap,
-            "front_points": int(sum(len(fr) for fr in fronts)), "widest_merge": int(widest),
-            "fronts_seconds": fronts_s, "seconds": time.perf_counter() - start}
+    info = {
+        "lagrangian_bound": dual.bound,
+        "energy_price": dual.price,
+        "duality_gap_pct": 100.0 * gap,
+        "front_points": int(sum(len(fr) for fr in fronts)),
+        "widest_merge": int(widest),
+        "fronts_seconds": fronts_s,
+        "seconds": time.perf_counter() - start,
+    }
     return SolverOutput(placement=placement, proven_optimal=True, lower_bound=best, info=info)
 
 
@@ -274,12 +288,19 @@ def solve_horizon_myopic(horizon: Horizon, objective: Objective, *, time_limit=N
 def solve_horizon_fair(horizon: Horizon, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:
     """Online: each slot's optimum within a fair share, E^r(t) / (slots left)."""
     slots = horizon.num_slots
-    return run_online(horizon, lambda t, inst, left: _best_within(inst, objective.step_cost(inst.costs),
-                                                               left / (slots - t)))
+    return run_online(
+        horizon, lambda t, inst, left: _best_within(inst, objective.step_cost(inst.costs), left / (slots - t))
+    )
 
 
-def solve_horizon_lyapunov(horizon: Horizon, objective: Objective, *, time_limit=None, seed=None,
-                           V: float = 1.0) -> SolverOutput:  # noqa: N803 - V is the method's own name
+def solve_horizon_lyapunov(
+    horizon: Horizon,
+    objective: Objective,
+    *,
+    time_limit=None,
+    seed=None,
+    V: float = 1.0,  # noqa: N803 - V is the method's own name
+) -> SolverOutput:
     """Online drift-plus-penalty: minimize cost + (Q / V') energy each slot within E^r(t),
     then Q <- max(Q + E(t) - Ebar, 0), Ebar = E^max / T.
 
@@ -313,5 +334,3 @@ def solve_horizon_lyapunov(horizon: Horizon, objective: Objective, *, time_limit
 
     out = run_online(horizon, choose, spent)
     return SolverOutput(placement=out.placement, info={**(out.info or {}), "V": V, "final_queue_j": queue[0]})
-
-

@@ -143,8 +143,9 @@ def _importance_weight(log_pi: torch.Tensor, log_mu: torch.Tensor) -> torch.Tens
     return (log_pi.detach() - log_mu).exp().clamp(max=1.0)
 
 
-def _policy_terms(logits: torch.Tensor, action: torch.Tensor,
-                  log_mu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _policy_terms(
+    logits: torch.Tensor, action: torch.Tensor, log_mu: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(importance-weighted log pi(a) (B,), entropy (B,)) of ``action`` under ``logits``; with
     M heads both are means over the heads (eq. 20)."""
     dist = torch.distributions.Categorical(logits=logits)
@@ -155,8 +156,9 @@ def _policy_terms(logits: torch.Tensor, action: torch.Tensor,
     return weighted, entropy
 
 
-def _returns(rewards: np.ndarray, ended: np.ndarray, terminal: np.ndarray, next_values: np.ndarray,
-             gamma: float, k: int) -> np.ndarray:
+def _returns(
+    rewards: np.ndarray, ended: np.ndarray, terminal: np.ndarray, next_values: np.ndarray, gamma: float, k: int
+) -> np.ndarray:
     """Eq. (16) for a rollout of shape (T, E): R^t = sum_{i<j} gamma^i r^{t+i} + gamma^j V(X^{t+j}),
     j = min(k, T - t, slots to the end of the episode); no bootstrap after a terminal slot.
     ``next_values[t]`` is V of the observation that follows slot t (the final one if it ended)."""
@@ -261,12 +263,19 @@ class _Worker:
             after.append(BlockPlacementVectorEnv.following(self.obs, info, done))
             finished += self.tracker.add(reward, info, done, eps)
             if self.memory is not None:
-                self.memory.add(obs=obs, action=action.numpy(), log_mu=log_mu.numpy(),
-                                reward=rewards[-1].astype(np.float32), following=after[-1], terminal=term)
+                self.memory.add(
+                    obs=obs,
+                    action=action.numpy(),
+                    log_mu=log_mu.numpy(),
+                    reward=rewards[-1].astype(np.float32),
+                    following=after[-1],
+                    terminal=term,
+                )
         with torch.no_grad():
             next_values = local(torch.from_numpy(np.concatenate(after)))[1].view(cfg.t_max, -1).numpy()
-        returns = torch.from_numpy(_returns(np.array(rewards), np.array(ended), np.array(terminal), next_values,
-                                            cfg.gamma, cfg.n_step)).float()
+        returns = torch.from_numpy(
+            _returns(np.array(rewards), np.array(ended), np.array(terminal), next_values, cfg.gamma, cfg.n_step)
+        ).float()
         advantage = returns - torch.stack(values)  # eq. (17)
         self._apply(self._loss(advantage, torch.stack(log_probs), torch.stack(entropies)), fraction)
         for _ in range(cfg.replay):
@@ -290,13 +299,20 @@ def _worker_main(cfg, index, shared, opt, spec, started, counter, queue, stop):
 
 
 def _save(path, cfg, shared, opt, spec, shape, curve, episodes, wall):
-    record = {"config": asdict(cfg), "episodes": episodes, "wall_seconds": wall,
-              "parameters": count_parameters(shared), "optimizer": opt.state_dict(), "curve": curve}
+    record = {
+        "config": asdict(cfg),
+        "episodes": episodes,
+        "wall_seconds": wall,
+        "parameters": count_parameters(shared),
+        "optimizer": opt.state_dict(),
+        "curve": curve,
+    }
     save_checkpoint(path, cfg.agent, shared, spec, shape, record)
 
 
-def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_csv: str | Path | None = None,
-              progress: bool = True) -> dict:
+def train_a3c(
+    cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_csv: str | Path | None = None, progress: bool = True
+) -> dict:
     """Train mt-a3c or a3c; checkpoints go to ``out`` every ``checkpoint_every`` seconds and at the end.
 
     ``resume=True`` continues from the checkpoint at ``out`` (weights, optimizer state,
@@ -317,8 +333,9 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
         opt.load_state_dict(record["optimizer"])
     shared.share_memory()
     workers = worker_count(cfg.workers)
-    log = TrainingLog(cfg, lambda ep: _save(out, cfg, shared, opt, spec, shape, curve, ep, log.wall()), curve,
-                      wall_before, progress)
+    log = TrainingLog(
+        cfg, lambda ep: _save(out, cfg, shared, opt, spec, shape, curve, ep, log.wall()), curve, wall_before, progress
+    )
     record_row, out_of_time = log.record, log.out_of_time
 
     episode = start_episode
@@ -332,14 +349,20 @@ def train_a3c(cfg: A3CConfig, out: str | Path, *, resume: bool = False, curve_cs
                     rec["episode"] = episode
                     record_row(rec)
     else:
+
         def handle(rec):
             nonlocal episode
             record_row(rec)
             episode = max(episode, rec["episode"])
 
-        run_workers(_worker_main,
-                    lambda i, counter, queue, stop: (cfg, i, shared, opt, spec, log.started, counter, queue, stop),
-                    workers, start_episode, handle, out_of_time)
+        run_workers(
+            _worker_main,
+            lambda i, counter, queue, stop: (cfg, i, shared, opt, spec, log.started, counter, queue, stop),
+            workers,
+            start_episode,
+            handle,
+            out_of_time,
+        )
     wall = log.wall()
     _save(out, cfg, shared, opt, spec, shape, curve, episode, wall)
     if curve_csv:

@@ -9,12 +9,17 @@ from partopt.names import did_you_mean, key_values
 
 __all__ = ["train_main"]
 
+
 def _refuse_unknown(values: dict, taken: set[str], owner: str) -> None:
     """Refuse --config keys that ``owner`` does not take, naming them and what it takes."""
     for key in values:
         if key not in taken:
-            raise ValueError(f"--config {key}: not a setting of {owner} (" + ", ".join(sorted(taken)) + ")"
-                             + did_you_mean(key, taken))
+            raise ValueError(
+                f"--config {key}: not a setting of {owner} ("
+                + ", ".join(sorted(taken))
+                + ")"
+                + did_you_mean(key, taken)
+            )
 
 
 def _config(cls, values: dict):
@@ -54,8 +59,10 @@ def train_main(args) -> int:
 
         start = values.pop("start")
         if args.resume:
-            raise ValueError("--resume: a shape-free fine-tuning run cannot be resumed; start it again "
-                             "(from the same start checkpoint)")
+            raise ValueError(
+                "--resume: a shape-free fine-tuning run cannot be resumed; start it again "
+                "(from the same start checkpoint)"
+            )
         finetune_shape_free(_config(FinetuneConfig, values), start, out, curve=curve)
         record = {"wall_seconds": None}
     elif args.agent == "shape-free":
@@ -100,8 +107,9 @@ def train_main(args) -> int:
         teacher = load_policy(values.pop("teacher", None), "imitation", data.shape).net
         extra = unlabelled_features(gen, transfer, seed=seed + 1, params=params) if transfer else None
         options = TRANSFER_STUDENT if transfer else {}
-        train_student(teacher, data, out, curve=curve, seed=seed, transfer=extra, resume=args.resume,
-                      **{**options, **values})
+        train_student(
+            teacher, data, out, curve=curve, seed=seed, transfer=extra, resume=args.resume, **{**options, **values}
+        )
         record = {"wall_seconds": None}
     print(f"wrote {out} (training curve {curve})")
     if record.get("wall_seconds"):

@@ -13,7 +13,7 @@ then appended to those queues. With every price 0 this is the ``earliest-finish`
 heuristic, which is myopic: it takes the fastest server even when that makes every
 later task wait; the prices learn when not to.
 
-A solve tries several decodings (compiled, about 0.03 ms per task each) and keeps the
+A solve tries several decodings (compiled; their time in bench/results/shared_learned.md) and keeps the
 best: each multiplies the learned prices by a scale and takes the tasks in an order,
 release plus a lookahead times the task's least computation time, so that a short task
 may go before a long one released a little earlier (the paper's agent takes its tasks
@@ -80,9 +80,24 @@ FEATURES = 9
 WINDOW_S = 0.1  #: s, the past window of the arrival-rate estimate
 #: The (price scale, task-order lookahead) decodings ``shared-learned`` tries by default, chosen
 #: on validation draws by ``python bench/shared_learned.py --choose`` (shared_learned_choice.md).
-DEFAULT_DECODINGS = ((2.0, 0.0), (0.5, 0.25), (4.0, 0.25), (1.0, 0.0), (4.0, 0.0), (1.0, 0.5), (0.0, 1.0),
-                     (0.0, 0.0), (8.0, 0.25), (0.25, 0.5), (1.0, 0.25), (8.0, 0.5), (0.25, 0.25), (0.5, 0.0),
-                     (2.0, 0.25), (2.0, 1.0))
+DEFAULT_DECODINGS = (
+    (2.0, 0.0),
+    (0.5, 0.25),
+    (4.0, 0.25),
+    (1.0, 0.0),
+    (4.0, 0.0),
+    (1.0, 0.5),
+    (0.0, 1.0),
+    (0.0, 0.0),
+    (8.0, 0.25),
+    (0.25, 0.5),
+    (1.0, 0.25),
+    (8.0, 0.5),
+    (0.25, 0.25),
+    (0.5, 0.0),
+    (2.0, 0.25),
+    (2.0, 1.0),
+)
 
 
 @dataclass(frozen=True)
@@ -106,8 +121,12 @@ class DispatchWeights:
     @classmethod
     def unflat(cls, theta: np.ndarray, hidden: int) -> "DispatchWeights":
         a = FEATURES * hidden
-        return cls(theta[:a].reshape(FEATURES, hidden), theta[a:a + hidden], theta[a + hidden:a + 2 * hidden],
-                   float(theta[-1]))
+        return cls(
+            theta[:a].reshape(FEATURES, hidden),
+            theta[a : a + hidden],
+            theta[a + hidden : a + 2 * hidden],
+            float(theta[-1]),
+        )
 
     def prices(self, features: np.ndarray) -> np.ndarray:
         """Price per location (L,) from features (L, FEATURES)."""
@@ -115,8 +134,7 @@ class DispatchWeights:
         return np.logaddexp(0.0, z)  # softplus
 
 
-def dispatch_features(scenario: Scenario, k: int, free: list[float], releases: list[float],
-                      index: int) -> np.ndarray:
+def dispatch_features(scenario: Scenario, k: int, free: list[float], releases: list[float], index: int) -> np.ndarray:
     """Features (L, FEATURES) of every location for task k, the index-th of the slot's sorted
     ``releases`` (s), given the locations' free times ``free`` (see the module docstring)."""
     tab, release = scenario.tables[k], releases[index]
@@ -171,18 +189,21 @@ class Decoder:
         rel = self.scheduler.rel
         return sorted(self.release_order, key=lambda k: (rel[k] + lookahead * self.fastest[k], self.rank[k]))
 
-    def decode(self, weights: DispatchWeights | None, scale: float = 1.0, order: list[int] | None = None
-               ) -> tuple[list, list, ScheduleSummary]:
+    def decode(
+        self, weights: DispatchWeights | None, scale: float = 1.0, order: list[int] | None = None
+    ) -> tuple[list, list, ScheduleSummary]:
         """(placement, start times (s), summary) with the prices of ``weights`` times ``scale``
         (None or 0: no prices, earliest-finish's DP) and the tasks in ``order`` (None: release
         order; see :meth:`order`)."""
         w = None if weights is None else (weights.w1, weights.b1, weights.w2, weights.b2)
-        return self.scheduler.schedule(self.release_order if order is None else order, self.keep, self.static,
-                                       self.fastest, w, scale)
+        return self.scheduler.schedule(
+            self.release_order if order is None else order, self.keep, self.static, self.fastest, w, scale
+        )
 
 
-def dispatch(scenario: Scenario, weights: DispatchWeights, keep_deadlines: bool,
-             scale: float = 1.0) -> tuple[list, list, float]:
+def dispatch(
+    scenario: Scenario, weights: DispatchWeights, keep_deadlines: bool, scale: float = 1.0
+) -> tuple[list, list, float]:
     """Place every task in release order by the priced earliest-finish DP, the prices times
     ``scale`` (0: earliest-finish): (placement, start times, total delay of that schedule, s)."""
     placement, start, summary = Decoder(scenario, keep_deadlines).decode(weights, scale)
@@ -227,8 +248,11 @@ def _training_scenarios(cfg: DispatchConfig, iteration: int) -> list[Scenario]:
     rng = np.random.default_rng([cfg.seed, iteration])
     out = []
     for b in range(cfg.batch):
-        params = {**_training_params(cfg), "num_tasks": int(rng.choice(cfg.tasks)),
-                  "release_rate": float(rng.uniform(*cfg.rates))}
+        params = {
+            **_training_params(cfg),
+            "num_tasks": int(rng.choice(cfg.tasks)),
+            "release_rate": float(rng.uniform(*cfg.rates)),
+        }
         out.append(cast("Scenario", get_generator("shared", **params).generate(cfg.seed * 1000 + iteration % 1000, b)))
     return out
 
@@ -259,8 +283,14 @@ def _centred_ranks(x: np.ndarray) -> np.ndarray:
     return ranks / (len(x) - 1) - 0.5
 
 
-def train_dispatch(cfg: DispatchConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
-                   curve: str | Path | None = None) -> DispatchWeights:
+def train_dispatch(
+    cfg: DispatchConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    curve: str | Path | None = None,
+) -> DispatchWeights:
     """Train the dispatch policy by evolution strategies; checkpoint to ``out`` every iteration."""
     from partopt.learned.runtime import write_curve
     from partopt.progress import Progress
@@ -298,9 +328,14 @@ def train_dispatch(cfg: DispatchConfig, out: str | Path, *, resume: bool = False
             theta = theta - cfg.lr * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
             wall = wall_before + time.perf_counter() - started
             rows.append({"iteration": step, "mean_ratio_to_earliest_finish": float(scores.mean()), "seconds": wall})
-            record = {"config": asdict(cfg), "iterations_done": step, "wall_seconds": wall, "curve": rows,
-                      "optimizer": {"m": m.tolist(), "v": v.tolist()},
-                      "domain": {"generator": "shared", "servers": list(_server_range(cfg))}}
+            record = {
+                "config": asdict(cfg),
+                "iterations_done": step,
+                "wall_seconds": wall,
+                "curve": rows,
+                "optimizer": {"m": m.tolist(), "v": v.tolist()},
+                "domain": {"generator": "shared", "servers": list(_server_range(cfg))},
+            }
             _write(out, theta, cfg.hidden, record)
             bar.update(step, f"iterations, ratio to earliest-finish {scores.mean():.4f}")
             if cfg.max_seconds is not None and wall > cfg.max_seconds:
@@ -334,8 +369,10 @@ def _read(path: str | Path) -> dict:
         raise ValueError(f"checkpoint: {path} is not a {AGENT} checkpoint")
     theta = theta.numpy()
     if spec.get("features") != FEATURES or theta.shape != (FEATURES * hidden + 2 * hidden + 1,):
-        raise ValueError(f"checkpoint: {path} has {theta.shape} weights for {spec.get('features')} features; "
-                         f"this version reads {FEATURES}: retrain")
+        raise ValueError(
+            f"checkpoint: {path} has {theta.shape} weights for {spec.get('features')} features; "
+            f"this version reads {FEATURES}: retrain"
+        )
     return {"theta": theta, "hidden": hidden, "record": data["record"]}
 
 
@@ -368,16 +405,25 @@ def _decodings(values) -> list[tuple[float, float]]:
     return out
 
 
-def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
-                         checkpoint=None, allow_outside: bool = False, decodings=DEFAULT_DECODINGS,
-                         polish: bool = False, ms_per_task: float = 2.0) -> SolverOutput:
+def solve_shared_learned(
+    scenario: Scenario,
+    objective: Objective,
+    *,
+    time_limit=None,
+    seed=None,
+    checkpoint=None,
+    allow_outside: bool = False,
+    decodings=DEFAULT_DECODINGS,
+    polish: bool = False,
+    ms_per_task: float = 2.0,
+) -> SolverOutput:
     """Place the tasks with the learned dispatch (see the module docstring): one decoding per
     (scale, lookahead) pair of ``decodings``, and the best of each decoding's own schedule and
     FIFO dispatch of its placement is returned.
 
     A decoding multiplies the learned prices by its scale (0: earliest-finish's DP) and takes
     the tasks by release + lookahead x their least computation time (0: release order; see
-    :meth:`Decoder.order`); each costs about 0.03 ms per task. The default pairs were chosen on
+    :meth:`Decoder.order`; its time per task: bench/results/shared_learned.md). The default pairs were chosen on
     validation draws (:data:`DEFAULT_DECODINGS`). polish: then run the shared-edge local
     search from the best, its placements priced as list schedules in that decoding's task
     order, with what is left of a budget of ``ms_per_task`` ms per task for the whole solve
@@ -390,8 +436,10 @@ def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit
     weights, record = load_dispatch(checkpoint)
     low, high = record.get("domain", {}).get("servers", [1, math.inf])
     if not low <= scenario.num_servers <= high and not allow_outside:
-        raise ValueError(f"scenario: N = {scenario.num_servers} servers lies outside what the {AGENT} checkpoint "
-                         f"was trained on (N in {low}..{high}); pass allow_outside=True to use it anyway")
+        raise ValueError(
+            f"scenario: N = {scenario.num_servers} servers lies outside what the {AGENT} checkpoint "
+            f"was trained on (N in {low}..{high}); pass allow_outside=True to use it anyway"
+        )
     from partopt.shared.kernels import FifoScorer
 
     decoder, fifo = Decoder(scenario, objective.kind == "hard"), FifoScorer(scenario)
@@ -399,8 +447,10 @@ def solve_shared_learned(scenario: Scenario, objective: Objective, *, time_limit
     for scale, lookahead in pairs:
         order = decoder.order(lookahead)
         placement, start, summary = decoder.decode(weights, scale, order)
-        for candidate, judged, kept in (((placement, start), summary, order),
-                                        ((placement, None), fifo.score(placement), None)):
+        for candidate, judged, kept in (
+            ((placement, start), summary, order),
+            ((placement, None), fifo.score(placement), None),
+        ):
             key = (not objective.feasible(judged), objective.raw_value(judged))
             if best is None or key < best[0]:
                 best = (key, candidate, kept)

@@ -27,8 +27,18 @@ __all__ = ["MARGIN_DECADES", "QUANTITIES", "Domain", "OutsideDomainWarning", "tr
 MARGIN_DECADES = 1.0
 
 #: Instance quantities whose trained ranges are recorded: name -> InstanceBatch field.
-QUANTITIES = ("cycles", "input_bits", "param_bits", "deadlines", "device_hz", "server_hz", "uplink_bps",
-              "backhaul_bps", "output_bits", "tx_power_w")
+QUANTITIES = (
+    "cycles",
+    "input_bits",
+    "param_bits",
+    "deadlines",
+    "device_hz",
+    "server_hz",
+    "uplink_bps",
+    "backhaul_bps",
+    "output_bits",
+    "tx_power_w",
+)
 
 
 class OutsideDomainWarning(UserWarning):
@@ -77,23 +87,32 @@ class Domain:
 
     def to_dict(self) -> dict:
         """Plain data, for a checkpoint."""
-        return {"generators": list(self.generators), "blocks": list(self.blocks), "servers": list(self.servers),
-                "ranges": {k: [float(a), float(b)] for k, (a, b) in self.ranges.items()}, "budgets": self.budgets}
+        return {
+            "generators": list(self.generators),
+            "blocks": list(self.blocks),
+            "servers": list(self.servers),
+            "ranges": {k: [float(a), float(b)] for k, (a, b) in self.ranges.items()},
+            "budgets": self.budgets,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "Domain":
         """Inverse of :meth:`to_dict`; a ValueError names a malformed field."""
         try:
             ranges = {str(k): (float(v[0]), float(v[1])) for k, v in dict(data.get("ranges", {})).items()}
-            return cls(tuple(str(g) for g in data["generators"]), tuple(int(m) for m in data["blocks"]),
-                       tuple(int(n) for n in data["servers"]), ranges, bool(data.get("budgets", False)))
+            return cls(
+                tuple(str(g) for g in data["generators"]),
+                tuple(int(m) for m in data["blocks"]),
+                tuple(int(n) for n in data["servers"]),
+                ranges,
+                bool(data.get("budgets", False)),
+            )
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise ValueError(f"domain: malformed ({type(error).__name__}: {error})") from None
 
     def describe(self) -> str:
         """One line: generators, M and N."""
-        return (f"generators {', '.join(self.generators)}; M in {_spans(self.blocks)}; "
-                f"N in {_spans(self.servers)}")
+        return f"generators {', '.join(self.generators)}; M in {_spans(self.blocks)}; N in {_spans(self.servers)}"
 
     def check(self, batch: InstanceBatch, who: str, allow_outside: bool = False) -> None:
         """Refuse (ValueError) a shape outside the trained ones unless ``allow_outside``
@@ -101,8 +120,7 @@ class Domain:
         :data:`MARGIN_DECADES`."""
         m, n = batch.shape
         if m not in self.blocks or n not in self.servers:
-            message = (f"instance: shape (M, N) = ({m}, {n}) lies outside what {who} was trained on "
-                       f"({self.describe()})")
+            message = f"instance: shape (M, N) = ({m}, {n}) lies outside what {who} was trained on ({self.describe()})"
             if not allow_outside:
                 raise ValueError(message + "; pass allow_outside=True to use it anyway")
             warnings.warn(message, OutsideDomainWarning, stacklevel=3)
@@ -114,9 +132,13 @@ class Domain:
         if bool(np.isfinite(batch.energy_budget_j).any()) and not self.budgets:
             outside.append("an energy budget (trained without)")
         if outside and not allow_outside:
-            warnings.warn(f"instance: outside what {who} was trained on ({self.describe()}): "
-                          + "; ".join(outside) + ". Its placements may be far from optimal",
-                          OutsideDomainWarning, stacklevel=3)
+            warnings.warn(
+                f"instance: outside what {who} was trained on ({self.describe()}): "
+                + "; ".join(outside)
+                + ". Its placements may be far from optimal",
+                OutsideDomainWarning,
+                stacklevel=3,
+            )
 
 
 def _spans(values: tuple[int, ...]) -> str:

@@ -82,9 +82,13 @@ class _Actor:
         action = np.where(explore, self.rng.integers(0, q.shape[-1], size=action.shape), action)
         nxt, reward, terminated, truncated, info = self.env.step(action)
         ended = terminated | truncated
-        transitions = {"obs": self.obs, "action": action, "reward": (reward * cfg.reward_scale).astype(np.float32),
-                       "following": BlockPlacementVectorEnv.following(nxt, info, ended),
-                       "done": terminated.astype(np.float32)}
+        transitions = {
+            "obs": self.obs,
+            "action": action,
+            "reward": (reward * cfg.reward_scale).astype(np.float32),
+            "following": BlockPlacementVectorEnv.following(nxt, info, ended),
+            "done": terminated.astype(np.float32),
+        }
         self.obs = nxt
         return transitions, self.tracker.add(reward, info, ended, eps)
 
@@ -133,8 +137,9 @@ def _actor_main(cfg, index, shared, spec, started, counter, queue, stop):
     queue.put(None)
 
 
-def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_csv: str | Path | None = None,
-              progress: bool = True) -> dict:
+def train_dqn(
+    cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_csv: str | Path | None = None, progress: bool = True
+) -> dict:
     """Train the distributed DQN; checkpoints to ``out`` periodically and at the end.
 
     ``resume=True`` continues from the checkpoint at ``out`` (network, episode count
@@ -154,8 +159,13 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
     workers = worker_count(cfg.workers)
 
     def save(episode):
-        record = {"config": asdict(cfg), "episodes": episode, "parameters": count_parameters(online),
-                  "wall_seconds": log.wall(), "curve": curve}
+        record = {
+            "config": asdict(cfg),
+            "episodes": episode,
+            "parameters": count_parameters(online),
+            "wall_seconds": log.wall(),
+            "curve": curve,
+        }
         save_checkpoint(out, cfg.agent, online, spec, shape, record)
 
     log = TrainingLog(cfg, save, curve, wall_before, progress)
@@ -179,6 +189,7 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
                     note(record)
             step += 1
     else:
+
         def handle(item):
             nonlocal episode
             transitions, records = item
@@ -188,9 +199,15 @@ def train_dqn(cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_cs
                 note(record)
                 episode = max(episode, record["episode"])
 
-        run_workers(_actor_main,
-                    lambda i, counter, queue, stop: (cfg, i, online, spec, log.started, counter, queue, stop),
-                    workers, start_episode, handle, out_of_time, queue_size=4 * workers)
+        run_workers(
+            _actor_main,
+            lambda i, counter, queue, stop: (cfg, i, online, spec, log.started, counter, queue, stop),
+            workers,
+            start_episode,
+            handle,
+            out_of_time,
+            queue_size=4 * workers,
+        )
     save(episode)
     if curve_csv:
         write_curve(curve_csv, curve)

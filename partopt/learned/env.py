@@ -80,8 +80,10 @@ class BlockPlacementEnv(gym.Env):
             self.generator = get_generator(generator, **(generator_params or {}))
             probe = {self.generator.sample(np.random.default_rng(s)).shape for s in range(8)}
             if len(probe) != 1:
-                raise ValueError(f"generator_params: the environment needs one shape (M, N), the generator "
-                                 f"gives several {sorted(probe)}; fix num_blocks and num_servers")
+                raise ValueError(
+                    f"generator_params: the environment needs one shape (M, N), the generator "
+                    f"gives several {sorted(probe)}; fix num_blocks and num_servers"
+                )
             shape = probe.pop()
         _check_episode(horizon, max_energy_j)
         self.shape = shape
@@ -89,8 +91,9 @@ class BlockPlacementEnv(gym.Env):
         self.horizon = horizon
         self.max_energy_j = max_energy_j
         m, n = shape
-        self.observation_space = gym.spaces.Box(-FEATURE_BOUND, FEATURE_BOUND, shape=(feature_size(m, n),),
-                                                dtype=np.float32)
+        self.observation_space = gym.spaces.Box(
+            -FEATURE_BOUND, FEATURE_BOUND, shape=(feature_size(m, n),), dtype=np.float32
+        )
         self.action_space = gym.spaces.MultiDiscrete([n + 1] * m)
         self.task: Instance | None = None
         self.t = 0
@@ -124,18 +127,23 @@ class BlockPlacementEnv(gym.Env):
             raise RuntimeError("step() before reset()")
         placement = np.asarray(action).ravel()
         if not self.action_space.contains(placement.astype(self.action_space.dtype)) or not np.array_equal(
-                placement, placement.astype(np.int64)):
+            placement, placement.astype(np.int64)
+        ):
             space = cast("gym.spaces.MultiDiscrete", self.action_space)
             top = space.nvec[0] - 1
-            raise ValueError(f"action: need {space.shape[0]} locations in 0..{top}, "
-                             f"got {short(placement.tolist())}")
+            raise ValueError(f"action: need {space.shape[0]} locations in 0..{top}, got {short(placement.tolist())}")
         ev = evaluate(self.task, [int(a) for a in placement])
         reward = ev.reward(self.beta)
         self.remaining -= ev.energy
         self.t += 1
-        info = {"total_delay": ev.total_delay, "penalty": ev.penalty, "energy": ev.energy,
-                "deadlines_met": ev.deadlines_met, "budget_kept": ev.budget_kept,
-                "remaining_energy": self.remaining}
+        info = {
+            "total_delay": ev.total_delay,
+            "penalty": ev.penalty,
+            "energy": ev.energy,
+            "deadlines_met": ev.deadlines_met,
+            "budget_kept": ev.budget_kept,
+            "remaining_energy": self.remaining,
+        }
         terminated = self.max_energy_j is not None and self.remaining <= 0.0
         truncated = self.t >= self.horizon and not terminated
         self.task = self._task_with_budget()
@@ -162,8 +170,14 @@ class TaskPool:
         self.deadlines = costs.deadlines
 
     @classmethod
-    def draw(cls, generator: str = "paper", generator_params: dict | None = None, size: int = 20_000,
-             seed: int = 0, beta: float = 1.0) -> "TaskPool":
+    def draw(
+        cls,
+        generator: str = "paper",
+        generator_params: dict | None = None,
+        size: int = 20_000,
+        seed: int = 0,
+        beta: float = 1.0,
+    ) -> "TaskPool":
         """Tasks 0 .. size-1 of ``generator``'s stream with training ``seed`` (below 1,000,000)."""
         if not (isinstance(size, int) and size >= 1):
             raise ValueError(f"size: must be an int >= 1, got {size!r}")
@@ -184,8 +198,14 @@ class BlockPlacementVectorEnv(gym.vector.VectorEnv):
 
     metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}  # noqa: RUF012 - gymnasium's
 
-    def __init__(self, pool: TaskPool, num_envs: int = 64, horizon: int = 600, max_energy_j: float | None = None,
-                 stagger: bool = False):
+    def __init__(
+        self,
+        pool: TaskPool,
+        num_envs: int = 64,
+        horizon: int = 600,
+        max_energy_j: float | None = None,
+        stagger: bool = False,
+    ):
         if not (isinstance(num_envs, int) and num_envs >= 1):
             raise ValueError(f"num_envs: must be an int >= 1, got {num_envs!r}")
         _check_episode(horizon, max_energy_j)
@@ -193,8 +213,9 @@ class BlockPlacementVectorEnv(gym.vector.VectorEnv):
         self.pool, self.num_envs, self.horizon, self.max_energy_j = pool, num_envs, horizon, max_energy_j
         self.stagger = stagger
         self.shape = pool.shape
-        self.single_observation_space = gym.spaces.Box(-FEATURE_BOUND, FEATURE_BOUND, shape=(feature_size(m, n),),
-                                                       dtype=np.float32)
+        self.single_observation_space = gym.spaces.Box(
+            -FEATURE_BOUND, FEATURE_BOUND, shape=(feature_size(m, n),), dtype=np.float32
+        )
         self.single_action_space = gym.spaces.MultiDiscrete([n + 1] * m)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
@@ -228,14 +249,19 @@ class BlockPlacementVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"actions: need {self.num_envs} x {m} integer locations, got shape {raw.shape}")
         placements = raw.astype(np.int64).reshape(self.num_envs, m)
         if placements.min() < 0 or placements.max() >= locations:
-            raise ValueError(f"actions: locations must be in 0..{locations - 1}, "
-                             f"got {placements.min()}..{placements.max()}")
+            raise ValueError(
+                f"actions: locations must be in 0..{locations - 1}, got {placements.min()}..{placements.max()}"
+            )
         pool, idx = self.pool, self.tasks
         delay = along_batch(pool.delay[idx], placements)
         reward = -along_batch(pool.step_cost[idx], placements).sum(axis=1)
         energy = along_batch(pool.energy[idx], placements).sum(axis=1)
-        info = {"total_delay": delay.sum(axis=1), "penalty": deadline_excess(delay, pool.deadlines[idx]).sum(axis=1),
-                "energy": energy, "deadlines_met": within(delay, pool.deadlines[idx]).all(axis=1)}
+        info = {
+            "total_delay": delay.sum(axis=1),
+            "penalty": deadline_excess(delay, pool.deadlines[idx]).sum(axis=1),
+            "energy": energy,
+            "deadlines_met": within(delay, pool.deadlines[idx]).all(axis=1),
+        }
         self.remaining -= energy
         self.t += 1
         terminated = (self.remaining <= 0.0) if self.max_energy_j is not None else np.zeros(self.num_envs, dtype=bool)

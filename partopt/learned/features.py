@@ -61,10 +61,16 @@ def encode_batch(batch: InstanceBatch, energy_fraction: np.ndarray | float = 1.0
     bsz = batch.size
     has_deadline = np.isfinite(batch.deadlines)
     deadline = np.where(has_deadline, batch.deadlines, 1.0)
-    per_block = np.stack([
-        _log(batch.cycles, 8), _log(batch.input_bits, 6), _log(batch.param_bits, 6),
-        np.where(has_deadline, _log(deadline, 0), 0.0), has_deadline.astype(float),
-    ], axis=2).reshape(bsz, -1)
+    per_block = np.stack(
+        [
+            _log(batch.cycles, 8),
+            _log(batch.input_bits, 6),
+            _log(batch.param_bits, 6),
+            np.where(has_deadline, _log(deadline, 0), 0.0),
+            has_deadline.astype(float),
+        ],
+        axis=2,
+    ).reshape(bsz, -1)
     hz = np.concatenate([batch.device_hz[:, None], batch.server_hz], axis=1)
     rates = np.concatenate([batch.backhaul_bps[:, None], batch.uplink_bps], axis=1)
     per_location = np.stack([_log(hz, 9.5, 0.5), _log(rates, 7)], axis=2).reshape(bsz, -1)
@@ -122,8 +128,9 @@ class ChainFeatures:
 
     def take(self, rows) -> "ChainFeatures":
         """The instances at ``rows``."""
-        return ChainFeatures(self.blocks[rows], self.locations[rows], self.unary[rows], self.moves[rows],
-                             self.context[rows])
+        return ChainFeatures(
+            self.blocks[rows], self.locations[rows], self.unary[rows], self.moves[rows], self.context[rows]
+        )
 
 
 def _clip(x: np.ndarray) -> np.ndarray:
@@ -137,11 +144,18 @@ def encode_structured(batch: InstanceBatch, energy_fraction: np.ndarray | float 
     has_deadline = np.isfinite(batch.deadlines)
     deadline = np.where(has_deadline, batch.deadlines, 1.0)
     position = np.broadcast_to(np.arange(m) / max(m - 1, 1), (bsz, m))
-    blocks = np.stack([
-        _log(batch.cycles, 8), _log(batch.input_bits, 6), _log(batch.param_bits, 6),
-        np.where(has_deadline, _log(deadline, 0), 0.0), has_deadline.astype(float), position,
-        np.broadcast_to(np.arange(m) == m - 1, (bsz, m)).astype(float),
-    ], axis=2)
+    blocks = np.stack(
+        [
+            _log(batch.cycles, 8),
+            _log(batch.input_bits, 6),
+            _log(batch.param_bits, 6),
+            np.where(has_deadline, _log(deadline, 0), 0.0),
+            has_deadline.astype(float),
+            position,
+            np.broadcast_to(np.arange(m) == m - 1, (bsz, m)).astype(float),
+        ],
+        axis=2,
+    )
     hz = np.concatenate([batch.device_hz[:, None], batch.server_hz], axis=1)
     rates = np.concatenate([batch.backhaul_bps[:, None], batch.uplink_bps], axis=1)
     device = np.zeros((bsz, n + 1))
@@ -152,14 +166,19 @@ def encode_structured(batch: InstanceBatch, energy_fraction: np.ndarray | float 
     unary = np.stack([_log(tables.computation, 0), np.where(uplink > 0, _log(uplink, 0), 0.0)], axis=3)
     delay, transfer = tables.delay, tables.transmission
     stay = np.broadcast_to(np.eye(n + 1, dtype=bool), delay.shape)
-    slack = np.where(has_deadline[:, :, None, None],
-                     np.log10(deadline[:, :, None, None] + _EPS) - np.log10(delay + _EPS), 0.0)
+    slack = np.where(
+        has_deadline[:, :, None, None], np.log10(deadline[:, :, None, None] + _EPS) - np.log10(delay + _EPS), 0.0
+    )
     budget = batch.energy_budget_j
     has_budget = np.isfinite(budget)
-    energy = np.where(has_budget[:, None, None, None],
-                      _log(tables.energy / np.where(has_budget, budget, 1.0)[:, None, None, None], 0), 0.0)
-    moves = np.stack([_log(delay, 0), np.where(transfer > 0, _log(transfer, 0), 0.0), stay.astype(float), slack,
-                      energy], axis=4)
+    energy = np.where(
+        has_budget[:, None, None, None],
+        _log(tables.energy / np.where(has_budget, budget, 1.0)[:, None, None, None], 0),
+        0.0,
+    )
+    moves = np.stack(
+        [_log(delay, 0), np.where(transfer > 0, _log(transfer, 0), 0.0), stay.astype(float), slack, energy], axis=4
+    )
     fraction = np.broadcast_to(np.asarray(energy_fraction, dtype=float), (bsz,))
     context = np.stack([_log(batch.output_bits, 6), fraction, has_budget.astype(float)], axis=1)
     return ChainFeatures(_clip(blocks), _clip(locations), _clip(unary), _clip(moves), _clip(context))

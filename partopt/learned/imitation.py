@@ -51,7 +51,7 @@ __all__ = [
     "make_dataset",
     "train_student",
     "train_teacher",
-    "unlabelled_features"
+    "unlabelled_features",
 ]
 
 
@@ -73,15 +73,28 @@ class Dataset:
 
     def save(self, path: str | Path) -> None:
         """Save as a compressed ``.npz``."""
-        np.savez_compressed(path, features=self.features, labels=self.labels, values=self.values,
-                            shape=np.array(self.shape), generator=self.generator, params=repr(self.params))
+        np.savez_compressed(
+            path,
+            features=self.features,
+            labels=self.labels,
+            values=self.values,
+            shape=np.array(self.shape),
+            generator=self.generator,
+            params=repr(self.params),
+        )
 
     def split(self, holdout: float, seed: int = 0) -> tuple["Dataset", "Dataset"]:
         """(train, validation) by a seeded shuffle."""
         order = np.random.default_rng(seed).permutation(len(self.labels))
         cut = int(len(order) * (1 - holdout))
-        take = lambda idx: Dataset(self.features[idx], self.labels[idx], self.values[idx], self.shape,  # noqa: E731
-                                   self.generator, self.params)
+        take = lambda idx: Dataset(  # noqa: E731
+            self.features[idx],
+            self.labels[idx],
+            self.values[idx],
+            self.shape,
+            self.generator,
+            self.params,
+        )
         return take(order[:cut]), take(order[cut:])
 
 
@@ -91,8 +104,9 @@ def load_dataset(path: str | Path) -> Dataset:
 
     d = read_arrays(path, ("features", "labels", "values", "shape", "generator", "params"))
     shape = (int(d["shape"][0]), int(d["shape"][1]))
-    return Dataset(d["features"], d["labels"], d["values"], shape, str(d["generator"]),
-                   literal(d["params"], path, "params"))
+    return Dataset(
+        d["features"], d["labels"], d["values"], shape, str(d["generator"]), literal(d["params"], path, "params")
+    )
 
 
 def _training_batches(generator: str, count: int, seed: int, params: dict | None, chunk: int):
@@ -101,8 +115,15 @@ def _training_batches(generator: str, count: int, seed: int, params: dict | None
         yield InstanceBatch.stack(training_instances(generator, seed, start, min(count, start + chunk), params))
 
 
-def make_dataset(generator: str, count: int, seed: int = 0, params: dict | None = None,
-                 objective: Objective | None = None, chunk: int = 20_000, progress: bool = True) -> Dataset:
+def make_dataset(
+    generator: str,
+    count: int,
+    seed: int = 0,
+    params: dict | None = None,
+    objective: Objective | None = None,
+    chunk: int = 20_000,
+    progress: bool = True,
+) -> Dataset:
     """``count`` instances of ``generator`` labelled with their optimal placements."""
     objective = objective or Objective("penalty", 1.0)
     feats, labels, values, done = [], [], [], 0
@@ -115,12 +136,19 @@ def make_dataset(generator: str, count: int, seed: int = 0, params: dict | None 
         values.append(sol.values[keep])
         done += batch.size
         bar.update(done)
-    return Dataset(np.concatenate(feats), np.concatenate(labels).astype(np.int64), np.concatenate(values),
-                   batch.shape, generator, dict(params or {}))
+    return Dataset(
+        np.concatenate(feats),
+        np.concatenate(labels).astype(np.int64),
+        np.concatenate(values),
+        batch.shape,
+        generator,
+        dict(params or {}),
+    )
 
 
-def unlabelled_features(generator: str, count: int, seed: int, params: dict | None = None,
-                        chunk: int = 20_000) -> np.ndarray:
+def unlabelled_features(
+    generator: str, count: int, seed: int, params: dict | None = None, chunk: int = 20_000
+) -> np.ndarray:
     """Features (count, F) of ``count`` instances of ``generator``, without labels (no DP):
     a transfer set on which the teacher's outputs are distilled."""
     parts = [encode_batch(batch) for batch in _training_batches(generator, count, seed, params, chunk)]
@@ -130,7 +158,7 @@ def unlabelled_features(generator: str, count: int, seed: int, params: dict | No
 def _batches(n: int, size: int, rng: np.random.Generator):
     order = rng.permutation(n)
     for start in range(0, n, size):
-        yield order[start:start + size]
+        yield order[start : start + size]
 
 
 def _accuracy(net: MultiHeadNet, data: Dataset) -> tuple[float, float]:
@@ -142,10 +170,22 @@ def _accuracy(net: MultiHeadNet, data: Dataset) -> tuple[float, float]:
     return per_block, exact
 
 
-def train_teacher(data: Dataset, out: str | Path, *, hidden=(256,) * 5, epochs: int = 30, batch: int = 512,
-                  lr: float = 2e-3, holdout: float = 0.05, seed: int = 0, curve: str | Path | None = None,
-                  progress: bool = True, agent: str = "imitation", checkpoint_every: float = 60.0,
-                  resume: bool = False) -> MultiHeadNet:
+def train_teacher(
+    data: Dataset,
+    out: str | Path,
+    *,
+    hidden=(256,) * 5,
+    epochs: int = 30,
+    batch: int = 512,
+    lr: float = 2e-3,
+    holdout: float = 0.05,
+    seed: int = 0,
+    curve: str | Path | None = None,
+    progress: bool = True,
+    agent: str = "imitation",
+    checkpoint_every: float = 60.0,
+    resume: bool = False,
+) -> MultiHeadNet:
     """Train the imitation teacher on ``data`` and save its checkpoint to ``out``: every
     ``checkpoint_every`` seconds (after the epoch that passes it) and at the end.
 
@@ -168,6 +208,11 @@ def train_teacher(data: Dataset, out: str | Path, *, hidden=(256,) * 5, epochs: 
     before = rows[-1]["seconds"] if rows else 0.0
     bar = Progress(f"train {agent}", epochs, enabled=progress)
     bar.update(done, "epochs")
+
+    def record() -> dict:
+        data_record = {"generator": data.generator, "params": data.params, "count": len(data.labels)}
+        return _run_record(net, rows, data=data_record, epochs=epochs, batch=batch, lr=lr, seed=seed)
+
     for epoch in range(done + 1, epochs + 1):
         net.train()
         total = 0.0
@@ -181,14 +226,20 @@ def train_teacher(data: Dataset, out: str | Path, *, hidden=(256,) * 5, epochs: 
         sched.step()
         net.eval()
         block_acc, exact = _accuracy(net, val)
-        rows.append({"epoch": epoch, "train_loss": total / len(x_all), "val_block_accuracy": block_acc,
-                     "val_exact_match": exact, "seconds": before + time.perf_counter() - start})
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": total / len(x_all),
+                "val_block_accuracy": block_acc,
+                "val_exact_match": exact,
+                "seconds": before + time.perf_counter() - start,
+            }
+        )
         bar.update(epoch, f"epochs, loss {rows[-1]['train_loss']:.4f}, val exact {exact:.3f}")
         if epoch < epochs and time.perf_counter() - last_save > checkpoint_every:
-            save_checkpoint(out, agent, net, spec, data.shape,
-                            _teacher_record(data, epochs, batch, lr, seed, net, rows))
+            save_checkpoint(out, agent, net, spec, data.shape, record())
             last_save = time.perf_counter()
-    save_checkpoint(out, agent, net, spec, data.shape, _teacher_record(data, epochs, batch, lr, seed, net, rows))
+    save_checkpoint(out, agent, net, spec, data.shape, record())
     if curve:
         write_curve(curve, rows)
     return net
@@ -213,12 +264,17 @@ def _check_run(**settings) -> None:
             raise ValueError(f"{name}: must be a number > 0, got {value!r}")
 
 
-def _teacher_record(data: Dataset, epochs: int, batch: int, lr: float, seed: int, net, rows: list[dict]) -> dict:
-    """The record of a teacher checkpoint after ``rows`` epochs (the curve kept for resuming)."""
-    return {"data": {"generator": data.generator, "params": data.params, "count": len(data.labels)},
-            "epochs": epochs, "epochs_done": rows[-1]["epoch"], "curve": rows, "batch": batch,
-            "lr": lr, "seed": seed, "parameters": count_parameters(net), "wall_seconds": rows[-1]["seconds"],
-            "final": rows[-1]}
+def _run_record(net: nn.Module, rows: list[dict], **settings) -> dict:
+    """A checkpoint's record after ``rows`` epochs: ``settings``, the curve (kept for resuming),
+    the epochs done, the network's size, the training seconds and the last epoch's figures."""
+    return {
+        **settings,
+        "epochs_done": rows[-1]["epoch"],
+        "curve": rows,
+        "parameters": count_parameters(net),
+        "wall_seconds": rows[-1]["seconds"],
+        "final": rows[-1],
+    }
 
 
 def _resumed(out: str | Path, agent: str, net: nn.Module, epochs: int) -> tuple[int, list[dict]]:
@@ -241,13 +297,26 @@ def _resumed(out: str | Path, agent: str, net: nn.Module, epochs: int) -> tuple[
     return done, list(record["curve"])
 
 
-def train_student(teacher: MultiHeadNet, data: Dataset, out: str | Path, *, labels: int = 1000,
-                  transfer: np.ndarray | None = None, hidden=(64, 64), temperature: float = 5.0,
-                  hard_weight: float = 0.0,
-                  epochs: int = 300, batch: int = 64, lr: float = 3e-3, seed: int = 0,
-                  curve: str | Path | None = None, progress: bool = True,
-                  validation: Dataset | None = None, checkpoint_every: float = 60.0,
-                  resume: bool = False) -> MultiHeadNet:
+def train_student(
+    teacher: MultiHeadNet,
+    data: Dataset,
+    out: str | Path,
+    *,
+    labels: int = 1000,
+    transfer: np.ndarray | None = None,
+    hidden=(64, 64),
+    temperature: float = 5.0,
+    hard_weight: float = 0.0,
+    epochs: int = 300,
+    batch: int = 64,
+    lr: float = 3e-3,
+    seed: int = 0,
+    curve: str | Path | None = None,
+    progress: bool = True,
+    validation: Dataset | None = None,
+    checkpoint_every: float = 60.0,
+    resume: bool = False,
+) -> MultiHeadNet:
     """Distil ``teacher`` into a small student on the first ``labels`` inputs of ``data``
     and, if given, the unlabelled ``transfer`` features (see :func:`unlabelled_features`).
     Checkpoints and ``resume`` as in :func:`train_teacher`."""
@@ -274,12 +343,24 @@ def train_student(teacher: MultiHeadNet, data: Dataset, out: str | Path, *, labe
     bar.update(done, "epochs")
 
     def record() -> dict:
-        return {"data": {"generator": data.generator, "params": data.params, "labels": labels,
-                         "transfer": 0 if transfer is None else len(transfer)},
-                "temperature": temperature, "hard_weight": hard_weight, "epochs": epochs,
-                "epochs_done": rows[-1]["epoch"], "curve": rows, "batch": batch, "lr": lr, "seed": seed,
-                "parameters": count_parameters(net), "teacher_parameters": count_parameters(teacher),
-                "wall_seconds": rows[-1]["seconds"], "final": rows[-1]}
+        data_record = {
+            "generator": data.generator,
+            "params": data.params,
+            "labels": labels,
+            "transfer": 0 if transfer is None else len(transfer),
+        }
+        return _run_record(
+            net,
+            rows,
+            data=data_record,
+            temperature=temperature,
+            hard_weight=hard_weight,
+            epochs=epochs,
+            batch=batch,
+            lr=lr,
+            seed=seed,
+            teacher_parameters=count_parameters(teacher),
+        )
 
     for epoch in range(done + 1, epochs + 1):
         net.train()

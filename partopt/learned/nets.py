@@ -71,8 +71,10 @@ class JointNet(nn.Module):
         super().__init__()
         actions = locations**blocks
         if actions > self.MAX_ACTIONS:
-            raise ValueError(f"a3c: the joint action space (N+1)^M = {locations}^{blocks} = {actions:,} is over "
-                             f"{self.MAX_ACTIONS:,}; use mt-a3c, whose heads grow as M (N+1)")
+            raise ValueError(
+                f"a3c: the joint action space (N+1)^M = {locations}^{blocks} = {actions:,} is over "
+                f"{self.MAX_ACTIONS:,}; use mt-a3c, whose heads grow as M (N+1)"
+            )
         self.trunk, width = _mlp(inputs, hidden)
         self.blocks, self.locations = blocks, locations
         self.actor = nn.Linear(width, actions)
@@ -104,8 +106,14 @@ def net_spec(kind: str, shape: tuple[int, int], hidden, critic: bool = True) -> 
     from partopt.learned.features import feature_size
 
     m, n = shape
-    return {"kind": kind, "inputs": feature_size(m, n), "blocks": m, "locations": n + 1, "hidden": list(hidden),
-            "critic": critic}
+    return {
+        "kind": kind,
+        "inputs": feature_size(m, n),
+        "blocks": m,
+        "locations": n + 1,
+        "hidden": list(hidden),
+        "critic": critic,
+    }
 
 
 def build_net(spec: dict) -> Any:
@@ -172,8 +180,15 @@ class ChainNet(nn.Module):
     logits of every previous location at once, (B, M, L, L).
     """
 
-    def __init__(self, width: int = 64, blocks_in: int = 7, locations_in: int = 4, unary_in: int = 2,
-                 moves_in: int = 5, context_in: int = 3):
+    def __init__(
+        self,
+        width: int = 64,
+        blocks_in: int = 7,
+        locations_in: int = 4,
+        unary_in: int = 2,
+        moves_in: int = 5,
+        context_in: int = 3,
+    ):
         super().__init__()
         self.width = width
         self.block = nn.Linear(blocks_in, width)
@@ -194,8 +209,12 @@ class ChainNet(nn.Module):
         """(per (block, location) terms (B, M, L, W), previous-location terms (B, M, L, W),
         critic input (B, 3W))."""
         glob = self.context(x["context"])[:, None, None, :]
-        cell = self.cell(self.block(x["blocks"])[:, :, None, :] + self.location(x["locations"])[:, None, :, :]
-                         + self.unary(x["unary"]) + glob)  # (B, M, L, W)
+        cell = self.cell(
+            self.block(x["blocks"])[:, :, None, :]
+            + self.location(x["locations"])[:, None, :, :]
+            + self.unary(x["unary"])
+            + glob
+        )  # (B, M, L, W)
         summary = torch.cat([cell.mean(dim=2), cell.amax(dim=2)], dim=2)  # (B, M, 2W)
         along, _ = self.chain(summary)
         along = self.along(along)  # (B, M, W)

@@ -50,14 +50,22 @@ def checkpoints_dir() -> Path:
     return data_dir() / "checkpoints"
 
 
-def save_checkpoint(path: str | os.PathLike, agent: str, net: torch.nn.Module, spec: dict,
-                    shape: tuple[int, int] | None, record: dict) -> None:
+def save_checkpoint(
+    path: str | os.PathLike, agent: str, net: torch.nn.Module, spec: dict, shape: tuple[int, int] | None, record: dict
+) -> None:
     """Write a checkpoint for ``agent`` (atomically: a temporary file, then a rename);
     ``shape`` None for a shape-free network."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"format": FORMAT, "agent": agent, "spec": spec, "state_dict": net.state_dict(),
-            "shape": list(shape or ()), "feature_version": FEATURE_VERSION, "record": with_domain(record)}
+    data = {
+        "format": FORMAT,
+        "agent": agent,
+        "spec": spec,
+        "state_dict": net.state_dict(),
+        "shape": list(shape or ()),
+        "feature_version": FEATURE_VERSION,
+        "record": with_domain(record),
+    }
     _replace(path, data)
 
 
@@ -113,8 +121,9 @@ def _load_checkpoint_file(path: Path) -> dict:
     except FileNotFoundError:
         raise FileNotFoundError(f"checkpoint: {path} does not exist") from None
     except Exception as error:  # noqa: BLE001 - unpickling refusals, truncation, garbage: one clear message
-        raise ValueError(f"checkpoint: {path} cannot be read as a partopt checkpoint "
-                         f"({type(error).__name__}: {short(str(error))})") from None
+        raise ValueError(
+            f"checkpoint: {path} cannot be read as a partopt checkpoint ({type(error).__name__}: {short(str(error))})"
+        ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"checkpoint: {path} is not a partopt checkpoint (format {FORMAT!r} expected)")
     return data
@@ -180,8 +189,10 @@ def shipped_checkpoint(agent: str, shape: tuple[int, int]) -> Path:
         return path
     have = sorted(p.name for p in checkpoints_dir().glob(f"{agent}-m*-n*.pt"))
     shapes = ", ".join(have) or "none"
-    raise ValueError(f"checkpoint: no shipped {agent} checkpoint for M={m}, N={n} (shipped: {shapes}); "
-                     f"train one with `partopt train {agent}` and pass checkpoint=PATH")
+    raise ValueError(
+        f"checkpoint: no shipped {agent} checkpoint for M={m}, N={n} (shipped: {shapes}); "
+        f"train one with `partopt train {agent}` and pass checkpoint=PATH"
+    )
 
 
 #: The most placements a policy samples for one instance (each a forward pass's worth of memory).
@@ -195,8 +206,9 @@ class LearnedPolicy:
         if checkpoint.get("format") != FORMAT:
             raise ValueError(f"checkpoint: not a partopt checkpoint ({path})")
         if checkpoint.get("feature_version") != FEATURE_VERSION:
-            raise ValueError(f"checkpoint: feature version {checkpoint.get('feature_version')} != "
-                             f"{FEATURE_VERSION}; retrain")
+            raise ValueError(
+                f"checkpoint: feature version {checkpoint.get('feature_version')} != {FEATURE_VERSION}; retrain"
+            )
         self.agent = checkpoint["agent"]
         self.shape = tuple(checkpoint["shape"])
         self.spec = checkpoint["spec"]
@@ -205,8 +217,9 @@ class LearnedPolicy:
             self.net = build_net(self.spec)
             self.net.load_state_dict(checkpoint["state_dict"])
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
-            raise ValueError(f"checkpoint: {path} weights do not match its network spec "
-                             f"({str(error).splitlines()[0][:200]})") from None
+            raise ValueError(
+                f"checkpoint: {path} weights do not match its network spec ({str(error).splitlines()[0][:200]})"
+            ) from None
         self.net.eval()
         self.path = path
         domain = self.record.get("domain")
@@ -240,8 +253,9 @@ class LearnedPolicy:
         return batch
 
     @torch.no_grad()
-    def _logits(self, instances: Sequence[Instance], energy_fraction: float = 1.0,
-                allow_outside: bool = False) -> torch.Tensor:
+    def _logits(
+        self, instances: Sequence[Instance], energy_fraction: float = 1.0, allow_outside: bool = False
+    ) -> torch.Tensor:
         batch = self._checked(instances, allow_outside)
         return self.net(torch.from_numpy(encode_batch(batch, energy_fraction)))[0]
 
@@ -265,8 +279,14 @@ class LearnedPolicy:
         """Greedy decoding of many instances at once, placements (B, M)."""
         return self._argmax(self._logits(instances))
 
-    def candidates(self, instance: Instance, samples: int = 1, seed: int | None = None,
-                   energy_fraction: float = 1.0, allow_outside: bool = False) -> np.ndarray:
+    def candidates(
+        self,
+        instance: Instance,
+        samples: int = 1,
+        seed: int | None = None,
+        energy_fraction: float = 1.0,
+        allow_outside: bool = False,
+    ) -> np.ndarray:
         """The greedy placement and samples-1 sampled ones, (samples, M)."""
         if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
             raise ValueError(f"samples: must be an int in [1, {MAX_SAMPLES:,}], got {samples!r}")
@@ -280,9 +300,16 @@ class LearnedPolicy:
             candidates.extend((u > cum[None, :, :]).sum(axis=2).clip(0, probs.shape[1] - 1))
         return np.array(candidates)
 
-    def place(self, instance: Instance, objective: Objective | None = None, samples: int = 1,
-              seed: int | None = None, polish: bool = False, energy_fraction: float = 1.0,
-              allow_outside: bool = False) -> list[int]:
+    def place(
+        self,
+        instance: Instance,
+        objective: Objective | None = None,
+        samples: int = 1,
+        seed: int | None = None,
+        polish: bool = False,
+        energy_fraction: float = 1.0,
+        allow_outside: bool = False,
+    ) -> list[int]:
         """Greedy placement, or the best of ``samples`` (greedy plus samples-1 draws) by
         evaluate under ``objective``; ``polish`` runs local search on the result.
         ``energy_fraction``: the state's remaining energy E^r / E^max (1 for a full battery).
@@ -305,8 +332,10 @@ class ShapeFreePolicy(LearnedPolicy):
     def __init__(self, checkpoint: dict, path: str | None = None):
         super().__init__(checkpoint, path)
         if self.record.get("structured_version") != STRUCTURED_VERSION:
-            raise ValueError(f"checkpoint: {path} structured feature version "
-                             f"{self.record.get('structured_version')} != {STRUCTURED_VERSION}; retrain")
+            raise ValueError(
+                f"checkpoint: {path} structured feature version "
+                f"{self.record.get('structured_version')} != {STRUCTURED_VERSION}; retrain"
+            )
         if self.domain is None:
             raise ValueError(f"checkpoint: {path} has no training domain")
         self.shape = None  # type: ignore[assignment]
@@ -317,8 +346,14 @@ class ShapeFreePolicy(LearnedPolicy):
         return batch
 
     @torch.no_grad()
-    def decode(self, instances: Sequence[Instance], samples: int = 1, seed: int | None = None,
-               energy_fraction: float = 1.0, allow_outside: bool = False) -> np.ndarray:
+    def decode(
+        self,
+        instances: Sequence[Instance],
+        samples: int = 1,
+        seed: int | None = None,
+        energy_fraction: float = 1.0,
+        allow_outside: bool = False,
+    ) -> np.ndarray:
         """Placements (B, samples, M): the greedy one first, then samples-1 drawn block by block."""
         batch = self._checked(instances, allow_outside)
         logits = cast("ChainNet", self.net).move_logits(as_tensors(encode_structured(batch, energy_fraction)))[0]
@@ -343,8 +378,14 @@ class ShapeFreePolicy(LearnedPolicy):
         """Greedy decoding of many instances of one shape at once, placements (B, M)."""
         return self.decode(instances)[:, 0]
 
-    def candidates(self, instance: Instance, samples: int = 1, seed: int | None = None,
-                   energy_fraction: float = 1.0, allow_outside: bool = False) -> np.ndarray:
+    def candidates(
+        self,
+        instance: Instance,
+        samples: int = 1,
+        seed: int | None = None,
+        energy_fraction: float = 1.0,
+        allow_outside: bool = False,
+    ) -> np.ndarray:
         return self.decode([instance], samples, seed, energy_fraction, allow_outside)[0]
 
 
@@ -373,8 +414,9 @@ def _load(path: str, identity: tuple) -> LearnedPolicy:
     return (ShapeFreePolicy if data["spec"].get("kind") == "chain" else LearnedPolicy)(data, path)
 
 
-def load_policy(checkpoint: str | os.PathLike | None, agent: str | None,
-                shape: tuple[int, int] | None) -> LearnedPolicy:
+def load_policy(
+    checkpoint: str | os.PathLike | None, agent: str | None, shape: tuple[int, int] | None
+) -> LearnedPolicy:
     """The policy in ``checkpoint`` (which must hold an ``agent`` policy unless agent is None),
     or the shipped one of ``agent`` for ``shape``."""
     if checkpoint is None and (agent is None or shape is None):

@@ -32,7 +32,7 @@ __all__ = [
     "run_fraction",
     "run_workers",
     "worker_count",
-    "write_curve"
+    "write_curve",
 ]
 
 
@@ -42,8 +42,17 @@ DEFAULT_EPISODES = 200
 #: Settings that may be 0 (the others counted in ints are >= 1).
 _ZERO_OK = {"workers", "seed", "replay", "warmup"}
 #: Settings that must be > 0 (the other numbers are >= 0), and those at most 1.
-_POSITIVE = {"lr", "checkpoint_every", "max_seconds", "gamma", "eps_decay", "rms_eps", "rms_alpha", "max_energy_j",
-             "reward_scale"}
+_POSITIVE = {
+    "lr",
+    "checkpoint_every",
+    "max_seconds",
+    "gamma",
+    "eps_decay",
+    "rms_eps",
+    "rms_alpha",
+    "max_energy_j",
+    "reward_scale",
+}
 _AT_MOST_ONE = {"gamma", "eps_start", "eps_end", "eps_decay", "rms_alpha"}
 
 
@@ -63,11 +72,17 @@ def check_setting(name: str, value: Any, kind: str) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"{name}: must be a finite number, got {value!r}")
         if value < 0 or (name in _POSITIVE and value == 0) or (name in _AT_MOST_ONE and value > 1):
-            bounds = ("in (0, 1]" if name in _POSITIVE else "in [0, 1]") if name in _AT_MOST_ONE else (
-                "> 0" if name in _POSITIVE else ">= 0")
+            bounds = (
+                ("in (0, 1]" if name in _POSITIVE else "in [0, 1]")
+                if name in _AT_MOST_ONE
+                else ("> 0" if name in _POSITIVE else ">= 0")
+            )
             raise ValueError(f"{name}: must be {bounds}, got {value!r}")
-    elif kind == "tuple" and not (isinstance(value, (tuple, list)) and value and all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
+    elif kind == "tuple" and not (
+        isinstance(value, (tuple, list))
+        and value
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+    ):
         raise ValueError(f"{name}: must be a non-empty list of layer widths (ints >= 1), got {value!r}")
 
 
@@ -126,8 +141,9 @@ class TrainingConfig:
         """A fresh environment with these settings."""
         from partopt.learned.env import BlockPlacementEnv
 
-        return BlockPlacementEnv(self.generator, self.generator_params, beta=self.beta, horizon=self.horizon,
-                                 max_energy_j=self.max_energy_j)
+        return BlockPlacementEnv(
+            self.generator, self.generator_params, beta=self.beta, horizon=self.horizon, max_energy_j=self.max_energy_j
+        )
 
     def make_vector_env(self, worker: int):
         """Worker ``worker``'s :class:`~partopt.learned.env.BlockPlacementVectorEnv`: ``envs`` copies
@@ -176,9 +192,17 @@ class EpisodeTracker:
         out = []
         for i in np.flatnonzero(ended):
             n = self.slots[i]
-            out.append({"worker": self.worker, "reward": float(self.reward[i]), "slots": int(n),
-                        "mean_reward": float(self.reward[i] / n), "mean_delay": float(self.delay[i] / n),
-                        "deadlines_met": float(self.met[i] / n), "epsilon": epsilon})
+            out.append(
+                {
+                    "worker": self.worker,
+                    "reward": float(self.reward[i]),
+                    "slots": int(n),
+                    "mean_reward": float(self.reward[i] / n),
+                    "mean_delay": float(self.delay[i] / n),
+                    "deadlines_met": float(self.met[i] / n),
+                    "epsilon": epsilon,
+                }
+            )
             self.reward[i] = self.delay[i] = self.met[i] = self.slots[i] = 0.0
         return out
 
@@ -237,8 +261,14 @@ class TrainingLog:
     """The bookkeeping of a training run: its curve, progress line, periodic checkpoints
     (``save(episode)`` every ``cfg.checkpoint_every`` seconds) and time limit."""
 
-    def __init__(self, cfg: "TrainingConfig", save: Callable[[int], None], curve: list[dict],
-                 wall_before: float = 0.0, progress: bool = True):
+    def __init__(
+        self,
+        cfg: "TrainingConfig",
+        save: Callable[[int], None],
+        curve: list[dict],
+        wall_before: float = 0.0,
+        progress: bool = True,
+    ):
         from partopt.progress import Progress
 
         self.cfg, self.save, self.curve, self.wall_before = cfg, save, curve, wall_before
@@ -280,8 +310,10 @@ def resume_from(path: Path, net) -> tuple[dict, list[dict], int, float]:
     record = read_checkpoint(path)
     rec = record["record"]
     if rec.get("slim"):
-        raise ValueError(f"out: {path} was slimmed for shipping (no optimizer state or curve); "
-                         "resume from the training run's own checkpoint")
+        raise ValueError(
+            f"out: {path} was slimmed for shipping (no optimizer state or curve); "
+            "resume from the training run's own checkpoint"
+        )
     net.load_state_dict(record["state_dict"])
     return rec, rec["curve"], rec["episodes"], rec["wall_seconds"]
 
@@ -304,9 +336,15 @@ def _guarded(target: Callable, index: int, queue, *args) -> None:
         raise
 
 
-def run_workers(target: Callable, args: Callable[[int, object, object, object], tuple], count: int,
-                start_value: int, handle: Callable[[object], None], should_stop: Callable[[], bool],
-                queue_size: int = 10_000) -> None:
+def run_workers(
+    target: Callable,
+    args: Callable[[int, object, object, object], tuple],
+    count: int,
+    start_value: int,
+    handle: Callable[[object], None],
+    should_stop: Callable[[], bool],
+    queue_size: int = 10_000,
+) -> None:
     """Start ``count`` processes ``target(*args(i, counter, queue, stop))``; pass every queued
     item to ``handle`` until ``should_stop()`` turns true (then ``stop`` is set and later items
     are dropped) or each worker has sent None. ``counter`` is a shared int starting at
@@ -318,8 +356,10 @@ def run_workers(target: Callable, args: Callable[[int, object, object, object], 
 
     ctx: Any = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     counter, queue, stop = ctx.Value("i", start_value), ctx.Queue(maxsize=queue_size), ctx.Event()
-    procs = [ctx.Process(target=_guarded, args=(target, i, queue, *args(i, counter, queue, stop)), daemon=True)
-             for i in range(count)]
+    procs = [
+        ctx.Process(target=_guarded, args=(target, i, queue, *args(i, counter, queue, stop)), daemon=True)
+        for i in range(count)
+    ]
     for p in procs:
         p.start()
     alive = len(procs)
@@ -330,15 +370,18 @@ def run_workers(target: Callable, args: Callable[[int, object, object, object], 
             except queues.Empty:
                 dead = [i for i, p in enumerate(procs) if p.exitcode not in (None, 0)]
                 if dead:
-                    raise WorkerError(f"training worker {dead[0]} died (exit code {procs[dead[0]].exitcode}); "
-                                      "the run is stopped, its last checkpoint kept") from None
+                    raise WorkerError(
+                        f"training worker {dead[0]} died (exit code {procs[dead[0]].exitcode}); "
+                        "the run is stopped, its last checkpoint kept"
+                    ) from None
                 continue
             if item is None:
                 alive -= 1
                 continue
             if isinstance(item, tuple) and len(item) == 3 and item[0] == "__worker_error__":
-                raise WorkerError(f"training worker {item[1]} failed: {item[2]}; the run is stopped, "
-                                  "its last checkpoint kept")
+                raise WorkerError(
+                    f"training worker {item[1]} failed: {item[2]}; the run is stopped, its last checkpoint kept"
+                )
             if stop.is_set():
                 continue
             handle(item)

@@ -95,23 +95,35 @@ def mixture_sources(scale: float = 1.0) -> list[tuple[str, dict, int]]:
         for n in SERVERS:
             sources.append(("paper", {"network": network, "num_servers": n}, count["paper-natural"]))
             for rates in PAPER_LINKS:
-                sources.append(("paper", {"network": network, "num_servers": n, "rate_MBps": rates,
-                                          "deadline_s": PAPER_DEADLINES_S}, count["paper-links"]))
+                sources.append(
+                    (
+                        "paper",
+                        {"network": network, "num_servers": n, "rate_MBps": rates, "deadline_s": PAPER_DEADLINES_S},
+                        count["paper-links"],
+                    )
+                )
             for m in range(BLOCKS.start, min(BLOCKS.stop - 1, units) + 1):
                 sources.append(("paper", {"network": network, "num_blocks": m, "num_servers": n}, count["paper-cut"]))
     for m in BLOCKS:
         sources.append(("dil", {"num_subtasks": m}, count["dil"]))
     for network in MOBILE_NETWORKS:
         for device in ("phone", "rpi", "jetson"):
-            sources.append(("mobile", {"network": network, "device": device, "num_servers": (2, 9)},
-                            count["mobile"] // 3))
-    sources.append(("random", {"num_blocks": (BLOCKS.start, BLOCKS.stop - 1),
-                               "num_servers": (SERVERS.start, SERVERS.stop - 1)}, count["random"]))
+            sources.append(
+                ("mobile", {"network": network, "device": device, "num_servers": (2, 9)}, count["mobile"] // 3)
+            )
+    sources.append(
+        (
+            "random",
+            {"num_blocks": (BLOCKS.start, BLOCKS.stop - 1), "num_servers": (SERVERS.start, SERVERS.stop - 1)},
+            count["random"],
+        )
+    )
     return sources
 
 
-def make_mixture(scale: float = 1.0, seed: int = 0, progress: bool = True,
-                 objective: Objective | None = None) -> tuple[list[Bucket], Domain]:
+def make_mixture(
+    scale: float = 1.0, seed: int = 0, progress: bool = True, objective: Objective | None = None
+) -> tuple[list[Bucket], Domain]:
     """Draw and label the training mixture (see the module docstring); returns the buckets
     (one per shape) and the domain they cover."""
     objective = objective or Objective("penalty", 1.0)
@@ -131,16 +143,22 @@ def make_mixture(scale: float = 1.0, seed: int = 0, progress: bool = True,
             keep = np.flatnonzero(sol.feasible)
             if keep.size:
                 by_shape.setdefault(shape, []).append(
-                    (encode_structured(batch).take(keep), sol.placements[keep], sol.values[keep]))
+                    (encode_structured(batch).take(keep), sol.placements[keep], sol.values[keep])
+                )
         bar.update(index + 1)
-    buckets = [Bucket(_concat([p[0] for p in parts]), np.concatenate([p[1] for p in parts]).astype(np.int64),
-                      np.concatenate([p[2] for p in parts])) for _, parts in sorted(by_shape.items())]
+    buckets = [
+        Bucket(
+            _concat([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]).astype(np.int64),
+            np.concatenate([p[2] for p in parts]),
+        )
+        for _, parts in sorted(by_shape.items())
+    ]
     return buckets, Domain.of(batches, [s[0] for s in sources])
 
 
 def _concat(parts: list[ChainFeatures]) -> ChainFeatures:
     return ChainFeatures(*(np.concatenate([getattr(p, k) for p in parts]) for k in CHAIN_INPUTS))
-
 
 
 def save_mixture(path: str | Path, buckets: list[Bucket], domain: Domain) -> None:
@@ -163,8 +181,10 @@ def load_mixture(path: str | Path) -> tuple[list[Bucket], Domain]:
     missing = [n for n in names if n not in data]
     if missing:
         raise ValueError(f"training data: {path} has no {missing[0]!r} array; it was not written by partopt")
-    buckets = [Bucket(ChainFeatures(*(data[f"b{i}_{k}"] for k in CHAIN_INPUTS)), data[f"b{i}_labels"],
-                      data[f"b{i}_values"]) for i in range(count)]
+    buckets = [
+        Bucket(ChainFeatures(*(data[f"b{i}_{k}"] for k in CHAIN_INPUTS)), data[f"b{i}_labels"], data[f"b{i}_values"])
+        for i in range(count)
+    ]
     return buckets, Domain.from_dict(literal(data["domain"], path, "domain"))
 
 
@@ -187,7 +207,7 @@ def _minibatches(buckets: list[Bucket], size: int, rng: np.random.Generator) -> 
     out = []
     for i, b in enumerate(buckets):
         order = rng.permutation(b.size)
-        out += [(i, order[s:s + size]) for s in range(0, b.size, size)]
+        out += [(i, order[s : s + size]) for s in range(0, b.size, size)]
     return [out[j] for j in rng.permutation(len(out))]
 
 
@@ -202,10 +222,23 @@ def _loss(net: ChainNet, bucket: Bucket, rows: np.ndarray, value_weight: float) 
     return loss, right, labels.numel()
 
 
-def train_shape_free(buckets: list[Bucket], domain: Domain, out: str | Path, *, width: int = 64, epochs: int = 12,
-                     batch: int = 256, lr: float = 2e-3, value_weight: float = 0.1, holdout: float = 0.02,
-                     seed: int = 0, resume: bool = False, max_seconds: float | None = None,
-                     curve: str | Path | None = None, progress: bool = True) -> ChainNet:
+def train_shape_free(
+    buckets: list[Bucket],
+    domain: Domain,
+    out: str | Path,
+    *,
+    width: int = 64,
+    epochs: int = 12,
+    batch: int = 256,
+    lr: float = 2e-3,
+    value_weight: float = 0.1,
+    holdout: float = 0.02,
+    seed: int = 0,
+    resume: bool = False,
+    max_seconds: float | None = None,
+    curve: str | Path | None = None,
+    progress: bool = True,
+) -> ChainNet:
     """Train the shape-free policy on labelled ``buckets``; a checkpoint goes to ``out`` after
     every epoch (resumable with ``resume=True``); ``max_seconds`` stops after the epoch that
     passes it. Returns the network."""
@@ -214,8 +247,9 @@ def train_shape_free(buckets: list[Bucket], domain: Domain, out: str | Path, *, 
     split = [rng.permutation(b.size) for b in buckets]
     cut = [max(1, int(b.size * holdout)) if b.size > 10 else 0 for b in buckets]
     train = [Bucket(b.features.take(o[c:]), b.labels[o[c:]], b.values[o[c:]]) for b, o, c in zip(buckets, split, cut)]
-    held = [Bucket(b.features.take(o[:c]), b.labels[o[:c]], b.values[o[:c]]) for b, o, c in zip(buckets, split, cut)
-            if c]
+    held = [
+        Bucket(b.features.take(o[:c]), b.labels[o[:c]], b.values[o[:c]]) for b, o, c in zip(buckets, split, cut) if c
+    ]
     spec = {"kind": "chain", "width": width}
     net = build_net(spec)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -257,18 +291,36 @@ def train_shape_free(buckets: list[Bucket], domain: Domain, out: str | Path, *, 
                 _, r, k = _loss(net, b, np.arange(b.size), value_weight)
                 right, blocks = right + r, blocks + k
         wall = wall_before + time.perf_counter() - start
-        rows.append({"epoch": epoch, "train_loss": total / samples, "val_block_accuracy": right / max(blocks, 1),
-                     "seconds": wall})
-        record = {"data": {"generators": list(domain.generators), "count": samples,
-                           "generator": "+".join(domain.generators)},
-                  "domain": domain.to_dict(), "structured_version": STRUCTURED_VERSION,
-                  "objective": {"kind": "penalty", "beta": 1.0}, "epochs": epochs, "epochs_done": epoch,
-                  "batch": batch, "lr": lr, "seed": seed, "width": width, "parameters": count_parameters(net),
-                  "wall_seconds": wall, "final": rows[-1], "curve": rows, "optimizer": opt.state_dict(),
-                  "steps": step}
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": total / samples,
+                "val_block_accuracy": right / max(blocks, 1),
+                "seconds": wall,
+            }
+        )
+        record = {
+            "data": {"generators": list(domain.generators), "count": samples, "generator": "+".join(domain.generators)},
+            "domain": domain.to_dict(),
+            "structured_version": STRUCTURED_VERSION,
+            "objective": {"kind": "penalty", "beta": 1.0},
+            "epochs": epochs,
+            "epochs_done": epoch,
+            "batch": batch,
+            "lr": lr,
+            "seed": seed,
+            "width": width,
+            "parameters": count_parameters(net),
+            "wall_seconds": wall,
+            "final": rows[-1],
+            "curve": rows,
+            "optimizer": opt.state_dict(),
+            "steps": step,
+        }
         save_checkpoint(out, AGENT, net, spec, None, record)
-        bar.update(epoch, f"epochs, loss {rows[-1]['train_loss']:.4f}, val block accuracy "
-                          f"{rows[-1]['val_block_accuracy']:.4f}")
+        bar.update(
+            epoch, f"epochs, loss {rows[-1]['train_loss']:.4f}, val block accuracy {rows[-1]['val_block_accuracy']:.4f}"
+        )
         if max_seconds is not None and wall > max_seconds:
             break
     if curve:
@@ -299,8 +351,9 @@ class FinetuneConfig:
 FINETUNE_SEED = 500_000
 
 
-def sample_placements(logits: torch.Tensor, generator: torch.Generator | None = None
-                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def sample_placements(
+    logits: torch.Tensor, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Draw placements block by block from all-moves logits (B, M, L, L): (placements (B, M),
     log-probability of each (B,), mean entropy of the block decisions (B,))."""
     bsz, m = logits.shape[:2]
@@ -333,8 +386,9 @@ def _finetune_worker(cfg, index, shared, opt, spec, sources, started, counter, q
             counter.value += 1
             update = counter.value
         generator, params, _ = sources[int(rng.integers(len(sources)))]
-        instances = training_instances(generator, FINETUNE_SEED + cfg.seed * 100 + index, draw * cfg.batch,
-                                       (draw + 1) * cfg.batch, params)
+        instances = training_instances(
+            generator, FINETUNE_SEED + cfg.seed * 100 + index, draw * cfg.batch, (draw + 1) * cfg.batch, params
+        )
         draw += 1
         shapes: dict = {}
         for inst in instances:
@@ -349,8 +403,11 @@ def _finetune_worker(cfg, index, shared, opt, spec, sources, started, counter, q
         advantage = (value - log_cost).detach()  # reward -log10(cost) against the critic's -V
         if advantage.numel() > 1:
             advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-        loss = (-(log_prob * advantage).mean() - cfg.entropy * entropy.mean()
-                + cfg.value_weight * (value - log_cost).pow(2).mean())
+        loss = (
+            -(log_prob * advantage).mean()
+            - cfg.entropy * entropy.mean()
+            + cfg.value_weight * (value - log_cost).pow(2).mean()
+        )
         local.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(local.parameters(), 5.0)
@@ -364,8 +421,9 @@ def _finetune_worker(cfg, index, shared, opt, spec, sources, started, counter, q
     queue.put(None)
 
 
-def finetune_shape_free(cfg: FinetuneConfig, start: str | Path, out: str | Path, *, progress: bool = True,
-                        curve: str | Path | None = None) -> dict:
+def finetune_shape_free(
+    cfg: FinetuneConfig, start: str | Path, out: str | Path, *, progress: bool = True, curve: str | Path | None = None
+) -> dict:
     """Fine-tune the shape-free policy in ``start`` by asynchronous advantage actor-critic (the
     paper's Algorithm 1 in spirit: Hogwild workers, a shared network and shared RMSProp
     statistics, actor loss with an entropy bonus plus a critic loss) on the mixture's
@@ -397,9 +455,12 @@ def finetune_shape_free(cfg: FinetuneConfig, start: str | Path, out: str | Path,
     finished = done
 
     def save() -> None:
-        record["finetune"] = {"config": asdict(cfg), "updates": finished,
-                              "wall_seconds": float(before.get("wall_seconds", 0.0)) + time.time() - started,
-                              "rows": rows}
+        record["finetune"] = {
+            "config": asdict(cfg),
+            "updates": finished,
+            "wall_seconds": float(before.get("wall_seconds", 0.0)) + time.time() - started,
+            "rows": rows,
+        }
         save_checkpoint(out, AGENT, shared, spec, None, record)
 
     def handle(row: Any) -> None:
@@ -414,9 +475,14 @@ def finetune_shape_free(cfg: FinetuneConfig, start: str | Path, out: str | Path,
     def out_of_time() -> bool:
         return cfg.max_seconds is not None and time.time() - started > cfg.max_seconds
 
-    run_workers(_finetune_worker,
-                lambda i, counter, queue, stop: (cfg, i, shared, opt, spec, sources, started, counter, queue, stop),
-                workers, 0, handle, out_of_time)
+    run_workers(
+        _finetune_worker,
+        lambda i, counter, queue, stop: (cfg, i, shared, opt, spec, sources, started, counter, queue, stop),
+        workers,
+        0,
+        handle,
+        out_of_time,
+    )
     save()
     if curve:
         write_curve(curve, rows)

@@ -36,14 +36,23 @@ __all__ = [
 
 
 def _solver(agent: str):
-    def solve_learned(instance: Instance, objective: Objective, *, time_limit=None, seed=None,
-                      checkpoint=None, samples: int = 1, polish: bool = False,
-                      allow_outside: bool = False) -> SolverOutput:
+    def solve_learned(
+        instance: Instance,
+        objective: Objective,
+        *,
+        time_limit=None,
+        seed=None,
+        checkpoint=None,
+        samples: int = 1,
+        polish: bool = False,
+        allow_outside: bool = False,
+    ) -> SolverOutput:
         if not (isinstance(samples, int) and samples >= 1):
             raise ValueError(f"samples: must be an int >= 1, got {samples!r}")
         policy = load_policy(checkpoint, agent, instance.shape)
-        placement = policy.place(instance, objective, samples=samples, seed=seed, polish=polish,
-                                 allow_outside=bool(allow_outside))
+        placement = policy.place(
+            instance, objective, samples=samples, seed=seed, polish=polish, allow_outside=bool(allow_outside)
+        )
         return SolverOutput(placement=placement, info={"checkpoint": policy.path, "agent": agent})
 
     solve_learned.__name__ = f"solve_{agent.replace('-', '_')}"
@@ -59,8 +68,9 @@ solve_distilled = _solver("distilled")
 solve_shape_free = _solver("shape-free")
 
 
-def solve_horizon_learned(horizon: Horizon, objective: Objective, *, time_limit=None, seed=None,
-                          agent: str = "mt-a3c", checkpoint=None) -> SolverOutput:
+def solve_horizon_learned(
+    horizon: Horizon, objective: Objective, *, time_limit=None, seed=None, agent: str = "mt-a3c", checkpoint=None
+) -> SolverOutput:
     """Online: a trained chain policy, E^r(t) / E^max in its state and E^r(t) as the slot's budget."""
     full = horizon.energy_max_j
 

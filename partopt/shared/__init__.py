@@ -11,12 +11,12 @@ from partopt.shared.evaluation import ScenarioEvaluation, evaluate_scenario
 from partopt.shared.model import ChainModel, EdgeDevice, EdgeServer, Scenario, Solution, Task
 
 __all__ = [
-           "ChainModel",
-           "EdgeDevice",
-           "EdgeServer",
-           "Scenario",
-           "ScenarioEvaluation",
-           "Solution",
-           "Task",
-           "evaluate_scenario",
+    "ChainModel",
+    "EdgeDevice",
+    "EdgeServer",
+    "Scenario",
+    "ScenarioEvaluation",
+    "Solution",
+    "Task",
+    "evaluate_scenario",
 ]

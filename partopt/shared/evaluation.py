@@ -72,8 +72,9 @@ def fifo_dispatch(scenario: Scenario, placement: Sequence[Sequence[int]]) -> tup
     return tuple(tuple(row) for row in start)
 
 
-def compact_schedule(scenario: Scenario, placement: Sequence[Sequence[int]],
-                     start_s: Sequence[Sequence[float]]) -> tuple[tuple[float, ...], ...]:
+def compact_schedule(
+    scenario: Scenario, placement: Sequence[Sequence[int]], start_s: Sequence[Sequence[float]]
+) -> tuple[tuple[float, ...], ...]:
     """Start every block as early as its input and its resource allow, keeping each
     resource's order of ``start_s`` (ties by task, then block).
 
@@ -200,7 +201,6 @@ class ScenarioEvaluation(EvaluationCore):
         return self.valid and self.deadlines_met and self.budget_kept
 
 
-
 def evaluate_scenario(scenario: Scenario, placement: Any, start_s: Any = None) -> ScenarioEvaluation:
     """The exact cost of ``placement`` on ``scenario``, scheduled by FIFO dispatch or by ``start_s``."""
     placement = validate_scenario_placement(scenario, placement)
@@ -222,13 +222,17 @@ def evaluate_scenario(scenario: Scenario, placement: Any, start_s: Any = None) -
             move = tab.transfer[m][prev_loc][loc]
             arrive = prev_finish + move
             if begin[m] < arrive - _slack(arrive):
-                problems.append(f"start_s[{k}][{m}]: starts at {begin[m]!r} s, {arrive - begin[m]:.3g} s before "
-                                f"its input is ready at {arrive!r} s")
+                problems.append(
+                    f"start_s[{k}][{m}]: starts at {begin[m]!r} s, {arrive - begin[m]:.3g} s before "
+                    f"its input is ready at {arrive!r} s"
+                )
             if loc > 0:
                 avail = scenario.servers[loc - 1].available_s
                 if begin[m] < avail - _slack(avail):
-                    problems.append(f"start_s[{k}][{m}]: starts at {begin[m]!r} s on server {loc}, "
-                                    f"{avail - begin[m]:.3g} s before it is available at {avail!r} s")
+                    problems.append(
+                        f"start_s[{k}][{m}]: starts at {begin[m]!r} s on server {loc}, "
+                        f"{avail - begin[m]:.3g} s before it is available at {avail!r} s"
+                    )
             end = begin[m] + tab.duration[m][loc]
             busy.setdefault(resource_of(scenario, k, loc), []).append((begin[m], end, k, m))
             block = end - prev_finish
@@ -262,8 +266,10 @@ def evaluate_scenario(scenario: Scenario, placement: Any, start_s: Any = None) -
         items.sort()
         for (s0, e0, k0, m0), (s1, _, k1, m1) in itertools.pairwise(items):
             if s1 < e0 - _slack(e0):
-                problems.append(f"start_s[{k1}][{m1}]: overlaps block [{k0}][{m0}] on {res[0]} {res[1]} by "
-                                f"{e0 - s1:.3g} s (starts at {s1!r} s, the other ends at {e0!r} s)")
+                problems.append(
+                    f"start_s[{k1}][{m1}]: overlaps block [{k0}][{m0}] on {res[0]} {res[1]} by "
+                    f"{e0 - s1:.3g} s (starts at {s1!r} s, the other ends at {e0!r} s)"
+                )
     budgets = [dev.budget for dev in scenario.devices]
     return ScenarioEvaluation(
         placement=placement,

@@ -1,5 +1,4 @@
-"""Seeded generator of shared-edge scenarios (model Part II): ``shared``.
-"""
+"""Seeded generator of shared-edge scenarios (model Part II): ``shared``."""
 
 from __future__ import annotations
 
@@ -107,11 +106,14 @@ class SharedEdgeGenerator(Generator):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{key}: must be an int >= 1, got {value!r}")
         if self.num_tasks > generation.MAX_TASKS:
-            raise ValueError(f"num_tasks: {self.num_tasks:,} is more than partopt.generation.MAX_TASKS = "
-                             f"{generation.MAX_TASKS:,} "
-                             f"(a scenario that size takes minutes and gigabytes to draw; raise the cap to allow it)")
-        if not (isinstance(self.release_rate, (int, float)) and math.isfinite(self.release_rate)
-                and self.release_rate > 0):
+            raise ValueError(
+                f"num_tasks: {self.num_tasks:,} is more than partopt.generation.MAX_TASKS = "
+                f"{generation.MAX_TASKS:,} "
+                f"(a scenario that size takes minutes and gigabytes to draw; raise the cap to allow it)"
+            )
+        if not (
+            isinstance(self.release_rate, (int, float)) and math.isfinite(self.release_rate) and self.release_rate > 0
+        ):
             raise ValueError(f"release_rate: must be > 0 tasks per second, got {self.release_rate!r}")
 
     def sample(self, rng: np.random.Generator):
@@ -122,21 +124,36 @@ class SharedEdgeGenerator(Generator):
         n = draw_int(rng, self.num_servers, "num_servers")
         server_hz = draw(rng, self.server_GHz, "server_GHz", size=n) * 1e9
         avail = draw(rng, self.available_s, "available_s", size=n)
-        servers = tuple(EdgeServer(cpu_hz=float(hz), available_s=float(b), name=f"es{i + 1}")
-                        for i, (hz, b) in enumerate(zip(server_hz, avail)))
+        servers = tuple(
+            EdgeServer(cpu_hz=float(hz), available_s=float(b), name=f"es{i + 1}")
+            for i, (hz, b) in enumerate(zip(server_hz, avail))
+        )
         devices = tuple(
-            EdgeDevice(cpu_hz=float(draw(rng, self.device_GHz, "device_GHz")) * 1e9, tx_power_w=self.tx_power_w,
-                       uplink_bps=tuple((draw(rng, self.rate_MBps, "rate_MBps", size=n) * MB).tolist()),
-                       kappa=self.kappa, energy_budget_j=self.energy_budget_j, name=f"dev{d}")
-            for d in range(self.num_devices))
+            EdgeDevice(
+                cpu_hz=float(draw(rng, self.device_GHz, "device_GHz")) * 1e9,
+                tx_power_w=self.tx_power_w,
+                uplink_bps=tuple((draw(rng, self.rate_MBps, "rate_MBps", size=n) * MB).tolist()),
+                kappa=self.kappa,
+                energy_budget_j=self.energy_budget_j,
+                name=f"dev{d}",
+            )
+            for d in range(self.num_devices)
+        )
         models, names = {}, []
         for net in self.networks:
             profile = load_profile(net)
             blocks = []
             for pb in profile.blocks(self.num_blocks):
                 deadline = None if self.deadline_s is None else float(draw(rng, self.deadline_s, "deadline_s"))
-                blocks.append(Block(cycles=pb.flops * self.cycles_per_flop, input_bits=pb.input_bits,
-                                    param_bits=pb.param_bits, deadline_s=deadline, name=pb.name))
+                blocks.append(
+                    Block(
+                        cycles=pb.flops * self.cycles_per_flop,
+                        input_bits=pb.input_bits,
+                        param_bits=pb.param_bits,
+                        deadline_s=deadline,
+                        name=pb.name,
+                    )
+                )
             key = f"{net}-{len(blocks)}"
             models[key] = ChainModel(tuple(blocks), profile.output_bits)
             names.append(key)
@@ -147,11 +164,10 @@ class SharedEdgeGenerator(Generator):
             device = int(rng.integers(self.num_devices))
             model = names[int(rng.integers(len(names)))]
             limit = None if self.task_deadline_s is None else float(draw(rng, self.task_deadline_s, "task_deadline_s"))
-            tasks.append(Task(device=device, model=model, release_s=float(release[k]), deadline_s=limit,
-                              name=f"t{k}"))
-        return Scenario(models=models, devices=devices, servers=servers, backhaul_bps=self.backhaul_Mbps * 1e6,
-                        tasks=tuple(tasks))
-
+            tasks.append(Task(device=device, model=model, release_s=float(release[k]), deadline_s=limit, name=f"t{k}"))
+        return Scenario(
+            models=models, devices=devices, servers=servers, backhaul_bps=self.backhaul_Mbps * 1e6, tasks=tuple(tasks)
+        )
 
     def sample_mixed(self, rng: np.random.Generator):
         """A scenario drawing every feature of model Part II (the ``mix`` option):
@@ -171,8 +187,14 @@ class SharedEdgeGenerator(Generator):
 
         n = int(rng.integers(2, 10))
         server_hz = rng.uniform(2.0, 10.0, size=n) * 1e9
-        servers = tuple(EdgeServer(cpu_hz=float(hz), available_s=float(rng.uniform(0.0, 0.05)) if rng.random() < 0.5
-                                   else 0.0, name=f"es{i + 1}") for i, hz in enumerate(server_hz))
+        servers = tuple(
+            EdgeServer(
+                cpu_hz=float(hz),
+                available_s=float(rng.uniform(0.0, 0.05)) if rng.random() < 0.5 else 0.0,
+                name=f"es{i + 1}",
+            )
+            for i, hz in enumerate(server_hz)
+        )
         d_count = int(rng.integers(1, min(self.num_tasks, 6) + 1))
         device_hz = rng.uniform(0.5, 2.5, size=d_count) * 1e9
         uplinks = 10.0 ** rng.uniform(-1.0, 1.0, size=(d_count, n)) * MB
@@ -183,9 +205,16 @@ class SharedEdgeGenerator(Generator):
             parts = profile.blocks(m)
             cycles = np.array([pb.flops * self.cycles_per_flop for pb in parts])
             fastest = cycles / server_hz.max() + np.array([pb.input_bits for pb in parts]) / uplinks.max()
-            blocks = tuple(Block(cycles=float(c), input_bits=pb.input_bits, param_bits=pb.param_bits, name=pb.name,
-                                 deadline_s=float(t * rng.uniform(5.0, 20.0)) if rng.random() < 1 / 3 else None)
-                           for pb, c, t in zip(parts, cycles, fastest))
+            blocks = tuple(
+                Block(
+                    cycles=float(c),
+                    input_bits=pb.input_bits,
+                    param_bits=pb.param_bits,
+                    name=pb.name,
+                    deadline_s=float(t * rng.uniform(5.0, 20.0)) if rng.random() < 1 / 3 else None,
+                )
+                for pb, c, t in zip(parts, cycles, fastest)
+            )
             key = f"{net}-{m}"
             models[key] = ChainModel(blocks, profile.output_bits)
             chains.append((key, cycles, parts[0].input_bits, profile.output_bits))
@@ -195,16 +224,26 @@ class SharedEdgeGenerator(Generator):
         for k in range(self.num_tasks):
             d = int(rng.integers(d_count))
             key, cycles, first_bits, out_bits = chains[int(rng.integers(len(chains)))]
-            alone = min(cycles.sum() / device_hz[d],
-                        float(np.min(first_bits / uplinks[d] + cycles.sum() / server_hz + out_bits / uplinks[d])))
+            alone = min(
+                cycles.sum() / device_hz[d],
+                float(np.min(first_bits / uplinks[d] + cycles.sum() / server_hz + out_bits / uplinks[d])),
+            )
             limit = float(alone * rng.uniform(1.5, 4.0)) if rng.random() < 0.5 else None
             tasks.append(Task(device=d, model=key, release_s=float(release[k]), deadline_s=limit, name=f"t{k}"))
             local_energy[d] += float(f.local_computation_energy(cycles.sum(), device_hz[d], self.kappa))
         devices = tuple(
-            EdgeDevice(cpu_hz=float(device_hz[d]), tx_power_w=float(rng.uniform(0.1, 1.0)),
-                       uplink_bps=tuple(uplinks[d].tolist()), kappa=self.kappa, name=f"dev{d}",
-                       energy_budget_j=float(local_energy[d] * rng.uniform(0.3, 1.0))
-                       if rng.random() < 0.5 and local_energy[d] > 0 else None)
-            for d in range(d_count))
-        return Scenario(models=models, devices=devices, servers=servers, backhaul_bps=self.backhaul_Mbps * 1e6,
-                        tasks=tuple(tasks))
+            EdgeDevice(
+                cpu_hz=float(device_hz[d]),
+                tx_power_w=float(rng.uniform(0.1, 1.0)),
+                uplink_bps=tuple(uplinks[d].tolist()),
+                kappa=self.kappa,
+                name=f"dev{d}",
+                energy_budget_j=float(local_energy[d] * rng.uniform(0.3, 1.0))
+                if rng.random() < 0.5 and local_energy[d] > 0
+                else None,
+            )
+            for d in range(d_count)
+        )
+        return Scenario(
+            models=models, devices=devices, servers=servers, backhaul_bps=self.backhaul_Mbps * 1e6, tasks=tuple(tasks)
+        )

@@ -26,9 +26,38 @@ def _budgets_kept(spent, budget, rel_tol):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _fifo_run(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, placement, rel_tol, free, prev_end,
-              nxt, spent, acc, count, stride, record, pop_ready, pop_k, pop_m, pos, ends, snap_free, snap_prev_end,
-              snap_nxt, snap_spent, snap_acc):  # pragma: no cover
+def _fifo_run(
+    dur,
+    trans,
+    ret,
+    rel,
+    dev,
+    nblk,
+    tau,
+    task_tau,
+    energy,
+    budget,
+    placement,
+    rel_tol,
+    free,
+    prev_end,
+    nxt,
+    spent,
+    acc,
+    count,
+    stride,
+    record,
+    pop_ready,
+    pop_k,
+    pop_m,
+    pos,
+    ends,
+    snap_free,
+    snap_prev_end,
+    snap_nxt,
+    snap_spent,
+    snap_acc,
+):  # pragma: no cover
     """FIFO dispatch from a state: resources' free times ``free`` (the servers, then the devices'
     CPUs), each task's last end ``prev_end`` and next block ``nxt``, devices' energy ``spent``,
     ``acc`` = (total, psi, deadlines kept) of the blocks done, ``count`` blocks dispatched.
@@ -129,7 +158,7 @@ class PackedScenario:
         """``placement`` (one row a task) as the (K, max M) int array the loops take."""
         out = np.zeros_like(self.placement)
         for k, row in enumerate(placement):
-            out[k, :len(row)] = row
+            out[k, : len(row)] = row
         return out
 
     def rows(self, packed: np.ndarray) -> list[list]:
@@ -157,8 +186,11 @@ class _MoveScorer(PackedScenario):
     def _initial(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The state before anything runs: free times (the servers from their availability, then
         the devices' CPUs), the devices' energy spent, and (total, psi, deadlines kept)."""
-        return (np.concatenate([self.free0, np.zeros(self.budget.size)]), np.zeros(self.budget.size),
-                np.array([0.0, 0.0, 1.0]))
+        return (
+            np.concatenate([self.free0, np.zeros(self.budget.size)]),
+            np.zeros(self.budget.size),
+            np.array([0.0, 0.0, 1.0]),
+        )
 
     def _restart(self, k: int, m: int, loc: int) -> int:
         """The recorded state a run of the traced placement with block (k, m) on ``loc`` restarts from."""
@@ -223,11 +255,38 @@ class FifoScorer(_MoveScorer):
             free, prev_end = self.snap_free[restart].copy(), self.snap_prev_end[restart].copy()
             nxt, spent = self.snap_nxt[restart].copy(), self.snap_spent[restart].copy()
             acc, count = self.snap_acc[restart].copy(), restart * self.stride
-        ok, kept, total, psi, end = _fifo_run(self.dur, self.trans, self.ret, self.rel, self.dev, self.nblk, self.tau,
-                                         self.task_tau, self.energy, self.budget, packed, REL_TOL, free, prev_end,
-                                         nxt, spent, acc, count, self.stride, record, self.pop_ready, self.pop_k,
-                                         self.pop_m, self.pos, self.ends, self.snap_free, self.snap_prev_end,
-                                         self.snap_nxt, self.snap_spent, self.snap_acc)
+        ok, kept, total, psi, end = _fifo_run(
+            self.dur,
+            self.trans,
+            self.ret,
+            self.rel,
+            self.dev,
+            self.nblk,
+            self.tau,
+            self.task_tau,
+            self.energy,
+            self.budget,
+            packed,
+            REL_TOL,
+            free,
+            prev_end,
+            nxt,
+            spent,
+            acc,
+            count,
+            self.stride,
+            record,
+            self.pop_ready,
+            self.pop_k,
+            self.pop_m,
+            self.pos,
+            self.ends,
+            self.snap_free,
+            self.snap_prev_end,
+            self.snap_nxt,
+            self.snap_spent,
+            self.snap_acc,
+        )
         self.dispatched += end - count
         return ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))
 
@@ -241,8 +300,7 @@ class FifoScorer(_MoveScorer):
 
 
 @numba.njit(cache=True, nogil=True)
-def _chain_dp(dur, trans, ret, tau, nblk, release, avail, price, keep, rel_tol, fin, chg, par,
-              row):  # pragma: no cover
+def _chain_dp(dur, trans, ret, tau, nblk, release, avail, price, keep, rel_tol, fin, chg, par, row):  # pragma: no cover
     """The earliest-finish DP of one chain (:func:`partopt.shared.solvers.common.earliest_finish_chain`,
     loop for loop) into ``row``; False when no placement is left."""
     locs = avail.size
@@ -306,8 +364,31 @@ def _prices(static_k, fastest_k, release, avail, w1, b1, w2, b2, scale, price): 
 
 
 @numba.njit(cache=True, nogil=True)
-def _list_schedule(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, free0, order, static, fastest,
-                   w1, b1, w2, b2, scale, keep, rel_tol, placement, start):  # pragma: no cover
+def _list_schedule(
+    dur,
+    trans,
+    ret,
+    rel,
+    dev,
+    nblk,
+    tau,
+    task_tau,
+    energy,
+    budget,
+    free0,
+    order,
+    static,
+    fastest,
+    w1,
+    b1,
+    w2,
+    b2,
+    scale,
+    keep,
+    rel_tol,
+    placement,
+    start,
+):  # pragma: no cover
     k_tasks, m_max, locs = dur.shape
     n_srv = free0.size
     free = np.empty(n_srv + budget.size)  # the servers, then the devices' CPUs
@@ -327,15 +408,65 @@ def _list_schedule(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budge
         avail[1:] = free[:n_srv]
         if scale != 0.0:
             _prices(static[k], fastest[k], rel[k], avail, w1, b1, w2, b2, scale, price)
-        if not _chain_dp(dur[k], trans[k], ret[k], tau[k], nblk[k], rel[k], avail, price, keep, rel_tol, fin,  # noqa: SIM102
-                         chg, par, placement[k]):
+        if not _chain_dp(  # noqa: SIM102 - two calls, the second only when the first finds nothing
+            dur[k],
+            trans[k],
+            ret[k],
+            tau[k],
+            nblk[k],
+            rel[k],
+            avail,
+            price,
+            keep,
+            rel_tol,
+            fin,
+            chg,
+            par,
+            placement[k],
+        ):
             # No move keeps the deadlines: the fastest placement anyway.
-            if not _chain_dp(dur[k], trans[k], ret[k], tau[k], nblk[k], rel[k], avail, price, False, rel_tol,
-                             fin, chg, par, placement[k]):
+            if not _chain_dp(
+                dur[k],
+                trans[k],
+                ret[k],
+                tau[k],
+                nblk[k],
+                rel[k],
+                avail,
+                price,
+                False,
+                rel_tol,
+                fin,
+                chg,
+                par,
+                placement[k],
+            ):
                 return False, False, np.inf, np.inf
-        ok, kept, total, psi, _ = _append_run(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, order,
-                                              placement, rel_tol, idx, idx + 1, free, spent, acc, True, snap_free,
-                                              snap_spent, snap_acc, start)
+        ok, kept, total, psi, _ = _append_run(
+            dur,
+            trans,
+            ret,
+            rel,
+            dev,
+            nblk,
+            tau,
+            task_tau,
+            energy,
+            budget,
+            order,
+            placement,
+            rel_tol,
+            idx,
+            idx + 1,
+            free,
+            spent,
+            acc,
+            True,
+            snap_free,
+            snap_spent,
+            snap_acc,
+            start,
+        )
         acc[0], acc[1], acc[2] = total, psi, 1.0 if ok else 0.0
     return ok, kept, total, psi
 
@@ -347,9 +478,15 @@ class ListScheduler(PackedScenario):
     (:func:`partopt.shared.solvers.heuristics.earliest_finish_schedule` calls it; the learned
     dispatch passes its network's weights). A test checks it against the Python DP."""
 
-    def schedule(self, order, keep_deadlines: bool, static: np.ndarray | None = None,
-                 fastest: np.ndarray | None = None, weights: tuple | None = None, scale: float = 0.0
-                 ) -> tuple[list, list, ScheduleSummary]:
+    def schedule(
+        self,
+        order,
+        keep_deadlines: bool,
+        static: np.ndarray | None = None,
+        fastest: np.ndarray | None = None,
+        weights: tuple | None = None,
+        scale: float = 0.0,
+    ) -> tuple[list, list, ScheduleSummary]:
         """(placement, start times (s), summary) of the list schedule in ``order`` (task indices).
 
         keep_deadlines: drop moves that break a block deadline (a task left without one takes
@@ -367,19 +504,62 @@ class ListScheduler(PackedScenario):
             w1, b1, w2 = (np.ascontiguousarray(w, dtype=np.float64) for w in weights[:3])
             b2 = float(weights[3])
         placement, start = np.zeros_like(self.placement), np.zeros(self.placement.shape)
-        ok, kept, total, psi = _list_schedule(self.dur, self.trans, self.ret, self.rel, self.dev, self.nblk, self.tau,
-                                              self.task_tau, self.energy, self.budget, self.free0,
-                                              np.asarray(order, dtype=np.int64), np.ascontiguousarray(static),
-                                              np.asarray(fastest, dtype=np.float64), w1, b1, w2, b2, float(scale),
-                                              bool(keep_deadlines), REL_TOL, placement, start)
+        ok, kept, total, psi = _list_schedule(
+            self.dur,
+            self.trans,
+            self.ret,
+            self.rel,
+            self.dev,
+            self.nblk,
+            self.tau,
+            self.task_tau,
+            self.energy,
+            self.budget,
+            self.free0,
+            np.asarray(order, dtype=np.int64),
+            np.ascontiguousarray(static),
+            np.asarray(fastest, dtype=np.float64),
+            w1,
+            b1,
+            w2,
+            b2,
+            float(scale),
+            bool(keep_deadlines),
+            REL_TOL,
+            placement,
+            start,
+        )
         if not math.isfinite(total):
             raise RuntimeError("earliest-finish found no placement for a task")
         return self.rows(placement), self.rows(start), ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))
 
 
 @numba.njit(cache=True, nogil=True)
-def _append_run(dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, order, placement, rel_tol, first,
-                stop, free, spent, acc, record, snap_free, snap_spent, snap_acc, start):  # pragma: no cover
+def _append_run(
+    dur,
+    trans,
+    ret,
+    rel,
+    dev,
+    nblk,
+    tau,
+    task_tau,
+    energy,
+    budget,
+    order,
+    placement,
+    rel_tol,
+    first,
+    stop,
+    free,
+    spent,
+    acc,
+    record,
+    snap_free,
+    snap_spent,
+    snap_acc,
+    start,
+):  # pragma: no cover
     """The list schedule of fixed placements: tasks ``order[first:stop]`` one after another, each
     block at the later of its input's arrival and its resource's free time (``free``: the
     servers, then the devices' CPUs), from the state ``free``, ``spent``, ``acc`` = (total,
@@ -440,10 +620,31 @@ class AppendScorer(_MoveScorer):
         else:
             first, free = restart, self.snap_free[restart].copy()
             spent, acc = self.snap_spent[restart].copy(), self.snap_acc[restart].copy()
-        ok, kept, total, psi, blocks = _append_run(self.dur, self.trans, self.ret, self.rel, self.dev, self.nblk,
-                                                   self.tau, self.task_tau, self.energy, self.budget, self.order,
-                                                   packed, REL_TOL, first, self.order.size, free, spent, acc, record,
-                                                   self.snap_free, self.snap_spent, self.snap_acc, self.start)
+        ok, kept, total, psi, blocks = _append_run(
+            self.dur,
+            self.trans,
+            self.ret,
+            self.rel,
+            self.dev,
+            self.nblk,
+            self.tau,
+            self.task_tau,
+            self.energy,
+            self.budget,
+            self.order,
+            packed,
+            REL_TOL,
+            first,
+            self.order.size,
+            free,
+            spent,
+            acc,
+            record,
+            self.snap_free,
+            self.snap_spent,
+            self.snap_acc,
+            self.start,
+        )
         self.dispatched += blocks
         return ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))
 

@@ -128,10 +128,16 @@ class EdgeDevice:
         rates = _sequence(self.uplink_bps, "uplink_bps")
         if not rates:
             raise InstanceError("uplink_bps", "needs one rate per server (N >= 1)")
-        object.__setattr__(self, "uplink_bps", tuple(
-            number_field(r, f"uplink_bps[{n}]", lower="positive") for n, r in enumerate(rates)))
-        object.__setattr__(self, "energy_budget_j",
-                           number_field(self.energy_budget_j, "energy_budget_j", lower="nonneg", optional=True))
+        object.__setattr__(
+            self,
+            "uplink_bps",
+            tuple(number_field(r, f"uplink_bps[{n}]", lower="positive") for n, r in enumerate(rates)),
+        )
+        object.__setattr__(
+            self,
+            "energy_budget_j",
+            number_field(self.energy_budget_j, "energy_budget_j", lower="nonneg", optional=True),
+        )
         name_field(self.name, "name")
 
     @property
@@ -160,8 +166,9 @@ class EdgeServer:
 
     def __post_init__(self):
         object.__setattr__(self, "cpu_hz", number_field(self.cpu_hz, "cpu_hz", lower="positive"))
-        object.__setattr__(self, "available_s", number_field(self.available_s, "available_s", lower="nonneg",
-                                                             upper=MAX_TIME_S))
+        object.__setattr__(
+            self, "available_s", number_field(self.available_s, "available_s", lower="nonneg", upper=MAX_TIME_S)
+        )
         name_field(self.name, "name")
 
 
@@ -195,10 +202,12 @@ class Task:
         object.__setattr__(self, "device", int(self.device))
         if not isinstance(self.model, str):
             raise InstanceTypeError("model", f"must be a model name (string), got {type(self.model).__name__}")
-        object.__setattr__(self, "release_s", number_field(self.release_s, "release_s", lower="nonneg",
-                                                           upper=MAX_TIME_S))
-        object.__setattr__(self, "deadline_s",
-                           number_field(self.deadline_s, "deadline_s", lower="positive", optional=True))
+        object.__setattr__(
+            self, "release_s", number_field(self.release_s, "release_s", lower="nonneg", upper=MAX_TIME_S)
+        )
+        object.__setattr__(
+            self, "deadline_s", number_field(self.deadline_s, "deadline_s", lower="positive", optional=True)
+        )
         name_field(self.name, "name")
 
 
@@ -221,8 +230,13 @@ class TaskTables:
     def of(cls, instance: Instance) -> "TaskTables":
         """The tables of a Part I instance (its cached cost tensors)."""
         c = instance.costs
-        return cls(c.computation[0].tolist(), c.transmission[0].tolist(), c.return_delay[0].tolist(),
-                   c.energy[0].tolist(), instance.deadlines.tolist())
+        return cls(
+            c.computation[0].tolist(),
+            c.transmission[0].tolist(),
+            c.return_delay[0].tolist(),
+            c.energy[0].tolist(),
+            instance.deadlines.tolist(),
+        )
 
 
 _MODEL_KEYS = {"blocks", "output_bits"}
@@ -267,29 +281,36 @@ class Scenario:
             if not isinstance(model, ChainModel):
                 raise InstanceTypeError(f"models.{key}", f"must be a ChainModel, got {type(model).__name__}")
         object.__setattr__(self, "models", dict(self.models))
-        for field_name, cls, min_one in (("devices", EdgeDevice, "device"), ("servers", EdgeServer, "server"),
-                                         ("tasks", Task, "task")):
+        for field_name, cls, min_one in (
+            ("devices", EdgeDevice, "device"),
+            ("servers", EdgeServer, "server"),
+            ("tasks", Task, "task"),
+        ):
             items = _sequence(getattr(self, field_name), field_name)
             if not items:
                 raise InstanceError(field_name, f"needs at least one {min_one}")
             for i, item in enumerate(items):
                 if not isinstance(item, cls):
-                    raise InstanceTypeError(f"{field_name}[{i}]",
-                                            f"must be a {cls.__name__}, got {type(item).__name__}")
+                    raise InstanceTypeError(
+                        f"{field_name}[{i}]", f"must be a {cls.__name__}, got {type(item).__name__}"
+                    )
             object.__setattr__(self, field_name, items)
         object.__setattr__(self, "backhaul_bps", number_field(self.backhaul_bps, "backhaul_bps", lower="positive"))
         n = len(self.servers)
         for d, dev in enumerate(self.devices):
             if len(dev.uplink_bps) != n:
-                raise InstanceError(f"devices[{d}].uplink_bps",
-                                    f"has {len(dev.uplink_bps)} rates, there are N={n} servers")
+                raise InstanceError(
+                    f"devices[{d}].uplink_bps", f"has {len(dev.uplink_bps)} rates, there are N={n} servers"
+                )
         for k, task in enumerate(self.tasks):
             if not 0 <= task.device < len(self.devices):
-                raise InstanceError(f"tasks[{k}].device",
-                                    f"device {task.device} does not exist (0..{len(self.devices) - 1})")
+                raise InstanceError(
+                    f"tasks[{k}].device", f"device {task.device} does not exist (0..{len(self.devices) - 1})"
+                )
             if task.model not in self.models:
-                raise InstanceError(f"tasks[{k}].model",
-                                    f"model {short(task.model)} does not exist; models: {short(list(self.models))}")
+                raise InstanceError(
+                    f"tasks[{k}].model", f"model {short(task.model)} does not exist; models: {short(list(self.models))}"
+                )
         name_field(self.name, "name")
 
     def __hash__(self) -> int:
@@ -337,8 +358,9 @@ class Scenario:
             out[key] = Instance(
                 blocks=model.blocks,
                 device=Device(cpu_hz=dev.cpu_hz, tx_power_w=dev.tx_power_w, kappa=dev.kappa),
-                servers=tuple(Server(cpu_hz=s.cpu_hz, uplink_bps=r, name=s.name)
-                              for s, r in zip(self.servers, dev.uplink_bps)),
+                servers=tuple(
+                    Server(cpu_hz=s.cpu_hz, uplink_bps=r, name=s.name) for s, r in zip(self.servers, dev.uplink_bps)
+                ),
                 backhaul_bps=self.backhaul_bps,
                 output_bits=model.output_bits,
                 energy_budget_j=dev.energy_budget_j,
@@ -355,9 +377,13 @@ class Scenario:
     @classmethod
     def from_instance(cls, instance: Instance, release_s: float = 0.0) -> "Scenario":
         """The Part I ``instance`` as a scenario of one task (K = 1) on one device."""
-        device = EdgeDevice(cpu_hz=instance.device.cpu_hz, tx_power_w=instance.device.tx_power_w,
-                            uplink_bps=tuple(s.uplink_bps for s in instance.servers), kappa=instance.device.kappa,
-                            energy_budget_j=instance.energy_budget_j)
+        device = EdgeDevice(
+            cpu_hz=instance.device.cpu_hz,
+            tx_power_w=instance.device.tx_power_w,
+            uplink_bps=tuple(s.uplink_bps for s in instance.servers),
+            kappa=instance.device.kappa,
+            energy_budget_j=instance.energy_budget_j,
+        )
         return cls(
             models={"model": ChainModel(instance.blocks, instance.output_bits)},
             devices=(device,),
@@ -418,10 +444,13 @@ class Scenario:
         out: dict[str, Any] = {"format": FORMAT}
         if self.name is not None:
             out["name"] = self.name
-        out["models"] = {key: {"blocks": [drop_none(dataclasses.asdict(b)) for b in m.blocks],
-                               "output_bits": m.output_bits} for key, m in self.models.items()}
-        out["devices"] = [drop_none({**dataclasses.asdict(dev), "uplink_bps": list(dev.uplink_bps)})
-                          for dev in self.devices]
+        out["models"] = {
+            key: {"blocks": [drop_none(dataclasses.asdict(b)) for b in m.blocks], "output_bits": m.output_bits}
+            for key, m in self.models.items()
+        }
+        out["devices"] = [
+            drop_none({**dataclasses.asdict(dev), "uplink_bps": list(dev.uplink_bps)}) for dev in self.devices
+        ]
         out["servers"] = [drop_none(dataclasses.asdict(s)) for s in self.servers]
         out["backhaul_bps"] = self.backhaul_bps
         out["tasks"] = [drop_none(dataclasses.asdict(t)) for t in self.tasks]
@@ -429,8 +458,10 @@ class Scenario:
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""
-        return (f"Scenario({label}K={self.num_tasks}, N={self.num_servers}, D={self.num_devices}, "
-                f"models={list(self.models)})")
+        return (
+            f"Scenario({label}K={self.num_tasks}, N={self.num_servers}, D={self.num_devices}, "
+            f"models={list(self.models)})"
+        )
 
 
 def validate_scenario_placement(scenario: Scenario, placement: Any) -> tuple[tuple[int, ...], ...]:
@@ -475,8 +506,12 @@ def validate_start_times(scenario: Scenario, start_s: Any) -> tuple[tuple[float,
         m_k = scenario.num_blocks(k)
         if len(row) != m_k:
             raise InstanceError(f"start_s[{k}]", f"has {len(row)} entries, task {k} has M={m_k} blocks")
-        out.append(tuple(float(number_field(v, f"start_s[{k}][{m}]", lower="nonneg", upper=MAX_TIME_S) or 0.0)
-                         for m, v in enumerate(row)))
+        out.append(
+            tuple(
+                float(number_field(v, f"start_s[{k}][{m}]", lower="nonneg", upper=MAX_TIME_S) or 0.0)
+                for m, v in enumerate(row)
+            )
+        )
     return tuple(out)
 
 
@@ -514,4 +549,3 @@ class Solution:
         if self.start_s is not None:
             out["start_s"] = [list(r) for r in self.start_s]
         return out
-

@@ -193,8 +193,9 @@ def test_duplicated_rows_are_refused(tmp_path):
 
 def test_shared_suite_rows_carry_gap_to_best_known_and_bound(tmp_path):
     """On a shared-edge suite every row has its gap to the stored best known and to the stored bound."""
-    run = partopt.benchmark("shared-k2-v1", ["earliest-finish", "shared-greedy"], limit=4, out=tmp_path / "s.csv",
-                            progress=False, jobs=1)
+    run = partopt.benchmark(
+        "shared-k2-v1", ["earliest-finish", "shared-greedy"], limit=4, out=tmp_path / "s.csv", progress=False, jobs=1
+    )
     for row in run.rows:
         assert row["reference"] is not None and row["bound"] is not None
         assert row["gap_pct"] >= -1e-6 and row["gap_to_bound_pct"] >= row["gap_pct"] - 1e-9
@@ -244,8 +245,16 @@ def _shared_entry(**hard):
 
     sc = partopt.generate("shared", seed=0, num_tasks=3)
     res = partopt.solve(sc, "earliest-finish")
-    ref = {"status": "feasible", "objective": res.objective, "bound": None, "bound_version": 2, "solver": res.solver,
-           "placement": [list(r) for r in res.placement], "start_s": [list(r) for r in res.start_s], **hard}
+    ref = {
+        "status": "feasible",
+        "objective": res.objective,
+        "bound": None,
+        "bound_version": 2,
+        "solver": res.solver,
+        "placement": [list(r) for r in res.placement],
+        "start_s": [list(r) for r in res.start_s],
+        **hard,
+    }
     return SuiteEntry("x/00-0000", "p", {}, sc, {"hard": ref})
 
 

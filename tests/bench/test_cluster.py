@@ -30,19 +30,25 @@ def local_rows():
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=":0") as cl, distributed.Client(cl) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+        ) as cl,
+        distributed.Client(cl) as client,
+    ):
         yield cl, client
 
 
 def test_same_rows_as_a_local_run(cluster, local_rows, tmp_path):
     _, client = cluster
     out = tmp_path / "rows.csv"
-    run = partopt.benchmark("paper-default-v1", SOLVERS, limit=200, progress=False, out=out,
-                            executor=client.get_executor())
+    run = partopt.benchmark(
+        "paper-default-v1", SOLVERS, limit=200, progress=False, out=out, executor=client.get_executor()
+    )
     assert _comparable(run.rows) == local_rows
-    again = partopt.benchmark("paper-default-v1", SOLVERS, limit=200, progress=False, out=out,
-                              executor=client.get_executor())
+    again = partopt.benchmark(
+        "paper-default-v1", SOLVERS, limit=200, progress=False, out=out, executor=client.get_executor()
+    )
     assert again.new_rows == 0 and _comparable(again.rows) == local_rows  # resumed, nothing twice
 
 
@@ -59,8 +65,9 @@ def test_same_rows_after_a_worker_is_killed(cluster, local_rows, tmp_path):
         killed.set()
 
     threading.Thread(target=kill_when_started, daemon=True).start()
-    run = partopt.benchmark("paper-default-v1", SOLVERS, limit=200, progress=False, out=out,
-                            executor=client.get_executor())
+    run = partopt.benchmark(
+        "paper-default-v1", SOLVERS, limit=200, progress=False, out=out, executor=client.get_executor()
+    )
     assert killed.wait(5)
     assert all(r["status"] != "failed" for r in run.rows)
     assert _comparable(run.rows) == local_rows
@@ -123,8 +130,11 @@ def test_lost_tasks_are_retried_once_then_failed():
 def test_result_lost_while_dask_relays_it_is_retried():
     """Dask's executor, relaying a result lost with its worker, raises AttributeError from its own
     frame: that is a lost worker (retried); the same error raised by a task is the task's."""
-    relay = compile("raise AttributeError(\"'dict' object has no attribute 'with_traceback'\")",
-                    "/site-packages/distributed/cfexecutor.py", "exec")
+    relay = compile(
+        "raise AttributeError(\"'dict' object has no attribute 'with_traceback'\")",
+        "/site-packages/distributed/cfexecutor.py",
+        "exec",
+    )
     calls: list[int] = []
 
     def lost_once(n):
@@ -148,6 +158,7 @@ def test_a_server_that_never_answers_the_handshake_is_not_taken_for_a_scheduler(
     import time
 
     import partopt.bench.cluster as cluster
+
     pytest.importorskip("distributed")
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -156,8 +167,10 @@ def test_a_server_that_never_answers_the_handshake_is_not_taken_for_a_scheduler(
     threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1)
     begin = time.perf_counter()
-    with (pytest.raises(ValueError, match="not a Dask scheduler|cannot reach"),
-          cluster.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")):
+    with (
+        pytest.raises(ValueError, match="not a Dask scheduler|cannot reach"),
+        cluster.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}"),
+    ):
         pass
     assert time.perf_counter() - begin < 30  # it returns instead of hanging (the bound is generous)
     listener.close()

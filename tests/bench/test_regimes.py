@@ -14,10 +14,20 @@ from partopt.profiles import load_profile, profile_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 #: torchvision's published parameter counts (its model documentation).
-PUBLISHED = {"resnet18-224": 11_689_512, "resnet50-224": 25_557_032, "mobilenetv2-224": 3_504_872,
-             "vgg16-224": 138_357_544, "alexnet-224": 61_100_840}
-TORCHVISION = {"resnet18-224": "resnet18", "resnet50-224": "resnet50", "mobilenetv2-224": "mobilenet_v2",
-               "vgg16-224": "vgg16", "alexnet-224": "alexnet"}
+PUBLISHED = {
+    "resnet18-224": 11_689_512,
+    "resnet50-224": 25_557_032,
+    "mobilenetv2-224": 3_504_872,
+    "vgg16-224": 138_357_544,
+    "alexnet-224": 61_100_840,
+}
+TORCHVISION = {
+    "resnet18-224": "resnet18",
+    "resnet50-224": "resnet50",
+    "mobilenetv2-224": "mobilenet_v2",
+    "vgg16-224": "vgg16",
+    "alexnet-224": "alexnet",
+}
 
 
 @pytest.mark.parametrize("network", sorted(PUBLISHED))
@@ -75,7 +85,7 @@ def test_mobile_generator_classes_and_errors():
     assert inst.blocks[0].input_bits == 3 * 224 * 224 * 8  # the raw image at 8 bits per value
     near, far = inst.servers[0], inst.servers[1]
     assert near.cpu_hz < far.cpu_hz  # a CPU box near, GPU servers farther
-    assert 4.0 <= inst.device.kappa * inst.device.cpu_hz ** 3 <= 6.0  # kappa = P / f^3: the class's watts
+    assert 4.0 <= inst.device.kappa * inst.device.cpu_hz**3 <= 6.0  # kappa = P / f^3: the class's watts
     with pytest.raises(ValueError, match="available: phone, rpi, jetson"):
         partopt.generate("mobile", device="laptop")
     with pytest.raises(ValueError, match="deadline_share"):
@@ -93,8 +103,9 @@ def test_mobile_deadlines_bind_and_budget_binds():
     assert broken >= 5
     binds = 0
     for i in range(10):
-        inst = partopt.get_generator("mobile", deadline_share=0.0, budget_fraction=0.3, device="jetson",
-                                    server="cpu+gpu", link="wifi").generate(4, i)
+        inst = partopt.get_generator(
+            "mobile", deadline_share=0.0, budget_fraction=0.3, device="jetson", server="cpu+gpu", link="wifi"
+        ).generate(4, i)
         unbudgeted = partopt.solve(inst.replace(energy_budget_j=None))
         assert inst.energy_budget_j <= unbudgeted.evaluation.energy * (1 + 1e-9)
         binds += unbudgeted.evaluation.energy > inst.energy_budget_j * (1 + 1e-6)

@@ -42,14 +42,20 @@ def cost_scale(inst, kind, beta) -> float:
 def test_dp_agrees_with_brute_force(inst, goal):
     """DP and brute force find the same optimum and the same infeasibility verdicts."""
     kind, beta = goal
-    same_answer(partopt.solve(inst, "dp", objective=kind, beta=beta),
-                partopt.solve(inst, "brute-force", objective=kind, beta=beta))
+    same_answer(
+        partopt.solve(inst, "dp", objective=kind, beta=beta),
+        partopt.solve(inst, "brute-force", objective=kind, beta=beta),
+    )
 
 
 MILP_BACKENDS = pytest.mark.parametrize(
     "solver, options",
-    [("milp-ortools", {}), ("milp-ortools", {"backend": "cp-sat"}), ("milp-pulp", {}),
-     ("milp-pulp", {"backend": "highs"})],
+    [
+        ("milp-ortools", {}),
+        ("milp-ortools", {"backend": "cp-sat"}),
+        ("milp-pulp", {}),
+        ("milp-pulp", {"backend": "highs"}),
+    ],
     ids=["scip", "cp-sat", "cbc", "highs"],
 )
 
@@ -60,8 +66,11 @@ MILP_BACKENDS = pytest.mark.parametrize(
 def test_milp_agrees_with_dp(solver, options, inst, goal):
     """Each MILP backend matches the DP optimum (1e-6 relative) and its infeasibility verdict."""
     kind, beta = goal
-    same_answer(partopt.solve(inst, "dp", objective=kind, beta=beta),
-                partopt.solve(inst, solver, objective=kind, beta=beta, **options), cost_scale(inst, kind, beta))
+    same_answer(
+        partopt.solve(inst, "dp", objective=kind, beta=beta),
+        partopt.solve(inst, solver, objective=kind, beta=beta, **options),
+        cost_scale(inst, kind, beta),
+    )
 
 
 @pytest.mark.slow
@@ -71,8 +80,11 @@ def test_milp_agrees_with_dp(solver, options, inst, goal):
 def test_milp_agrees_with_dp_thoroughly(solver, options, inst, goal):
     """As above, on larger instances and many more examples."""
     kind, beta = goal
-    same_answer(partopt.solve(inst, "dp", objective=kind, beta=beta),
-                partopt.solve(inst, solver, objective=kind, beta=beta, **options), cost_scale(inst, kind, beta))
+    same_answer(
+        partopt.solve(inst, "dp", objective=kind, beta=beta),
+        partopt.solve(inst, solver, objective=kind, beta=beta, **options),
+        cost_scale(inst, kind, beta),
+    )
 
 
 def test_budget_dp_on_paper_sized_instance():
@@ -118,8 +130,10 @@ def test_batch_dp_on_many_generated_instances():
 
 def test_infeasible_is_a_status_not_a_placement(valid_instance):
     """An instance no placement can satisfy gets INFEASIBLE, no placement and objective inf."""
-    inst = valid_instance.replace(energy_budget_j=0.0, blocks=tuple(
-        b.__class__(b.cycles, b.input_bits, b.param_bits, deadline_s=1e-6) for b in valid_instance.blocks))
+    inst = valid_instance.replace(
+        energy_budget_j=0.0,
+        blocks=tuple(b.__class__(b.cycles, b.input_bits, b.param_bits, deadline_s=1e-6) for b in valid_instance.blocks),
+    )
     for solver in ("dp", "brute-force", "milp-ortools", "milp-pulp"):
         result = partopt.solve(inst, solver)
         assert result.status == Status.INFEASIBLE and result.placement is None
@@ -135,8 +149,10 @@ def test_brute_force_refuses_large_instances(paper_instance):
         partopt.solve(paper_instance, "brute-force", max_placements=100)
 
 
-@pytest.mark.parametrize("solver, suffix, options", [
-    ("milp-ortools", ".mps", {}), ("milp-pulp", ".lp", {}), ("milp-pulp", ".mps", {"backend": "highs"})])
+@pytest.mark.parametrize(
+    "solver, suffix, options",
+    [("milp-ortools", ".mps", {}), ("milp-pulp", ".lp", {}), ("milp-pulp", ".mps", {"backend": "highs"})],
+)
 def test_model_export(tmp_path, paper_instance, solver, suffix, options):
     """The MILP can be exported as MPS or LP, and the solve still answers."""
     path = tmp_path / f"model{suffix}"
@@ -167,10 +183,21 @@ def test_budget_dp_keeps_its_bound_path_under_rounding():
     """Regression: a zero budget met only by free local blocks (kappa = 0) is feasible for DP too."""
     from partopt import Block, Device, Server
 
-    blocks = (Block(1599829149.0, 1000.0), Block(0.0, 0.0), Block(0.0, 0.0), Block(0.0, 0.0),
-              Block(1e6, 0.0), Block(49202803.25, 1000.0, deadline_s=0.25994056065))
-    inst = partopt.Instance(blocks=blocks, device=Device(1e8, 1.0, kappa=0.0), servers=(Server(5e8, 1e5),),
-                            backhaul_bps=1e6, energy_budget_j=0.0)
+    blocks = (
+        Block(1599829149.0, 1000.0),
+        Block(0.0, 0.0),
+        Block(0.0, 0.0),
+        Block(0.0, 0.0),
+        Block(1e6, 0.0),
+        Block(49202803.25, 1000.0, deadline_s=0.25994056065),
+    )
+    inst = partopt.Instance(
+        blocks=blocks,
+        device=Device(1e8, 1.0, kappa=0.0),
+        servers=(Server(5e8, 1e5),),
+        backhaul_bps=1e6,
+        energy_budget_j=0.0,
+    )
     same_answer(partopt.solve(inst, "dp"), partopt.solve(inst, "brute-force"))
     assert partopt.solve(inst, "dp").status == Status.OPTIMAL
 
@@ -212,8 +239,14 @@ def _reference_bellman(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(b=st.integers(1, 4), m=st.integers(1, 40), n=st.integers(1, 6), seed=st.integers(0, 10_000),
-       ties=st.booleans(), holes=st.floats(0.0, 0.9))
+@given(
+    b=st.integers(1, 4),
+    m=st.integers(1, 40),
+    n=st.integers(1, 6),
+    seed=st.integers(0, 10_000),
+    ties=st.booleans(),
+    holes=st.floats(0.0, 0.9),
+)
 def test_compiled_bellman_matches_numpy(b, m, n, seed, ties, holes):
     """The compiled recursion returns the plain NumPy recursion's placements and values exactly,
     ties (lowest index first) and forbidden moves (inf) included."""
@@ -233,8 +266,13 @@ def test_compiled_bellman_matches_numpy(b, m, n, seed, ties, holes):
 
 
 @settings(max_examples=60, deadline=None)
-@given(m=st.integers(2, 7), n=st.integers(1, 3), seed=st.integers(0, 10_000), where=st.floats(0.0, 1.0),
-       kind=st.sampled_from(["hard", "penalty"]))
+@given(
+    m=st.integers(2, 7),
+    n=st.integers(1, 3),
+    seed=st.integers(0, 10_000),
+    where=st.floats(0.0, 1.0),
+    kind=st.sampled_from(["hard", "penalty"]),
+)
 def test_binding_budget_matches_enumeration(m, n, seed, where, kind):
     """With a budget between the least energy and the unconstrained optimum's (so that the
     Lagrangian and best-first stages run), the DP's value is the enumerated optimum."""
@@ -243,8 +281,15 @@ def test_binding_budget_matches_enumeration(m, n, seed, where, kind):
     from partopt.chain.costs import along
     from partopt.chain.solvers.dp import budget_dp, chain_dp
 
-    inst = partopt.generate("random", seed=seed, num_blocks=m, num_servers=n, deadline_prob=0.3,
-                            device_hz=(2e9, 4e9), server_hz=(0.5e9, 3e9))
+    inst = partopt.generate(
+        "random",
+        seed=seed,
+        num_blocks=m,
+        num_servers=n,
+        deadline_prob=0.3,
+        device_hz=(2e9, 4e9),
+        server_hz=(0.5e9, 3e9),
+    )
     goal = Objective(kind, 1.0)
     step, energy = goal.step_cost(inst.costs)[0], inst.costs.energy[0]
     fastest = chain_dp(step[None])[0][0]

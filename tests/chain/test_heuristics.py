@@ -11,8 +11,12 @@ from partopt import Status
 HEURISTICS = partopt.list_solvers("heuristic", problem="chain")
 
 
-@given(instances(max_blocks=7, max_servers=4), st.sampled_from(HEURISTICS),
-       st.sampled_from([("hard", 1.0), ("penalty", 2.0)]), st.integers(0, 5))
+@given(
+    instances(max_blocks=7, max_servers=4),
+    st.sampled_from(HEURISTICS),
+    st.sampled_from([("hard", 1.0), ("penalty", 2.0)]),
+    st.integers(0, 5),
+)
 def test_no_heuristic_beats_the_optimum(inst, solver, goal, seed):
     """No heuristic ever reports an objective below the DP optimum."""
     kind, beta = goal

@@ -17,12 +17,18 @@ from partopt.objective import Objective
 ONLINE = ["horizon-myopic", "horizon-fair", "horizon-lyapunov"]
 
 
-def small_horizon(seed: int, slots: int = 3, battery: float = 0.4, blocks: int = 3, servers: int = 2,
-                  deadline_tightness: float = 1.5) -> Horizon:
-    params = {"num_blocks": blocks, "num_servers": servers, "deadline_prob": 0.5,
-              "deadline_tightness": deadline_tightness, "device_hz": (2e9, 4e9), "server_hz": (0.5e9, 3e9)}
-    return partopt.generate("horizon", seed=seed, slots=slots, generator="random", slot_params=params,
-                            battery=battery)
+def small_horizon(
+    seed: int, slots: int = 3, battery: float = 0.4, blocks: int = 3, servers: int = 2, deadline_tightness: float = 1.5
+) -> Horizon:
+    params = {
+        "num_blocks": blocks,
+        "num_servers": servers,
+        "deadline_prob": 0.5,
+        "deadline_tightness": deadline_tightness,
+        "device_hz": (2e9, 4e9),
+        "server_hz": (0.5e9, 3e9),
+    }
+    return partopt.generate("horizon", seed=seed, slots=slots, generator="random", slot_params=params, battery=battery)
 
 
 def enumerate_optimum(horizon: Horizon, objective: Objective) -> float:
@@ -51,8 +57,11 @@ def enumerate_optimum(horizon: Horizon, objective: Objective) -> float:
 
 
 @settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 10_000), battery=st.sampled_from([0.0, 0.3, 0.7, 1.0]),
-       kind=st.sampled_from([("hard", 1.0), ("penalty", 2.0)]))
+@given(
+    seed=st.integers(0, 10_000),
+    battery=st.sampled_from([0.0, 0.3, 0.7, 1.0]),
+    kind=st.sampled_from([("hard", 1.0), ("penalty", 2.0)]),
+)
 def test_exact_matches_enumeration(seed, battery, kind):
     h = small_horizon(seed, slots=3, battery=battery, blocks=2, servers=2, deadline_tightness=1.0)
     objective = Objective(*kind)

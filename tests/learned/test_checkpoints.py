@@ -96,8 +96,9 @@ def test_a_spec_declaring_a_huge_layer_is_refused_before_anything_is_built(tmp_p
 
     from partopt.learned.policy import read_checkpoint
 
-    data = torch.load(sorted(glob.glob(str(partopt.profiles.data_dir() / "checkpoints" / "mt-a3c*.pt")))[0],
-                      weights_only=True)
+    data = torch.load(
+        sorted(glob.glob(str(partopt.profiles.data_dir() / "checkpoints" / "mt-a3c*.pt")))[0], weights_only=True
+    )
     data["spec"] = dict(data["spec"], hidden=[20000, 20000])
     torch.save(data, tmp_path / "big.pt")
     with pytest.raises(ValueError, match=r"big.pt: its weight '.*' has shape .*, its network spec declares \(20000"):

@@ -135,8 +135,9 @@ def test_dispatch_training_resumes_and_solves(tmp_path):
     sc = partopt.generate("shared", seed=1_000_001, num_tasks=6)
     res = partopt.solve(sc, "shared-learned", checkpoint=str(out))
     assert res.status in (partopt.Status.FEASIBLE, partopt.Status.OPTIMAL) and len(res.placement) == 6
-    assert res.objective == pytest.approx(partopt.Objective("hard").value(partopt.evaluate(sc, res.placement,
-                                                                                          res.start_s)))
+    assert res.objective == pytest.approx(
+        partopt.Objective("hard").value(partopt.evaluate(sc, res.placement, res.start_s))
+    )
     with pytest.raises(FileNotFoundError, match="missing.pt does not exist"):
         partopt.solve(sc, "shared-learned", checkpoint=str(tmp_path / "missing.pt"))
 
@@ -194,8 +195,14 @@ def test_compiled_list_schedule_is_the_python_dp_task_by_task():
 
     weights = load_dispatch()[0]
     for seed in range(3):
-        sc = partopt.generate("shared", seed=seed, num_tasks=9, release_rate=100,
-                              networks=("vgg16", "nin", "resnet32"), deadline_s=(0.02, 0.3))
+        sc = partopt.generate(
+            "shared",
+            seed=seed,
+            num_tasks=9,
+            release_rate=100,
+            networks=("vgg16", "nin", "resnet32"),
+            deadline_s=(0.02, 0.3),
+        )
         decoder = Decoder(sc, keep_deadlines=True)
         rank = {k: i for i, k in enumerate(release_order(sc))}
         releases = sorted(t.release_s for t in sc.tasks)
@@ -209,8 +216,9 @@ def test_compiled_list_schedule_is_the_python_dp_task_by_task():
                 price = None
                 if scale:
                     price = scale * weights.prices(dispatch_features(sc, k, free, releases, rank[k]))
-                chain = (earliest_finish_chain(tab, task.release_s, free, True, price)
-                         or earliest_finish_chain(tab, task.release_s, free, False, price))
+                chain = earliest_finish_chain(tab, task.release_s, free, True, price) or earliest_finish_chain(
+                    tab, task.release_s, free, False, price
+                )
                 assert list(chain.placement) == placement[k]
                 assert chain.start_s == pytest.approx(start[k], rel=1e-12, abs=1e-15)
                 for loc, end in zip(chain.placement, chain.finish_s):
@@ -229,17 +237,55 @@ def test_cli_trains_both_new_agents(tmp_path, capsys):
     from partopt.cli import main
 
     out = tmp_path / "sf.pt"
-    assert main(["train", "shape-free", "--config", "scale=0.003", "--config", "epochs=1", "--config", "width=8",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "shape-free",
+                "--config",
+                "scale=0.003",
+                "--config",
+                "epochs=1",
+                "--config",
+                "width=8",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     inst = partopt.generate("paper", seed=1_000_004, num_blocks=4, num_servers=3)
     assert len(partopt.solve(inst, "shape-free", checkpoint=str(out)).placement) == 4
     assert main(["train", "shape-free", "--config", "epoch=1", "--out", str(out)]) == 2
     assert "--config epoch: not a setting" in capsys.readouterr().err
     out = tmp_path / "d.pt"
-    assert main(["train", "shared-learned", "--config", "iterations=1", "--config", "pairs=1", "--config",
-                 "batch=1", "--config", "tasks=[4]", "--config", "workers=1", "--out", str(out)]) == 0
-    assert partopt.solve(partopt.generate("shared", seed=1_000_002, num_tasks=4), "shared-learned",
-                         checkpoint=str(out)).placement is not None
+    assert (
+        main(
+            [
+                "train",
+                "shared-learned",
+                "--config",
+                "iterations=1",
+                "--config",
+                "pairs=1",
+                "--config",
+                "batch=1",
+                "--config",
+                "tasks=[4]",
+                "--config",
+                "workers=1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert (
+        partopt.solve(
+            partopt.generate("shared", seed=1_000_002, num_tasks=4), "shared-learned", checkpoint=str(out)
+        ).placement
+        is not None
+    )
 
 
 def test_actor_critic_fine_tuning_runs_and_continues(tiny_mixture, tmp_path):

@@ -22,6 +22,7 @@ def test_env_passes_gymnasium_check():
 
 def test_env_same_seed_same_episode():
     """The same seed and actions give the same observations and rewards."""
+
     def rollout(seed):
         env = BlockPlacementEnv(horizon=15)
         obs, _ = env.reset(seed=seed)
@@ -88,6 +89,7 @@ def test_vector_env_same_seed_same_draws():
     from partopt.learned.env import BlockPlacementVectorEnv, TaskPool
 
     pool = TaskPool.draw(size=20, seed=1)
+
     def draws(seed):
         env = BlockPlacementVectorEnv(pool, num_envs=4, horizon=5)
         env.reset(seed=seed)
@@ -133,12 +135,33 @@ def test_tiny_training_beats_random(tmp_path, agent):
     params = {"num_blocks": 3, "num_servers": 2}
     out = tmp_path / f"{agent}.pt"
     if agent == "dqn":
-        cfg = DQNConfig(generator_params=params, episodes=60, horizon=50, workers=2, deterministic=True,
-                        envs=16, pool=500, warmup=200, batch=64, hidden=(64, 64), seed=0)
+        cfg = DQNConfig(
+            generator_params=params,
+            episodes=60,
+            horizon=50,
+            workers=2,
+            deterministic=True,
+            envs=16,
+            pool=500,
+            warmup=200,
+            batch=64,
+            hidden=(64, 64),
+            seed=0,
+        )
         train_dqn(cfg, out, progress=False)
     else:
-        cfg = A3CConfig(agent=agent, generator_params=params, episodes=60, horizon=50, workers=2, envs=16,
-                        pool=500, deterministic=True, hidden=(64, 64), seed=0)
+        cfg = A3CConfig(
+            agent=agent,
+            generator_params=params,
+            episodes=60,
+            horizon=50,
+            workers=2,
+            envs=16,
+            pool=500,
+            deterministic=True,
+            hidden=(64, 64),
+            seed=0,
+        )
         train_a3c(cfg, out, progress=False)
     policy = load_policy(out, agent, (3, 2))
     tasks = partopt.PaperGenerator(**params).generate_many(100, seed=1_000_123)
@@ -152,8 +175,17 @@ def test_deterministic_training_is_reproducible(tmp_path):
     """Two deterministic runs with one seed give identical weights."""
     from partopt.learned.a3c import A3CConfig, train_a3c
 
-    cfg = dict(generator_params={"num_blocks": 3, "num_servers": 2}, episodes=8, horizon=20, workers=2, envs=4,
-               pool=100, deterministic=True, hidden=(16,), seed=5)
+    cfg = dict(
+        generator_params={"num_blocks": 3, "num_servers": 2},
+        episodes=8,
+        horizon=20,
+        workers=2,
+        envs=4,
+        pool=100,
+        deterministic=True,
+        hidden=(16,),
+        seed=5,
+    )
     train_a3c(A3CConfig(**cfg), tmp_path / "a.pt", progress=False)
     train_a3c(A3CConfig(**cfg), tmp_path / "b.pt", progress=False)
     a = torch.load(tmp_path / "a.pt", weights_only=True)["state_dict"]
@@ -165,8 +197,16 @@ def test_training_resumes(tmp_path):
     """A resumed run continues the episode count and keeps the earlier curve."""
     from partopt.learned.a3c import A3CConfig, train_a3c
 
-    cfg = dict(generator_params={"num_blocks": 3, "num_servers": 2}, horizon=10, workers=1, envs=1, pool=100,
-               deterministic=True, hidden=(16,), seed=2)
+    cfg = dict(
+        generator_params={"num_blocks": 3, "num_servers": 2},
+        horizon=10,
+        workers=1,
+        envs=1,
+        pool=100,
+        deterministic=True,
+        hidden=(16,),
+        seed=2,
+    )
     out = tmp_path / "run.pt"
     train_a3c(A3CConfig(episodes=3, **cfg), out, progress=False)
     record = train_a3c(A3CConfig(episodes=6, **cfg), out, resume=True, progress=False)
@@ -310,8 +350,17 @@ def test_student_learns_from_a_transfer_set(tmp_path):
     teacher = train_teacher(data, tmp_path / "t.pt", hidden=(64, 64), epochs=6, progress=False)
     transfer = unlabelled_features("dil", 3000, seed=6)
     assert transfer.shape == (3000, data.features.shape[1])
-    student = train_student(teacher, data, tmp_path / "s.pt", labels=100, transfer=transfer, hidden=(16,),
-                            epochs=10, batch=256, progress=False)
+    student = train_student(
+        teacher,
+        data,
+        tmp_path / "s.pt",
+        labels=100,
+        transfer=transfer,
+        hidden=(16,),
+        epochs=10,
+        batch=256,
+        progress=False,
+    )
     record = torch.load(tmp_path / "s.pt", weights_only=True)["record"]
     assert record["data"]["transfer"] == 3000 and record["data"]["labels"] == 100
     with torch.no_grad():
@@ -327,8 +376,17 @@ def test_slim_checkpoint_solves_but_does_not_resume(tmp_path):
     from partopt.learned.a3c import A3CConfig, train_a3c
     from partopt.learned.policy import describe_checkpoint, slim_checkpoint
 
-    cfg = A3CConfig(generator_params={"num_blocks": 3, "num_servers": 2}, episodes=2, horizon=5, workers=1, envs=2,
-                    pool=20, deterministic=True, hidden=(8,), seed=0)
+    cfg = A3CConfig(
+        generator_params={"num_blocks": 3, "num_servers": 2},
+        episodes=2,
+        horizon=5,
+        workers=1,
+        envs=2,
+        pool=20,
+        deterministic=True,
+        hidden=(8,),
+        seed=0,
+    )
     out = tmp_path / "run.pt"
     train_a3c(cfg, out, progress=False)
     inst = partopt.generate("paper", seed=1, num_blocks=3, num_servers=2)
@@ -352,8 +410,9 @@ def test_environments_refuse_invalid_actions():
     for bad in ([-1] * m, [99] * m, [1] * (m - 1), [0.5] * m):
         with pytest.raises(ValueError, match="action"):
             env.step(np.array(bad))
-    vec = BlockPlacementVectorEnv(TaskPool.draw("paper", {"num_blocks": 4, "num_servers": 3}, size=10, seed=9,
-                                                beta=1.0), num_envs=2)
+    vec = BlockPlacementVectorEnv(
+        TaskPool.draw("paper", {"num_blocks": 4, "num_servers": 3}, size=10, seed=9, beta=1.0), num_envs=2
+    )
     vec.reset(seed=0)
     m = vec.single_action_space.shape[0]
     with pytest.raises(ValueError, match="actions"):
@@ -378,8 +437,9 @@ def test_a_failing_training_worker_stops_the_run_with_its_error(target, message)
     from partopt.learned.runtime import WorkerError, run_workers
 
     with pytest.raises(WorkerError, match=message):
-        run_workers(target, lambda i, counter, queue, stop: (counter, queue, stop), 2, 0, lambda item: None,
-                    lambda: False)
+        run_workers(
+            target, lambda i, counter, queue, stop: (counter, queue, stop), 2, 0, lambda item: None, lambda: False
+        )
 
 
 def test_training_settings_are_checked_and_max_seconds_is_a_time_budget():
@@ -387,9 +447,16 @@ def test_training_settings_are_checked_and_max_seconds_is_a_time_budget():
     from partopt.learned.a3c import A3CConfig
     from partopt.learned.runtime import DEFAULT_EPISODES
 
-    for bad, name in ((dict(episodes=0), "episodes"), (dict(lr=-1.0), "lr"), (dict(gamma=1.5), "gamma"),
-                      (dict(deterministic="no"), "deterministic"), (dict(max_seconds=float("nan")), "max_seconds"),
-                      (dict(hidden=(0,)), "hidden"), (dict(workers=-1), "workers"), (dict(t_max=1.5), "t_max")):
+    for bad, name in (
+        (dict(episodes=0), "episodes"),
+        (dict(lr=-1.0), "lr"),
+        (dict(gamma=1.5), "gamma"),
+        (dict(deterministic="no"), "deterministic"),
+        (dict(max_seconds=float("nan")), "max_seconds"),
+        (dict(hidden=(0,)), "hidden"),
+        (dict(workers=-1), "workers"),
+        (dict(t_max=1.5), "t_max"),
+    ):
         with pytest.raises(ValueError, match=f"^{name}: "):
             A3CConfig(**bad)
     assert A3CConfig().episode_limit == DEFAULT_EPISODES
@@ -403,8 +470,16 @@ def test_a_time_budget_trains_until_it_is_spent(tmp_path):
 
     from partopt.learned.a3c import A3CConfig, train_a3c
 
-    cfg = A3CConfig(generator_params={"num_blocks": 3, "num_servers": 2}, horizon=5, workers=1, envs=2, pool=50,
-                    hidden=(8,), seed=0, max_seconds=2.0)
+    cfg = A3CConfig(
+        generator_params={"num_blocks": 3, "num_servers": 2},
+        horizon=5,
+        workers=1,
+        envs=2,
+        pool=50,
+        hidden=(8,),
+        seed=0,
+        max_seconds=2.0,
+    )
     start = time.perf_counter()
     record = train_a3c(cfg, tmp_path / "timed.pt", progress=False)
     assert time.perf_counter() - start >= 2.0

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -98,25 +99,44 @@ def mixed_scenarios(draw, max_work: int = 6, block_deadlines: bool = False) -> S
     assume(k * m <= max_work)
     rate = st.one_of(st.sampled_from([2e5, 2e6, 5e7, 2e8]), st.floats(2e5, 5e7))  # far apart: mixed networks
     devices = tuple(
-        EdgeDevice(cpu_hz=draw(st.floats(3e8, 3e9)), tx_power_w=draw(st.floats(0.1, 1.0)),
-                   uplink_bps=tuple(draw(st.lists(rate, min_size=n, max_size=n))), kappa=1e-27,
-                   energy_budget_j=draw(st.sampled_from([None, None, 0.02, 0.2])), name=f"d{i}")
-        for i in range(draw(st.integers(1, 4))))
-    servers = tuple(EdgeServer(cpu_hz=draw(st.floats(1e9, 2e10)),
-                               available_s=draw(st.sampled_from([0.0, 0.0, 0.01, 0.05])), name=f"s{i}")
-                    for i in range(n))
+        EdgeDevice(
+            cpu_hz=draw(st.floats(3e8, 3e9)),
+            tx_power_w=draw(st.floats(0.1, 1.0)),
+            uplink_bps=tuple(draw(st.lists(rate, min_size=n, max_size=n))),
+            kappa=1e-27,
+            energy_budget_j=draw(st.sampled_from([None, None, 0.02, 0.2])),
+            name=f"d{i}",
+        )
+        for i in range(draw(st.integers(1, 4)))
+    )
+    servers = tuple(
+        EdgeServer(
+            cpu_hz=draw(st.floats(1e9, 2e10)), available_s=draw(st.sampled_from([0.0, 0.0, 0.01, 0.05])), name=f"s{i}"
+        )
+        for i in range(n)
+    )
     models = {}
     for name in ("a", "b"):
         blocks = tuple(
-            partopt.Block(cycles=draw(st.floats(2e6, 3e8)), input_bits=draw(st.floats(1e3, 3e6)),
-                          deadline_s=draw(st.sampled_from([None, 0.05, 0.2])) if block_deadlines else None)
-            for _ in range(m))
+            partopt.Block(
+                cycles=draw(st.floats(2e6, 3e8)),
+                input_bits=draw(st.floats(1e3, 3e6)),
+                deadline_s=draw(st.sampled_from([None, 0.05, 0.2])) if block_deadlines else None,
+            )
+            for _ in range(m)
+        )
         models[name] = ChainModel(blocks, output_bits=draw(st.sampled_from([0.0, 1e4, 1e6])))
     shared = draw(st.booleans())  # one device carries every task
-    tasks = tuple(Task(device=0 if shared else draw(st.integers(0, len(devices) - 1)),
-                       model=draw(st.sampled_from(["a", "b"])), release_s=draw(st.floats(0.0, 0.03)),
-                       deadline_s=draw(st.sampled_from([None, None, 0.1, 0.4])), name=f"t{i}")
-                  for i in range(k))
+    tasks = tuple(
+        Task(
+            device=0 if shared else draw(st.integers(0, len(devices) - 1)),
+            model=draw(st.sampled_from(["a", "b"])),
+            release_s=draw(st.floats(0.0, 0.03)),
+            deadline_s=draw(st.sampled_from([None, None, 0.1, 0.4])),
+            name=f"t{i}",
+        )
+        for i in range(k)
+    )
     backhaul = draw(st.one_of(st.sampled_from([1e6, 1e9]), st.floats(1e6, 1e9)))
     return Scenario(models=models, devices=devices, servers=servers, backhaul_bps=backhaul, tasks=tasks)
 
@@ -154,7 +174,9 @@ def _check_work_rows(sc: Scenario, placement, start_s, delay_low, span: float) -
         assert not work.violations(x, delay_low, tol=1e-9), work.violations(x, delay_low, tol=1e-9)[:5]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 @given(sc=mixed_scenarios(), kind=st.sampled_from(["hard", "hard", "penalty"]))
 def test_every_bound_is_below_the_brute_force_optimum_and_every_optimum_agrees(sc, kind):
     """On random scenarios of every feature: each bound the package computes is at most the
@@ -214,8 +236,7 @@ def test_every_bound_is_below_every_schedule_found_with_block_deadlines(sc):
 def test_earliest_starts_are_never_later_than_any_schedule(sc, data):
     """E(m, j) of :func:`earliest_starts` is at most block m's start on j in any valid schedule (here
     FIFO dispatch of random placements): the route through another server counts."""
-    placement = [data.draw(st.lists(st.integers(0, sc.num_servers), min_size=m, max_size=m))
-                 for m in sc.block_counts]
+    placement = [data.draw(st.lists(st.integers(0, sc.num_servers), min_size=m, max_size=m)) for m in sc.block_counts]
     ev = partopt.evaluate(sc, placement)
     free = [0.0] + [s.available_s for s in sc.servers]
     for k, (tab, task) in enumerate(zip(sc.tables, sc.tasks)):
@@ -230,8 +251,7 @@ def test_every_schedule_lies_inside_the_work_relaxation(sc, data, buckets):
     """Each row of the work LP holds for every valid schedule, not only optimal ones: random
     placements under FIFO dispatch map to a point of the LP (no work where it has no column, no
     row or column bound broken), with D_k >= each task's own bound where the budgets are kept."""
-    placement = [data.draw(st.lists(st.integers(0, sc.num_servers), min_size=m, max_size=m))
-                 for m in sc.block_counts]
+    placement = [data.draw(st.lists(st.integers(0, sc.num_servers), min_size=m, max_size=m)) for m in sc.block_counts]
     ev = partopt.evaluate(sc, placement)
     work = work_lp(sc, data.draw(st.floats(0.0, 2.0)) * max(max(r) for r in ev.finish_s), buckets)
     assume(work is not None)
@@ -268,8 +288,7 @@ def test_k12_case_no_exact_solver_claims_an_optimum_above_the_known_schedule():
     above a valid schedule of 2.747 s. Now nothing it reports is above that schedule."""
     sc, _sol, ev = _case("k12-false-optimum")
     better = partopt.read(CASES / "k12-better-schedule.solution.json")
-    assert partopt.evaluate(sc, better.placement, better.start_s).total_delay == pytest.approx(ev.total_delay,
-                                                                                                rel=1e-9)
+    assert partopt.evaluate(sc, better.placement, better.start_s).total_delay == pytest.approx(ev.total_delay, rel=1e-9)
     res = partopt.solve(sc, time_limit=10)
     assert res.lower_bound is not None and res.lower_bound <= ev.total_delay
     assert res.status != partopt.Status.OPTIMAL or res.objective <= ev.total_delay * (1 + 1e-6)
@@ -287,6 +306,7 @@ def test_a_bound_above_a_known_schedule_is_dropped_and_reported(monkeypatch):
     """The guard: a (deliberately broken) work relaxation above the incumbent is never used as a
     cut or reported; it raises InvalidBoundWarning, which the test run turns into an error."""
     import partopt.shared.solvers.start as start_module
+
     sc = partopt.generate("shared", seed=1, num_tasks=4)
     monkeypatch.setattr(start_module, "work_bound", lambda *a, **k: 1e9)
     with pytest.warns(partopt.InvalidBoundWarning):

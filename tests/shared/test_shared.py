@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -38,32 +39,54 @@ def test_scenario_round_trips_through_its_file(tmp_path):
 
 def test_model_example_scenario_reads():
     """The scenario of the model's file example is read as written."""
-    doc = {"format": "partopt.scenario/1", "name": "shared-edge-k3-seed0",
-           "models": {"vgg16-6": {"blocks": [{"name": "b1", "cycles": 3.9e7, "input_bits": 98304,
-                                              "param_bits": 59392, "deadline_s": 2.5}], "output_bits": 0}},
-           "devices": [{"name": "cam0", "cpu_hz": 1.0e9, "tx_power_w": 0.5, "kappa": 1e-26,
-                        "uplink_bps": [1.2e7, 8.0e6], "energy_budget_j": None}],
-           "servers": [{"name": "es1", "cpu_hz": 1.0e10, "available_s": 0.0}, {"name": "es2", "cpu_hz": 4.0e9}],
-           "backhaul_bps": 1.0e8,
-           "tasks": [{"name": "t0", "device": 0, "model": "vgg16-6", "release_s": 0.0},
-                     {"name": "t1", "device": 0, "model": "vgg16-6", "release_s": 0.01, "deadline_s": 0.5}]}
+    doc = {
+        "format": "partopt.scenario/1",
+        "name": "shared-edge-k3-seed0",
+        "models": {
+            "vgg16-6": {
+                "blocks": [
+                    {"name": "b1", "cycles": 3.9e7, "input_bits": 98304, "param_bits": 59392, "deadline_s": 2.5}
+                ],
+                "output_bits": 0,
+            }
+        },
+        "devices": [
+            {
+                "name": "cam0",
+                "cpu_hz": 1.0e9,
+                "tx_power_w": 0.5,
+                "kappa": 1e-26,
+                "uplink_bps": [1.2e7, 8.0e6],
+                "energy_budget_j": None,
+            }
+        ],
+        "servers": [{"name": "es1", "cpu_hz": 1.0e10, "available_s": 0.0}, {"name": "es2", "cpu_hz": 4.0e9}],
+        "backhaul_bps": 1.0e8,
+        "tasks": [
+            {"name": "t0", "device": 0, "model": "vgg16-6", "release_s": 0.0},
+            {"name": "t1", "device": 0, "model": "vgg16-6", "release_s": 0.01, "deadline_s": 0.5},
+        ],
+    }
     sc = partopt.Scenario.from_dict(doc)
     assert sc.num_tasks == 2 and sc.num_servers == 2 and sc.tasks[1].deadline_s == 0.5
 
 
-@pytest.mark.parametrize("path, value, field", [
-    (("tasks", 1, "model"), "resnet", "tasks[1].model"),
-    (("tasks", 0, "device"), 7, "tasks[0].device"),
-    (("tasks", 0, "device"), True, "tasks[0].device"),
-    (("tasks", 0, "release_s"), -1.0, "tasks[0].release_s"),
-    (("devices", 0, "uplink_bps"), [1e7], "devices[0].uplink_bps"),
-    (("devices", 0, "uplink_bps"), [1e7, 0.0, 1e7], "devices[0].uplink_bps[1]"),
-    (("servers", 1, "available_s"), -0.5, "servers[1].available_s"),
-    (("servers", 0, "speed"), 1.0, "servers[0].speed"),
-    (("models", "vgg16-6", "blocks", 2, "cycles"), "many", "models.vgg16-6.blocks[2].cycles"),
-    (("backhaul_bps",), 0.0, "backhaul_bps"),
-    (("tasks",), [], "tasks"),
-])
+@pytest.mark.parametrize(
+    "path, value, field",
+    [
+        (("tasks", 1, "model"), "resnet", "tasks[1].model"),
+        (("tasks", 0, "device"), 7, "tasks[0].device"),
+        (("tasks", 0, "device"), True, "tasks[0].device"),
+        (("tasks", 0, "release_s"), -1.0, "tasks[0].release_s"),
+        (("devices", 0, "uplink_bps"), [1e7], "devices[0].uplink_bps"),
+        (("devices", 0, "uplink_bps"), [1e7, 0.0, 1e7], "devices[0].uplink_bps[1]"),
+        (("servers", 1, "available_s"), -0.5, "servers[1].available_s"),
+        (("servers", 0, "speed"), 1.0, "servers[0].speed"),
+        (("models", "vgg16-6", "blocks", 2, "cycles"), "many", "models.vgg16-6.blocks[2].cycles"),
+        (("backhaul_bps",), 0.0, "backhaul_bps"),
+        (("tasks",), [], "tasks"),
+    ],
+)
 def test_bad_scenario_is_refused_naming_the_field(path, value, field):
     """A malformed scenario raises an error whose field names the offending entry."""
     doc = small(0).to_dict()
@@ -80,10 +103,13 @@ def test_bad_placements_and_schedules_are_refused():
     """Wrong task or block counts, bad locations and NaN start times name the field."""
     sc = small(1)
     good = [[1] * m for m in sc.block_counts]
-    cases = [(good[:-1], None, "placement"), ([[1] * 5, *good[1:]], None, "placement[0]"),
-             ([[9] * 6, *good[1:]], None, "placement[0][0]"),
-             (good, [[0.0] * 6 for _ in good[:-1]], "start_s"),
-             (good, [[math.nan] * 6] + [[0.0] * 6 for _ in good[1:]], "start_s[0][0]")]
+    cases = [
+        (good[:-1], None, "placement"),
+        ([[1] * 5, *good[1:]], None, "placement[0]"),
+        ([[9] * 6, *good[1:]], None, "placement[0][0]"),
+        (good, [[0.0] * 6 for _ in good[:-1]], "start_s"),
+        (good, [[math.nan] * 6] + [[0.0] * 6 for _ in good[1:]], "start_s[0][0]"),
+    ]
     for placement, start, field in cases:
         with pytest.raises((ValueError, TypeError)) as info:
             partopt.evaluate(sc, placement, start)
@@ -101,16 +127,18 @@ def test_solution_file_round_trip(tmp_path):
 
 
 # ------------------------------------------------------------ evaluation
-chain_instances = st.builds(lambda seed: partopt.generate("random", seed=seed, output_bits=(0.0, 1e5)),
-                            st.integers(0, 10_000))
+chain_instances = st.builds(
+    lambda seed: partopt.generate("random", seed=seed, output_bits=(0.0, 1e5)), st.integers(0, 10_000)
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inst=chain_instances, data=st.data())
 def test_one_task_equals_the_single_chain_evaluation(inst, data):
     """With K = 1, b = 0 and FIFO dispatch, every block delay, the total and the energy are Part I's."""
-    placement = data.draw(st.lists(st.integers(0, inst.num_servers), min_size=inst.num_blocks,
-                                   max_size=inst.num_blocks))
+    placement = data.draw(
+        st.lists(st.integers(0, inst.num_servers), min_size=inst.num_blocks, max_size=inst.num_blocks)
+    )
     alone = partopt.evaluate(inst, placement)
     shared = partopt.evaluate(partopt.Scenario.from_instance(inst), [placement])
     assert shared.block_delay[0] == pytest.approx(alone.block_delay, rel=1e-9, abs=1e-12)
@@ -120,17 +148,27 @@ def test_one_task_equals_the_single_chain_evaluation(inst, data):
 
 
 scenarios = st.builds(
-    lambda seed, k, n, d: partopt.generate("shared", seed=seed, num_tasks=k, num_servers=n, num_devices=d,
-                                           networks=("vgg16", "alexnet"), available_s=(0.0, 0.1)),
-    st.integers(0, 10_000), st.integers(1, 7), st.integers(1, 4), st.integers(1, 3))
+    lambda seed, k, n, d: partopt.generate(
+        "shared",
+        seed=seed,
+        num_tasks=k,
+        num_servers=n,
+        num_devices=d,
+        networks=("vgg16", "alexnet"),
+        available_s=(0.0, 0.1),
+    ),
+    st.integers(0, 10_000),
+    st.integers(1, 7),
+    st.integers(1, 4),
+    st.integers(1, 3),
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sc=scenarios, data=st.data())
 def test_fifo_dispatch_is_a_valid_schedule_whose_delays_add_up(sc, data):
     """FIFO never starts a block before its input is ready or its resource is free, and sum_m L = D_k."""
-    placement = [data.draw(st.lists(st.integers(0, sc.num_servers), min_size=m, max_size=m))
-                 for m in sc.block_counts]
+    placement = [data.draw(st.lists(st.integers(0, sc.num_servers), min_size=m, max_size=m)) for m in sc.block_counts]
     ev = partopt.evaluate(sc, placement)
     assert ev.valid, ev.problems
     for k in range(sc.num_tasks):
@@ -149,9 +187,16 @@ def test_compiled_fifo_scorer_agrees_with_evaluate(seed, tasks, servers, data):
     """The local search's compiled pricing gives evaluate's delays, penalty and verdicts."""
     from partopt.shared.kernels import FifoScorer
 
-    sc = small(seed, tasks=tasks, num_servers=servers, num_devices=2, deadline_s=(0.05, 0.5),
-               task_deadline_s=(0.1, 1.0), available_s=(0.0, 0.05),
-               energy_budget_j=data.draw(st.sampled_from([None, 0.01, 1.0])))
+    sc = small(
+        seed,
+        tasks=tasks,
+        num_servers=servers,
+        num_devices=2,
+        deadline_s=(0.05, 0.5),
+        task_deadline_s=(0.1, 1.0),
+        available_s=(0.0, 0.05),
+        energy_budget_j=data.draw(st.sampled_from([None, 0.01, 1.0])),
+    )
     placement = [[data.draw(st.integers(0, servers)) for _ in range(m)] for m in sc.block_counts]
     ev = partopt.evaluate(sc, placement)
     scorer = FifoScorer(sc, stride=data.draw(st.integers(1, 8)))
@@ -232,8 +277,7 @@ def test_exact_solvers_agree_and_bound_every_heuristic(seed):
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), tasks=st.integers(3, 4), rate=st.sampled_from([30, 110]),
-       servers=st.integers(1, 3))
+@given(seed=st.integers(0, 10_000), tasks=st.integers(3, 4), rate=st.sampled_from([30, 110]), servers=st.integers(1, 3))
 def test_work_relaxation_bounds_the_proven_optimum(seed, tasks, rate, servers):
     """The LP bound is at least every task's own bound summed and at most the proven optimum."""
     from partopt.shared.solvers.common import task_lower_bounds
@@ -263,10 +307,17 @@ def test_work_relaxation_sees_queueing_that_task_bounds_miss():
 
 
 # ------------------------------------------------------- chain-schedule LP
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), tasks=st.integers(1, 3), rate=st.sampled_from([30, 110, 400]),
-       servers=st.integers(1, 3), devices=st.integers(1, 2), late_server=st.booleans(),
-       grid_s=st.sampled_from([2e-3, 0.5e-3]), limit=st.sampled_from([0.3, 5.0]))
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    tasks=st.integers(1, 3),
+    rate=st.sampled_from([30, 110, 400]),
+    servers=st.integers(1, 3),
+    devices=st.integers(1, 2),
+    late_server=st.booleans(),
+    grid_s=st.sampled_from([2e-3, 0.5e-3]),
+    limit=st.sampled_from([0.3, 5.0]),
+)
 def test_chain_lp_bounds_the_proven_optimum(seed, tasks, rate, servers, devices, late_server, grid_s, limit):
     """On any grid, converged or stopped early, the chain-schedule LP's bound is at most the
     proven optimum, and at least the tasks' own bounds less the grid's rounding (at most two
@@ -275,13 +326,15 @@ def test_chain_lp_bounds_the_proven_optimum(seed, tasks, rate, servers, devices,
     from partopt.shared.solvers.common import task_lower_bounds
 
     params = {"available_s": (0.0, 0.05)} if late_server else {}
-    sc = small(seed, tasks=tasks, num_servers=servers, num_devices=devices, release_rate=rate, deadline_s=None,
-               **params)
+    sc = small(
+        seed, tasks=tasks, num_servers=servers, num_devices=devices, release_rate=rate, deadline_s=None, **params
+    )
     exact = partopt.solve(sc, "shared-bnb", time_limit=30)
     assume(exact.status == partopt.Status.OPTIMAL)  # three tasks at once on one server can take longer
     alone = task_lower_bounds(sc, partopt.Objective("penalty", 0.0))
-    found = chain_lp_bound(sc, exact.objective, alone, grid_s=grid_s, time_limit=limit,
-                           incumbent=(exact.placement, exact.start_s))
+    found = chain_lp_bound(
+        sc, exact.objective, alone, grid_s=grid_s, time_limit=limit, incumbent=(exact.placement, exact.start_s)
+    )
     assert found is not None and found.bound_s <= exact.objective * (1 + 1e-9)
     assert found.bound_s >= sum(alone) - 2 * sum(sc.block_counts) * grid_s - 1e-9
     assert found.lp_s >= found.bound_s - 1e-9 or not found.converged
@@ -361,9 +414,15 @@ def _nodes_along(sc: partopt.Scenario, placement, start_s):
             cost += end + p.ret[k, j] - p.rel[k]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), tasks=st.integers(1, 4), rate=st.sampled_from([30, 110, 400]),
-       devices=st.integers(1, 2), lp_prices=st.booleans(), coarse_s=st.sampled_from([1e-3, 0.5e-3]))
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    tasks=st.integers(1, 4),
+    rate=st.sampled_from([30, 110, 400]),
+    devices=st.integers(1, 2),
+    lp_prices=st.booleans(),
+    coarse_s=st.sampled_from([1e-3, 0.5e-3]),
+)
 def test_priced_completions_never_pass_the_optimum_along_its_path(seed, tasks, rate, devices, lp_prices, coarse_s):
     """The priced bound of every node on the path to a proven optimum, at the LP's prices or at
     random ones, is at most the optimum: the relaxation holds in continuous time at any prices."""
@@ -380,8 +439,9 @@ def test_priced_completions_never_pass_the_optimum_along_its_path(seed, tasks, r
     alone = task_lower_bounds(sc, partopt.Objective("penalty", 0.0))
     caps = delay_caps(opt.objective, alone)
     if lp_prices:
-        lp = chain_lp_bound(sc, opt.objective, alone, grid_s=coarse_s, incumbent=(opt.placement, opt.start_s),
-                            time_limit=0.5)
+        lp = chain_lp_bound(
+            sc, opt.objective, alone, grid_s=coarse_s, incumbent=(opt.placement, opt.start_s), time_limit=0.5
+        )
         assert lp is not None
         prices = lp.prices
     else:
@@ -391,8 +451,9 @@ def test_priced_completions_never_pass_the_optimum_along_its_path(seed, tasks, r
     p = PackedScenario(sc)
     assert tables.root_bound(sc) <= opt.objective * (1 + 1e-9)
     for free, nxt, loc, end, tstar, cost in _nodes_along(sc, opt.placement, opt.start_s):
-        node = priced_bound_kernel(*tables.kernel_args(), p.trans, p.dev, p.nblk, sc.num_servers, free, nxt, loc, end,
-                                   tstar, cost)
+        node = priced_bound_kernel(
+            *tables.kernel_args(), p.trans, p.dev, p.nblk, sc.num_servers, free, nxt, loc, end, tstar, cost
+        )
         assert node <= opt.objective * (1 + 1e-9)
 
 
@@ -409,16 +470,20 @@ def test_priced_search_proves_the_same_optimum_with_far_fewer_nodes():
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), rate=st.sampled_from([30, 110]), devices=st.integers(1, 2),
-       kind=st.sampled_from(["hard", "penalty"]), late_server=st.booleans(),
-       budget=st.sampled_from([None, 0.05, 1.0]))
+@given(
+    seed=st.integers(0, 10_000),
+    rate=st.sampled_from([30, 110]),
+    devices=st.integers(1, 2),
+    kind=st.sampled_from(["hard", "penalty"]),
+    late_server=st.booleans(),
+    budget=st.sampled_from([None, 0.05, 1.0]),
+)
 def test_priced_children_keep_the_optimum(seed, rate, devices, kind, late_server, budget):
     """Four tasks (the fewest the branch and bound prices): pricing every child, leaving out those
     at the incumbent and trying the cheapest first proves the optimum of the unpriced search,
     with servers free late, energy budgets and both objectives."""
     params = {"available_s": (0.0, 0.05)} if late_server else {}
-    sc = small(seed, tasks=4, num_devices=devices, release_rate=rate, deadline_s=None, energy_budget_j=budget,
-               **params)
+    sc = small(seed, tasks=4, num_devices=devices, release_rate=rate, deadline_s=None, energy_budget_j=budget, **params)
     runs = [partopt.solve(sc, "shared-bnb", objective=kind, time_limit=5, priced=flag) for flag in (True, False)]
     assume(all(r.status == partopt.Status.OPTIMAL for r in runs))
     assert "priced_root_bound" in runs[0].info
@@ -450,8 +515,10 @@ def test_deadlines_tight_to_the_grid_never_claim_infeasible(seed):
     placement, start_s = earliest_finish_schedule(sc, True)
     ev = evaluate_scenario(sc, placement, start_s)
     name = sc.tasks[0].model
-    blocks = tuple(dataclasses.replace(b, deadline_s=max(row[m] for row in ev.block_delay) * (1 + 1e-10))
-                   for m, b in enumerate(sc.models[name].blocks))
+    blocks = tuple(
+        dataclasses.replace(b, deadline_s=max(row[m] for row in ev.block_delay) * (1 + 1e-10))
+        for m, b in enumerate(sc.models[name].blocks)
+    )
     tight = dataclasses.replace(sc, models={name: dataclasses.replace(sc.models[name], blocks=blocks)})
     res = partopt.solve(tight, time_limit=10)
     assert res.status in (partopt.Status.FEASIBLE, partopt.Status.OPTIMAL) and res.evaluation.feasible
@@ -489,10 +556,12 @@ def test_tight_budget_and_task_deadline_are_kept_by_the_exact_solver():
     """With a binding device budget and end-to-end deadlines the optimum keeps both."""
     loose = small(7, tasks=3)
     free = partopt.solve(loose, time_limit=30)
-    budget = 0.8 * min(free.evaluation.device_energy[d] for d in range(loose.num_devices)
-                       if free.evaluation.device_energy[d] > 0)
-    tight = loose.replace(devices=tuple(d.__class__(**{**d.__dict__, "energy_budget_j": budget})
-                                        for d in loose.devices))
+    budget = 0.8 * min(
+        free.evaluation.device_energy[d] for d in range(loose.num_devices) if free.evaluation.device_energy[d] > 0
+    )
+    tight = loose.replace(
+        devices=tuple(d.__class__(**{**d.__dict__, "energy_budget_j": budget}) for d in loose.devices)
+    )
     res = partopt.solve(tight, time_limit=30)
     if res.feasible:
         assert res.evaluation.budget_kept and res.objective >= free.objective * (1 - 1e-6)
@@ -542,8 +611,9 @@ def test_local_search_effort_bounds_the_work_and_keeps_the_start():
 
 def test_cpsat_params_take_repeated_fields_and_name_bad_ones():
     sc = small(11, tasks=2)
-    res = partopt.solve(sc, "shared-cpsat", time_limit=10,
-                        params={"subsolvers": ["default_lp", "max_lp"], "num_workers": 2})
+    res = partopt.solve(
+        sc, "shared-cpsat", time_limit=10, params={"subsolvers": ["default_lp", "max_lp"], "num_workers": 2}
+    )
     assert res.status == partopt.Status.OPTIMAL
     with pytest.raises(ValueError, match="params: 'num_workers' cannot be set to 'x'"):
         partopt.solve(sc, "shared-cpsat", params={"num_workers": "x"})
@@ -558,9 +628,16 @@ def test_compiled_list_schedule_pricing_agrees_with_evaluate(seed, tasks, server
     reports; a move priced from the recorded state equals the moved placement priced anew."""
     from partopt.shared.kernels import AppendScorer
 
-    sc = small(seed, tasks=tasks, num_servers=servers, num_devices=2, deadline_s=(0.05, 0.5),
-               task_deadline_s=(0.1, 1.0), available_s=(0.0, 0.05),
-               energy_budget_j=data.draw(st.sampled_from([None, 0.01, 1.0])))
+    sc = small(
+        seed,
+        tasks=tasks,
+        num_servers=servers,
+        num_devices=2,
+        deadline_s=(0.05, 0.5),
+        task_deadline_s=(0.1, 1.0),
+        available_s=(0.0, 0.05),
+        energy_budget_j=data.draw(st.sampled_from([None, 0.01, 1.0])),
+    )
     order = data.draw(st.permutations(range(tasks)))
     placement = [[data.draw(st.integers(0, servers)) for _ in range(m)] for m in sc.block_counts]
     scorer = AppendScorer(sc, order)
@@ -603,8 +680,10 @@ def test_branch_and_bound_one_task_equals_dp():
         assert res.objective == pytest.approx(partopt.solve(inst, "dp").objective, rel=1e-9)
 
 
-@pytest.mark.parametrize("seed,tasks,servers,rate,kind", [(0, 3, 2, 110, "hard"), (1, 3, 3, 400, "penalty"),
-                                                         (2, 2, 1, 30, "hard"), (3, 3, 3, 60, "hard")])
+@pytest.mark.parametrize(
+    "seed,tasks,servers,rate,kind",
+    [(0, 3, 2, 110, "hard"), (1, 3, 3, 400, "penalty"), (2, 2, 1, 30, "hard"), (3, 3, 3, 60, "hard")],
+)
 def test_branch_and_bound_dominance_changes_no_answer(seed, tasks, servers, rate, kind):
     """The dominance table only drops nodes no better than one explored: the same optimum without it."""
     sc = small(seed, tasks=tasks, num_servers=servers, release_rate=rate, deadline_s=None)
@@ -619,8 +698,9 @@ def test_branch_and_bound_keeps_budgets_and_task_deadlines():
     loose = small(7, tasks=3, deadline_s=None, task_deadline_s=(0.2, 0.4))
     free = partopt.solve(loose, "shared-bnb", time_limit=30)
     budget = 0.8 * max(free.evaluation.device_energy)
-    tight = loose.replace(devices=tuple(d.__class__(**{**d.__dict__, "energy_budget_j": budget})
-                                        for d in loose.devices))
+    tight = loose.replace(
+        devices=tuple(d.__class__(**{**d.__dict__, "energy_budget_j": budget}) for d in loose.devices)
+    )
     bnb = partopt.solve(tight, "shared-bnb", time_limit=30)
     cp = partopt.solve(tight, "shared-cpsat", time_limit=30)
     assert bnb.status == cp.status
@@ -674,14 +754,28 @@ def test_branch_and_bound_chain_bound_is_the_earliest_finish_dp(seed, servers, d
 
     sc = small(seed, tasks=2, num_servers=servers)
     p = PackedScenario(sc)
-    free = np.array(data.draw(st.lists(st.floats(0, 0.3), min_size=servers + sc.num_devices,
-                                       max_size=servers + sc.num_devices)))
+    free = np.array(
+        data.draw(st.lists(st.floats(0, 0.3), min_size=servers + sc.num_devices, max_size=servers + sc.num_devices))
+    )
     locs = servers + 1
     for k, task in enumerate(sc.tasks):
-        got = _chain_bound(k, p.dur, p.trans, p.ret, p.dev, p.nblk, servers, free, 0, 0, task.release_s, -np.inf,
-                           np.empty(locs), np.empty(locs))
-        ref = earliest_finish_chain(sc.tables[k], task.release_s,
-                                    [free[servers + task.device], *free[:servers]])
+        got = _chain_bound(
+            k,
+            p.dur,
+            p.trans,
+            p.ret,
+            p.dev,
+            p.nblk,
+            servers,
+            free,
+            0,
+            0,
+            task.release_s,
+            -np.inf,
+            np.empty(locs),
+            np.empty(locs),
+        )
+        ref = earliest_finish_chain(sc.tables[k], task.release_s, [free[servers + task.device], *free[:servers]])
         assert got - task.release_s == pytest.approx(ref.delay, rel=1e-12)
 
 
@@ -698,8 +792,11 @@ def test_default_portfolio_proves_what_the_branch_and_bound_proves_and_keeps_the
     big = small(3, tasks=12, num_servers=2, release_rate=110)
     res = partopt.solve(big, time_limit=6)
     assert res.lower_bound is not None and res.lower_bound <= res.objective
-    assert (res.info.get("proven_by") == "shared-bnb" or {"first", "then"} <= set(res.info)
-            or res.info.get("answered_by") == "shared-cpsat")
+    assert (
+        res.info.get("proven_by") == "shared-bnb"
+        or {"first", "then"} <= set(res.info)
+        or res.info.get("answered_by") == "shared-cpsat"
+    )
     many = small(4, tasks=17, num_servers=4)
     assert partopt.solve(many, time_limit=3).info["answered_by"] == "shared-cpsat"
 

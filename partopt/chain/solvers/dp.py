@@ -118,8 +118,9 @@ class Relaxation:
     path: np.ndarray
 
 
-def lagrangian_relaxation(step: np.ndarray, energy: np.ndarray, budget: float, fastest: np.ndarray,
-                          frugal: np.ndarray, iterations: int = 30) -> Relaxation:
+def lagrangian_relaxation(
+    step: np.ndarray, energy: np.ndarray, budget: float, fastest: np.ndarray, frugal: np.ndarray, iterations: int = 30
+) -> Relaxation:
     """The Lagrangian relaxation of the budget: bisection on the energy price (s/J) between the
     unconstrained optimum (price 0, over the budget) and a price whose least-cost path keeps
     it (the frugal path always does). Returns the best lower bound and its price, and the
@@ -166,8 +167,9 @@ def lagrangian_relaxation(step: np.ndarray, energy: np.ndarray, budget: float, f
 BOUND_PRICES = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 1.0, 1.02, 1.05, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0)
 
 
-def _best_first(step: np.ndarray, energy: np.ndarray, budget: float, upper: float,
-                price: float) -> tuple[list[int], float] | None:
+def _best_first(
+    step: np.ndarray, energy: np.ndarray, budget: float, upper: float, price: float
+) -> tuple[list[int], float] | None:
     """The least-cost path within ``budget`` by best-first search, or None when none beats ``upper``.
 
     A label (cost c, energy e) at node (m, j) is ranked by its completion bound
@@ -190,8 +192,9 @@ def _best_first(step: np.ndarray, energy: np.ndarray, budget: float, upper: floa
 Layers = list[tuple[np.ndarray, np.ndarray]]
 
 
-def _last_labels(step: np.ndarray, energy: np.ndarray,
-                 budget: float = np.inf) -> tuple[np.ndarray, np.ndarray, np.ndarray, Layers]:
+def _last_labels(
+    step: np.ndarray, energy: np.ndarray, budget: float = np.inf
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Layers]:
     """The labels (cost, energy, location) of the last block that no label at the same
     location dominates, and every layer's (location, parent label) to trace them back.
     Labels that cannot finish within ``budget`` even at the least remaining energy are

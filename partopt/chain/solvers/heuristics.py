@@ -32,9 +32,7 @@ __all__ = [
 ]
 
 
-def placement_scores(
-    instance: Instance, objective: Objective, placements: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def placement_scores(instance: Instance, objective: Objective, placements: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(violation, value) of placements (P, M): how far each breaks the objective's
     constraints (0 when feasible; seconds late under "hard" plus joules over budget)
     and its objective value ignoring feasibility."""
@@ -58,8 +56,10 @@ def best_placement(instance: Instance, objective: Objective, placements: np.ndar
 
 def instance_key(instance: Instance) -> int:
     """A stable 32-bit digest of an instance's numbers (same in every process and run)."""
-    data = b"".join(np.ascontiguousarray(a).tobytes() for a in (
-        instance.cycles, instance.input_bits, instance.deadlines, instance.location_hz, instance.uplink_bps))
+    data = b"".join(
+        np.ascontiguousarray(a).tobytes()
+        for a in (instance.cycles, instance.input_bits, instance.deadlines, instance.location_hz, instance.uplink_bps)
+    )
     return zlib.crc32(data)
 
 

@@ -56,8 +56,9 @@ def solve_local_search(
         if not isinstance(first, SolverOutput):
             first = SolverOutput(placement=first)
         if first.placement is None:
-            return SolverOutput(placement=None, proven_infeasible=first.proven_infeasible,
-                                timed_out=not first.proven_infeasible)
+            return SolverOutput(
+                placement=None, proven_infeasible=first.proven_infeasible, timed_out=not first.proven_infeasible
+            )
         start = list(first.placement)
     begin = list(start)
     return SolverOutput(placement=polish(instance, objective, begin), info={"start": begin})

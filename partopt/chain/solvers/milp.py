@@ -161,8 +161,9 @@ def build_formulation(instance: Instance, objective: Objective, deadline: float 
             if c:
                 model.objective[v] = model.objective.get(v, 0.0) + c / model.unit
     if budget is not None:  # (5) energy budget, relative form
-        coefs = {v: (c / budget if budget > 0 else c) for m in range(m_blocks)
-                 for v, c in step_terms(m, energy).items() if c}
+        coefs = {
+            v: (c / budget if budget > 0 else c) for m in range(m_blocks) for v, c in step_terms(m, energy).items() if c
+        }
         if coefs:
             model.rows.append(Row("energy", coefs, "<=", (1.0 + REL_TOL) if budget > 0 else 0.0, unit="energy"))
     return model
@@ -218,8 +219,9 @@ def _add_link_rows(model: Formulation, m_blocks: int, locs: int, deadline: float
                 model.rows.append(Row(f"in[{m},{j}]", coefs, "==", 0.0))
 
 
-def prepare(instance: Instance, objective: Objective, backend: str, backends: tuple[str, ...],
-            time_limit: float | None = None):
+def prepare(
+    instance: Instance, objective: Objective, backend: str, backends: tuple[str, ...], time_limit: float | None = None
+):
     """The formulation for a backend's solve and the seconds left for solving, or the answer
     when none is needed.
 
@@ -234,15 +236,21 @@ def prepare(instance: Instance, objective: Objective, backend: str, backends: tu
     try:
         model = build_formulation(instance, objective, deadline)
     except BuildTimeoutError:
-        return SolverOutput(placement=None, timed_out=True,
-                            info={"backend": backend, "termination": "time limit reached while building"}), 0.0
+        return SolverOutput(
+            placement=None,
+            timed_out=True,
+            info={"backend": backend, "termination": "time limit reached while building"},
+        ), 0.0
     model.started = start
     if model.trivially_infeasible:
         return SolverOutput(placement=None, proven_infeasible=True, info={"backend": backend}), 0.0
     left = None if time_limit is None else deadline - time.perf_counter()
     if left is not None and left <= 0:
-        return SolverOutput(placement=None, timed_out=True,
-                            info={"backend": backend, "termination": "time limit reached while building"}), 0.0
+        return SolverOutput(
+            placement=None,
+            timed_out=True,
+            info={"backend": backend, "termination": "time limit reached while building"},
+        ), 0.0
     return model, left
 
 

@@ -130,8 +130,12 @@ def _solve_scip(model: Formulation, time_limit, seed, threads, warm_start) -> So
     result = mathopt.solve(mo, mathopt.SolverType.GSCIP, params=params, model_params=model_params)
     reason = result.termination.reason
     reasons = mathopt.TerminationReason
-    info = {"backend": "scip", "termination": reason.name, "solve_time": result.solve_time().total_seconds(),
-            "build_s": build_s}
+    info = {
+        "backend": "scip",
+        "termination": reason.name,
+        "solve_time": result.solve_time().total_seconds(),
+        "build_s": build_s,
+    }
     bound = result.termination.objective_bounds.dual_bound
     bound = float(bound) * model.unit if math.isfinite(bound) else None
     if reason in (reasons.INFEASIBLE,):
@@ -185,8 +189,12 @@ def _solve_cpsat(model: Formulation, time_limit, seed, threads, warm_start) -> S
         solver.parameters.max_time_in_seconds = float(time_limit)
     build_s = model.built()
     status = solver.solve(cp)
-    info = {"backend": "cp-sat", "termination": solver.status_name(status), "delay_scale": delay_scale,
-            "build_s": build_s}
+    info = {
+        "backend": "cp-sat",
+        "termination": solver.status_name(status),
+        "delay_scale": delay_scale,
+        "build_s": build_s,
+    }
     if status == cp_model.INFEASIBLE:
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

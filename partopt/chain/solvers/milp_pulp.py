@@ -52,10 +52,24 @@ def _solver(backend: str, time_limit, threads, seed, warm: bool):
         # The CBC binary bundled with PuLP 3 (deprecated there, dropped in PuLP 4, hence pulp<4).
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=0.0, threads=threads,
-                                     warmStart=warm, options=options)
-    return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=0.0, threads=threads,
-                      primal_feasibility_tolerance=1e-9, random_seed=0 if seed is None else int(seed) % 2**31)
+            return pulp.PULP_CBC_CMD(
+                msg=False,
+                timeLimit=time_limit,
+                gapRel=0.0,
+                gapAbs=0.0,
+                threads=threads,
+                warmStart=warm,
+                options=options,
+            )
+    return pulp.HiGHS(
+        msg=False,
+        timeLimit=time_limit,
+        gapRel=0.0,
+        gapAbs=0.0,
+        threads=threads,
+        primal_feasibility_tolerance=1e-9,
+        random_seed=0 if seed is None else int(seed) % 2**31,
+    )
 
 
 def solve_milp_pulp(

@@ -139,8 +139,27 @@ def _slot(nxt, bits):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _dominated(nxt, free, last_end, last_loc, spent, cost, tstar, trans, nblk, with_budgets, mkey, mcost, mtstar,
-               mfree, mend, mloc, mspent, mnext, bits):  # pragma: no cover
+def _dominated(
+    nxt,
+    free,
+    last_end,
+    last_loc,
+    spent,
+    cost,
+    tstar,
+    trans,
+    nblk,
+    with_budgets,
+    mkey,
+    mcost,
+    mtstar,
+    mfree,
+    mend,
+    mloc,
+    mspent,
+    mnext,
+    bits,
+):  # pragma: no cover
     """Whether a stored node dominates this one (see the module docstring); if none does,
     this one is stored."""
     slot = _slot(nxt, bits)
@@ -167,7 +186,8 @@ def _dominated(nxt, free, last_end, last_loc, spent, cost, tstar, trans, nblk, w
                 break
             for j in range(trans.shape[2]):
                 if mend[slot, w, k] + trans[k, m, mloc[slot, w, k], j] > max(
-                        last_end[k] + trans[k, m, last_loc[k], j], tstar):
+                    last_end[k] + trans[k, m, last_loc[k], j], tstar
+                ):
                     ok = False
                     break
         if ok:
@@ -203,8 +223,12 @@ def _bound(tables, n_srv, hard, rel_tol, free, nxt, last_loc, last_end, tstar, c
     lb = cost
     for k in range(nxt.size):
         if nxt[k] < nblk[k]:
-            d_k = _chain_bound(k, dur, trans, ret, dev, nblk, n_srv, free, nxt[k], last_loc[k], last_end[k], tstar,
-                               cur, nxt_c) - rel[k]
+            d_k = (
+                _chain_bound(
+                    k, dur, trans, ret, dev, nblk, n_srv, free, nxt[k], last_loc[k], last_end[k], tstar, cur, nxt_c
+                )
+                - rel[k]
+            )
             lb += d_k
             if hard and d_k > task_tau[k] * (1.0 + rel_tol):
                 return np.inf
@@ -227,8 +251,9 @@ def _priced_child(priced, tables, n_srv, free, nxt, last_loc, last_end, cost, k,
 
 
 @numba.njit(cache=True, nogil=True)
-def _children(tables, n_srv, free, nxt, last_loc, last_end, tstar, cost, upper, priced, ck, cj, ckey,
-              depth):  # pragma: no cover
+def _children(
+    tables, n_srv, free, nxt, last_loc, last_end, tstar, cost, upper, priced, ck, cj, ckey, depth
+):  # pragma: no cover
     """The node's children (task, location) at ``depth``, earliest end first, or with priced
     tables least priced bound first and those at ``upper`` or above left out; returns how many."""
     dur, trans, _, _, _, dev, nblk, _, _, _, _ = tables
@@ -298,8 +323,24 @@ def _unplace(tables, n_srv, k, j, depth, state, undo):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _search(tables, n_srv, hard, beta, rel_tol, use_memo, with_budgets, chunk, state, best, stack, undo, memo, scal,
-            ints, priced):  # pragma: no cover
+def _search(
+    tables,
+    n_srv,
+    hard,
+    beta,
+    rel_tol,
+    use_memo,
+    with_budgets,
+    chunk,
+    state,
+    best,
+    stack,
+    undo,
+    memo,
+    scal,
+    ints,
+    priced,
+):  # pragma: no cover
     """Run the search for ``chunk`` nodes from the state in the arrays (changed in place).
     scal = [upper, t*, cost]; ints = [depth, nodes, found, finished, dropped, started].
     Returns True when the search is finished."""
@@ -323,37 +364,71 @@ def _search(tables, n_srv, hard, beta, rel_tol, use_memo, with_budgets, chunk, s
             if priced[0].size > 0 and depth > 0:  # its parent priced it
                 lb = max(lb, ckey[depth - 1, idx[depth - 1] - 1])
             elif priced[0].size > 0 and lb < upper:
-                lb = max(lb, priced_bound_kernel(*priced, trans, dev, nblk, n_srv, free, nxt, last_loc, last_end,  # type: ignore[call-arg]
-                                                 tstar, cost))
+                lb = max(
+                    lb,
+                    priced_bound_kernel(
+                        *priced,
+                        trans,
+                        dev,
+                        nblk,
+                        n_srv,
+                        free,
+                        nxt,
+                        last_loc,
+                        last_end,  # type: ignore[call-arg]
+                        tstar,
+                        cost,
+                    ),
+                )
             lbs[depth] = lb
             ncand[depth], idx[depth] = 0, 0
-            if lb >= upper * (1.0 - 1e-12) or (with_budgets and _energy_short(spent, budget, need, nxt, last_loc,
-                                                                              dev, nblk, rel_tol)):
+            if lb >= upper * (1.0 - 1e-12) or (
+                with_budgets and _energy_short(spent, budget, need, nxt, last_loc, dev, nblk, rel_tol)
+            ):
                 pass
             elif depth == total_ops:
                 upper = cost
                 ints[2] = 1
                 best[0][:, :], best[1][:, :] = place, start
-            elif use_memo and depth > 0 and _dominated(nxt, free, last_end, last_loc, spent, cost, tstar, trans,  # type: ignore[call-arg]
-                                                       nblk, with_budgets, *memo, bits):
+            elif (
+                use_memo
+                and depth > 0
+                and _dominated(
+                    nxt,
+                    free,
+                    last_end,
+                    last_loc,
+                    spent,
+                    cost,
+                    tstar,
+                    trans,  # type: ignore[call-arg]
+                    nblk,
+                    with_budgets,
+                    *memo,
+                    bits,
+                )
+            ):
                 ints[4] += 1
             else:
-                ncand[depth] = _children(tables, n_srv, free, nxt, last_loc, last_end, tstar, cost, upper, priced,
-                                         ck, cj, ckey, depth)
+                ncand[depth] = _children(
+                    tables, n_srv, free, nxt, last_loc, last_end, tstar, cost, upper, priced, ck, cj, ckey, depth
+                )
         expand = True
         if nodes >= ints[1] + chunk:
             break
         while idx[depth] >= ncand[depth] and depth > 0:  # backtrack to a node with children left
             depth -= 1
-            tstar, cost = _unplace(tables, n_srv, ck[depth, idx[depth] - 1], cj[depth, idx[depth] - 1], depth,
-                                   state, undo)
+            tstar, cost = _unplace(
+                tables, n_srv, ck[depth, idx[depth] - 1], cj[depth, idx[depth] - 1], depth, state, undo
+            )
         if idx[depth] >= ncand[depth]:
             ints[3] = 1
             break
         c = idx[depth]
         idx[depth] += 1
-        tstar, cost = _place(tables, n_srv, hard, beta, rel_tol, ck[depth, c], cj[depth, c], depth, state, undo,
-                             tstar, cost)
+        tstar, cost = _place(
+            tables, n_srv, hard, beta, rel_tol, ck[depth, c], cj[depth, c], depth, state, undo, tstar, cost
+        )
         depth += 1
     scal[0], scal[1], scal[2] = upper, tstar, cost
     ints[0], ints[1] = depth, nodes
@@ -373,43 +448,105 @@ def _energy_to_go(packed: PackedScenario) -> np.ndarray:
 class _Search:
     """The search's state, kept between chunks of nodes (see :func:`_search`)."""
 
-    def __init__(self, scenario: Scenario, objective: Objective, upper: float, memo: bool, with_budgets: bool,
-                 priced: CompletionTables | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        objective: Objective,
+        upper: float,
+        memo: bool,
+        with_budgets: bool,
+        priced: CompletionTables | None = None,
+    ):
         p = self.packed = PackedScenario(scenario)
         k_tasks, m_max, locs = p.dur.shape
         ops, n_dev = int(p.nblk.sum()), len(scenario.devices)
         n_res = scenario.num_servers + n_dev
-        self.tables = (p.dur, p.trans, p.energy, p.ret, p.rel, p.dev, p.nblk, p.tau, p.task_tau, p.budget,
-                       _energy_to_go(p))
-        self.options = (scenario.num_servers, objective.kind == "hard", float(objective.beta), REL_TOL, memo,
-                        with_budgets)
-        self.state = (np.concatenate([p.free0, np.zeros(n_dev)]), np.zeros(k_tasks, np.int64),
-                      np.zeros(k_tasks, np.int64), p.rel.copy(), np.zeros(n_dev), np.zeros((k_tasks, m_max), np.int64),
-                      np.zeros((k_tasks, m_max)))
+        self.tables = (
+            p.dur,
+            p.trans,
+            p.energy,
+            p.ret,
+            p.rel,
+            p.dev,
+            p.nblk,
+            p.tau,
+            p.task_tau,
+            p.budget,
+            _energy_to_go(p),
+        )
+        self.options = (
+            scenario.num_servers,
+            objective.kind == "hard",
+            float(objective.beta),
+            REL_TOL,
+            memo,
+            with_budgets,
+        )
+        self.state = (
+            np.concatenate([p.free0, np.zeros(n_dev)]),
+            np.zeros(k_tasks, np.int64),
+            np.zeros(k_tasks, np.int64),
+            p.rel.copy(),
+            np.zeros(n_dev),
+            np.zeros((k_tasks, m_max), np.int64),
+            np.zeros((k_tasks, m_max)),
+        )
         self.best_found = (np.zeros((k_tasks, m_max), np.int64), np.zeros((k_tasks, m_max)))
         width = k_tasks * locs
-        self.stack = (np.zeros((ops + 1, width), np.int64), np.zeros((ops + 1, width), np.int64),
-                      np.zeros((ops + 1, width)), np.zeros(ops + 1, np.int64), np.zeros(ops + 1, np.int64),
-                      np.full(ops + 1, np.inf))
-        self.undo = (np.zeros(ops + 1), np.zeros(ops + 1), np.zeros(ops + 1, np.int64), np.zeros(ops + 1),
-                     np.zeros(ops + 1), np.zeros(ops + 1))
+        self.stack = (
+            np.zeros((ops + 1, width), np.int64),
+            np.zeros((ops + 1, width), np.int64),
+            np.zeros((ops + 1, width)),
+            np.zeros(ops + 1, np.int64),
+            np.zeros(ops + 1, np.int64),
+            np.full(ops + 1, np.inf),
+        )
+        self.undo = (
+            np.zeros(ops + 1),
+            np.zeros(ops + 1),
+            np.zeros(ops + 1, np.int64),
+            np.zeros(ops + 1),
+            np.zeros(ops + 1),
+            np.zeros(ops + 1),
+        )
         entry = 8 * (3 * k_tasks + n_res + n_dev + 3)
         # The table's slots: as many as MEMO_BYTES holds, fewer for a small search.
-        slots = 1 << (max(4, min(int(math.log2(max(16, MEMO_BYTES // (entry * _WAYS)))), 8 + ops // 2)) if memo
-                      else 4)
-        self.memo = (np.full((slots, _WAYS, k_tasks), -1, np.int64), np.zeros((slots, _WAYS)),
-                     np.zeros((slots, _WAYS)), np.zeros((slots, _WAYS, n_res)), np.zeros((slots, _WAYS, k_tasks)),
-                     np.zeros((slots, _WAYS, k_tasks), np.int64), np.zeros((slots, _WAYS, n_dev)),
-                     np.zeros(slots, np.int64))
+        slots = 1 << (max(4, min(int(math.log2(max(16, MEMO_BYTES // (entry * _WAYS)))), 8 + ops // 2)) if memo else 4)
+        self.memo = (
+            np.full((slots, _WAYS, k_tasks), -1, np.int64),
+            np.zeros((slots, _WAYS)),
+            np.zeros((slots, _WAYS)),
+            np.zeros((slots, _WAYS, n_res)),
+            np.zeros((slots, _WAYS, k_tasks)),
+            np.zeros((slots, _WAYS, k_tasks), np.int64),
+            np.zeros((slots, _WAYS, n_dev)),
+            np.zeros(slots, np.int64),
+        )
         self.scal = np.array([upper, -np.inf, 0.0])
         self.ints = np.zeros(6, np.int64)
-        self.priced = ((np.zeros((0, 0, 0, 1)), np.zeros(0, np.int64), np.zeros((0, 1)), 1, 1.0) if priced is None
-                       else priced.kernel_args())
+        self.priced = (
+            (np.zeros((0, 0, 0, 1)), np.zeros(0, np.int64), np.zeros((0, 1)), 1, 1.0)
+            if priced is None
+            else priced.kernel_args()
+        )
 
     def run(self, nodes: int) -> bool:
         """Search ``nodes`` more nodes; True when the search is finished."""
-        return bool(_search(self.tables, *self.options, int(nodes), self.state, self.best_found, self.stack,
-                            self.undo, self.memo, self.scal, self.ints, self.priced))
+        return bool(
+            _search(
+                self.tables,
+                *self.options,
+                int(nodes),
+                self.state,
+                self.best_found,
+                self.stack,
+                self.undo,
+                self.memo,
+                self.scal,
+                self.ints,
+                self.priced,
+            )
+        )
 
     @property
     def found(self) -> bool:
@@ -448,12 +585,23 @@ class _Search:
 def deadlines_may_bind(scenario: Scenario, upper: float, delay_low: list[float]) -> bool:
     """Whether some block deadline could bind in a solution of objective below ``upper`` (s): a
     block's delay is at most its task's, at most its cap (:func:`delay_caps`)."""
-    return any(math.isfinite(tau) and not tau > cap
-               for tab, cap in zip(scenario.tables, delay_caps(upper, delay_low)) for tau in tab.deadline)
+    return any(
+        math.isfinite(tau) and not tau > cap
+        for tab, cap in zip(scenario.tables, delay_caps(upper, delay_low))
+        for tau in tab.deadline
+    )
 
 
-def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
-                     memo: bool = True, incumbent: tuple | None = None, priced: bool = True) -> SolverOutput:
+def solve_shared_bnb(
+    scenario: Scenario,
+    objective: Objective,
+    *,
+    time_limit=None,
+    seed=None,
+    memo: bool = True,
+    incumbent: tuple | None = None,
+    priced: bool = True,
+) -> SolverOutput:
     """Solve ``scenario`` exactly by branch and bound in continuous time (see the module docstring).
 
     The first incumbent is the best of earliest-finish's and the local search's schedules and
@@ -467,15 +615,20 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
     start = exact_start(scenario, objective, time_limit, work=False)  # the work bound only if the search stops
     if isinstance(start, SolverOutput):
         return start
-    reserve = 0.0 if time_limit is None else (work_share(scenario) * float(time_limit)
-                                              + chain_lp_reserve(scenario, time_limit))
+    reserve = (
+        0.0
+        if time_limit is None
+        else (work_share(scenario) * float(time_limit) + chain_lp_reserve(scenario, time_limit))
+    )
     info: dict = {}
     if time.perf_counter() >= stop:
         return incumbent_output(start, info)
-    heuristic = solve_shared_local_search(scenario, objective, time_limit=max(0.0, (stop - time.perf_counter()) / 4)
-                                          if math.isfinite(stop) else None)
-    candidates: list = [start.incumbent] + ([] if heuristic.placement is None else
-                                            [(heuristic.placement, heuristic.start_s)])
+    heuristic = solve_shared_local_search(
+        scenario, objective, time_limit=max(0.0, (stop - time.perf_counter()) / 4) if math.isfinite(stop) else None
+    )
+    candidates: list = [start.incumbent] + (
+        [] if heuristic.placement is None else [(heuristic.placement, heuristic.start_s)]
+    )
     if incumbent is not None:
         if not isinstance(incumbent, (tuple, list)) or len(incumbent) != 2:
             raise ValueError(f"incumbent: must be a (placement, start_s or None) pair, got {incumbent!r}")
@@ -488,14 +641,20 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
     tables = None
     if priced and scenario.num_tasks in PRICED_TASKS and math.isfinite(upper):
         lp_begin = time.perf_counter()
-        tables = priced_completions(scenario, upper, start.delay_low, (placement, start_s),
-                                    None if time_limit is None else PRICED_SHARE * float(time_limit))
+        tables = priced_completions(
+            scenario,
+            upper,
+            start.delay_low,
+            (placement, start_s),
+            None if time_limit is None else PRICED_SHARE * float(time_limit),
+        )
         info["priced_s"] = time.perf_counter() - lp_begin
         if tables is not None:
             reserve = 0.0 if time_limit is None else work_share(scenario) * float(time_limit)
             info["priced_root_bound"] = tables.root_bound(scenario)
-    search = _Search(scenario, objective, upper * (1 + 1e-12) if math.isfinite(upper) else math.inf, memo, with_budgets,
-                     tables)
+    search = _Search(
+        scenario, objective, upper * (1 + 1e-12) if math.isfinite(upper) else math.inf, memo, with_budgets, tables
+    )
     finished = False
     while not finished and time.perf_counter() < stop - reserve:
         finished = search.run(CHUNK_NODES)
@@ -504,12 +663,20 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
     if search.found:
         placement, start_s, known = best_candidate(scenario, objective, [search.best(), (placement, start_s)])
     if finished and not search.found and not objective.feasible(known):
-        return SolverOutput(placement=None, proven_infeasible=exact, info=info) if exact else SolverOutput(
-            placement=placement, start_s=start_s, info=info)
+        return (
+            SolverOutput(placement=None, proven_infeasible=exact, info=info)
+            if exact
+            else SolverOutput(placement=placement, start_s=start_s, info=info)
+        )
     proven = finished and exact
     if not proven:  # the work LP in its share; the chain-schedule LP in what is left
-        start = with_work_bound(start, scenario, None if time_limit is None else max(0.1, min(
-            stop - time.perf_counter(), work_share(scenario) * float(time_limit))))
+        start = with_work_bound(
+            start,
+            scenario,
+            None
+            if time_limit is None
+            else max(0.1, min(stop - time.perf_counter(), work_share(scenario) * float(time_limit))),
+        )
     if tables is None:
         bound = reported_bound(start, scenario, objective, known, start.lower, proven, time_limit, begin)
     else:  # the chain-schedule LP was solved for the prices: its bound is known
@@ -517,9 +684,16 @@ def solve_shared_bnb(scenario: Scenario, objective: Objective, *, time_limit=Non
         bound = start.lower if lp_bound is None else max(start.lower, min(lp_bound, upper))
     if exact:
         bound = max(bound, objective.raw_value(known) if finished else search.open_bound())
-    proven, bound = vetted_answer("shared-bnb", proven, bound, known, objective, [start.known, known],
-                                  sum(start.bounds))
+    proven, bound = vetted_answer(
+        "shared-bnb", proven, bound, known, objective, [start.known, known], sum(start.bounds)
+    )
     if exact and objective.feasible(known):
         bound = min(bound, objective.raw_value(known))  # the open bound may carry the 1e-12 margin
-    return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not finished,
-                        lower_bound=bound, info=info)
+    return SolverOutput(
+        placement=placement,
+        start_s=start_s,
+        proven_optimal=proven,
+        timed_out=not finished,
+        lower_bound=bound,
+        info=info,
+    )

@@ -142,8 +142,25 @@ def span_price(wfine, r, s, span):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _cheapest_chain(nblk, span, link, first, last_dur, ret, rel, res, avail, wfine, fine, horizon,
-                    cost, back_i, back_s, last_value, last_start):  # pragma: no cover
+def _cheapest_chain(
+    nblk,
+    span,
+    link,
+    first,
+    last_dur,
+    ret,
+    rel,
+    res,
+    avail,
+    wfine,
+    fine,
+    horizon,
+    cost,
+    back_i,
+    back_s,
+    last_value,
+    last_start,
+):  # pragma: no cover
     """One task's cheapest columns at fine prices ``wfine`` (:func:`fine_prices`), chains on the
     fine grid, every block starting before fine slot ``horizon`` and ending by the grid's end:
     last_value[j] / last_start[j] the cheapest (cost plus price) and its last block's fine
@@ -219,8 +236,9 @@ class _Pricing:
         self.link = whole_slots(p.dur[:, :-1, :, None] + p.trans[:, 1:], self.fine)
         self.link = np.concatenate([np.zeros_like(self.link[:, :1]), self.link], axis=1)
         self.avail = np.concatenate([whole_slots(p.free0, self.fine), np.zeros(len(scenario.devices), np.int64)])
-        self.res = np.array([[j - 1 if j > 0 else n_srv + p.dev[k] for j in range(locs)]
-                             for k in range(k_tasks)], np.int64)
+        self.res = np.array(
+            [[j - 1 if j > 0 else n_srv + p.dev[k] for j in range(locs)] for k in range(k_tasks)], np.int64
+        )
         first = whole_slots(p.rel[:, None] + p.trans[:, 0, 0, :], self.fine)  # block 0's input on j
         self.first = np.maximum(first, self.avail[self.res])
         self.last_dur = np.array([p.dur[k, p.nblk[k] - 1] for k in range(k_tasks)])
@@ -231,8 +249,15 @@ class _Pricing:
         # one set of work arrays for each thread that prices: (cost, back_i, back_s, last_value, last_start)
         self.work: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(_PRICING_THREADS):
-            self.work.put((np.empty((m_max, locs, fine_horizon)), np.zeros((m_max, locs, fine_horizon), np.int64),
-                           np.zeros((m_max, locs, fine_horizon), np.int64), np.zeros(locs), np.zeros(locs, np.int64)))
+            self.work.put(
+                (
+                    np.empty((m_max, locs, fine_horizon)),
+                    np.zeros((m_max, locs, fine_horizon), np.int64),
+                    np.zeros((m_max, locs, fine_horizon), np.int64),
+                    np.zeros(locs),
+                    np.zeros(locs, np.int64),
+                )
+            )
 
     def cheapest(self, k: int, wfine: np.ndarray) -> list[tuple[float, list[tuple[int, int]]]]:
         """Task k's cheapest columns at fine prices ``wfine`` (:func:`fine_prices`), one for each
@@ -242,9 +267,25 @@ class _Pricing:
         work = self.work.get()  # a free set of work arrays: the kernel releases the GIL, so threads may share this
         try:
             cost, back_i, back_s, last_value, last_start = work
-            _cheapest_chain(int(p.nblk[k]), self.span[k], self.link[k], self.first[k], self.last_dur[k], p.ret[k],
-                            float(p.rel[k]), self.res[k], self.avail, wfine, self.fine, int(self.ends[k]), cost,
-                            back_i, back_s, last_value, last_start)
+            _cheapest_chain(
+                int(p.nblk[k]),
+                self.span[k],
+                self.link[k],
+                self.first[k],
+                self.last_dur[k],
+                p.ret[k],
+                float(p.rel[k]),
+                self.res[k],
+                self.avail,
+                wfine,
+                self.fine,
+                int(self.ends[k]),
+                cost,
+                back_i,
+                back_s,
+                last_value,
+                last_start,
+            )
             found = []
             for j_last in np.argsort(last_value):
                 if not math.isfinite(last_value[j_last]):
@@ -268,7 +309,7 @@ class _Pricing:
         rows, shares = [], []
         for m, (j, s) in enumerate(chain):
             first, share = taken_span((s + 1) * self.fine, s * self.fine + p.dur[k, m, j], self.grid)
-            share = share[:max(0, self.horizon - first)]  # float dust past the horizon: dropping it only relaxes
+            share = share[: max(0, self.horizon - first)]  # float dust past the horizon: dropping it only relaxes
             rows.append(self.res[k, j] * self.horizon + first + np.arange(share.size))
             shares.append(share)
         rows_at, merged = np.unique(np.concatenate(rows), return_inverse=True)  # blocks may share a slot
@@ -276,8 +317,10 @@ class _Pricing:
 
     def taken_down(self, placement, start_s) -> list[list[tuple[int, int]]] | None:
         """A continuous schedule's chains on the fine grid (None when one leaves the horizon)."""
-        chains = [[(int(j), int(whole_slots(s, self.fine))) for j, s in zip(row, starts)]
-                  for row, starts in zip(placement, start_s)]
+        chains = [
+            [(int(j), int(whole_slots(s, self.fine))) for j, s in zip(row, starts)]
+            for row, starts in zip(placement, start_s)
+        ]
         for k, chain in enumerate(chains):
             (j, s), m_last = chain[-1], len(chain) - 1
             if s * self.fine + self.packed.dur[k, m_last, j] > self.horizon * self.grid:
@@ -298,8 +341,13 @@ class _Master:
             self.highs = highspy.Highs()
         # primal simplex from the last basis; one thread, as every HiGHS run in partopt (HiGHS keeps
         # one scheduler per process, fixed by its first run: a later run asking another count fails)
-        for option, setting in (("output_flag", False), ("presolve", "off"), ("solver", "simplex"),
-                                ("simplex_strategy", 4), ("threads", 1)):
+        for option, setting in (
+            ("output_flag", False),
+            ("presolve", "off"),
+            ("solver", "simplex"),
+            ("simplex_strategy", 4),
+            ("threads", 1),
+        ):
             self.highs.setOptionValue(option, setting)
         none = np.array([], np.int32)
         self.highs.addRows(n_rows, np.full(n_rows, -highspy.kHighsInf), np.ones(n_rows), 0, none, none, np.array([]))
@@ -321,8 +369,9 @@ class _Master:
         return float(self.highs.getInfo().objective_function_value), np.asarray(self.highs.getSolution().row_dual)
 
 
-def _price(pricing: _Pricing, pool: ThreadPoolExecutor, w: np.ndarray, w_lp: np.ndarray, dual: np.ndarray | None
-           ) -> tuple[float, list] | None:
+def _price(
+    pricing: _Pricing, pool: ThreadPoolExecutor, w: np.ndarray, w_lp: np.ndarray, dual: np.ndarray | None
+) -> tuple[float, list] | None:
     """L(w), the Lagrangian bound at prices ``w`` (s), and the cheapest chains at ``w`` that have a
     negative reduced cost at the LP's prices (w_lp, and the convexity duals in ``dual``; every
     one when ``dual`` is None), the tasks priced on ``pool``'s threads; None when a task has no
@@ -349,8 +398,9 @@ def _grid_for(scenario: Scenario, upper: float, delay_low: list[float] | None, g
     return _Pricing(scenario, grid_s, int(math.floor(max(ends) / grid_s)) + 1, ends_s=ends)
 
 
-def _generate_columns(pricing: _Pricing, master: _Master, pool: ThreadPoolExecutor, upper: float, stop: float,
-                      max_iterations: int) -> tuple[float, np.ndarray, float, bool, int] | None:
+def _generate_columns(
+    pricing: _Pricing, master: _Master, pool: ThreadPoolExecutor, upper: float, stop: float, max_iterations: int
+) -> tuple[float, np.ndarray, float, bool, int] | None:
     """Column generation until the LP is solved, ``stop`` (perf_counter s) or ``max_iterations``:
     (best bound, its prices, the LP's last value, converged, iterations); None when a task has
     no chain on the grid."""
@@ -370,7 +420,7 @@ def _generate_columns(pricing: _Pricing, master: _Master, pool: ThreadPoolExecut
         if lp_value - best <= _CLOSE * abs(lp_value):  # the bound is the LP's optimum, within float dust
             converged = True
             break
-        w_lp = np.maximum(0.0, -dual[:master.n_rows]).reshape(center.shape)
+        w_lp = np.maximum(0.0, -dual[: master.n_rows]).reshape(center.shape)
         entering: list = []
         for alpha in (_SMOOTHING, 0.0):  # between the best prices and the LP's; the LP's if that finds nothing
             priced = _price(pricing, pool, alpha * center + (1.0 - alpha) * w_lp, w_lp, dual)
@@ -389,9 +439,16 @@ def _generate_columns(pricing: _Pricing, master: _Master, pool: ThreadPoolExecut
     return best, center, lp_value, converged, iterations
 
 
-def chain_lp_bound(scenario: Scenario, upper: float, delay_low: list[float] | None = None, *,
-                   grid_s: float = CHAIN_LP_GRID_S, time_limit: float | None = None, incumbent: tuple | None = None,
-                   max_iterations: int = 100_000) -> ChainLpBound | None:
+def chain_lp_bound(
+    scenario: Scenario,
+    upper: float,
+    delay_low: list[float] | None = None,
+    *,
+    grid_s: float = CHAIN_LP_GRID_S,
+    time_limit: float | None = None,
+    incumbent: tuple | None = None,
+    max_iterations: int = 100_000,
+) -> ChainLpBound | None:
     """The chain-schedule LP's bound of the module docstring, or None when it cannot be had
     (no finite ``upper``, HiGHS missing, or not one LP solved in time).
 
@@ -423,6 +480,14 @@ def chain_lp_bound(scenario: Scenario, upper: float, delay_low: list[float] | No
     if found is None:
         return None
     best, center, lp_value, converged, iterations = found
-    return ChainLpBound(bound_s=best, lp_s=lp_value, converged=converged, iterations=iterations,
-                      columns=master.columns, grid_s=grid_s, slots=horizon, seconds=time.perf_counter() - begin,
-                      prices=center)
+    return ChainLpBound(
+        bound_s=best,
+        lp_s=lp_value,
+        converged=converged,
+        iterations=iterations,
+        columns=master.columns,
+        grid_s=grid_s,
+        slots=horizon,
+        seconds=time.perf_counter() - begin,
+        prices=center,
+    )

@@ -50,9 +50,13 @@ class ChainSchedule:
     delay: float
 
 
-def earliest_finish_chain(tab: TaskTables, release_s: float, free: Sequence[float],
-                          keep_deadlines: bool = False, price: Sequence[float] | None = None
-                          ) -> ChainSchedule | None:
+def earliest_finish_chain(
+    tab: TaskTables,
+    release_s: float,
+    free: Sequence[float],
+    keep_deadlines: bool = False,
+    price: Sequence[float] | None = None,
+) -> ChainSchedule | None:
     """The earliest-finishing placement of one chain against resource free times ``free``
     (index 0: the task's device, 1..N: the servers).
 
@@ -80,8 +84,7 @@ def earliest_finish_chain(tab: TaskTables, release_s: float, free: Sequence[floa
                 if prev[i] == inf:
                     continue
                 end = max(prev[i] + tab.transfer[m][i][j], free[j]) + tab.duration[m][j]
-                if keep_deadlines and not f.within(end + (tab.return_s[j] if last else 0.0) - prev[i],
-                                                   tab.deadline[m]):
+                if keep_deadlines and not f.within(end + (tab.return_s[j] if last else 0.0) - prev[i], tab.deadline[m]):
                     continue
                 if end + before[i] < best:
                     best, arg, best_end = end + before[i], i, end
@@ -161,9 +164,11 @@ def delay_caps(upper: float, delay_low: Sequence[float]) -> list[float]:
     return [upper - (total - low) for low in delay_low]
 
 
-def best_candidate(scenario: Scenario, objective: Objective,
-                   candidates: Sequence[tuple[Sequence[Sequence[int]], Sequence[Sequence[float]] | None]]
-                   ) -> tuple[tuple, tuple | None, ScenarioEvaluation]:
+def best_candidate(
+    scenario: Scenario,
+    objective: Objective,
+    candidates: Sequence[tuple[Sequence[Sequence[int]], Sequence[Sequence[float]] | None]],
+) -> tuple[tuple, tuple | None, ScenarioEvaluation]:
     """The candidate (placement, start_s or None for FIFO) of least objective, ties to the first;
     an infeasible candidate is ranked by its raw value after every feasible one."""
     if not candidates:

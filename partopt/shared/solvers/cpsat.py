@@ -124,8 +124,14 @@ class _GridData:
 class _Model:
     """The CP-SAT model of the module docstring, built piece by piece."""
 
-    def __init__(self, scenario: Scenario, objective: Objective, data: _GridData, delay_low: list[float],
-                 delay_high: list[float] | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        objective: Objective,
+        data: _GridData,
+        delay_low: list[float],
+        delay_high: list[float] | None = None,
+    ):
         from ortools.sat.python import cp_model
 
         self.scenario, self.objective, self.data = scenario, objective, data
@@ -139,9 +145,12 @@ class _Model:
         self.excess: list = []
         self.intervals: dict = {}
         # A task's blocks all end within its release plus its largest possible delay (s).
-        self.latest = [data.horizon if delay_high is None or not math.isfinite(delay_high[k])
-                       else min(data.horizon, data.rel[k] + _up(delay_high[k], data.grid) + 1)
-                       for k in range(scenario.num_tasks)]
+        self.latest = [
+            data.horizon
+            if delay_high is None or not math.isfinite(delay_high[k])
+            else min(data.horizon, data.rel[k] + _up(delay_high[k], data.grid) + 1)
+            for k in range(scenario.num_tasks)
+        ]
         for k in range(scenario.num_tasks):
             for m in range(len(data.dur[k])):
                 self._block(k, m)
@@ -176,7 +185,8 @@ class _Model:
             for j in range(n_loc):
                 if d.trans[k][m][i][j] > 0:
                     cp.add(start >= self.end[k, m - 1] + d.trans[k][m][i][j]).only_enforce_if(
-                        [self.x[k, m - 1, i], lits[j]])
+                        [self.x[k, m - 1, i], lits[j]]
+                    )
 
     def _task(self, k: int, delay_low: float) -> None:
         """D_k (7) with its lower bound, and the deadlines (8) or their excesses."""
@@ -187,8 +197,14 @@ class _Model:
         d_k = cp.new_int_var(low, max(low, self.latest[k] - d.rel[k] + max(d.ret[k])), f"D[{k}]")
         cp.add(d_k == self.end[k, last] + back - d.rel[k])  # (7)
         self.delay.append(d_k)
-        limits = [(self.end[k, m] - (d.rel[k] if m == 0 else self.end[k, m - 1]) + (back if m == last else 0),
-                   self.scenario.tables[k].deadline[m], f"{k},{m}") for m in range(last + 1)]
+        limits = [
+            (
+                self.end[k, m] - (d.rel[k] if m == 0 else self.end[k, m - 1]) + (back if m == last else 0),
+                self.scenario.tables[k].deadline[m],
+                f"{k},{m}",
+            )
+            for m in range(last + 1)
+        ]
         task_deadline = self.scenario.tasks[k].deadline_s
         if task_deadline is not None:
             limits.append((d_k, task_deadline, f"{k}"))
@@ -222,8 +238,10 @@ class _Model:
     def solution(self, solver) -> tuple[list, list]:
         """The placement and the grid schedule (s) of the solver's best solution."""
         dur, g = self.data.dur, self.data.grid
-        placement = [[next(j for j in range(self.n_loc) if solver.value(self.x[k, m, j])) for m in range(len(dur[k]))]
-                     for k in range(len(dur))]
+        placement = [
+            [next(j for j in range(self.n_loc) if solver.value(self.x[k, m, j])) for m in range(len(dur[k]))]
+            for k in range(len(dur))
+        ]
         starts = [[solver.value(self.start[k, m]) * g for m in range(len(dur[k]))] for k in range(len(dur))]
         return placement, starts
 
@@ -234,8 +252,9 @@ def _check_grid(grid_s) -> float:
     return float(grid_s)
 
 
-def _configure(solver, time_left: float | None, workers: int | None, seed: int | None, log: bool,
-               params: dict | None) -> None:
+def _configure(
+    solver, time_left: float | None, workers: int | None, seed: int | None, log: bool, params: dict | None
+) -> None:
     sat = solver.parameters
     if time_left is not None:
         sat.max_time_in_seconds = time_left
@@ -256,11 +275,22 @@ def _configure(solver, time_left: float | None, workers: int | None, seed: int |
             raise ValueError(f"params: {key!r} cannot be set to {value!r} ({str(err).splitlines()[0]})") from None
 
 
-def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
-                       grid_s: float = DEFAULT_GRID_S, workers: int | None = None, hint: bool = True,
-                       symmetry: bool = False, task_bounds: bool = True, log: bool = False,
-                       params: dict | None = None, pair_bounds: bool = True,
-                       incumbent: tuple | None = None) -> SolverOutput:
+def solve_shared_cpsat(
+    scenario: Scenario,
+    objective: Objective,
+    *,
+    time_limit=None,
+    seed=None,
+    grid_s: float = DEFAULT_GRID_S,
+    workers: int | None = None,
+    hint: bool = True,
+    symmetry: bool = False,
+    task_bounds: bool = True,
+    log: bool = False,
+    params: dict | None = None,
+    pair_bounds: bool = True,
+    incumbent: tuple | None = None,
+) -> SolverOutput:
     """Solve ``scenario`` exactly with CP-SAT (see the module docstring for the model).
 
     grid_s: the time grid (s); workers: CP-SAT search workers (default: the cores);
@@ -302,21 +332,37 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
         model.add_hint(*_in_release_order(scenario, start.incumbent, groups))
 
     remaining = search_seconds(scenario, time_limit, begin)
-    info: dict[str, Any] = {"grid_s": g, "build_s": time.perf_counter() - begin,
-                            "beta_used": weight[1] / weight[0] or None}
+    info: dict[str, Any] = {
+        "grid_s": g,
+        "build_s": time.perf_counter() - begin,
+        "beta_used": weight[1] / weight[0] or None,
+    }
     if remaining is not None and remaining <= 0:
         return incumbent_output(start, info)
     candidates: list = [start.incumbent]
     bound_s = start.lower
     solver = cp_model.CpSolver()
     _configure(solver, remaining, workers, seed, log, params)
-    watch = _watch(objective.raw_value(start.known) if objective.feasible(start.known) else math.inf, bound_s,
-                   weight[0], g, grid_rounding_steps(scenario)) if is_watched() else None
+    watch = (
+        _watch(
+            objective.raw_value(start.known) if objective.feasible(start.known) else math.inf,
+            bound_s,
+            weight[0],
+            g,
+            grid_rounding_steps(scenario),
+        )
+        if is_watched()
+        else None
+    )
     if watch is not None:
         solver.best_bound_callback = watch.on_bound
     status = solver.solve(model.cp, watch)
-    info.update(termination=solver.status_name(status), solve_s=solver.wall_time,
-                branches=solver.num_branches, conflicts=solver.num_conflicts)
+    info.update(
+        termination=solver.status_name(status),
+        solve_s=solver.wall_time,
+        branches=solver.num_branches,
+        conflicts=solver.num_conflicts,
+    )
     if status == cp_model.INFEASIBLE and objective.feasible(start.known):
         # Rounding up to the grid can leave no grid solution (or none within the caps) when
         # deadlines bind to within a few grid steps; the incumbent is feasible in continuous
@@ -331,16 +377,24 @@ def solve_shared_cpsat(scenario: Scenario, objective: Objective, *, time_limit=N
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         found, grid_start = model.solution(solver)
         candidates = [(found, grid_start), (found, compact_schedule(scenario, found, grid_start))] + (
-            [] if proven else candidates)
+            [] if proven else candidates
+        )
         slack = grid_rounding_steps(scenario)
         bound_s = max(bound_s, (solver.best_objective_bound / weight[0] - slack) * g)
     placement, start_s, known = best_candidate(scenario, objective, candidates)
     slack_s = grid_rounding_steps(scenario) * g
-    proven, bound_s = vetted_answer("shared-cpsat", proven, bound_s, known, objective, [start.known, known],
-                                    sum(start.bounds), slack_s)
+    proven, bound_s = vetted_answer(
+        "shared-cpsat", proven, bound_s, known, objective, [start.known, known], sum(start.bounds), slack_s
+    )
     bound_s = reported_bound(start, scenario, objective, known, bound_s, proven, time_limit, begin)
-    return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
-                        lower_bound=bound_s, info=info)
+    return SolverOutput(
+        placement=placement,
+        start_s=start_s,
+        proven_optimal=proven,
+        timed_out=not proven,
+        lower_bound=bound_s,
+        info=info,
+    )
 
 
 def _watch(known: float, bound: float, weight: float, grid_s: float, slack: float):
@@ -384,8 +438,9 @@ def _pair_bounds(scenario: Scenario, objective: Objective, grid_s: float, budget
             break
         pair = scenario.replace(tasks=(scenario.tasks[a], scenario.tasks[b]))
         with watching(None):  # a pair's search is not the scenario's: the live line does not show it
-            res = solve_shared_cpsat(pair, objective, time_limit=min(left, 5.0), grid_s=grid_s, workers=1,
-                                     pair_bounds=False)
+            res = solve_shared_cpsat(
+                pair, objective, time_limit=min(left, 5.0), grid_s=grid_s, workers=1, pair_bounds=False
+            )
         if res.lower_bound is not None:
             out[a, b] = res.lower_bound
     return out
@@ -448,8 +503,10 @@ def _break_symmetry(model: "_Model", scenario: Scenario, caps: list[float]) -> l
         latest_end = max(scenario.tasks[k].release_s + caps[k] for k in members)
         if math.isfinite(tau) and not latest_end - scenario.tasks[members[0]].release_s <= 0.99 * tau:
             continue
-        need = {k: model.start[k, 0] - sum(d.trans[k][0][0][j] * model.x[k, 0, j] for j in range(model.n_loc))
-                for k in members}
+        need = {
+            k: model.start[k, 0] - sum(d.trans[k][0][0][j] * model.x[k, 0, j] for j in range(model.n_loc))
+            for k in members
+        }
         for a, b in itertools.pairwise(members):
             cp.add(need[a] <= need[b])
         ordered.append(members)
@@ -463,8 +520,10 @@ def _in_release_order(scenario: Scenario, solution: tuple, groups: list[list[int
     placement, start_s = [list(r) for r in solution[0]], [list(r) for r in solution[1]]
     for members in groups:
         tab = scenario.tables[members[0]]
-        rows = sorted(((start_s[k][0] - tab.transfer[0][0][placement[k][0]], placement[k], start_s[k])
-                       for k in members), key=lambda item: item[0])
+        rows = sorted(
+            ((start_s[k][0] - tab.transfer[0][0][placement[k][0]], placement[k], start_s[k]) for k in members),
+            key=lambda item: item[0],
+        )
         for k, (_, row, begin) in zip(members, rows):
             placement[k], start_s[k] = row, begin
     return placement, start_s

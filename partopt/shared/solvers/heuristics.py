@@ -104,16 +104,21 @@ def solve_as_if_alone(scenario: Scenario, objective: Objective, *, time_limit=No
     return SolverOutput(placement=placement)
 
 
-#: The local search's default effort: blocks scheduled per task, in all (with list schedules
-#: about 0.6 ms per task at K = 256 on one core, under FIFO dispatch about 6; see
-#: bench/results/shared_speed.md).
+#: The local search's default effort: blocks scheduled per task, in all (its time per task, with
+#: list schedules and under FIFO dispatch: bench/results/shared_speed.md).
 DISPATCHES_PER_TASK = 40_000
 
 
-def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
-                              max_evaluations: int | None = None,
-                              dispatches_per_task: int | None = DISPATCHES_PER_TASK, dispatch: str = "list"
-                              ) -> SolverOutput:
+def solve_shared_local_search(
+    scenario: Scenario,
+    objective: Objective,
+    *,
+    time_limit=None,
+    seed=None,
+    max_evaluations: int | None = None,
+    dispatches_per_task: int | None = DISPATCHES_PER_TASK,
+    dispatch: str = "list",
+) -> SolverOutput:
     """Single-block moves (see the module docstring), each placement priced as the list schedule
     of its tasks in release order (``dispatch="list"``, the default) or under FIFO dispatch
     (``"fifo"``: about seven times dearer per block; better on some suites, worse on others,
@@ -134,13 +139,26 @@ def solve_shared_local_search(scenario: Scenario, objective: Objective, *, time_
     if alone is not None:
         starts.append((alone, None))
     work = None if dispatches_per_task is None else dispatches_per_task * scenario.num_tasks
-    return local_search(scenario, objective, starts, time_limit, max_evaluations, work,
-                        release_order(scenario) if dispatch == "list" else None)
+    return local_search(
+        scenario,
+        objective,
+        starts,
+        time_limit,
+        max_evaluations,
+        work,
+        release_order(scenario) if dispatch == "list" else None,
+    )
 
 
-def local_search(scenario: Scenario, objective: Objective, starts: Sequence[tuple[list, list | None]],
-                 time_limit: float | None = None, max_evaluations: int | None = None,
-                 max_dispatched: int | None = None, order: Sequence[int] | None = None) -> SolverOutput:
+def local_search(
+    scenario: Scenario,
+    objective: Objective,
+    starts: Sequence[tuple[list, list | None]],
+    time_limit: float | None = None,
+    max_evaluations: int | None = None,
+    max_dispatched: int | None = None,
+    order: Sequence[int] | None = None,
+) -> SolverOutput:
     """Single-block moves, first improvement, from the best of ``starts`` ((placement, start
     times or None) pairs), until no move helps, ``max_evaluations`` placements are priced,
     ``max_dispatched`` blocks are scheduled in all or ``time_limit`` (s) passes (None: no such
@@ -172,8 +190,11 @@ def local_search(scenario: Scenario, objective: Objective, starts: Sequence[tupl
                 for loc in range(n + 1):
                     if loc == current[k, m]:
                         continue
-                    if (evaluations >= most_evaluations or scorer.dispatched >= most_dispatched
-                            or time.perf_counter() > deadline):
+                    if (
+                        evaluations >= most_evaluations
+                        or scorer.dispatched >= most_dispatched
+                        or time.perf_counter() > deadline
+                    ):
                         stopped = True
                         break
                     trial = key(scorer.score_move(k, m, loc))
@@ -188,8 +209,13 @@ def local_search(scenario: Scenario, objective: Objective, starts: Sequence[tupl
     found = scorer.rows(current)
     found_start = scorer.start_times() if isinstance(scorer, AppendScorer) else None
     # A start's own schedule can beat FIFO dispatch of any placement nearby: keep the better.
-    best_placement, best_start, _ = best_candidate(scenario, objective,
-                                                   [(found, found_start)] + [s for s in starts if s[1] is not None])
+    best_placement, best_start, _ = best_candidate(
+        scenario, objective, [(found, found_start)] + [s for s in starts if s[1] is not None]
+    )
     timed_out = stopped and time.perf_counter() > deadline
-    return SolverOutput(placement=best_placement, start_s=best_start, timed_out=timed_out,
-                        info={"evaluations": evaluations, "dispatched": scorer.dispatched})
+    return SolverOutput(
+        placement=best_placement,
+        start_s=best_start,
+        timed_out=timed_out,
+        info={"evaluations": evaluations, "dispatched": scorer.dispatched},
+    )

@@ -56,10 +56,17 @@ class _Milp:
         self.n_loc = scenario.num_servers + 1
         tables = scenario.tables
         self.avail = [0.0] + [s.available_s for s in scenario.servers]
-        serial = sum(max(tab.duration[m]) + max(max(r) for r in tab.transfer[m]) for tab in tables
-                     for m in range(len(tab.duration)))
-        self.big = (max(t.release_s for t in scenario.tasks) + max(self.avail) + 2 * serial
-                    + max(max(tab.return_s) for tab in tables))
+        serial = sum(
+            max(tab.duration[m]) + max(max(r) for r in tab.transfer[m])
+            for tab in tables
+            for m in range(len(tab.duration))
+        )
+        self.big = (
+            max(t.release_s for t in scenario.tasks)
+            + max(self.avail)
+            + 2 * serial
+            + max(max(tab.return_s) for tab in tables)
+        )
         self.mo = mathopt.Model(name="partopt-shared")
         self.x: dict = {}
         self.z: dict = {}
@@ -88,8 +95,9 @@ class _Milp:
         mo.add_linear_constraint(end == start + sum(tab.duration[m][j] * x[k, m, j] for j in range(n_loc)))  # (2)
         mo.add_linear_constraint(start >= sum(self.avail[j] * x[k, m, j] for j in range(1, n_loc)))
         if m == 0:  # (3)
-            mo.add_linear_constraint(start >= task.release_s + sum(tab.transfer[0][0][j] * x[k, 0, j]
-                                                                   for j in range(n_loc)))
+            mo.add_linear_constraint(
+                start >= task.release_s + sum(tab.transfer[0][0][j] * x[k, 0, j] for j in range(n_loc))
+            )
             return
         z = self.z
         for i in range(n_loc):
@@ -98,8 +106,11 @@ class _Milp:
         for i in range(n_loc):  # (1)
             mo.add_linear_constraint(sum(z[k, m, i, j] for j in range(n_loc)) == x[k, m - 1, i])
             mo.add_linear_constraint(sum(z[k, m, j, i] for j in range(n_loc)) == x[k, m, i])
-        mo.add_linear_constraint(start >= self.end[k, m - 1] + sum(
-            tab.transfer[m][i][j] * z[k, m, i, j] for i in range(n_loc) for j in range(n_loc)))  # (3)
+        mo.add_linear_constraint(
+            start
+            >= self.end[k, m - 1]
+            + sum(tab.transfer[m][i][j] * z[k, m, i, j] for i in range(n_loc) for j in range(n_loc))
+        )  # (3)
 
     def _task(self, k: int, delay_low: float) -> None:
         """(5) D_k with its lower bound; (6) deadlines or their excesses."""
@@ -109,8 +120,14 @@ class _Milp:
         d_k = mo.add_variable(lb=delay_low * (1 - 1e-9), ub=self.big, name=f"D[{k}]")
         mo.add_linear_constraint(d_k == self.end[k, last] + back - task.release_s)  # (5)
         self.delay.append(d_k)
-        limits = [(self.end[k, m] - (task.release_s if m == 0 else self.end[k, m - 1]) + (back if m == last else 0.0),
-                   tab.deadline[m], f"{k},{m}") for m in range(last + 1)]
+        limits = [
+            (
+                self.end[k, m] - (task.release_s if m == 0 else self.end[k, m - 1]) + (back if m == last else 0.0),
+                tab.deadline[m],
+                f"{k},{m}",
+            )
+            for m in range(last + 1)
+        ]
         if task.deadline_s is not None:
             limits.append((d_k, task.deadline_s, f"{k}"))
         for expr, tau, label in limits:  # (6)
@@ -128,7 +145,7 @@ class _Milp:
         tasks, x, big = self.scenario.tasks, self.x, self.big
         blocks = [(k, m) for k in range(len(tasks)) for m in range(len(self.scenario.tables[k].duration))]
         for a, u in enumerate(blocks):
-            for v in blocks[a + 1:]:
+            for v in blocks[a + 1 :]:
                 if u[0] == v[0]:
                     continue  # one task's blocks are ordered by its chain
                 shared = list(range(1, self.n_loc)) + ([0] if tasks[u[0]].device == tasks[v[0]].device else [])
@@ -150,21 +167,28 @@ class _Milp:
                     continue
                 energy = self.scenario.tables[k].energy
                 terms += [energy[0][0][j] * x[k, 0, j] for j in range(n_loc)]
-                terms += [energy[m][i][j] * z[k, m, i, j] for m in range(1, len(energy))
-                          for i in range(n_loc) for j in range(n_loc)]
+                terms += [
+                    energy[m][i][j] * z[k, m, i, j]
+                    for m in range(1, len(energy))
+                    for i in range(n_loc)
+                    for j in range(n_loc)
+                ]
             if terms:  # a device without tasks spends nothing
                 self.mo.add_linear_constraint(sum(terms) <= dev.energy_budget_j)
 
     def solution(self, values) -> tuple[list, list]:
         """The placement and the raw start times (s) of a MathOpt solution."""
         counts = self.scenario.block_counts
-        placement = [[max(range(self.n_loc), key=lambda j: values[self.x[k, m, j]]) for m in range(counts[k])]
-                     for k in range(len(counts))]
+        placement = [
+            [max(range(self.n_loc), key=lambda j: values[self.x[k, m, j]]) for m in range(counts[k])]
+            for k in range(len(counts))
+        ]
         return placement, [[values[self.start[k, m]] for m in range(counts[k])] for k in range(len(counts))]
 
 
-def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None,
-                      threads: int = 1) -> SolverOutput:
+def solve_shared_milp(
+    scenario: Scenario, objective: Objective, *, time_limit=None, seed=None, threads: int = 1
+) -> SolverOutput:
     """Solve ``scenario`` exactly with the disjunctive MILP (see the module docstring); threads: SCIP's."""
     from ortools.math_opt.python import mathopt
 
@@ -173,21 +197,31 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
     if isinstance(start, SolverOutput):
         return start
     model = _Milp(scenario, objective, start.delay_low)
-    hint = {model.x[k, m, j]: float(j == loc) for k, row in enumerate(start.incumbent[0])
-            for m, loc in enumerate(row) for j in range(model.n_loc)}
+    hint = {
+        model.x[k, m, j]: float(j == loc)
+        for k, row in enumerate(start.incumbent[0])
+        for m, loc in enumerate(row)
+        for j in range(model.n_loc)
+    }
     remaining = search_seconds(scenario, time_limit, begin)
     info: dict[str, Any] = {"backend": "scip", "build_s": time.perf_counter() - begin}
     if remaining is not None and remaining <= 0:
         return incumbent_output(start, info)
     candidates: list = [start.incumbent]
     params = mathopt.SolveParameters(
-        relative_gap_tolerance=0.0, absolute_gap_tolerance=0.0, threads=threads,
+        relative_gap_tolerance=0.0,
+        absolute_gap_tolerance=0.0,
+        threads=threads,
         random_seed=0 if seed is None else int(seed) % (2**31),
-        time_limit=None if remaining is None else datetime.timedelta(seconds=remaining))
+        time_limit=None if remaining is None else datetime.timedelta(seconds=remaining),
+    )
     params.gscip.real_params["numerics/feastol"] = 1e-9
-    result = mathopt.solve(model.mo, mathopt.SolverType.GSCIP, params=params,
-                           model_params=mathopt.ModelSolveParameters(
-                               solution_hints=[mathopt.SolutionHint(variable_values=hint)]))
+    result = mathopt.solve(
+        model.mo,
+        mathopt.SolverType.GSCIP,
+        params=params,
+        model_params=mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(variable_values=hint)]),
+    )
     reason = result.termination.reason
     reasons = mathopt.TerminationReason
     info.update(termination=reason.name, solve_s=result.solve_time().total_seconds())
@@ -200,8 +234,17 @@ def solve_shared_milp(scenario: Scenario, objective: Objective, *, time_limit=No
         found, raw = model.solution(result.variable_values())
         candidates = [(found, compact_schedule(scenario, found, raw))] + ([] if proven else candidates)
     placement, start_s, known = best_candidate(scenario, objective, candidates)
-    proven, bound = vetted_answer("shared-milp", proven, bound, known, objective, [start.known, known],
-                                  sum(start.bounds), 1e-6 * objective.raw_value(known))
+    proven, bound = vetted_answer(
+        "shared-milp",
+        proven,
+        bound,
+        known,
+        objective,
+        [start.known, known],
+        sum(start.bounds),
+        1e-6 * objective.raw_value(known),
+    )
     bound = reported_bound(start, scenario, objective, known, bound, proven, time_limit, begin)
-    return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
-                        lower_bound=bound, info=info)
+    return SolverOutput(
+        placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven, lower_bound=bound, info=info
+    )

@@ -50,8 +50,9 @@ def solve_shared_exact(scenario: Scenario, objective: Objective, *, time_limit=N
     first = None
     if k <= BNB_MAX_TASKS:
         share = bnb_share(k) if _bnb_is_exact(scenario, objective) else 0.5
-        first = solve_shared_bnb(scenario, objective, seed=seed,
-                                 time_limit=None if time_limit is None else share * float(time_limit))
+        first = solve_shared_bnb(
+            scenario, objective, seed=seed, time_limit=None if time_limit is None else share * float(time_limit)
+        )
         if first.proven_optimal or first.proven_infeasible:
             return _tagged(first, "shared-bnb")
     left = None if time_limit is None else max(0.5, float(time_limit) - (time.perf_counter() - begin))
@@ -64,22 +65,28 @@ def solve_shared_exact(scenario: Scenario, objective: Objective, *, time_limit=N
         return _tagged(second, "shared-cpsat")
     placement, start_s, best = best_candidate(scenario, objective, candidates)
     bounds = [b for b in (first.lower_bound, second.lower_bound) if b is not None and math.isfinite(b)]
-    bound = vetted_bound("shared-exact", max(bounds), best) if bounds and objective.feasible(best) else (
-        max(bounds) if bounds else None)
+    bound = (
+        vetted_bound("shared-exact", max(bounds), best)
+        if bounds and objective.feasible(best)
+        else (max(bounds) if bounds else None)
+    )
     # CP-SAT was given the branch and bound's schedule: its proof, if any, already stands against it.
     proven = second.proven_optimal
-    info = {"first": {"solver": "shared-bnb", **(first.info or {})},
-            "then": {"solver": "shared-cpsat", **(second.info or {})}, "proven_by": "shared-cpsat" if proven else None}
-    return SolverOutput(placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven,
-                        lower_bound=bound, info=info)
+    info = {
+        "first": {"solver": "shared-bnb", **(first.info or {})},
+        "then": {"solver": "shared-cpsat", **(second.info or {})},
+        "proven_by": "shared-cpsat" if proven else None,
+    }
+    return SolverOutput(
+        placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven, lower_bound=bound, info=info
+    )
 
 
 def _bnb_is_exact(scenario: Scenario, objective: Objective) -> bool:
     """Whether the branch and bound can prove anything here: not when a block deadline may bind
     below earliest-finish's objective. It then runs as a heuristic with half the time, CP-SAT
-    (exact on its grid with deadlines) from its schedule with the other half: on shared-mix-k8-v1
-    the branch and bound with 90% stood 14.6% above the best known on one scenario, CP-SAT alone
-    14.1% above it on another, whose best known the branch and bound had found."""
+    (exact on its grid with deadlines) from its schedule with the other half, as each alone
+    misses optima the other finds (shared-mix-k8-v1, bench/results/shared_suites.md)."""
     start = exact_start(scenario, objective, work=False)
     if isinstance(start, SolverOutput):
         return True  # proven infeasible at once: either member says so
@@ -89,7 +96,15 @@ def _bnb_is_exact(scenario: Scenario, objective: Objective) -> bool:
 
 def _tagged(output: SolverOutput, solver: str) -> SolverOutput:
     """``output`` with the portfolio member that gave it named in its info."""
-    return SolverOutput(placement=output.placement, start_s=output.start_s, proven_optimal=output.proven_optimal,
-                        proven_infeasible=output.proven_infeasible, timed_out=output.timed_out,
-                        lower_bound=output.lower_bound, info={**(output.info or {}), "proven_by" if (
-                            output.proven_optimal or output.proven_infeasible) else "answered_by": solver})
+    return SolverOutput(
+        placement=output.placement,
+        start_s=output.start_s,
+        proven_optimal=output.proven_optimal,
+        proven_infeasible=output.proven_infeasible,
+        timed_out=output.timed_out,
+        lower_bound=output.lower_bound,
+        info={
+            **(output.info or {}),
+            "proven_by" if (output.proven_optimal or output.proven_infeasible) else "answered_by": solver,
+        },
+    )

@@ -88,8 +88,9 @@ def _fill(value, nblk, dur, trans, ret, rel, res, wfine, fine, u0):  # pragma: n
 
 
 @numba.njit(cache=True, nogil=True)
-def priced_bound_kernel(value, u0, price_after, per_coarse, fine, trans, dev, nblk, n_srv, free, nxt, last_loc,
-                        last_end, tstar, cost):  # pragma: no cover
+def priced_bound_kernel(
+    value, u0, price_after, per_coarse, fine, trans, dev, nblk, n_srv, free, nxt, last_loc, last_end, tstar, cost
+):  # pragma: no cover
     """The node's bound of the module docstring (s)."""
     lb = cost
     locs, n_u = value.shape[2], value.shape[3] - 1
@@ -134,13 +135,30 @@ class CompletionTables:
         p = PackedScenario(scenario)
         free = np.concatenate([p.free0, np.zeros(len(scenario.devices))])
         none = np.zeros(p.nblk.size, np.int64)  # no block placed: each task's input on its device
-        return float(priced_bound_kernel(self.value, self.u0, self.price_after, self.per_coarse, self.fine_s,
-                                         p.trans, p.dev, p.nblk, scenario.num_servers, free, none, none.copy(),
-                                         p.rel.copy(), -np.inf, 0.0))
+        return float(
+            priced_bound_kernel(
+                self.value,
+                self.u0,
+                self.price_after,
+                self.per_coarse,
+                self.fine_s,
+                p.trans,
+                p.dev,
+                p.nblk,
+                scenario.num_servers,
+                free,
+                none,
+                none.copy(),
+                p.rel.copy(),
+                -np.inf,
+                0.0,
+            )
+        )
 
 
-def completion_tables(scenario: Scenario, prices: np.ndarray, coarse_s: float, caps: list[float],
-                      fine_s: float = FINE_GRID_S) -> CompletionTables:
+def completion_tables(
+    scenario: Scenario, prices: np.ndarray, coarse_s: float, caps: list[float], fine_s: float = FINE_GRID_S
+) -> CompletionTables:
     """The completion tables of ``scenario`` at slot ``prices`` (resources: the servers, then the
     devices' CPUs; slots of ``coarse_s``), each task's chains ending within its cap in ``caps`` (s);
     the fine grid divides the coarse one, coarser than ``fine_s`` if the tables would not fit."""
@@ -150,20 +168,31 @@ def completion_tables(scenario: Scenario, prices: np.ndarray, coarse_s: float, c
     per_coarse = points_per_slot(coarse_s, fine_s, k_tasks * m_max * locs, max(caps) / coarse_s + 2)
     fine_s = coarse_s / per_coarse
     wfine = fine_prices(prices, per_coarse)
-    price_after = wfine[:, -1:] - wfine[:, :prices.shape[1] * per_coarse + 1:per_coarse]  # slots c.. of r
+    price_after = wfine[:, -1:] - wfine[:, : prices.shape[1] * per_coarse + 1 : per_coarse]  # slots c.. of r
     u0 = np.floor(p.rel / fine_s).astype(np.int64)
     n_u = int(math.ceil(max(caps) / fine_s)) + 2
     value = np.full((k_tasks, m_max, locs, n_u + 1), np.inf)
     for k in range(k_tasks):
         res = np.array([j - 1 if j > 0 else n_srv + p.dev[k] for j in range(locs)], np.int64)
         n_k = min(n_u, int(math.ceil(caps[k] / fine_s)) + 2)
-        _fill(value[k, :, :, :n_k + 1], int(p.nblk[k]), p.dur[k], p.trans[k], p.ret[k], float(p.rel[k]), res,
-              wfine, float(fine_s), int(u0[k]))
+        _fill(
+            value[k, :, :, : n_k + 1],
+            int(p.nblk[k]),
+            p.dur[k],
+            p.trans[k],
+            p.ret[k],
+            float(p.rel[k]),
+            res,
+            wfine,
+            float(fine_s),
+            int(u0[k]),
+        )
     return CompletionTables(value, u0, price_after, per_coarse, float(fine_s))
 
 
-def priced_completions(scenario: Scenario, upper: float, delay_low: list[float], incumbent: tuple,
-                       time_limit: float | None) -> CompletionTables | None:
+def priced_completions(
+    scenario: Scenario, upper: float, delay_low: list[float], incumbent: tuple, time_limit: float | None
+) -> CompletionTables | None:
     """The completion tables at the chain-schedule LP's prices for schedules better than ``upper``
     (s), the LP solved on 1 ms slots within ``time_limit`` s from ``incumbent`` (placement,
     start_s); None when the LP gives no prices. ``lp_bound_s`` keeps the LP's own bound."""

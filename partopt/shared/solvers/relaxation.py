@@ -125,8 +125,9 @@ def _build(scenario: Scenario, edges: np.ndarray) -> tuple[_Lp, int]:
                 bounded = math.isfinite(ends[t])
                 lp.col_upper.append(min(1.0, (ends[t] - begin) / whole[j]) if bounded else 1.0)
                 lp.columns.append((k, j, int(t), float(begin)))
-                lp.entries += [(work, col, 1.0)] + [(row, col, begin + min(whole[v], whole[j]))
-                                                     for v, row in enumerate(delays)]
+                lp.entries += [(work, col, 1.0)] + [
+                    (row, col, begin + min(whole[v], whole[j])) for v, row in enumerate(delays)
+                ]
                 if bounded:
                     own = lp.row(("task", k, t), -math.inf, ends[t] - max(edges[t], task.release_s))
                     resource = ("device", task.device, t) if j == 0 else ("server", j, t)
@@ -209,8 +210,13 @@ def _solve(lp: _Lp, n_y: int, task_bounds: list[float], time_limit: float | None
     return bound if math.isfinite(bound) else None
 
 
-def work_bound(scenario: Scenario, task_bounds: list[float], span_s: float, buckets: int | None = None,
-               time_limit: float | None = None) -> float | None:
+def work_bound(
+    scenario: Scenario,
+    task_bounds: list[float],
+    span_s: float,
+    buckets: int | None = None,
+    time_limit: float | None = None,
+) -> float | None:
     """The LP bound of the module docstring (s), or None when it cannot be had (durations
     that are not one amount of work, HiGHS missing, or the LP not solved in time).
 
@@ -254,7 +260,7 @@ class WorkLp:
                         x[where[k, r, t]] += overlap / whole[r]
                     elif overlap > 0:
                         stray.append(f"task {k} block {m} works on {r} in bucket {t}, before the LP lets it")
-        x[self.n_y:] = delays
+        x[self.n_y :] = delays
         return x, stray
 
     def violations(self, x: np.ndarray, task_bounds: list[float], tol: float = 1e-9) -> list[str]:
@@ -270,8 +276,11 @@ class WorkLp:
         for c, (k, r, t, _) in enumerate(self.lp.columns):
             if not -tol <= x[c] <= self.lp.col_upper[c] + tol:
                 out.append(f"column y[{k}, {r}, {t}] = {x[c]!r} outside [0, {self.lp.col_upper[c]!r}]")
-        out += [f"D_{k} = {x[self.n_y + k]!r} below a_k = {a!r}" for k, a in enumerate(task_bounds)
-                if x[self.n_y + k] < a - tol]
+        out += [
+            f"D_{k} = {x[self.n_y + k]!r} below a_k = {a!r}"
+            for k, a in enumerate(task_bounds)
+            if x[self.n_y + k] < a - tol
+        ]
         return out
 
 

@@ -93,8 +93,16 @@ def vetted_bound(what: str, bound: float | None, known: ScenarioEvaluation) -> f
     return bound
 
 
-def vetted_answer(what: str, proven: bool, bound: float, chosen: ScenarioEvaluation, objective: Objective,
-                  in_hand: list[ScenarioEvaluation], fallback: float, tolerance_s: float = 0.0) -> tuple[bool, float]:
+def vetted_answer(
+    what: str,
+    proven: bool,
+    bound: float,
+    chosen: ScenarioEvaluation,
+    objective: Objective,
+    in_hand: list[ScenarioEvaluation],
+    fallback: float,
+    tolerance_s: float = 0.0,
+) -> tuple[bool, float]:
     """A model solver's claim (proven optimal, lower bound in s) checked against every schedule in
     hand (the incumbent, the hint, its own): a schedule better than a proven answer ``chosen`` by
     more than ``tolerance_s`` (the grid's rounding) refutes the proof, and a bound above a schedule
@@ -130,11 +138,16 @@ def with_incumbent(start: ExactStart, scenario: Scenario, objective: Objective, 
     if not isinstance(incumbent, (tuple, list)) or len(incumbent) != 2:
         raise ValueError(f"incumbent: must be a (placement, start_s or None) pair, got {incumbent!r}")
     known = evaluate_scenario(scenario, *incumbent)
-    if not objective.feasible(known) or (objective.feasible(start.known)
-                                         and objective.raw_value(known) >= objective.raw_value(start.known)):
+    if not objective.feasible(known) or (
+        objective.feasible(start.known) and objective.raw_value(known) >= objective.raw_value(start.known)
+    ):
         return start
-    return dataclasses.replace(start, incumbent=(list(known.placement), list(known.start_s)), known=known,
-                               work_bound=vetted_bound("the work relaxation", start.work_bound, known))
+    return dataclasses.replace(
+        start,
+        incumbent=(list(known.placement), list(known.start_s)),
+        known=known,
+        work_bound=vetted_bound("the work relaxation", start.work_bound, known),
+    )
 
 
 def chain_lp_reserve(scenario: Scenario, time_limit: float | None) -> float:
@@ -153,8 +166,16 @@ def search_seconds(scenario: Scenario, time_limit: float | None, begin: float) -
     return time_limit - (time.perf_counter() - begin) - chain_lp_reserve(scenario, time_limit)
 
 
-def reported_bound(start: ExactStart, scenario: Scenario, objective: Objective, known: ScenarioEvaluation,
-                   bound: float, proven: bool, time_limit: float | None, begin: float) -> float:
+def reported_bound(
+    start: ExactStart,
+    scenario: Scenario,
+    objective: Objective,
+    known: ScenarioEvaluation,
+    bound: float,
+    proven: bool,
+    time_limit: float | None,
+    begin: float,
+) -> float:
     """The bound an exact solver reports (s): its own ``bound``, raised, when the search did not
     prove ``known`` (the best schedule found) optimal and K >= :data:`CHAIN_LP_MIN_TASKS`, by the
     chain-schedule LP's bound below ``known``'s objective, solved in what is left of
@@ -163,14 +184,16 @@ def reported_bound(start: ExactStart, scenario: Scenario, objective: Objective, 
         return bound
     upper = objective.raw_value(known)
     left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - begin))
-    found = chain_lp_bound(scenario, upper, start.delay_low, time_limit=left,
-                           incumbent=(known.placement, known.start_s))
+    found = chain_lp_bound(
+        scenario, upper, start.delay_low, time_limit=left, incumbent=(known.placement, known.start_s)
+    )
     lp_bound = None if found is None else vetted_bound("the chain-schedule LP", found.bound_s, known)
     return bound if lp_bound is None else max(bound, min(lp_bound, upper))
 
 
-def exact_start(scenario: Scenario, objective: Objective, time_limit: float | None = None,
-                work: bool = True) -> ExactStart | SolverOutput:
+def exact_start(
+    scenario: Scenario, objective: Objective, time_limit: float | None = None, work: bool = True
+) -> ExactStart | SolverOutput:
     """The :class:`ExactStart` of ``scenario``, or the proof of infeasibility when some task has
     no feasible placement even alone (under "hard" its deadlines and its device's budget, under
     "penalty" the budget, which binds under both). With ``work``, the work relaxation's bound
@@ -178,8 +201,9 @@ def exact_start(scenario: Scenario, objective: Objective, time_limit: float | No
     hard = objective.kind == "hard"
     bounds = task_lower_bounds(scenario, objective)
     if any(math.isinf(b) for b in bounds):
-        return SolverOutput(placement=None, proven_infeasible=True,
-                            info={"reason": "a task has no feasible placement even alone"})
+        return SolverOutput(
+            placement=None, proven_infeasible=True, info={"reason": "a task has no feasible placement even alone"}
+        )
     delay_low = bounds if hard else task_lower_bounds(scenario, Objective("penalty", 0.0))  # on D_k alone
     incumbent = earliest_finish_schedule(scenario, keep_deadlines=hard)
     start = ExactStart(bounds, delay_low, incumbent, evaluate_scenario(scenario, *incumbent))
@@ -191,6 +215,10 @@ def exact_start(scenario: Scenario, objective: Objective, time_limit: float | No
 def incumbent_output(start: ExactStart, info: dict) -> SolverOutput:
     """The incumbent, not proven: the answer when the time limit passed while the model was built
     (or when ``info["termination"]`` says why else)."""
-    return SolverOutput(placement=start.known.placement, start_s=start.known.start_s, timed_out=True,
-                        lower_bound=start.lower,
-                        info={"termination": "time limit reached while building the model", **info})
+    return SolverOutput(
+        placement=start.known.placement,
+        start_s=start.known.start_s,
+        timed_out=True,
+        lower_bound=start.lower,
+        info={"termination": "time limit reached while building the model", **info},
+    )
