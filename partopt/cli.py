@@ -583,14 +583,9 @@ def cmd_list(args) -> int:
 
 
 def cmd_train(args) -> int:
-    import importlib.util
+    from partopt.registry import require
 
-    absent = [pkg for pkg in ("torch", "gymnasium") if importlib.util.find_spec(pkg) is None]
-    if absent:  # the install hint, before anything imports them
-        raise ImportError(
-            f"partopt train needs torch and gymnasium (missing: {', '.join(absent)}); "
-            'install them with pip install "partopt[learned]"'
-        )
+    require(("torch", "gymnasium"), "partopt train")  # the install hint, before anything imports them
     from partopt.learned.cli import train_main
 
     return train_main(args)

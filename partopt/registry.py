@@ -231,6 +231,21 @@ def solver_spec(name: str) -> SolverSpec:
     return _REGISTRY[name]
 
 
+def install_hint(what: str, needs: tuple[str, ...], missing: str) -> str:
+    """ "``what`` needs ``needs`` (missing: ...); install it with ...", naming the extra that has them."""
+    extra = EXTRAS.get(needs[0] if needs else missing)
+    command = f'pip install "partopt[{extra}]"' if extra else f"pip install {missing}"
+    return f"{what} needs {', '.join(needs) or missing} (missing: {missing}); install it with {command}"
+
+
+def require(packages: tuple[str, ...], what: str) -> None:
+    """Refuse, with the install hint, when a package ``what`` needs is not installed (checked
+    without importing it)."""
+    absent = [pkg for pkg in packages if importlib.util.find_spec(pkg) is None]
+    if absent:
+        raise ImportError(install_hint(what, packages, absent[0]))
+
+
 def get_solver(name: str) -> Callable:
     """The solver callable of ``name``, importing its module on first use."""
     spec = solver_spec(name)
@@ -240,20 +255,11 @@ def get_solver(name: str) -> Callable:
         fn = spec.target
     else:
         module, attr = spec.target.split(":")
+        require(spec.requires, f"solver {name!r}")  # a solver may import them only when it runs
         try:
-            # A solver may import its packages only when it runs: check them now, on every path.
-            absent = [pkg for pkg in spec.requires if importlib.util.find_spec(pkg) is None]
-            if absent:
-                raise ModuleNotFoundError(f"No module named {absent[0]!r}", name=absent[0])
             fn = getattr(importlib.import_module(module), attr)
         except ModuleNotFoundError as error:
-            missing = error.name or "a dependency"
-            needs = ", ".join(spec.requires) or missing
-            extra = EXTRAS.get(spec.requires[0]) if spec.requires else None
-            command = f'pip install "partopt[{extra}]"' if extra else f"pip install {missing}"
-            raise ImportError(
-                f"solver {name!r} needs {needs} (missing: {missing}); install it with {command}"
-            ) from error
+            raise ImportError(install_hint(f"solver {name!r}", spec.requires, error.name or "a dependency")) from error
     _LOADED[name] = fn
     return fn
 

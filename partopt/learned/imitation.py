@@ -40,7 +40,7 @@ from partopt.generation import training_instances
 from partopt.learned.features import encode_batch
 from partopt.learned.nets import MultiHeadNet, build_net, count_parameters, net_spec
 from partopt.learned.policy import read_checkpoint, save_checkpoint
-from partopt.learned.runtime import write_curve
+from partopt.learned.runtime import check_setting, write_curve
 from partopt.objective import Objective
 from partopt.progress import Progress
 
@@ -257,11 +257,7 @@ def _fast_forward(sched, epochs: int) -> None:
 def _check_run(**settings) -> None:
     """Refuse a count (epochs, batch) that is not an int >= 1, or a rate or period that is not > 0."""
     for name, value in settings.items():
-        if name in ("epochs", "batch"):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: must be an int >= 1, got {value!r}")
-        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value != value:
-            raise ValueError(f"{name}: must be a number > 0, got {value!r}")
+        check_setting(name, value, "int" if name in ("epochs", "batch") else "float")
 
 
 def _run_record(net: nn.Module, rows: list[dict], **settings) -> dict:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from partopt.execution import usable_cores
+from partopt.fields import number_field
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,16 +69,9 @@ def check_setting(name: str, value: Any, kind: str) -> None:
         low = 0 if name in _ZERO_OK else 1
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name}: must be an int >= {low}, got {value!r}")
-    elif kind.startswith("float"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"{name}: must be a finite number, got {value!r}")
-        if value < 0 or (name in _POSITIVE and value == 0) or (name in _AT_MOST_ONE and value > 1):
-            bounds = (
-                ("in (0, 1]" if name in _POSITIVE else "in [0, 1]")
-                if name in _AT_MOST_ONE
-                else ("> 0" if name in _POSITIVE else ">= 0")
-            )
-            raise ValueError(f"{name}: must be {bounds}, got {value!r}")
+    elif kind.startswith("float"):  # the readers' number checker: finite, in range, named
+        lower = "positive" if name in _POSITIVE else "nonneg"
+        number_field(value, name, lower=lower, upper=1.0 if name in _AT_MOST_ONE else math.inf)
     elif kind == "tuple" and not (
         isinstance(value, (tuple, list))
         and value

@@ -341,3 +341,22 @@ def test_lagrangian_bound_is_valid_for_any_multipliers():
         y = rng.normal(0, 0.5, len(work.lp.row_lower))
         assert lagrangian_bound(work.lp, work.n_y, start.delay_low, y) <= ev.total_delay + 1e-9
     assert math.isfinite(lagrangian_bound(work.lp, work.n_y, start.delay_low, np.zeros(len(work.lp.row_lower))))
+
+
+@pytest.mark.parametrize("name", ["k6-false-optimum", "k8-bnb-timeout-bound", "k12-false-optimum"])
+def test_live_bounds_on_the_counterexamples_stay_below_their_optimum(name):
+    """On the counterexamples where a false optimum was once claimed, what the exact search
+    reports while it runs (the CLI's live line) never has a bound above the case's optimal
+    schedule, nor an incumbent below it."""
+    from partopt.progress import watching
+
+    sc = partopt.read(CASES / f"{name}.scenario.json")
+    sol = partopt.read(CASES / f"{name}-optimum.solution.json")
+    optimum = partopt.evaluate(sc, sol.placement, sol.start_s).total_delay
+    seen: list[tuple[str, float, float]] = []
+    with watching(lambda solver, incumbent, bound: seen.append((solver, incumbent, bound))):
+        partopt.solve(sc, time_limit=3)
+    assert seen
+    for solver, incumbent, bound in seen:
+        assert bound <= optimum * (1 + 1e-9), (solver, bound, optimum)
+        assert incumbent >= optimum * (1 - 1e-9), (solver, incumbent, optimum)
