@@ -134,6 +134,13 @@ _builtin(
     problem="scenario",
 )
 _builtin(
+    "shared-order-search",
+    f"{_E}.orders:solve_shared_order_search",
+    "heuristic",
+    "shared edge: block order and placement changed together (record-to-record travel), from the local search",
+    problem="scenario",
+)
+_builtin(
     "as-if-alone",
     f"{_E}.heuristics:solve_as_if_alone",
     "heuristic",

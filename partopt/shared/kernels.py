@@ -655,3 +655,86 @@ class AppendScorer(_MoveScorer):
     def start_times(self) -> list[list[float]]:
         """The start times (s) of the last traced placement."""
         return self.rows(self.start)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sequence_run(
+    dur, trans, ret, rel, dev, nblk, tau, task_tau, energy, budget, free0, sequence, placement, rel_tol, start
+):  # pragma: no cover
+    """The semi-active schedule of a block sequence: ``sequence`` holds every task index once per
+    block, its j-th occurrence of k standing for block j of k; each block, in sequence order, starts
+    at the later of its input's arrival and its resource's free time. Returns the summary."""
+    k_tasks = nblk.size
+    n_srv = free0.size
+    free = np.empty(n_srv + budget.size)
+    free[:n_srv] = free0
+    free[n_srv:] = 0.0
+    spent = np.zeros(budget.size)
+    nxt = np.zeros(k_tasks, dtype=np.int64)
+    prev_loc = np.zeros(k_tasks, dtype=np.int64)
+    prev_end = rel.copy()
+    total, psi, deadlines_ok = 0.0, 0.0, True
+    for idx in range(sequence.size):
+        k = sequence[idx]
+        m = nxt[k]
+        nxt[k] = m + 1
+        loc = placement[k, m]
+        res = n_srv + dev[k] if loc == 0 else loc - 1
+        begin = max(prev_end[k] + trans[k, m, prev_loc[k], loc], free[res])
+        end = begin + dur[k, m, loc]
+        start[k, m] = begin
+        last = m == nblk[k] - 1
+        block = end - prev_end[k] + (ret[k, loc] if last else 0.0)
+        psi += max(block - tau[k, m], 0.0)
+        deadlines_ok = deadlines_ok and block <= tau[k, m] * (1.0 + rel_tol)
+        spent[dev[k]] += energy[k, m, 0 if m == 0 else placement[k, m - 1], loc]
+        free[res] = end
+        prev_loc[k], prev_end[k] = loc, end
+        if last:
+            d_k = end + ret[k, loc] - rel[k]
+            total += d_k
+            psi += max(d_k - task_tau[k], 0.0)
+            deadlines_ok = deadlines_ok and d_k <= task_tau[k] * (1.0 + rel_tol)
+    return deadlines_ok, _budgets_kept(spent, budget, rel_tol), total, psi
+
+
+class SequenceScorer(PackedScenario):
+    """Prices (block sequence, placement) pairs as semi-active schedules in compiled code, for the
+    order-changing search (:mod:`partopt.shared.solvers.orders`): a sequence lists every task
+    index once per block (block j of task k where k occurs for the j-th time), so that every
+    sequence is a valid order and every semi-active schedule has one (its blocks by start
+    time). :meth:`score` gives the :class:`partopt.shared.evaluation.ScheduleSummary`
+    :func:`partopt.shared.evaluation.evaluate_scenario` reports for the schedule (a test checks
+    it) and keeps the start times (s) in ``start``."""
+
+    def __init__(self, scenario):
+        super().__init__(scenario)
+        self.start = np.zeros(self.placement.shape)
+        self.dispatched = 0  #: blocks scheduled by every call so far: the work done
+
+    def sequence_of(self, start_s) -> np.ndarray:
+        """The sequence of a schedule: its blocks by (start time (s), task, block)."""
+        blocks = sorted((float(s), k, m) for k, row in enumerate(start_s) for m, s in enumerate(row))
+        return np.array([k for _, k, _ in blocks], dtype=np.int64)
+
+    def score(self, sequence: np.ndarray, packed: np.ndarray) -> ScheduleSummary:
+        """The summary of ``sequence`` with the packed placement (start times into ``start``)."""
+        ok, kept, total, psi = _sequence_run(
+            self.dur,
+            self.trans,
+            self.ret,
+            self.rel,
+            self.dev,
+            self.nblk,
+            self.tau,
+            self.task_tau,
+            self.energy,
+            self.budget,
+            self.free0,
+            sequence,
+            packed,
+            REL_TOL,
+            self.start,
+        )
+        self.dispatched += sequence.size
+        return ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))

@@ -15,8 +15,9 @@ so starts never decrease along a path. Every semi-active schedule (each block as
 as its resource order and its input allow) is a path, its blocks taken by start time;
 for a regular objective (sum of delays, task deadlines' excess) one of them is optimal.
 Children are tried earliest end first, or with priced completions (below) least priced
-bound first; the search starts with the best heuristic schedule (local search from
-earliest-finish) as its incumbent.
+bound first; the search starts with the best heuristic schedule (the order search of
+:mod:`partopt.shared.solvers.orders`, from the local search, from earliest-finish) as its
+incumbent.
 
 **Bound.** The finished tasks' cost plus, for every unfinished task, the earliest finish
 of its remaining chain alone against the resources' free times, no block starting
@@ -74,7 +75,7 @@ from partopt.progress import is_watched, report_search
 from partopt.result import SolverOutput
 from partopt.shared.kernels import PackedScenario
 from partopt.shared.solvers.common import best_candidate, delay_caps
-from partopt.shared.solvers.heuristics import solve_shared_local_search
+from partopt.shared.solvers.orders import solve_shared_order_search
 from partopt.shared.solvers.priced import (
     PRICED_SHARE,
     PRICED_TASKS,
@@ -604,7 +605,8 @@ def solve_shared_bnb(
 ) -> SolverOutput:
     """Solve ``scenario`` exactly by branch and bound in continuous time (see the module docstring).
 
-    The first incumbent is the best of earliest-finish's and the local search's schedules and
+    The first incumbent is the best of earliest-finish's and the order search's schedules (seed
+    ``seed``, 0 when None; the order search starts from the local search) and
     ``incumbent``, a known solution (placement, start_s or None for FIFO dispatch), e.g. another
     solver's: the better it is, the less there is to search. memo: the dominance table (on by
     default; off only to check that it changes no answer). priced: the priced bound of
@@ -623,8 +625,11 @@ def solve_shared_bnb(
     info: dict = {}
     if time.perf_counter() >= stop:
         return incumbent_output(start, info)
-    heuristic = solve_shared_local_search(
-        scenario, objective, time_limit=max(0.0, (stop - time.perf_counter()) / 4) if math.isfinite(stop) else None
+    heuristic = solve_shared_order_search(
+        scenario,
+        objective,
+        time_limit=max(0.0, (stop - time.perf_counter()) / 4) if math.isfinite(stop) else None,
+        seed=0 if seed is None else seed,
     )
     candidates: list = [start.incumbent] + (
         [] if heuristic.placement is None else [(heuristic.placement, heuristic.start_s)]

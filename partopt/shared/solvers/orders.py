@@ -1,0 +1,162 @@
+"""``shared-order-search``: a search that changes the order of the blocks on every resource as
+well as their placement.
+
+The list schedules of earliest-finish and of the local search keep one order of tasks for every
+resource (release order), which the optimum often breaks: on ``shared-k8-v1`` the local search
+ends where earliest-finish starts. Here a schedule is a *block sequence* with a placement
+(:class:`partopt.shared.kernels.SequenceScorer`): the sequence lists every task once per block,
+and each block, in sequence order, starts as soon as its input has arrived and its resource is
+free. Every sequence is valid and every semi-active schedule (so an optimal one) has a sequence,
+its blocks by start time; the search space is complete.
+
+The search draws two moves at
+random: one block to another location, or one entry of the sequence shifted by up to a window
+of positions (which reorders blocks on their resources). It is record-to-record travel (Dueck,
+1993): a candidate is accepted when it breaks no more than the best schedule found (deadlines
+or budgets) and its objective is at most a deviation above the best's, the deviation falling
+to zero :data:`CYCLES` times over the budget. It starts from the best of
+earliest-finish's schedule, the local search's and any ``starts`` given (e.g. a learned
+dispatcher's), the best turned into its sequence (whose decoding starts no block later); the
+answer is the best of the search's schedule and the starts. It stops after
+``moves_per_task`` moves per task (a budget of work, so the answer is the same on every machine for a seed), or
+at ``time_limit``. The answer is priced by :func:`partopt.evaluate` with its start times.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from partopt.result import SolverOutput
+from partopt.shared.solvers.common import best_candidate
+from partopt.shared.solvers.heuristics import solve_shared_local_search
+
+if TYPE_CHECKING:
+    from partopt.objective import Objective
+    from partopt.shared.model import Scenario
+
+__all__ = ["CYCLES", "DEVIATION", "MOVES_PER_TASK", "order_search", "shifted", "solve_shared_order_search"]
+
+#: Record-to-record travel's first deviation: a candidate is accepted when its objective is at
+#: most this fraction of the mean task's share above the best found (scale-free in K); the
+#: deviation falls linearly to zero over each cycle.
+DEVIATION = 0.2
+#: The deviation falls to zero this many times over the budget (each cycle a new walk from
+#: where the last ended, near the best).
+CYCLES = 5
+#: The default effort: moves tried per task.
+MOVES_PER_TASK = 5_000
+
+
+def shifted(sequence: np.ndarray, i: int, j: int) -> np.ndarray:
+    """A copy of ``sequence`` with its entry at position i moved to position j."""
+    return np.insert(np.delete(sequence, i), j, sequence[i])
+
+
+def _accepted(trial: tuple[bool, float], best: tuple[bool, float], deviation: float) -> bool:
+    """Record-to-record acceptance of ``trial`` against ``best`` ((broken, objective) keys)."""
+    if trial[0] != best[0]:
+        return trial[0] < best[0]
+    return trial[1] <= best[1] + deviation * abs(best[1])
+
+
+def solve_shared_order_search(
+    scenario: Scenario,
+    objective: Objective,
+    *,
+    time_limit=None,
+    seed=None,
+    moves_per_task: int | None = MOVES_PER_TASK,
+    starts: Sequence[tuple[list, list]] = (),
+) -> SolverOutput:
+    """Block order and placement by record-to-record travel (see the module docstring), from
+    the local search's schedule (itself no worse than earliest-finish's) and ``starts``
+    ((placement, start times (s)) pairs). moves_per_task: moves tried per task (None: until
+    ``time_limit``, which must then be given); seed: the moves' random stream."""
+    if moves_per_task is not None and (
+        isinstance(moves_per_task, bool) or not isinstance(moves_per_task, int) or moves_per_task < 1
+    ):
+        raise ValueError(f"moves_per_task: must be an int >= 1 or None, got {moves_per_task!r}")
+    if moves_per_task is None and time_limit is None:
+        raise ValueError("moves_per_task: None needs a time_limit, or the search never stops")
+    begin = time.perf_counter()
+    first = solve_shared_local_search(
+        scenario, objective, time_limit=None if time_limit is None else float(time_limit) / 4
+    )
+    schedules = [(first.placement, first.start_s)] if first.placement is not None else []
+    for pair in starts:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2 or pair[1] is None:
+            raise ValueError(f"starts: each must be a (placement, start_s) pair, got {pair!r}")
+        schedules.append((pair[0], pair[1]))
+    left = None if time_limit is None else max(0.0, float(time_limit) - (time.perf_counter() - begin))
+    moves = None if moves_per_task is None else moves_per_task * scenario.num_tasks
+    return order_search(scenario, objective, schedules, left, moves, seed)
+
+
+def order_search(
+    scenario: Scenario,
+    objective: Objective,
+    starts: Sequence[tuple[Any, Any]],
+    time_limit: float | None = None,
+    max_moves: int | None = None,
+    seed: int | None = None,
+) -> SolverOutput:
+    """Record-to-record travel over (block sequence, placement) from the best of ``starts``
+    ((placement, start times (s)) pairs), for ``max_moves`` moves or ``time_limit`` s (None: no
+    such limit)."""
+    from partopt.shared.kernels import SequenceScorer  # Numba loads on first use
+
+    placement0, start0, _ = best_candidate(scenario, objective, list(starts))
+    scorer = SequenceScorer(scenario)
+    sequence = scorer.sequence_of(start0)
+    packed = scorer.packed(placement0)
+
+    def key(summary) -> tuple[bool, float]:
+        return (not objective.feasible(summary), objective.raw_value(summary))
+
+    best = key(scorer.score(sequence, packed))
+    best_sequence, best_packed = sequence, packed  # never changed in place: each move copies
+    rng = np.random.default_rng(seed)
+    locations, size = scenario.num_servers + 1, sequence.size
+    window = min(size - 1, 4 * locations)
+    owners = np.repeat(np.arange(scenario.num_tasks), scorer.nblk)
+    blocks = np.concatenate([np.arange(m) for m in scorer.nblk])
+    begin = time.perf_counter()
+    deadline = math.inf if time_limit is None else begin + time_limit
+    most = math.inf if max_moves is None else max_moves
+    moves, timed_out = 0, False
+    while moves < most:
+        if moves % 64 == 0 and time.perf_counter() > deadline:
+            timed_out = True
+            break
+        moves += 1
+        moved_sequence, moved_packed = sequence, packed
+        if window < 1 or rng.random() < 0.5:  # one block to another location
+            b = int(rng.integers(size))
+            k, m = int(owners[b]), int(blocks[b])
+            moved_packed = packed.copy()
+            moved_packed[k, m] = (packed[k, m] + 1 + int(rng.integers(locations - 1))) % locations
+        else:  # one sequence entry shifted
+            i = int(rng.integers(size))
+            j = min(size - 1, max(0, i + int(rng.integers(-window, window + 1))))
+            if sequence[i] == sequence[j]:
+                continue
+            moved_sequence = shifted(sequence, i, j)
+        trial = key(scorer.score(moved_sequence, moved_packed))
+        spent = moves / most if math.isfinite(most) else (time.perf_counter() - begin) / max(time_limit or 1.0, 1e-9)
+        if _accepted(trial, best, DEVIATION * max(0.0, 1.0 - (spent * CYCLES) % 1.0) / scenario.num_tasks):
+            sequence, packed = moved_sequence, moved_packed
+            if trial < best:
+                best, best_sequence, best_packed = trial, sequence, packed
+    scorer.score(best_sequence, best_packed)
+    found = (scorer.rows(best_packed), scorer.rows(scorer.start))
+    placement, start_s, _ = best_candidate(scenario, objective, [found, *starts])
+    return SolverOutput(
+        placement=placement,
+        start_s=start_s,
+        timed_out=timed_out,
+        info={"moves": moves, "dispatched": scorer.dispatched},
+    )
