@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from partopt.shared.model import Scenario
 
 __all__ = [
+    "check_effort",
     "earliest_finish_schedule",
     "local_search",
     "release_order",
@@ -109,6 +110,12 @@ def solve_as_if_alone(scenario: Scenario, objective: Objective, *, time_limit=No
 DISPATCHES_PER_TASK = 40_000
 
 
+def check_effort(name: str, value: object) -> None:
+    """Refuse a search's effort setting ``name`` unless it is an int >= 1 or None (no limit)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name}: must be an int >= 1 or None, got {value!r}")
+
+
 def solve_shared_local_search(
     scenario: Scenario,
     objective: Objective,
@@ -129,8 +136,7 @@ def solve_shared_local_search(
     the same on every machine, so the answer is too; None: no limit), or at ``time_limit``.
     """
     for name, value in (("max_evaluations", max_evaluations), ("dispatches_per_task", dispatches_per_task)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name}: must be an int >= 1 or None, got {value!r}")
+        check_effort(name, value)
     if dispatch not in ("fifo", "list"):
         raise ValueError(f"dispatch: must be 'fifo' or 'list', got {dispatch!r}")
     ef_placement, ef_start = earliest_finish_schedule(scenario, keep_deadlines=objective.kind == "hard")

@@ -32,7 +32,7 @@ import numpy as np
 
 from partopt.result import SolverOutput
 from partopt.shared.solvers.common import best_candidate
-from partopt.shared.solvers.heuristics import solve_shared_local_search
+from partopt.shared.solvers.heuristics import check_effort, solve_shared_local_search
 
 if TYPE_CHECKING:
     from partopt.objective import Objective
@@ -76,10 +76,7 @@ def solve_shared_order_search(
     the local search's schedule (itself no worse than earliest-finish's) and ``starts``
     ((placement, start times (s)) pairs). moves_per_task: moves tried per task (None: until
     ``time_limit``, which must then be given); seed: the moves' random stream."""
-    if moves_per_task is not None and (
-        isinstance(moves_per_task, bool) or not isinstance(moves_per_task, int) or moves_per_task < 1
-    ):
-        raise ValueError(f"moves_per_task: must be an int >= 1 or None, got {moves_per_task!r}")
+    check_effort("moves_per_task", moves_per_task)
     if moves_per_task is None and time_limit is None:
         raise ValueError("moves_per_task: None needs a time_limit, or the search never stops")
     begin = time.perf_counter()
