@@ -1,5 +1,6 @@
 """Where the shared edge's lower bound stands at K = 6 and 8 (M = 6, N = 4), and what does not move it.
 
+    pip install -e ".[bench]"                # scipy, for the LP over subset bounds
     python bench/shared_bounds.py            # about 30 minutes on 2 cores -> results/shared_bounds.md
 
 On the speed bench's seed-0 scenarios (``shared_edge.py speed``: VGG16 in 6 blocks, 4

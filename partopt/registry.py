@@ -198,6 +198,14 @@ _builtin(
     problem="scenario",
 )
 _builtin(
+    "shared-learned-search",
+    "partopt.learned.dispatch:solve_shared_learned_search",
+    "learned",
+    "shared edge: shared-learned's schedule, then the order search from it (block order and placement)",
+    _TORCH,
+    problem="scenario",
+)
+_builtin(
     "shape-free",
     f"{_L}:solve_shape_free",
     "learned",

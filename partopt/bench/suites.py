@@ -11,7 +11,8 @@ MIPLIB and VRPLIB, the best known solution under "hard": its objective, its stat
 ("optimal" when proven, else "feasible" with the best proven lower bound ``bound``),
 the solver that found it, and the placement and schedule. The best known is the best
 of the exact runs (CP-SAT, and the branch and bound up to 16 tasks, within the suite's
-time limit) and the heuristics; ``bound_version`` says which bounds made the bound
+time limit) and the heuristics (:data:`SHARED_HEURISTICS`, among them the order search from
+shared-learned's schedule); ``bound_version`` says which bounds made the bound
 (:data:`BOUND_VERSION`: a rebuild drops older ones, and ``partopt suite check`` flags them).
 
 Suite seeds are 1,000,000 and above; training streams of the learned solvers use
@@ -57,14 +58,24 @@ __all__ = [
 FORMAT = "partopt.suite/1"
 REFERENCE_BETA = 1.0
 #: Heuristics whose best answer competes with the exact run for a shared suite's best known.
-SHARED_HEURISTICS = ("earliest-finish", "shared-local-search", "as-if-alone", "shared-greedy")
+SHARED_HEURISTICS = (
+    "earliest-finish",
+    "shared-local-search",
+    "as-if-alone",
+    "shared-greedy",
+    "shared-order-search",
+    "shared-learned-search",
+)
 #: Options of the heuristics when they look for a best known solution (each set one run): the
 #: local search runs to 20,000 moves under both dispatch rules, not to its default effort (a
 #: budget of time, not of quality).
 REFERENCE_OPTIONS: dict[str, list[dict[str, Any]]] = {
     "shared-local-search": [
         {"dispatch": d, "dispatches_per_task": None, "max_evaluations": 20_000} for d in ("list", "fifo")
-    ]
+    ],
+    "shared-order-search": [{"seed": 0}],
+    # The learned dispatch applies outside the servers it was trained on too, if less well.
+    "shared-learned-search": [{"seed": 0, "allow_outside": True}],
 }
 
 

@@ -72,6 +72,7 @@ __all__ = [
     "dispatch_features",
     "load_dispatch",
     "solve_shared_learned",
+    "solve_shared_learned_search",
     "train_dispatch",
 ]
 
@@ -464,3 +465,39 @@ def solve_shared_learned(
         out = local_search(scenario, objective, [(placement, start)], time_limit=left, order=order)
         return SolverOutput(placement=out.placement, start_s=out.start_s, info=out.info)
     return SolverOutput(placement=placement, start_s=start)
+
+
+def solve_shared_learned_search(
+    scenario: Scenario,
+    objective: Objective,
+    *,
+    time_limit=None,
+    seed=None,
+    checkpoint=None,
+    allow_outside: bool = False,
+    moves_per_task: int | None = None,
+) -> SolverOutput:
+    """shared-learned's schedule, then the order search (``shared-order-search``) from it and
+    from the local search's: the best schedule found, never worse than either start.
+
+    moves_per_task: the order search's effort (None: its default,
+    :data:`~partopt.shared.solvers.orders.MOVES_PER_TASK`), cut short by ``time_limit``; seed:
+    its random stream (default 0); checkpoint, allow_outside: as for shared-learned."""
+    from partopt.shared.evaluation import fifo_dispatch
+    from partopt.shared.solvers.orders import MOVES_PER_TASK, solve_shared_order_search
+
+    begin = time.perf_counter()
+    learned = solve_shared_learned(
+        scenario, objective, time_limit=time_limit, checkpoint=checkpoint, allow_outside=allow_outside
+    )
+    start_s = learned.start_s if learned.start_s is not None else fifo_dispatch(scenario, learned.placement)
+    left = None if time_limit is None else max(0.0, float(time_limit) - (time.perf_counter() - begin))
+    out = solve_shared_order_search(
+        scenario,
+        objective,
+        time_limit=left,
+        seed=0 if seed is None else seed,
+        moves_per_task=MOVES_PER_TASK if moves_per_task is None else moves_per_task,
+        starts=[(learned.placement, start_s)],
+    )
+    return SolverOutput(placement=out.placement, start_s=out.start_s, info=out.info)

@@ -166,6 +166,22 @@ def test_polished_dispatch_is_no_worse():
         partopt.solve(sc, "shared-learned", polish=True, ms_per_task=0)
 
 
+def test_learned_search_is_no_worse_than_its_starts():
+    """shared-learned-search starts the order search from shared-learned's schedule: never worse
+    than shared-learned, nor than the order search alone at the same effort and seed; its
+    schedule checks out under evaluate with its deadlines and budgets."""
+    for seed in range(2):
+        sc = partopt.generate("shared", seed=1_000_300 + seed, num_tasks=8, mix=True)
+        found = partopt.solve(sc, "shared-learned-search", seed=seed, moves_per_task=300, allow_outside=True)
+        assert found.evaluation.valid
+        assert found.evaluation.total_delay == partopt.evaluate(sc, found.placement, found.start_s).total_delay
+        alone = partopt.solve(sc, "shared-order-search", seed=seed, moves_per_task=300)
+        for start in (partopt.solve(sc, "shared-learned", allow_outside=True), alone):
+            assert found.objective <= start.objective * (1 + 1e-12)
+    with pytest.raises(ValueError, match="moves_per_task"):
+        partopt.solve(sc, "shared-learned-search", moves_per_task=0)
+
+
 def test_dispatch_decodings_keep_the_best():
     """decodings=[(0, 0)] is earliest-finish's placement; several decodings are no worse than
     any one; a lookahead lets a short task go before a long one released a little earlier."""
