@@ -490,7 +490,9 @@ def solve_shared_learned_search(
     learned = solve_shared_learned(
         scenario, objective, time_limit=time_limit, checkpoint=checkpoint, allow_outside=allow_outside
     )
-    start_s = learned.start_s if learned.start_s is not None else fifo_dispatch(scenario, learned.placement)
+    placement = learned.placement
+    assert placement is not None  # the learned dispatch always places every block
+    start_s = learned.start_s if learned.start_s is not None else fifo_dispatch(scenario, placement)
     left = None if time_limit is None else max(0.0, float(time_limit) - (time.perf_counter() - begin))
     out = solve_shared_order_search(
         scenario,
@@ -498,6 +500,6 @@ def solve_shared_learned_search(
         time_limit=left,
         seed=0 if seed is None else seed,
         moves_per_task=MOVES_PER_TASK if moves_per_task is None else moves_per_task,
-        starts=[(learned.placement, start_s)],
+        starts=[(list(placement), list(start_s))],
     )
     return SolverOutput(placement=out.placement, start_s=out.start_s, info=out.info)
