@@ -26,10 +26,13 @@ from partopt.registry import list_solvers, register_solver, unregister_solver
 from partopt.result import InvalidBoundWarning, Result, SolverOutput, Status
 from partopt.shared.evaluation import ScenarioEvaluation
 from partopt.shared.model import ChainModel, EdgeDevice, EdgeServer, Scenario, Solution, Task
+from partopt.stream.evaluation import StreamEvaluation
+from partopt.stream.model import Battery, Stream
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Battery",
     "Block",
     "ChainModel",
     "CostTensors",
@@ -55,6 +58,8 @@ __all__ = [
     "Solution",
     "SolverOutput",
     "Status",
+    "Stream",
+    "StreamEvaluation",
     "Task",
     "benchmark",  # noqa: F822 - loaded on first use by __getattr__
     "check_solver",  # noqa: F822 - loaded on first use by __getattr__
@@ -67,6 +72,7 @@ __all__ = [
     "profile",  # noqa: F822 - loaded on first use by __getattr__
     "read",
     "register_solver",
+    "simulate",  # noqa: F822 - loaded on first use by __getattr__
     "solve",
     "unregister_solver",
     "validate_placement",
@@ -84,6 +90,10 @@ def __getattr__(name):
         from partopt.bench.harness import benchmark
 
         return benchmark
+    if name == "simulate":
+        from partopt.stream.simulate import simulate
+
+        return simulate
     if name == "profile":  # torch loads only when a profile is made
         from partopt.profiling import profile
 

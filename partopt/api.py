@@ -8,7 +8,6 @@ import math
 import numbers
 import os
 import time
-from typing import TYPE_CHECKING
 
 from partopt.files import read
 from partopt.objective import Objective
@@ -16,16 +15,11 @@ from partopt.problem import KINDS, Problem, is_problem
 from partopt.registry import get_solver, list_solvers, solver_spec
 from partopt.result import Result, SolverOutput, make_result
 
-if TYPE_CHECKING:
-    from partopt.chain.model import Instance
-    from partopt.horizon.model import Horizon
-    from partopt.shared.model import Scenario
-
 __all__ = ["NO_LIMIT_S", "checked_seed", "checked_time_limit", "load_problem", "solve"]
 
 
 def solve(
-    instance: Instance | Scenario | Horizon | str | os.PathLike,
+    instance: Problem | str | os.PathLike,
     solver: str | None = None,
     *,
     objective: str = "hard",
@@ -38,13 +32,14 @@ def solve(
 
     Parameters
     ----------
-    instance : Instance, Scenario, Horizon or path
+    instance : Instance, Scenario, Horizon, Stream or path
         One chain (Part I of the model), a shared-edge scenario (Part II), a horizon of
-        slots sharing a battery (Part III), or the path of its JSON file.
+        slots sharing a battery (Part III), a stream of arrivals decided online (Part IV),
+        or the path of its JSON file.
     solver : str, optional
         A registered name (``partopt list``). Default: the exact solver of the problem,
         ``dp`` for a chain, ``shared-exact`` for a scenario (the branch and bound, then CP-SAT),
-        ``horizon-exact`` for a horizon.
+        ``horizon-exact`` for a horizon, ``online-earliest-finish`` for a stream.
     objective : {"hard", "penalty"}
         "hard": least total delay with every deadline and energy budget kept;
         "penalty": least delay + beta * psi, budgets kept.
@@ -96,7 +91,7 @@ def load_problem(instance: Problem | str | os.PathLike) -> Problem:
         return instance  # type: ignore[return-value]
     if not isinstance(instance, (str, os.PathLike)):
         raise TypeError(
-            f"instance: must be an Instance, Scenario, Horizon or a file path, got {type(instance).__name__}"
+            f"instance: must be an Instance, Scenario, Horizon, Stream or a file path, got {type(instance).__name__}"
         )
     loaded = read(instance)
     if not is_problem(loaded):

@@ -93,6 +93,7 @@ a block's time on the device is then the measured one (docs/model.md).""",
   partopt train shape-free --config scale=0.01 --config epochs=2 --config data=mixture.npz --out shape-free.pt
   partopt train shape-free --config start=shape-free.pt --config updates=20 --out tuned.pt  # A3C fine-tuning
   partopt train shared-learned --config iterations=2 --config batch=2 --out shared-learned.pt  # shared edge
+  partopt train online-learned --config iterations=8 --out online-dispatch.json  # streams, in SharedEdge-v0
 
 These are short runs, seconds to a minute each on 2 cores; full-size runs raise the same
 settings (the imitation checkpoint shipped was trained on count=300000; the commands behind
@@ -740,7 +741,10 @@ def build_parser() -> argparse.ArgumentParser:
         "train a learned solver (mt-a3c, a3c, dqn, imitation, distilled, shape-free, shared-learned)",
         cmd_train,
     )
-    p.add_argument("agent", choices=["mt-a3c", "a3c", "dqn", "imitation", "distilled", "shape-free", "shared-learned"])
+    p.add_argument(
+        "agent",
+        choices=["mt-a3c", "a3c", "dqn", "imitation", "distilled", "shape-free", "shared-learned", "online-learned"],
+    )
     p.add_argument("--config", action="append", metavar="KEY=VALUE", help="training setting (repeatable)")
     p.add_argument("--out", help="checkpoint path")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")

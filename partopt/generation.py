@@ -141,6 +141,7 @@ GENERATORS: dict[str, str] = {
     "mobile": "partopt.chain.generators:MobileGenerator",
     "shared": "partopt.shared.generators:SharedEdgeGenerator",
     "horizon": "partopt.horizon.generators:HorizonGenerator",
+    "stream": "partopt.stream.generators:StreamGenerator",
 }
 
 
@@ -186,7 +187,7 @@ def generate(name: str, seed: int = 0, **params):
 
     Returns
     -------
-    Instance, Scenario or Horizon
+    Instance, Scenario, Horizon or Stream
 
     Raises
     ------

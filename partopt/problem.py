@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from partopt.horizon.model import Horizon
     from partopt.shared.evaluation import ScenarioEvaluation
     from partopt.shared.model import Scenario
+    from partopt.stream.evaluation import StreamEvaluation
+    from partopt.stream.model import Stream
 
 __all__ = [
     "EVALUATORS",
@@ -37,13 +39,14 @@ __all__ = [
 ]
 
 #: Any problem kind's evaluation.
-AnyEvaluation: TypeAlias = "Evaluation | ScenarioEvaluation | HorizonEvaluation"
+AnyEvaluation: TypeAlias = "Evaluation | ScenarioEvaluation | HorizonEvaluation | StreamEvaluation"
 
 #: problem kind -> its type, as "module:attribute".
 KINDS: dict[str, str] = {
     "chain": "partopt.chain.model:Instance",
     "scenario": "partopt.shared.model:Scenario",
     "horizon": "partopt.horizon.model:Horizon",
+    "stream": "partopt.stream.model:Stream",
 }
 
 #: problem kind -> its evaluation, ``fn(problem, placement, start_s=None)``, as "module:attribute".
@@ -51,6 +54,7 @@ EVALUATORS: dict[str, str] = {
     "chain": "partopt.chain.evaluation:evaluate_chain",
     "scenario": "partopt.shared.evaluation:evaluate_scenario",
     "horizon": "partopt.horizon.evaluation:evaluate_horizon",
+    "stream": "partopt.stream.evaluation:evaluate_stream",
 }
 
 #: file format tag -> the type it reads into, as "module:attribute" (every type has ``from_dict``
@@ -60,23 +64,28 @@ FORMATS: dict[str, str] = {
     "partopt.scenario/1": "partopt.shared.model:Scenario",
     "partopt.solution/1": "partopt.shared.model:Solution",
     "partopt.horizon/1": "partopt.horizon.model:Horizon",
+    "partopt.stream/1": "partopt.stream.model:Stream",
 }
 
 
 @runtime_checkable
 class Problem(Protocol):
-    """A problem partopt solves: one chain, a shared-edge scenario, a horizon of slots.
+    """A problem partopt solves: one chain, a shared-edge scenario, a horizon of slots, a stream.
 
     Attributes
     ----------
     kind : str
-        Its key in :data:`KINDS` ("chain", "scenario", "horizon"); solvers are registered for one kind.
+        Its key in :data:`KINDS` ("chain", "scenario", "horizon", "stream"); solvers are registered for one kind.
     default_solver : str
-        The registered solver :func:`partopt.solve` runs when none is named (an exact one).
+        The registered solver :func:`partopt.solve` runs when none is named (an exact one; for a
+        stream, decided online, an online policy).
+    scheduled : bool
+        Whether a solution carries start times besides its placement (scenarios, streams).
     """
 
     kind: ClassVar[str]
     default_solver: ClassVar[str]
+    scheduled: ClassVar[bool]
 
     def to_dict(self) -> dict[str, Any]:
         """Its JSON object, with the ``format`` tag."""
@@ -111,6 +120,8 @@ def evaluate(instance: Scenario, placement: Sequence, start_s: Sequence | None =
 @overload
 def evaluate(instance: Horizon, placement: Sequence, start_s: None = None) -> HorizonEvaluation: ...
 @overload
+def evaluate(instance: Stream, placement: Sequence, start_s: Sequence | None = None) -> StreamEvaluation: ...
+@overload
 def evaluate(instance: Problem, placement: Sequence, start_s: Sequence | None = None) -> AnyEvaluation: ...
 
 
@@ -122,19 +133,20 @@ def evaluate(instance, placement, start_s=None):
 
     Parameters
     ----------
-    instance : Instance, Scenario or Horizon
-        One chain (Part I), a shared-edge scenario (Part II) or a horizon of slots (Part III).
+    instance : Instance, Scenario, Horizon or Stream
+        One chain (Part I), a shared-edge scenario (Part II), a horizon of slots (Part III) or a
+        stream decided online (Part IV).
     placement : sequence
         For an instance, one location per block (0 the device, 1..N a server); for a
         scenario, one such list per task; for a horizon, one per slot.
     start_s : sequence of sequences of float, optional
-        Scenarios only: every block's start time (s). None schedules the placement by
+        Scenarios and streams only: every block's start time (s). None schedules the placement by
         FIFO dispatch; a given schedule is checked, and its problems reported.
 
     Returns
     -------
-    Evaluation, ScenarioEvaluation or HorizonEvaluation
+    Evaluation, ScenarioEvaluation, HorizonEvaluation or StreamEvaluation
     """
     if not is_problem(instance):
-        raise TypeError(f"instance: must be an Instance, Scenario or Horizon, got {type(instance).__name__}")
+        raise TypeError(f"instance: must be an Instance, Scenario, Horizon or Stream, got {type(instance).__name__}")
     return load_target(EVALUATORS[instance.kind])(instance, placement, start_s)

@@ -184,6 +184,29 @@ _builtin(
     _TORCH,
     problem="horizon",
 )
+_O = "partopt.stream.solvers"
+for _name, _desc in (
+    ("local", "every block on its device"),
+    ("greedy-load", "the paper's greedy by load: each block to the server free earliest"),
+    ("earliest-finish", "the earliest-finish DP against the resources' free times"),
+    ("lyapunov", "drift-plus-penalty over the batteries (option V, s/J on an empty battery)"),
+    ("rolling-horizon", "each epoch's waiting tasks re-optimized together (options batch_s, solver, epoch_limit)"),
+):
+    _builtin(
+        f"online-{_name}",
+        f"{_O}:solve_online_{_name.replace('-', '_')}",
+        "heuristic",
+        f"stream, online at each arrival: {_desc}",
+        problem="stream",
+    )
+_builtin(
+    "online-learned",
+    "partopt.learned.online:solve_online_learned",
+    "learned",
+    "stream, online at each arrival: priced DP with prices learned in partopt/SharedEdge-v0 (option policy)",
+    ("gymnasium",),
+    problem="stream",
+)
 _builtin("mt-a3c", f"{_L}:solve_mt_a3c", "learned", "multi-task A3C policy (trained checkpoint)", _TORCH, True)
 _builtin("a3c", f"{_L}:solve_a3c", "learned", "plain A3C policy over the joint action (checkpoint)", _TORCH, True)
 _builtin("dqn", f"{_L}:solve_dqn", "learned", "distributed DQN policy (checkpoint)", _TORCH, True)

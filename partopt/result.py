@@ -220,7 +220,7 @@ def make_result(instance: Problem, output: SolverOutput, objective: Objective, s
     """Price a solver's output with :func:`evaluate` and decide its status (the one place that does)."""
     evaluation = None
     if output.placement is not None:
-        schedule = output.start_s if instance.kind == "scenario" else None  # only scenarios have one
+        schedule = output.start_s if instance.scheduled else None
         evaluation = evaluate(instance, output.placement, schedule)
     if evaluation is None:
         if output.proven_infeasible:

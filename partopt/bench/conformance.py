@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -15,6 +16,7 @@ from partopt.problem import evaluate
 from partopt.registry import solver_spec
 from partopt.result import Status
 from partopt.shared.model import Scenario, validate_scenario_placement
+from partopt.stream.model import Battery, Stream
 
 __all__ = ["ConformanceReport", "check_solver", "default_check_instances"]
 
@@ -44,22 +46,32 @@ def default_check_instances(count: int = 12, seed: int = 0) -> list[Instance]:
     return loose.generate_many(half, seed) + tight.generate_many(count - half, seed + 1)
 
 
-def _as_problem(chain: Instance, problem: str) -> Instance | Scenario | Horizon:
-    """The chain as the kind of problem a solver takes: itself, a scenario of one task, or a
-    horizon of one slot whose battery is the chain's budget (or more than any placement spends)."""
+def _as_problem(chain: Instance, problem: str) -> Instance | Scenario | Horizon | Stream:
+    """The chain as the kind of problem a solver takes: itself, a scenario of one task, a horizon
+    of one slot whose battery is the chain's budget (or more than any placement spends), or a
+    stream of one task whose device's battery is that budget."""
     if problem == "scenario":
         return Scenario.from_instance(chain)
+    if problem == "stream":  # one task at time 0, its budget the device's battery
+        scenario = Scenario.from_instance(chain)
+        device = dataclasses.replace(scenario.devices[0], energy_budget_j=None)
+        battery = Battery(chain.budget) if math.isfinite(chain.budget) else None
+        return Stream(scenario.replace(devices=(device,)), batteries=(battery,), horizon_s=1.0)
     if problem == "horizon":
-        battery = chain.budget if math.isfinite(chain.budget) else float(chain.costs.energy[0].max(axis=(1, 2)).sum())
-        return Horizon(slots=(chain,), energy_max_j=battery)
+        energy_max = (
+            chain.budget if math.isfinite(chain.budget) else float(chain.costs.energy[0].max(axis=(1, 2)).sum())
+        )
+        return Horizon(slots=(chain,), energy_max_j=energy_max)
     return chain
 
 
-def _invalid_placement(problem: Instance | Scenario | Horizon, placement) -> str | None:
+def _invalid_placement(problem: Instance | Scenario | Horizon | Stream, placement) -> str | None:
     """Why ``placement`` is not a placement of ``problem``, or None when it is one."""
     try:
         if isinstance(problem, Scenario):
             validate_scenario_placement(problem, placement)
+        elif isinstance(problem, Stream):
+            validate_scenario_placement(problem.scenario, placement)
         elif isinstance(problem, Horizon):
             evaluate(problem, placement)
         else:
@@ -86,7 +98,7 @@ def check_solver(
     scenario of one task (model Part II with K = 1 is Part I), against the DP of the
     instance, to within the solvers' time grid of 1 microsecond per block; a horizon
     solver on a horizon of one slot whose battery is the instance's budget (Part III
-    with T = 1 is Part I).
+    with T = 1 is Part I); a stream solver on a stream of that one task, its battery the budget.
 
     Parameters
     ----------
@@ -111,7 +123,7 @@ def check_solver(
     report = ConformanceReport(name)
     instances = default_check_instances() if instances is None else list(instances)
     problem = solver_spec(name).problem
-    shared = problem == "scenario"
+    shared = problem in ("scenario", "stream")
     for chain in instances:
         inst = _as_problem(chain, problem)
         slack = 1e-6 * chain.num_blocks if shared else 0.0

@@ -227,7 +227,9 @@ def _entries(suite) -> list[tuple[str, str, Instance | Scenario, dict | None]]:
         out = []
         for k, inst in enumerate(suite):
             if not is_problem(inst):
-                raise TypeError(f"suite[{k}]: must be an Instance, Scenario or Horizon, got {type(inst).__name__}")
+                raise TypeError(
+                    f"suite[{k}]: must be an Instance, Scenario, Horizon or Stream, got {type(inst).__name__}"
+                )
             out.append((inst.name or f"instance-{k}", "", inst, None))
     seen: dict[str, int] = {}
     for k, (ident, *_) in enumerate(out):  # rows are keyed by id: two entries of one id would mix
@@ -402,7 +404,7 @@ def benchmark(
 
     Parameters
     ----------
-    suite : str, path, Suite or list of Instance, Scenario or Horizon
+    suite : str, path, Suite or list of Instance, Scenario, Horizon or Stream
         A suite name (``partopt suite list``), a suite file, a
         :class:`partopt.bench.suites.Suite` or problems of any kind.
     solvers : sequence of str or callable

@@ -355,6 +355,8 @@ class Instance:
     kind: ClassVar[str] = "chain"
     #: The solver :func:`partopt.solve` runs when none is named.
     default_solver: ClassVar[str] = "dp"
+    #: Whether a solution carries start times (checked by the evaluation) besides its placement.
+    scheduled: ClassVar[bool] = False
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Instance":

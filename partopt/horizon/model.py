@@ -67,6 +67,8 @@ class Horizon:
     kind: ClassVar[str] = "horizon"
     #: The solver :func:`partopt.solve` runs when none is named.
     default_solver: ClassVar[str] = "horizon-exact"
+    #: Whether a solution carries start times (checked by the evaluation) besides its placement.
+    scheduled: ClassVar[bool] = False
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Horizon":

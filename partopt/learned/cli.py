@@ -35,9 +35,28 @@ def _check_keys(fn, values: dict, extra: set[str]) -> None:
     _refuse_unknown(values, (taken - {"curve", "seed", "resume", "progress"}) | extra, fn.__name__)
 
 
+def _train_online(args, values: dict) -> int:
+    """``partopt train online-learned``: the cross-entropy method in partopt/SharedEdge-v0; the
+    weights as JSON, the best mean return after each iteration in a CSV beside them."""
+    from partopt.learned.online import train_online_dispatch
+
+    if args.resume:
+        raise ValueError("--resume: an online-learned run is short and starts over; run it again")
+    _check_keys(train_online_dispatch, values, {"rates", "seed"})
+    out = Path(args.out or "online-dispatch.json")
+    policy, history = train_online_dispatch(progress=True, **values)
+    policy.save(out)
+    curve = out.with_suffix(".curve.csv")
+    curve.write_text("iteration,best_mean_return\n" + "".join(f"{i + 1},{h!r}\n" for i, h in enumerate(history)))
+    print(f"wrote {out} (weights {', '.join(f'{w:.4g}' for w in policy.weights)}; curve {curve})")
+    return 0
+
+
 def train_main(args) -> int:
 
     values = key_values(args.config, "--config")
+    if args.agent == "online-learned":
+        return _train_online(args, values)
     out = Path(args.out or f"{args.agent}.pt")
     curve = out.with_suffix(".curve.csv")
     if args.agent in ("mt-a3c", "a3c"):

@@ -402,6 +402,8 @@ class Scenario:
     kind: ClassVar[str] = "scenario"
     #: The solver :func:`partopt.solve` runs when none is named.
     default_solver: ClassVar[str] = "shared-exact"
+    #: Whether a solution carries start times (checked by the evaluation) besides its placement.
+    scheduled: ClassVar[bool] = True
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Scenario":

@@ -1,0 +1,288 @@
+"""The shared edge online (model Part IV): online policies on streams of rising rate, beside the
+clairvoyant reference's proven interval.
+
+For each arrival rate (tasks per second over all devices) and seed, one stream of the "stream"
+generator (N = 4 servers, 4 devices with batteries, the four small networks) is simulated under
+every online policy: mean and p95 delay, deadline misses, device energy, the lowest battery
+level, and how fast the simulation runs. The clairvoyant reference, which sees the whole stream,
+is bracketed:
+
+- above, the least total delay of a valid schedule known: every policy's, and the offline
+  earliest-finish and order search on the whole stream, each checked against the batteries by
+  ``partopt.evaluate``;
+- below, the sum over windows of ``--window`` s of the default exact solver's bound on each
+  window's scenario (``Stream.window``, servers free at the window's start), under the penalty
+  objective with beta = 0 (total delay, deadlines not required, batteries dropped): a lower
+  bound on the total delay of any schedule of the stream (model Part IV).
+
+An online policy's *ratio* is its total delay over the best valid schedule; *ratio to bound*
+its total delay over the lower bound (the true ratio to the clairvoyant optimum lies between).
+Rows are kept in ``results/online.csv`` as they finish (an interrupted run resumes); the report
+is ``results/online.md`` and the battery trajectories ``results/online_battery.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+from _common import RESULTS, CsvRows, header
+
+import partopt
+from partopt.stream.evaluation import evaluate_stream
+
+SEED = 5_000_000
+POLICIES = {
+    "local": {},
+    "greedy-load": {},
+    "earliest-finish": {},
+    "lyapunov": {"V": 1.0},
+    "rolling-horizon": {"batch_s": 0.02, "time_limit": 0.2},
+    "learned": {},  # the shipped weights of online-learned, trained in partopt/SharedEdge-v0
+}
+OFFLINE = {"earliest-finish": {}, "shared-order-search": {"seed": 0}}
+FIELDS = [
+    "rate",
+    "seed",
+    "tasks",
+    "method",
+    "total_s",
+    "mean_ms",
+    "p95_ms",
+    "misses",
+    "energy_j",
+    "min_battery",
+    "valid",
+    "tasks_per_s",
+    "decision_ms",
+]
+
+
+def _parse(row: dict) -> dict:
+    out = dict(row, rate=float(row["rate"]), seed=int(row["seed"]), tasks=int(row["tasks"]))
+    for key in ("total_s", "mean_ms", "p95_ms", "energy_j", "min_battery", "tasks_per_s", "decision_ms"):
+        out[key] = float(row[key]) if row[key] not in ("", "None") else math.nan
+    out["misses"] = int(row["misses"]) if row["misses"] not in ("", "None") else -1
+    out["valid"] = row["valid"] in ("True", True)
+    return out
+
+
+def stream_for(rate: float, seed: int, horizon_s: float) -> partopt.Stream:
+    return partopt.generate("stream", seed=SEED + seed, rate_per_s=rate, horizon_s=horizon_s)
+
+
+def _lowest_battery(stream: partopt.Stream, levels) -> float:
+    """The lowest battery level reached, as a share of its capacity (1 with no battery)."""
+    shares = [
+        min(row) / b.capacity_j for b, row in zip(stream.batteries, levels) if b is not None and row and b.capacity_j
+    ]
+    return min(shares, default=1.0)
+
+
+def _policy(name: str):
+    if name == "learned":
+        from partopt.learned.online import load_online_dispatch
+
+        return load_online_dispatch()
+    return name
+
+
+def online_row(stream: partopt.Stream, policy: str, options: dict) -> dict:
+    report = partopt.simulate(stream, _policy(policy), **options)
+    ev = report.evaluation()
+    return {
+        "total_s": ev.total_delay,
+        "mean_ms": 1e3 * report.mean_delay_s,
+        "p95_ms": 1e3 * report.delay_quantile(0.95),
+        "misses": report.deadline_misses,
+        "energy_j": report.energy_j,
+        "min_battery": _lowest_battery(stream, report.battery_j),
+        "valid": ev.valid and ev.budget_kept,
+        "tasks_per_s": report.tasks_per_second,
+        "decision_ms": 1e3 * report.decision_s / max(stream.scenario.num_tasks, 1),
+    }
+
+
+def offline_row(stream: partopt.Stream, solver: str, options: dict, limit: float) -> dict:
+    """An offline solver on the whole stream's scenario (batteries unseen), its schedule then
+    checked against the batteries."""
+    result = partopt.solve(stream.scenario, solver, time_limit=limit, **options)
+    if result.placement is None:
+        return {"total_s": math.nan, "valid": False}
+    ev = evaluate_stream(stream, result.placement, result.start_s)
+    delays = ev.schedule.task_delay
+    return {
+        "total_s": ev.total_delay,
+        "mean_ms": 1e3 * ev.total_delay / len(delays),
+        "p95_ms": 1e3 * float(np.quantile(delays, 0.95)),
+        "misses": ev.deadline_misses,
+        "energy_j": ev.energy,
+        "min_battery": _lowest_battery(stream, ev.battery_j),
+        "valid": ev.valid and ev.budget_kept,
+        "tasks_per_s": len(delays) / max(result.runtime, 1e-9),
+    }
+
+
+def window_bound(stream: partopt.Stream, window_s: float, limit: float) -> float:
+    """The sum over windows of the default exact solver's bound on total delay (s)."""
+    total, start = 0.0, 0.0
+    releases = [t.release_s for t in stream.scenario.tasks]
+    end = max(releases) + window_s
+    while start < end:
+        if any(start <= r < start + window_s for r in releases):
+            window = stream.window(start, start + window_s)
+            result = partopt.solve(window, objective="penalty", beta=0.0, time_limit=limit)
+            total += result.bound
+        start += window_s
+    return total
+
+
+def run(rates, count, horizon_s, window_s, limit, fresh) -> CsvRows:
+    rows = CsvRows(RESULTS / "online.csv", FIELDS, fresh, _parse)
+    done = {(r["rate"], r["seed"], r["method"]) for r in rows.rows}
+    for rate in rates:
+        for seed in range(count):
+            stream = stream_for(rate, seed, horizon_s)
+            base = {"rate": float(rate), "seed": seed, "tasks": stream.scenario.num_tasks}
+            jobs = [(f"online {p}", lambda p=p, o=o: online_row(stream, p, o)) for p, o in POLICIES.items()]
+            jobs += [(f"offline {s}", lambda s=s, o=o: offline_row(stream, s, o, limit)) for s, o in OFFLINE.items()]
+            jobs.append(("bound", lambda: {"total_s": window_bound(stream, window_s, limit), "valid": True}))
+            for method, job in jobs:
+                if (float(rate), seed, method) in done:
+                    continue
+                row = rows.append({**dict.fromkeys(FIELDS, ""), **base, "method": method, **job()})
+                print(f"rate {rate}/s seed {seed} {method}: {row['total_s']:.3f} s valid {row['valid']}", flush=True)
+    return rows
+
+
+def report(rows: CsvRows, horizon_s: float, window_s: float, limit: float) -> str:
+    lines = [header("The shared edge online: policies against the clairvoyant interval"), ""]
+    lines += [
+        f"Streams of {horizon_s:g} s (generator `stream`: N = 4 servers, 4 devices with batteries); "
+        f"offline solvers and each window's bound with a {limit:g} s limit; windows of {window_s:g} s. "
+        "*ratio*: total delay over the best valid schedule known (offline solvers included); "
+        "*ratio to bound*: over the windows' lower bound. The clairvoyant optimum's ratio lies between "
+        "the best valid schedule's (1) and its ratio to bound. *valid*: every block's schedule and every "
+        "battery kept (`partopt.evaluate`).",
+        "",
+        "| rate /s | tasks | method | mean ms | p95 ms | misses | energy J | lowest battery | valid | "
+        "ratio | ratio to bound | tasks/s simulated | ms per decision |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    methods = [f"online {p}" for p in POLICIES] + [f"offline {s}" for s in OFFLINE]
+    for rate in sorted({r["rate"] for r in rows.rows}):
+        at = [r for r in rows.rows if r["rate"] == rate]
+        seeds = sorted({r["seed"] for r in at})
+        best, bound = {}, {}
+        for seed in seeds:
+            mine = [r for r in at if r["seed"] == seed]
+            best[seed] = min((r["total_s"] for r in mine if r["valid"] and r["method"] != "bound"), default=math.nan)
+            bound[seed] = next((r["total_s"] for r in mine if r["method"] == "bound"), math.nan)
+        for method in methods:
+            sel = [r for r in at if r["method"] == method]
+            if not sel:
+                continue
+
+            def mean(key, sel=sel):
+                return sum(r[key] for r in sel) / len(sel)
+
+            ratio = sum(r["total_s"] / best[r["seed"]] for r in sel) / len(sel)
+            to_bound = sum(r["total_s"] / bound[r["seed"]] for r in sel) / len(sel)
+            speed = f"{mean('tasks_per_s'):,.0f} | {mean('decision_ms'):.3f}" if method.startswith("online") else " | "
+            lines.append(
+                f"| {rate:g} | {mean('tasks'):.0f} | {method} | {mean('mean_ms'):.1f} | {mean('p95_ms'):.1f} | "
+                f"{mean('misses'):.1f} | {mean('energy_j'):.2f} | {mean('min_battery'):.2f} | "
+                f"{sum(r['valid'] for r in sel)}/{len(sel)} | {ratio:.3f} | {to_bound:.3f} | {speed} |"
+            )
+        gap = [100 * (best[s] / bound[s] - 1) for s in seeds]
+        lines.append(
+            f"| {rate:g} | | *clairvoyant interval* | | | | | | | 1 | {1 + sum(gap) / len(gap) / 100:.3f} | | |"
+        )
+    lines += [
+        "",
+        "![delay and misses against the rate](online_rates.png)",
+        "",
+        "![battery levels](online_battery.png)",
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot_rates(rows: CsvRows, path) -> None:
+    """Mean delay and deadline misses against the arrival rate, one line per online policy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    rates = sorted({r["rate"] for r in rows.rows})
+    for policy in POLICIES:
+        sel = [[r for r in rows.rows if r["rate"] == rate and r["method"] == f"online {policy}"] for rate in rates]
+        if not all(sel):
+            continue
+        left.plot(rates, [sum(r["mean_ms"] for r in at) / len(at) for at in sel], marker="o", label=policy)
+        right.plot(rates, [sum(r["misses"] / r["tasks"] for r in at) / len(at) for at in sel], marker="o")
+    left.set_yscale("log")
+    left.set_xlabel("arrival rate (tasks/s)")
+    left.set_ylabel("mean delay (ms)")
+    right.set_xlabel("arrival rate (tasks/s)")
+    right.set_ylabel("share of tasks missing their deadline")
+    left.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_batteries(rate: float, horizon_s: float, path) -> None:
+    """Each device's battery level over time under earliest-finish and lyapunov at one rate."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stream = stream_for(rate, 0, horizon_s)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
+    for ax, policy in zip(axes, ("earliest-finish", "lyapunov")):
+        report = partopt.simulate(stream, policy, **POLICIES[policy])
+        tasks = stream.scenario.tasks
+        for d, battery in enumerate(stream.batteries):
+            if battery is None:
+                continue
+            times = [tasks[k].release_s for k in stream.arrival_order if tasks[k].device == d]
+            ax.step(times, [lvl / battery.capacity_j for lvl in report.battery_j[d]], where="post", label=f"device {d}")
+        ax.set_title(f"{policy} ({rate:g} tasks/s)")
+        ax.set_xlabel("time (s)")
+        ax.axhline(0.0, color="black", linewidth=0.5)
+    axes[0].set_ylabel("battery level / capacity")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rates", type=float, nargs="+", default=[10, 25, 60, 100, 200], help="tasks per second")
+    ap.add_argument("--count", type=int, default=2, help="streams per rate (default 2)")
+    ap.add_argument("--horizon", type=float, default=2.0, help="stream length (s, default 2)")
+    ap.add_argument("--window", type=float, default=0.25, help="window of the lower bound (s, default 0.25)")
+    ap.add_argument("--limit", type=float, default=5.0, help="time limit per offline solve and window (s)")
+    ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the report from the stored rows")
+    args = ap.parse_args()
+    rows = (
+        CsvRows(RESULTS / "online.csv", FIELDS, False, _parse)
+        if args.report_only
+        else run(args.rates, args.count, args.horizon, args.window, args.limit, args.fresh)
+    )
+    plot_batteries(max(args.rates), args.horizon, RESULTS / "online_battery.png")
+    plot_rates(rows, RESULTS / "online_rates.png")
+    text = report(rows, args.horizon, args.window, args.limit)
+    (RESULTS / "online.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

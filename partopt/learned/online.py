@@ -1,0 +1,190 @@
+"""Learned online dispatch of a stream (model Part IV), trained in ``partopt/SharedEdge-v0``.
+
+The policy prices each arriving task's placement and takes the cheapest by the priced DP of
+:func:`partopt.stream.policies.priced_chain`: finish time, plus a price per second of work on
+each location, plus a price per joule of device energy. Five weights set the prices from what
+the environment's observation holds (the locations' backlogs and the battery's level):
+
+- the device's work price ``max(0, w0 + w1 d)``, d = 1 - E^r/E^max the battery drained;
+- server j's work price ``max(0, w2 + w3 b_j / (mean b + 10 ms))``, b_j its backlog (s);
+- the energy price ``max(0, w4) d`` (s/J), Lyapunov's drift-plus-penalty for w4 = V.
+
+All zero is earliest-finish at arrival and (0, 0, 0, 0, V) the Lyapunov policy, so the learned
+policy spans both. :func:`train_online_dispatch` fits the weights by the cross-entropy method
+on episode returns of the environment, each candidate on the same episodes (common random
+numbers), the starting points earliest-finish and Lyapunov among the first candidates, the best
+mean return kept. The weights are saved as JSON (no code is loaded from a file); the trained
+weights ship in ``partopt/data/checkpoints/online-dispatch.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from partopt.fields import InstanceError, number_field
+from partopt.profiles import data_dir
+from partopt.progress import Progress
+from partopt.result import SolverOutput
+from partopt.stream.policies import priced_chain, within_battery
+from partopt.stream.simulate import Arrival, simulate
+
+if TYPE_CHECKING:
+    import os
+
+__all__ = [
+    "OnlineDispatch",
+    "load_online_dispatch",
+    "solve_online_learned",
+    "train_online_dispatch",
+]
+
+FORMAT = "partopt.online-dispatch/1"
+NUM_WEIGHTS = 5
+SHIPPED = "online-dispatch.json"
+
+
+@dataclass(frozen=True)
+class OnlineDispatch:
+    """The learned online dispatch policy: five price weights (see the module's docstring)."""
+
+    weights: tuple[float, ...]
+    trained: dict | None = None
+
+    def __post_init__(self):
+        if len(self.weights) != NUM_WEIGHTS:
+            raise InstanceError("weights", f"needs {NUM_WEIGHTS} numbers, got {len(self.weights)}")
+        object.__setattr__(self, "weights", tuple(number_field(w, f"weights[{i}]") for i, w in enumerate(self.weights)))
+
+    def prices(self, seen: Arrival) -> tuple[list[float], float]:
+        """(work price per location, s per s of work; energy price, s/J) for an arrival."""
+        w0, w1, w2, w3, w4 = self.weights
+        full = math.isinf(seen.capacity_j) or seen.capacity_j <= 0
+        drained = 0.0 if full else min(max(1.0 - seen.battery_j / seen.capacity_j, 0.0), 1.0)
+        backlog = [max(t - seen.now_s, 0.0) for t in seen.free_s[1:]]
+        scale = sum(backlog) / len(backlog) + 0.01
+        work = [max(0.0, w0 + w1 * drained)] + [max(0.0, w2 + w3 * b / scale) for b in backlog]
+        return work, max(0.0, w4) * drained
+
+    def __call__(self, seen: Arrival) -> list[int]:
+        """One location per block of the arriving task."""
+        work, energy = self.prices(seen)
+        row = priced_chain(seen.tables, seen.now_s, seen.free_s, energy, keep_deadlines=True, work_price=work)
+        if row is None:
+            row = priced_chain(seen.tables, seen.now_s, seen.free_s, energy, keep_deadlines=False, work_price=work)
+        return within_battery(seen, row)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the weights (and how they were trained) as JSON."""
+        data = {"format": FORMAT, "weights": list(self.weights), "trained": self.trained}
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
+
+
+def load_online_dispatch(path: str | os.PathLike | None = None) -> OnlineDispatch:
+    """The policy saved at ``path`` (default: the shipped one); errors name the file's field."""
+    with open(data_dir() / "checkpoints" / SHIPPED if path is None else path, encoding="utf-8") as fh:
+        text = fh.read()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InstanceError("file", f"not JSON ({error.msg} at line {error.lineno})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InstanceError("format", f"must be {FORMAT!r}")
+    weights = data.get("weights")
+    if not isinstance(weights, list):
+        raise InstanceError("weights", f"must be a list of {NUM_WEIGHTS} numbers")
+    trained = data.get("trained")
+    return OnlineDispatch(tuple(weights), trained if isinstance(trained, dict) else None)
+
+
+def _episode_return(env: Any, policy: OnlineDispatch, seed: int) -> float:
+    """One episode of ``env`` acted by ``policy`` on the arrival its observation encodes."""
+    env.reset(seed=seed)
+    total, done = 0.0, False
+    while not done:
+        action = policy(env.unwrapped.seen)
+        _, reward, terminated, truncated, _ = env.step(action)
+        total += reward
+        done = terminated or truncated
+    return total
+
+
+def train_online_dispatch(
+    rates: Sequence[float] = (30.0, 60.0, 120.0),
+    *,
+    iterations: int = 8,
+    population: int = 12,
+    episodes: int = 2,
+    seed: int = 0,
+    stream_params: dict | None = None,
+    progress: bool = False,
+) -> tuple[OnlineDispatch, list[float]]:
+    """Fit the weights by the cross-entropy method in ``partopt/SharedEdge-v0``.
+
+    Each candidate plays ``episodes`` streams at each arrival rate (tasks/s); its score is the
+    mean episode return (minus the mean total delay and penalties, s). Returns the policy of the
+    best score seen and the best score after each iteration.
+    """
+    import gymnasium as gym
+
+    from partopt.learned import SHARED_ENV_ID
+    from partopt.learned.shared_env import DEFAULT_STREAM
+
+    for name, value in (("iterations", iterations), ("population", population), ("episodes", episodes)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: must be an integer >= 1, got {value!r}")
+    if not rates or any(not (isinstance(r, (int, float)) and r > 0) for r in rates):
+        raise ValueError(f"rates: need positive arrival rates (tasks/s), got {rates!r}")
+    params = dict(DEFAULT_STREAM if stream_params is None else stream_params)
+    envs = [gym.make(SHARED_ENV_ID, stream_params={**params, "rate_per_s": float(r)}) for r in rates]
+    seeds = [seed * 1000 + e for e in range(episodes)]
+
+    def score(weights: np.ndarray) -> float:
+        policy = OnlineDispatch(tuple(float(w) for w in weights))
+        return float(np.mean([_episode_return(env, policy, s) for env in envs for s in seeds]))
+
+    rng = np.random.default_rng(seed)
+    mean = np.array([0.0, 0.0, 0.0, 0.0, 1.0])
+    std = np.array([0.3, 0.3, 0.3, 0.3, 1.0])
+    starts = [np.zeros(NUM_WEIGHTS), mean.copy()]  # earliest-finish and Lyapunov (V = 1)
+    best_w, best_score, history = mean.copy(), -math.inf, []
+    line = Progress("train online dispatch", iterations, enabled=progress)
+    begin = time.perf_counter()
+    for it in range(iterations):
+        draws = [*starts] if it == 0 else []
+        draws += [mean + std * rng.standard_normal(NUM_WEIGHTS) for _ in range(population - len(draws))]
+        scores = [score(w) for w in draws]
+        order = np.argsort(scores)[::-1]
+        elite = np.array([draws[i] for i in order[: max(2, population // 4)]])
+        if scores[order[0]] > best_score:
+            best_score, best_w = scores[order[0]], draws[order[0]]
+        mean, std = elite.mean(axis=0), elite.std(axis=0) + 0.02
+        history.append(best_score)
+        line.update(it + 1)
+    trained = {
+        "rates_per_s": [float(r) for r in rates],
+        "iterations": iterations,
+        "population": population,
+        "episodes": episodes,
+        "seed": seed,
+        "stream_params": {k: v for k, v in params.items() if k != "rate_per_s"},
+        "mean_return": best_score,
+        "seconds": round(time.perf_counter() - begin, 1),
+    }
+    return OnlineDispatch(tuple(float(w) for w in best_w), trained), history
+
+
+def solve_online_learned(
+    stream: Any, objective: Any, *, time_limit=None, seed=None, policy: str | os.PathLike | None = None
+) -> SolverOutput:
+    """The stream simulated under the learned online dispatch (``policy``: a saved JSON file;
+    default the shipped weights)."""
+    dispatch = load_online_dispatch(policy)
+    report = simulate(stream, dispatch)
+    return SolverOutput(placement=report.placement, start_s=report.start_s, info={"decision_s": report.decision_s})

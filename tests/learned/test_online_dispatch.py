@@ -1,0 +1,68 @@
+"""The learned online dispatch: its prices span earliest-finish and Lyapunov, training keeps
+the best candidate, saved weights load back and hostile files are refused naming the field."""
+
+import json
+
+import pytest
+
+import partopt
+from partopt.fields import InstanceError, InstanceTypeError
+from partopt.learned.online import OnlineDispatch, load_online_dispatch, train_online_dispatch
+
+SMALL = {
+    "rate_per_s": 40.0,
+    "horizon_s": 1.0,
+    "num_servers": 3,
+    "num_devices": 3,
+    "shared_params": {"networks": ("vgg16", "alexnet"), "num_blocks": 5, "deadline_s": None},
+}
+
+
+@pytest.fixture(scope="module")
+def stream():
+    return partopt.generate("stream", seed=3, **SMALL)
+
+
+def test_zero_weights_are_earliest_finish_and_the_energy_weight_is_lyapunov(stream):
+    ef = partopt.simulate(stream, "earliest-finish")
+    assert partopt.simulate(stream, OnlineDispatch((0.0,) * 5)).task_delay_s == pytest.approx(ef.task_delay_s)
+    for v in (0.5, 3.0):
+        lyapunov = partopt.simulate(stream, "lyapunov", V=v)
+        learned = partopt.simulate(stream, OnlineDispatch((0.0, 0.0, 0.0, 0.0, v)))
+        assert learned.task_energy_j == pytest.approx(lyapunov.task_energy_j)
+
+
+def test_training_keeps_the_best_candidate_and_it_beats_its_starts():
+    policy, history = train_online_dispatch((40.0,), iterations=2, population=4, episodes=1, stream_params=SMALL)
+    assert history == sorted(history) and policy.trained["mean_return"] == history[-1]
+    import gymnasium as gym
+
+    from partopt.learned.online import _episode_return
+
+    env = gym.make("partopt/SharedEdge-v0", stream_params=SMALL)
+    for start in (OnlineDispatch((0.0,) * 5), OnlineDispatch((0.0, 0.0, 0.0, 0.0, 1.0))):
+        assert _episode_return(env, policy, 0) >= _episode_return(env, start, 0) - 1e-9
+
+
+def test_the_shipped_policy_solves_a_stream_and_evaluate_agrees(stream):
+    result = partopt.solve(stream, "online-learned")
+    again = partopt.evaluate(stream, result.placement, result.start_s)
+    assert result.evaluation.total_delay == pytest.approx(again.total_delay)
+    assert result.evaluation.valid == again.valid
+
+
+def test_weights_round_trip_and_hostile_files_are_refused(tmp_path):
+    policy = OnlineDispatch((0.1, 0.2, 0.3, 0.4, 0.5), {"note": "test"})
+    path = tmp_path / "w.json"
+    policy.save(path)
+    assert load_online_dispatch(path) == policy
+    for text, field in (
+        ("not json", "file"),
+        (json.dumps({"format": "x", "weights": [0] * 5}), "format"),
+        (json.dumps({"format": "partopt.online-dispatch/1", "weights": [0] * 4}), "weights"),
+        (json.dumps({"format": "partopt.online-dispatch/1", "weights": [0, 0, "1", 0, 0]}), r"weights\[2\]"),
+        ('{"format": "partopt.online-dispatch/1", "weights": [0, 0, 0, NaN, 0]}', r"weights\[3\]"),
+    ):
+        path.write_text(text)
+        with pytest.raises((InstanceError, InstanceTypeError), match=field):
+            load_online_dispatch(path)

@@ -1,0 +1,75 @@
+"""The shared edge online as a Gymnasium environment (partopt/SharedEdge-v0)."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import partopt
+import partopt.learned  # registers the environments
+from partopt.learned.shared_env import SharedEdgeEnv, observation_size
+from partopt.stream.policies import earliest_finish_policy
+
+SMALL = {
+    "rate_per_s": 50.0,
+    "horizon_s": 1.0,
+    "num_servers": 3,
+    "num_devices": 2,
+    "shared_params": {"networks": ("vgg16", "alexnet"), "num_blocks": 4, "deadline_s": None},
+}
+
+
+def test_environment_passes_gymnasiums_checker():
+    env = SharedEdgeEnv(stream_params=SMALL)
+    check_env(env, skip_render_check=True)
+    assert env.observation_space.shape == (observation_size(4, 3),)
+    assert env.action_space.nvec.tolist() == [4] * 4
+
+
+def test_seeded_episodes_repeat():
+    env = gym.make(partopt.learned.SHARED_ENV_ID, stream_params=SMALL)
+    first, _ = env.reset(seed=7)
+    rewards = []
+    for _ in range(2):
+        obs, _ = env.reset(seed=7)
+        assert np.array_equal(obs, first)
+        env.action_space.seed(1)
+        total, done = 0.0, False
+        while not done:
+            obs, reward, done, _, _ = env.step(env.action_space.sample())
+            assert env.observation_space.contains(obs)
+            total += reward
+        rewards.append(total)
+    assert rewards[0] == rewards[1]
+
+
+def test_an_episode_agrees_with_simulate_and_evaluate():
+    """Acting as the earliest-finish policy, an episode builds simulate's schedule; the rewards sum
+    to minus evaluate's delay plus deadline excess."""
+    env = SharedEdgeEnv(stream_params={**SMALL, "battery_j": None}, beta=2.0)
+    env.reset(seed=3)
+    total, done, info = 0.0, False, {}
+    while not done:
+        _, reward, done, _, info = env.step(earliest_finish_policy(env.seen))
+        total += reward
+    report = partopt.simulate(env.stream, "earliest-finish")
+    ev = info["evaluation"]
+    assert ev.placement == report.placement and ev.valid
+    assert -total == pytest.approx(ev.total_delay + 2.0 * ev.penalty, rel=1e-9)
+
+
+def test_vector_form_and_bad_actions():
+    envs = gym.make_vec(partopt.learned.SHARED_ENV_ID, num_envs=3, vectorization_mode="sync", stream_params=SMALL)
+    obs, _ = envs.reset(seed=0)
+    assert obs.shape == (3, observation_size(4, 3))
+    _, rewards, *_ = envs.step(envs.action_space.sample())
+    assert rewards.shape == (3,) and np.all(rewards < 0)
+    env = SharedEdgeEnv(stream_params=SMALL)
+    env.reset(seed=0)
+    for bad in ([0, 1], [0, 1, 2, 9], [0.5, 1, 1, 1]):
+        with pytest.raises(ValueError, match="action"):
+            env.step(bad)
+    with pytest.raises(ValueError, match="one shape"):
+        SharedEdgeEnv(stream_params={**SMALL, "shared_params": {"networks": ("vgg16", "nin")}})
+    with pytest.raises(ValueError, match="beta"):
+        SharedEdgeEnv(stream_params=SMALL, beta=-1)
