@@ -208,14 +208,22 @@ def cmd_solve(args) -> int:
     return 0
 
 
-def _evaluate_scenario(scenario, args) -> int:
+def _solution_of(args, kind: str):
+    """The ``--solution`` file's solution, refused naming the option when missing or not one."""
     import partopt
 
     if not args.solution:
-        raise ValueError("--solution: a scenario is evaluated from a partopt.solution/1 file")
+        raise ValueError(f"--solution: a {kind} is evaluated from a partopt.solution/1 file")
     solution = partopt.read(args.solution)
     if not isinstance(solution, partopt.Solution):
         raise ValueError(f"--solution: {args.solution} holds a {type(solution).__name__}, not a solution")
+    return solution
+
+
+def _evaluate_scenario(scenario, args) -> int:
+    import partopt
+
+    solution = _solution_of(args, "scenario")
     ev = partopt.evaluate(scenario, solution.placement, solution.start_s)
     if args.json:
         keys = (
@@ -259,15 +267,53 @@ def _evaluate_scenario(scenario, args) -> int:
     return 0
 
 
+def _evaluate_stream(stream, args) -> int:
+    """``partopt evaluate`` of a stream: its schedule (``--solution`` with ``start_s``) and batteries."""
+    import partopt
+
+    solution = _solution_of(args, "stream")
+    ev = partopt.evaluate(stream, solution.placement, solution.start_s)
+    lowest = [min(row) if row else math.inf for row in ev.battery_j]
+    if args.json:
+        d = {
+            "placement": ev.placement,
+            "start_s": ev.start_s,
+            "task_delay": ev.schedule.task_delay,
+            "task_energy": ev.task_energy,
+            "battery_j": ev.battery_j,
+            "total_delay": ev.total_delay,
+            "penalty": ev.penalty,
+            "energy": ev.energy,
+            "deadline_misses": ev.deadline_misses,
+            "problems": ev.problems,
+            "valid": ev.valid,
+            "budget_kept": ev.budget_kept,
+            "feasible": ev.feasible,
+        }
+        print(json.dumps(d, indent=1, default=lambda x: None if isinstance(x, float) and math.isinf(x) else x))
+        return 0
+    n = len(ev.placement)
+    print(
+        f"{n} tasks: total delay {ev.total_delay:.6g} s (mean {1e3 * ev.total_delay / n:.4g} ms), "
+        f"psi {ev.penalty:.4g} s, {ev.deadline_misses} deadline misses, device energy {ev.energy:.6g} J"
+    )
+    for device, (low, cap) in enumerate(zip(lowest, ev.capacity_j)):
+        if math.isfinite(cap):
+            print(f"device {device}: battery of {cap:.4g} J, lowest {low:.4g} J")
+    for problem in ev.problems:
+        print(f"INVALID {problem}")
+    print(
+        f"deadlines met: {ev.deadlines_met}; batteries kept: {ev.budget_kept}; valid: {ev.valid}; "
+        f"feasible: {ev.feasible}"
+    )
+    return 0
+
+
 def _evaluate_horizon(horizon, args) -> int:
     """``partopt evaluate`` of a horizon: one placement per slot from ``--solution``."""
     import partopt
 
-    if not args.solution:
-        raise ValueError("--solution: a horizon needs a solution file with one placement per slot")
-    solution = partopt.read(args.solution)
-    if not isinstance(solution, partopt.Solution):
-        raise ValueError(f"--solution: {args.solution} holds a {type(solution).__name__}, not a solution")
+    solution = _solution_of(args, "horizon (one placement per slot)")
     ev = partopt.evaluate(horizon, solution.placement)
     if args.json:
         d = {
@@ -315,6 +361,8 @@ def cmd_evaluate(args) -> int:
         return _evaluate_scenario(inst, args)
     if isinstance(inst, partopt.Horizon):
         return _evaluate_horizon(inst, args)
+    if isinstance(inst, partopt.Stream):
+        return _evaluate_stream(inst, args)
     if not isinstance(inst, partopt.Instance):
         raise ValueError(f"instance: {args.instance} holds a {type(inst).__name__}, not an instance or scenario")
     if args.solution:

@@ -213,3 +213,14 @@ def test_train_without_the_learned_extra_gives_the_install_hint(monkeypatch, cap
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
     assert main(["train", "mt-a3c", "--config", "max_seconds=1"]) == 2
     assert 'pip install "partopt[learned]"' in capsys.readouterr().err
+
+
+def test_a_stream_is_generated_solved_online_and_evaluated_with_its_batteries(tmp_path, capsys):
+    path, plan = tmp_path / "s.json", tmp_path / "plan.json"
+    assert main(["generate", "stream", "--param", "horizon_s=0.5", "-o", str(path)]) == 0
+    assert main(["solve", str(path), "--solver", "online-lyapunov", "--solution-out", str(plan)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(path), "--solution", str(plan), "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["valid"] and len(ev["battery_j"]) == 4 and len(ev["start_s"]) == len(ev["placement"])
+    assert main(["evaluate", str(path)]) == 2  # a stream needs its schedule

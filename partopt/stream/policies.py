@@ -81,42 +81,10 @@ def priced_chain(
 ) -> list[int] | None:
     """The placement of least finish time plus ``price_s_per_j`` x device energy (plus, if given,
     ``work_price[j]`` x each block's seconds of work on location j) against the free times
-    ``free`` (index 0 the device), one label per (block, location): a heuristic DP (exact with
-    no prices, where it is the earliest-finish DP). None when deadlines leave no placement."""
-    locs, blocks = len(free), len(tab.duration)
-    inf = math.inf
-    end = [release_s] + [inf] * (locs - 1)
-    charge = [0.0] * locs
-    parents: list[list[int]] = []
-    for m in range(blocks):
-        last = m == blocks - 1
-        new_end, new_charge, parent = [inf] * locs, [0.0] * locs, [0] * locs
-        for j in range(locs):
-            best = inf
-            for i in range(locs):
-                if end[i] == inf:
-                    continue
-                finish = max(end[i] + tab.transfer[m][i][j], free[j]) + tab.duration[m][j]
-                if keep_deadlines and not f.within(
-                    finish + (tab.return_s[j] if last else 0.0) - end[i], tab.deadline[m]
-                ):
-                    continue
-                spent = charge[i] + price_s_per_j * tab.energy[m][i][j]
-                if work_price is not None:
-                    spent += work_price[j] * tab.duration[m][j]
-                if finish + spent < best:
-                    best, parent[j], new_end[j], new_charge[j] = finish + spent, i, finish, spent
-        end, charge = new_end, new_charge
-        parents.append(parent)
-    totals = [end[j] + tab.return_s[j] + charge[j] for j in range(locs)]
-    j = min(range(locs), key=totals.__getitem__)
-    if totals[j] == inf:
-        return None
-    row = [0] * blocks
-    for m in range(blocks - 1, -1, -1):
-        row[m] = j
-        j = parents[m][j]
-    return row
+    ``free`` (index 0 the device): the earliest-finish DP with prices, one label per (block,
+    location), a heuristic (exact with no prices). None when deadlines leave no placement."""
+    chain = earliest_finish_chain(tab, release_s, free, keep_deadlines, price=work_price, energy_price=price_s_per_j)
+    return None if chain is None else list(chain.placement)
 
 
 def within_battery(seen: Arrival, row: list[int] | None) -> list[int]:

@@ -17,7 +17,10 @@ False), never passed off as valid. The schedule the simulation builds is exactly
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -277,8 +280,176 @@ def _epochs(stream: Stream, batch_s: float | None) -> list[list[int]]:
     return [groups[e] for e in sorted(groups)]
 
 
+class _Run:
+    """A simulation in progress: the edge, each decided task's delay, excess and energy, the
+    battery problems met, the seconds spent deciding, and how many epochs are done. It is
+    saved as JSON (``partopt.simulation/1``) so that an interrupted run resumes."""
+
+    def __init__(self, stream: Stream, policy: str):
+        k = stream.num_tasks
+        self.stream, self.policy = stream, policy
+        self.state = EdgeState(stream)
+        self.delay, self.excess, self.energy = [0.0] * k, [0.0] * k, [0.0] * k
+        self.problems: list[str] = []
+        self.thinking, self.epochs_done, self.tasks_done = 0.0, 0, 0
+
+    def step(self, group: list[int], decide: Any, batch_s: float | None) -> None:
+        """Decide and commit one epoch's tasks (one task without a batch policy)."""
+        stream, state = self.stream, self.state
+        now = (
+            None if batch_s is None else (math.floor(stream.scenario.tasks[group[0]].release_s / batch_s) + 1) * batch_s
+        )
+        seen = [state.arrival(k, now) for k in group]
+        tick = time.perf_counter()
+        if batch_s is None:
+            answers = [(group[0], decide(seen[0]))]
+        else:  # the batch policy sees the waiting tasks alone
+            waiting = stream.scenario.replace(tasks=tuple(stream.scenario.tasks[k] for k in group))
+            answers = list(decide.decide_batch(seen, now, waiting))
+        self.thinking += time.perf_counter() - tick
+        if sorted(k for k, _ in answers) != sorted(group):
+            raise ValueError(
+                f"policy {self.policy!r} answered tasks {sorted(k for k, _ in answers)}, not {sorted(group)}"
+            )
+        outcomes = {k: state.commit(k, answer, not_before_s=now or 0.0, draw=False) for k, answer in answers}
+        for a in seen:  # energy is drawn in arrival order
+            k, out = a.index, outcomes[a.index]
+            held = state.battery_now(a.task.device, a.task.release_s)
+            level = state.draw(k, out.energy_j)
+            self.delay[k], self.excess[k], self.energy[k] = out.delay_s, out.excess_s, out.energy_j
+            if level < -1e-9 * max(1.0, a.capacity_j if math.isfinite(a.capacity_j) else 1.0):
+                self.problems.append(
+                    f"task {k}: device {a.task.device}'s battery goes to {level:.6g} J "
+                    f"(it held {held:.6g} J, the placement draws {out.energy_j:.6g} J)"
+                )
+        self.epochs_done += 1
+        self.tasks_done += len(group)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the run so far as JSON (atomically: a temporary file, then renamed)."""
+        st = self.state
+
+        def finite(values):
+            return [None if math.isinf(v) else v for v in values]
+
+        data = {
+            "format": CHECKPOINT_FORMAT,
+            "stream": _fingerprint(self.stream),
+            "policy": self.policy,
+            "epochs_done": self.epochs_done,
+            "tasks_done": self.tasks_done,
+            "server_free": st.server_free,
+            "device_free": st.device_free,
+            "level": finite(st.level),
+            "charged_at": st.charged_at,
+            "placement": st.placement,
+            "start": st.start,
+            "delay": self.delay,
+            "excess": self.excess,
+            "energy": self.energy,
+            "problems": self.problems,
+            "thinking": self.thinking,
+        }
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, stream: Stream, policy: str) -> _Run:
+        """The run saved at ``path``; a ValueError naming the field when it is not this stream's
+        and policy's run or not a run at all (nothing in it is executed)."""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"checkpoint: cannot read {os.fspath(path)!r} ({error})") from None
+        if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"checkpoint: {os.fspath(path)!r} is not a {CHECKPOINT_FORMAT} file")
+        if data.get("stream") != _fingerprint(stream):
+            raise ValueError(f"checkpoint.stream: {os.fspath(path)!r} is a run of another stream")
+        if data.get("policy") != policy:
+            raise ValueError(f"checkpoint.policy: {os.fspath(path)!r} is a run of policy {data.get('policy')!r}")
+        run = cls(stream, policy)
+        k, n, d = stream.num_tasks, stream.scenario.num_servers, stream.scenario.num_devices
+        try:
+            st = run.state
+            st.server_free = _numbers(data["server_free"], n, "server_free")
+            st.device_free = _numbers(data["device_free"], d, "device_free")
+            st.level = [math.inf if v is None else v for v in _numbers(data["level"], d, "level", none=True)]
+            st.charged_at = _numbers(data["charged_at"], d, "charged_at")
+            st.placement = [None if r is None else tuple(int(x) for x in r) for r in _rows(data["placement"], k)]
+            st.start = [None if r is None else tuple(_numbers(r, len(r), "start")) for r in _rows(data["start"], k)]
+            run.delay = _numbers(data["delay"], k, "delay")
+            run.excess = _numbers(data["excess"], k, "excess")
+            run.energy = _numbers(data["energy"], k, "energy")
+            run.problems = [str(p) for p in data["problems"]]
+            run.thinking = float(data["thinking"])
+            run.epochs_done, run.tasks_done = int(data["epochs_done"]), int(data["tasks_done"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"checkpoint: {os.fspath(path)!r} is damaged ({error})") from None
+        return run
+
+    def report(self, wall_s: float) -> SimulationReport:
+        st = self.state
+        return SimulationReport(
+            stream=self.stream,
+            policy=self.policy,
+            placement=tuple(r for r in st.placement if r is not None),
+            start_s=tuple(s for s in st.start if s is not None),
+            task_delay_s=tuple(self.delay),
+            task_excess_s=tuple(self.excess),
+            task_energy_j=tuple(self.energy),
+            battery_j=battery_levels(self.stream, self.energy),
+            problems=tuple(self.problems),
+            decision_s=self.thinking,
+            wall_s=wall_s,
+        )
+
+
+CHECKPOINT_FORMAT = "partopt.simulation/1"
+
+
+def _fingerprint(stream: Stream) -> str:
+    """A digest of the stream's file form: a checkpoint belongs to one stream."""
+    text = json.dumps(stream.to_dict(), sort_keys=True, allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _numbers(values: Any, count: int, field: str, none: bool = False) -> list:
+    """``values`` as ``count`` floats (None kept where ``none``), or a ValueError naming ``field``."""
+    if not isinstance(values, list) or len(values) != count:
+        raise ValueError(f"{field}: needs {count} numbers")
+    out: list = []
+    for v in values:
+        if v is None and none:
+            out.append(None)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            out.append(float(v))
+        else:
+            raise ValueError(f"{field}: {v!r} is not a finite number")
+    return out
+
+
+def _rows(values: Any, count: int) -> list:
+    """``values`` as ``count`` rows, each a list or None."""
+    if (
+        not isinstance(values, list)
+        or len(values) != count
+        or any(r is not None and not isinstance(r, list) for r in values)
+    ):
+        raise ValueError(f"needs {count} rows (a list or null per task)")
+    return values
+
+
 def simulate(
-    stream: Stream, policy: str | Policy = "earliest-finish", *, progress: bool = False, **options
+    stream: Stream,
+    policy: str | Policy = "earliest-finish",
+    *,
+    progress: bool = False,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 10_000,
+    **options,
 ) -> SimulationReport:
     """Run ``stream`` task by task under an online ``policy``.
 
@@ -288,10 +459,15 @@ def simulate(
         The tasks, devices, servers and batteries.
     policy : str or callable
         A policy's name (:data:`partopt.stream.policies.POLICIES`: "local", "greedy-load",
-        "earliest-finish", "lyapunov") or any callable taking an :class:`Arrival` and returning
-        one location per block.
+        "earliest-finish", "lyapunov", "rolling-horizon") or any callable taking an
+        :class:`Arrival` and returning one location per block (or a batch policy, see
+        :data:`Policy`).
     progress : bool
         Show a progress line on stderr.
+    checkpoint : path, optional
+        A JSON file the run is saved to every ``checkpoint_every`` tasks and when interrupted
+        (Ctrl-C); if it exists, the run resumes from it (same stream and policy, whose options
+        must be the same too).
     **options
         The named policy's options (e.g. ``V=2.0`` for "lyapunov").
 
@@ -305,57 +481,26 @@ def simulate(
 
     if not isinstance(stream, Stream):
         raise TypeError(f"stream: must be a Stream, got {type(stream).__name__}")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every: must be an integer >= 1 (tasks), got {checkpoint_every!r}")
     name, decide = make_policy(policy, **options)
     begin = time.perf_counter()
-    state = EdgeState(stream)
-    k_tasks = stream.num_tasks
-    delay, excess, energy = [0.0] * k_tasks, [0.0] * k_tasks, [0.0] * k_tasks
-    problems = []
-    thinking = 0.0
-    line = Progress(f"simulate {name}", k_tasks, enabled=progress)
-
-    def drawn(k: int, held_j: float, capacity_j: float, energy_j: float, level_j: float) -> None:
-        delay[k], excess[k], energy[k] = outcomes[k].delay_s, outcomes[k].excess_s, energy_j
-        if level_j < -1e-9 * max(1.0, capacity_j if math.isfinite(capacity_j) else 1.0):
-            problems.append(
-                f"task {k}: device {stream.scenario.tasks[k].device}'s battery goes to {level_j:.6g} J "
-                f"(it held {held_j:.6g} J, the placement draws {energy_j:.6g} J)"
-            )
-
-    outcomes: dict[int, TaskOutcome] = {}
+    resume = checkpoint is not None and os.path.exists(checkpoint)
+    run = _Run.load(checkpoint, stream, name) if resume else _Run(stream, name)  # type: ignore[arg-type]
     batch_s = getattr(decide, "batch_s", None)
-    for group in _epochs(stream, batch_s):
-        now = (
-            None if batch_s is None else (math.floor(stream.scenario.tasks[group[0]].release_s / batch_s) + 1) * batch_s
-        )
-        seen = [state.arrival(k, now) for k in group]
-        tick = time.perf_counter()
-        if batch_s is None:
-            answers = [(group[0], decide(seen[0]))]
-        else:  # the batch policy sees the waiting tasks alone
-            waiting = stream.scenario.replace(tasks=tuple(stream.scenario.tasks[k] for k in group))
-            answers = list(decide.decide_batch(seen, now, waiting))  # type: ignore[attr-defined]
-        thinking += time.perf_counter() - tick
-        if sorted(k for k, _ in answers) != sorted(group):
-            raise ValueError(f"policy {name!r} answered tasks {sorted(k for k, _ in answers)}, not {sorted(group)}")
-        for k, answer in answers:
-            outcomes[k] = state.commit(k, answer, not_before_s=now or 0.0, draw=False)
-        for a in seen:  # energy is drawn in arrival order
-            k = a.index
-            held = state.battery_now(a.task.device, a.task.release_s)
-            drawn(k, held, a.capacity_j, outcomes[k].energy_j, state.draw(k, outcomes[k].energy_j))
-        line.update(len(outcomes))
-    levels = battery_levels(stream, energy)
-    return SimulationReport(
-        stream=stream,
-        policy=name,
-        placement=tuple(r for r in state.placement if r is not None),
-        start_s=tuple(s for s in state.start if s is not None),
-        task_delay_s=tuple(delay),
-        task_excess_s=tuple(excess),
-        task_energy_j=tuple(energy),
-        battery_j=levels,
-        problems=tuple(problems),
-        decision_s=thinking,
-        wall_s=time.perf_counter() - begin,
-    )
+    line = Progress(f"simulate {name}", stream.num_tasks, enabled=progress)
+    saved = run.tasks_done
+    try:
+        for group in _epochs(stream, batch_s)[run.epochs_done :]:
+            run.step(group, decide, batch_s)
+            line.update(run.tasks_done)
+            if checkpoint is not None and run.tasks_done - saved >= checkpoint_every:
+                run.save(checkpoint)
+                saved = run.tasks_done
+    except KeyboardInterrupt:
+        if checkpoint is not None:
+            run.save(checkpoint)
+        raise
+    if checkpoint is not None and run.tasks_done != saved:
+        run.save(checkpoint)
+    return run.report(time.perf_counter() - begin)

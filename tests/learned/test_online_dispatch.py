@@ -8,14 +8,7 @@ import pytest
 import partopt
 from partopt.fields import InstanceError, InstanceTypeError
 from partopt.learned.online import OnlineDispatch, load_online_dispatch, train_online_dispatch
-
-SMALL = {
-    "rate_per_s": 40.0,
-    "horizon_s": 1.0,
-    "num_servers": 3,
-    "num_devices": 3,
-    "shared_params": {"networks": ("vgg16", "alexnet"), "num_blocks": 5, "deadline_s": None},
-}
+from tests.learned.test_shared_env import SMALL
 
 
 @pytest.fixture(scope="module")

@@ -191,3 +191,43 @@ def test_a_batch_policy_decides_each_epoch_at_its_end_from_what_has_arrived(batt
         partopt.simulate(stream, Forgetful())
     with pytest.raises(ValueError, match="batch_s"):
         partopt.simulate(stream, "rolling-horizon", batch_s=0)
+
+
+def test_an_interrupted_simulation_resumes_from_its_checkpoint(tmp_path):
+    """Ctrl-C saves the run; the next call with the same checkpoint finishes it, and the whole
+    report equals an uninterrupted run's. A checkpoint of another stream or policy, or a damaged
+    one, is refused naming it."""
+    from partopt.stream.policies import earliest_finish_policy
+
+    stream = small_stream(8, battery_j=(0.5, 2.0))
+    path = tmp_path / "run.json"
+
+    class Interrupted:
+        calls = 0
+
+        def __call__(self, arrival):
+            Interrupted.calls += 1
+            if Interrupted.calls == 30:
+                raise KeyboardInterrupt
+            return earliest_finish_policy(arrival)
+
+    Interrupted.calls = 100  # past the interruption
+    whole = partopt.simulate(stream, Interrupted(), checkpoint=tmp_path / "whole.json", checkpoint_every=7)
+    Interrupted.calls = 0
+    with pytest.raises(KeyboardInterrupt):
+        partopt.simulate(stream, Interrupted(), checkpoint=path, checkpoint_every=7)
+    import json
+
+    assert json.loads(path.read_text())["tasks_done"] == 29  # every decided task kept
+    Interrupted.calls = 100  # no more interruptions
+    resumed = partopt.simulate(stream, Interrupted(), checkpoint=path)
+    assert resumed.placement == whole.placement and resumed.start_s == whole.start_s
+    assert resumed.task_delay_s == whole.task_delay_s and resumed.battery_j == whole.battery_j
+    assert resumed.problems == whole.problems
+    with pytest.raises(ValueError, match="checkpoint.stream"):
+        partopt.simulate(small_stream(9), Interrupted(), checkpoint=path)
+    with pytest.raises(ValueError, match="checkpoint.policy"):
+        partopt.simulate(stream, "earliest-finish", checkpoint=path)
+    path.write_text(path.read_text().replace('"delay": [', '"delay": ["x", '))
+    with pytest.raises(ValueError, match="checkpoint: .* is damaged"):
+        partopt.simulate(stream, Interrupted(), checkpoint=path)

@@ -56,6 +56,7 @@ def earliest_finish_chain(
     free: Sequence[float],
     keep_deadlines: bool = False,
     price: Sequence[float] | None = None,
+    energy_price: float = 0.0,
 ) -> ChainSchedule | None:
     """The earliest-finishing placement of one chain against resource free times ``free``
     (index 0: the task's device, 1..N: the servers).
@@ -66,6 +67,8 @@ def earliest_finish_chain(
     then minimises finish time plus the charges, keeping one label per (block, location)
     (a heuristic, no longer exact): the learned dispatch's DP, whose compiled form
     (:class:`partopt.shared.kernels.ListScheduler`) a test checks against this one.
+    energy_price: a charge per joule of device energy (s/J), likewise a heuristic: the online
+    policies' drift-plus-penalty price.
     """
     locs = len(free)
     m_blocks = len(tab.duration)
@@ -86,9 +89,11 @@ def earliest_finish_chain(
                 end = max(prev[i] + tab.transfer[m][i][j], free[j]) + tab.duration[m][j]
                 if keep_deadlines and not f.within(end + (tab.return_s[j] if last else 0.0) - prev[i], tab.deadline[m]):
                     continue
-                if end + before[i] < best:
-                    best, arg, best_end = end + before[i], i, end
-            finish[m][j], parent[m][j], charge[m][j] = best_end, arg, before[arg] + extra
+                cost = end + before[i] + (energy_price * tab.energy[m][i][j] if energy_price else 0.0)
+                if cost < best:
+                    best, arg, best_end = cost, i, end
+            spent = energy_price * tab.energy[m][arg][j] if energy_price else 0.0
+            finish[m][j], parent[m][j], charge[m][j] = best_end, arg, before[arg] + extra + spent
     ends = [finish[-1][j] + tab.return_s[j] + charge[-1][j] for j in range(locs)]
     j = min(range(locs), key=ends.__getitem__)
     if ends[j] == inf:
