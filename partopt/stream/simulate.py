@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from partopt.progress import Progress
-from partopt.stream.evaluation import StreamEvaluation, battery_levels, evaluate_stream
+from partopt.stream.evaluation import StreamEvaluation, battery_levels, evaluate_stream, task_energy
 
 if TYPE_CHECKING:
     from partopt.shared.model import Task, TaskTables
@@ -442,6 +442,43 @@ def _rows(values: Any, count: int) -> list:
     return values
 
 
+def _compiled_earliest_finish(stream: Stream) -> _Run | None:
+    """The earliest-finish policy's run in compiled code
+    (:class:`partopt.shared.kernels.ListScheduler`: tasks in arrival order, each by the DP that
+    keeps block deadlines where it can, appended), or None when the policy's battery guard
+    would have acted on some task (the compiled DP has none; the Python loop then runs)."""
+    from partopt import formulas as f
+    from partopt.shared.kernels import ListScheduler
+
+    sc = stream.scenario
+    tick = time.perf_counter()
+    placement, start, _ = ListScheduler(sc).schedule(stream.arrival_order, keep_deadlines=True)
+    thinking = time.perf_counter() - tick
+    energy = [task_energy(sc.tables[k], row) for k, row in enumerate(placement)]
+    level = [math.inf if b is None else b.start_j for b in stream.batteries]
+    last = [0.0] * len(level)
+    for k in stream.arrival_order:
+        d, battery = sc.tasks[k].device, stream.batteries[sc.tasks[k].device]
+        if battery is None:
+            continue
+        held = battery.recharged(level[d], sc.tasks[k].release_s - last[d])
+        if not f.within(energy[k], held):
+            return None
+        level[d], last[d] = held - energy[k], sc.tasks[k].release_s
+    ev = evaluate_stream(stream, placement, start)
+    run = _Run(stream, "earliest-finish")
+    run.state.placement = [tuple(row) for row in placement]
+    run.state.start = [tuple(row) for row in start]
+    run.delay, run.energy = list(ev.schedule.task_delay), list(ev.task_energy)
+    for k, task in enumerate(sc.tasks):
+        tab = sc.tables[k]
+        run.excess[k] = sum(max(b - tab.deadline[m], 0.0) for m, b in enumerate(ev.schedule.block_delay[k]))
+        if task.deadline_s is not None:
+            run.excess[k] += max(run.delay[k] - task.deadline_s, 0.0)
+    run.thinking, run.epochs_done, run.tasks_done = thinking, sc.num_tasks, sc.num_tasks
+    return run
+
+
 def simulate(
     stream: Stream,
     policy: str | Policy = "earliest-finish",
@@ -449,6 +486,7 @@ def simulate(
     progress: bool = False,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int = 10_000,
+    compiled: bool = True,
     **options,
 ) -> SimulationReport:
     """Run ``stream`` task by task under an online ``policy``.
@@ -468,6 +506,9 @@ def simulate(
         A JSON file the run is saved to every ``checkpoint_every`` tasks and when interrupted
         (Ctrl-C); if it exists, the run resumes from it (same stream and policy, whose options
         must be the same too).
+    compiled : bool
+        Run "earliest-finish" in compiled code when its battery guard never acts (the same
+        decisions, checked by a test; without ``checkpoint``); False: always the Python loop.
     **options
         The named policy's options (e.g. ``V=2.0`` for "lyapunov").
 
@@ -485,6 +526,10 @@ def simulate(
         raise ValueError(f"checkpoint_every: must be an integer >= 1 (tasks), got {checkpoint_every!r}")
     name, decide = make_policy(policy, **options)
     begin = time.perf_counter()
+    if compiled and policy == "earliest-finish" and checkpoint is None and stream.num_tasks:
+        fast = _compiled_earliest_finish(stream)
+        if fast is not None:
+            return fast.report(time.perf_counter() - begin)
     resume = checkpoint is not None and os.path.exists(checkpoint)
     run = _Run.load(checkpoint, stream, name) if resume else _Run(stream, name)  # type: ignore[arg-type]
     batch_s = getattr(decide, "batch_s", None)

@@ -782,8 +782,8 @@ def test_branch_and_bound_chain_bound_is_the_earliest_finish_dp(seed, servers, d
 def test_default_portfolio_proves_what_the_branch_and_bound_proves_and_keeps_the_best_of_both():
     """shared-exact: where the branch and bound proves, its optimum (continuous time); where it
     does not, CP-SAT from its schedule: the answer is no worse than either's schedule, its bound
-    the higher valid one, and beyond 16 tasks CP-SAT alone answers (timings: no test, see
-    bench/results/shared_speed.md)."""
+    the higher valid one, and beyond 16 tasks the order search, then CP-SAT from its schedule:
+    no worse than the local search's (timings: no test, see bench/results/shared_speed.md)."""
     sc = small(2, tasks=4)
     exact = partopt.solve(sc, time_limit=30)
     bnb = partopt.solve(sc, "shared-bnb", time_limit=30)
@@ -798,7 +798,10 @@ def test_default_portfolio_proves_what_the_branch_and_bound_proves_and_keeps_the
         or res.info.get("answered_by") == "shared-cpsat"
     )
     many = small(4, tasks=17, num_servers=4)
-    assert partopt.solve(many, time_limit=3).info["answered_by"] == "shared-cpsat"
+    res = partopt.solve(many, time_limit=3)
+    assert res.info["first"]["solver"] == "shared-order-search" and res.info["then"]["solver"] == "shared-cpsat"
+    local = partopt.solve(many, "shared-local-search")
+    assert res.objective <= local.objective * (1 + 1e-9) and res.lower_bound <= res.objective
 
 
 def test_portfolio_splits_the_time_where_the_branch_and_bound_cannot_prove():

@@ -231,3 +231,26 @@ def test_an_interrupted_simulation_resumes_from_its_checkpoint(tmp_path):
     path.write_text(path.read_text().replace('"delay": [', '"delay": ["x", '))
     with pytest.raises(ValueError, match="checkpoint: .* is damaged"):
         partopt.simulate(stream, Interrupted(), checkpoint=path)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    rate=st.sampled_from([20.0, 150.0]),
+    block_deadline=st.sampled_from([None, (0.05, 0.5)]),
+    battery=st.sampled_from([None, (1e4, 2e4), (0.2, 1.0)]),
+)
+def test_compiled_earliest_finish_decides_as_the_python_policy(seed, rate, block_deadline, battery):
+    """The compiled run of earliest-finish (taken when its battery guard never acts) and the
+    Python loop give the same schedule, delays, deadline excesses and batteries."""
+    shared = {"networks": ("vgg16", "alexnet", "nin"), "deadline_s": block_deadline}
+    stream = small_stream(seed, rate_per_s=rate, battery_j=battery, shared_params=shared)
+    fast = partopt.simulate(stream, "earliest-finish")
+    slow = partopt.simulate(stream, "earliest-finish", compiled=False)
+    assert fast.placement == slow.placement
+    flat = itertools.chain.from_iterable
+    assert list(flat(fast.start_s)) == pytest.approx(list(flat(slow.start_s)), rel=1e-12, abs=1e-12)
+    assert fast.task_delay_s == pytest.approx(slow.task_delay_s, rel=1e-12, abs=1e-12)
+    assert fast.task_excess_s == pytest.approx(slow.task_excess_s, rel=1e-9, abs=1e-12)
+    assert list(flat(fast.battery_j)) == pytest.approx(list(flat(slow.battery_j)), rel=1e-12)
+    assert fast.problems == slow.problems

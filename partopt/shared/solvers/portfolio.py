@@ -7,8 +7,9 @@ CP-SAT proves none) but its schedules are weaker where it proves nothing; CP-SAT
 schedules there and scales to hundreds of tasks. So, for up to :data:`BNB_MAX_TASKS` tasks,
 the branch and bound runs first with a share of the time limit (:func:`bnb_share`; half where a
 block deadline may bind below earliest-finish's objective, as it is then only a heuristic); if
-it proves its answer (optimal or infeasible) that is the answer. Otherwise CP-SAT runs in the
-time left, its hint and incumbent the branch and bound's schedule. The answer is the best
+it proves its answer (optimal or infeasible) that is the answer. Beyond, the order search runs
+first with :data:`ORDER_SHARE` of the limit (CP-SAT's model alone takes seconds to build there).
+Otherwise CP-SAT runs in the time left, its hint and incumbent the first member's schedule. The answer is the best
 schedule either found, with the higher of their bounds (each valid in continuous time,
 vetted against both schedules), "optimal" when CP-SAT proves it (on its grid). Never weaker
 than the stronger of the two alone at that size, up to the time each gets.
@@ -24,16 +25,22 @@ from partopt.result import SolverOutput
 from partopt.shared.solvers.bnb import deadlines_may_bind, solve_shared_bnb
 from partopt.shared.solvers.common import best_candidate
 from partopt.shared.solvers.cpsat import solve_shared_cpsat
+from partopt.shared.solvers.orders import solve_shared_order_search
 from partopt.shared.solvers.start import exact_start, vetted_bound
 
 if TYPE_CHECKING:
     from partopt.objective import Objective
     from partopt.shared.model import Scenario
 
-__all__ = ["BNB_MAX_TASKS", "bnb_share", "solve_shared_exact"]
+__all__ = ["BNB_MAX_TASKS", "ORDER_SHARE", "bnb_share", "solve_shared_exact"]
 
 #: Beyond this many tasks the branch and bound is not tried (its priced bound stops at 16).
 BNB_MAX_TASKS = 16
+
+#: Beyond BNB_MAX_TASKS, the share of the time limit the order search gets before CP-SAT: at
+#: K = 134 CP-SAT spent 10 s building its model and answered earliest-finish's schedule, 49%
+#: above what the order search finds in 2 s (bench/results/online.md's 60 tasks/s streams).
+ORDER_SHARE = 0.3
 
 
 def bnb_share(num_tasks: int) -> float:
@@ -47,18 +54,22 @@ def solve_shared_exact(scenario: Scenario, objective: Objective, *, time_limit=N
     """Solve ``scenario`` exactly with the portfolio of the module docstring (``time_limit`` s in all)."""
     begin = time.perf_counter()
     k = scenario.num_tasks
-    first = None
     if k <= BNB_MAX_TASKS:
-        share = bnb_share(k) if _bnb_is_exact(scenario, objective) else 0.5
+        share, first_name = bnb_share(k) if _bnb_is_exact(scenario, objective) else 0.5, "shared-bnb"
         first = solve_shared_bnb(
             scenario, objective, seed=seed, time_limit=None if time_limit is None else share * float(time_limit)
         )
         if first.proven_optimal or first.proven_infeasible:
             return _tagged(first, "shared-bnb")
+    else:
+        first_name = "shared-order-search"
+        first = solve_shared_order_search(
+            scenario, objective, seed=seed, time_limit=None if time_limit is None else ORDER_SHARE * float(time_limit)
+        )
     left = None if time_limit is None else max(0.5, float(time_limit) - (time.perf_counter() - begin))
-    known = None if first is None or first.placement is None else (first.placement, first.start_s)
+    known = None if first.placement is None else (first.placement, first.start_s)
     second = solve_shared_cpsat(scenario, objective, time_limit=left, seed=seed, incumbent=known)
-    if first is None or second.proven_infeasible:
+    if second.proven_infeasible:
         return _tagged(second, "shared-cpsat")
     candidates = [(r.placement, r.start_s) for r in (second, first) if r.placement is not None]
     if not candidates:
@@ -70,10 +81,10 @@ def solve_shared_exact(scenario: Scenario, objective: Objective, *, time_limit=N
         if bounds and objective.feasible(best)
         else (max(bounds) if bounds else None)
     )
-    # CP-SAT was given the branch and bound's schedule: its proof, if any, already stands against it.
+    # CP-SAT was given the first member's schedule: its proof, if any, already stands against it.
     proven = second.proven_optimal
     info = {
-        "first": {"solver": "shared-bnb", **(first.info or {})},
+        "first": {"solver": first_name, **(first.info or {})},
         "then": {"solver": "shared-cpsat", **(second.info or {})},
         "proven_by": "shared-cpsat" if proven else None,
     }
