@@ -13,14 +13,14 @@ from partopt.api import solve
 from partopt.chain.costs import CostTensors, InstanceBatch, cost_tensors
 from partopt.chain.evaluation import Evaluation
 from partopt.chain.generators import DILGenerator, PaperGenerator, RandomGenerator
-from partopt.chain.model import Block, Device, Instance, Server, validate_placement
+from partopt.chain.model import Block, Device, Instance, Server
 from partopt.fields import InstanceError, InstanceTypeError
 from partopt.files import read, write
 from partopt.generation import generate, get_generator
 from partopt.horizon.evaluation import HorizonEvaluation
 from partopt.horizon.model import Horizon
 from partopt.objective import Objective
-from partopt.problem import evaluate
+from partopt.problem import evaluate, validate_placement
 from partopt.profiles import load_profile
 from partopt.registry import list_solvers, register_solver, unregister_solver
 from partopt.result import InvalidBoundWarning, Result, SolverOutput, Status

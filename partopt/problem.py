@@ -3,9 +3,10 @@ kinds and file formats, and :func:`evaluate`, the one cost function.
 
 A problem kind lives in its own subpackage (``partopt.chain`` for one chain, model Part I;
 ``partopt.shared`` for the shared edge, Part II; ``partopt.horizon`` for a horizon of slots,
-Part III). Its problem type carries a ``kind`` tag and the name of its default (exact) solver;
-the core (the front door, file I/O, results, the harness) asks the problem rather than testing
-its type, and finds each kind's type, evaluation and file format through :data:`KINDS`,
+Part III; ``partopt.stream`` for a stream decided online, Part IV). Its problem type carries a
+``kind`` tag and the name of its default solver; the core (the front door, file I/O, results,
+the harness) asks the problem rather than testing its type, and finds each kind's type,
+placement check, evaluation and file format through :data:`KINDS`, :data:`VALIDATORS`,
 :data:`EVALUATORS` and :data:`FORMATS`, whose entries are ``"module:attribute"`` strings
 imported on first use. A new kind adds its entries here and nothing else in the core changes.
 """
@@ -29,6 +30,7 @@ __all__ = [
     "EVALUATORS",
     "FORMATS",
     "KINDS",
+    "VALIDATORS",
     "AnyEvaluation",
     "Problem",
     "evaluate",
@@ -36,6 +38,7 @@ __all__ = [
     "is_problem",
     "load_target",
     "problem_types",
+    "validate_placement",
 ]
 
 #: Any problem kind's evaluation.
@@ -47,6 +50,15 @@ KINDS: dict[str, str] = {
     "scenario": "partopt.shared.model:Scenario",
     "horizon": "partopt.horizon.model:Horizon",
     "stream": "partopt.stream.model:Stream",
+}
+
+#: problem kind -> its placement check, ``fn(problem, placement)`` returning the placement as
+#: tuples of ints, as "module:attribute".
+VALIDATORS: dict[str, str] = {
+    "chain": "partopt.chain.model:validate_placement",
+    "scenario": "partopt.shared.model:validate_scenario_placement",
+    "horizon": "partopt.horizon.model:validate_horizon_placement",
+    "stream": "partopt.stream.model:validate_stream_placement",
 }
 
 #: problem kind -> its evaluation, ``fn(problem, placement, start_s=None)``, as "module:attribute".
@@ -90,6 +102,32 @@ class Problem(Protocol):
     def to_dict(self) -> dict[str, Any]:
         """Its JSON object, with the ``format`` tag."""
         ...
+
+
+def validate_placement(instance: Problem, placement: Any) -> tuple:
+    """Check that ``placement`` is a placement of ``instance`` and return it as tuples of ints.
+
+    Parameters
+    ----------
+    instance : Instance, Scenario, Horizon or Stream
+        The problem the placement is for.
+    placement : sequence
+        For an instance, one location per block (0 the device, 1..N a server); for a scenario
+        or a stream, one such list per task; for a horizon, one per slot.
+
+    Returns
+    -------
+    tuple
+        The placement as (nested) tuples of ints.
+
+    Raises
+    ------
+    InstanceError, InstanceTypeError
+        Naming the entry that is wrong, e.g. ``placement[3]`` or ``placement[1][2]``.
+    """
+    if not is_problem(instance):
+        raise TypeError(f"instance: must be an Instance, Scenario, Horizon or Stream, got {type(instance).__name__}")
+    return load_target(VALIDATORS[instance.kind])(instance, placement)
 
 
 def load_target(target: str) -> Any:

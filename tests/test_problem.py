@@ -5,9 +5,21 @@ from __future__ import annotations
 import pytest
 
 import partopt
+from partopt.fields import InstanceError, InstanceTypeError
 from partopt.files import from_dict
 from partopt.generation import GENERATORS
-from partopt.problem import EVALUATORS, FORMATS, KINDS, Problem, evaluate, is_problem, load_target, problem_types
+from partopt.problem import (
+    EVALUATORS,
+    FORMATS,
+    KINDS,
+    VALIDATORS,
+    Problem,
+    evaluate,
+    is_problem,
+    load_target,
+    problem_types,
+    validate_placement,
+)
 from partopt.registry import list_solvers, solver_spec
 
 #: A generator of each kind, and a placement every problem it draws accepts (all on the device).
@@ -25,7 +37,7 @@ SAMPLES = {
 
 def test_the_catalogues_agree():
     """Every kind has a type, an evaluation, a file format and a generator; a new kind missing one is caught."""
-    assert set(KINDS) == set(EVALUATORS) == set(SAMPLES)
+    assert set(KINDS) == set(EVALUATORS) == set(VALIDATORS) == set(SAMPLES)
     types = problem_types()
     format_types = {load_target(target) for target in FORMATS.values()}
     assert set(types) <= format_types
@@ -57,6 +69,31 @@ def test_every_kind_round_trips_evaluates_and_solves_by_default(kind):
     if not problem.scheduled:
         with pytest.raises(ValueError, match="^start_s: start times belong to scenarios"):
             evaluate(problem, placement, [[0.0]])
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_one_placement_check_for_every_kind_names_the_field(kind):
+    """partopt.validate_placement answers every kind: the placement as tuples of ints, or an
+    error naming the entry that is wrong (a location past the last server, a missing row)."""
+    generator, params, everything_local = SAMPLES[kind]
+    problem = partopt.generate(generator, seed=2, **params)
+    placement = everything_local(problem)
+    checked = validate_placement(problem, placement)
+    assert checked == (tuple(placement) if kind == "chain" else tuple(tuple(row) for row in placement))
+    assert partopt.validate_placement is validate_placement
+    bad = [list(row) for row in placement] if kind != "chain" else list(placement)
+    if kind == "chain":
+        bad[1] = 99
+        field = r"placement\[1\]"
+    else:
+        bad[1][0] = 99
+        field = r"placement\[1\]\[0\]"
+    with pytest.raises((InstanceError, InstanceTypeError), match=field):
+        validate_placement(problem, bad)
+    with pytest.raises((InstanceError, InstanceTypeError), match="placement"):
+        validate_placement(problem, placement[:-1])
+    with pytest.raises(TypeError, match="instance"):
+        validate_placement("x.json", placement)
 
 
 def test_what_is_not_a_problem_is_refused_naming_it():

@@ -5,18 +5,20 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from partopt.api import solve
 from partopt.chain.generators import RandomGenerator
-from partopt.chain.model import Instance, validate_placement
 from partopt.horizon.model import Horizon
 from partopt.objective import Objective
-from partopt.problem import evaluate
+from partopt.problem import evaluate, validate_placement
 from partopt.registry import solver_spec
 from partopt.result import Status
-from partopt.shared.model import Scenario, validate_scenario_placement
+from partopt.shared.model import Scenario
 from partopt.stream.model import Battery, Stream
+
+if TYPE_CHECKING:
+    from partopt.chain.model import Instance
 
 __all__ = ["ConformanceReport", "check_solver", "default_check_instances"]
 
@@ -68,14 +70,7 @@ def _as_problem(chain: Instance, problem: str) -> Instance | Scenario | Horizon 
 def _invalid_placement(problem: Instance | Scenario | Horizon | Stream, placement) -> str | None:
     """Why ``placement`` is not a placement of ``problem``, or None when it is one."""
     try:
-        if isinstance(problem, Scenario):
-            validate_scenario_placement(problem, placement)
-        elif isinstance(problem, Stream):
-            validate_scenario_placement(problem.scenario, placement)
-        elif isinstance(problem, Horizon):
-            evaluate(problem, placement)
-        else:
-            validate_placement(problem, placement)
+        validate_placement(problem, placement)
     except (ValueError, TypeError) as error:
         return str(error)
     return None

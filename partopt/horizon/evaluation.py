@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from partopt import formulas as f
 from partopt.chain.evaluation import Evaluation, evaluate_chain
-from partopt.fields import InstanceError, InstanceTypeError
+from partopt.horizon.model import validate_horizon_placement
 from partopt.objective import EvaluationCore
 
 if TYPE_CHECKING:
@@ -96,18 +96,9 @@ def evaluate_horizon(horizon: Horizon, placements: Sequence, start_s: None = Non
     must be None (only scenarios have start times)."""
     if start_s is not None:
         raise ValueError("start_s: start times belong to scenarios; a horizon's slots have no schedule")
-    if isinstance(placements, (str, bytes, Mapping)) or not isinstance(placements, Sequence):
-        raise InstanceTypeError(
-            "placement", f"must be a list of one placement per slot, got {type(placements).__name__}"
-        )
-    if len(placements) != horizon.num_slots:
-        raise InstanceError("placement", f"needs one placement per slot ({horizon.num_slots}), got {len(placements)}")
-    slots = []
-    for t, (inst, placement) in enumerate(zip(horizon.slots, placements)):
-        try:
-            slots.append(evaluate_chain(inst, placement))
-        except (InstanceError, InstanceTypeError) as error:  # placement[m] -> placement[t][m]
-            raise type(error)(error.field.replace("placement", f"placement[{t}]", 1), error.problem) from None
+    slots = [
+        evaluate_chain(inst, row) for inst, row in zip(horizon.slots, validate_horizon_placement(horizon, placements))
+    ]
     energy = np.array([ev.energy for ev in slots])
     remaining = horizon.energy_max_j - np.cumsum(energy)
     return HorizonEvaluation(

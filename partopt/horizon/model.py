@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Sequence
 
 from partopt.chain.model import FORMAT as INSTANCE_FORMAT
-from partopt.chain.model import Instance
+from partopt.chain.model import Instance, validate_placement
 from partopt.fields import InstanceError, InstanceTypeError, check_keys, drop_none, name_field, number_field, prefixed
 
-__all__ = ["FORMAT", "Horizon"]
+__all__ = ["FORMAT", "Horizon", "validate_horizon_placement"]
 
 FORMAT = "partopt.horizon/1"
 _KEYS = {"format", "name", "energy_max_j", "slots"}
@@ -96,3 +96,21 @@ class Horizon:
 
     def __repr__(self) -> str:
         return f"Horizon(name={self.name!r}, T={self.num_slots}, energy_max_j={self.energy_max_j:g})"
+
+
+def validate_horizon_placement(horizon: Horizon, placements: Any) -> tuple[tuple[int, ...], ...]:
+    """Check one placement per slot and return them as tuples of ints; errors name the slot
+    (``placement[3][2]``)."""
+    if isinstance(placements, (str, bytes, Mapping)) or not isinstance(placements, Sequence):
+        raise InstanceTypeError(
+            "placement", f"must be a list of one placement per slot, got {type(placements).__name__}"
+        )
+    if len(placements) != horizon.num_slots:
+        raise InstanceError("placement", f"needs one placement per slot ({horizon.num_slots}), got {len(placements)}")
+    out = []
+    for t, (inst, placement) in enumerate(zip(horizon.slots, placements)):
+        try:
+            out.append(validate_placement(inst, placement))
+        except (InstanceError, InstanceTypeError) as error:  # placement[m] -> placement[t][m]
+            raise type(error)(error.field.replace("placement", f"placement[{t}]", 1), error.problem) from None
+    return tuple(out)

@@ -28,7 +28,7 @@ from partopt.fields import (
     prefixed,
 )
 from partopt.formulas import MAX_TIME_S
-from partopt.shared.model import EdgeServer, Scenario
+from partopt.shared.model import EdgeServer, Scenario, validate_scenario_placement
 
 __all__ = ["FORMAT", "Battery", "Stream"]
 
@@ -215,3 +215,8 @@ class Stream:
         rate = sc.num_tasks / self.horizon_s
         edge = f"N={sc.num_servers}, D={sc.num_devices}"
         return f"Stream({label}K={sc.num_tasks} over {self.horizon_s:g} s ({rate:.0f}/s), {edge})"
+
+
+def validate_stream_placement(stream: Stream, placement: Any) -> tuple[tuple[int, ...], ...]:
+    """Check a placement of the stream's tasks (one list of locations per task, as a scenario's)."""
+    return validate_scenario_placement(stream.scenario, placement)

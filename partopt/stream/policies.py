@@ -159,6 +159,10 @@ class RollingHorizonPolicy:
                 raise ValueError(f"{key}: must be a number >= 0, got {value!r}")
         if batch_s <= 0:
             raise ValueError(f"batch_s: must be > 0 s, got {batch_s!r}")
+        from partopt.registry import solver_spec
+
+        if solver_spec(solver).problem != "scenario":
+            raise ValueError(f"solver: {solver!r} does not solve a scenario; name a shared-edge solver")
         self.batch_s, self.solver, self.time_limit, self.beta = float(batch_s), solver, float(time_limit), float(beta)
 
     def __call__(self, seen: Arrival) -> list[int]:
@@ -166,7 +170,10 @@ class RollingHorizonPolicy:
 
     def _plan(self, arrivals: Sequence[Arrival], now_s: float, waiting: Scenario) -> list[tuple[int, list[int]]] | None:
         """The solver's placements in its order of first blocks, or None when it finds none."""
-        from partopt.api import solve
+        from partopt.objective import Objective
+        from partopt.registry import get_solver
+        from partopt.result import SolverOutput
+        from partopt.shared.evaluation import evaluate_scenario
 
         first = arrivals[0]
         servers = first.free_s[1:]
@@ -184,10 +191,13 @@ class RollingHorizonPolicy:
             ),
             name=None,
         )
-        result = solve(window, self.solver, objective="penalty", beta=self.beta, time_limit=self.time_limit, seed=0)
-        placement, starts = result.placement, result.start_s
-        if placement is None or starts is None:
+        out = get_solver(self.solver)(window, Objective("penalty", self.beta), time_limit=self.time_limit, seed=0)
+        if not isinstance(out, SolverOutput):  # a user's solver may answer a bare placement
+            out = SolverOutput(placement=out)
+        if out.placement is None:
             return None
+        placement = out.placement
+        starts = out.start_s if out.start_s is not None else evaluate_scenario(window, placement).start_s
         order = sorted(range(len(arrivals)), key=lambda i: (starts[i][0], i))
         return [(arrivals[i].index, list(placement[i])) for i in order]
 

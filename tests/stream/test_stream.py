@@ -254,3 +254,11 @@ def test_compiled_earliest_finish_decides_as_the_python_policy(seed, rate, block
     assert fast.task_excess_s == pytest.approx(slow.task_excess_s, rel=1e-9, abs=1e-12)
     assert list(flat(fast.battery_j)) == pytest.approx(list(flat(slow.battery_j)), rel=1e-12)
     assert fast.problems == slow.problems
+
+
+def test_rolling_horizon_takes_any_scenario_solver_and_refuses_others():
+    stream = small_stream(6, rate_per_s=60.0, horizon_s=0.3)
+    report = partopt.simulate(stream, "rolling-horizon", solver="shared-local-search", batch_s=0.05)
+    assert report.evaluation().valid
+    with pytest.raises(ValueError, match="solver"):
+        partopt.simulate(stream, "rolling-horizon", solver="dp")
