@@ -186,17 +186,21 @@ _builtin(
 )
 _O = "partopt.stream.solvers"
 for _name, _desc in (
-    ("local", "every block on its device"),
-    ("greedy-load", "the paper's greedy by load: each block to the server free earliest"),
-    ("earliest-finish", "the earliest-finish DP against the resources' free times"),
-    ("lyapunov", "drift-plus-penalty over the batteries (option V, s/J on an empty battery)"),
-    ("rolling-horizon", "each epoch's waiting tasks re-optimized together (options batch_s, solver, epoch_limit)"),
+    ("local", "at each arrival: every block on its device"),
+    ("greedy-load", "at each arrival: the paper's greedy by load, each block to the server free earliest"),
+    ("earliest-finish", "at each arrival: the earliest-finish DP against the resources' free times"),
+    ("lyapunov", "at each arrival: drift-plus-penalty over the batteries (option V, s/J on an empty battery)"),
+    (
+        "rolling-horizon",
+        "at each epoch's end: its tasks placed together by a scenario solver (options batch_s, window_solver, "
+        "epoch_limit)",
+    ),
 ):
     _builtin(
         f"online-{_name}",
         f"{_O}:solve_online_{_name.replace('-', '_')}",
         "heuristic",
-        f"stream, online at each arrival: {_desc}",
+        f"stream, online {_desc}",
         problem="stream",
     )
 _builtin(

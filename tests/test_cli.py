@@ -224,3 +224,6 @@ def test_a_stream_is_generated_solved_online_and_evaluated_with_its_batteries(tm
     ev = json.loads(capsys.readouterr().out)
     assert ev["valid"] and len(ev["battery_j"]) == 4 and len(ev["start_s"]) == len(ev["placement"])
     assert main(["evaluate", str(path)]) == 2  # a stream needs its schedule
+    rolling = ["solve", str(path), "--solver", "online-rolling-horizon", "--option", "batch_s=0.1"]
+    assert main([*rolling, "--option", "window_solver=shared-local-search"]) == 0
+    assert main([*rolling, "--option", "window_solver=dp"]) == 2  # a chain solver cannot place a window

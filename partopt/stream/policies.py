@@ -162,7 +162,7 @@ class RollingHorizonPolicy:
         from partopt.registry import solver_spec
 
         if solver_spec(solver).problem != "scenario":
-            raise ValueError(f"solver: {solver!r} does not solve a scenario; name a shared-edge solver")
+            raise ValueError(f"solver (window_solver of online-rolling-horizon): {solver!r} does not solve a scenario")
         self.batch_s, self.solver, self.time_limit, self.beta = float(batch_s), solver, float(time_limit), float(beta)
 
     def __call__(self, seen: Arrival) -> list[int]:

@@ -53,9 +53,9 @@ def solve_online_rolling_horizon(
     time_limit=None,
     seed=None,
     batch_s: float = 0.02,
-    solver: str = "shared-exact",
+    window_solver: str = "shared-exact",
     epoch_limit: float = 0.2,
 ) -> SolverOutput:
-    """Each epoch of ``batch_s`` s, its waiting tasks re-optimized together by ``solver`` within
-    ``epoch_limit`` s (:class:`partopt.stream.policies.RollingHorizonPolicy`)."""
-    return _simulated(stream, "rolling-horizon", batch_s=batch_s, solver=solver, time_limit=epoch_limit)
+    """Each epoch of ``batch_s`` s, its waiting tasks re-optimized together by the scenario solver
+    ``window_solver`` within ``epoch_limit`` s (:class:`partopt.stream.policies.RollingHorizonPolicy`)."""
+    return _simulated(stream, "rolling-horizon", batch_s=batch_s, solver=window_solver, time_limit=epoch_limit)
