@@ -38,9 +38,11 @@ EPILOGS = {
   partopt generate shared --param num_tasks=8 --param mix=true -o mixed.json   # every model feature drawn
   partopt generate mobile --param device=rpi --param network=resnet18-224 -o phone.json
   partopt generate horizon --param slots=50 -o horizon.json          # slots sharing a battery
+  partopt generate stream --param rate_per_s=100 -o stream.json      # a stream of tasks with batteries
 
 Generators: paper, dil, random and mobile (one chain), shared (a shared-edge scenario),
-horizon (slots sharing a battery); `partopt list` gives their parameters.
+horizon (slots sharing a battery), stream (the shared edge online); `partopt list` gives their
+parameters.
 --param values are JSON (numbers, [low, high] ranges, true/false, null) or plain strings.""",
     "solve": """examples:
   partopt solve inst.json                                  # DP, problem P (hard deadlines)
@@ -52,12 +54,20 @@ horizon (slots sharing a battery); `partopt list` gives their parameters.
   partopt solve scenario.json --solver earliest-finish --solution-out sol.json
 
 With no --solver: dp for an instance, shared-exact for a scenario (the branch and bound, then
-CP-SAT), horizon-exact for a horizon. An exact search prints its incumbent, bound and gap
-every second on stderr.""",
+CP-SAT), horizon-exact for a horizon, online-earliest-finish for a stream. An exact search
+prints its incumbent, bound and gap every second on stderr.""",
     "evaluate": """examples:
   partopt evaluate inst.json 0 2 2 2 2 2          # per-block delays, energy and flags
   partopt evaluate inst.json 1 1 1 1 1 1 --json
   partopt evaluate scenario.json --solution sol.json  # a shared-edge solution (FIFO if it has no start_s)""",
+    "simulate": """examples:
+  partopt simulate stream.json                                   # earliest-finish at each arrival
+  partopt simulate stream.json --policy lyapunov --option V=2 --solution-out plan.json
+  partopt simulate stream.json --policy rolling-horizon --option batch_s=0.05 --checkpoint run.json
+
+Policies: local, greedy-load, earliest-finish, lyapunov, rolling-horizon (see docs/model.md,
+Part IV). With --checkpoint the run is saved every 10,000 tasks and on Ctrl-C; the same command
+again resumes it. Progress goes to stderr.""",
     "bench": """examples:
   partopt bench paper-default-v1 --solvers dp greedy apdi rpdi all-device all-edge single-split local-search
   partopt bench dil-v1 --solvers greedy all-edge --objective penalty --limit 100
@@ -608,6 +618,43 @@ def cmd_profile(args) -> int:
     return 0
 
 
+def cmd_simulate(args) -> int:
+    import partopt
+
+    stream = partopt.read(args.stream)
+    if not isinstance(stream, partopt.Stream):
+        raise ValueError(f"stream: {args.stream} holds a {type(stream).__name__}, not a stream (partopt.stream/1)")
+    report = partopt.simulate(
+        stream,
+        args.policy,
+        progress=not args.json,
+        checkpoint=args.checkpoint,
+        **key_values(args.option, "--option"),
+    )
+    if args.solution_out:
+        partopt.write(partopt.Solution(report.placement, report.start_s), args.solution_out)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "policy": report.policy,
+                    "tasks": len(report.placement),
+                    "mean_delay_s": report.mean_delay_s,
+                    "p95_delay_s": report.delay_quantile(0.95),
+                    "p99_delay_s": report.delay_quantile(0.99),
+                    "deadline_misses": report.deadline_misses,
+                    "energy_j": report.energy_j,
+                    "server_utilization": report.server_utilization,
+                    "problems": report.problems,
+                    "tasks_per_second": report.tasks_per_second,
+                }
+            )
+        )
+    else:
+        print(report.summary())
+    return 0
+
+
 def cmd_list(args) -> int:
     import partopt
     from partopt.bench.suites import SUITES
@@ -663,12 +710,14 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add(
-        "generate", "write instances drawn from a generator (paper, dil, random, mobile; shared; horizon)", cmd_generate
+        "generate",
+        "write instances drawn from a generator (paper, dil, random, mobile; shared; horizon; stream)",
+        cmd_generate,
     )
     p.add_argument(
         "name",
         help="generator: paper, dil, random, mobile (one chain), shared (a shared-edge "
-        "scenario) or horizon (slots sharing a battery)",
+        "scenario), horizon (slots sharing a battery) or stream (the shared edge online)",
     )
     p.add_argument("--seed", type=int, default=0, help="stream seed (default 0)")
     p.add_argument("--count", type=int, default=1, help="how many instances (default 1)")
@@ -704,6 +753,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solution", metavar="FILE", help="a partopt.solution/1 file (required for a scenario)")
     p.add_argument("--beta", type=float, default=1.0, help="beta for the reward (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add("simulate", "run a stream task by task under an online policy (model Part IV)", cmd_simulate)
+    p.add_argument("stream", help="a stream file (partopt.stream/1; `partopt generate stream`)")
+    p.add_argument("--policy", default="earliest-finish", help="online policy (default earliest-finish)")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="policy option, e.g. V=2")
+    p.add_argument("--checkpoint", metavar="FILE", help="save the run here as it goes; resume from it if it exists")
+    p.add_argument("--solution-out", metavar="FILE", help="write the schedule as partopt.solution/1")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON (no progress line)")
 
     p = add("bench", "run solvers over a suite and report optimality gaps", cmd_bench)
     p.add_argument("suite", help="suite name (see `partopt suite list`) or .jsonl file")

@@ -9,7 +9,7 @@ import pytest
 import partopt
 from partopt.cli import main
 
-COMMANDS = ["generate", "solve", "evaluate", "bench", "plot", "suite", "list", "train"]
+COMMANDS = ["generate", "solve", "simulate", "evaluate", "bench", "plot", "suite", "list", "train"]
 
 
 def run(*args):
@@ -224,6 +224,13 @@ def test_a_stream_is_generated_solved_online_and_evaluated_with_its_batteries(tm
     ev = json.loads(capsys.readouterr().out)
     assert ev["valid"] and len(ev["battery_j"]) == 4 and len(ev["start_s"]) == len(ev["placement"])
     assert main(["evaluate", str(path)]) == 2  # a stream needs its schedule
+    run = tmp_path / "run.json"
+    assert main(["simulate", str(path), "--policy", "lyapunov", "--option", "V=2", "--checkpoint", str(run)]) == 0
+    assert "policy lyapunov" in capsys.readouterr().out and run.exists()
+    assert main(["simulate", str(path), "--policy", "lyapunov", "--checkpoint", str(run), "--json"]) == 0  # resumed
+    assert json.loads(capsys.readouterr().out)["policy"] == "lyapunov"
+    assert main(["simulate", str(path), "--policy", "earliest-finish", "--checkpoint", str(run)]) == 2  # not its run
+    assert main(["simulate", str(plan)]) == 2  # a solution is not a stream
     rolling = ["solve", str(path), "--solver", "online-rolling-horizon", "--option", "batch_s=0.1"]
     assert main([*rolling, "--option", "window_solver=shared-local-search"]) == 0
     assert main([*rolling, "--option", "window_solver=dp"]) == 2  # a chain solver cannot place a window
