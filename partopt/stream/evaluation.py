@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from partopt.shared.model import TaskTables
     from partopt.stream.model import Stream
 
-__all__ = ["StreamEvaluation", "battery_levels", "evaluate_stream", "task_energy"]
+__all__ = ["StreamEvaluation", "battery_levels", "evaluate_stream", "overdrawn", "task_energy"]
 
 
 def task_energy(tables: TaskTables, placement: Sequence[int]) -> float:
@@ -32,6 +32,12 @@ def task_energy(tables: TaskTables, placement: Sequence[int]) -> float:
         total += tables.energy[m][prev][loc]
         prev = loc
     return total
+
+
+def overdrawn(level_j: float, capacity_j: float) -> bool:
+    """Whether a battery of ``capacity_j`` J at ``level_j`` J is below zero, beyond the model's
+    relative tolerance of its capacity."""
+    return level_j < -f.REL_TOL * min(capacity_j, 1e12)
 
 
 def battery_levels(stream: Stream, energy_j: Sequence[float]) -> tuple[tuple[float, ...], ...]:
@@ -126,10 +132,7 @@ class StreamEvaluation(EvaluationCore):
     @property
     def budget_kept(self) -> bool:
         """True when no battery ever goes below zero (to the model's relative tolerance of its capacity)."""
-        return all(
-            min(row, default=math.inf) >= -f.REL_TOL * min(cap, 1e12)
-            for row, cap in zip(self.battery_j, self.capacity_j)
-        )
+        return not any(overdrawn(min(row, default=math.inf), cap) for row, cap in zip(self.battery_j, self.capacity_j))
 
     @property
     def feasible(self) -> bool:

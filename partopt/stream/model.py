@@ -30,7 +30,7 @@ from partopt.fields import (
 from partopt.formulas import MAX_TIME_S
 from partopt.shared.model import EdgeServer, Scenario, validate_scenario_placement
 
-__all__ = ["FORMAT", "Battery", "Stream"]
+__all__ = ["FORMAT", "Battery", "Stream", "validate_stream_placement"]
 
 #: The format tag of stream files.
 FORMAT = "partopt.stream/1"
@@ -102,7 +102,7 @@ class Stream:
     #: The problem kind (see :data:`partopt.problem.KINDS`).
     kind: ClassVar[str] = "stream"
     #: The solver :func:`partopt.solve` runs when none is named: an online policy (a stream is
-    #: decided task by task; the clairvoyant reference is :func:`partopt.stream.regret`'s job).
+    #: decided task by task; ``bench/online.py`` brackets the clairvoyant reference).
     default_solver: ClassVar[str] = "online-earliest-finish"
     #: Whether a solution carries start times (checked by the evaluation) besides its placement.
     scheduled: ClassVar[bool] = True

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from partopt.progress import Progress
-from partopt.stream.evaluation import StreamEvaluation, battery_levels, evaluate_stream, task_energy
+from partopt.stream.evaluation import StreamEvaluation, battery_levels, evaluate_stream, overdrawn, task_energy
 
 if TYPE_CHECKING:
     from partopt.shared.model import Task, TaskTables
@@ -317,7 +317,7 @@ class _Run:
             held = state.battery_now(a.task.device, a.task.release_s)
             level = state.draw(k, out.energy_j)
             self.delay[k], self.excess[k], self.energy[k] = out.delay_s, out.excess_s, out.energy_j
-            if level < -1e-9 * max(1.0, a.capacity_j if math.isfinite(a.capacity_j) else 1.0):
+            if overdrawn(level, a.capacity_j):
                 self.problems.append(
                     f"task {k}: device {a.task.device}'s battery goes to {level:.6g} J "
                     f"(it held {held:.6g} J, the placement draws {out.energy_j:.6g} J)"
