@@ -3,9 +3,10 @@ against CP-SAT alone (the front door before), in the same run.
 
     python bench/front_door_large.py      # about 15 minutes on 2 cores -> results/front_door_large.md
 
-On the first ``--count`` entries of the suites ``shared-k64-v1`` and ``shared-k256-v1`` and on
-as many scenarios of the mixed generator (``mix=True``) at K = 64, each solver gets the same
-limit. The table gives each one's mean objective over the best schedule either found, its bound
+On the first ``--count`` entries of the suites ``shared-k64-v1`` and ``shared-k256-v1`` (the
+hard objective) and on as many scenarios of the mixed generator (``mix=True``) at K = 64 (the
+penalty objective, beta = 1: there no solver finds a schedule within every deadline), each
+solver gets the same limit. The table gives each one's mean objective over the best schedule either found, its bound
 gap (that best schedule over its bound) and the share of scenarios it wins. Rows are kept in
 ``results/front_door_large.csv`` as they finish (an interrupted run resumes; ``--fresh``
 starts over).
@@ -14,6 +15,7 @@ starts over).
 from __future__ import annotations
 
 import argparse
+import math
 
 from _common import RESULTS, CsvRows, header
 
@@ -50,7 +52,8 @@ def run(count: int, limit: float, fresh: bool) -> CsvRows:
         for label, solver in SOLVERS.items():
             if (ident, label) in done:
                 continue
-            result = partopt.solve(sc, solver, time_limit=limit, seed=0)
+            objective = "penalty" if source == "mixed generator" else "hard"
+            result = partopt.solve(sc, solver, objective=objective, time_limit=limit, seed=0)
             row = rows.append(
                 {
                     "source": source,
@@ -69,7 +72,8 @@ def run(count: int, limit: float, fresh: bool) -> CsvRows:
 def report(rows: CsvRows, limit: float) -> str:
     lines = [header("The shared edge's front door beyond 16 tasks"), ""]
     lines += [
-        f"Each scenario solved by each solver with a {limit:g} s limit on 2 cores. *above best %*: the "
+        f"Each scenario solved by each solver with a {limit:g} s limit on 2 cores (the suites under the hard "
+        "objective, the mixed generator's under the penalty objective, beta = 1). *above best %*: the "
         "solver's objective above the best schedule either found; *bound gap %*: that best schedule "
         "above the solver's bound (valid in continuous time); *wins*: scenarios where its schedule "
         "is the better by more than 1e-9.",
@@ -78,24 +82,28 @@ def report(rows: CsvRows, limit: float) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     sources = sorted({(r["source"], r["tasks"]) for r in rows.rows})
+    notes: list[str] = []
     for source, k in sources:
         at = [r for r in rows.rows if (r["source"], r["tasks"]) == (source, k)]
         entries = sorted({r["entry"] for r in at})
         best = {e: min(r["objective"] for r in at if r["entry"] == e) for e in entries}
+        unsolved = sorted(e for e in entries if not math.isfinite(best[e]))
+        at = [r for r in at if math.isfinite(best[r["entry"]])]  # no schedule found by either: below
         for label in SOLVERS:
             mine = [r for r in at if r["solver"] == label]
-            if not mine:
-                continue
             above = [100 * (r["objective"] / best[r["entry"]] - 1) for r in mine]
             gaps = [100 * (best[r["entry"]] / r["bound"] - 1) for r in mine if r["bound"]]
             others = {r["entry"]: r["objective"] for r in at if r["solver"] != label}
             wins = sum(r["objective"] < others.get(r["entry"], float("inf")) * (1 - 1e-9) for r in mine)
+            if not above:
+                continue
             lines.append(
                 f"| {source} | {k} | {len(mine)} | {label} | {sum(above) / len(above):.2f} | "
                 f"{sum(gaps) / len(gaps) if gaps else float('nan'):.2f} | {wins} | "
                 f"{sum(r['seconds'] for r in mine) / len(mine):.1f} |"
             )
-    return "\n".join(lines) + "\n"
+        notes += [f"- {e} (K = {k}): neither solver found a schedule keeping every constraint" for e in unsolved]
+    return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
 
 
 def main() -> None:

@@ -171,7 +171,7 @@ def report(rows: CsvRows, horizon_s: float, window_s: float, limit: float) -> st
         f"offline solvers and each window's bound with a {limit:g} s limit, windows of {window_s:g} s; "
         f"the whole stream's bound with {3 * limit:g} s; the lower bound is the larger. "
         "*ratio*: total delay over the best valid schedule known (offline solvers included); "
-        "*ratio to bound*: over the windows' lower bound. The clairvoyant optimum's ratio lies between "
+        "*ratio to bound*: over the lower bound. The clairvoyant optimum's ratio lies between "
         "the best valid schedule's (1) and its ratio to bound. *valid*: every block's schedule and every "
         "battery kept (`partopt.evaluate`).",
         "",
