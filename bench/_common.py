@@ -90,3 +90,14 @@ def learned_bench_parser(doc: str, count: int, count_help: str):
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from the stored rows")
     ap.add_argument("--train", action="store_true", help="retrain the shipped checkpoint first")
     return ap
+
+
+def add_resume_options(parser) -> None:
+    """The ``--fresh`` and ``--report-only`` options of a bench whose rows are kept in a CSV."""
+    parser.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from the stored rows")
+
+
+def stored_or_run(args, path: Path, fields: list[str], parse, run) -> CsvRows:
+    """The rows stored at ``path`` with ``--report-only``, else ``run()``'s (which resumes them)."""
+    return CsvRows(path, fields, False, parse) if args.report_only else run()

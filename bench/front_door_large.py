@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from _common import RESULTS, CsvRows, header
+from _common import RESULTS, CsvRows, add_resume_options, header, stored_or_run
 
 import partopt
 from partopt.bench.suites import load_suite
@@ -110,13 +110,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=3, help="scenarios per source (default 3)")
     ap.add_argument("--limit", type=float, default=60.0, help="time limit per solve (s, default 60)")
-    ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
-    ap.add_argument("--report-only", action="store_true", help="rewrite the report from the stored rows")
+    add_resume_options(ap)
     args = ap.parse_args()
-    rows = (
-        CsvRows(RESULTS / "front_door_large.csv", FIELDS, False, _parse)
-        if args.report_only
-        else run(args.count, args.limit, args.fresh)
+    rows = stored_or_run(
+        args, RESULTS / "front_door_large.csv", FIELDS, _parse, lambda: run(args.count, args.limit, args.fresh)
     )
     text = report(rows, args.limit)
     (RESULTS / "front_door_large.md").write_text(text)

@@ -28,7 +28,7 @@ import argparse
 import math
 
 import numpy as np
-from _common import RESULTS, CsvRows, header
+from _common import RESULTS, CsvRows, add_resume_options, header, stored_or_run
 
 import partopt
 from partopt.stream.evaluation import evaluate_stream
@@ -319,13 +319,14 @@ def main() -> None:
     ap.add_argument("--horizon", type=float, default=2.0, help="stream length (s, default 2)")
     ap.add_argument("--window", type=float, default=0.25, help="window of the lower bound (s, default 0.25)")
     ap.add_argument("--limit", type=float, default=5.0, help="time limit per offline solve and window (s)")
-    ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
-    ap.add_argument("--report-only", action="store_true", help="rewrite the report from the stored rows")
+    add_resume_options(ap)
     args = ap.parse_args()
-    rows = (
-        CsvRows(RESULTS / "online.csv", FIELDS, False, _parse)
-        if args.report_only
-        else run(args.rates, args.count, args.horizon, args.window, args.limit, args.fresh)
+    rows = stored_or_run(
+        args,
+        RESULTS / "online.csv",
+        FIELDS,
+        _parse,
+        lambda: run(args.rates, args.count, args.horizon, args.window, args.limit, args.fresh),
     )
     plot_batteries(max(args.rates), args.horizon, RESULTS / "online_battery.png")
     plot_rates(rows, RESULTS / "online_rates.png")

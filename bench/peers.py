@@ -36,7 +36,7 @@ import argparse
 import math
 import time
 
-from _common import RESULTS, CsvRows, header
+from _common import RESULTS, CsvRows, add_resume_options, header, stored_or_run
 
 import partopt
 from partopt.shared.solvers.cpsat import DEFAULT_GRID_S, _down, _GridData
@@ -272,13 +272,14 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=3, help="scenarios per size and generator (default 3)")
     ap.add_argument("--limit", type=float, default=60.0, help="time limit per solve (s, default 60)")
     ap.add_argument("--generators", nargs="+", default=list(GENERATORS), choices=list(GENERATORS))
-    ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
-    ap.add_argument("--report-only", action="store_true", help="rewrite the report from the stored rows")
+    add_resume_options(ap)
     args = ap.parse_args()
-    rows = (
-        CsvRows(RESULTS / "peers.csv", FIELDS, False, _parse)
-        if args.report_only
-        else run(args.sizes, args.count, args.limit, args.generators, args.fresh)
+    rows = stored_or_run(
+        args,
+        RESULTS / "peers.csv",
+        FIELDS,
+        _parse,
+        lambda: run(args.sizes, args.count, args.limit, args.generators, args.fresh),
     )
     text = report(rows, args.limit)
     (RESULTS / "peers.md").write_text(text)
