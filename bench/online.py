@@ -314,7 +314,7 @@ def _timed(fn) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rates", type=float, nargs="+", default=[10, 25, 60, 100, 200], help="tasks per second")
+    ap.add_argument("--rates", type=float, nargs="+", default=[10, 25, 30, 60, 100, 120, 200], help="tasks per second")
     ap.add_argument("--count", type=int, default=2, help="streams per rate (default 2)")
     ap.add_argument("--horizon", type=float, default=2.0, help="stream length (s, default 2)")
     ap.add_argument("--window", type=float, default=0.25, help="window of the lower bound (s, default 0.25)")
