@@ -262,3 +262,20 @@ def test_rolling_horizon_takes_any_scenario_solver_and_refuses_others():
     assert report.evaluation().valid
     with pytest.raises(ValueError, match="solver"):
         partopt.simulate(stream, "rolling-horizon", solver="dp")
+
+
+def test_the_clairvoyant_lower_bounds_stay_below_every_schedule():
+    """The sum of the windows' bounds and the whole stream's bound (penalty objective, beta = 0:
+    total delay, deadlines and batteries dropped) never exceed any policy's total delay."""
+    stream = small_stream(11, rate_per_s=40.0, horizon_s=0.4)
+    windows, start = 0.0, 0.0
+    releases = [t.release_s for t in stream.scenario.tasks]
+    while start <= max(releases):
+        if any(start <= r < start + 0.1 for r in releases):
+            window = stream.window(start, start + 0.1)
+            windows += partopt.solve(window, objective="penalty", beta=0.0, time_limit=5).bound
+        start += 0.1
+    whole = partopt.solve(stream.scenario, objective="penalty", beta=0.0, time_limit=5).bound
+    for policy in sorted(set(POLICIES) - {"rolling-horizon"}):
+        total = partopt.simulate(stream, policy).evaluation().total_delay
+        assert windows <= total * (1 + 1e-9) and whole <= total * (1 + 1e-9), policy
