@@ -38,6 +38,7 @@ POLICIES = {
     "local": {},
     "greedy-load": {},
     "earliest-finish": {},
+    "gap-filling": {},
     "lyapunov": {"V": 1.0},
     "rolling-horizon": {"batch_s": 0.02, "time_limit": 0.2},
     "learned": {},  # the shipped weights of online-learned, trained in partopt/SharedEdge-v0

@@ -189,6 +189,7 @@ for _name, _desc in (
     ("local", "at each arrival: every block on its device"),
     ("greedy-load", "at each arrival: the paper's greedy by load, each block to the server free earliest"),
     ("earliest-finish", "at each arrival: the earliest-finish DP against the resources' free times"),
+    ("gap-filling", "at each arrival: earliest-finish into the idle gaps between commitments"),
     ("lyapunov", "at each arrival: drift-plus-penalty over the batteries (option V, s/J on an empty battery)"),
     (
         "rolling-horizon",

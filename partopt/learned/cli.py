@@ -47,7 +47,7 @@ def _train_online(args, values: dict) -> int:
     policy, history = train_online_dispatch(progress=True, **values)
     policy.save(out)
     curve = out.with_suffix(".curve.csv")
-    curve.write_text("iteration,best_mean_return\n" + "".join(f"{i + 1},{h!r}\n" for i, h in enumerate(history)))
+    curve.write_text("iteration,best_score\n" + "".join(f"{i + 1},{h!r}\n" for i, h in enumerate(history)))
     print(f"wrote {out} (weights {', '.join(f'{w:.4g}' for w in policy.weights)}; curve {curve})")
     return 0
 

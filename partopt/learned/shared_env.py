@@ -4,7 +4,8 @@ An episode is one stream (model Part IV, :mod:`partopt.stream`), drawn by the ``
 generator from the environment's random generator (``reset(seed=...)``) or taken from a given
 list. One step is one arriving task: the agent places all its blocks at once, the blocks are
 committed in chain order as :func:`partopt.simulate` commits them (each at the later of its
-input's arrival and its resource's free time), and the next task arrives. The episode
+input's arrival and its resource's free time, or with ``fill_gaps`` in the first idle gap that
+holds it), and the next task arrives. The episode
 terminates after the stream's last task.
 
 **Action**: one location per block, ``MultiDiscrete([N + 1] * M)`` (0 the task's device, 1..N
@@ -55,7 +56,7 @@ OBS_BOUND = 1e3
 #: The environment's default streams: 6 blocks per network, 4 servers, 4 devices, 60 tasks/s for 5 s.
 DEFAULT_STREAM = {
     "rate_per_s": 60.0,
-    "horizon_s": 5.0,
+    "horizon_s": 2.0,
     "num_servers": 4,
     "num_devices": 4,
     "shared_params": {"networks": ("vgg16", "alexnet", "resnet32", "nin"), "num_blocks": 6, "deadline_s": None},
@@ -97,6 +98,9 @@ class SharedEdgeEnv(gym.Env):
         Weight of the deadline excess (s per s).
     battery_penalty : float
         Reward lost per joule a placement draws beyond the battery (s/J).
+    fill_gaps : bool
+        Commit each block into the first idle gap of its resource that holds it (as the
+        ``gap-filling`` policy's runs do) instead of after every earlier commitment.
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012 - gymnasium's own class attribute
@@ -107,6 +111,7 @@ class SharedEdgeEnv(gym.Env):
         streams: Sequence[Stream] | None = None,
         beta: float = 1.0,
         battery_penalty: float = 1.0,
+        fill_gaps: bool = False,
     ):
         for key, value in (("beta", beta), ("battery_penalty", battery_penalty)):
             if (
@@ -116,6 +121,9 @@ class SharedEdgeEnv(gym.Env):
             ):
                 raise ValueError(f"{key}: must be a number >= 0, got {value!r}")
         self.beta, self.battery_penalty = float(beta), float(battery_penalty)
+        if not isinstance(fill_gaps, bool):
+            raise ValueError(f"fill_gaps: must be True or False, got {fill_gaps!r}")
+        self.fill_gaps = fill_gaps
         if streams is not None:
             self.streams: list[Stream] | None = list(streams)
             if not self.streams or not all(isinstance(s, Stream) for s in self.streams):
@@ -150,7 +158,7 @@ class SharedEdgeEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self.stream = self._draw()
-        self.state = EdgeState(self.stream)
+        self.state = EdgeState(self.stream, gaps=self.fill_gaps)
         self.order = self.stream.arrival_order
         self.step_index = 0
         self.seen = self.state.arrival(self.order[0])

@@ -9,12 +9,14 @@ location is next free, its device's battery) and answers one location per block:
   heuristic's step, taken at arrival), keeping block deadlines where it can.
 - ``lyapunov``: drift-plus-penalty over the battery: the same DP with each joule charged
   V (1 - E^r/E^max) seconds, so energy is free on a full battery and dear on an empty one.
+- ``gap-filling``: earliest-finish where a block may go into an idle gap of its resource
+  before blocks committed earlier (and is put there).
 - ``rolling-horizon``: a batch policy: the tasks released in each epoch wait for its end and
   are placed together by an offline scenario solver under a time limit per epoch.
 
 A policy whose placement would draw more than the battery holds takes the least-energy
-placement instead (``earliest-finish``, ``lyapunov`` and ``rolling-horizon``); if even that overdraws, the
-simulation reports it. Each is also a solver of streams (:mod:`partopt.stream.solvers`):
+placement instead (``earliest-finish``, ``gap-filling``, ``lyapunov`` and ``rolling-horizon``);
+if even that overdraws, the simulation reports it. Each is also a solver of streams (:mod:`partopt.stream.solvers`):
 ``partopt.solve(stream, "online-earliest-finish")`` and so on.
 """
 
@@ -104,6 +106,22 @@ def earliest_finish_policy(seen: Arrival) -> list[int]:
     """The earliest-finish DP against the free times, keeping block deadlines where it can."""
     chain = earliest_finish_chain(seen.tables, seen.now_s, seen.free_s, keep_deadlines=True)
     return within_battery(seen, None if chain is None else list(chain.placement))
+
+
+class GapFillingPolicy:
+    """Earliest-finish into the gaps: the earliest-finish DP where a block may start in any idle
+    gap of its resource that holds it (before blocks committed earlier), and is put there.
+    Deadlines kept where it can; the battery guarded as earliest-finish guards it."""
+
+    fills_gaps = True
+
+    def __call__(self, seen: Arrival) -> list[int]:
+        tab = seen.tables
+        chain = earliest_finish_chain(tab, seen.now_s, seen.free_s, keep_deadlines=True, fit=seen.fit)
+        if chain is None:
+            chain = earliest_finish_chain(tab, seen.now_s, seen.free_s, fit=seen.fit)
+        assert chain is not None  # without deadlines every placement is open
+        return within_battery(seen, list(chain.placement))
 
 
 class LyapunovPolicy:
@@ -226,6 +244,7 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "greedy-load": lambda: greedy_load_policy,
     "earliest-finish": lambda: earliest_finish_policy,
     "lyapunov": LyapunovPolicy,
+    "gap-filling": GapFillingPolicy,
     "rolling-horizon": RollingHorizonPolicy,
 }
 

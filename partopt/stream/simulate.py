@@ -17,6 +17,7 @@ False), never passed off as valid. The schedule the simulation builds is exactly
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
@@ -57,6 +58,10 @@ class Arrival:
         Its device's battery now (J; inf on mains power).
     capacity_j : float
         That battery's capacity (J; inf on mains power).
+    fit : callable or None
+        For a gap-filling policy (``fills_gaps``), ``fit(location, ready_s, duration_s)``: the
+        earliest start at or after ``ready_s`` of a block that long in the gaps between the
+        commitments; None otherwise.
     """
 
     index: int
@@ -66,9 +71,12 @@ class Arrival:
     free_s: tuple[float, ...]
     battery_j: float
     capacity_j: float
+    fit: Callable[[int, float, float], float] | None = None
 
 
-#: An online policy: an :class:`Arrival` in, one location per block out. A policy with a
+#: An online policy: an :class:`Arrival` in, one location per block out. A policy whose
+#: ``fills_gaps`` attribute is true has its blocks put in the first gap between commitments
+#: that holds them (the arrival's ``fit`` tells where) rather than after them. A policy with a
 #: ``batch_s`` attribute (s) and a ``decide_batch(arrivals, now_s)`` method is a *batch* policy:
 #: the tasks released in each epoch [e batch_s, (e + 1) batch_s) wait for its end and are decided
 #: together then (``decide_batch(arrivals, now_s, waiting)``, ``waiting`` the scenario of those
@@ -92,9 +100,15 @@ class EdgeState:
     """The edge between arrivals: when each resource is next free, each battery's level, and the
     schedule committed so far. :func:`simulate` and the Gymnasium environment both step it."""
 
-    def __init__(self, stream: Stream):
+    def __init__(self, stream: Stream, gaps: bool = False):
         sc = stream.scenario
         self.stream = stream
+        #: With ``gaps``, every resource's busy intervals (servers, then the devices' CPUs), sorted:
+        #: the gap-filling policies' calendar.
+        self.calendar: list[list[tuple[float, float]]] | None = None
+        if gaps:
+            self.calendar = [[(0.0, s.available_s)] if s.available_s > 0 else [] for s in sc.servers]
+            self.calendar += [[] for _ in range(sc.num_devices)]
         self.server_free = [s.available_s for s in sc.servers]
         self.device_free = [0.0] * sc.num_devices
         self.level = [math.inf if b is None else b.start_j for b in stream.batteries]
@@ -115,6 +129,13 @@ class EdgeState:
         task = sc.tasks[k]
         battery = self.stream.batteries[task.device]
         now = task.release_s if now_s is None else now_s
+        fit = None
+        if self.calendar is not None:
+            rows = [self.calendar[sc.num_servers + task.device], *self.calendar[: sc.num_servers]]
+
+            def fit(loc: int, ready: float, duration: float) -> float:
+                return earliest_fit(rows[loc], ready, duration)
+
         return Arrival(
             index=k,
             task=task,
@@ -123,6 +144,7 @@ class EdgeState:
             free_s=(self.device_free[task.device], *self.server_free),
             battery_j=self.battery_now(task.device, now),
             capacity_j=math.inf if battery is None else battery.capacity_j,
+            fit=fit,
         )
 
     def commit(self, k: int, placement: Any, not_before_s: float = 0.0, draw: bool = True) -> TaskOutcome:
@@ -136,12 +158,18 @@ class EdgeState:
         starts, energy, excess = [], 0.0, 0.0
         for m, loc in enumerate(row):
             free = self.device_free[task.device] if loc == 0 else self.server_free[loc - 1]
-            begin = max(prev_end + tab.transfer[m][prev_loc][loc], free)
+            ready = prev_end + tab.transfer[m][prev_loc][loc]
+            if self.calendar is None:
+                begin = max(ready, free)
+            else:  # into the first gap that holds the block
+                busy = self.calendar[sc.num_servers + task.device if loc == 0 else loc - 1]
+                begin = earliest_fit(busy, ready, tab.duration[m][loc])
+                bisect.insort(busy, (begin, begin + tab.duration[m][loc]))
             end = begin + tab.duration[m][loc]
             if loc == 0:
-                self.device_free[task.device] = end
+                self.device_free[task.device] = max(end, free)
             else:
-                self.server_free[loc - 1] = end
+                self.server_free[loc - 1] = max(end, free)
             block = end - prev_end + (tab.return_s[loc] if m == len(row) - 1 else 0.0)
             excess += max(block - tab.deadline[m], 0.0)
             energy += tab.energy[m][prev_loc][loc]
@@ -160,6 +188,25 @@ class EdgeState:
         if self.stream.batteries[task.device] is not None:
             self.level[task.device], self.charged_at[task.device] = level, task.release_s
         return level
+
+
+#: How many busy intervals a gap search looks through before it takes the resource's free time
+#: (a valid start too: nothing is committed after it).
+MAX_GAP_SCAN = 64
+
+
+def earliest_fit(busy: list[tuple[float, float]], ready: float, duration: float) -> float:
+    """The earliest start at or after ``ready`` (s) of a block of ``duration`` s on a resource
+    whose sorted, disjoint busy intervals are ``busy``: in the first gap that holds it."""
+    if not busy or ready >= busy[-1][1]:
+        return ready
+    i = bisect.bisect_right(busy, (ready, math.inf)) - 1
+    start = ready if i < 0 else max(ready, busy[i][1])
+    for j in range(i + 1, min(len(busy), i + 1 + MAX_GAP_SCAN)):
+        if busy[j][0] >= start + duration:
+            return start
+        start = max(start, busy[j][1])
+    return max(start, busy[-1][1]) if i + 1 + MAX_GAP_SCAN < len(busy) else start
 
 
 def _checked(placement: Any, blocks: int, servers: int, k: int) -> tuple[int, ...]:
@@ -285,10 +332,10 @@ class _Run:
     battery problems met, the seconds spent deciding, and how many epochs are done. It is
     saved as JSON (``partopt.simulation/1``) so that an interrupted run resumes."""
 
-    def __init__(self, stream: Stream, policy: str):
+    def __init__(self, stream: Stream, policy: str, gaps: bool = False):
         k = stream.num_tasks
         self.stream, self.policy = stream, policy
-        self.state = EdgeState(stream)
+        self.state = EdgeState(stream, gaps=gaps)
         self.delay, self.excess, self.energy = [0.0] * k, [0.0] * k, [0.0] * k
         self.problems: list[str] = []
         self.thinking, self.epochs_done, self.tasks_done = 0.0, 0, 0
@@ -342,6 +389,7 @@ class _Run:
             "device_free": st.device_free,
             "level": finite(st.level),
             "charged_at": st.charged_at,
+            "calendar": st.calendar,
             "placement": st.placement,
             "start": st.start,
             "delay": self.delay,
@@ -356,7 +404,7 @@ class _Run:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, stream: Stream, policy: str) -> _Run:
+    def load(cls, path: str | os.PathLike, stream: Stream, policy: str, gaps: bool = False) -> _Run:
         """The run saved at ``path``; a ValueError naming the field when it is not this stream's
         and policy's run or not a run at all (nothing in it is executed)."""
         try:
@@ -370,7 +418,7 @@ class _Run:
             raise ValueError(f"checkpoint.stream: {os.fspath(path)!r} is a run of another stream")
         if data.get("policy") != policy:
             raise ValueError(f"checkpoint.policy: {os.fspath(path)!r} is a run of policy {data.get('policy')!r}")
-        run = cls(stream, policy)
+        run = cls(stream, policy, gaps)
         k, n, d = stream.num_tasks, stream.scenario.num_servers, stream.scenario.num_devices
         try:
             st = run.state
@@ -378,6 +426,11 @@ class _Run:
             st.device_free = _numbers(data["device_free"], d, "device_free")
             st.level = [math.inf if v is None else v for v in _numbers(data["level"], d, "level", none=True)]
             st.charged_at = _numbers(data["charged_at"], d, "charged_at")
+            if gaps:
+                st.calendar = [
+                    sorted((float(a), float(b)) for a, b in _rows(row, len(row)) if a <= b)
+                    for row in _rows(data["calendar"], n + d)
+                ]
             st.placement = [None if r is None else tuple(int(x) for x in r) for r in _rows(data["placement"], k)]
             st.start = [None if r is None else tuple(_numbers(r, len(r), "start")) for r in _rows(data["start"], k)]
             run.delay = _numbers(data["delay"], k, "delay")
@@ -531,7 +584,8 @@ def simulate(
         if fast is not None:
             return fast.report(time.perf_counter() - begin)
     resume = checkpoint is not None and os.path.exists(checkpoint)
-    run = _Run.load(checkpoint, stream, name) if resume else _Run(stream, name)  # type: ignore[arg-type]
+    gaps = bool(getattr(decide, "fills_gaps", False))
+    run = _Run.load(checkpoint, stream, name, gaps) if resume else _Run(stream, name, gaps)  # type: ignore[arg-type]
     batch_s = getattr(decide, "batch_s", None)
     line = Progress(f"simulate {name}", stream.num_tasks, enabled=progress)
     saved = run.tasks_done

@@ -34,6 +34,11 @@ def solve_online_earliest_finish(stream: Stream, objective: Objective, *, time_l
     return _simulated(stream, "earliest-finish")
 
 
+def solve_online_gap_filling(stream: Stream, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:
+    """At each arrival, earliest-finish into the idle gaps between commitments."""
+    return _simulated(stream, "gap-filling")
+
+
 def solve_online_lyapunov(
     stream: Stream,
     objective: Objective,

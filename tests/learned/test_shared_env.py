@@ -8,7 +8,7 @@ from gymnasium.utils.env_checker import check_env
 import partopt
 import partopt.learned  # registers the environments
 from partopt.learned.shared_env import SharedEdgeEnv, observation_size
-from partopt.stream.policies import earliest_finish_policy
+from partopt.stream.policies import GapFillingPolicy, earliest_finish_policy
 
 SMALL = {
     "rate_per_s": 50.0,
@@ -43,18 +43,20 @@ def test_seeded_episodes_repeat():
     assert rewards[0] == rewards[1]
 
 
-def test_an_episode_agrees_with_simulate_and_evaluate():
-    """Acting as the earliest-finish policy, an episode builds simulate's schedule; the rewards sum
-    to minus evaluate's delay plus deadline excess."""
-    env = SharedEdgeEnv(stream_params={**SMALL, "battery_j": None}, beta=2.0)
+@pytest.mark.parametrize("fill_gaps", [False, True])
+def test_an_episode_agrees_with_simulate_and_evaluate(fill_gaps):
+    """Acting as the earliest-finish policy (gap-filling with ``fill_gaps``), an episode builds
+    simulate's schedule; the rewards sum to minus evaluate's delay plus deadline excess."""
+    env = SharedEdgeEnv(stream_params={**SMALL, "battery_j": None, "rate_per_s": 150.0}, beta=2.0, fill_gaps=fill_gaps)
     env.reset(seed=3)
+    policy = GapFillingPolicy() if fill_gaps else earliest_finish_policy
     total, done, info = 0.0, False, {}
     while not done:
-        _, reward, done, _, info = env.step(earliest_finish_policy(env.seen))
+        _, reward, done, _, info = env.step(policy(env.seen))
         total += reward
-    report = partopt.simulate(env.stream, "earliest-finish")
+    report = partopt.simulate(env.stream, "gap-filling" if fill_gaps else "earliest-finish")
     ev = info["evaluation"]
-    assert ev.placement == report.placement and ev.valid
+    assert ev.placement == report.placement and ev.start_s == report.start_s and ev.valid
     assert -total == pytest.approx(ev.total_delay + 2.0 * ev.penalty, rel=1e-9)
 
 

@@ -279,3 +279,56 @@ def test_the_clairvoyant_lower_bounds_stay_below_every_schedule():
     for policy in sorted(set(POLICIES) - {"rolling-horizon"}):
         total = partopt.simulate(stream, policy).evaluation().total_delay
         assert windows <= total * (1 + 1e-9) and whole <= total * (1 + 1e-9), policy
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    gaps=st.lists(st.tuples(st.floats(0, 10), st.floats(0.01, 2)), max_size=12),
+    ready=st.floats(0, 12),
+    duration=st.floats(0.001, 3),
+)
+def test_earliest_fit_is_the_earliest_start_that_overlaps_nothing(gaps, ready, duration):
+    """Against brute force: the start is at or after ready, overlaps no busy interval, and no
+    earlier such start exists (the candidates: ready and every interval's end)."""
+    from partopt.stream.simulate import earliest_fit
+
+    busy: list[tuple[float, float]] = []
+    for begin, length in sorted(gaps):
+        begin = max(begin, busy[-1][1] if busy else 0.0)
+        busy.append((begin, begin + length))
+
+    def free(t):
+        return all(t + duration <= a or t >= b for a, b in busy)
+
+    start = earliest_fit(busy, ready, duration)
+    assert start >= ready and free(start)
+    assert start == min(t for t in [ready, *(b for _, b in busy)] if t >= ready and free(t))
+
+
+def test_gap_filling_resumes_and_beats_appending_under_load(tmp_path):
+    """The gap-filling policy's run resumes from a checkpoint to the same schedule (its
+    calendar saved too), and under load its total delay is below earliest-finish's."""
+    from partopt.stream.policies import GapFillingPolicy
+
+    stream = small_stream(12, rate_per_s=150.0, horizon_s=1.0)
+
+    class Interrupted(GapFillingPolicy):
+        calls = 0
+
+        def __call__(self, arrival):
+            Interrupted.calls += 1
+            if Interrupted.calls == 40:
+                raise KeyboardInterrupt
+            return super().__call__(arrival)
+
+    Interrupted.calls = 100
+    whole = partopt.simulate(stream, Interrupted())
+    Interrupted.calls = 0
+    path = tmp_path / "run.json"
+    with pytest.raises(KeyboardInterrupt):
+        partopt.simulate(stream, Interrupted(), checkpoint=path, checkpoint_every=5)
+    resumed = partopt.simulate(stream, Interrupted(), checkpoint=path)
+    assert resumed.placement == whole.placement and resumed.start_s == whole.start_s
+    assert resumed.evaluation().valid
+    appended = partopt.simulate(stream, "earliest-finish").evaluation().total_delay
+    assert whole.evaluation().total_delay < appended

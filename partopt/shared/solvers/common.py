@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from partopt import formulas as f
 from partopt.chain.solvers.dp import solve_dp
@@ -57,6 +57,7 @@ def earliest_finish_chain(
     keep_deadlines: bool = False,
     price: Sequence[float] | None = None,
     energy_price: float = 0.0,
+    fit: Callable[[int, float, float], float] | None = None,
 ) -> ChainSchedule | None:
     """The earliest-finishing placement of one chain against resource free times ``free``
     (index 0: the task's device, 1..N: the servers).
@@ -69,6 +70,9 @@ def earliest_finish_chain(
     (:class:`partopt.shared.kernels.ListScheduler`) a test checks against this one.
     energy_price: a charge per joule of device energy (s/J), likewise a heuristic: the online
     policies' drift-plus-penalty price.
+    fit: optional ``fit(j, ready, duration)``, the earliest start (s) of a block of ``duration``
+    s on location j at or after ``ready`` in the gaps between commitments; in place of
+    ``max(ready, free[j])`` (the online gap-filling policy's DP).
     """
     locs = len(free)
     m_blocks = len(tab.duration)
@@ -86,7 +90,8 @@ def earliest_finish_chain(
             for i in range(locs):
                 if prev[i] == inf:
                     continue
-                end = max(prev[i] + tab.transfer[m][i][j], free[j]) + tab.duration[m][j]
+                ready = prev[i] + tab.transfer[m][i][j]
+                end = (max(ready, free[j]) if fit is None else fit(j, ready, tab.duration[m][j])) + tab.duration[m][j]
                 if keep_deadlines and not f.within(end + (tab.return_s[j] if last else 0.0) - prev[i], tab.deadline[m]):
                     continue
                 cost = end + before[i] + (energy_price * tab.energy[m][i][j] if energy_price else 0.0)
@@ -104,7 +109,8 @@ def earliest_finish_chain(
         j = parent[m][j]
     start, prev_loc, prev_end = [], 0, release_s
     for m, loc in enumerate(placement):
-        start.append(max(prev_end + tab.transfer[m][prev_loc][loc], free[loc]))
+        ready = prev_end + tab.transfer[m][prev_loc][loc]
+        start.append(max(ready, free[loc]) if fit is None else fit(loc, ready, tab.duration[m][loc]))
         prev_loc, prev_end = loc, start[-1] + tab.duration[m][loc]
     fin = tuple(s + tab.duration[m][loc] for m, (s, loc) in enumerate(zip(start, placement)))
     return ChainSchedule(tuple(placement), tuple(start), fin, fin[-1] + tab.return_s[placement[-1]] - release_s)
