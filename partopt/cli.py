@@ -65,9 +65,9 @@ prints its incumbent, bound and gap every second on stderr.""",
   partopt simulate stream.json --policy lyapunov --option V=2 --solution-out plan.json
   partopt simulate stream.json --policy rolling-horizon --option batch_s=0.05 --checkpoint run.json
 
-Policies: local, greedy-load, earliest-finish, lyapunov, rolling-horizon (see docs/model.md,
-Part IV). With --checkpoint the run is saved every 10,000 tasks and on Ctrl-C; the same command
-again resumes it. Progress goes to stderr.""",
+Policies: local, greedy-load, earliest-finish, gap-filling, lyapunov, rolling-horizon (see
+docs/model.md, Part IV). With --checkpoint the run is saved every 10,000 tasks and on Ctrl-C;
+the same command again resumes it. Progress goes to stderr.""",
     "bench": """examples:
   partopt bench paper-default-v1 --solvers dp greedy apdi rpdi all-device all-edge single-split local-search
   partopt bench dil-v1 --solvers greedy all-edge --objective penalty --limit 100

@@ -550,7 +550,7 @@ def simulate(
         The tasks, devices, servers and batteries.
     policy : str or callable
         A policy's name (:data:`partopt.stream.policies.POLICIES`: "local", "greedy-load",
-        "earliest-finish", "lyapunov", "rolling-horizon") or any callable taking an
+        "earliest-finish", "gap-filling", "lyapunov", "rolling-horizon") or any callable taking an
         :class:`Arrival` and returning one location per block (or a batch policy, see
         :data:`Policy`).
     progress : bool
