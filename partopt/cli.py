@@ -103,7 +103,7 @@ a block's time on the device is then the measured one (docs/model.md).""",
   partopt train shape-free --config scale=0.01 --config epochs=2 --config data=mixture.npz --out shape-free.pt
   partopt train shape-free --config start=shape-free.pt --config updates=20 --out tuned.pt  # A3C fine-tuning
   partopt train shared-learned --config iterations=2 --config batch=2 --out shared-learned.pt  # shared edge
-  partopt train online-learned --config iterations=8 --out online-dispatch.json  # streams, in SharedEdge-v0
+  partopt train online-learned --config iterations=1 --config population=4 --out online.json  # streams
 
 These are short runs, seconds to a minute each on 2 cores; full-size runs raise the same
 settings (the imitation checkpoint shipped was trained on count=300000; the commands behind
