@@ -63,7 +63,8 @@ prints its incumbent, bound and gap every second on stderr.""",
     "simulate": """examples:
   partopt simulate stream.json                                   # earliest-finish at each arrival
   partopt simulate stream.json --policy lyapunov --option V=2 --solution-out plan.json
-  partopt simulate stream.json --policy rolling-horizon --option batch_s=0.05 --checkpoint run.json
+  partopt simulate stream.json --policy gap-filling --checkpoint run.json    # resumes after Ctrl-C
+  partopt simulate stream.json --policy rolling-horizon --option batch_s=0.05 --option solver=shared-local-search
 
 Policies: local, greedy-load, earliest-finish, gap-filling, lyapunov, rolling-horizon (see
 docs/model.md, Part IV). With --checkpoint the run is saved every 10,000 tasks and on Ctrl-C;

@@ -151,13 +151,14 @@ class RollingHorizonPolicy:
     """Re-optimize each epoch's waiting tasks together with an offline solver.
 
     The tasks released in [e batch_s, (e + 1) batch_s) wait for the epoch's end and are then
-    one Part II scenario: released at once (each task's deadline less its wait), the servers
-    free from their commitments. ``solver`` (any scenario solver, default the exact portfolio)
+    one Part II scenario: released at once (each task's deadline less its wait), or when its
+    device's CPU frees if later (a scenario has no device backlog), the servers free from their
+    commitments. ``solver`` (any scenario solver, default the exact portfolio)
     places them within ``time_limit`` s, under the penalty objective (deadlines priced at
     ``beta``); its plan's order of first blocks is the order of commitment. Where it finds
-    nothing, earliest-finish places the epoch's tasks in arrival order. The device CPUs'
-    commitments are not in the plan (a scenario has no device backlog); the simulation appends
-    after them. Under a time limit the plan, and so the run, depends on the machine's speed.
+    nothing, earliest-finish places the epoch's tasks in arrival order. The simulation then
+    appends the plan's blocks after every commitment, in the plan's order of first blocks.
+    Under a time limit the plan, and so the run, depends on the machine's speed.
 
     Parameters
     ----------
@@ -197,10 +198,13 @@ class RollingHorizonPolicy:
         servers = first.free_s[1:]
         tasks = []
         for a in arrivals:
+            # A scenario has no device backlog: a task whose device is still busy is released
+            # when it frees (a heuristic plan; its uploads could start sooner).
+            release = max(a.free_s[0] - now_s, 0.0)
             deadline = a.task.deadline_s
             if deadline is not None:
-                deadline = max(deadline - (now_s - a.task.release_s), 1e-9)
-            tasks.append(dataclasses.replace(a.task, release_s=0.0, deadline_s=deadline))
+                deadline = max(deadline - (now_s - a.task.release_s) - release, 1e-9)
+            tasks.append(dataclasses.replace(a.task, release_s=release, deadline_s=deadline))
         window = waiting.replace(
             tasks=tuple(tasks),
             servers=tuple(
