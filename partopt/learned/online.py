@@ -32,8 +32,7 @@ from partopt.fields import InstanceError, number_field
 from partopt.profiles import data_dir
 from partopt.progress import Progress
 from partopt.result import SolverOutput
-from partopt.shared.solvers.common import earliest_finish_chain
-from partopt.stream.policies import within_battery
+from partopt.stream.policies import priced_placement, within_battery
 from partopt.stream.simulate import Arrival, simulate
 
 if TYPE_CHECKING:
@@ -79,12 +78,7 @@ class OnlineDispatch:
     def __call__(self, seen: Arrival) -> list[int]:
         """One location per block of the arriving task."""
         work, energy = self.prices(seen)
-        tab, fit = seen.tables, seen.fit
-        chain = earliest_finish_chain(tab, seen.now_s, seen.free_s, True, price=work, energy_price=energy, fit=fit)
-        if chain is None:
-            chain = earliest_finish_chain(tab, seen.now_s, seen.free_s, price=work, energy_price=energy, fit=fit)
-        assert chain is not None  # without deadlines every placement is open
-        return within_battery(seen, list(chain.placement))
+        return within_battery(seen, priced_placement(seen, work, energy))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the weights (and how they were trained) as JSON."""

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from partopt.shared.model import TaskTables
     from partopt.stream.model import Stream
 
-__all__ = ["StreamEvaluation", "battery_levels", "evaluate_stream", "overdrawn", "task_energy"]
+__all__ = ["StreamEvaluation", "battery_levels", "evaluate_stream", "overdrawn", "task_energy", "task_excess"]
 
 
 def task_energy(tables: TaskTables, placement: Sequence[int]) -> float:
@@ -32,6 +32,13 @@ def task_energy(tables: TaskTables, placement: Sequence[int]) -> float:
         total += tables.energy[m][prev][loc]
         prev = loc
     return total
+
+
+def task_excess(tables: TaskTables, deadline_s: float | None, block_delay: Sequence[float], delay_s: float) -> float:
+    """A task's summed deadline excess (s): each block's delay over its deadline, and the task's
+    delay over its own deadline (``deadline_s``; None for none)."""
+    excess = sum(max(b - tables.deadline[m], 0.0) for m, b in enumerate(block_delay))
+    return excess + (0.0 if deadline_s is None else max(delay_s - deadline_s, 0.0))
 
 
 def overdrawn(level_j: float, capacity_j: float) -> bool:

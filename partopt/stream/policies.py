@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from partopt.shared.model import Scenario, TaskTables
     from partopt.stream.simulate import Arrival, Policy
 
-__all__ = ["POLICIES", "least_energy_placement", "make_policy", "priced_chain", "within_battery"]
+__all__ = ["POLICIES", "least_energy_placement", "make_policy", "priced_chain", "priced_placement", "within_battery"]
 
 
 def local_policy(seen: Arrival) -> list[int]:
@@ -89,14 +89,23 @@ def priced_chain(
     return None if chain is None else list(chain.placement)
 
 
-def within_battery(seen: Arrival, row: list[int] | None) -> list[int]:
-    """``row`` (or, for None, the plain earliest-finish placement) if the battery holds its
-    energy, else the least-energy placement."""
+def priced_placement(seen: Arrival, work_price: Sequence[float] | None = None, energy_price: float = 0.0) -> list[int]:
+    """The arriving task's placement by the earliest-finish DP against its locations' free times
+    (into the idle gaps when the arrival has a ``fit``), with optional prices per second of work
+    on each location and per joule (s/J); block deadlines kept where it can, else dropped."""
     tab = seen.tables
-    if row is None:
-        chain = earliest_finish_chain(tab, seen.now_s, seen.free_s)
-        assert chain is not None  # without deadlines every placement is open
-        row = list(chain.placement)
+    for keep in (True, False):
+        chain = earliest_finish_chain(
+            tab, seen.now_s, seen.free_s, keep, price=work_price, energy_price=energy_price, fit=seen.fit
+        )
+        if chain is not None:
+            return list(chain.placement)
+    raise AssertionError("without deadlines every placement is open")
+
+
+def within_battery(seen: Arrival, row: list[int]) -> list[int]:
+    """``row`` if the battery holds its energy, else the least-energy placement."""
+    tab = seen.tables
     if math.isinf(seen.battery_j) or f.within(task_energy(tab, row), seen.battery_j):
         return row
     return least_energy_placement(tab)
@@ -104,8 +113,7 @@ def within_battery(seen: Arrival, row: list[int] | None) -> list[int]:
 
 def earliest_finish_policy(seen: Arrival) -> list[int]:
     """The earliest-finish DP against the free times, keeping block deadlines where it can."""
-    chain = earliest_finish_chain(seen.tables, seen.now_s, seen.free_s, keep_deadlines=True)
-    return within_battery(seen, None if chain is None else list(chain.placement))
+    return within_battery(seen, priced_placement(seen))
 
 
 class GapFillingPolicy:
@@ -116,12 +124,7 @@ class GapFillingPolicy:
     fills_gaps = True
 
     def __call__(self, seen: Arrival) -> list[int]:
-        tab = seen.tables
-        chain = earliest_finish_chain(tab, seen.now_s, seen.free_s, keep_deadlines=True, fit=seen.fit)
-        if chain is None:
-            chain = earliest_finish_chain(tab, seen.now_s, seen.free_s, fit=seen.fit)
-        assert chain is not None  # without deadlines every placement is open
-        return within_battery(seen, list(chain.placement))
+        return earliest_finish_policy(seen)  # the arrival's ``fit`` finds the gaps
 
 
 class LyapunovPolicy:
@@ -141,10 +144,7 @@ class LyapunovPolicy:
     def __call__(self, seen: Arrival) -> list[int]:
         drained = 0.0 if math.isinf(seen.capacity_j) or seen.capacity_j <= 0 else 1.0 - seen.battery_j / seen.capacity_j
         price = self.V * min(max(drained, 0.0), 1.0)
-        row = priced_chain(seen.tables, seen.now_s, seen.free_s, price, keep_deadlines=True)
-        if row is None:
-            row = priced_chain(seen.tables, seen.now_s, seen.free_s, price, keep_deadlines=False)
-        return within_battery(seen, row)
+        return within_battery(seen, priced_placement(seen, energy_price=price))
 
 
 class RollingHorizonPolicy:

@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from partopt.progress import Progress
-from partopt.stream.evaluation import StreamEvaluation, battery_levels, evaluate_stream, overdrawn, task_energy
+from partopt.stream.evaluation import (
+    StreamEvaluation,
+    battery_levels,
+    evaluate_stream,
+    overdrawn,
+    task_energy,
+    task_excess,
+)
 
 if TYPE_CHECKING:
     from partopt.shared.model import Task, TaskTables
@@ -155,7 +162,7 @@ class EdgeState:
         task, tab = sc.tasks[k], sc.tables[k]
         row = _checked(placement, len(tab.duration), sc.num_servers, k)
         prev_loc, prev_end, release = 0, max(task.release_s, not_before_s), task.release_s
-        starts, energy, excess = [], 0.0, 0.0
+        starts, blocks = [], []
         for m, loc in enumerate(row):
             free = self.device_free[task.device] if loc == 0 else self.server_free[loc - 1]
             ready = prev_end + tab.transfer[m][prev_loc][loc]
@@ -170,14 +177,11 @@ class EdgeState:
                 self.device_free[task.device] = max(end, free)
             else:
                 self.server_free[loc - 1] = max(end, free)
-            block = end - prev_end + (tab.return_s[loc] if m == len(row) - 1 else 0.0)
-            excess += max(block - tab.deadline[m], 0.0)
-            energy += tab.energy[m][prev_loc][loc]
+            blocks.append(end - prev_end + (tab.return_s[loc] if m == len(row) - 1 else 0.0))
             starts.append(begin)
             prev_loc, prev_end = loc, end
         delay = prev_end + tab.return_s[prev_loc] - release
-        if task.deadline_s is not None:
-            excess += max(delay - task.deadline_s, 0.0)
+        excess, energy = task_excess(tab, task.deadline_s, blocks, delay), task_energy(tab, row)
         self.placement[k], self.start[k] = row, tuple(starts)
         return TaskOutcome(tuple(starts), delay, excess, energy, self.draw(k, energy) if draw else math.nan)
 
@@ -314,17 +318,18 @@ class SimulationReport:
         )
 
 
-def _epochs(stream: Stream, batch_s: float | None) -> list[list[int]]:
-    """The tasks in arrival order, one per group, or grouped by decision epoch of ``batch_s`` s."""
+def _epochs(stream: Stream, batch_s: float | None) -> list[tuple[float | None, list[int]]]:
+    """(decision time, tasks) in arrival order: each task alone, decided at its release (None),
+    or the tasks of each epoch of ``batch_s`` s, decided at the epoch's end (s)."""
     order = stream.arrival_order
     if batch_s is None:
-        return [[k] for k in order]
+        return [(None, [k]) for k in order]
     if not (isinstance(batch_s, (int, float)) and math.isfinite(batch_s) and batch_s > 0):
         raise ValueError(f"batch_s: must be a positive number of seconds, got {batch_s!r}")
     groups: dict[int, list[int]] = {}
     for k in order:
         groups.setdefault(math.floor(stream.scenario.tasks[k].release_s / batch_s), []).append(k)
-    return [groups[e] for e in sorted(groups)]
+    return [((e + 1) * batch_s, groups[e]) for e in sorted(groups)]
 
 
 class _Run:
@@ -340,15 +345,12 @@ class _Run:
         self.problems: list[str] = []
         self.thinking, self.epochs_done, self.tasks_done = 0.0, 0, 0
 
-    def step(self, group: list[int], decide: Any, batch_s: float | None) -> None:
-        """Decide and commit one epoch's tasks (one task without a batch policy)."""
+    def step(self, now: float | None, group: list[int], decide: Any) -> None:
+        """Decide and commit one epoch's tasks at ``now`` (s; None: one task, at its release)."""
         stream, state = self.stream, self.state
-        now = (
-            None if batch_s is None else (math.floor(stream.scenario.tasks[group[0]].release_s / batch_s) + 1) * batch_s
-        )
         seen = [state.arrival(k, now) for k in group]
         tick = time.perf_counter()
-        if batch_s is None:
+        if now is None:
             answers = [(group[0], decide(seen[0]))]
         else:  # the batch policy sees the waiting tasks alone
             waiting = stream.scenario.replace(tasks=tuple(stream.scenario.tasks[k] for k in group))
@@ -501,6 +503,7 @@ def _compiled_earliest_finish(stream: Stream) -> _Run | None:
     keeps block deadlines where it can, appended), or None when the policy's battery guard
     would have acted on some task (the compiled DP has none; the Python loop then runs)."""
     from partopt import formulas as f
+    from partopt.shared.evaluation import evaluate_scenario
     from partopt.shared.kernels import ListScheduler
 
     sc = stream.scenario
@@ -518,16 +521,15 @@ def _compiled_earliest_finish(stream: Stream) -> _Run | None:
         if not f.within(energy[k], held):
             return None
         level[d], last[d] = held - energy[k], sc.tasks[k].release_s
-    ev = evaluate_stream(stream, placement, start)
+    schedule = evaluate_scenario(sc, placement, start)  # the batteries are checked above
     run = _Run(stream, "earliest-finish")
     run.state.placement = [tuple(row) for row in placement]
     run.state.start = [tuple(row) for row in start]
-    run.delay, run.energy = list(ev.schedule.task_delay), list(ev.task_energy)
-    for k, task in enumerate(sc.tasks):
-        tab = sc.tables[k]
-        run.excess[k] = sum(max(b - tab.deadline[m], 0.0) for m, b in enumerate(ev.schedule.block_delay[k]))
-        if task.deadline_s is not None:
-            run.excess[k] += max(run.delay[k] - task.deadline_s, 0.0)
+    run.delay, run.energy = list(schedule.task_delay), energy
+    run.excess = [
+        task_excess(sc.tables[k], task.deadline_s, schedule.block_delay[k], run.delay[k])
+        for k, task in enumerate(sc.tasks)
+    ]
     run.thinking, run.epochs_done, run.tasks_done = thinking, sc.num_tasks, sc.num_tasks
     return run
 
@@ -590,8 +592,8 @@ def simulate(
     line = Progress(f"simulate {name}", stream.num_tasks, enabled=progress)
     saved = run.tasks_done
     try:
-        for group in _epochs(stream, batch_s)[run.epochs_done :]:
-            run.step(group, decide, batch_s)
+        for now, group in _epochs(stream, batch_s)[run.epochs_done :]:
+            run.step(now, group, decide)
             line.update(run.tasks_done)
             if checkpoint is not None and run.tasks_done - saved >= checkpoint_every:
                 run.save(checkpoint)
