@@ -65,12 +65,16 @@ def instances(
         kappa=draw(st.sampled_from([0.0, 1e-27, 1e-26])),
     )
     servers = tuple(Server(cpu_hz=draw(st.floats(5e8, 3e10)), uplink_bps=draw(st.floats(1e5, 1e8))) for _ in range(n))
+    measured = draw(st.booleans())  # blocks timed on each server (server_cycles), as Instance.from_profiles gives
     blocks = []
     for c, b in zip(cycles, bits):
         deadline = None
         if deadlines and draw(st.booleans()):
             deadline = draw(st.floats(0.05, 1.5)) * (c / 5e9 + b / 1e7) + draw(st.floats(1e-4, 0.3))
-        blocks.append(Block(cycles=c, input_bits=b, param_bits=0.0, deadline_s=deadline))
+        on_servers = None
+        if measured:
+            on_servers = tuple(draw(st.one_of(st.just(0.0), st.floats(1e6, 3e10))) for _ in range(n))
+        blocks.append(Block(cycles=c, input_bits=b, param_bits=0.0, deadline_s=deadline, server_cycles=on_servers))
     budget = None
     if budgets and draw(st.booleans()):
         local = device.kappa * device.cpu_hz**2 * sum(cycles)

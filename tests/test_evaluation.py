@@ -30,7 +30,8 @@ def test_evaluate_matches_the_formulas(case):
     for m, (block, loc) in enumerate(zip(inst.blocks, placement)):
         trans = f.transmission_delay(block.input_bits, rate(inst, prev, loc))
         hz = inst.device.cpu_hz if loc == 0 else inst.servers[loc - 1].cpu_hz
-        comp = block.cycles / hz
+        cycles = block.cycles if loc == 0 or block.server_cycles is None else block.server_cycles[loc - 1]
+        comp = cycles / hz
         delay = trans + comp
         if m == inst.num_blocks - 1:
             delay += f.transmission_delay(inst.output_bits, rate(inst, loc, 0))

@@ -145,6 +145,53 @@ def test_a_measured_profile_gives_the_device_its_measured_block_times(tmp_path):
     assert partopt.solve(inst).status == partopt.Status.OPTIMAL
 
 
+def _timed(prof, path, seconds):
+    """``prof`` with unit k timed at ``seconds(k)`` through a latency table (as another profiler gives)."""
+    path.write_text("unit,latency_s\n" + "".join(f"{u.name},{seconds(k)}\n" for k, u in enumerate(prof.units)))
+    return with_latency_table(prof, path)
+
+
+def test_times_measured_on_each_server_are_the_blocks_times_there(tmp_path):
+    """Instance.from_profiles: a block runs on the device and on each profiled server in the sum of
+    its units' times measured there; an unprofiled server runs the device's cycles at its clock; the
+    instance round-trips through JSON, and every exact solver agrees on it."""
+    prof = partopt.profile(_stack().eval(), torch.randn(1, 3, 16, 16))
+    on_device = _timed(prof, tmp_path / "d.csv", lambda k: 1e-3 * (k + 1))
+    on_gpu = _timed(prof, tmp_path / "g.csv", lambda k: 2e-5 * (k % 3 + 1))
+    device = partopt.Device(cpu_hz=1.5e9, tx_power_w=0.8)
+    servers = [partopt.Server(cpu_hz=2e10, uplink_bps=4e7), partopt.Server(cpu_hz=6e9, uplink_bps=9e7)]
+    inst = partopt.Instance.from_profiles(
+        on_device, device, servers, [on_gpu.save(tmp_path / "g.json"), None], num_blocks=3
+    )
+    bounds = prof.boundaries(3)
+    comp = inst.costs.computation[0]
+    for m, (lo, hi) in enumerate(bounds):
+        dev_t = sum(1e-3 * (k + 1) for k in range(lo, hi))
+        assert comp[m, 0] == pytest.approx(dev_t, rel=1e-12)
+        assert comp[m, 1] == pytest.approx(sum(2e-5 * (k % 3 + 1) for k in range(lo, hi)), rel=1e-12)
+        assert comp[m, 2] == pytest.approx(dev_t * 1.5e9 / 6e9, rel=1e-12)
+    again = partopt.Instance.from_dict(json.loads(json.dumps(inst.to_dict())))
+    assert again == inst
+    answers = [partopt.solve(inst, s) for s in ("dp", "brute-force", "milp-pulp")]
+    assert all(a.objective == pytest.approx(answers[0].objective, rel=1e-9) for a in answers)
+    ev = partopt.evaluate(inst, answers[0].placement)
+    assert ev.total_delay == pytest.approx(answers[0].objective, rel=1e-12)
+
+
+def test_server_profiles_of_another_model_or_unmeasured_are_refused(tmp_path):
+    prof = partopt.profile(_stack().eval(), torch.randn(1, 3, 16, 16))
+    other = partopt.profile(nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2)).eval(), torch.randn(1, 4))
+    device = partopt.Device(cpu_hz=1e9, tx_power_w=0.5)
+    servers = [partopt.Server(cpu_hz=1e10, uplink_bps=1e7)]
+    for server_networks, match in [
+        (other, r"server_networks\[0\]: .* does not have"),
+        (prof, r"server_networks\[0\]: is not measured"),
+        ([prof, prof], r"server_networks: has 2 entries"),
+    ]:
+        with pytest.raises(partopt.InstanceError, match=match):
+            partopt.Instance.from_profiles(prof, device, servers, server_networks)
+
+
 def test_models_that_cannot_be_profiled_get_the_reason():
     class Branchy(nn.Module):
         def forward(self, x):

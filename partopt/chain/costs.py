@@ -46,7 +46,9 @@ class InstanceBatch:
     Attributes
     ----------
     cycles, input_bits, param_bits, deadlines : ndarray (B, M)
-        The blocks' fields.
+        The blocks' fields (``cycles``: on the device).
+    server_cycles : ndarray (B, M, N)
+        Every block's cycles on every server (``cycles`` unless a block states its own).
     device_hz, tx_power_w, kappa : ndarray (B,)
         The devices' fields.
     server_hz, uplink_bps : ndarray (B, N)
@@ -56,6 +58,7 @@ class InstanceBatch:
     """
 
     cycles: np.ndarray
+    server_cycles: np.ndarray
     input_bits: np.ndarray
     param_bits: np.ndarray
     deadlines: np.ndarray
@@ -88,6 +91,7 @@ class InstanceBatch:
             raise ValueError(f"instances: all must have one shape (M, N), got {sorted(shapes)}")
         return cls(
             cycles=np.stack([i.cycles for i in instances]),
+            server_cycles=np.stack([i.location_cycles[:, 1:] for i in instances]),
             input_bits=np.stack([i.input_bits for i in instances]),
             param_bits=np.stack([i.param_bits for i in instances]),
             deadlines=np.stack([i.deadlines for i in instances]),
@@ -241,9 +245,8 @@ def path_costs(instance: Instance, placement) -> PathCosts:
     transmission = f.transmission_delay(instance.input_bits, rates)
     on_device = loc == 0
     hz = instance.location_hz[loc]
-    computation = np.where(
-        on_device, f.local_computation_delay(instance.cycles, hz), f.edge_computation_delay(instance.cycles, hz)
-    )
+    cycles = instance.location_cycles[np.arange(loc.size), loc]
+    computation = np.where(on_device, f.local_computation_delay(cycles, hz), f.edge_computation_delay(cycles, hz))
     last = int(loc[-1])
     back = float(f.transmission_delay(instance.output_bits, instance.uplink_bps[last - 1] if last else np.inf))
     delay = f.block_delay(transmission, computation)
@@ -291,7 +294,7 @@ def cost_tensors(source: Instance | InstanceBatch) -> CostTensors:
     computation = np.concatenate(
         [
             f.local_computation_delay(batch.cycles[:, :, None], hz[:, None, :1]),
-            f.edge_computation_delay(batch.cycles[:, :, None], hz[:, None, 1:]),
+            f.edge_computation_delay(batch.server_cycles, hz[:, None, 1:]),
         ],
         axis=2,
     )

@@ -58,6 +58,10 @@ class Block:
         The most delay tau_m the block tolerates (s), or None for no deadline.
     name : str
         Optional label.
+    server_cycles : tuple of float or None
+        The cycles the block takes on each server n = 1..N, where they differ from ``cycles``
+        (times measured on that server times its clock, :meth:`Instance.from_profiles`); None:
+        ``cycles`` on every location.
     """
 
     cycles: float
@@ -65,6 +69,7 @@ class Block:
     param_bits: float = 0.0
     deadline_s: float | None = None
     name: str | None = None
+    server_cycles: tuple[float, ...] | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "cycles", number_field(self.cycles, "cycles", lower="nonneg"))
@@ -74,6 +79,15 @@ class Block:
             self, "deadline_s", number_field(self.deadline_s, "deadline_s", lower="positive", optional=True)
         )
         name_field(self.name, "name")
+        if self.server_cycles is not None:
+            raw = self.server_cycles
+            if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Sequence):
+                raise InstanceTypeError("server_cycles", f"must be a list of numbers, got {type(raw).__name__}")
+            object.__setattr__(
+                self,
+                "server_cycles",
+                tuple(number_field(c, f"server_cycles[{n}]", lower="nonneg") for n, c in enumerate(raw)),
+            )
 
 
 @dataclass(frozen=True)
@@ -189,6 +203,11 @@ class Instance:
         for i, b in enumerate(blocks):
             if not isinstance(b, Block):
                 raise InstanceTypeError(f"blocks[{i}]", f"must be a Block, got {type(b).__name__}")
+            if b.server_cycles is not None and len(b.server_cycles) != len(servers):
+                raise InstanceError(
+                    f"blocks[{i}].server_cycles",
+                    f"has {len(b.server_cycles)} entries, the instance has N={len(servers)} servers",
+                )
         for i, s in enumerate(servers):
             if not isinstance(s, Server):
                 raise InstanceTypeError(f"servers[{i}]", f"must be a Server, got {type(s).__name__}")
@@ -216,7 +235,7 @@ class Instance:
         with np.errstate(all="ignore"):
             checks = [
                 (
-                    self.cycles[:, None] / self.location_hz[None, :],
+                    self.location_cycles / self.location_hz[None, :],
                     "cycles",
                     "the CPU speeds (cpu_hz)",
                     "its computation delay",
@@ -254,7 +273,7 @@ class Instance:
                     "output_bits", f"its return delay over the uplinks is not finite; got {self.output_bits!r}"
                 )
             worst = float(
-                np.sum(np.max(self.cycles[:, None] / self.location_hz[None, :], axis=1))
+                np.sum(np.max(self.location_cycles / self.location_hz[None, :], axis=1))
                 + np.sum(self.input_bits) / float(np.min(np.append(uplinks, self.backhaul_bps)))
             )
         if not worst <= f.MAX_TIME_S:
@@ -293,6 +312,16 @@ class Instance:
         return np.array([b.cycles for b in self.blocks], dtype=float)
 
     @cached_property
+    def location_cycles(self) -> np.ndarray:
+        """The cycles of every block on every location, device first (cycles), shape (M, N+1):
+        ``cycles`` everywhere, or on server n a block's own ``server_cycles[n - 1]``."""
+        out = np.repeat(self.cycles[:, None], self.num_locations, axis=1)
+        for m, b in enumerate(self.blocks):
+            if b.server_cycles is not None:
+                out[m, 1:] = b.server_cycles
+        return out
+
+    @cached_property
     def input_bits(self) -> np.ndarray:
         """I_m for every block (bits), shape (M,)."""
         return np.array([b.input_bits for b in self.blocks], dtype=float)
@@ -328,6 +357,7 @@ class Instance:
         budget = self.budget
         return InstanceBatch(
             cycles=self.cycles[None],
+            server_cycles=self.location_cycles[None, :, 1:],
             input_bits=self.input_bits[None],
             param_bits=self.param_bits[None],
             deadlines=self.deadlines[None],
@@ -387,6 +417,97 @@ class Instance:
             output_bits=0.0 if d.get("output_bits") is None else d["output_bits"],  # optional: null means none
             energy_budget_j=d.get("energy_budget_j"),
             name=d.get("name"),
+        )
+
+    @classmethod
+    def from_profiles(
+        cls,
+        network: Any,
+        device: Device,
+        servers: Sequence[Server],
+        server_networks: Any = None,
+        *,
+        num_blocks: int | None = None,
+        backhaul_bps: float = 1e9,
+        input_bits_per_element: int = 8,
+        energy_budget_j: float | None = None,
+        name: str | None = None,
+    ) -> "Instance":
+        """A chain from a network's profile, with times measured on the device and on the servers.
+
+        Parameters
+        ----------
+        network : str, path or DNNProfile
+            The network's profile (``partopt.profile``, a profile file or a shipped name). Its
+            blocks, sizes and, when it is measured, the device's times: a block measured at t s
+            gets ``cycles`` t * device.cpu_hz, so it runs on the device in t (``docs/model.md``).
+            Unmeasured: cycles are FLOPs.
+        device : Device
+            The device that runs the network.
+        servers : sequence of Server
+            The edge servers, with their uplinks.
+        server_networks : None, a profile, or a list of one profile (or None) per server
+            The same network profiled on the servers: a block measured at t s on server n gets
+            ``server_cycles[n - 1]`` t * servers[n - 1].cpu_hz, so it runs there in t. One profile
+            stands for every server; None (or a None entry) leaves that server at ``cycles``.
+            Each must have the network's units, in order, and every unit timed.
+        num_blocks : int or None
+            Blocks M (units merged as :meth:`partopt.profiles.DNNProfile.boundaries` does); None
+            for the network's natural blocks.
+        backhaul_bps, energy_budget_j, name
+            As for the instance; ``input_bits_per_element`` the bits per value of the raw input.
+        """
+        from partopt.profiles import load_profile
+
+        profile = load_profile(network)
+        servers = tuple(servers)
+        if server_networks is None or not isinstance(server_networks, (list, tuple)):
+            server_networks = [server_networks] * len(servers)
+        if len(server_networks) != len(servers):
+            raise InstanceError(
+                "server_networks", f"has {len(server_networks)} entries, one per server needed ({len(servers)})"
+            )
+        bounds = profile.boundaries(num_blocks)
+        device_times = [sum(u.time_s or 0.0 for u in profile.units[lo:hi]) for lo, hi in bounds]
+        on_servers: list[list[float] | None] = []
+        for n, raw in enumerate(server_networks):
+            if raw is None:
+                on_servers.append(None)
+                continue
+            other = load_profile(raw)
+            if [u.name for u in other.units] != [u.name for u in profile.units]:
+                raise InstanceError(
+                    f"server_networks[{n}]",
+                    f"{other.network} does not have {profile.network}'s units ({len(other.units)} units "
+                    f"against {len(profile.units)}, or other names): profile the same model on the server",
+                )
+            if not other.measured:
+                untimed = [u.name for u in other.units if u.time_s is None]
+                raise InstanceError(f"server_networks[{n}]", f"is not measured (no time for {', '.join(untimed[:5])})")
+            on_servers.append([sum(u.time_s or 0.0 for u in other.units[lo:hi]) for lo, hi in bounds])
+        blocks = []
+        for m, pb in enumerate(profile.blocks(num_blocks)):
+            cycles = pb.flops if pb.time_s is None else device_times[m] * device.cpu_hz
+            server_cycles = None
+            if any(t is not None for t in on_servers):
+                server_cycles = tuple(cycles if t is None else t[m] * srv.cpu_hz for t, srv in zip(on_servers, servers))
+            blocks.append(
+                Block(
+                    cycles=cycles,
+                    input_bits=profile.input_elements * input_bits_per_element if m == 0 else pb.input_bits,
+                    param_bits=pb.param_bits,
+                    name=pb.name,
+                    server_cycles=server_cycles,
+                )
+            )
+        return cls(
+            blocks=tuple(blocks),
+            device=device,
+            servers=servers,
+            backhaul_bps=backhaul_bps,
+            output_bits=profile.output_bits,
+            energy_budget_j=energy_budget_j,
+            name=name or profile.network,
         )
 
     def to_dict(self) -> dict[str, Any]:

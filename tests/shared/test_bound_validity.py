@@ -117,11 +117,13 @@ def mixed_scenarios(draw, max_work: int = 6, block_deadlines: bool = False) -> S
     )
     models = {}
     for name in ("a", "b"):
+        measured = draw(st.booleans())  # timed on each server: its own cycles there (Instance.from_profiles)
         blocks = tuple(
             partopt.Block(
                 cycles=draw(st.floats(2e6, 3e8)),
                 input_bits=draw(st.floats(1e3, 3e6)),
                 deadline_s=draw(st.sampled_from([None, 0.05, 0.2])) if block_deadlines else None,
+                server_cycles=tuple(draw(st.floats(1e6, 3e9)) for _ in range(n)) if measured else None,
             )
             for _ in range(m)
         )

@@ -60,6 +60,8 @@ def instance_key(instance: Instance) -> int:
         np.ascontiguousarray(a).tobytes()
         for a in (instance.cycles, instance.input_bits, instance.deadlines, instance.location_hz, instance.uplink_bps)
     )
+    if any(b.server_cycles is not None for b in instance.blocks):
+        data += np.ascontiguousarray(instance.location_cycles).tobytes()
     return zlib.crc32(data)
 
 
