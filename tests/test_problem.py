@@ -25,12 +25,12 @@ from partopt.registry import list_solvers, solver_spec
 #: A generator of each kind, and a placement every problem it draws accepts (all on the device).
 SAMPLES = {
     "chain": ("paper", {}, lambda p: [0] * p.num_blocks),
-    "scenario": ("shared", {"num_tasks": 3}, lambda p: [[0] * p.num_blocks(k) for k in range(p.num_tasks)]),
+    "scenario": ("shared", {"num_tasks": 3}, lambda p: [[0] * p.block_counts[k] for k in range(p.num_tasks)]),
     "horizon": ("horizon", {"slots": 3}, lambda p: [[0] * s.num_blocks for s in p.slots]),
     "stream": (
         "stream",
         {"horizon_s": 0.2, "battery_j": None},
-        lambda p: [[0] * p.scenario.num_blocks(k) for k in range(p.num_tasks)],
+        lambda p: [[0] * p.scenario.block_counts[k] for k in range(p.num_tasks)],
     ),
 }
 

@@ -332,11 +332,7 @@ class Scenario:
         """D, the number of devices."""
         return len(self.devices)
 
-    def num_blocks(self, k: int) -> int:
-        """M_k, the number of blocks of task k."""
-        return self.models[self.tasks[k].model].num_blocks
-
-    @property
+    @cached_property
     def block_counts(self) -> tuple[int, ...]:
         """(M_0, ..., M_{K-1})."""
         return tuple(self.models[t.model].num_blocks for t in self.tasks)
@@ -480,7 +476,7 @@ def validate_scenario_placement(scenario: Scenario, placement: Any) -> tuple[tup
     for k, row in enumerate(placement):
         if isinstance(row, (str, bytes, Mapping, set, frozenset, numbers.Number)) or not hasattr(row, "__len__"):
             raise InstanceTypeError(f"placement[{k}]", f"must be a list of locations, got {type(row).__name__}")
-        m_k = scenario.num_blocks(k)
+        m_k = scenario.block_counts[k]
         if len(row) != m_k:
             raise InstanceError(f"placement[{k}]", f"has {len(row)} entries, task {k} has M={m_k} blocks")
         locs = []
@@ -505,7 +501,7 @@ def validate_start_times(scenario: Scenario, start_s: Any) -> tuple[tuple[float,
     for k, row in enumerate(start_s):
         if isinstance(row, (str, bytes, Mapping, numbers.Number)) or not hasattr(row, "__len__"):
             raise InstanceTypeError(f"start_s[{k}]", f"must be a list of start times, got {type(row).__name__}")
-        m_k = scenario.num_blocks(k)
+        m_k = scenario.block_counts[k]
         if len(row) != m_k:
             raise InstanceError(f"start_s[{k}]", f"has {len(row)} entries, task {k} has M={m_k} blocks")
         out.append(

@@ -663,7 +663,7 @@ def test_branch_and_bound_proves_the_cpsat_optimum_in_continuous_time(seed):
     sc = small(seed, tasks=2 + seed % 2, num_servers=3)
     bnb = partopt.solve(sc, "shared-bnb", time_limit=60)
     cp = partopt.solve(sc, "shared-cpsat", time_limit=60)
-    assert bnb.status == cp.status == partopt.Status.OPTIMAL and bnb.info["exact"]
+    assert bnb.status == cp.status == partopt.Status.OPTIMAL
     assert agree(bnb.objective, cp.objective, sc) and bnb.objective <= cp.objective * (1 + 1e-12)
     assert bnb.lower_bound == pytest.approx(bnb.objective, rel=1e-12)
     assert bnb.evaluation.valid and bnb.start_s is not None
@@ -709,15 +709,19 @@ def test_branch_and_bound_keeps_budgets_and_task_deadlines():
         assert agree(bnb.objective, cp.objective, tight)
 
 
-def test_branch_and_bound_with_deadlines_that_can_bind_proves_nothing():
-    """Block deadlines tight enough to bind: semi-active schedules may miss the optimum, so the
-    search is a heuristic, says so, and never beats the proven optimum."""
-    sc = small(8, tasks=3, deadline_s=(0.02, 0.06))
-    res = partopt.solve(sc, "shared-bnb", time_limit=20)
-    cp = partopt.solve(sc, "shared-cpsat", time_limit=20)
-    assert not res.info["exact"] and res.status != partopt.Status.OPTIMAL
-    if cp.status == partopt.Status.OPTIMAL and res.feasible:
-        assert res.objective >= cp.objective - sum(sc.block_counts) * GRID
+@pytest.mark.parametrize("seed", [10, 11])
+def test_branch_and_bound_with_deadlines_that_bind_proves_what_the_milp_proves(seed):
+    """Block deadlines tight enough to bind (semi-active schedules may break them): the search
+    leaves them out, keeps them at each leaf by delaying blocks, and proves the optimum the
+    continuous-time MILP proves; CP-SAT's agrees within its grid."""
+    sc = small(seed, tasks=3, deadline_s=(0.02, 0.06))
+    res = partopt.solve(sc, "shared-bnb", time_limit=60)
+    milp = partopt.solve(sc, "shared-milp", time_limit=60)
+    cp = partopt.solve(sc, "shared-cpsat", time_limit=60)
+    assert res.info["relaxed_deadlines"] and res.status == milp.status == partopt.Status.OPTIMAL
+    assert res.objective == pytest.approx(milp.objective, rel=1e-6) and res.evaluation.deadlines_met
+    if cp.status == partopt.Status.OPTIMAL:
+        assert agree(res.objective, cp.objective, sc)
 
 
 def test_branch_and_bound_time_limit_returns_best_found_with_a_bound():
@@ -804,17 +808,19 @@ def test_default_portfolio_proves_what_the_branch_and_bound_proves_and_keeps_the
     assert res.objective <= local.objective * (1 + 1e-9) and res.lower_bound <= res.objective
 
 
-def test_portfolio_splits_the_time_where_the_branch_and_bound_cannot_prove():
-    """Block deadlines that may bind make the branch and bound a heuristic: the default then gives
-    it half the time and CP-SAT, from its schedule, the other half (each alone had stood 14% above
-    the best known on one scenario of shared-mix-k8-v1)."""
-    from partopt.shared.solvers.portfolio import _bnb_is_exact
-
+def test_portfolio_proves_with_binding_deadlines_and_probes_when_no_heuristic_is_feasible():
+    """Block deadlines that may bind: the default proves by the branch and bound (the MILP, in
+    continuous time, agrees). Where no heuristic schedule keeps every deadline, CP-SAT probes
+    first and proves an infeasible scenario infeasible before the branch and bound runs."""
     sc = partopt.generate("shared", seed=0, num_tasks=3, mix=True, networks=("vgg16", "nin"))
-    assert not _bnb_is_exact(sc, partopt.Objective())
-    res = partopt.solve(sc, time_limit=5)
-    assert {"first", "then"} <= set(res.info) or res.info.get("proven_by") == "shared-cpsat"
-    assert res.lower_bound is not None and res.lower_bound <= res.objective
+    res = partopt.solve(sc, time_limit=30)
+    milp = partopt.solve(sc, "shared-milp", time_limit=30)
+    assert res.status == milp.status == partopt.Status.OPTIMAL and res.info["proven_by"] == "shared-bnb"
+    assert res.objective == pytest.approx(milp.objective, rel=1e-6)
+    tight = small(8, tasks=3, deadline_s=(0.02, 0.06))
+    res = partopt.solve(tight, time_limit=30)
+    assert res.status == partopt.Status.INFEASIBLE and res.info["proven_by"] == "shared-cpsat"
+    assert partopt.solve(tight, "shared-milp", time_limit=30).status == partopt.Status.INFEASIBLE
 
 
 def test_live_incumbent_and_bound_are_valid():

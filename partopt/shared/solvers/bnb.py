@@ -42,23 +42,36 @@ node, applied to the explored one, is a path there (starts never decrease, thank
 the t* in S) and starts each block no later, so costs no more. Nodes are kept in a
 fixed table (a newer node replaces the oldest in its slot), which only forgets some.
 
-**Exact when.** Block deadlines are the one thing a semi-active schedule can break by
-starting a block early (the next block's delay grows). The search is exact when no
-block deadline can bind in a solution better than the incumbent: every block delay is
-at most its task's delay, at most the incumbent's objective less the other tasks'
-bounds. Otherwise it runs as a heuristic (pruning what breaks a deadline under "hard",
-pricing the excess under "penalty") and proves nothing; ``info["exact"]`` says which.
-Without a feasible incumbent it can prove infeasibility only when no block has a deadline.
+**Block deadlines** are the one thing a semi-active schedule can break by starting a
+block early (the next block's delay grows). When none can bind in a solution better than
+the incumbent (every block delay is at most its task's delay, at most the incumbent's
+objective less the other tasks' bounds), the search above is exact as it stands. Otherwise
+it searches the relaxation without block deadlines (valid: any schedule's semi-active
+counterpart, its blocks as early as its order on every resource allows, is a leaf, costs no
+more, and its relaxed cost leaves out the deadlines' penalty), and keeps the deadlines at
+the leaves: a leaf that breaks one is repaired into the least schedule with its locations
+and its order on every resource that keeps every deadline (:func:`_repair`: every
+constraint is a difference of two times, so a fixed point of "start no earlier than the
+input, the resource and a later block's deadline require" is least in every time), which
+under "hard" is the best schedule with that order. A leaf whose repair (or, under
+"penalty", its priced excess) costs more than its relaxed cost leaves that relaxed cost as
+a bound the search did not close; under "hard" with no node dropped by dominance none is
+needed, as every leaf stood for itself. Under "hard" a block ending later after its
+task's release than the sum of its deadlines so far closes its node (delaying earlier
+blocks cannot save it); with block deadlines a node dominates another only if its tasks'
+last blocks also end no later, so that this holds for the dropped node's continuations.
+The search proves optimality (``proven_optimal``) when it finishes with no such bound
+below the incumbent; ``info["relaxed_deadlines"]`` says whether it searched the relaxation
+and ``info["least_broken"]`` gives that bound. Without a feasible incumbent it proves
+infeasibility when it finishes with none.
 
 **Stopping.** The search runs in chunks of nodes between checks of the time limit; when
 the limit passes, the bound returned is the least bound of the nodes left open (never
 below the per-task bounds and the work relaxation's, which is solved only then, in the
 share of the limit :func:`partopt.shared.solvers.start.work_share` keeps for it, nor,
 from K = 6 on, the chain-schedule LP's: solved at the root for the priced bound, or
-otherwise in the fifth of the limit kept for it). Cost
-grows steeply with the number of tasks that overlap in time and with the LP's gap: on
-the speed bench (VGG16, four servers, 60 tasks/s) every K = 8 scenario is proven within
-a minute, K = 12 not (``bench/results/shared_speed.md``).
+otherwise in the fifth of the limit kept for it). Cost grows steeply with the number of
+tasks that overlap in time and with the LP's gap (``bench/results/shared_speed.md``).
 """
 
 from __future__ import annotations
@@ -151,6 +164,7 @@ def _dominated(
     trans,
     nblk,
     with_budgets,
+    relax,
     mkey,
     mcost,
     mtstar,
@@ -182,7 +196,7 @@ def _dominated(
             m = nxt[k]
             if not ok or m >= nblk[k]:
                 continue
-            if with_budgets and mloc[slot, w, k] != last_loc[k]:
+            if (with_budgets and mloc[slot, w, k] != last_loc[k]) or (relax and mend[slot, w, k] > last_end[k]):
                 ok = False
                 break
             for j in range(trans.shape[2]):
@@ -220,7 +234,7 @@ def _energy_short(spent, budget, need, nxt, last_loc, dev, nblk, rel_tol):  # pr
 @numba.njit(cache=True, nogil=True)
 def _bound(tables, n_srv, hard, rel_tol, free, nxt, last_loc, last_end, tstar, cost, cur, nxt_c):  # pragma: no cover
     """The node's bound (see the module docstring); inf under "hard" when a task cannot keep its deadline."""
-    dur, trans, _, ret, rel, dev, nblk, _, task_tau, _, _ = tables
+    dur, trans, _, ret, rel, dev, nblk, _, task_tau, _, _, _ = tables
     lb = cost
     for k in range(nxt.size):
         if nxt[k] < nblk[k]:
@@ -240,7 +254,7 @@ def _bound(tables, n_srv, hard, rel_tol, free, nxt, last_loc, last_end, tstar, c
 def _priced_child(priced, tables, n_srv, free, nxt, last_loc, last_end, cost, k, j, s, e):  # pragma: no cover
     """The priced bound of the child that starts task k's next block on j at s, ending at e (s);
     the node's arrays are changed and put back."""
-    _, trans, _, ret, rel, dev, nblk, _, _, _, _ = tables
+    _, trans, _, ret, rel, dev, nblk, _, _, _, _, _ = tables
     m, res = nxt[k], j - 1 if j > 0 else n_srv + dev[k]
     was_free, was_end, was_loc = free[res], last_end[k], last_loc[k]
     free[res], last_end[k], last_loc[k], nxt[k] = e, e, j, m + 1
@@ -257,7 +271,7 @@ def _children(
 ):  # pragma: no cover
     """The node's children (task, location) at ``depth``, earliest end first, or with priced
     tables least priced bound first and those at ``upper`` or above left out; returns how many."""
-    dur, trans, _, _, _, dev, nblk, _, _, _, _ = tables
+    dur, trans, _, _, _, dev, nblk, _, _, _, _, _ = tables
     n = 0
     for k in range(nxt.size):
         m = nxt[k]
@@ -280,27 +294,44 @@ def _children(
 
 
 @numba.njit(cache=True, nogil=True)
-def _place(tables, n_srv, hard, beta, rel_tol, k, j, depth, state, undo, tstar, cost):  # pragma: no cover
-    """Place task k's next block on j (the undo record kept at ``depth``); returns the new (t*, cost)."""
-    dur, trans, energy, ret, rel, dev, nblk, tau, task_tau, _, _ = tables
+def _place(
+    tables, n_srv, hard, beta, rel_tol, relax, k, j, depth, state, undo, tstar, cost, broken
+):  # pragma: no cover
+    """Place task k's next block on j (the undo record kept at ``depth``); returns the new (t*, cost).
+
+    relax: block deadlines are left out of the cost (see "Block deadlines" in the module
+    docstring); ``broken[0]`` counts the blocks over their deadline (their excess kept in the
+    undo record), and under "hard" a block ending past its task's release plus its deadlines so far closes
+    the child (no later start of the blocks before it can save it)."""
+    dur, trans, energy, ret, rel, dev, nblk, tau, task_tau, _, _, cum_tau = tables
     free, nxt, last_loc, last_end, spent, place, start = state
-    u_free, u_end, u_loc, u_tstar, u_cost, u_energy = undo
+    u_free, u_end, u_loc, u_tstar, u_cost, u_energy, u_over = undo
     m, before = nxt[k], last_loc[k]
     res = j - 1 if j > 0 else n_srv + dev[k]
     s = max(last_end[k] + trans[k, m, before, j], free[res], tstar)
     e = s + dur[k, m, j]
     u_free[depth], u_end[depth], u_loc[depth] = free[res], last_end[k], before
     u_tstar[depth], u_cost[depth], u_energy[depth] = tstar, cost, energy[k, m, before, j]
+    u_over[depth] = 0.0
     block = e - last_end[k]
+    finish = e
     if m + 1 == nblk[k]:
         block += ret[k, j]
+        finish += ret[k, j]
         d_k = e + ret[k, j] - rel[k]
         cost += d_k
         if not hard:
             cost += beta * max(d_k - task_tau[k], 0.0)
         elif d_k > task_tau[k] * (1.0 + rel_tol):
             cost = np.inf  # breaks the task's deadline: the child is closed by its bound
-    if hard and block > tau[k, m] * (1.0 + rel_tol):
+    if relax:
+        over = max(block - tau[k, m], 0.0)
+        if (hard and block > tau[k, m] * (1.0 + rel_tol)) or (not hard and over > 0.0):
+            u_over[depth] = over
+            broken[0] += 1
+        if hard and finish - rel[k] > cum_tau[k, m] * (1.0 + rel_tol):
+            cost = np.inf
+    elif hard and block > tau[k, m] * (1.0 + rel_tol):
         cost = np.inf  # breaks a block deadline
     elif not hard:
         cost += beta * max(block - tau[k, m], 0.0)
@@ -311,16 +342,118 @@ def _place(tables, n_srv, hard, beta, rel_tol, k, j, depth, state, undo, tstar, 
 
 
 @numba.njit(cache=True, nogil=True)
-def _unplace(tables, n_srv, k, j, depth, state, undo):  # pragma: no cover
+def _unplace(tables, n_srv, k, j, depth, state, undo, broken):  # pragma: no cover
     """Undo :func:`_place` of task k's last block on j at ``depth``; returns the old (t*, cost)."""
     dev = tables[5]  # the tasks' devices
     free, nxt, last_loc, last_end, spent, _, _ = state
-    u_free, u_end, u_loc, u_tstar, u_cost, u_energy = undo
+    u_free, u_end, u_loc, u_tstar, u_cost, u_energy, u_over = undo
     free[j - 1 if j > 0 else n_srv + dev[k]] = u_free[depth]
     last_end[k], last_loc[k] = u_end[depth], u_loc[depth]
     nxt[k] -= 1
     spent[dev[k]] -= u_energy[depth]
+    if u_over[depth] > 0.0:
+        broken[0] -= 1
     return u_tstar[depth], u_cost[depth]
+
+
+@numba.njit(cache=True, nogil=True)
+def _repair(tables, n_srv, hard, beta, rel_tol, free0, seq, place, start, out, ends, low):  # pragma: no cover
+    """The earliest schedule with the leaf's locations and order on every resource that keeps
+    every block deadline; its start times in ``out``, its cost returned (inf when none keeps them).
+
+    The leaf's blocks, in the order the search placed them (``seq``: their tasks), start as
+    early as their input, their resource and ``low`` allow; a block ending more than its
+    deadline after the block before it raises that block's ``low`` so that it ends just in
+    time; repeated until nothing moves. Every constraint is a difference of two times, so the
+    first fixed point is the least schedule that keeps them all (each time no later than in any
+    other); none within 4 passes a block is a cycle that cannot be kept."""
+    dur, trans, _, ret, rel, dev, nblk, tau, task_tau, _, _, _ = tables
+    k_tasks = nblk.size
+    low[:, :] = -np.inf
+    res_end = free0.copy()
+    cnt = np.zeros(k_tasks, np.int64)
+    for _ in range(4 * seq.size + 8):
+        res_end[:] = free0
+        cnt[:] = 0
+        for d in range(seq.size):
+            k = seq[d]
+            m = cnt[k]
+            cnt[k] += 1
+            j = place[k, m]
+            ready = rel[k] + trans[k, 0, 0, j] if m == 0 else ends[k, m - 1] + trans[k, m, place[k, m - 1], j]
+            r = j - 1 if j > 0 else n_srv + dev[k]
+            s = max(ready, res_end[r], low[k, m])
+            out[k, m] = s
+            ends[k, m] = s + dur[k, m, j]
+            res_end[r] = ends[k, m]
+        moved = False
+        for k in range(k_tasks):
+            last = nblk[k] - 1
+            for m in range(last, -1, -1):
+                finish = ends[k, m] + (ret[k, place[k, m]] if m == last else 0.0)
+                before = rel[k] if m == 0 else ends[k, m - 1]
+                if finish - before > tau[k, m] * (1.0 + 0.5 * rel_tol):
+                    if m == 0:
+                        return np.inf  # the first block cannot start earlier: no schedule keeps it
+                    low[k, m - 1] = max(low[k, m - 1], finish - tau[k, m] - dur[k, m - 1, place[k, m - 1]])
+                    moved = True
+        if not moved:
+            cost = 0.0
+            for k in range(k_tasks):
+                last = nblk[k] - 1
+                d_k = ends[k, last] + ret[k, place[k, last]] - rel[k]
+                cost += d_k
+                if hard and d_k > task_tau[k] * (1.0 + rel_tol):
+                    return np.inf
+                if not hard:
+                    cost += beta * max(d_k - task_tau[k], 0.0)
+            return cost
+    return np.inf
+
+
+@numba.njit(cache=True, nogil=True)
+def _leaf_value(tables, hard, beta, place, start):  # pragma: no cover
+    """The leaf's cost with its block deadlines' excess (under "penalty"; inf under "hard" when any
+    is broken): the relaxed search leaves it out."""
+    dur, _, _, ret, rel, _, nblk, tau, task_tau, _, _, _ = tables
+    cost = 0.0
+    for k in range(nblk.size):
+        before = rel[k]
+        for m in range(nblk[k]):
+            e = start[k, m] + dur[k, m, place[k, m]]
+            block = e - before + (ret[k, place[k, m]] if m == nblk[k] - 1 else 0.0)
+            cost += beta * max(block - tau[k, m], 0.0)
+            before = e
+        d_k = before + ret[k, place[k, nblk[k] - 1]] - rel[k]
+        cost += d_k + beta * max(d_k - task_tau[k], 0.0)
+    return np.inf if hard else cost
+
+
+@numba.njit(cache=True, nogil=True)
+def _broken_leaf(
+    tables, n_srv, hard, beta, rel_tol, cost, upper, state, best, ck, idx, scal, ints, leaf
+):  # pragma: no cover
+    """A leaf with blocks over their deadline, of relaxed cost ``cost``: the better of itself (its
+    excess priced, under "penalty") and its least schedule keeping every deadline becomes the
+    incumbent if below ``upper``; when both cost more than ``cost``, ``cost`` is a bound the
+    search could not close (``scal[3]``). Returns the incumbent's cost."""
+    place, start = state[5], state[6]
+    free0, seq, repaired, ends, low = leaf
+    for d in range(seq.size):
+        seq[d] = ck[d, idx[d] - 1]
+    value = _leaf_value(tables, hard, beta, place, start)
+    kept = _repair(tables, n_srv, hard, beta, rel_tol, free0, seq, place, start, repaired, ends, low)
+    if kept < upper and kept <= value:
+        upper = kept
+        ints[2] = 1
+        best[0][:, :], best[1][:, :] = place, repaired
+    elif value < upper:
+        upper = value
+        ints[2] = 1
+        best[0][:, :], best[1][:, :] = place, start
+    if min(kept, value) > cost * (1.0 + rel_tol):
+        scal[3] = min(scal[3], cost)
+    return upper
 
 
 @numba.njit(cache=True, nogil=True)
@@ -332,6 +465,7 @@ def _search(
     rel_tol,
     use_memo,
     with_budgets,
+    relax,
     chunk,
     state,
     best,
@@ -341,11 +475,14 @@ def _search(
     scal,
     ints,
     priced,
+    leaf,
 ):  # pragma: no cover
     """Run the search for ``chunk`` nodes from the state in the arrays (changed in place).
-    scal = [upper, t*, cost]; ints = [depth, nodes, found, finished, dropped, started].
+    scal = [upper, t*, cost, least cost of a leaf whose deadlines cost more];
+    ints = [depth, nodes, found, finished, dropped, started, blocks over their deadline];
+    leaf = the resources' first free times and work arrays for :func:`_repair`.
     Returns True when the search is finished."""
-    _, trans, _, _, _, dev, nblk, _, _, budget, need = tables
+    _, trans, _, _, _, dev, nblk, _, _, budget, need, _ = tables
     free, nxt, last_loc, last_end, spent, place, start = state
     ck, cj, ckey, ncand, idx, lbs = stack
     mkey = memo[0]
@@ -387,10 +524,14 @@ def _search(
                 with_budgets and _energy_short(spent, budget, need, nxt, last_loc, dev, nblk, rel_tol)
             ):
                 pass
-            elif depth == total_ops:
+            elif depth == total_ops and ints[6] == 0:
                 upper = cost
                 ints[2] = 1
                 best[0][:, :], best[1][:, :] = place, start
+            elif depth == total_ops:  # blocks over their deadline: the least schedule that keeps them
+                upper = _broken_leaf(
+                    tables, n_srv, hard, beta, rel_tol, cost, upper, state, best, ck, idx, scal, ints, leaf
+                )
             elif (
                 use_memo
                 and depth > 0
@@ -405,6 +546,7 @@ def _search(
                     trans,  # type: ignore[call-arg]
                     nblk,
                     with_budgets,
+                    relax,
                     *memo,
                     bits,
                 )
@@ -420,7 +562,7 @@ def _search(
         while idx[depth] >= ncand[depth] and depth > 0:  # backtrack to a node with children left
             depth -= 1
             tstar, cost = _unplace(
-                tables, n_srv, ck[depth, idx[depth] - 1], cj[depth, idx[depth] - 1], depth, state, undo
+                tables, n_srv, ck[depth, idx[depth] - 1], cj[depth, idx[depth] - 1], depth, state, undo, ints[6:]
             )
         if idx[depth] >= ncand[depth]:
             ints[3] = 1
@@ -428,7 +570,20 @@ def _search(
         c = idx[depth]
         idx[depth] += 1
         tstar, cost = _place(
-            tables, n_srv, hard, beta, rel_tol, ck[depth, c], cj[depth, c], depth, state, undo, tstar, cost
+            tables,
+            n_srv,
+            hard,
+            beta,
+            rel_tol,
+            relax,
+            ck[depth, c],
+            cj[depth, c],
+            depth,
+            state,
+            undo,
+            tstar,
+            cost,
+            ints[6:],
         )
         depth += 1
     scal[0], scal[1], scal[2] = upper, tstar, cost
@@ -457,6 +612,7 @@ class _Search:
         memo: bool,
         with_budgets: bool,
         priced: CompletionTables | None = None,
+        relax: bool = False,
     ):
         p = self.packed = PackedScenario(scenario)
         k_tasks, m_max, locs = p.dur.shape
@@ -474,6 +630,7 @@ class _Search:
             p.task_tau,
             p.budget,
             _energy_to_go(p),
+            np.cumsum(p.tau, axis=1),
         )
         self.options = (
             scenario.num_servers,
@@ -482,9 +639,11 @@ class _Search:
             REL_TOL,
             memo,
             with_budgets,
+            relax,
         )
+        free0 = np.concatenate([p.free0, np.zeros(n_dev)])
         self.state = (
-            np.concatenate([p.free0, np.zeros(n_dev)]),
+            free0.copy(),
             np.zeros(k_tasks, np.int64),
             np.zeros(k_tasks, np.int64),
             p.rel.copy(),
@@ -509,6 +668,14 @@ class _Search:
             np.zeros(ops + 1),
             np.zeros(ops + 1),
             np.zeros(ops + 1),
+            np.zeros(ops + 1),
+        )
+        self.leaf = (
+            free0,
+            np.zeros(ops, np.int64),
+            np.zeros((k_tasks, m_max)),
+            np.zeros((k_tasks, m_max)),
+            np.zeros((k_tasks, m_max)),
         )
         entry = 8 * (3 * k_tasks + n_res + n_dev + 3)
         # The table's slots: as many as MEMO_BYTES holds, fewer for a small search.
@@ -523,8 +690,8 @@ class _Search:
             np.zeros((slots, _WAYS, n_dev)),
             np.zeros(slots, np.int64),
         )
-        self.scal = np.array([upper, -np.inf, 0.0])
-        self.ints = np.zeros(6, np.int64)
+        self.scal = np.array([upper, -np.inf, 0.0, np.inf])
+        self.ints = np.zeros(7, np.int64)
         self.priced = (
             (np.zeros((0, 0, 0, 1)), np.zeros(0, np.int64), np.zeros((0, 1)), 1, 1.0)
             if priced is None
@@ -546,6 +713,7 @@ class _Search:
                 self.scal,
                 self.ints,
                 self.priced,
+                self.leaf,
             )
         )
 
@@ -561,16 +729,26 @@ class _Search:
     def dropped(self) -> int:
         return int(self.ints[4])
 
+    @property
+    def least_broken(self) -> float:
+        """The least cost (s) of a leaf whose block deadlines could not be kept at that cost (its
+        deadlines left out); inf when none was met. Under "hard" with no node dropped by dominance
+        every leaf stood for itself alone, and its repaired schedule is the best with its order on
+        every resource (:func:`_repair`): such leaves bound nothing more, and this is inf."""
+        if self.options[1] and self.dropped == 0:
+            return math.inf
+        return float(self.scal[3])
+
     def best(self) -> tuple[list, list]:
         """The best schedule found (placement, start_s)."""
         return self.packed.rows(self.best_found[0]), self.packed.rows(self.best_found[1])
 
-    def report(self, objective: Objective, known, lower: float, exact: bool) -> None:
+    def report(self, objective: Objective, known, lower: float) -> None:
         """Report the incumbent and a valid bound to the CLI's live line, if it watches: ``lower``
-        (s), raised to the tree's open bound where the tree proves (``exact``)."""
+        (s), raised to the tree's open bound."""
         if is_watched():
             value = min(objective.raw_value(known) if objective.feasible(known) else math.inf, float(self.scal[0]))
-            report_search("shared-bnb", value, max(lower, self.open_bound()) if exact else lower)
+            report_search("shared-bnb", value, max(lower, self.open_bound()))
 
     def open_bound(self) -> float:
         """The least bound of the nodes left open (s); the incumbent's value when none is, and
@@ -580,7 +758,7 @@ class _Search:
         ncand, idx, lbs = self.stack[3], self.stack[4], self.stack[5]
         depth = int(self.ints[0])
         open_lbs = [lbs[d] for d in range(depth + 1) if idx[d] < ncand[d]]
-        return float(min([self.scal[0], *open_lbs]))
+        return float(min([self.scal[0], self.least_broken, *open_lbs]))
 
 
 def deadlines_may_bind(scenario: Scenario, upper: float, delay_low: list[float]) -> bool:
@@ -641,7 +819,7 @@ def solve_shared_bnb(
     placement, start_s, known = best_candidate(scenario, objective, candidates)
     upper = objective.raw_value(known) if objective.feasible(known) else math.inf
     report_search("shared-bnb", upper, start.lower)
-    exact = not deadlines_may_bind(scenario, upper, start.delay_low)
+    relax = deadlines_may_bind(scenario, upper, start.delay_low)
     with_budgets = any(math.isfinite(d.budget) for d in scenario.devices)
     tables = None
     if priced and scenario.num_tasks in PRICED_TASKS and math.isfinite(upper):
@@ -658,22 +836,34 @@ def solve_shared_bnb(
             reserve = 0.0 if time_limit is None else work_share(scenario) * float(time_limit)
             info["priced_root_bound"] = tables.root_bound(scenario)
     search = _Search(
-        scenario, objective, upper * (1 + 1e-12) if math.isfinite(upper) else math.inf, memo, with_budgets, tables
+        scenario,
+        objective,
+        upper * (1 + 1e-12) if math.isfinite(upper) else math.inf,
+        memo,
+        with_budgets,
+        tables,
+        relax,
     )
     finished = False
     while not finished and time.perf_counter() < stop - reserve:
         finished = search.run(CHUNK_NODES)
-        search.report(objective, known, start.lower, exact)
-    info.update(exact=exact, nodes=search.nodes, dropped=search.dropped, search_s=time.perf_counter() - begin)
+        search.report(objective, known, start.lower)
+    info.update(
+        relaxed_deadlines=relax,
+        nodes=search.nodes,
+        dropped=search.dropped,
+        search_s=time.perf_counter() - begin,
+    )
+    if math.isfinite(search.least_broken):
+        info["least_broken"] = search.least_broken
     if search.found:
         placement, start_s, known = best_candidate(scenario, objective, [search.best(), (placement, start_s)])
     if finished and not search.found and not objective.feasible(known):
-        return (
-            SolverOutput(placement=None, proven_infeasible=exact, info=info)
-            if exact
-            else SolverOutput(placement=placement, start_s=start_s, info=info)
-        )
-    proven = finished and exact
+        if math.isfinite(search.least_broken):  # leaves whose deadlines could not be kept: no proof
+            return SolverOutput(placement=placement, start_s=start_s, info=info)
+        return SolverOutput(placement=None, proven_infeasible=True, info=info)
+    value = objective.raw_value(known) if objective.feasible(known) else math.inf
+    proven = finished and not search.least_broken < value * (1 - REL_TOL)
     if not proven:  # the work LP in its share; the chain-schedule LP in what is left
         start = with_work_bound(
             start,
@@ -687,13 +877,12 @@ def solve_shared_bnb(
     else:  # the chain-schedule LP was solved for the prices: its bound is known
         lp_bound = vetted_bound("the chain-schedule LP", tables.lp_bound_s, known)
         bound = start.lower if lp_bound is None else max(start.lower, min(lp_bound, upper))
-    if exact:
-        bound = max(bound, objective.raw_value(known) if finished else search.open_bound())
+    bound = max(bound, min(value, search.least_broken) if finished else search.open_bound())
     proven, bound = vetted_answer(
         "shared-bnb", proven, bound, known, objective, [start.known, known], sum(start.bounds)
     )
-    if exact and objective.feasible(known):
-        bound = min(bound, objective.raw_value(known))  # the open bound may carry the 1e-12 margin
+    if objective.feasible(known):
+        bound = min(bound, value)  # the open bound may carry the 1e-12 margin
     return SolverOutput(
         placement=placement,
         start_s=start_s,

@@ -5,9 +5,11 @@ Which exact method is strongest depends on the scenario's size
 middle scenarios far faster than CP-SAT (every K = 8 scenario of the speed bench, where
 CP-SAT proves none) but its schedules are weaker where it proves nothing; CP-SAT finds better
 schedules there and scales to hundreds of tasks. So, for up to :data:`BNB_MAX_TASKS` tasks,
-the branch and bound runs first with a share of the time limit (:func:`bnb_share`; half where a
-block deadline may bind below earliest-finish's objective, as it is then only a heuristic); if
-it proves its answer (optimal or infeasible) that is the answer. Beyond, the order search runs
+the branch and bound runs first with a share of the time limit (:func:`bnb_share`); if it
+proves its answer (optimal or infeasible) that is the answer. Where no heuristic schedule keeps
+every deadline, CP-SAT first probes with :data:`PROBE_SHARE` of the limit: it proves
+infeasibility at once where the branch and bound, with no incumbent to prune by, would
+enumerate, and otherwise hands its schedule to the branch and bound as the incumbent. Beyond, the order search runs
 first with :data:`ORDER_SHARE` of the limit (CP-SAT's model alone takes seconds to build there).
 Otherwise CP-SAT runs in the time left, its hint and incumbent the first member's schedule. The answer is the best
 schedule either found, with the higher of their bounds (each valid in continuous time,
@@ -22,7 +24,7 @@ import time
 from typing import TYPE_CHECKING
 
 from partopt.result import SolverOutput
-from partopt.shared.solvers.bnb import deadlines_may_bind, solve_shared_bnb
+from partopt.shared.solvers.bnb import solve_shared_bnb
 from partopt.shared.solvers.common import best_candidate
 from partopt.shared.solvers.cpsat import solve_shared_cpsat
 from partopt.shared.solvers.orders import solve_shared_order_search
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from partopt.objective import Objective
     from partopt.shared.model import Scenario
 
-__all__ = ["BNB_MAX_TASKS", "ORDER_SHARE", "bnb_share", "solve_shared_exact"]
+__all__ = ["BNB_MAX_TASKS", "ORDER_SHARE", "PROBE_SHARE", "bnb_share", "solve_shared_exact"]
 
 #: Beyond this many tasks the branch and bound is not tried (its priced bound stops at 16).
 BNB_MAX_TASKS = 16
@@ -41,6 +43,10 @@ BNB_MAX_TASKS = 16
 #: K = 134 CP-SAT spent 10 s building its model and answered earliest-finish's schedule, 49%
 #: above what the order search finds in 2 s (bench/results/online.md's 60 tasks/s streams).
 ORDER_SHARE = 0.3
+
+#: Up to BNB_MAX_TASKS, the share of the time limit CP-SAT gets first when no heuristic schedule
+#: is feasible (a probe for infeasibility, or for an incumbent).
+PROBE_SHARE = 0.1
 
 
 def bnb_share(num_tasks: int) -> float:
@@ -55,9 +61,17 @@ def solve_shared_exact(scenario: Scenario, objective: Objective, *, time_limit=N
     begin = time.perf_counter()
     k = scenario.num_tasks
     if k <= BNB_MAX_TASKS:
-        share, first_name = bnb_share(k) if _bnb_is_exact(scenario, objective) else 0.5, "shared-bnb"
+        first_name, hint = "shared-bnb", None
+        if not _heuristics_feasible(scenario, objective):
+            probe = solve_shared_cpsat(
+                scenario, objective, seed=seed, time_limit=None if time_limit is None else PROBE_SHARE * time_limit
+            )
+            if probe.proven_optimal or probe.proven_infeasible:
+                return _tagged(probe, "shared-cpsat")
+            hint = None if probe.placement is None else (probe.placement, probe.start_s)
+        left = None if time_limit is None else float(time_limit) - (time.perf_counter() - begin)
         first = solve_shared_bnb(
-            scenario, objective, seed=seed, time_limit=None if time_limit is None else share * float(time_limit)
+            scenario, objective, seed=seed, incumbent=hint, time_limit=None if left is None else bnb_share(k) * left
         )
         if first.proven_optimal or first.proven_infeasible:
             return _tagged(first, "shared-bnb")
@@ -93,16 +107,11 @@ def solve_shared_exact(scenario: Scenario, objective: Objective, *, time_limit=N
     )
 
 
-def _bnb_is_exact(scenario: Scenario, objective: Objective) -> bool:
-    """Whether the branch and bound can prove anything here: not when a block deadline may bind
-    below earliest-finish's objective. It then runs as a heuristic with half the time, CP-SAT
-    (exact on its grid with deadlines) from its schedule with the other half, as each alone
-    misses optima the other finds (shared-mix-k8-v1, bench/results/shared_suites.md)."""
+def _heuristics_feasible(scenario: Scenario, objective: Objective) -> bool:
+    """Whether earliest-finish's schedule (or the per-task start's incumbent) is feasible; True
+    when the start proves the scenario infeasible at once (the branch and bound says so)."""
     start = exact_start(scenario, objective, work=False)
-    if isinstance(start, SolverOutput):
-        return True  # proven infeasible at once: either member says so
-    upper = objective.raw_value(start.known) if objective.feasible(start.known) else math.inf
-    return not deadlines_may_bind(scenario, upper, start.delay_low)
+    return isinstance(start, SolverOutput) or objective.feasible(start.known)
 
 
 def _tagged(output: SolverOutput, solver: str) -> SolverOutput:
