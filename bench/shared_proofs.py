@@ -29,6 +29,19 @@ FIELDS = ["group", "id", "tasks", "status", "objective", "bound", "seconds", "pr
 #: Drawn groups: (name, generator parameters, seeds). The mixed generator draws M and N itself;
 #: the project's own draw is the speed bench's (VGG16 in 6 blocks, N = 4, 2 devices, 60/s).
 DRAWN = (
+    ("mixed K = 8", {**SHARED_MIX, "num_tasks": 8, "mix": True}, range(5_200_000, 5_200_005)),
+    (
+        "own K = 8 (M = 6, N = 4)",
+        {
+            "networks": ("vgg16",),
+            "num_blocks": 6,
+            "num_servers": 4,
+            "num_devices": 2,
+            "release_rate": 60,
+            "num_tasks": 8,
+        },
+        range(5_300_000, 5_300_005),
+    ),
     ("mixed K = 16", {**SHARED_MIX, "num_tasks": 16, "mix": True}, range(5_000_000, 5_000_005)),
     (
         "own K = 16 (M = 6, N = 4)",

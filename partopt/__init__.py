@@ -23,9 +23,9 @@ from partopt.objective import Objective
 from partopt.problem import evaluate, validate_placement
 from partopt.profiles import load_profile
 from partopt.registry import list_solvers, register_solver, unregister_solver
-from partopt.result import InvalidBoundWarning, Result, SolverOutput, Status
+from partopt.result import InvalidBoundWarning, Result, Solution, SolverOutput, Status
 from partopt.shared.evaluation import ScenarioEvaluation
-from partopt.shared.model import ChainModel, EdgeDevice, EdgeServer, Scenario, Solution, Task
+from partopt.shared.model import ChainModel, EdgeDevice, EdgeServer, Scenario, Task
 from partopt.stream.evaluation import StreamEvaluation
 from partopt.stream.model import Battery, Stream
 

@@ -2,8 +2,8 @@
 
 - ``partopt.instance/1``: one chain (:class:`~partopt.chain.model.Instance`, model Part I);
 - ``partopt.scenario/1``: the shared edge (:class:`~partopt.shared.model.Scenario`, Part II);
-- ``partopt.solution/1``: a placement per task and optional start times
-  (:class:`~partopt.shared.model.Solution`);
+- ``partopt.solution/1``: any kind's answer as rows of locations and optional start times
+  (:class:`~partopt.result.Solution`);
 - ``partopt.horizon/1``: slots sharing a battery (:class:`~partopt.horizon.model.Horizon`, Part III).
 """
 

@@ -74,7 +74,7 @@ EVALUATORS: dict[str, str] = {
 FORMATS: dict[str, str] = {
     "partopt.instance/1": "partopt.chain.model:Instance",
     "partopt.scenario/1": "partopt.shared.model:Scenario",
-    "partopt.solution/1": "partopt.shared.model:Solution",
+    "partopt.solution/1": "partopt.result:Solution",
     "partopt.horizon/1": "partopt.horizon.model:Horizon",
     "partopt.stream/1": "partopt.stream.model:Stream",
 }

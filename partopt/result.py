@@ -7,14 +7,28 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from partopt.fields import InstanceError, InstanceTypeError, check_keys, short
 from partopt.problem import AnyEvaluation, Problem, evaluate
 
 if TYPE_CHECKING:
     from partopt.objective import Objective
 
-__all__ = ["InvalidBoundWarning", "Result", "SolverOutput", "Status", "bound_exceeds", "make_result", "reject_bound"]
+__all__ = [
+    "SOLUTION_FORMAT",
+    "InvalidBoundWarning",
+    "Result",
+    "Solution",
+    "SolverOutput",
+    "Status",
+    "bound_exceeds",
+    "make_result",
+    "reject_bound",
+]
+
+#: The format tag of solution files.
+SOLUTION_FORMAT = "partopt.solution/1"
 
 _log = logging.getLogger("partopt")
 
@@ -253,3 +267,41 @@ def make_result(instance: Problem, output: SolverOutput, objective: Objective, s
         info=output.info,
         start_s=getattr(evaluation, "start_s", None),
     )
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A ``partopt.solution/1`` file's content: the answer to a problem of any kind, as rows.
+
+    Parameters
+    ----------
+    placement : tuple of tuple of int
+        The rows of locations (0 the device, 1..N a server): a chain's one row; a scenario's or
+        a stream's one row per task; a horizon's one row per slot.
+    start_s : tuple of tuple of float or None
+        Every block's start time (s) where the kind schedules (scenarios, streams), or None (a
+        scenario is then scheduled by FIFO dispatch).
+    """
+
+    placement: tuple[tuple[int, ...], ...]
+    start_s: tuple[tuple[float, ...], ...] | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Solution":
+        """Read the dict of a solution file (shapes are checked against the problem by ``evaluate``)."""
+        check_keys(d, {"format", "placement", "start_s"}, {"format", "placement"}, "")
+        if d["format"] != SOLUTION_FORMAT:
+            raise InstanceError("format", f"must be {SOLUTION_FORMAT!r}, got {short(d['format'])}")
+        for key in ("placement", "start_s"):
+            value = d.get(key)
+            if value is not None and (not isinstance(value, list) or not all(isinstance(r, list) for r in value)):
+                raise InstanceTypeError(key, "must be a list of per-task lists")
+        start = d.get("start_s")
+        return cls(tuple(tuple(r) for r in d["placement"]), None if start is None else tuple(tuple(r) for r in start))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``partopt.solution/1`` dict."""
+        out: dict[str, Any] = {"format": SOLUTION_FORMAT, "placement": [list(r) for r in self.placement]}
+        if self.start_s is not None:
+            out["start_s"] = [list(r) for r in self.start_s]
+        return out

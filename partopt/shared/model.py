@@ -38,12 +38,10 @@ from partopt.formulas import MAX_TIME_S
 
 __all__ = [
     "FORMAT",
-    "SOLUTION_FORMAT",
     "ChainModel",
     "EdgeDevice",
     "EdgeServer",
     "Scenario",
-    "Solution",
     "Task",
     "TaskTables",
     "validate_scenario_placement",
@@ -53,7 +51,6 @@ __all__ = [
 #: The format tag of scenario files.
 FORMAT = "partopt.scenario/1"
 #: The format tag of solution files (a placement and, optionally, start times).
-SOLUTION_FORMAT = "partopt.solution/1"
 
 
 def _sequence(value: Any, name: str) -> tuple:
@@ -511,39 +508,3 @@ def validate_start_times(scenario: Scenario, start_s: Any) -> tuple[tuple[float,
             )
         )
     return tuple(out)
-
-
-@dataclass(frozen=True)
-class Solution:
-    """A ``partopt.solution/1`` file's content: a placement of a scenario and, optionally, its schedule.
-
-    Parameters
-    ----------
-    placement : tuple of tuple of int
-        For each task, each block's location (0 its device, 1..N a server).
-    start_s : tuple of tuple of float or None
-        Every block's start time (s), or None to schedule by FIFO dispatch.
-    """
-
-    placement: tuple[tuple[int, ...], ...]
-    start_s: tuple[tuple[float, ...], ...] | None = None
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Solution":
-        """Read the dict of a solution file (shapes are checked against a scenario by ``evaluate``)."""
-        check_keys(d, {"format", "placement", "start_s"}, {"format", "placement"}, "")
-        if d["format"] != SOLUTION_FORMAT:
-            raise InstanceError("format", f"must be {SOLUTION_FORMAT!r}, got {short(d['format'])}")
-        for key in ("placement", "start_s"):
-            value = d.get(key)
-            if value is not None and (not isinstance(value, list) or not all(isinstance(r, list) for r in value)):
-                raise InstanceTypeError(key, "must be a list of per-task lists")
-        start = d.get("start_s")
-        return cls(tuple(tuple(r) for r in d["placement"]), None if start is None else tuple(tuple(r) for r in start))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``partopt.solution/1`` dict."""
-        out: dict[str, Any] = {"format": SOLUTION_FORMAT, "placement": [list(r) for r in self.placement]}
-        if self.start_s is not None:
-            out["start_s"] = [list(r) for r in self.start_s]
-        return out

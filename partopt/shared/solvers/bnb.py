@@ -366,13 +366,15 @@ def _repair(tables, n_srv, hard, beta, rel_tol, free0, seq, place, start, out, e
     deadline after the block before it raises that block's ``low`` so that it ends just in
     time; repeated until nothing moves. Every constraint is a difference of two times, so the
     first fixed point is the least schedule that keeps them all (each time no later than in any
-    other); none within 4 passes a block is a cycle that cannot be kept."""
+    other). Each pass carries every path one more deadline back, so without a cycle of
+    constraints that cannot all be kept (a positive cycle) the fixed point comes within a pass
+    per block plus one; still moving after that, no schedule with this order keeps them."""
     dur, trans, _, ret, rel, dev, nblk, tau, task_tau, _, _, _ = tables
     k_tasks = nblk.size
     low[:, :] = -np.inf
     res_end = free0.copy()
     cnt = np.zeros(k_tasks, np.int64)
-    for _ in range(4 * seq.size + 8):
+    for _ in range(seq.size + 2):
         res_end[:] = free0
         cnt[:] = 0
         for d in range(seq.size):
@@ -436,7 +438,9 @@ def _broken_leaf(
     """A leaf with blocks over their deadline, of relaxed cost ``cost``: the better of itself (its
     excess priced, under "penalty") and its least schedule keeping every deadline becomes the
     incumbent if below ``upper``; when both cost more than ``cost``, ``cost`` is a bound the
-    search could not close (``scal[3]``). Returns the incumbent's cost."""
+    search could not close: in ``scal[3]`` under "hard", where the repair is the best schedule
+    with the leaf's order (needed only where dominance dropped nodes); else in ``scal[4]``.
+    Returns the incumbent's cost."""
     place, start = state[5], state[6]
     free0, seq, repaired, ends, low = leaf
     for d in range(seq.size):
@@ -452,7 +456,8 @@ def _broken_leaf(
         ints[2] = 1
         best[0][:, :], best[1][:, :] = place, start
     if min(kept, value) > cost * (1.0 + rel_tol):
-        scal[3] = min(scal[3], cost)
+        slot = 3 if hard else 4  # under "penalty" the repair is not always the best with this order
+        scal[slot] = min(scal[slot], cost)
     return upper
 
 
@@ -478,7 +483,7 @@ def _search(
     leaf,
 ):  # pragma: no cover
     """Run the search for ``chunk`` nodes from the state in the arrays (changed in place).
-    scal = [upper, t*, cost, least cost of a leaf whose deadlines cost more];
+    scal = [upper, t*, cost, least cost of a leaf whose deadlines cost more (settled, unsettled)];
     ints = [depth, nodes, found, finished, dropped, started, blocks over their deadline];
     leaf = the resources' first free times and work arrays for :func:`_repair`.
     Returns True when the search is finished."""
@@ -690,7 +695,7 @@ class _Search:
             np.zeros((slots, _WAYS, n_dev)),
             np.zeros(slots, np.int64),
         )
-        self.scal = np.array([upper, -np.inf, 0.0, np.inf])
+        self.scal = np.array([upper, -np.inf, 0.0, np.inf, np.inf])
         self.ints = np.zeros(7, np.int64)
         self.priced = (
             (np.zeros((0, 0, 0, 1)), np.zeros(0, np.int64), np.zeros((0, 1)), 1, 1.0)
@@ -733,11 +738,10 @@ class _Search:
     def least_broken(self) -> float:
         """The least cost (s) of a leaf whose block deadlines could not be kept at that cost (its
         deadlines left out); inf when none was met. Under "hard" with no node dropped by dominance
-        every leaf stood for itself alone, and its repaired schedule is the best with its order on
-        every resource (:func:`_repair`): such leaves bound nothing more, and this is inf."""
-        if self.options[1] and self.dropped == 0:
-            return math.inf
-        return float(self.scal[3])
+        every leaf stood for itself alone, and a settled repair is the best schedule with its order
+        on every resource (:func:`_repair`): such leaves bound nothing more and are left out."""
+        settled = math.inf if self.options[1] and self.dropped == 0 else float(self.scal[3])
+        return min(settled, float(self.scal[4]))
 
     def best(self) -> tuple[list, list]:
         """The best schedule found (placement, start_s)."""
