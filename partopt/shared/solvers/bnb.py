@@ -395,10 +395,11 @@ def _repair(tables, n_srv, hard, beta, rel_tol, free0, seq, place, start, out, e
                 finish = ends[k, m] + (ret[k, place[k, m]] if m == last else 0.0)
                 before = rel[k] if m == 0 else ends[k, m - 1]
                 if finish - before > tau[k, m] * (1.0 + 0.5 * rel_tol):
-                    if m == 0:
-                        return np.inf  # the first block cannot start earlier: no schedule keeps it
-                    low[k, m - 1] = max(low[k, m - 1], finish - tau[k, m] - dur[k, m - 1, place[k, m - 1]])
-                    moved = True
+                    if m > 0:
+                        low[k, m - 1] = max(low[k, m - 1], finish - tau[k, m] - dur[k, m - 1, place[k, m - 1]])
+                        moved = True
+                    elif finish - before > tau[k, m] * (1.0 + rel_tol):
+                        return np.inf  # the first block cannot end earlier: no schedule keeps it
         if not moved:
             cost = 0.0
             for k in range(k_tasks):
@@ -860,14 +861,17 @@ def solve_shared_bnb(
     )
     if math.isfinite(search.least_broken):
         info["least_broken"] = search.least_broken
+    trusted = True  # the search pruned by its own incumbent: a proof stands only if evaluate agrees with it
     if search.found:
+        found = best_candidate(scenario, objective, [search.best()])[2]
+        trusted = objective.feasible(found) and objective.raw_value(found) <= search.scal[0] * (1 + REL_TOL) + 1e-12
         placement, start_s, known = best_candidate(scenario, objective, [search.best(), (placement, start_s)])
     if finished and not search.found and not objective.feasible(known):
         if math.isfinite(search.least_broken):  # leaves whose deadlines could not be kept: no proof
             return SolverOutput(placement=placement, start_s=start_s, info=info)
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
     value = objective.raw_value(known) if objective.feasible(known) else math.inf
-    proven = finished and not search.least_broken < value * (1 - REL_TOL)
+    proven = finished and trusted and not search.least_broken < value * (1 - REL_TOL)
     if not proven:  # the work LP in its share; the chain-schedule LP in what is left
         start = with_work_bound(
             start,
