@@ -280,7 +280,7 @@ def brute_force_timed(sc: Scenario, objective: partopt.Objective) -> float | Non
 
 
 @settings(
-    max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+    max_examples=examples(24), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
 )
 @given(sc=mixed_scenarios(max_work=4, block_deadlines=True), kind=st.sampled_from(["hard", "hard", "penalty"]))
 def test_with_block_deadlines_the_branch_and_bound_proves_the_timed_brute_force_optimum(sc, kind):

@@ -469,6 +469,7 @@ def test_priced_search_proves_the_same_optimum_with_far_fewer_nodes():
     assert runs[0].info["nodes"] < runs[1].info["nodes"] / 10
 
 
+@pytest.mark.slow  # about a minute: drafts until four cases prove within 5 s; the bound tests cover pricing
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 10_000),
@@ -709,7 +710,7 @@ def test_branch_and_bound_keeps_budgets_and_task_deadlines():
         assert agree(bnb.objective, cp.objective, tight)
 
 
-@pytest.mark.parametrize("seed", [10, 11])
+@pytest.mark.parametrize("seed", [11])
 def test_branch_and_bound_with_deadlines_that_bind_proves_what_the_milp_proves(seed):
     """Block deadlines tight enough to bind (semi-active schedules may break them): the search
     leaves them out, keeps them at each leaf by delaying blocks, and proves the optimum the
