@@ -482,27 +482,17 @@ class MobileGenerator(Generator):
             rates = rng.uniform(*link.mbps, size=n) * 1e6
         if self.link_mbps is not None:
             rates[0 if self.server == "cpu+gpu" else slice(None)] = self.link_mbps * 1e6
-        raw = profile.blocks(self.num_blocks)
-        first_bits = profile.input_elements * self.input_bits_per_element
         # A measured profile's times are the device's: cycles at the device's clock (docs/model.md).
-        blocks = tuple(
-            Block(
-                cycles=pb.flops if pb.time_s is None else pb.time_s * device_hz,
-                input_bits=first_bits if k == 0 else pb.input_bits,
-                param_bits=pb.param_bits,
-                name=pb.name,
-            )
-            for k, pb in enumerate(raw)
-        )
-        inst = Instance(
-            blocks=blocks,
-            device=Device(cpu_hz=device_hz, tx_power_w=link.tx_power_w, kappa=watts / device_hz**3),
-            servers=tuple(
+        inst = Instance.from_profiles(
+            profile,
+            Device(cpu_hz=device_hz, tx_power_w=link.tx_power_w, kappa=watts / device_hz**3),
+            [
                 Server(cpu_hz=hz, uplink_bps=r, name=f"es{k + 1}")
                 for k, (hz, r) in enumerate(zip(server_hz.tolist(), rates.tolist()))
-            ),
+            ],
+            num_blocks=self.num_blocks,
             backhaul_bps=self.backhaul_Mbps * 1e6,
-            output_bits=profile.output_bits,
+            input_bits_per_element=self.input_bits_per_element,
         )
         return self._bind(inst, rng)
 

@@ -456,6 +456,8 @@ class Instance:
             for the network's natural blocks.
         backhaul_bps, energy_budget_j, name
             As for the instance; ``input_bits_per_element`` the bits per value of the raw input.
+
+        The ``mobile`` generator builds its chains here (device times only).
         """
         from partopt.profiles import load_profile
 
@@ -468,7 +470,6 @@ class Instance:
                 "server_networks", f"has {len(server_networks)} entries, one per server needed ({len(servers)})"
             )
         bounds = profile.boundaries(num_blocks)
-        device_times = [sum(u.time_s or 0.0 for u in profile.units[lo:hi]) for lo, hi in bounds]
         on_servers: list[list[float] | None] = []
         for n, raw in enumerate(server_networks):
             if raw is None:
@@ -487,7 +488,7 @@ class Instance:
             on_servers.append([sum(u.time_s or 0.0 for u in other.units[lo:hi]) for lo, hi in bounds])
         blocks = []
         for m, pb in enumerate(profile.blocks(num_blocks)):
-            cycles = pb.flops if pb.time_s is None else device_times[m] * device.cpu_hz
+            cycles = pb.flops if pb.time_s is None else pb.time_s * device.cpu_hz
             server_cycles = None
             if any(t is not None for t in on_servers):
                 server_cycles = tuple(cycles if t is None else t[m] * srv.cpu_hz for t, srv in zip(on_servers, servers))
@@ -507,7 +508,7 @@ class Instance:
             backhaul_bps=backhaul_bps,
             output_bits=profile.output_bits,
             energy_budget_j=energy_budget_j,
-            name=name or profile.network,
+            name=name,
         )
 
     def to_dict(self) -> dict[str, Any]:
