@@ -28,7 +28,7 @@ from partopt.shared.model import ChainModel, EdgeDevice, EdgeServer, Scenario, T
 from partopt.shared.solvers.columns import chain_lp_bound
 from partopt.shared.solvers.common import earliest_starts, task_lower_bounds
 from partopt.shared.solvers.priced import priced_completions
-from partopt.shared.solvers.relaxation import work_bound, work_lp
+from partopt.shared.solvers.relaxation import refined_work_bound, work_bound, work_lp
 from partopt.shared.solvers.start import exact_start
 
 CASES = Path(__file__).parents[1] / "data" / "cases"
@@ -154,6 +154,9 @@ def _all_bounds(sc: Scenario, objective: partopt.Objective, upper: float, incumb
         found = work_bound(sc, delay_low, span, buckets=buckets)
         if found is not None:
             out[f"work LP ({buckets} buckets)"] = found
+    refined = refined_work_bound(sc, delay_low, span, time_limit=0.3)
+    if refined is not None:
+        out["work LP (refined)"] = refined
     for grid in (1e-3, 2e-4):
         found_lp = chain_lp_bound(sc, upper, delay_low, grid_s=grid, time_limit=5, incumbent=incumbent)
         if found_lp is not None:
@@ -455,3 +458,51 @@ def test_live_bounds_on_the_counterexamples_stay_below_their_optimum(name):
     for solver, incumbent, bound in seen:
         assert bound <= optimum * (1 + 1e-9), (solver, bound, optimum)
         assert incumbent >= optimum * (1 - 1e-9), (solver, incumbent, optimum)
+
+
+def test_the_refined_work_bound_lays_finer_buckets_while_time_allows(monkeypatch):
+    """refined_work_bound doubles the buckets while its last solve fits in the time left, and
+    answers the highest of its LPs' bounds, each below the case's optimum."""
+    import partopt.shared.solvers.relaxation as relaxation
+
+    sc, _sol, ev = _case("k8-bnb-timeout-bound")
+    start = exact_start(sc, partopt.Objective(), work=False)
+    span = max(max(r) for r in ev.finish_s)
+    laid: list[tuple[int, float | None]] = []
+
+    def recording(*args, buckets, **kwargs):
+        found = work_bound(*args, buckets=buckets, **kwargs)
+        laid.append((buckets, found))
+        return found
+
+    monkeypatch.setattr(relaxation, "work_bound", recording)
+    found = relaxation.refined_work_bound(sc, start.delay_low, span, time_limit=60)
+    counts = [b for b, _ in laid]
+    assert counts[0] == relaxation.buckets_for(sc) and len(counts) >= 2
+    assert all(b == 2 * a for a, b in itertools.pairwise(counts)) and counts[-1] <= relaxation.MAX_BUCKETS
+    assert found == max(f for _, f in laid if f is not None) <= ev.total_delay * (1 + 1e-9)
+
+
+def test_a_model_solver_left_no_search_time_still_spends_the_bounds_share(monkeypatch):
+    """When building CP-SAT's model eats its search time (K = 64 on 2 cores), the time kept for
+    the chain-schedule LP is still spent: the answer carries its bound, not the per-task sum."""
+    import partopt.shared.solvers.cpsat as cpsat
+
+    sc, _sol, ev = _case("k8-bnb-timeout-bound")
+    monkeypatch.setattr(cpsat, "search_seconds", lambda *a: 0.0)
+    res = partopt.solve(sc, "shared-cpsat", time_limit=5)
+    start = exact_start(sc, partopt.Objective(), work=False)
+    assert "chain_lp" in res.info and res.info["chain_lp"]["bound"] is not None
+    assert sum(start.bounds) < res.lower_bound <= ev.total_delay * (1 + 1e-9)
+
+
+def test_the_chain_lp_share_follows_the_scenario_size():
+    """The time an exact solver keeps for the chain-schedule LP: none below 6 tasks or from 128 on
+    (the work relaxation is refined there instead), a fifth up to 16, more beyond."""
+    from partopt.shared.solvers import start as start_module
+
+    def reserve(k: int) -> float:
+        return start_module.chain_lp_reserve(partopt.generate("shared", seed=0, num_tasks=k), 100.0)
+
+    assert reserve(4) == 0.0 and reserve(128) == 0.0 and reserve(8) == pytest.approx(20.0)
+    assert reserve(20) == pytest.approx(100.0 * start_module.CHAIN_LP_LARGE_SHARE)

@@ -78,7 +78,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numba
 import numpy as np
@@ -118,6 +118,110 @@ MEMO_BYTES = 256 * 2**20
 #: Nodes between two checks of the time limit.
 CHUNK_NODES = 200_000
 _WAYS = 4
+
+#: Slots of the search's float scalars (``_Search.scal``): the incumbent's cost, the last start t*,
+#: the node's cost, and the least relaxed cost of a leaf whose deadlines cost more (settled under
+#: "hard", unsettled else; see :func:`_broken_leaf`), all in s.
+UPPER, TSTAR, COST, LEAST_SETTLED, LEAST_UNSETTLED = range(5)
+#: Slots of the search's integer counters (``_Search.ints``): depth, nodes, whether an incumbent
+#: was found, finished, nodes dropped by dominance, started, blocks over their deadline (the last
+#: is passed on as a one-element view).
+DEPTH, NODES, FOUND, FINISHED, DROPPED, STARTED, OVER = range(7)
+
+
+class Tables(NamedTuple):
+    """The scenario's packed tables the search reads (:class:`~partopt.shared.kernels.PackedScenario`),
+    with each task's least device energy to go, ``need[k, m, i]`` (J), and the sums of its block
+    deadlines so far, ``cum_tau[k, m]`` (s)."""
+
+    dur: np.ndarray
+    trans: np.ndarray
+    energy: np.ndarray
+    ret: np.ndarray
+    rel: np.ndarray
+    dev: np.ndarray
+    nblk: np.ndarray
+    tau: np.ndarray
+    task_tau: np.ndarray
+    budget: np.ndarray
+    need: np.ndarray
+    cum_tau: np.ndarray
+
+
+class Options(NamedTuple):
+    """The search's fixed settings."""
+
+    n_srv: int
+    hard: bool
+    beta: float
+    rel_tol: float
+    use_memo: bool
+    with_budgets: bool
+    relax: bool
+
+
+class State(NamedTuple):
+    """The node under expansion: each resource's free time (servers, then devices' CPUs; s), each
+    task's next block, its last block's location and end (s), each device's energy spent (J), and
+    the placement and start times (s) so far."""
+
+    free: np.ndarray
+    nxt: np.ndarray
+    last_loc: np.ndarray
+    last_end: np.ndarray
+    spent: np.ndarray
+    place: np.ndarray
+    start: np.ndarray
+
+
+class Stack(NamedTuple):
+    """Per depth: the children (task, location, priced key), how many, how many tried, the node's bound (s)."""
+
+    task: np.ndarray
+    loc: np.ndarray
+    key: np.ndarray
+    children: np.ndarray
+    tried: np.ndarray
+    bound: np.ndarray
+
+
+class Undo(NamedTuple):
+    """Per depth, what :func:`_place` changed: the resource's free time, the task's last end and
+    location, t*, the cost, the energy spent and the block's excess over its deadline."""
+
+    free: np.ndarray
+    end: np.ndarray
+    loc: np.ndarray
+    tstar: np.ndarray
+    cost: np.ndarray
+    energy: np.ndarray
+    over: np.ndarray
+
+
+class Leaf(NamedTuple):
+    """:func:`_repair`'s inputs and work arrays: the resources' first free times (s), the leaf's
+    tasks in placing order, the repaired starts, and the ends and least starts it works on (s)."""
+
+    free0: np.ndarray
+    seq: np.ndarray
+    repaired: np.ndarray
+    ends: np.ndarray
+    low: np.ndarray
+
+
+class Memo(NamedTuple):
+    """The dominance table (:func:`_dominated`): per slot and way, a node's blocks placed per task,
+    cost, t*, resources' free times, tasks' last ends and locations, devices' energy, and each
+    slot's next way to replace."""
+
+    key: np.ndarray
+    cost: np.ndarray
+    tstar: np.ndarray
+    free: np.ndarray
+    end: np.ndarray
+    loc: np.ndarray
+    spent: np.ndarray
+    next_way: np.ndarray
 
 
 @numba.njit(cache=True, nogil=True)
@@ -344,7 +448,7 @@ def _place(
 @numba.njit(cache=True, nogil=True)
 def _unplace(tables, n_srv, k, j, depth, state, undo, broken):  # pragma: no cover
     """Undo :func:`_place` of task k's last block on j at ``depth``; returns the old (t*, cost)."""
-    dev = tables[5]  # the tasks' devices
+    dev = tables.dev
     free, nxt, last_loc, last_end, spent, _, _ = state
     u_free, u_end, u_loc, u_tstar, u_cost, u_energy, u_over = undo
     free[j - 1 if j > 0 else n_srv + dev[k]] = u_free[depth]
@@ -439,10 +543,10 @@ def _broken_leaf(
     """A leaf with blocks over their deadline, of relaxed cost ``cost``: the better of itself (its
     excess priced, under "penalty") and its least schedule keeping every deadline becomes the
     incumbent if below ``upper``; when both cost more than ``cost``, ``cost`` is a bound the
-    search could not close: in ``scal[3]`` under "hard", where the repair is the best schedule
-    with the leaf's order (needed only where dominance dropped nodes); else in ``scal[4]``.
+    search could not close: in ``scal[LEAST_SETTLED]`` under "hard", where the repair is the best schedule
+    with the leaf's order (needed only where dominance dropped nodes); else in ``scal[LEAST_UNSETTLED]``.
     Returns the incumbent's cost."""
-    place, start = state[5], state[6]
+    place, start = state.place, state.start
     free0, seq, repaired, ends, low = leaf
     for d in range(seq.size):
         seq[d] = ck[d, idx[d] - 1]
@@ -450,14 +554,16 @@ def _broken_leaf(
     kept = _repair(tables, n_srv, hard, beta, rel_tol, free0, seq, place, start, repaired, ends, low)
     if kept < upper and kept <= value:
         upper = kept
-        ints[2] = 1
+        ints[FOUND] = 1
         best[0][:, :], best[1][:, :] = place, repaired
     elif value < upper:
         upper = value
-        ints[2] = 1
+        ints[FOUND] = 1
         best[0][:, :], best[1][:, :] = place, start
     if min(kept, value) > cost * (1.0 + rel_tol):
-        slot = 3 if hard else 4  # under "penalty" the repair is not always the best with this order
+        slot = (
+            LEAST_SETTLED if hard else LEAST_UNSETTLED
+        )  # under "penalty" the repair is not always the best with this order
         scal[slot] = min(scal[slot], cost)
     return upper
 
@@ -484,23 +590,22 @@ def _search(
     leaf,
 ):  # pragma: no cover
     """Run the search for ``chunk`` nodes from the state in the arrays (changed in place).
-    scal = [upper, t*, cost, least cost of a leaf whose deadlines cost more (settled, unsettled)];
-    ints = [depth, nodes, found, finished, dropped, started, blocks over their deadline];
+    scal and ints: the slots named UPPER .. LEAST_UNSETTLED and DEPTH .. OVER (module constants);
     leaf = the resources' first free times and work arrays for :func:`_repair`.
     Returns True when the search is finished."""
     _, trans, _, _, _, dev, nblk, _, _, budget, need, _ = tables
     free, nxt, last_loc, last_end, spent, place, start = state
     ck, cj, ckey, ncand, idx, lbs = stack
-    mkey = memo[0]
+    mkey = memo.key
     total_ops = ck.shape[0] - 1
     bits = 0
     while (1 << (bits + 1)) <= mkey.shape[0]:
         bits += 1
-    upper, tstar, cost = scal[0], scal[1], scal[2]
-    depth, nodes = ints[0], ints[1]
+    upper, tstar, cost = scal[UPPER], scal[TSTAR], scal[COST]
+    depth, nodes = ints[DEPTH], ints[NODES]
     cur, nxt_c = np.empty(trans.shape[2]), np.empty(trans.shape[2])
-    expand = ints[5] == 0  # a fresh search expands its root first
-    ints[5] = 1
+    expand = ints[STARTED] == 0  # a fresh search expands its root first
+    ints[STARTED] = 1
     while True:
         if expand:
             nodes += 1
@@ -530,9 +635,9 @@ def _search(
                 with_budgets and _energy_short(spent, budget, need, nxt, last_loc, dev, nblk, rel_tol)
             ):
                 pass
-            elif depth == total_ops and ints[6] == 0:
+            elif depth == total_ops and ints[OVER] == 0:
                 upper = cost
-                ints[2] = 1
+                ints[FOUND] = 1
                 best[0][:, :], best[1][:, :] = place, start
             elif depth == total_ops:  # blocks over their deadline: the least schedule that keeps them
                 upper = _broken_leaf(
@@ -553,25 +658,32 @@ def _search(
                     nblk,
                     with_budgets,
                     relax,
-                    *memo,
+                    memo.key,
+                    memo.cost,
+                    memo.tstar,
+                    memo.free,
+                    memo.end,
+                    memo.loc,
+                    memo.spent,
+                    memo.next_way,
                     bits,
                 )
             ):
-                ints[4] += 1
+                ints[DROPPED] += 1
             else:
                 ncand[depth] = _children(
                     tables, n_srv, free, nxt, last_loc, last_end, tstar, cost, upper, priced, ck, cj, ckey, depth
                 )
         expand = True
-        if nodes >= ints[1] + chunk:
+        if nodes >= ints[NODES] + chunk:
             break
         while idx[depth] >= ncand[depth] and depth > 0:  # backtrack to a node with children left
             depth -= 1
             tstar, cost = _unplace(
-                tables, n_srv, ck[depth, idx[depth] - 1], cj[depth, idx[depth] - 1], depth, state, undo, ints[6:]
+                tables, n_srv, ck[depth, idx[depth] - 1], cj[depth, idx[depth] - 1], depth, state, undo, ints[OVER:]
             )
         if idx[depth] >= ncand[depth]:
-            ints[3] = 1
+            ints[FINISHED] = 1
             break
         c = idx[depth]
         idx[depth] += 1
@@ -589,12 +701,12 @@ def _search(
             undo,
             tstar,
             cost,
-            ints[6:],
+            ints[OVER:],
         )
         depth += 1
-    scal[0], scal[1], scal[2] = upper, tstar, cost
-    ints[0], ints[1] = depth, nodes
-    return ints[3] == 1
+    scal[UPPER], scal[TSTAR], scal[COST] = upper, tstar, cost
+    ints[DEPTH], ints[NODES] = depth, nodes
+    return ints[FINISHED] == 1
 
 
 def _energy_to_go(packed: PackedScenario) -> np.ndarray:
@@ -624,7 +736,7 @@ class _Search:
         k_tasks, m_max, locs = p.dur.shape
         ops, n_dev = int(p.nblk.sum()), len(scenario.devices)
         n_res = scenario.num_servers + n_dev
-        self.tables = (
+        self.tables = Tables(
             p.dur,
             p.trans,
             p.energy,
@@ -638,7 +750,7 @@ class _Search:
             _energy_to_go(p),
             np.cumsum(p.tau, axis=1),
         )
-        self.options = (
+        self.options = Options(
             scenario.num_servers,
             objective.kind == "hard",
             float(objective.beta),
@@ -648,7 +760,7 @@ class _Search:
             relax,
         )
         free0 = np.concatenate([p.free0, np.zeros(n_dev)])
-        self.state = (
+        self.state = State(
             free0.copy(),
             np.zeros(k_tasks, np.int64),
             np.zeros(k_tasks, np.int64),
@@ -659,7 +771,7 @@ class _Search:
         )
         self.best_found = (np.zeros((k_tasks, m_max), np.int64), np.zeros((k_tasks, m_max)))
         width = k_tasks * locs
-        self.stack = (
+        self.stack = Stack(
             np.zeros((ops + 1, width), np.int64),
             np.zeros((ops + 1, width), np.int64),
             np.zeros((ops + 1, width)),
@@ -667,7 +779,7 @@ class _Search:
             np.zeros(ops + 1, np.int64),
             np.full(ops + 1, np.inf),
         )
-        self.undo = (
+        self.undo = Undo(
             np.zeros(ops + 1),
             np.zeros(ops + 1),
             np.zeros(ops + 1, np.int64),
@@ -676,7 +788,7 @@ class _Search:
             np.zeros(ops + 1),
             np.zeros(ops + 1),
         )
-        self.leaf = (
+        self.leaf = Leaf(
             free0,
             np.zeros(ops, np.int64),
             np.zeros((k_tasks, m_max)),
@@ -686,7 +798,7 @@ class _Search:
         entry = 8 * (3 * k_tasks + n_res + n_dev + 3)
         # The table's slots: as many as MEMO_BYTES holds, fewer for a small search.
         slots = 1 << (max(4, min(int(math.log2(max(16, MEMO_BYTES // (entry * _WAYS)))), 8 + ops // 2)) if memo else 4)
-        self.memo = (
+        self.memo = Memo(
             np.full((slots, _WAYS, k_tasks), -1, np.int64),
             np.zeros((slots, _WAYS)),
             np.zeros((slots, _WAYS)),
@@ -696,8 +808,8 @@ class _Search:
             np.zeros((slots, _WAYS, n_dev)),
             np.zeros(slots, np.int64),
         )
-        self.scal = np.array([upper, -np.inf, 0.0, np.inf, np.inf])
-        self.ints = np.zeros(7, np.int64)
+        self.scal = np.array([upper, -np.inf, 0.0, np.inf, np.inf])  # UPPER .. LEAST_UNSETTLED
+        self.ints = np.zeros(7, np.int64)  # DEPTH .. OVER
         self.priced = (
             (np.zeros((0, 0, 0, 1)), np.zeros(0, np.int64), np.zeros((0, 1)), 1, 1.0)
             if priced is None
@@ -725,15 +837,15 @@ class _Search:
 
     @property
     def found(self) -> bool:
-        return bool(self.ints[2])
+        return bool(self.ints[FOUND])
 
     @property
     def nodes(self) -> int:
-        return int(self.ints[1])
+        return int(self.ints[NODES])
 
     @property
     def dropped(self) -> int:
-        return int(self.ints[4])
+        return int(self.ints[DROPPED])
 
     @property
     def least_broken(self) -> float:
@@ -741,8 +853,8 @@ class _Search:
         deadlines left out); inf when none was met. Under "hard" with no node dropped by dominance
         every leaf stood for itself alone, and a settled repair is the best schedule with its order
         on every resource (:func:`_repair`): such leaves bound nothing more and are left out."""
-        settled = math.inf if self.options[1] and self.dropped == 0 else float(self.scal[3])
-        return min(settled, float(self.scal[4]))
+        settled = math.inf if self.options.hard and self.dropped == 0 else float(self.scal[LEAST_SETTLED])
+        return min(settled, float(self.scal[LEAST_UNSETTLED]))
 
     def best(self) -> tuple[list, list]:
         """The best schedule found (placement, start_s)."""
@@ -752,18 +864,18 @@ class _Search:
         """Report the incumbent and a valid bound to the CLI's live line, if it watches: ``lower``
         (s), raised to the tree's open bound."""
         if is_watched():
-            value = min(objective.raw_value(known) if objective.feasible(known) else math.inf, float(self.scal[0]))
+            value = min(objective.raw_value(known) if objective.feasible(known) else math.inf, float(self.scal[UPPER]))
             report_search("shared-bnb", value, max(lower, self.open_bound()))
 
     def open_bound(self) -> float:
         """The least bound of the nodes left open (s); the incumbent's value when none is, and
         -inf when the search never started (its root is open, its stack still empty)."""
-        if not self.ints[5]:
+        if not self.ints[STARTED]:
             return -math.inf
-        ncand, idx, lbs = self.stack[3], self.stack[4], self.stack[5]
-        depth = int(self.ints[0])
+        ncand, idx, lbs = self.stack.children, self.stack.tried, self.stack.bound
+        depth = int(self.ints[DEPTH])
         open_lbs = [lbs[d] for d in range(depth + 1) if idx[d] < ncand[d]]
-        return float(min([self.scal[0], self.least_broken, *open_lbs]))
+        return float(min([self.scal[UPPER], self.least_broken, *open_lbs]))
 
 
 def deadlines_may_bind(scenario: Scenario, upper: float, delay_low: list[float]) -> bool:
@@ -808,12 +920,14 @@ def solve_shared_bnb(
     info: dict = {}
     if time.perf_counter() >= stop:
         return incumbent_output(start, info)
+    heuristic_begin = time.perf_counter()
     heuristic = solve_shared_order_search(
         scenario,
         objective,
         time_limit=max(0.0, (stop - time.perf_counter()) / 4) if math.isfinite(stop) else None,
         seed=0 if seed is None else seed,
     )
+    info["heuristic_s"] = time.perf_counter() - heuristic_begin
     candidates: list = [start.incumbent] + (
         [] if heuristic.placement is None else [(heuristic.placement, heuristic.start_s)]
     )
@@ -850,6 +964,7 @@ def solve_shared_bnb(
         relax,
     )
     finished = False
+    tree_begin = time.perf_counter()
     while not finished and time.perf_counter() < stop - reserve:
         finished = search.run(CHUNK_NODES)
         search.report(objective, known, start.lower)
@@ -858,13 +973,14 @@ def solve_shared_bnb(
         nodes=search.nodes,
         dropped=search.dropped,
         search_s=time.perf_counter() - begin,
+        tree_s=time.perf_counter() - tree_begin,
     )
     if math.isfinite(search.least_broken):
         info["least_broken"] = search.least_broken
     trusted = True  # the search pruned by its own incumbent: a proof stands only if evaluate agrees with it
     if search.found:
         found = best_candidate(scenario, objective, [search.best()])[2]
-        trusted = objective.feasible(found) and objective.raw_value(found) <= search.scal[0] * (1 + REL_TOL) + 1e-12
+        trusted = objective.feasible(found) and objective.raw_value(found) <= search.scal[UPPER] * (1 + REL_TOL) + 1e-12
         placement, start_s, known = best_candidate(scenario, objective, [search.best(), (placement, start_s)])
     if finished and not search.found and not objective.feasible(known):
         if math.isfinite(search.least_broken):  # leaves whose deadlines could not be kept: no proof
@@ -881,7 +997,7 @@ def solve_shared_bnb(
             else max(0.1, min(stop - time.perf_counter(), work_share(scenario) * float(time_limit))),
         )
     if tables is None:
-        bound = reported_bound(start, scenario, objective, known, start.lower, proven, time_limit, begin)
+        bound = reported_bound(start, scenario, objective, known, start.lower, proven, time_limit, begin, info)
     else:  # the chain-schedule LP was solved for the prices: its bound is known
         lp_bound = vetted_bound("the chain-schedule LP", tables.lp_bound_s, known)
         bound = start.lower if lp_bound is None else max(start.lower, min(lp_bound, upper))

@@ -337,8 +337,9 @@ def solve_shared_cpsat(
         "build_s": time.perf_counter() - begin,
         "beta_used": weight[1] / weight[0] or None,
     }
-    if remaining is not None and remaining <= 0:
-        return incumbent_output(start, info)
+    if remaining is not None and remaining <= 0:  # no time to search: the time kept for the bound is still spent
+        bound = reported_bound(start, scenario, objective, start.known, start.lower, False, time_limit, begin, info)
+        return incumbent_output(start, info, bound)
     candidates: list = [start.incumbent]
     bound_s = start.lower
     solver = cp_model.CpSolver()
@@ -386,7 +387,7 @@ def solve_shared_cpsat(
     proven, bound_s = vetted_answer(
         "shared-cpsat", proven, bound_s, known, objective, [start.known, known], sum(start.bounds), slack_s
     )
-    bound_s = reported_bound(start, scenario, objective, known, bound_s, proven, time_limit, begin)
+    bound_s = reported_bound(start, scenario, objective, known, bound_s, proven, time_limit, begin, info)
     return SolverOutput(
         placement=placement,
         start_s=start_s,

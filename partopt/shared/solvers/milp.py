@@ -218,8 +218,9 @@ def solve_shared_milp(
     }
     remaining = search_seconds(scenario, time_limit, begin)
     info: dict[str, Any] = {"backend": "scip", "build_s": time.perf_counter() - begin}
-    if remaining is not None and remaining <= 0:
-        return incumbent_output(start, info)
+    if remaining is not None and remaining <= 0:  # no time to search: the time kept for the bound is still spent
+        bound = reported_bound(start, scenario, objective, start.known, start.lower, False, time_limit, begin, info)
+        return incumbent_output(start, info, bound)
     candidates: list = [start.incumbent]
     params = mathopt.SolveParameters(
         relative_gap_tolerance=0.0,
@@ -257,7 +258,7 @@ def solve_shared_milp(
         sum(start.bounds),
         1e-6 * objective.raw_value(known),
     )
-    bound = reported_bound(start, scenario, objective, known, bound, proven, time_limit, begin)
+    bound = reported_bound(start, scenario, objective, known, bound, proven, time_limit, begin, info)
     return SolverOutput(
         placement=placement, start_s=start_s, proven_optimal=proven, timed_out=not proven, lower_bound=bound, info=info
     )

@@ -54,6 +54,7 @@ The LP is solved by HiGHS, and its bound is the Lagrangian of HiGHS's row multip
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -64,7 +65,14 @@ from partopt.shared.solvers.common import earliest_starts
 if TYPE_CHECKING:
     from partopt.shared.model import Scenario
 
-__all__ = ["WorkLp", "buckets_for", "lagrangian_bound", "work_bound", "work_lp"]
+__all__ = ["MAX_BUCKETS", "WorkLp", "buckets_for", "lagrangian_bound", "refined_work_bound", "work_bound", "work_lp"]
+
+#: The most buckets :func:`refined_work_bound` lays (its LP grows with them; beyond, HiGHS's
+#: interior point takes minutes at K = 256).
+MAX_BUCKETS = 1600
+#: How much longer the work LP takes over twice the buckets (measured: 2.5x to 3x at K = 64 and 256,
+#: HiGHS's interior point; ``bench/results/shared_large_bounds.md``).
+_REFINE_GROWTH = 3.0
 
 
 def buckets_for(scenario: Scenario) -> int:
@@ -230,6 +238,29 @@ def work_bound(
         return None
     work = work_lp(scenario, span_s, buckets)
     return None if work is None else _solve(work.lp, work.n_y, task_bounds, time_limit)
+
+
+def refined_work_bound(scenario: Scenario, task_bounds: list[float], span_s: float, time_limit: float) -> float | None:
+    """The work relaxation's bound (s) within ``time_limit`` s, refined while time allows: first
+    over :func:`buckets_for` buckets, then twice as many while the last solve, taken at
+    :data:`_REFINE_GROWTH` times its time per doubling, fits in what is left (at most
+    :data:`MAX_BUCKETS`). Finer buckets count each bucket's work nearer its true time; each
+    LP's bound is valid, and the highest is returned (None when none was had)."""
+    begin = time.perf_counter()
+    buckets, best = buckets_for(scenario), None
+    while buckets <= MAX_BUCKETS:
+        left = time_limit - (time.perf_counter() - begin)
+        if left <= 0:
+            break
+        solve_begin = time.perf_counter()
+        found = work_bound(scenario, task_bounds, span_s, buckets=buckets, time_limit=left)
+        if found is None:
+            break
+        best = found if best is None else max(best, found)
+        if _REFINE_GROWTH * (time.perf_counter() - solve_begin) > time_limit - (time.perf_counter() - begin):
+            break
+        buckets *= 2
+    return best
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from partopt.shared.evaluation import ScenarioEvaluation, evaluate_scenario
 from partopt.shared.solvers.columns import chain_lp_bound
 from partopt.shared.solvers.common import task_lower_bounds
 from partopt.shared.solvers.heuristics import earliest_finish_schedule
-from partopt.shared.solvers.relaxation import work_bound
+from partopt.shared.solvers.relaxation import refined_work_bound, work_bound
 
 if TYPE_CHECKING:
     from partopt.shared.model import Scenario
@@ -49,6 +49,16 @@ WORK_BOUND_MIN_TASKS = 3
 #: bench every scenario with fewer tasks is proven well within a minute, none with more.
 CHAIN_LP_MIN_TASKS = 6
 CHAIN_LP_SHARE = 0.2
+#: Beyond :data:`CHAIN_LP_LARGE_AFTER` tasks (where the default solver no longer runs the branch
+#: and bound) the chain-schedule LP gets this share instead: there it is the strongest bound by far,
+#: and CP-SAT's search rarely improves the order search's schedule
+#: (``bench/results/shared_large_bounds.md``).
+CHAIN_LP_LARGE_SHARE = 0.6
+CHAIN_LP_LARGE_AFTER = 16
+#: From this many tasks on the chain-schedule LP is not solved (each of its master LPs takes tens
+#: of seconds at K = 256, so a time limit ends it near its start); the work relaxation is refined
+#: in its place (:func:`~partopt.shared.solvers.relaxation.refined_work_bound`).
+CHAIN_LP_MAX_TASKS = 128
 
 
 @dataclass(frozen=True)
@@ -123,11 +133,15 @@ def vetted_answer(
 
 def with_work_bound(start: ExactStart, scenario: Scenario, time_limit: float | None = None) -> ExactStart:
     """``start`` with the work relaxation's bound on the total (K >= :data:`WORK_BOUND_MIN_TASKS`;
-    buckets over the incumbent's span; ``time_limit`` s for the LP), vetted against the incumbent."""
+    buckets over the incumbent's span; ``time_limit`` s for the LP, spent on finer buckets from
+    :data:`CHAIN_LP_MAX_TASKS` tasks on), vetted against the incumbent."""
     if scenario.num_tasks < WORK_BOUND_MIN_TASKS:
         return start
     span = max(max(row) for row in start.known.finish_s)
-    found = work_bound(scenario, start.delay_low, span, time_limit=time_limit)
+    if scenario.num_tasks >= CHAIN_LP_MAX_TASKS and time_limit is not None:
+        found = refined_work_bound(scenario, start.delay_low, span, time_limit)
+    else:
+        found = work_bound(scenario, start.delay_low, span, time_limit=time_limit)
     return dataclasses.replace(start, work_bound=vetted_bound("the work relaxation", found, start.known))
 
 
@@ -151,11 +165,12 @@ def with_incumbent(start: ExactStart, scenario: Scenario, objective: Objective, 
 
 
 def chain_lp_reserve(scenario: Scenario, time_limit: float | None) -> float:
-    """Seconds of ``time_limit`` an exact solver keeps for the chain-schedule LP (0 without a limit,
-    or with fewer than :data:`CHAIN_LP_MIN_TASKS` tasks)."""
-    if time_limit is None or scenario.num_tasks < CHAIN_LP_MIN_TASKS:
+    """Seconds of ``time_limit`` an exact solver keeps for the chain-schedule LP: 0 without a limit
+    or outside [:data:`CHAIN_LP_MIN_TASKS`, :data:`CHAIN_LP_MAX_TASKS`) tasks, else
+    :data:`CHAIN_LP_SHARE` of it, :data:`CHAIN_LP_LARGE_SHARE` beyond :data:`CHAIN_LP_LARGE_AFTER`."""
+    if time_limit is None or not CHAIN_LP_MIN_TASKS <= scenario.num_tasks < CHAIN_LP_MAX_TASKS:
         return 0.0
-    return CHAIN_LP_SHARE * float(time_limit)
+    return (CHAIN_LP_SHARE if scenario.num_tasks <= CHAIN_LP_LARGE_AFTER else CHAIN_LP_LARGE_SHARE) * float(time_limit)
 
 
 def search_seconds(scenario: Scenario, time_limit: float | None, begin: float) -> float | None:
@@ -175,12 +190,17 @@ def reported_bound(
     proven: bool,
     time_limit: float | None,
     begin: float,
+    info: dict | None = None,
 ) -> float:
     """The bound an exact solver reports (s): its own ``bound``, raised, when the search did not
-    prove ``known`` (the best schedule found) optimal and K >= :data:`CHAIN_LP_MIN_TASKS`, by the
-    chain-schedule LP's bound below ``known``'s objective, solved in what is left of
-    ``time_limit`` since ``begin`` (a ``time.perf_counter()``)."""
-    if proven or scenario.num_tasks < CHAIN_LP_MIN_TASKS or not objective.feasible(known):
+    prove ``known`` (the best schedule found) optimal and :data:`CHAIN_LP_MIN_TASKS` <= K <
+    :data:`CHAIN_LP_MAX_TASKS`, by the chain-schedule LP's bound below ``known``'s objective,
+    solved in what is left of ``time_limit`` since ``begin`` (a ``time.perf_counter()``). Where
+    each bound came from goes to ``info``: ``work_bound`` and ``chain_lp`` (its bound, seconds,
+    whether it converged)."""
+    if info is not None and start.work_bound is not None:
+        info["work_bound"] = start.work_bound
+    if proven or not CHAIN_LP_MIN_TASKS <= scenario.num_tasks < CHAIN_LP_MAX_TASKS or not objective.feasible(known):
         return bound
     upper = objective.raw_value(known)
     left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - begin))
@@ -188,6 +208,8 @@ def reported_bound(
         scenario, upper, start.delay_low, time_limit=left, incumbent=(known.placement, known.start_s)
     )
     lp_bound = None if found is None else vetted_bound("the chain-schedule LP", found.bound_s, known)
+    if info is not None and found is not None:
+        info["chain_lp"] = {"bound": lp_bound, "seconds": found.seconds, "converged": found.converged}
     return bound if lp_bound is None else max(bound, min(lp_bound, upper))
 
 
@@ -212,13 +234,13 @@ def exact_start(
     return with_work_bound(start, scenario, None if time_limit is None else work_share(scenario) * time_limit)
 
 
-def incumbent_output(start: ExactStart, info: dict) -> SolverOutput:
+def incumbent_output(start: ExactStart, info: dict, lower_bound: float | None = None) -> SolverOutput:
     """The incumbent, not proven: the answer when the time limit passed while the model was built
-    (or when ``info["termination"]`` says why else)."""
+    (or when ``info["termination"]`` says why else), with ``lower_bound`` (s; default the start's)."""
     return SolverOutput(
         placement=start.known.placement,
         start_s=start.known.start_s,
         timed_out=True,
-        lower_bound=start.lower,
+        lower_bound=start.lower if lower_bound is None else lower_bound,
         info={"termination": "time limit reached while building the model", **info},
     )
