@@ -689,32 +689,17 @@ def cmd_train(args) -> int:
 
 
 # ------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="partopt",
-        description="Place DNN blocks on an IoT device or edge servers: solve, evaluate, benchmark, train.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Run `partopt COMMAND --help` for the options and examples of each command.",
+def _scheduler_option(p: argparse.ArgumentParser) -> None:
+    """``--scheduler``: where a command's solves run."""
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N local workers (extra [dask])",
     )
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name, help_text, fn):
-        p = sub.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            epilog=EPILOGS.get(name),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        p.set_defaults(fn=fn)
-        return p
 
-    p = add(
-        "generate",
-        "write instances drawn from a generator (paper, dil, random, mobile; shared; horizon; stream)",
-        cmd_generate,
-    )
+def _generate_options(p: argparse.ArgumentParser) -> None:
+    """The options of `partopt generate`."""
     p.add_argument(
         "name",
         help="generator: paper, dil, random, mobile (one chain), shared (a shared-edge "
@@ -725,7 +710,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="generator parameter (repeatable)")
     p.add_argument("-o", "--output", help="a .json file (one instance) or a folder; default: print JSON")
 
-    p = add("solve", "solve one instance or shared-edge scenario with a named solver", cmd_solve)
+
+def _solve_options(p: argparse.ArgumentParser) -> None:
+    """The options of `partopt solve`."""
     p.add_argument("instance", nargs="?", help="instance or scenario file (partopt.instance/1, partopt.scenario/1)")
     p.add_argument("--generate", metavar="NAME", help="solve a generated instance instead of a file")
     p.add_argument("--seed", type=int, default=0, help="with --generate: the instance seed")
@@ -748,14 +735,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--solution-out", metavar="FILE", help="write the placement (and schedule) as partopt.solution/1")
 
-    p = add("evaluate", "price one placement or schedule: delays, energy, deadlines, budgets", cmd_evaluate)
+
+def _evaluate_options(p: argparse.ArgumentParser) -> None:
+    """The options of `partopt evaluate`."""
     p.add_argument("instance", help="instance or scenario file")
     p.add_argument("placement", nargs="*", type=int, help="location of each block: 0 device, 1..N servers")
     p.add_argument("--solution", metavar="FILE", help="a partopt.solution/1 file (required for a scenario)")
     p.add_argument("--beta", type=float, default=1.0, help="beta for the reward (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = add("simulate", "run a stream task by task under an online policy (model Part IV)", cmd_simulate)
+
+def _simulate_options(p: argparse.ArgumentParser) -> None:
+    """The options of `partopt simulate`."""
     p.add_argument("stream", help="a stream file (partopt.stream/1; `partopt generate stream`)")
     p.add_argument("--policy", default="earliest-finish", help="online policy (default earliest-finish)")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="policy option, e.g. V=2")
@@ -763,7 +754,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solution-out", metavar="FILE", help="write the schedule as partopt.solution/1")
     p.add_argument("--json", action="store_true", help="print the figures as JSON (no progress line)")
 
-    p = add("bench", "run solvers over a suite and report optimality gaps", cmd_bench)
+
+def _bench_options(p: argparse.ArgumentParser) -> None:
+    """The options of `partopt bench`."""
     p.add_argument("suite", help="suite name (see `partopt suite list`) or .jsonl file")
     p.add_argument(
         "--solvers", nargs="+", help="solver names (default: every exact and heuristic solver of the suite's kind)"
@@ -790,19 +783,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N local workers (extra [dask])",
-    )
+    _scheduler_option(p)
 
-    p = add("plot", "draw benchmark rows: gap distribution, or delay/energy against a sweep axis", cmd_plot)
+
+def _plot_options(p: argparse.ArgumentParser) -> None:
+    """The options of `partopt plot`."""
     p.add_argument("kind", choices=["gaps", "sweep"])
     p.add_argument("rows", help="rows CSV written by `partopt bench`")
     p.add_argument("--axis", help="sweep axis (default: the suite's own)")
     p.add_argument("--out", help="output path prefix (default: beside the rows)")
 
-    p = add("suite", "list, build or check the named instance suites", cmd_suite)
+
+def _suite_options(p: argparse.ArgumentParser) -> None:
+    """The options of `partopt suite`."""
     p.add_argument("action", choices=["list", "build", "check"])
     p.add_argument("names", nargs="*", help="suite names, or 'all'")
     p.add_argument("--no-verify", action="store_true", help="build without the MILP check of the references")
@@ -817,13 +810,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="check --reprove: seconds per exact solve (default: the suite's own)",
     )
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N local workers (extra [dask])",
-    )
+    _scheduler_option(p)
 
-    p = add("profile", "profile your own PyTorch model into a chain of units (a partopt.profile/2 file)", cmd_profile)
+
+def _profile_options(p: argparse.ArgumentParser) -> None:
+    """The options of `partopt profile`."""
     p.add_argument(
         "factory",
         help="PACKAGE.MODULE:FACTORY, a function returning the torch.nn.Module (or a module-level model object)",
@@ -840,13 +831,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", required=True, help="the profile file to write (.json)")
 
-    p = add("list", "list solvers, generators, suites and DNN profiles", cmd_list)
 
-    p = add(
-        "train",
-        "train a learned solver (mt-a3c, a3c, dqn, imitation, distilled, shape-free, shared-learned)",
-        cmd_train,
-    )
+def _list_options(p: argparse.ArgumentParser) -> None:
+    """The options of `partopt list`: none."""
+
+
+def _train_options(p: argparse.ArgumentParser) -> None:
+    """The options of `partopt train`."""
     p.add_argument(
         "agent",
         choices=["mt-a3c", "a3c", "dqn", "imitation", "distilled", "shape-free", "shared-learned", "online-learned"],
@@ -854,6 +845,70 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", action="append", metavar="KEY=VALUE", help="training setting (repeatable)")
     p.add_argument("--out", help="checkpoint path")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per entry of the table below, each with its options."""
+    parser = argparse.ArgumentParser(
+        prog="partopt",
+        description="Place DNN blocks on an IoT device or edge servers: solve, evaluate, benchmark, train.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `partopt COMMAND --help` for the options and examples of each command.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = [
+        (
+            "generate",
+            "write instances drawn from a generator (paper, dil, random, mobile; shared; horizon; stream)",
+            cmd_generate,
+            _generate_options,
+        ),
+        ("solve", "solve one instance or shared-edge scenario with a named solver", cmd_solve, _solve_options),
+        (
+            "evaluate",
+            "price one placement or schedule: delays, energy, deadlines, budgets",
+            cmd_evaluate,
+            _evaluate_options,
+        ),
+        (
+            "simulate",
+            "run a stream task by task under an online policy (model Part IV)",
+            cmd_simulate,
+            _simulate_options,
+        ),
+        ("bench", "run solvers over a suite and report optimality gaps", cmd_bench, _bench_options),
+        (
+            "plot",
+            "draw benchmark rows: gap distribution, or delay/energy against a sweep axis",
+            cmd_plot,
+            _plot_options,
+        ),
+        ("suite", "list, build or check the named instance suites", cmd_suite, _suite_options),
+        (
+            "profile",
+            "profile your own PyTorch model into a chain of units (a partopt.profile/2 file)",
+            cmd_profile,
+            _profile_options,
+        ),
+        ("list", "list solvers, generators, suites and DNN profiles", cmd_list, _list_options),
+        (
+            "train",
+            "train a learned solver (mt-a3c, a3c, dqn, imitation, distilled, shape-free, shared-learned)",
+            cmd_train,
+            _train_options,
+        ),
+    ]
+    for name, help_text, fn, options in commands:
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EPILOGS.get(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.set_defaults(fn=fn)
+        options(p)
     return parser
 
 

@@ -201,67 +201,91 @@ class ScenarioEvaluation(EvaluationCore):
         return self.valid and self.deadlines_met and self.budget_kept
 
 
-def evaluate_scenario(scenario: Scenario, placement: Any, start_s: Any = None) -> ScenarioEvaluation:
-    """The exact cost of ``placement`` on ``scenario``, scheduled by FIFO dispatch or by ``start_s``."""
-    placement = validate_scenario_placement(scenario, placement)
-    if start_s is None:
-        starts, schedule = fifo_dispatch(scenario, placement), "fifo"
-    else:
-        starts, schedule = validate_start_times(scenario, start_s), "given"
-    tables = scenario.tables
-    problems: list[str] = []
-    busy: dict[tuple[str, int], list[tuple[float, float, int, int]]] = {}
-    finish, ready, delay, met, task_delay, task_met = [], [], [], [], [], []
-    energy = [0.0] * scenario.num_devices
-    waiting = transmission = computation = returned = local = edge = psi = 0.0
-    for k, task in enumerate(scenario.tasks):
-        tab, row, begin = tables[k], placement[k], starts[k]
-        prev_loc, prev_finish = 0, task.release_s
-        fin_k, ready_k, delay_k = [], [], []
-        for m, loc in enumerate(row):
-            move = tab.transfer[m][prev_loc][loc]
-            arrive = prev_finish + move
-            if begin[m] < arrive - _slack(arrive):
+@dataclass(frozen=True)
+class _TaskCosts:
+    """One task's share of a schedule's evaluation, per block where it is summed over blocks (so
+    that the totals add in the same order as block by block): its finish, input-ready time, delay
+    (s; the return on the last) and deadline kept; its device energy (J), waiting, transfer and
+    computation (s); then its end-to-end delay, return (s), task deadline kept, and its block and
+    task deadlines' excess (s)."""
+
+    finish: tuple[float, ...]
+    ready: tuple[float, ...]
+    delay: tuple[float, ...]
+    met: tuple[bool, ...]
+    energy: tuple[float, ...]
+    waiting: tuple[float, ...]
+    transmission: tuple[float, ...]
+    computation: tuple[float, ...]
+    task_delay: float
+    returned: float
+    task_met: bool
+    block_excess: float
+    task_excess: float
+
+
+def _task_costs(
+    scenario: Scenario, k: int, row: Sequence[int], begin: Sequence[float], problems: list[str]
+) -> _TaskCosts:
+    """Task k's costs with its blocks on ``row`` starting at ``begin`` (s); a start before its input
+    or its server is ready goes to ``problems``."""
+    task, tab = scenario.tasks[k], scenario.tables[k]
+    prev_loc, prev_finish = 0, task.release_s
+    fin, ready, delay, energy, waiting, moves, work = [], [], [], [], [], [], []
+    for m, loc in enumerate(row):
+        move = tab.transfer[m][prev_loc][loc]
+        arrive = prev_finish + move
+        if begin[m] < arrive - _slack(arrive):
+            problems.append(
+                f"start_s[{k}][{m}]: starts at {begin[m]!r} s, {arrive - begin[m]:.3g} s before "
+                f"its input is ready at {arrive!r} s"
+            )
+        if loc > 0:
+            avail = scenario.servers[loc - 1].available_s
+            if begin[m] < avail - _slack(avail):
                 problems.append(
-                    f"start_s[{k}][{m}]: starts at {begin[m]!r} s, {arrive - begin[m]:.3g} s before "
-                    f"its input is ready at {arrive!r} s"
+                    f"start_s[{k}][{m}]: starts at {begin[m]!r} s on server {loc}, "
+                    f"{avail - begin[m]:.3g} s before it is available at {avail!r} s"
                 )
-            if loc > 0:
-                avail = scenario.servers[loc - 1].available_s
-                if begin[m] < avail - _slack(avail):
-                    problems.append(
-                        f"start_s[{k}][{m}]: starts at {begin[m]!r} s on server {loc}, "
-                        f"{avail - begin[m]:.3g} s before it is available at {avail!r} s"
-                    )
-            end = begin[m] + tab.duration[m][loc]
+        end = begin[m] + tab.duration[m][loc]
+        block = end - prev_finish
+        if m == len(row) - 1:
+            block += tab.return_s[loc]
+        energy.append(tab.energy[m][prev_loc][loc])
+        waiting.append(max(begin[m] - arrive, 0.0))
+        moves.append(move)
+        work.append(tab.duration[m][loc])
+        fin.append(end)
+        ready.append(arrive)
+        delay.append(block)
+        prev_loc, prev_finish = loc, end
+    d_k = fin[-1] + tab.return_s[row[-1]] - task.release_s
+    limit = math.inf if task.deadline_s is None else task.deadline_s
+    return _TaskCosts(
+        finish=tuple(fin),
+        ready=tuple(ready),
+        delay=tuple(delay),
+        met=tuple(bool(x) for x in f.within(delay, tab.deadline)),
+        energy=tuple(energy),
+        waiting=tuple(waiting),
+        transmission=tuple(moves),
+        computation=tuple(work),
+        task_delay=d_k,
+        returned=tab.return_s[row[-1]],
+        task_met=bool(f.within(d_k, limit)),
+        block_excess=f.penalty(delay, tab.deadline),
+        task_excess=max(d_k - limit, 0.0),
+    )
+
+
+def _overlaps(scenario: Scenario, placement, starts) -> list[str]:
+    """Every pair of blocks that overlap on one resource (device CPU or server), named."""
+    busy: dict[tuple[str, int], list[tuple[float, float, int, int]]] = {}
+    for k, (row, begin) in enumerate(zip(placement, starts)):
+        for m, loc in enumerate(row):
+            end = begin[m] + scenario.tables[k].duration[m][loc]
             busy.setdefault(resource_of(scenario, k, loc), []).append((begin[m], end, k, m))
-            block = end - prev_finish
-            if m == len(row) - 1:
-                block += tab.return_s[loc]
-                returned += tab.return_s[loc]
-            energy[task.device] += tab.energy[m][prev_loc][loc]
-            waiting += max(begin[m] - arrive, 0.0)
-            transmission += move
-            computation += tab.duration[m][loc]
-            if loc == 0:
-                local += block
-            else:
-                edge += block
-            fin_k.append(end)
-            ready_k.append(arrive)
-            delay_k.append(block)
-            prev_loc, prev_finish = loc, end
-        d_k = fin_k[-1] + tab.return_s[row[-1]] - task.release_s
-        met_k = tuple(bool(x) for x in f.within(delay_k, tab.deadline))
-        psi += f.penalty(delay_k, tab.deadline)
-        limit = math.inf if task.deadline_s is None else task.deadline_s
-        psi += max(d_k - limit, 0.0)
-        finish.append(tuple(fin_k))
-        ready.append(tuple(ready_k))
-        delay.append(tuple(delay_k))
-        met.append(met_k)
-        task_delay.append(d_k)
-        task_met.append(bool(f.within(d_k, limit)))
+    problems = []
     for res, items in busy.items():
         items.sort()
         for (s0, e0, k0, m0), (s1, _, k1, m1) in itertools.pairwise(items):
@@ -270,27 +294,45 @@ def evaluate_scenario(scenario: Scenario, placement: Any, start_s: Any = None) -
                     f"start_s[{k1}][{m1}]: overlaps block [{k0}][{m0}] on {res[0]} {res[1]} by "
                     f"{e0 - s1:.3g} s (starts at {s1!r} s, the other ends at {e0!r} s)"
                 )
+    return problems
+
+
+def evaluate_scenario(scenario: Scenario, placement: Any, start_s: Any = None) -> ScenarioEvaluation:
+    """The exact cost of ``placement`` on ``scenario``, scheduled by FIFO dispatch or by ``start_s``."""
+    placement = validate_scenario_placement(scenario, placement)
+    if start_s is None:
+        starts, schedule = fifo_dispatch(scenario, placement), "fifo"
+    else:
+        starts, schedule = validate_start_times(scenario, start_s), "given"
+    problems: list[str] = []
+    tasks = [_task_costs(scenario, k, placement[k], starts[k], problems) for k in range(scenario.num_tasks)]
+    problems += _overlaps(scenario, placement, starts)
+    energy = [0.0] * scenario.num_devices
+    for task, costs in zip(scenario.tasks, tasks):
+        for spent in costs.energy:
+            energy[task.device] += spent
+    blocks = [(loc, d) for c, row in zip(tasks, placement) for loc, d in zip(row, c.delay)]
     budgets = [dev.budget for dev in scenario.devices]
     return ScenarioEvaluation(
         placement=placement,
         start_s=tuple(tuple(row) for row in starts),
-        finish_s=tuple(finish),
-        ready_s=tuple(ready),
-        block_delay=tuple(delay),
-        deadline_met=tuple(met),
-        task_delay=tuple(task_delay),
-        task_deadline_met=tuple(task_met),
+        finish_s=tuple(c.finish for c in tasks),
+        ready_s=tuple(c.ready for c in tasks),
+        block_delay=tuple(c.delay for c in tasks),
+        deadline_met=tuple(c.met for c in tasks),
+        task_delay=tuple(c.task_delay for c in tasks),
+        task_deadline_met=tuple(c.task_met for c in tasks),
         device_energy=tuple(energy),
         device_budget_kept=tuple(bool(f.within(e, b)) for e, b in zip(energy, budgets)),
-        total_delay=float(sum(task_delay)),
-        penalty=float(psi),
+        total_delay=float(sum(c.task_delay for c in tasks)),
+        penalty=float(sum(x for c in tasks for x in (c.block_excess, c.task_excess))),
         energy=float(sum(energy)),
-        local_delay=local,
-        edge_delay=edge,
-        waiting_delay=waiting,
-        transmission_delay=transmission,
-        computation_delay=computation,
-        return_delay=returned,
+        local_delay=sum((d for loc, d in blocks if loc == 0), 0.0),
+        edge_delay=sum((d for loc, d in blocks if loc > 0), 0.0),
+        waiting_delay=sum((w for c in tasks for w in c.waiting), 0.0),
+        transmission_delay=sum((t for c in tasks for t in c.transmission), 0.0),
+        computation_delay=sum((t for c in tasks for t in c.computation), 0.0),
+        return_delay=sum((c.returned for c in tasks), 0.0),
         schedule=schedule,
         problems=tuple(problems),
     )

@@ -78,7 +78,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numba
 import numpy as np
@@ -109,7 +109,9 @@ from partopt.shared.solvers.start import (
 
 if TYPE_CHECKING:
     from partopt.objective import Objective
+    from partopt.shared.evaluation import ScenarioEvaluation
     from partopt.shared.model import Scenario
+    from partopt.shared.solvers.start import ExactStart
 
 __all__ = ["CHUNK_NODES", "MEMO_BYTES", "deadlines_may_bind", "solve_shared_bnb"]
 
@@ -878,6 +880,89 @@ class _Search:
         return float(min([self.scal[UPPER], self.least_broken, *open_lbs]))
 
 
+def _first_incumbent(
+    scenario: Scenario, objective: Objective, start: ExactStart, stop: float, seed, incumbent, info: dict
+) -> tuple[Any, Any, ScenarioEvaluation]:
+    """The search's first incumbent (placement, start_s and its evaluation): the best of the start's
+    (earliest-finish), the order search's (a quarter of the time to ``stop``, a perf_counter) and
+    ``incumbent``'s, if given. The order search's seconds go to ``info["heuristic_s"]``."""
+    heuristic_begin = time.perf_counter()
+    heuristic = solve_shared_order_search(
+        scenario,
+        objective,
+        time_limit=max(0.0, (stop - time.perf_counter()) / 4) if math.isfinite(stop) else None,
+        seed=0 if seed is None else seed,
+    )
+    info["heuristic_s"] = time.perf_counter() - heuristic_begin
+    candidates: list = [start.incumbent] + (
+        [] if heuristic.placement is None else [(heuristic.placement, heuristic.start_s)]
+    )
+    if incumbent is not None:
+        if not isinstance(incumbent, (tuple, list)) or len(incumbent) != 2:
+            raise ValueError(f"incumbent: must be a (placement, start_s or None) pair, got {incumbent!r}")
+        candidates.append(tuple(incumbent))
+    return best_candidate(scenario, objective, candidates)
+
+
+def _answer(
+    scenario: Scenario,
+    objective: Objective,
+    start: ExactStart,
+    search: _Search,
+    finished: bool,
+    first: tuple[Any, Any, ScenarioEvaluation],
+    tables: CompletionTables | None,
+    time_limit: float | None,
+    begin: float,
+    info: dict,
+) -> SolverOutput:
+    """The branch and bound's answer once its search stopped (``finished`` or out of time): the
+    better of its schedule and the ``first`` incumbent (placement, start_s, evaluation), proven
+    when the search finished, is trusted and left no leaf bound below it; else with the best
+    bound at hand (the open nodes', the work relaxation's in its share, the chain-schedule LP's)."""
+    stop = math.inf if time_limit is None else begin + float(time_limit)
+    placement, start_s, known = first
+    upper = objective.raw_value(known) if objective.feasible(known) else math.inf
+    trusted = True  # the search pruned by its own incumbent: a proof stands only if evaluate agrees with it
+    if search.found:
+        found = best_candidate(scenario, objective, [search.best()])[2]
+        trusted = objective.feasible(found) and objective.raw_value(found) <= search.scal[UPPER] * (1 + REL_TOL) + 1e-12
+        placement, start_s, known = best_candidate(scenario, objective, [search.best(), (placement, start_s)])
+    if finished and not search.found and not objective.feasible(known):
+        if math.isfinite(search.least_broken):  # leaves whose deadlines could not be kept: no proof
+            return SolverOutput(placement=placement, start_s=start_s, info=info)
+        return SolverOutput(placement=None, proven_infeasible=True, info=info)
+    value = objective.raw_value(known) if objective.feasible(known) else math.inf
+    proven = finished and trusted and not search.least_broken < value * (1 - REL_TOL)
+    if not proven:  # the work LP in its share; the chain-schedule LP in what is left
+        start = with_work_bound(
+            start,
+            scenario,
+            None
+            if time_limit is None
+            else max(0.1, min(stop - time.perf_counter(), work_share(scenario) * float(time_limit))),
+        )
+    if tables is None:
+        bound = reported_bound(start, scenario, objective, known, start.lower, proven, time_limit, begin, info)
+    else:  # the chain-schedule LP was solved for the prices: its bound is known
+        lp_bound = vetted_bound("the chain-schedule LP", tables.lp_bound_s, known)
+        bound = start.lower if lp_bound is None else max(start.lower, min(lp_bound, upper))
+    bound = max(bound, min(value, search.least_broken) if finished else search.open_bound())
+    proven, bound = vetted_answer(
+        "shared-bnb", proven, bound, known, objective, [start.known, known], sum(start.bounds)
+    )
+    if objective.feasible(known):
+        bound = min(bound, value)  # the open bound may carry the 1e-12 margin
+    return SolverOutput(
+        placement=placement,
+        start_s=start_s,
+        proven_optimal=proven,
+        timed_out=not finished,
+        lower_bound=bound,
+        info=info,
+    )
+
+
 def deadlines_may_bind(scenario: Scenario, upper: float, delay_low: list[float]) -> bool:
     """Whether some block deadline could bind in a solution of objective below ``upper`` (s): a
     block's delay is at most its task's, at most its cap (:func:`delay_caps`)."""
@@ -920,22 +1005,7 @@ def solve_shared_bnb(
     info: dict = {}
     if time.perf_counter() >= stop:
         return incumbent_output(start, info)
-    heuristic_begin = time.perf_counter()
-    heuristic = solve_shared_order_search(
-        scenario,
-        objective,
-        time_limit=max(0.0, (stop - time.perf_counter()) / 4) if math.isfinite(stop) else None,
-        seed=0 if seed is None else seed,
-    )
-    info["heuristic_s"] = time.perf_counter() - heuristic_begin
-    candidates: list = [start.incumbent] + (
-        [] if heuristic.placement is None else [(heuristic.placement, heuristic.start_s)]
-    )
-    if incumbent is not None:
-        if not isinstance(incumbent, (tuple, list)) or len(incumbent) != 2:
-            raise ValueError(f"incumbent: must be a (placement, start_s or None) pair, got {incumbent!r}")
-        candidates.append(tuple(incumbent))
-    placement, start_s, known = best_candidate(scenario, objective, candidates)
+    placement, start_s, known = _first_incumbent(scenario, objective, start, stop, seed, incumbent, info)
     upper = objective.raw_value(known) if objective.feasible(known) else math.inf
     report_search("shared-bnb", upper, start.lower)
     relax = deadlines_may_bind(scenario, upper, start.delay_low)
@@ -977,41 +1047,6 @@ def solve_shared_bnb(
     )
     if math.isfinite(search.least_broken):
         info["least_broken"] = search.least_broken
-    trusted = True  # the search pruned by its own incumbent: a proof stands only if evaluate agrees with it
-    if search.found:
-        found = best_candidate(scenario, objective, [search.best()])[2]
-        trusted = objective.feasible(found) and objective.raw_value(found) <= search.scal[UPPER] * (1 + REL_TOL) + 1e-12
-        placement, start_s, known = best_candidate(scenario, objective, [search.best(), (placement, start_s)])
-    if finished and not search.found and not objective.feasible(known):
-        if math.isfinite(search.least_broken):  # leaves whose deadlines could not be kept: no proof
-            return SolverOutput(placement=placement, start_s=start_s, info=info)
-        return SolverOutput(placement=None, proven_infeasible=True, info=info)
-    value = objective.raw_value(known) if objective.feasible(known) else math.inf
-    proven = finished and trusted and not search.least_broken < value * (1 - REL_TOL)
-    if not proven:  # the work LP in its share; the chain-schedule LP in what is left
-        start = with_work_bound(
-            start,
-            scenario,
-            None
-            if time_limit is None
-            else max(0.1, min(stop - time.perf_counter(), work_share(scenario) * float(time_limit))),
-        )
-    if tables is None:
-        bound = reported_bound(start, scenario, objective, known, start.lower, proven, time_limit, begin, info)
-    else:  # the chain-schedule LP was solved for the prices: its bound is known
-        lp_bound = vetted_bound("the chain-schedule LP", tables.lp_bound_s, known)
-        bound = start.lower if lp_bound is None else max(start.lower, min(lp_bound, upper))
-    bound = max(bound, min(value, search.least_broken) if finished else search.open_bound())
-    proven, bound = vetted_answer(
-        "shared-bnb", proven, bound, known, objective, [start.known, known], sum(start.bounds)
-    )
-    if objective.feasible(known):
-        bound = min(bound, value)  # the open bound may carry the 1e-12 margin
-    return SolverOutput(
-        placement=placement,
-        start_s=start_s,
-        proven_optimal=proven,
-        timed_out=not finished,
-        lower_bound=bound,
-        info=info,
+    return _answer(
+        scenario, objective, start, search, finished, (placement, start_s, known), tables, time_limit, begin, info
     )
