@@ -78,6 +78,7 @@ from partopt.shared.solvers.start import (
 if TYPE_CHECKING:
     from partopt.objective import Objective
     from partopt.shared.model import Scenario
+    from partopt.shared.solvers.start import ExactStart
 
 __all__ = ["DEFAULT_GRID_S", "solve_shared_cpsat"]
 
@@ -306,28 +307,14 @@ def solve_shared_cpsat(
 
     begin = time.perf_counter()
     g = _check_grid(grid_s)
-    hard = objective.kind == "hard"
     start = exact_start(scenario, objective, time_limit)
     if isinstance(start, SolverOutput):
         return start
     if incumbent is not None:
         start = with_incumbent(start, scenario, objective, incumbent)
-    # Under "hard" an optimum costs no more than the incumbent (plus the grid's rounding), and
-    # every other task at least its own bound: that caps each task's delay and every time.
-    upper = math.inf
-    if hard and objective.feasible(start.known):
-        upper = objective.raw_value(start.known) + grid_rounding_steps(scenario) * g
-    delay_low = start.delay_low if task_bounds else [0.0] * scenario.num_tasks
-    caps = delay_caps(upper, delay_low)
-    model = _Model(scenario, objective, _GridData.of(scenario, g), delay_low, caps)
-    if pair_bounds and hard and scenario.num_tasks >= 3:
-        budget = None if time_limit is None else time_limit / 4
-        for (a, b), low in _pair_bounds(scenario, objective, g, budget).items():
-            model.cp.add(model.delay[a] + model.delay[b] >= _down(low, g) - 2)
-    if task_bounds and start.work_bound is not None:  # valid on the grid too: rounding only lengthens
-        model.cp.add(sum(model.delay) >= _down(start.work_bound, g))
-    groups = _break_symmetry(model, scenario, caps) if symmetry else []
-    weight = model.set_objective()
+    model, weight, groups = _built(
+        scenario, objective, start, g, time_limit, task_bounds=task_bounds, pair_bounds=pair_bounds, symmetry=symmetry
+    )
     if hint:
         model.add_hint(*_in_release_order(scenario, start.incumbent, groups))
 
@@ -340,7 +327,6 @@ def solve_shared_cpsat(
     if remaining is not None and remaining <= 0:  # no time to search: the time kept for the bound is still spent
         bound = reported_bound(start, scenario, objective, start.known, start.lower, False, time_limit, begin, info)
         return incumbent_output(start, info, bound)
-    candidates: list = [start.incumbent]
     bound_s = start.lower
     solver = cp_model.CpSolver()
     _configure(solver, remaining, workers, seed, log, params)
@@ -364,6 +350,60 @@ def solve_shared_cpsat(
         branches=solver.num_branches,
         conflicts=solver.num_conflicts,
     )
+    return _answer(scenario, objective, start, model, solver, status, weight, time_limit, begin, info)
+
+
+def _built(
+    scenario: Scenario,
+    objective: Objective,
+    start: ExactStart,
+    g: float,
+    time_limit: float | None,
+    *,
+    task_bounds: bool,
+    pair_bounds: bool,
+    symmetry: bool,
+) -> tuple[_Model, tuple, list]:
+    """The grid model of ``scenario`` on grid ``g`` (s) with its strengthenings, its objective's
+    weights (:meth:`_Model.set_objective`) and the groups of identical tasks ordered by release
+    (with ``symmetry``)."""
+    # Under "hard" an optimum costs no more than the incumbent (plus the grid's rounding), and
+    # every other task at least its own bound: that caps each task's delay and every time.
+    hard = objective.kind == "hard"
+    upper = math.inf
+    if hard and objective.feasible(start.known):
+        upper = objective.raw_value(start.known) + grid_rounding_steps(scenario) * g
+    delay_low = start.delay_low if task_bounds else [0.0] * scenario.num_tasks
+    caps = delay_caps(upper, delay_low)
+    model = _Model(scenario, objective, _GridData.of(scenario, g), delay_low, caps)
+    if pair_bounds and hard and scenario.num_tasks >= 3:
+        budget = None if time_limit is None else time_limit / 4
+        for (a, b), low in _pair_bounds(scenario, objective, g, budget).items():
+            model.cp.add(model.delay[a] + model.delay[b] >= _down(low, g) - 2)
+    if task_bounds and start.work_bound is not None:  # valid on the grid too: rounding only lengthens
+        model.cp.add(sum(model.delay) >= _down(start.work_bound, g))
+    groups = _break_symmetry(model, scenario, caps) if symmetry else []
+    return model, model.set_objective(), groups
+
+
+def _answer(
+    scenario: Scenario,
+    objective: Objective,
+    start: ExactStart,
+    model: _Model,
+    solver,
+    status,
+    weight: tuple,
+    time_limit: float | None,
+    begin: float,
+    info: dict,
+) -> SolverOutput:
+    """CP-SAT's answer after its solve (``status``): the better of its grid schedule (as found and
+    compacted) and the incumbent, with its bound in continuous time (the grid bound less the
+    rounding, raised by the chain-schedule LP where nothing is proven)."""
+    from ortools.sat.python import cp_model
+
+    g = model.data.grid
     if status == cp_model.INFEASIBLE and objective.feasible(start.known):
         # Rounding up to the grid can leave no grid solution (or none within the caps) when
         # deadlines bind to within a few grid steps; the incumbent is feasible in continuous
@@ -375,6 +415,8 @@ def solve_shared_cpsat(
     if status == cp_model.MODEL_INVALID:
         raise RuntimeError(f"shared-cpsat built an invalid model: {model.cp.validate()}")
     proven = status == cp_model.OPTIMAL
+    candidates: list = [start.incumbent]
+    bound_s = start.lower
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         found, grid_start = model.solution(solver)
         candidates = [(found, grid_start), (found, compact_schedule(scenario, found, grid_start))] + (
