@@ -288,24 +288,13 @@ def profile(
         The model cannot be traced, its forward fails on the input, or its output is not one tensor.
     """
     torch = _torch()
-    from torch.utils.flop_counter import FlopCounterMode
-
-    for field, value, low in (("repeats", repeats, 1), ("threads", threads, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ProfileError(f"{field}: must be an int >= {low}, got {value!r}")
-    if isinstance(time_cap_s, bool) or not isinstance(time_cap_s, (int, float)) or not time_cap_s > 0:
-        raise ProfileError(f"time_cap_s: must be > 0 seconds, got {time_cap_s!r}")
+    _check_options(repeats, threads, time_cap_s)
     graph_module = _trace(model, example_input)
     nodes = list(graph_module.graph.nodes)
     if sum(n.op == "placeholder" for n in nodes) != 1:
         raise ProfileError("model: its forward must take exactly one tensor")
     cuts = _cuts(nodes)
-    unit_of = {}
-    unit = 0
-    for i, node in enumerate(nodes):
-        unit_of[node] = unit
-        if i in cuts:
-            unit += 1
+    unit_of = _units_of(nodes, cuts)
     parts = _unit_modules(graph_module, nodes, unit_of, cuts)
     modules = dict(graph_module.named_modules())
     seen: set[int] = set()
@@ -318,43 +307,19 @@ def profile(
             torch.set_num_threads(threads)
         with torch.no_grad():
             for u, part in enumerate(parts):
-                with FlopCounterMode(display=False) as counter:
-                    out = part(x)
-                params = 0
-                for p in part.parameters():
-                    if id(p) not in seen:
-                        seen.add(id(p))
-                        params += p.numel()
                 members = [n for n in nodes if unit_of[n] == u and n.op not in ("placeholder", "output")]
-                elementwise = sum(_elementwise(n, modules, _numel(n)) for n in members)
                 entering = nodes[cuts[u - 1]] if u else next(n for n in nodes if n.op == "placeholder")
-                branches = _has_branches(members, entering, unit_of, u)
-                seconds = _median_time(part, x, repeats, deadline) if measure else None
-                counted = int(counter.get_total_flops())
-                units.append(
-                    Unit(
-                        name=_unit_name(members, u),
-                        kind=_unit_kind(members, modules),
-                        stage=u,
-                        macs=counted // 2,
-                        flops=counted + elementwise,
-                        params=params,
-                        output_elements=int(out.numel()),
-                        output_shape=tuple(out.shape[1:]),
-                        counted_flops=counted,
-                        elementwise_flops=elementwise,
-                        time_s=seconds,
-                        branches=branches,
-                        output_bytes=int(out.numel() * out.element_size()),
-                    )
+                timing = (repeats, deadline) if measure else None
+                record, x = _unit(
+                    part, x, u, members, _has_branches(members, entering, unit_of, u), modules, seen, timing
                 )
-                if show and seconds is not None:
+                units.append(record)
+                if show and record.time_s is not None:
                     print(
-                        f"[profile] unit {u + 1}/{len(parts)} {units[-1].name}: {seconds * 1e3:.3f} ms",
+                        f"[profile] unit {u + 1}/{len(parts)} {record.name}: {record.time_s * 1e3:.3f} ms",
                         file=sys.stderr,
                         flush=True,
                     )
-                x = out
             whole = _median_time(model, example_input, repeats, deadline + time_cap_s) if measure else None
     finally:
         torch.set_num_threads(old_threads)
@@ -370,6 +335,58 @@ def profile(
         machine=_machine(threads) if measure else None,
         whole_time_s=whole,
     )
+
+
+def _check_options(repeats, threads, time_cap_s) -> None:
+    """:func:`profile`'s measuring options, refused by name when not usable."""
+    for field, value, low in (("repeats", repeats, 1), ("threads", threads, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ProfileError(f"{field}: must be an int >= {low}, got {value!r}")
+    if isinstance(time_cap_s, bool) or not isinstance(time_cap_s, (int, float)) or not time_cap_s > 0:
+        raise ProfileError(f"time_cap_s: must be > 0 seconds, got {time_cap_s!r}")
+
+
+def _units_of(nodes: list, cuts: list[int]) -> dict:
+    """Each graph node's unit: a new unit starts after each cut node."""
+    unit_of, unit = {}, 0
+    for i, node in enumerate(nodes):
+        unit_of[node] = unit
+        if i in cuts:
+            unit += 1
+    return unit_of
+
+
+def _unit(part, x, u: int, members: list, branches: bool, modules: dict, seen: set[int], timing) -> tuple[Unit, Any]:
+    """Unit ``u`` (the module ``part`` over graph nodes ``members``) run on its input ``x``: its
+    record and its output. Its parameters not in ``seen`` (ids, updated) are counted; with
+    ``timing`` (repeats, deadline as a perf_counter) it is timed too."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        out = part(x)
+    params = 0
+    for p in part.parameters():
+        if id(p) not in seen:
+            seen.add(id(p))
+            params += p.numel()
+    elementwise = sum(_elementwise(n, modules, _numel(n)) for n in members)
+    counted = int(counter.get_total_flops())
+    record = Unit(
+        name=_unit_name(members, u),
+        kind=_unit_kind(members, modules),
+        stage=u,
+        macs=counted // 2,
+        flops=counted + elementwise,
+        params=params,
+        output_elements=int(out.numel()),
+        output_shape=tuple(out.shape[1:]),
+        counted_flops=counted,
+        elementwise_flops=elementwise,
+        time_s=None if timing is None else _median_time(part, x, *timing),
+        branches=branches,
+        output_bytes=int(out.numel() * out.element_size()),
+    )
+    return record, out
 
 
 def _numel(node) -> int:
