@@ -376,6 +376,14 @@ def cmd_evaluate(args) -> int:
         return _evaluate_stream(inst, args)
     if not isinstance(inst, partopt.Instance):
         raise ValueError(f"instance: {args.instance} holds a {type(inst).__name__}, not an instance or scenario")
+    return _evaluate_chain(inst, args)
+
+
+def _evaluate_chain(inst, args) -> int:
+    """`partopt evaluate` on one chain: a placement (or a solution file; one with a schedule is
+    checked as a one-task scenario), printed per block or as JSON."""
+    import partopt
+
     if args.solution:
         solution = partopt.read(args.solution)
         if not isinstance(solution, partopt.Solution) or len(solution.placement) != 1:
@@ -412,6 +420,12 @@ def cmd_evaluate(args) -> int:
         )
         print(json.dumps(d, indent=1))
         return 0
+    _print_chain_evaluation(inst, ev, args.beta)
+    return 0
+
+
+def _print_chain_evaluation(inst, ev, beta: float) -> None:
+    """One chain's evaluation as a table of blocks and its totals."""
     print(f"{'block':>5} {'loc':>4} {'trans s':>10} {'comp s':>10} {'delay s':>10} {'deadline':>9} {'energy J':>10}")
     for m, blk in enumerate(inst.blocks):
         tau = "-" if blk.deadline_s is None else f"{blk.deadline_s:.4g}"
@@ -422,10 +436,9 @@ def cmd_evaluate(args) -> int:
         )
     print(
         f"total delay {ev.total_delay:.6g} s (return {ev.return_delay:.4g} s), energy {ev.energy:.6g} J, "
-        f"psi {ev.penalty:.4g} s, reward(beta={args.beta:g}) {ev.reward(args.beta):.6g}"
+        f"psi {ev.penalty:.4g} s, reward(beta={beta:g}) {ev.reward(beta):.6g}"
     )
     print(f"deadlines met: {ev.deadlines_met}; budget kept: {ev.budget_kept}; feasible: {ev.feasible}")
-    return 0
 
 
 def cmd_bench(args) -> int:
