@@ -511,23 +511,8 @@ def _benchmark(
     redo,
     progress,
 ) -> BenchmarkRun:
-    if path is not None and repair_torn_tail(path):
-        print(f"[bench] {path}: cut an unfinished last line left by an interrupted run", file=sys.stderr)
-    done_rows = read_rows(path) if path is not None else []
-    if redo and done_rows:
-        done_rows = [r for r in done_rows if r["solver"] not in set(redo)]
-        _write_rows(path, done_rows, handle)
-    done = {
-        (r["instance"], r["solver"], r["seed"])
-        for r in done_rows
-        if r["objective_kind"] == objective and r["beta"] == float(beta)
-    }
-    if (
-        path is not None
-        and done_rows
-        and any(r["objective_kind"] != objective or r["beta"] != float(beta) for r in done_rows)
-    ):
-        raise ValueError(f"out: {path} holds rows of another objective or beta; use a new file")
+    done_rows = _resumed_rows(path, handle, objective, beta, redo)
+    done = {(r["instance"], r["solver"], r["seed"]) for r in done_rows}
     stored_ok = reference == "dp" and (objective == "hard" or float(beta) == 1.0)
     tasks = []
     for ident, point, inst, ref in entries:
@@ -563,6 +548,23 @@ def _benchmark(
         results.close()
     all_rows = done_rows + new_rows
     return BenchmarkRun(rows=all_rows, path=path, new_rows=len(new_rows), summary=summarize(all_rows))
+
+
+def _resumed_rows(path: Path | None, handle, objective: str, beta: float, redo: Sequence[str]) -> list[dict]:
+    """The rows already in ``path`` (none without one), an unfinished last line cut and the
+    ``redo`` solvers' rows dropped (the file rewritten through ``handle``); rows of another
+    objective or beta refuse the file."""
+    if path is None:
+        return []
+    if repair_torn_tail(path):
+        print(f"[bench] {path}: cut an unfinished last line left by an interrupted run", file=sys.stderr)
+    done_rows = read_rows(path)
+    if redo and done_rows:
+        done_rows = [r for r in done_rows if r["solver"] not in set(redo)]
+        _write_rows(path, done_rows, handle)
+    if any(r["objective_kind"] != objective or r["beta"] != float(beta) for r in done_rows):
+        raise ValueError(f"out: {path} holds rows of another objective or beta; use a new file")
+    return done_rows
 
 
 def _stored_reference(ref: dict | None, objective: str) -> tuple | None:
