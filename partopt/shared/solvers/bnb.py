@@ -186,6 +186,18 @@ class Stack(NamedTuple):
     tried: np.ndarray
     bound: np.ndarray
 
+    @classmethod
+    def empty(cls, ops: int, width: int) -> Stack:
+        """A stack for ``ops`` blocks in all, at most ``width`` children a node."""
+        return cls(
+            np.zeros((ops + 1, width), np.int64),
+            np.zeros((ops + 1, width), np.int64),
+            np.zeros((ops + 1, width)),
+            np.zeros(ops + 1, np.int64),
+            np.zeros(ops + 1, np.int64),
+            np.full(ops + 1, np.inf),
+        )
+
 
 class Undo(NamedTuple):
     """Per depth, what :func:`_place` changed: the resource's free time, the task's last end and
@@ -198,6 +210,11 @@ class Undo(NamedTuple):
     cost: np.ndarray
     energy: np.ndarray
     over: np.ndarray
+
+    @classmethod
+    def empty(cls, ops: int) -> Undo:
+        """Undo records for ``ops`` blocks in all."""
+        return cls(*(np.zeros(ops + 1, np.int64 if field == "loc" else float) for field in cls._fields))
 
 
 class Leaf(NamedTuple):
@@ -224,6 +241,26 @@ class Memo(NamedTuple):
     loc: np.ndarray
     spent: np.ndarray
     next_way: np.ndarray
+
+    @classmethod
+    def empty(cls, k_tasks: int, n_res: int, n_dev: int, slots: int) -> Memo:
+        """An empty table of ``slots`` slots of :data:`_WAYS` ways."""
+        return cls(
+            np.full((slots, _WAYS, k_tasks), -1, np.int64),
+            np.zeros((slots, _WAYS)),
+            np.zeros((slots, _WAYS)),
+            np.zeros((slots, _WAYS, n_res)),
+            np.zeros((slots, _WAYS, k_tasks)),
+            np.zeros((slots, _WAYS, k_tasks), np.int64),
+            np.zeros((slots, _WAYS, n_dev)),
+            np.zeros(slots, np.int64),
+        )
+
+
+def _memo_slots(k_tasks: int, n_res: int, n_dev: int, ops: int) -> int:
+    """The dominance table's slots: as many as :data:`MEMO_BYTES` holds, fewer for a small search."""
+    entry = 8 * (3 * k_tasks + n_res + n_dev + 3)
+    return 1 << max(4, min(int(math.log2(max(16, MEMO_BYTES // (entry * _WAYS)))), 8 + ops // 2))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -772,24 +809,8 @@ class _Search:
             np.zeros((k_tasks, m_max)),
         )
         self.best_found = (np.zeros((k_tasks, m_max), np.int64), np.zeros((k_tasks, m_max)))
-        width = k_tasks * locs
-        self.stack = Stack(
-            np.zeros((ops + 1, width), np.int64),
-            np.zeros((ops + 1, width), np.int64),
-            np.zeros((ops + 1, width)),
-            np.zeros(ops + 1, np.int64),
-            np.zeros(ops + 1, np.int64),
-            np.full(ops + 1, np.inf),
-        )
-        self.undo = Undo(
-            np.zeros(ops + 1),
-            np.zeros(ops + 1),
-            np.zeros(ops + 1, np.int64),
-            np.zeros(ops + 1),
-            np.zeros(ops + 1),
-            np.zeros(ops + 1),
-            np.zeros(ops + 1),
-        )
+        self.stack = Stack.empty(ops, k_tasks * locs)
+        self.undo = Undo.empty(ops)
         self.leaf = Leaf(
             free0,
             np.zeros(ops, np.int64),
@@ -797,19 +818,7 @@ class _Search:
             np.zeros((k_tasks, m_max)),
             np.zeros((k_tasks, m_max)),
         )
-        entry = 8 * (3 * k_tasks + n_res + n_dev + 3)
-        # The table's slots: as many as MEMO_BYTES holds, fewer for a small search.
-        slots = 1 << (max(4, min(int(math.log2(max(16, MEMO_BYTES // (entry * _WAYS)))), 8 + ops // 2)) if memo else 4)
-        self.memo = Memo(
-            np.full((slots, _WAYS, k_tasks), -1, np.int64),
-            np.zeros((slots, _WAYS)),
-            np.zeros((slots, _WAYS)),
-            np.zeros((slots, _WAYS, n_res)),
-            np.zeros((slots, _WAYS, k_tasks)),
-            np.zeros((slots, _WAYS, k_tasks), np.int64),
-            np.zeros((slots, _WAYS, n_dev)),
-            np.zeros(slots, np.int64),
-        )
+        self.memo = Memo.empty(k_tasks, n_res, n_dev, _memo_slots(k_tasks, n_res, n_dev, ops) if memo else 16)
         self.scal = np.array([upper, -np.inf, 0.0, np.inf, np.inf])  # UPPER .. LEAST_UNSETTLED
         self.ints = np.zeros(7, np.int64)  # DEPTH .. OVER
         self.priced = (
