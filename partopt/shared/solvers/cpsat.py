@@ -60,10 +60,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from partopt.execution import usable_cores
 from partopt.progress import is_watched, report_search, watching
 from partopt.result import SolverOutput
 from partopt.shared.evaluation import compact_schedule
+from partopt.shared.kernels import PackedScenario
 from partopt.shared.solvers.common import best_candidate, delay_caps
 from partopt.shared.solvers.start import (
     exact_start,
@@ -110,12 +113,15 @@ class _GridData:
 
     @classmethod
     def of(cls, scenario: Scenario, grid: float) -> "_GridData":
-        tables = scenario.tables
-        dur = [[[_up(p, grid) for p in row] for row in tab.duration] for tab in tables]
-        trans = [[[[_up(t, grid) for t in r] for r in mat] for mat in tab.transfer] for tab in tables]
-        ret = [[_up(q, grid) for q in tab.return_s] for tab in tables]
-        rel = [_up(t.release_s, grid) for t in scenario.tasks]
-        avail = [0] + [_up(s.available_s, grid) for s in scenario.servers]
+        """The scenario's packed tables (:class:`~partopt.shared.kernels.PackedScenario`) on the grid."""
+        p = PackedScenario(scenario)
+
+        def up(seconds: np.ndarray) -> np.ndarray:  # as _up, elementwise
+            return np.ceil(seconds / grid - 1e-6).astype(np.int64)
+
+        dur = [up(p.dur[k, :m]).tolist() for k, m in enumerate(p.nblk)]
+        trans = [up(p.trans[k, :m]).tolist() for k, m in enumerate(p.nblk)]
+        ret, rel, avail = up(p.ret).tolist(), up(p.rel).tolist(), [0, *up(p.free0).tolist()]
         # Every block fits before the serial schedule of everything, run twice over.
         serial = sum(max(d) + max(max(r) for r in t) for dk, tk in zip(dur, trans) for d, t in zip(dk, tk))
         horizon = max(rel) + max(avail) + 2 * serial + max(max(r) for r in ret) + 1
