@@ -183,7 +183,7 @@ class SharedEdgeGenerator(Generator):
         - with probability 1/2 a device has a budget of 0.3-1 times the energy of running its
           tasks wholly on it, so that the all-local placements break it.
         """
-        from partopt.shared.model import ChainModel, EdgeDevice, EdgeServer, Scenario, Task
+        from partopt.shared.model import EdgeDevice, EdgeServer, Scenario
 
         n = int(rng.integers(2, 10))
         server_hz = rng.uniform(2.0, 10.0, size=n) * 1e9
@@ -198,6 +198,32 @@ class SharedEdgeGenerator(Generator):
         d_count = int(rng.integers(1, min(self.num_tasks, 6) + 1))
         device_hz = rng.uniform(0.5, 2.5, size=d_count) * 1e9
         uplinks = 10.0 ** rng.uniform(-1.0, 1.0, size=(d_count, n)) * MB
+        models, chains = self._mixed_models(rng, server_hz, uplinks)
+        gaps = rng.exponential(1.0 / self.release_rate, size=self.num_tasks)
+        release = np.concatenate([[0.0], np.cumsum(gaps[1:])])
+        tasks, local_energy = self._mixed_tasks(rng, release, chains, device_hz, server_hz, uplinks)
+        devices = tuple(
+            EdgeDevice(
+                cpu_hz=float(device_hz[d]),
+                tx_power_w=float(rng.uniform(0.1, 1.0)),
+                uplink_bps=tuple(uplinks[d].tolist()),
+                kappa=self.kappa,
+                name=f"dev{d}",
+                energy_budget_j=float(local_energy[d] * rng.uniform(0.3, 1.0))
+                if rng.random() < 0.5 and local_energy[d] > 0
+                else None,
+            )
+            for d in range(d_count)
+        )
+        return Scenario(
+            models=models, devices=devices, servers=servers, backhaul_bps=self.backhaul_Mbps * 1e6, tasks=tuple(tasks)
+        )
+
+    def _mixed_models(self, rng: np.random.Generator, server_hz: np.ndarray, uplinks: np.ndarray) -> tuple[dict, list]:
+        """:meth:`sample_mixed`'s models: each network cut into 3..12 blocks, a third of them with a
+        deadline; and per model (name, block cycles, first input bits, output bits)."""
+        from partopt.shared.model import ChainModel
+
         models, chains = {}, []
         for net in self.networks:
             profile = load_profile(net)
@@ -218,8 +244,22 @@ class SharedEdgeGenerator(Generator):
             key = f"{net}-{m}"
             models[key] = ChainModel(blocks, profile.output_bits)
             chains.append((key, cycles, parts[0].input_bits, profile.output_bits))
-        gaps = rng.exponential(1.0 / self.release_rate, size=self.num_tasks)
-        release = np.concatenate([[0.0], np.cumsum(gaps[1:])])
+        return models, chains
+
+    def _mixed_tasks(
+        self,
+        rng: np.random.Generator,
+        release: np.ndarray,
+        chains: list,
+        device_hz: np.ndarray,
+        server_hz: np.ndarray,
+        uplinks: np.ndarray,
+    ) -> tuple[list, np.ndarray]:
+        """:meth:`sample_mixed`'s tasks (device, model, release, deadline for half of them) and the
+        energy (J) each device would spend running its tasks wholly on its CPU."""
+        from partopt.shared.model import Task
+
+        d_count = device_hz.size
         tasks, local_energy = [], np.zeros(d_count)
         for k in range(self.num_tasks):
             d = int(rng.integers(d_count))
@@ -231,19 +271,4 @@ class SharedEdgeGenerator(Generator):
             limit = float(alone * rng.uniform(1.5, 4.0)) if rng.random() < 0.5 else None
             tasks.append(Task(device=d, model=key, release_s=float(release[k]), deadline_s=limit, name=f"t{k}"))
             local_energy[d] += float(f.local_computation_energy(cycles.sum(), device_hz[d], self.kappa))
-        devices = tuple(
-            EdgeDevice(
-                cpu_hz=float(device_hz[d]),
-                tx_power_w=float(rng.uniform(0.1, 1.0)),
-                uplink_bps=tuple(uplinks[d].tolist()),
-                kappa=self.kappa,
-                name=f"dev{d}",
-                energy_budget_j=float(local_energy[d] * rng.uniform(0.3, 1.0))
-                if rng.random() < 0.5 and local_energy[d] > 0
-                else None,
-            )
-            for d in range(d_count)
-        )
-        return Scenario(
-            models=models, devices=devices, servers=servers, backhaul_bps=self.backhaul_Mbps * 1e6, tasks=tuple(tasks)
-        )
+        return tasks, local_energy
