@@ -244,12 +244,7 @@ def train_shape_free(
     passes it. Returns the network."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    split = [rng.permutation(b.size) for b in buckets]
-    cut = [max(1, int(b.size * holdout)) if b.size > 10 else 0 for b in buckets]
-    train = [Bucket(b.features.take(o[c:]), b.labels[o[c:]], b.values[o[c:]]) for b, o, c in zip(buckets, split, cut)]
-    held = [
-        Bucket(b.features.take(o[:c]), b.labels[o[:c]], b.values[o[:c]]) for b, o, c in zip(buckets, split, cut) if c
-    ]
+    train, held = _held_out(buckets, holdout, rng)
     spec = {"kind": "chain", "width": width}
     net = build_net(spec)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -272,30 +267,13 @@ def train_shape_free(
     bar.update(done)
     samples = sum(b.size for b in train)
     for epoch in range(done + 1, epochs + 1):
-        net.train()
-        total = 0.0
-        for i, idx in _minibatches(train, batch, rng):
-            loss, _, _ = _loss(net, train[i], idx, value_weight)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-            for group in opt.param_groups:
-                group["lr"] = learning_rate(step, total_steps, lr)
-            opt.step()
-            step += 1
-            total += loss.item() * len(idx)
-        net.eval()
-        with torch.no_grad():
-            right = blocks = 0
-            for b in held:
-                _, r, k = _loss(net, b, np.arange(b.size), value_weight)
-                right, blocks = right + r, blocks + k
+        total, step = _epoch(net, opt, train, batch, rng, value_weight, step, (total_steps, lr))
         wall = wall_before + time.perf_counter() - start
         rows.append(
             {
                 "epoch": epoch,
                 "train_loss": total / samples,
-                "val_block_accuracy": right / max(blocks, 1),
+                "val_block_accuracy": _block_accuracy(net, held, value_weight),
                 "seconds": wall,
             }
         )
@@ -326,6 +304,50 @@ def train_shape_free(
     if curve:
         write_curve(curve, rows)
     return net
+
+
+def _held_out(buckets: list[Bucket], holdout: float, rng: np.random.Generator) -> tuple[list[Bucket], list[Bucket]]:
+    """Each bucket split at random into training and held-out samples (a ``holdout`` share, at
+    least one, of every bucket of more than 10)."""
+    split = [rng.permutation(b.size) for b in buckets]
+    cut = [max(1, int(b.size * holdout)) if b.size > 10 else 0 for b in buckets]
+    train = [Bucket(b.features.take(o[c:]), b.labels[o[c:]], b.values[o[c:]]) for b, o, c in zip(buckets, split, cut)]
+    held = [
+        Bucket(b.features.take(o[:c]), b.labels[o[:c]], b.values[o[:c]]) for b, o, c in zip(buckets, split, cut) if c
+    ]
+    return train, held
+
+
+def _epoch(
+    net, opt, train: list[Bucket], batch: int, rng, value_weight: float, step: int, schedule
+) -> tuple[float, int]:
+    """One pass over ``train`` in minibatches, the learning rate annealed by ``schedule`` (total
+    steps, first rate): the summed loss and the step count after it."""
+    total_steps, lr = schedule
+    net.train()
+    total = 0.0
+    for i, idx in _minibatches(train, batch, rng):
+        loss, _, _ = _loss(net, train[i], idx, value_weight)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(step, total_steps, lr)
+        opt.step()
+        step += 1
+        total += loss.item() * len(idx)
+    return total, step
+
+
+def _block_accuracy(net, held: list[Bucket], value_weight: float) -> float:
+    """The share of held-out blocks whose label the network ranks first."""
+    net.eval()
+    with torch.no_grad():
+        right = blocks = 0
+        for b in held:
+            _, r, k = _loss(net, b, np.arange(b.size), value_weight)
+            right, blocks = right + r, blocks + k
+    return right / max(blocks, 1)
 
 
 # ------------------------------------------------------------------------- asynchronous actor-critic fine-tuning
