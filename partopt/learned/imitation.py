@@ -293,6 +293,36 @@ def _resumed(out: str | Path, agent: str, net: nn.Module, epochs: int) -> tuple[
     return done, list(record["curve"])
 
 
+def _teacher_labels(teacher: MultiHeadNet, x: torch.Tensor, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The teacher's soft labels at ``temperature`` and its hard ones (argmax) for inputs ``x``."""
+    teacher.eval()
+    with torch.no_grad():
+        teacher_logits = teacher(x)[0]
+        return torch.softmax(teacher_logits / temperature, dim=-1), teacher_logits.argmax(dim=-1)
+
+
+def _distil_epoch(net, opt, x, labels, batch: int, rng, temperature: float, hard_weight: float) -> float:
+    """One pass of distillation over ``x`` in minibatches: the KL divergence to the teacher's soft
+    labels at ``temperature`` (per head, scaled by temperature^2), mixed with cross-entropy to its
+    hard labels by ``hard_weight`` (``labels``: soft, hard). Returns the summed loss."""
+    soft, hard = labels
+    heads, choices = soft.shape[1], soft.shape[2]
+    net.train()
+    total = 0.0
+    for idx in _batches(len(x), batch, rng):
+        logits, _ = net(x[idx])
+        log_q = torch.log_softmax(logits / temperature, dim=-1)
+        loss = temperature**2 * torch.nn.functional.kl_div(log_q, soft[idx], reduction="batchmean") / heads
+        if hard_weight:
+            ce = torch.nn.functional.cross_entropy(logits.reshape(-1, choices), hard[idx].reshape(-1))
+            loss = (1 - hard_weight) * loss + hard_weight * ce
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+    return total
+
+
 def train_student(
     teacher: MultiHeadNet,
     data: Dataset,
@@ -318,14 +348,9 @@ def train_student(
     Checkpoints and ``resume`` as in :func:`train_teacher`."""
     _check_run(epochs=epochs, batch=batch, lr=lr, checkpoint_every=checkpoint_every)
     torch.manual_seed(seed)
-    m, n = data.shape
     inputs = data.features[:labels] if transfer is None else np.concatenate([data.features[:labels], transfer])
     x = torch.from_numpy(inputs)
-    teacher.eval()
-    with torch.no_grad():
-        teacher_logits = teacher(x)[0]
-        soft = torch.softmax(teacher_logits / temperature, dim=-1)
-        hard = teacher_logits.argmax(dim=-1)
+    soft, hard = _teacher_labels(teacher, x, temperature)
     spec = net_spec("multi-head", data.shape, hidden, critic=False)
     net = build_net(spec)
     done, rows = _resumed(out, "distilled", net, epochs) if resume else (0, [])
@@ -359,19 +384,7 @@ def train_student(
         )
 
     for epoch in range(done + 1, epochs + 1):
-        net.train()
-        total = 0.0
-        for idx in _batches(len(x), batch, rng):
-            logits, _ = net(x[idx])
-            log_q = torch.log_softmax(logits / temperature, dim=-1)
-            loss = temperature**2 * torch.nn.functional.kl_div(log_q, soft[idx], reduction="batchmean") / m
-            if hard_weight:
-                ce = torch.nn.functional.cross_entropy(logits.reshape(-1, n + 1), hard[idx].reshape(-1))
-                loss = (1 - hard_weight) * loss + hard_weight * ce
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
+        total = _distil_epoch(net, opt, x, (soft, hard), batch, rng, temperature, hard_weight)
         sched.step()
         row = {"epoch": epoch, "train_loss": total / len(x), "seconds": before + time.perf_counter() - start}
         if validation is not None and (epoch % 10 == 0 or epoch == epochs):
