@@ -65,11 +65,24 @@ from partopt.shared.solvers.common import earliest_starts
 if TYPE_CHECKING:
     from partopt.shared.model import Scenario
 
-__all__ = ["MAX_BUCKETS", "WorkLp", "buckets_for", "lagrangian_bound", "refined_work_bound", "work_bound", "work_lp"]
+__all__ = [
+    "MAX_BUCKETS",
+    "MAX_WORK_COLUMNS",
+    "WorkLp",
+    "buckets_for",
+    "lagrangian_bound",
+    "refined_work_bound",
+    "work_bound",
+    "work_lp",
+]
 
 #: The most buckets :func:`refined_work_bound` lays (its LP grows with them; beyond, HiGHS's
 #: interior point takes minutes at K = 256).
 MAX_BUCKETS = 1600
+#: The most y columns :func:`refined_work_bound` lets an LP have, counted as K (N + 1) buckets
+#: (an upper bound): the LP is built as Python lists of about 10 entries a column, roughly 1 kB a
+#: column while it is built, so this keeps a refinement under about half a gigabyte.
+MAX_WORK_COLUMNS = 500_000
 #: How much longer the work LP takes over twice the buckets (measured: 2.5x to 3x at K = 64 and 256,
 #: HiGHS's interior point; ``bench/results/shared_large_bounds.md``).
 _REFINE_GROWTH = 3.0
@@ -244,11 +257,13 @@ def refined_work_bound(scenario: Scenario, task_bounds: list[float], span_s: flo
     """The work relaxation's bound (s) within ``time_limit`` s, refined while time allows: first
     over :func:`buckets_for` buckets, then twice as many while the last solve, taken at
     :data:`_REFINE_GROWTH` times its time per doubling, fits in what is left (at most
-    :data:`MAX_BUCKETS`). Finer buckets count each bucket's work nearer its true time; each
-    LP's bound is valid, and the highest is returned (None when none was had)."""
+    :data:`MAX_BUCKETS` buckets and :data:`MAX_WORK_COLUMNS` columns). Finer buckets count each
+    bucket's work nearer its true time; each LP's bound is valid, and the highest is returned
+    (None when none was had)."""
     begin = time.perf_counter()
     buckets, best = buckets_for(scenario), None
-    while buckets <= MAX_BUCKETS:
+    per_bucket = scenario.num_tasks * (scenario.num_servers + 1)
+    while buckets <= MAX_BUCKETS and (best is None or buckets * per_bucket <= MAX_WORK_COLUMNS):
         left = time_limit - (time.perf_counter() - begin)
         if left <= 0:
             break
