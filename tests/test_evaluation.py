@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from conftest import instance_and_placement, instances
+from helpers import instance_and_placement, instances
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -3,7 +3,7 @@
 import math
 
 import numpy as np
-from conftest import instances
+from helpers import instances
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

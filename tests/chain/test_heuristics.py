@@ -1,7 +1,7 @@
 """Heuristics: what each one places, and that none ever beats the optimum."""
 
 import pytest
-from conftest import instances
+from helpers import instances
 from hypothesis import given
 from hypothesis import strategies as st
 

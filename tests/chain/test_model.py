@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import instances
+from helpers import instances
 from hypothesis import given
 
 import partopt

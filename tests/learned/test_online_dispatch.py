@@ -4,16 +4,16 @@ the best candidate, saved weights load back and hostile files are refused naming
 import json
 
 import pytest
+from helpers import SMALL_STREAM
 
 import partopt
 from partopt.fields import InstanceError, InstanceTypeError
 from partopt.learned.online import OnlineDispatch, load_online_dispatch, train_online_dispatch
-from tests.learned.test_shared_env import SMALL
 
 
 @pytest.fixture(scope="module")
 def stream():
-    return partopt.generate("stream", seed=3, **SMALL)
+    return partopt.generate("stream", seed=3, **SMALL_STREAM)
 
 
 def test_zero_weights_are_the_gap_filling_policy_and_the_energy_weight_saves_energy(stream):
@@ -28,13 +28,13 @@ def test_zero_weights_are_the_gap_filling_policy_and_the_energy_weight_saves_ene
 
 
 def test_training_keeps_the_best_candidate_and_it_beats_its_starts():
-    policy, history = train_online_dispatch((40.0,), iterations=2, population=4, episodes=1, stream_params=SMALL)
+    policy, history = train_online_dispatch((40.0,), iterations=2, population=4, episodes=1, stream_params=SMALL_STREAM)
     assert history == sorted(history) and policy.trained["score"] == history[-1] >= -1.0
     import gymnasium as gym
 
     from partopt.learned.online import _episode_return
 
-    env = gym.make("partopt/SharedEdge-v0", stream_params=SMALL, fill_gaps=True)
+    env = gym.make("partopt/SharedEdge-v0", stream_params=SMALL_STREAM, fill_gaps=True)
     for start in (OnlineDispatch((0.0,) * 5), OnlineDispatch((0.0, 0.0, 0.0, 0.0, 1.0))):
         assert _episode_return(env, policy, 0) >= _episode_return(env, start, 0) - 1e-9
 

@@ -4,30 +4,23 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from helpers import SMALL_STREAM
 
 import partopt
 import partopt.learned  # registers the environments
 from partopt.learned.shared_env import SharedEdgeEnv, observation_size
 from partopt.stream.policies import GapFillingPolicy, earliest_finish_policy
 
-SMALL = {
-    "rate_per_s": 50.0,
-    "horizon_s": 1.0,
-    "num_servers": 3,
-    "num_devices": 2,
-    "shared_params": {"networks": ("vgg16", "alexnet"), "num_blocks": 4, "deadline_s": None},
-}
-
 
 def test_environment_passes_gymnasiums_checker():
-    env = SharedEdgeEnv(stream_params=SMALL)
+    env = SharedEdgeEnv(stream_params=SMALL_STREAM)
     check_env(env, skip_render_check=True)
     assert env.observation_space.shape == (observation_size(4, 3),)
     assert env.action_space.nvec.tolist() == [4] * 4
 
 
 def test_seeded_episodes_repeat():
-    env = gym.make(partopt.learned.SHARED_ENV_ID, stream_params=SMALL)
+    env = gym.make(partopt.learned.SHARED_ENV_ID, stream_params=SMALL_STREAM)
     first, _ = env.reset(seed=7)
     rewards = []
     for _ in range(2):
@@ -47,7 +40,9 @@ def test_seeded_episodes_repeat():
 def test_an_episode_agrees_with_simulate_and_evaluate(fill_gaps):
     """Acting as the earliest-finish policy (gap-filling with ``fill_gaps``), an episode builds
     simulate's schedule; the rewards sum to minus evaluate's delay plus deadline excess."""
-    env = SharedEdgeEnv(stream_params={**SMALL, "battery_j": None, "rate_per_s": 150.0}, beta=2.0, fill_gaps=fill_gaps)
+    env = SharedEdgeEnv(
+        stream_params={**SMALL_STREAM, "battery_j": None, "rate_per_s": 150.0}, beta=2.0, fill_gaps=fill_gaps
+    )
     env.reset(seed=3)
     policy = GapFillingPolicy() if fill_gaps else earliest_finish_policy
     total, done, info = 0.0, False, {}
@@ -61,17 +56,19 @@ def test_an_episode_agrees_with_simulate_and_evaluate(fill_gaps):
 
 
 def test_vector_form_and_bad_actions():
-    envs = gym.make_vec(partopt.learned.SHARED_ENV_ID, num_envs=3, vectorization_mode="sync", stream_params=SMALL)
+    envs = gym.make_vec(
+        partopt.learned.SHARED_ENV_ID, num_envs=3, vectorization_mode="sync", stream_params=SMALL_STREAM
+    )
     obs, _ = envs.reset(seed=0)
     assert obs.shape == (3, observation_size(4, 3))
     _, rewards, *_ = envs.step(envs.action_space.sample())
     assert rewards.shape == (3,) and np.all(rewards < 0)
-    env = SharedEdgeEnv(stream_params=SMALL)
+    env = SharedEdgeEnv(stream_params=SMALL_STREAM)
     env.reset(seed=0)
     for bad in ([0, 1], [0, 1, 2, 9], [0.5, 1, 1, 1]):
         with pytest.raises(ValueError, match="action"):
             env.step(bad)
     with pytest.raises(ValueError, match="one shape"):
-        SharedEdgeEnv(stream_params={**SMALL, "shared_params": {"networks": ("vgg16", "nin")}})
+        SharedEdgeEnv(stream_params={**SMALL_STREAM, "shared_params": {"networks": ("vgg16", "nin")}})
     with pytest.raises(ValueError, match="beta"):
-        SharedEdgeEnv(stream_params=SMALL, beta=-1)
+        SharedEdgeEnv(stream_params=SMALL_STREAM, beta=-1)

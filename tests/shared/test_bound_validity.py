@@ -16,131 +16,27 @@ import itertools
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from conftest import examples
+from helpers import brute_force, examples, interleavings, mixed_scenarios
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import partopt
-from partopt.shared.model import ChainModel, EdgeDevice, EdgeServer, Scenario, Task
 from partopt.shared.solvers.columns import chain_lp_bound
 from partopt.shared.solvers.common import earliest_starts, task_lower_bounds
 from partopt.shared.solvers.priced import priced_completions
 from partopt.shared.solvers.relaxation import refined_work_bound, work_bound, work_lp
 from partopt.shared.solvers.start import exact_start
 
+if TYPE_CHECKING:
+    from partopt.shared.model import Scenario
+
 CASES = Path(__file__).parents[1] / "data" / "cases"
 GRID = 1e-6  # CP-SAT's default grid (s)
 EXACT = ("shared-bnb", "shared-cpsat", "shared-milp")
-
-
-def _interleavings(counts: tuple[int, ...]):
-    """Every sequence of task indices in which task k appears counts[k] times."""
-    slots = [k for k, c in enumerate(counts) for _ in range(c)]
-    return set(itertools.permutations(slots))
-
-
-def _append_schedule(sc: Scenario, placement, order) -> tuple[list[list[float]], list[float]]:
-    """The start times (s) of blocks appended to their resources in ``order`` (task indices), and
-    each task's delay D_k (s)."""
-    free = {("server", n + 1): s.available_s for n, s in enumerate(sc.servers)}
-    last_end = [t.release_s for t in sc.tasks]
-    last_loc = [0] * sc.num_tasks
-    nxt = [0] * sc.num_tasks
-    start: list[list[float]] = [[0.0] * m for m in sc.block_counts]
-    for k in order:
-        m, j, tab = nxt[k], placement[k][nxt[k]], sc.tables[k]
-        res = ("server", j) if j else ("device", sc.tasks[k].device)
-        begin = max(last_end[k] + tab.transfer[m][last_loc[k]][j], free.get(res, 0.0))
-        start[k][m] = begin
-        free[res] = last_end[k] = begin + tab.duration[m][j]
-        last_loc[k], nxt[k] = j, m + 1
-    delays = [last_end[k] + sc.tables[k].return_s[last_loc[k]] - t.release_s for k, t in enumerate(sc.tasks)]
-    return start, delays
-
-
-def brute_force(sc: Scenario, objective: partopt.Objective):
-    """The optimum (value, placement, start_s) over every semi-active schedule, or None when no
-    schedule keeps every budget (and, under "hard", every task deadline). Schedules are priced
-    here (sum of D_k, plus beta times the task deadlines' excess under "penalty"); the winner is
-    priced again by :func:`partopt.evaluate`, which must agree."""
-    best = None
-    orders = _interleavings(sc.block_counts)
-    limits = [math.inf if t.deadline_s is None else t.deadline_s for t in sc.tasks]
-    for flat in itertools.product(range(sc.num_servers + 1), repeat=sum(sc.block_counts)):
-        it = iter(flat)
-        placement = [[next(it) for _ in range(m)] for m in sc.block_counts]
-        if not partopt.evaluate(sc, placement).budget_kept:
-            continue
-        for order in orders:
-            start, delays = _append_schedule(sc, placement, order)
-            excess = sum(max(0.0, d - tau) for d, tau in zip(delays, limits))
-            if objective.kind == "hard" and excess > 1e-9 * sum(delays):
-                continue
-            value = sum(delays) + (objective.beta * excess if objective.kind == "penalty" else 0.0)
-            if best is None or value < best[0]:
-                best = (value, placement, start)
-    if best is not None:
-        ev = partopt.evaluate(sc, best[1], best[2])
-        assert objective.feasible(ev) and objective.raw_value(ev) == pytest.approx(best[0], rel=1e-9)
-    return best
-
-
-@st.composite
-def mixed_scenarios(draw, max_work: int = 6, block_deadlines: bool = False) -> Scenario:
-    """Small scenarios drawing every feature of the model: 1..4 devices (one may carry every
-    task), mixed uplinks (the triangle inequality of transfers often fails), busy servers,
-    outputs sent back, task deadlines and budgets that bind, optionally block deadlines."""
-    n = draw(st.integers(1, 3))
-    m = draw(st.integers(1, 3))
-    k = draw(st.integers(2, max(2, max_work // m)))
-    assume(k * m <= max_work)
-    rate = st.one_of(st.sampled_from([2e5, 2e6, 5e7, 2e8]), st.floats(2e5, 5e7))  # far apart: mixed networks
-    devices = tuple(
-        EdgeDevice(
-            cpu_hz=draw(st.floats(3e8, 3e9)),
-            tx_power_w=draw(st.floats(0.1, 1.0)),
-            uplink_bps=tuple(draw(st.lists(rate, min_size=n, max_size=n))),
-            kappa=1e-27,
-            energy_budget_j=draw(st.sampled_from([None, None, 0.02, 0.2])),
-            name=f"d{i}",
-        )
-        for i in range(draw(st.integers(1, 4)))
-    )
-    servers = tuple(
-        EdgeServer(
-            cpu_hz=draw(st.floats(1e9, 2e10)), available_s=draw(st.sampled_from([0.0, 0.0, 0.01, 0.05])), name=f"s{i}"
-        )
-        for i in range(n)
-    )
-    models = {}
-    for name in ("a", "b"):
-        measured = draw(st.booleans())  # timed on each server: its own cycles there (Instance.from_profiles)
-        blocks = tuple(
-            partopt.Block(
-                cycles=draw(st.floats(2e6, 3e8)),
-                input_bits=draw(st.floats(1e3, 3e6)),
-                deadline_s=draw(st.sampled_from([None, 0.05, 0.2])) if block_deadlines else None,
-                server_cycles=tuple(draw(st.floats(1e6, 3e9)) for _ in range(n)) if measured else None,
-            )
-            for _ in range(m)
-        )
-        models[name] = ChainModel(blocks, output_bits=draw(st.sampled_from([0.0, 1e4, 1e6])))
-    shared = draw(st.booleans())  # one device carries every task
-    tasks = tuple(
-        Task(
-            device=0 if shared else draw(st.integers(0, len(devices) - 1)),
-            model=draw(st.sampled_from(["a", "b"])),
-            release_s=draw(st.floats(0.0, 0.03)),
-            deadline_s=draw(st.sampled_from([None, None, 0.1, 0.4])),
-            name=f"t{i}",
-        )
-        for i in range(k)
-    )
-    backhaul = draw(st.one_of(st.sampled_from([1e6, 1e9]), st.floats(1e6, 1e9)))
-    return Scenario(models=models, devices=devices, servers=servers, backhaul_bps=backhaul, tasks=tasks)
 
 
 def _all_bounds(sc: Scenario, objective: partopt.Objective, upper: float, incumbent) -> dict[str, float]:
@@ -275,7 +171,7 @@ def brute_force_timed(sc: Scenario, objective: partopt.Objective) -> float | Non
         placement = [[next(it) for _ in range(m)] for m in sc.block_counts]
         if not partopt.evaluate(sc, placement).budget_kept:
             continue
-        for order in _interleavings(sc.block_counts):
+        for order in interleavings(sc.block_counts):
             value = _timed_optimum(sc, objective, placement, order)
             if value is not None and (best is None or value < best):
                 best = value
@@ -291,7 +187,7 @@ def test_with_block_deadlines_the_branch_and_bound_proves_the_timed_brute_force_
     and timing (an LP per order, not the search's own repair), its bound is below it, it claims
     infeasible only when nothing is feasible, and under "hard" with no node dropped by dominance it
     always proves."""
-    assume((sc.num_servers + 1) ** sum(sc.block_counts) * len(_interleavings(sc.block_counts)) <= 1500)
+    assume((sc.num_servers + 1) ** sum(sc.block_counts) * len(interleavings(sc.block_counts)) <= 1500)
     objective = partopt.Objective(kind, 2.0)
     best = brute_force_timed(sc, objective)
     res = partopt.solve(sc, "shared-bnb", objective=kind, beta=2.0, time_limit=20)

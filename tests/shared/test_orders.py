@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import examples
+from helpers import brute_force, examples, mixed_scenarios
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shared.test_bound_validity import brute_force, mixed_scenarios
 
 import partopt
 from partopt.shared.kernels import SequenceScorer

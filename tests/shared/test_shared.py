@@ -6,7 +6,7 @@ import json
 import math
 
 import pytest
-from conftest import examples
+from helpers import examples
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
