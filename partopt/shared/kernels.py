@@ -136,17 +136,26 @@ class PackedScenario:
         k_tasks, locs = scenario.num_tasks, scenario.num_servers + 1
         m_max = max(scenario.block_counts)
         self.nblk = np.array(scenario.block_counts, dtype=np.int64)
-        self.dur = np.zeros((k_tasks, m_max, locs))
-        self.trans = np.zeros((k_tasks, m_max, locs, locs))
-        self.energy = np.zeros((k_tasks, m_max, locs, locs))
-        self.tau = np.full((k_tasks, m_max), np.inf)
-        self.ret = np.array([tab.return_s for tab in tables], dtype=float).reshape(k_tasks, locs)
-        for k, tab in enumerate(tables):
-            m = self.nblk[k]
-            self.dur[k, :m] = tab.duration
-            self.trans[k, :m] = tab.transfer
-            self.energy[k, :m] = tab.energy
-            self.tau[k, :m] = tab.deadline
+        # tasks of one device and model share their tables: each distinct one is packed once
+        distinct: dict[int, int] = {}
+        which = np.array([distinct.setdefault(id(tab), len(distinct)) for tab in tables], dtype=np.int64)
+        first = {i: tab for tab, i in zip(tables, which.tolist())}
+        dur = np.zeros((len(first), m_max, locs))
+        trans = np.zeros((len(first), m_max, locs, locs))
+        energy = np.zeros((len(first), m_max, locs, locs))
+        tau = np.full((len(first), m_max), np.inf)
+        ret = np.zeros((len(first), locs))
+        for i, tab in first.items():
+            m = len(tab.duration)
+            dur[i, :m], trans[i, :m], energy[i, :m], tau[i, :m] = tab.duration, tab.transfer, tab.energy, tab.deadline
+            ret[i] = tab.return_s
+        self.dur, self.trans, self.energy, self.tau, self.ret = (
+            dur[which],
+            trans[which],
+            energy[which],
+            tau[which],
+            ret[which],
+        )
         self.rel = np.array([t.release_s for t in scenario.tasks], dtype=float)
         self.dev = np.array([t.device for t in scenario.tasks], dtype=np.int64)
         self.task_tau = np.array([np.inf if t.deadline_s is None else t.deadline_s for t in scenario.tasks])
@@ -154,16 +163,20 @@ class PackedScenario:
         self.free0 = np.array([s.available_s for s in scenario.servers], dtype=float)
         self.placement = np.zeros((k_tasks, m_max), dtype=np.int64)  # the packed layout
 
-    def packed(self, placement) -> np.ndarray:
-        """``placement`` (one row a task) as the (K, max M) int array the loops take."""
-        out = np.zeros_like(self.placement)
+    def packed(self, placement, dtype=np.int64) -> np.ndarray:
+        """``placement`` (one row a task) as the (K, max M) array the loops take (of ``dtype``:
+        float for start times)."""
+        out = np.zeros(self.placement.shape, dtype=dtype)
         for k, row in enumerate(placement):
             out[k, : len(row)] = row
         return out
 
     def rows(self, packed: np.ndarray) -> list[list]:
         """A packed (K, max M) array back as one list a task (ints or floats)."""
-        return [packed[k, :m].tolist() for k, m in enumerate(self.nblk)]
+        rows = packed.tolist()
+        for k in np.flatnonzero(self.nblk < packed.shape[1]).tolist():  # shorter chains: their own blocks only
+            rows[k] = rows[k][: self.nblk[k]]
+        return rows
 
 
 class _MoveScorer(PackedScenario):
@@ -478,7 +491,7 @@ class ListScheduler(PackedScenario):
     (:func:`partopt.shared.solvers.heuristics.earliest_finish_schedule` calls it; the learned
     dispatch passes its network's weights). A test checks it against the Python DP."""
 
-    def schedule(
+    def schedule_packed(
         self,
         order,
         keep_deadlines: bool,
@@ -486,8 +499,9 @@ class ListScheduler(PackedScenario):
         fastest: np.ndarray | None = None,
         weights: tuple | None = None,
         scale: float = 0.0,
-    ) -> tuple[list, list, ScheduleSummary]:
-        """(placement, start times (s), summary) of the list schedule in ``order`` (task indices).
+    ) -> tuple[np.ndarray, np.ndarray, ScheduleSummary]:
+        """(placement, start times (s), summary) of the list schedule in ``order`` (task indices),
+        placement and start times as packed (K, max M) arrays.
 
         keep_deadlines: drop moves that break a block deadline (a task left without one takes
         its fastest placement). Prices: with ``weights`` (w1 (F, H), b1 (H,), w2 (H,), b2) and
@@ -531,7 +545,20 @@ class ListScheduler(PackedScenario):
         )
         if not math.isfinite(total):
             raise RuntimeError("earliest-finish found no placement for a task")
-        return self.rows(placement), self.rows(start), ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))
+        return placement, start, ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))
+
+    def schedule(
+        self,
+        order,
+        keep_deadlines: bool,
+        static: np.ndarray | None = None,
+        fastest: np.ndarray | None = None,
+        weights: tuple | None = None,
+        scale: float = 0.0,
+    ) -> tuple[list, list, ScheduleSummary]:
+        """:meth:`schedule_packed`'s answer with one list a task."""
+        placement, start, summary = self.schedule_packed(order, keep_deadlines, static, fastest, weights, scale)
+        return self.rows(placement), self.rows(start), summary
 
 
 @numba.njit(cache=True, nogil=True)

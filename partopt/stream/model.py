@@ -14,8 +14,11 @@ released in it, times shifted by -a, each server ``available_s`` from a given ba
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Sequence
+
+import numpy as np
 
 from partopt.fields import (
     InstanceError,
@@ -147,8 +150,12 @@ class Stream:
     @property
     def arrival_order(self) -> list[int]:
         """Task indices by (release time, index): the order in which an online policy sees them."""
-        tasks = self.scenario.tasks
-        return sorted(range(len(tasks)), key=lambda k: (tasks[k].release_s, k))
+        return list(self._arrival_order)
+
+    @functools.cached_property
+    def _arrival_order(self) -> tuple[int, ...]:
+        release = np.array([t.release_s for t in self.scenario.tasks], dtype=float)
+        return tuple(np.argsort(release, kind="stable").tolist())
 
     def window(self, start_s: float, end_s: float, server_free_s: Sequence[float] | None = None) -> Scenario:
         """The tasks released in [start_s, end_s) as a scenario, times shifted by -start_s; each

@@ -503,14 +503,16 @@ def _compiled_earliest_finish(stream: Stream) -> _Run | None:
     keeps block deadlines where it can, appended), or None when the policy's battery guard
     would have acted on some task (the compiled DP has none; the Python loop then runs)."""
     from partopt import formulas as f
-    from partopt.shared.evaluation import evaluate_scenario
     from partopt.shared.kernels import ListScheduler
 
     sc = stream.scenario
     tick = time.perf_counter()
-    placement, start, _ = ListScheduler(sc).schedule(stream.arrival_order, keep_deadlines=True)
+    scheduler = ListScheduler(sc)
+    packed = scheduler.schedule_packed(stream.arrival_order, keep_deadlines=True)[:2]
     thinking = time.perf_counter() - tick
-    energy = [task_energy(sc.tables[k], row) for k, row in enumerate(placement)]
+    placement, start = scheduler.rows(packed[0]), scheduler.rows(packed[1])
+    delay, _, energy_j, excess = _priced(scheduler, sc, *packed)
+    energy = energy_j.tolist()
     level = [math.inf if b is None else b.start_j for b in stream.batteries]
     last = [0.0] * len(level)
     for k in stream.arrival_order:
@@ -521,17 +523,38 @@ def _compiled_earliest_finish(stream: Stream) -> _Run | None:
         if not f.within(energy[k], held):
             return None
         level[d], last[d] = held - energy[k], sc.tasks[k].release_s
-    schedule = evaluate_scenario(sc, placement, start)  # the batteries are checked above
     run = _Run(stream, "earliest-finish")
     run.state.placement = [tuple(row) for row in placement]
     run.state.start = [tuple(row) for row in start]
-    run.delay, run.energy = list(schedule.task_delay), energy
-    run.excess = [
-        task_excess(sc.tables[k], task.deadline_s, schedule.block_delay[k], run.delay[k])
-        for k, task in enumerate(sc.tasks)
-    ]
+    run.delay, run.energy, run.excess = delay.tolist(), energy, excess.tolist()
     run.thinking, run.epochs_done, run.tasks_done = thinking, sc.num_tasks, sc.num_tasks
     return run
+
+
+def _priced(packed, scenario, placement: np.ndarray, start: np.ndarray):
+    """A valid schedule's costs from its packed arrays (``placement`` and ``start`` (K, max M),
+    :class:`partopt.shared.kernels.PackedScenario` ``packed``), in the operations and order
+    :func:`partopt.shared.evaluation.evaluate_scenario` and the stream's ``task_energy`` and
+    ``task_excess`` take, so every figure is the same float: (D_k, block delays, device energy
+    (J) and deadline excess (s)) per task. A test checks them against ``evaluate``."""
+    k_tasks, m_max = placement.shape
+    rows = np.arange(k_tasks)
+    last = packed.nblk - 1
+    ends = start + np.take_along_axis(packed.dur, placement[:, :, None], axis=2)[:, :, 0]
+    before = np.concatenate([packed.rel[:, None], ends[:, :-1]], axis=1)
+    block = ends - before
+    back = packed.ret[rows, placement[rows, last]]
+    block[rows, last] += back
+    delay = (ends[rows, last] + back) - packed.rel
+    came_from = np.concatenate([np.zeros((k_tasks, 1), np.int64), placement[:, :-1]], axis=1)
+    energy, excess = np.zeros(k_tasks), np.zeros(k_tasks)
+    for m in range(m_max):  # block by block, as the Python sums add
+        used = m <= last
+        energy += np.where(used, packed.energy[rows, m, came_from[:, m], placement[:, m]], 0.0)
+        excess += np.where(used, np.maximum(block[:, m] - packed.tau[:, m], 0.0), 0.0)
+    task_limit = np.array([np.inf if t.deadline_s is None else t.deadline_s for t in scenario.tasks])
+    excess += np.where(np.isfinite(task_limit), np.maximum(delay - task_limit, 0.0), 0.0)
+    return delay, block, energy, excess
 
 
 def simulate(

@@ -254,6 +254,18 @@ def test_compiled_earliest_finish_decides_as_the_python_policy(seed, rate, block
     assert fast.task_excess_s == pytest.approx(slow.task_excess_s, rel=1e-9, abs=1e-12)
     assert list(flat(fast.battery_j)) == pytest.approx(list(flat(slow.battery_j)), rel=1e-12)
     assert fast.problems == slow.problems
+    # its figures are evaluate's on its own schedule, to the last bit
+    from partopt.shared.evaluation import evaluate_scenario
+    from partopt.stream.evaluation import task_energy, task_excess
+
+    sc = stream.scenario
+    ev = evaluate_scenario(sc, fast.placement, fast.start_s)
+    assert fast.task_delay_s == ev.task_delay and not ev.problems
+    assert fast.task_energy_j == tuple(task_energy(sc.tables[k], row) for k, row in enumerate(fast.placement))
+    assert fast.task_excess_s == tuple(
+        task_excess(sc.tables[k], task.deadline_s, ev.block_delay[k], ev.task_delay[k])
+        for k, task in enumerate(sc.tasks)
+    )
 
 
 def test_rolling_horizon_takes_any_scenario_solver_and_refuses_others():
