@@ -6,6 +6,7 @@ FIFO dispatch (:class:`FifoScorer`) or as list schedules in a fixed task order
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 
@@ -136,32 +137,51 @@ class PackedScenario:
         k_tasks, locs = scenario.num_tasks, scenario.num_servers + 1
         m_max = max(scenario.block_counts)
         self.nblk = np.array(scenario.block_counts, dtype=np.int64)
-        # tasks of one device and model share their tables: each distinct one is packed once
+        # tasks of one device and model share their tables: each distinct one is packed once, and
+        # the per-task arrays below are made from them only when a loop asks for them
         distinct: dict[int, int] = {}
-        which = np.array([distinct.setdefault(id(tab), len(distinct)) for tab in tables], dtype=np.int64)
-        first = {i: tab for tab, i in zip(tables, which.tolist())}
-        dur = np.zeros((len(first), m_max, locs))
-        trans = np.zeros((len(first), m_max, locs, locs))
-        energy = np.zeros((len(first), m_max, locs, locs))
-        tau = np.full((len(first), m_max), np.inf)
-        ret = np.zeros((len(first), locs))
+        self.table_of = np.array([distinct.setdefault(id(tab), len(distinct)) for tab in tables], dtype=np.int64)
+        first = {i: tab for tab, i in zip(tables, self.table_of.tolist())}
+        self.t_dur = np.zeros((len(first), m_max, locs))
+        self.t_trans = np.zeros((len(first), m_max, locs, locs))
+        self.t_energy = np.zeros((len(first), m_max, locs, locs))
+        self.t_tau = np.full((len(first), m_max), np.inf)
+        self.t_ret = np.zeros((len(first), locs))
         for i, tab in first.items():
             m = len(tab.duration)
-            dur[i, :m], trans[i, :m], energy[i, :m], tau[i, :m] = tab.duration, tab.transfer, tab.energy, tab.deadline
-            ret[i] = tab.return_s
-        self.dur, self.trans, self.energy, self.tau, self.ret = (
-            dur[which],
-            trans[which],
-            energy[which],
-            tau[which],
-            ret[which],
-        )
+            self.t_dur[i, :m], self.t_trans[i, :m] = tab.duration, tab.transfer
+            self.t_energy[i, :m], self.t_tau[i, :m], self.t_ret[i] = tab.energy, tab.deadline, tab.return_s
         self.rel = np.array([t.release_s for t in scenario.tasks], dtype=float)
         self.dev = np.array([t.device for t in scenario.tasks], dtype=np.int64)
         self.task_tau = np.array([np.inf if t.deadline_s is None else t.deadline_s for t in scenario.tasks])
         self.budget = np.array([d.budget for d in scenario.devices], dtype=float)
         self.free0 = np.array([s.available_s for s in scenario.servers], dtype=float)
         self.placement = np.zeros((k_tasks, m_max), dtype=np.int64)  # the packed layout
+
+    @functools.cached_property
+    def dur(self) -> np.ndarray:
+        """Each task's block durations (K, max M, L), s."""
+        return self.t_dur[self.table_of]
+
+    @functools.cached_property
+    def trans(self) -> np.ndarray:
+        """Each task's transfer times into each block (K, max M, L, L), s."""
+        return self.t_trans[self.table_of]
+
+    @functools.cached_property
+    def energy(self) -> np.ndarray:
+        """Each task's device energy of each block (K, max M, L, L), J."""
+        return self.t_energy[self.table_of]
+
+    @functools.cached_property
+    def tau(self) -> np.ndarray:
+        """Each task's block deadlines (K, max M), s (inf for none and past its blocks)."""
+        return self.t_tau[self.table_of]
+
+    @functools.cached_property
+    def ret(self) -> np.ndarray:
+        """Each task's return time from each location (K, L), s."""
+        return self.t_ret[self.table_of]
 
     def packed(self, placement, dtype=np.int64) -> np.ndarray:
         """``placement`` (one row a task) as the (K, max M) array the loops take (of ``dtype``:
@@ -378,6 +398,7 @@ def _prices(static_k, fastest_k, release, avail, w1, b1, w2, b2, scale, price): 
 
 @numba.njit(cache=True, nogil=True)
 def _list_schedule(
+    table,
     dur,
     trans,
     ret,
@@ -402,7 +423,7 @@ def _list_schedule(
     placement,
     start,
 ):  # pragma: no cover
-    k_tasks, m_max, locs = dur.shape
+    k_tasks, (_, m_max, locs) = rel.size, dur.shape
     n_srv = free0.size
     free = np.empty(n_srv + budget.size)  # the servers, then the devices' CPUs
     free[:n_srv] = free0
@@ -422,10 +443,10 @@ def _list_schedule(
         if scale != 0.0:
             _prices(static[k], fastest[k], rel[k], avail, w1, b1, w2, b2, scale, price)
         if not _chain_dp(  # noqa: SIM102 - two calls, the second only when the first finds nothing
-            dur[k],
-            trans[k],
-            ret[k],
-            tau[k],
+            dur[table[k]],
+            trans[table[k]],
+            ret[table[k]],
+            tau[table[k]],
             nblk[k],
             rel[k],
             avail,
@@ -439,10 +460,10 @@ def _list_schedule(
         ):
             # No move keeps the deadlines: the fastest placement anyway.
             if not _chain_dp(
-                dur[k],
-                trans[k],
-                ret[k],
-                tau[k],
+                dur[table[k]],
+                trans[table[k]],
+                ret[table[k]],
+                tau[table[k]],
                 nblk[k],
                 rel[k],
                 avail,
@@ -456,6 +477,7 @@ def _list_schedule(
             ):
                 return False, False, np.inf, np.inf
         ok, kept, total, psi, _ = _append_run(
+            table,
             dur,
             trans,
             ret,
@@ -510,7 +532,7 @@ class ListScheduler(PackedScenario):
         and 3 replaced by j's queue and the servers' mean queue over ``fastest[k]`` (s), as in
         :func:`partopt.learned.dispatch.dispatch_features`.
         """
-        k_tasks, locs = self.dur.shape[0], self.dur.shape[2]
+        k_tasks, locs = self.rel.size, self.t_dur.shape[2]
         if weights is None or scale == 0.0:
             w1, b1, w2, b2 = np.zeros((4, 1)), np.zeros(1), np.zeros(1), 0.0
             static, fastest, scale = np.zeros((k_tasks, locs, 4)), np.ones(k_tasks), 0.0
@@ -519,15 +541,16 @@ class ListScheduler(PackedScenario):
             b2 = float(weights[3])
         placement, start = np.zeros_like(self.placement), np.zeros(self.placement.shape)
         ok, kept, total, psi = _list_schedule(
-            self.dur,
-            self.trans,
-            self.ret,
+            self.table_of,
+            self.t_dur,
+            self.t_trans,
+            self.t_ret,
             self.rel,
             self.dev,
             self.nblk,
-            self.tau,
+            self.t_tau,
             self.task_tau,
-            self.energy,
+            self.t_energy,
             self.budget,
             self.free0,
             np.asarray(order, dtype=np.int64),
@@ -563,6 +586,7 @@ class ListScheduler(PackedScenario):
 
 @numba.njit(cache=True, nogil=True)
 def _append_run(
+    table,
     dur,
     trans,
     ret,
@@ -591,7 +615,8 @@ def _append_run(
     block at the later of its input's arrival and its resource's free time (``free``: the
     servers, then the devices' CPUs), from the state ``free``, ``spent``, ``acc`` = (total,
     psi, deadlines kept) of the tasks before. With ``record``, the state before every task
-    and the start times are kept. Returns the summary and the blocks scheduled."""
+    and the start times are kept. The tables are per distinct table (``table[k]``: task k's).
+    Returns the summary and the blocks scheduled."""
     n_srv = free.size - budget.size
     total, psi, deadlines_ok = acc[0], acc[1], acc[2] > 0.5
     blocks = 0
@@ -600,22 +625,23 @@ def _append_run(
             snap_free[idx], snap_spent[idx] = free, spent
             snap_acc[idx, 0], snap_acc[idx, 1], snap_acc[idx, 2] = total, psi, 1.0 if deadlines_ok else 0.0
         k = order[idx]
+        t = table[k]
         prev_loc, prev_end = 0, rel[k]
         for m in range(nblk[k]):
             loc = placement[k, m]
             res = n_srv + dev[k] if loc == 0 else loc - 1
-            begin = max(prev_end + trans[k, m, prev_loc, loc], free[res])
-            end = begin + dur[k, m, loc]
+            begin = max(prev_end + trans[t, m, prev_loc, loc], free[res])
+            end = begin + dur[t, m, loc]
             if record:
                 start[k, m] = begin
-            block = end - prev_end + (ret[k, loc] if m == nblk[k] - 1 else 0.0)
-            psi += max(block - tau[k, m], 0.0)
-            deadlines_ok = deadlines_ok and block <= tau[k, m] * (1.0 + rel_tol)
-            spent[dev[k]] += energy[k, m, 0 if m == 0 else placement[k, m - 1], loc]
+            block = end - prev_end + (ret[t, loc] if m == nblk[k] - 1 else 0.0)
+            psi += max(block - tau[t, m], 0.0)
+            deadlines_ok = deadlines_ok and block <= tau[t, m] * (1.0 + rel_tol)
+            spent[dev[k]] += energy[t, m, 0 if m == 0 else placement[k, m - 1], loc]
             free[res] = end
             prev_loc, prev_end = loc, end
         blocks += nblk[k]
-        d_k = prev_end + ret[k, prev_loc] - rel[k]
+        d_k = prev_end + ret[t, prev_loc] - rel[k]
         total += d_k
         psi += max(d_k - task_tau[k], 0.0)
         deadlines_ok = deadlines_ok and d_k <= task_tau[k] * (1.0 + rel_tol)
@@ -648,15 +674,16 @@ class AppendScorer(_MoveScorer):
             first, free = restart, self.snap_free[restart].copy()
             spent, acc = self.snap_spent[restart].copy(), self.snap_acc[restart].copy()
         ok, kept, total, psi, blocks = _append_run(
-            self.dur,
-            self.trans,
-            self.ret,
+            self.table_of,
+            self.t_dur,
+            self.t_trans,
+            self.t_ret,
             self.rel,
             self.dev,
             self.nblk,
-            self.tau,
+            self.t_tau,
             self.task_tau,
-            self.energy,
+            self.t_energy,
             self.budget,
             self.order,
             packed,

@@ -538,20 +538,20 @@ def _priced(packed, scenario, placement: np.ndarray, start: np.ndarray):
     ``task_excess`` take, so every figure is the same float: (D_k, block delays, device energy
     (J) and deadline excess (s)) per task. A test checks them against ``evaluate``."""
     k_tasks, m_max = placement.shape
-    rows = np.arange(k_tasks)
+    rows, tab = np.arange(k_tasks), packed.table_of  # task k's tables are row tab[k] of packed.t_*
     last = packed.nblk - 1
-    ends = start + np.take_along_axis(packed.dur, placement[:, :, None], axis=2)[:, :, 0]
+    ends = start + packed.t_dur[tab[:, None], np.arange(m_max)[None, :], placement]
     before = np.concatenate([packed.rel[:, None], ends[:, :-1]], axis=1)
     block = ends - before
-    back = packed.ret[rows, placement[rows, last]]
+    back = packed.t_ret[tab, placement[rows, last]]
     block[rows, last] += back
     delay = (ends[rows, last] + back) - packed.rel
     came_from = np.concatenate([np.zeros((k_tasks, 1), np.int64), placement[:, :-1]], axis=1)
     energy, excess = np.zeros(k_tasks), np.zeros(k_tasks)
     for m in range(m_max):  # block by block, as the Python sums add
         used = m <= last
-        energy += np.where(used, packed.energy[rows, m, came_from[:, m], placement[:, m]], 0.0)
-        excess += np.where(used, np.maximum(block[:, m] - packed.tau[:, m], 0.0), 0.0)
+        energy += np.where(used, packed.t_energy[tab, m, came_from[:, m], placement[:, m]], 0.0)
+        excess += np.where(used, np.maximum(block[:, m] - packed.t_tau[tab, m], 0.0), 0.0)
     task_limit = np.array([np.inf if t.deadline_s is None else t.deadline_s for t in scenario.tasks])
     excess += np.where(np.isfinite(task_limit), np.maximum(delay - task_limit, 0.0), 0.0)
     return delay, block, energy, excess
