@@ -127,6 +127,16 @@ def _first_change(pop_ready, pop_k, pop_m, pos, ready, k, m):  # pragma: no cove
     return lo
 
 
+def _per_task(table: str, doc: str) -> functools.cached_property:
+    """A per-task array of a :class:`PackedScenario`, made from its distinct ``table`` on first use."""
+
+    def view(self) -> np.ndarray:
+        return getattr(self, table)[self.table_of]
+
+    view.__doc__ = doc
+    return functools.cached_property(view)
+
+
 class PackedScenario:
     """One scenario's tables packed into arrays once, for the compiled loops below: durations
     (K, max M, L), transfers and energies (K, max M, L, L), returns (K, L), releases, devices,
@@ -158,30 +168,11 @@ class PackedScenario:
         self.free0 = np.array([s.available_s for s in scenario.servers], dtype=float)
         self.placement = np.zeros((k_tasks, m_max), dtype=np.int64)  # the packed layout
 
-    @functools.cached_property
-    def dur(self) -> np.ndarray:
-        """Each task's block durations (K, max M, L), s."""
-        return self.t_dur[self.table_of]
-
-    @functools.cached_property
-    def trans(self) -> np.ndarray:
-        """Each task's transfer times into each block (K, max M, L, L), s."""
-        return self.t_trans[self.table_of]
-
-    @functools.cached_property
-    def energy(self) -> np.ndarray:
-        """Each task's device energy of each block (K, max M, L, L), J."""
-        return self.t_energy[self.table_of]
-
-    @functools.cached_property
-    def tau(self) -> np.ndarray:
-        """Each task's block deadlines (K, max M), s (inf for none and past its blocks)."""
-        return self.t_tau[self.table_of]
-
-    @functools.cached_property
-    def ret(self) -> np.ndarray:
-        """Each task's return time from each location (K, L), s."""
-        return self.t_ret[self.table_of]
+    dur = _per_task("t_dur", "Each task's block durations (K, max M, L), s.")
+    trans = _per_task("t_trans", "Each task's transfer times into each block (K, max M, L, L), s.")
+    energy = _per_task("t_energy", "Each task's device energy of each block (K, max M, L, L), J.")
+    tau = _per_task("t_tau", "Each task's block deadlines (K, max M), s (inf for none and past its blocks).")
+    ret = _per_task("t_ret", "Each task's return time from each location (K, L), s.")
 
     def packed(self, placement, dtype=np.int64) -> np.ndarray:
         """``placement`` (one row a task) as the (K, max M) array the loops take (of ``dtype``:
