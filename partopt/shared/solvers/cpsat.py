@@ -46,9 +46,11 @@ Strengthening, from the structure:
 "Optimal" means proven optimal on the grid. The reported lower bound is valid in
 continuous time: the grid's bound less K (2 sum_k M_k + 1) grid steps (rounding can
 delay every block by one step per block before it), never below the sum of the
-per-task bounds or the work relaxation's bound. Unproven from K = 6 on, it is at least the
-chain-schedule LP's (:mod:`partopt.shared.solvers.columns`), solved in the last fifth of the
-limit, which the search leaves for it (:func:`partopt.shared.solvers.start.reported_bound`).
+per-task bounds or the work relaxation's bound. Unproven from 6 to 127 tasks, it is at least
+the chain-schedule LP's (:mod:`partopt.shared.solvers.columns`), solved in the time the search
+leaves for it: the last fifth of the limit up to 16 tasks, 60% beyond
+(:func:`partopt.shared.solvers.start.chain_lp_reserve`); from 128 tasks the work relaxation is
+refined instead (:func:`partopt.shared.solvers.relaxation.refined_work_bound`).
 """
 
 from __future__ import annotations
