@@ -297,7 +297,7 @@ def throughput(tasks: int = 90_000) -> str:
             "| run | tasks/s | ratio to Python |",
             "|---|---|---|",
             f"| Python loop (`compiled=False`) | {slow.tasks_per_second:,.0f} | 1 |",
-            f"| compiled, whole run (packing, schedule, evaluate) | {fast.tasks_per_second:,.0f} | "
+            f"| compiled, whole run (packing, schedule, pricing every task) | {fast.tasks_per_second:,.0f} | "
             f"{fast.tasks_per_second / slow.tasks_per_second:.1f} |",
             f"| compiled decisions and commits alone | {k / kernel:,.0f} | {k / kernel / slow.tasks_per_second:.1f} |",
             "",
