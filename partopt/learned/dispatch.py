@@ -197,9 +197,10 @@ class Decoder:
         (None or 0: no prices, earliest-finish's DP) and the tasks in ``order`` (None: release
         order; see :meth:`order`)."""
         w = None if weights is None else (weights.w1, weights.b1, weights.w2, weights.b2)
-        return self.scheduler.schedule(
+        placement, start, summary = self.scheduler.schedule(
             self.release_order if order is None else order, self.keep, self.static, self.fastest, w, scale
         )
+        return self.scheduler.rows(placement), self.scheduler.rows(start), summary
 
 
 def dispatch(

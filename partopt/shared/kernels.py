@@ -504,7 +504,7 @@ class ListScheduler(PackedScenario):
     (:func:`partopt.shared.solvers.heuristics.earliest_finish_schedule` calls it; the learned
     dispatch passes its network's weights). A test checks it against the Python DP."""
 
-    def schedule_packed(
+    def schedule(
         self,
         order,
         keep_deadlines: bool,
@@ -514,7 +514,7 @@ class ListScheduler(PackedScenario):
         scale: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray, ScheduleSummary]:
         """(placement, start times (s), summary) of the list schedule in ``order`` (task indices),
-        placement and start times as packed (K, max M) arrays.
+        placement and start times as packed (K, max M) arrays (:meth:`rows` lists them by task).
 
         keep_deadlines: drop moves that break a block deadline (a task left without one takes
         its fastest placement). Prices: with ``weights`` (w1 (F, H), b1 (H,), w2 (H,), b2) and
@@ -560,19 +560,6 @@ class ListScheduler(PackedScenario):
         if not math.isfinite(total):
             raise RuntimeError("earliest-finish found no placement for a task")
         return placement, start, ScheduleSummary(bool(ok), bool(kept), float(total), float(psi))
-
-    def schedule(
-        self,
-        order,
-        keep_deadlines: bool,
-        static: np.ndarray | None = None,
-        fastest: np.ndarray | None = None,
-        weights: tuple | None = None,
-        scale: float = 0.0,
-    ) -> tuple[list, list, ScheduleSummary]:
-        """:meth:`schedule_packed`'s answer with one list a task."""
-        placement, start, summary = self.schedule_packed(order, keep_deadlines, static, fastest, weights, scale)
-        return self.rows(placement), self.rows(start), summary
 
 
 @numba.njit(cache=True, nogil=True)

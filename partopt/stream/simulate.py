@@ -508,7 +508,7 @@ def _compiled_earliest_finish(stream: Stream) -> _Run | None:
     sc = stream.scenario
     tick = time.perf_counter()
     scheduler = ListScheduler(sc)
-    packed = scheduler.schedule_packed(stream.arrival_order, keep_deadlines=True)[:2]
+    packed = scheduler.schedule(stream.arrival_order, keep_deadlines=True)[:2]
     thinking = time.perf_counter() - tick
     placement, start = scheduler.rows(packed[0]), scheduler.rows(packed[1])
     delay, _, energy_j, excess = _priced(scheduler, sc, *packed)

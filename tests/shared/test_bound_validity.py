@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -402,3 +403,8 @@ def test_the_chain_lp_share_follows_the_scenario_size():
 
     assert reserve(4) == 0.0 and reserve(128) == 0.0 and reserve(8) == pytest.approx(20.0)
     assert reserve(20) == pytest.approx(100.0 * start_module.CHAIN_LP_LARGE_SHARE)
+    # without a feasible schedule the LP has nothing to bound below: the search keeps every second
+    sc = partopt.generate("shared", seed=0, num_tasks=20)
+    begin = time.perf_counter()
+    assert start_module.search_seconds(sc, 100.0, begin, False) == pytest.approx(100.0, abs=0.5)
+    assert start_module.search_seconds(sc, 100.0, begin, True) == pytest.approx(40.0, abs=0.5)

@@ -326,7 +326,7 @@ def solve_shared_cpsat(
     if hint:
         model.add_hint(*_in_release_order(scenario, start.incumbent, groups))
 
-    remaining = search_seconds(scenario, time_limit, begin)
+    remaining = search_seconds(scenario, time_limit, begin, objective.feasible(start.known))
     info: dict[str, Any] = {
         "grid_s": g,
         "build_s": time.perf_counter() - begin,

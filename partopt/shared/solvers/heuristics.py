@@ -80,8 +80,9 @@ def earliest_finish_schedule(scenario: Scenario, keep_deadlines: bool) -> tuple[
     takes its fastest one."""
     from partopt.shared.kernels import ListScheduler  # Numba loads on first use
 
-    placement, start, _ = ListScheduler(scenario).schedule(release_order(scenario), keep_deadlines)
-    return placement, start
+    scheduler = ListScheduler(scenario)
+    placement, start, _ = scheduler.schedule(release_order(scenario), keep_deadlines)
+    return scheduler.rows(placement), scheduler.rows(start)
 
 
 def solve_earliest_finish(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:

@@ -216,7 +216,7 @@ def solve_shared_milp(
         for m, loc in enumerate(row)
         for j in range(model.n_loc)
     }
-    remaining = search_seconds(scenario, time_limit, begin)
+    remaining = search_seconds(scenario, time_limit, begin, objective.feasible(start.known))
     info: dict[str, Any] = {"backend": "scip", "build_s": time.perf_counter() - begin}
     if remaining is not None and remaining <= 0:  # no time to search: the time kept for the bound is still spent
         bound = reported_bound(start, scenario, objective, start.known, start.lower, False, time_limit, begin, info)

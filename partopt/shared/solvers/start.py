@@ -173,12 +173,15 @@ def chain_lp_reserve(scenario: Scenario, time_limit: float | None) -> float:
     return (CHAIN_LP_SHARE if scenario.num_tasks <= CHAIN_LP_LARGE_AFTER else CHAIN_LP_LARGE_SHARE) * float(time_limit)
 
 
-def search_seconds(scenario: Scenario, time_limit: float | None, begin: float) -> float | None:
+def search_seconds(scenario: Scenario, time_limit: float | None, begin: float, have_schedule: bool) -> float | None:
     """Seconds a model solver's search gets: what is left of ``time_limit`` since ``begin``
-    (a ``time.perf_counter()``), less the chain-schedule LP's reserve; None without a limit."""
+    (a ``time.perf_counter()``), less the chain-schedule LP's reserve when it ``have_schedule``
+    (a feasible incumbent: the LP needs a schedule's objective; without one the search has every
+    second, as it must find one first); None without a limit."""
     if time_limit is None:
         return None
-    return time_limit - (time.perf_counter() - begin) - chain_lp_reserve(scenario, time_limit)
+    reserve = chain_lp_reserve(scenario, time_limit) if have_schedule else 0.0
+    return time_limit - (time.perf_counter() - begin) - reserve
 
 
 def reported_bound(
