@@ -122,7 +122,7 @@ LP*: the bounds from the work relaxation and the chain-schedule LP (s; `docs/mod
     ]
     gaps: dict[int, list[float]] = {}
     for r in rows.rows:
-        best = min(v for v in (r["objective"], r["best_known"]) if v is not None)
+        best = _best(r)
         gap, stored = _pct(best, r["bound"]), _pct(best, r["stored_bound"])
         gaps.setdefault(r["tasks"], []).append(gap if gap is not None else float("inf"))
 
@@ -163,9 +163,13 @@ LP*: the bounds from the work relaxation and the chain-schedule LP (s; `docs/mod
     return "\n".join(lines) + "\n"
 
 
+def _best(r: dict) -> float:
+    """The better of the run's schedule and the stored best known (s)."""
+    return min(v for v in (r["objective"], r["best_known"]) if v is not None)
+
+
 def _gap(r: dict) -> float:
-    best = min(v for v in (r["objective"], r["best_known"]) if v is not None)
-    return _pct(best, r["bound"]) or 0.0
+    return _pct(_best(r), r["bound"]) or 0.0
 
 
 def main() -> None:

@@ -511,7 +511,7 @@ def _compiled_earliest_finish(stream: Stream) -> _Run | None:
     packed = scheduler.schedule(stream.arrival_order, keep_deadlines=True)[:2]
     thinking = time.perf_counter() - tick
     placement, start = scheduler.rows(packed[0]), scheduler.rows(packed[1])
-    delay, _, energy_j, excess = _priced(scheduler, sc, *packed)
+    delay, energy_j, excess = _priced(scheduler, *packed)
     energy = energy_j.tolist()
     level = [math.inf if b is None else b.start_j for b in stream.batteries]
     last = [0.0] * len(level)
@@ -531,12 +531,12 @@ def _compiled_earliest_finish(stream: Stream) -> _Run | None:
     return run
 
 
-def _priced(packed, scenario, placement: np.ndarray, start: np.ndarray):
+def _priced(packed, placement: np.ndarray, start: np.ndarray):
     """A valid schedule's costs from its packed arrays (``placement`` and ``start`` (K, max M),
     :class:`partopt.shared.kernels.PackedScenario` ``packed``), in the operations and order
     :func:`partopt.shared.evaluation.evaluate_scenario` and the stream's ``task_energy`` and
-    ``task_excess`` take, so every figure is the same float: (D_k, block delays, device energy
-    (J) and deadline excess (s)) per task. A test checks them against ``evaluate``."""
+    ``task_excess`` take, so every figure is the same float: (D_k, device energy (J) and
+    deadline excess (s)) per task. A test checks them against ``evaluate``."""
     k_tasks, m_max = placement.shape
     rows, tab = np.arange(k_tasks), packed.table_of  # task k's tables are row tab[k] of packed.t_*
     last = packed.nblk - 1
@@ -552,9 +552,9 @@ def _priced(packed, scenario, placement: np.ndarray, start: np.ndarray):
         used = m <= last
         energy += np.where(used, packed.t_energy[tab, m, came_from[:, m], placement[:, m]], 0.0)
         excess += np.where(used, np.maximum(block[:, m] - packed.t_tau[tab, m], 0.0), 0.0)
-    task_limit = np.array([np.inf if t.deadline_s is None else t.deadline_s for t in scenario.tasks])
-    excess += np.where(np.isfinite(task_limit), np.maximum(delay - task_limit, 0.0), 0.0)
-    return delay, block, energy, excess
+    limit = packed.task_tau  # inf for a task without a deadline
+    excess += np.where(np.isfinite(limit), np.maximum(delay - limit, 0.0), 0.0)
+    return delay, energy, excess
 
 
 def simulate(
