@@ -73,7 +73,7 @@ def solve_job(job: tuple) -> dict:
     horizon = partopt.generate("horizon", seed=seed, slots=slots, battery=battery)
     res = partopt.solve(horizon, solver, **({} if V is None else {"V": V}))
     ev = res.evaluation
-    info = res.info or {}
+    info = res.info
     return {
         "battery": battery,
         "seed": float(seed),

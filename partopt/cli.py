@@ -860,8 +860,53 @@ def _train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
 
 
+#: The subcommands: (name, one-line help, handler, function adding its options).
+COMMANDS = [
+    (
+        "generate",
+        "write instances drawn from a generator (paper, dil, random, mobile; shared; horizon; stream)",
+        cmd_generate,
+        _generate_options,
+    ),
+    ("solve", "solve one instance or shared-edge scenario with a named solver", cmd_solve, _solve_options),
+    (
+        "evaluate",
+        "price one placement or schedule: delays, energy, deadlines, budgets",
+        cmd_evaluate,
+        _evaluate_options,
+    ),
+    (
+        "simulate",
+        "run a stream task by task under an online policy (model Part IV)",
+        cmd_simulate,
+        _simulate_options,
+    ),
+    ("bench", "run solvers over a suite and report optimality gaps", cmd_bench, _bench_options),
+    (
+        "plot",
+        "draw benchmark rows: gap distribution, or delay/energy against a sweep axis",
+        cmd_plot,
+        _plot_options,
+    ),
+    ("suite", "list, build or check the named instance suites", cmd_suite, _suite_options),
+    (
+        "profile",
+        "profile your own PyTorch model into a chain of units (a partopt.profile/2 file)",
+        cmd_profile,
+        _profile_options,
+    ),
+    ("list", "list solvers, generators, suites and DNN profiles", cmd_list, _list_options),
+    (
+        "train",
+        "train a learned solver (mt-a3c, a3c, dqn, imitation, distilled, shape-free, shared-learned)",
+        cmd_train,
+        _train_options,
+    ),
+]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: one subcommand per entry of the table below, each with its options."""
+    """The command line: one subcommand per entry of :data:`COMMANDS`, each with its options."""
     parser = argparse.ArgumentParser(
         prog="partopt",
         description="Place DNN blocks on an IoT device or edge servers: solve, evaluate, benchmark, train.",
@@ -870,49 +915,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands = [
-        (
-            "generate",
-            "write instances drawn from a generator (paper, dil, random, mobile; shared; horizon; stream)",
-            cmd_generate,
-            _generate_options,
-        ),
-        ("solve", "solve one instance or shared-edge scenario with a named solver", cmd_solve, _solve_options),
-        (
-            "evaluate",
-            "price one placement or schedule: delays, energy, deadlines, budgets",
-            cmd_evaluate,
-            _evaluate_options,
-        ),
-        (
-            "simulate",
-            "run a stream task by task under an online policy (model Part IV)",
-            cmd_simulate,
-            _simulate_options,
-        ),
-        ("bench", "run solvers over a suite and report optimality gaps", cmd_bench, _bench_options),
-        (
-            "plot",
-            "draw benchmark rows: gap distribution, or delay/energy against a sweep axis",
-            cmd_plot,
-            _plot_options,
-        ),
-        ("suite", "list, build or check the named instance suites", cmd_suite, _suite_options),
-        (
-            "profile",
-            "profile your own PyTorch model into a chain of units (a partopt.profile/2 file)",
-            cmd_profile,
-            _profile_options,
-        ),
-        ("list", "list solvers, generators, suites and DNN profiles", cmd_list, _list_options),
-        (
-            "train",
-            "train a learned solver (mt-a3c, a3c, dqn, imitation, distilled, shape-free, shared-learned)",
-            cmd_train,
-            _train_options,
-        ),
-    ]
-    for name, help_text, fn, options in commands:
+    for name, help_text, fn, options in COMMANDS:
         p = sub.add_parser(
             name,
             help=help_text,

@@ -136,7 +136,7 @@ def load_target(target: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def problem_types() -> tuple[type, ...]:
+def problem_types() -> tuple[type[Problem], ...]:
     """The type of every problem kind, in :data:`KINDS` order (imports them)."""
     return tuple(load_target(target) for target in KINDS.values())
 

@@ -6,7 +6,7 @@ import enum
 import logging
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from partopt.fields import InstanceError, InstanceTypeError, check_keys, short
@@ -143,8 +143,8 @@ class Result:
         The penalty weight.
     evaluation : Evaluation, ScenarioEvaluation, HorizonEvaluation or None
         The full cost breakdown (also for a VIOLATED placement).
-    info : dict or None
-        Solver-specific statistics.
+    info : dict
+        Solver-specific statistics (empty when the solver reports none).
     start_s : tuple of tuple of float, or None
         For a scenario, the schedule that was priced (FIFO dispatch when the solver gave none).
     """
@@ -158,7 +158,7 @@ class Result:
     objective_kind: str
     beta: float
     evaluation: AnyEvaluation | None = None
-    info: dict | None = None
+    info: dict = field(default_factory=dict)
     start_s: tuple[tuple[float, ...], ...] | None = None
 
     @property
@@ -264,7 +264,7 @@ def make_result(instance: Problem, output: SolverOutput, objective: Objective, s
         objective_kind=objective.kind,
         beta=objective.beta,
         evaluation=evaluation,
-        info=output.info,
+        info=dict(output.info or {}),
         start_s=getattr(evaluation, "start_s", None),
     )
 

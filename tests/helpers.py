@@ -7,6 +7,7 @@ import itertools
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 from hypothesis import assume
@@ -15,12 +16,48 @@ from hypothesis import strategies as st
 import partopt
 from partopt import Block, Device, Instance, Server
 from partopt.shared.model import ChainModel, EdgeDevice, EdgeServer, Scenario, Task
+from partopt.shared.solvers.start import ExactStart
+
+if TYPE_CHECKING:
+    from partopt.result import Result
 
 DATA = Path(__file__).parent / "data"
 
 #: With PARTOPT_THOROUGH=1 the costliest property tests draw their full count of random cases;
 #: the default run draws half of it, to stay within its time budget on 2 cores.
 THOROUGH = os.environ.get("PARTOPT_THOROUGH") == "1"
+
+
+E = TypeVar("E")
+
+
+def evaluation_of(res: Result, kind: type[E]) -> E:
+    """``res.evaluation``, asserted to be a ``kind`` (the answer was placed and priced as that kind)."""
+    assert isinstance(res.evaluation, kind), f"{res.solver} ({res.status}): no {kind.__name__}"
+    return res.evaluation
+
+
+def placement_of(res: Result) -> tuple:
+    """``res.placement``, asserted present (the solver placed the problem)."""
+    assert res.placement is not None, f"{res.solver} ({res.status}): no placement"
+    return res.placement
+
+
+def bound_of(res: Result) -> float:
+    """``res.lower_bound``, asserted present."""
+    assert res.lower_bound is not None, f"{res.solver} ({res.status}): no bound"
+    return res.lower_bound
+
+
+def field_of(error: BaseException) -> str | None:
+    """The field a partopt input error names (None for any other error)."""
+    return getattr(error, "field", None)
+
+
+def start_of(found: object) -> ExactStart:
+    """``exact_start``'s answer, asserted to be a start (no task proven infeasible alone)."""
+    assert isinstance(found, ExactStart), f"no exact start: {found}"
+    return found
 
 
 def examples(full: int) -> int:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import placement_of
 
 import partopt
 from partopt import Status
@@ -23,9 +24,11 @@ def test_solve_returns_priced_result(paper_instance):
     """solve() gives a Result whose objective is evaluate's total delay."""
     result = partopt.solve(paper_instance)
     assert result.status == Status.OPTIMAL and result.solver == "dp"
-    assert result.objective == partopt.evaluate(paper_instance, result.placement).total_delay
+    assert result.objective == partopt.evaluate(paper_instance, placement_of(result)).total_delay
     assert result.lower_bound == pytest.approx(result.objective)
     assert result.runtime >= 0 and "optimal" in result.summary()
+    # info is a dict whether or not the solver reports statistics, and a copy of what it reported
+    assert all(isinstance(partopt.solve(paper_instance, name).info, dict) for name in ("greedy", "dp"))
 
 
 def test_solve_reads_a_path(tmp_path, paper_instance):

@@ -111,7 +111,7 @@ def test_evaluate_refuses_a_bad_beta(tmp_path, beta):
 def test_a_set_is_not_a_placement():
     """A set has no order: refused as a placement, naming the field."""
     with pytest.raises(TypeError, match="placement"):
-        partopt.evaluate(partopt.generate("paper", seed=0), {0, 1, 2, 3, 4, 5})
+        partopt.evaluate(partopt.generate("paper", seed=0), {0, 1, 2, 3, 4, 5})  # type: ignore[call-overload]
 
 
 def test_first_contact_mistakes_get_a_clear_error_not_a_folder_or_a_traceback(tmp_path, capsys):

@@ -49,7 +49,7 @@ def _resolve(module: str, is_package: bool, node: ast.Import | ast.ImportFrom, k
         source = ".".join(base + ([node.module] if node.module else []))
     else:
         source = node.module or ""
-    out = []
+    out: list[tuple[str, str | None]] = []
     for alias in node.names:
         if f"{source}.{alias.name}" in known:
             out.append((f"{source}.{alias.name}", None))
@@ -132,6 +132,33 @@ def test_no_import_cycles():
 def test_no_private_names_across_modules():
     _, private = _import_graph()
     assert not private, private
+
+
+#: The longest function body a reader is asked to hold (lines, its docstring excluded). Compiled
+#: loops are exempt: numba compiles one function, and splitting its hot loop costs calls.
+MAX_FUNCTION_LINES = 60
+
+
+def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    body = node.body
+    first = (
+        body[1]
+        if len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+        else body[0]
+    )
+    return (node.end_lineno or node.lineno) - first.lineno + 1
+
+
+def test_functions_are_short_enough_to_hold():
+    long = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            compiled = any("njit" in ast.unparse(d) for d in node.decorator_list)
+            if not compiled and _body_lines(node) > MAX_FUNCTION_LINES:
+                long.append(f"{name}.{node.name}: {_body_lines(node)} lines")
+    assert not long, long
 
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is in the [test] extra")

@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from helpers import instance_and_placement, instances
+from helpers import instance_and_placement, instances, placement_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -195,7 +195,7 @@ def test_print_of_an_evaluation_is_a_readable_summary():
     for ev in (
         partopt.evaluate(inst, [1] * 6),
         partopt.evaluate(sc, [[1] * 6, [1] * 6], [[0.0] * 6, [0.0] * 6]),
-        partopt.evaluate(hz, partopt.solve(hz).placement),
+        partopt.evaluate(hz, placement_of(partopt.solve(hz))),
     ):
         text = str(ev)
         assert text.startswith("total delay") and "feasible:" in text and "(" not in text.splitlines()[0]

@@ -1,6 +1,7 @@
 """Generators: seeded, deterministic, with the papers' ranges, in SI units."""
 
 import pytest
+from helpers import evaluation_of, placement_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -124,4 +125,6 @@ def test_mixed_shared_generator_draws_every_feature_of_the_model():
     sc = partopt.generate("shared", seed=5, num_tasks=3, mix=True, networks=nets)
     res = partopt.solve(sc, time_limit=10)
     if res.placement is not None:
-        assert partopt.evaluate(sc, res.placement, res.start_s).total_delay == pytest.approx(res.evaluation.total_delay)
+        assert partopt.evaluate(sc, placement_of(res), res.start_s).total_delay == pytest.approx(
+            evaluation_of(res, partopt.ScenarioEvaluation).total_delay
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import pytest
 
 import partopt
@@ -23,7 +25,7 @@ from partopt.problem import (
 from partopt.registry import list_solvers, solver_spec
 
 #: A generator of each kind, and a placement every problem it draws accepts (all on the device).
-SAMPLES = {
+SAMPLES: dict[str, tuple[str, dict[str, Any], Callable[[Any], list]]] = {
     "chain": ("paper", {}, lambda p: [0] * p.num_blocks),
     "scenario": ("shared", {"num_tasks": 3}, lambda p: [[0] * p.block_counts[k] for k in range(p.num_tasks)]),
     "horizon": ("horizon", {"slots": 3}, lambda p: [[0] * s.num_blocks for s in p.slots]),
@@ -93,13 +95,13 @@ def test_one_placement_check_for_every_kind_names_the_field(kind):
     with pytest.raises((InstanceError, InstanceTypeError), match="placement"):
         validate_placement(problem, placement[:-1])
     with pytest.raises(TypeError, match="instance"):
-        validate_placement("x.json", placement)
+        validate_placement("x.json", placement)  # type: ignore[arg-type]  # deliberately not a problem
 
 
 def test_what_is_not_a_problem_is_refused_naming_it():
     """A solution, a string or a number is not a problem: evaluate and solve say so."""
     assert not is_problem("x.json") and not is_problem(partopt.Solution(placement=((0,),)))
     with pytest.raises(TypeError, match="^instance: must be an Instance, Scenario, Horizon or Stream"):
-        evaluate(3, [0])
+        evaluate(3, [0])  # type: ignore[call-overload]  # deliberately not a problem
     with pytest.raises(TypeError, match="^instance: must be an Instance, Scenario, Horizon, Stream or a file path"):
-        partopt.solve(3.5)
+        partopt.solve(3.5)  # type: ignore[arg-type]  # deliberately not a problem

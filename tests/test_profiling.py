@@ -6,12 +6,14 @@ import json
 import sys
 
 import pytest
+from helpers import placement_of
 
 import partopt
 from partopt.profiles import load_profile, with_latency_table
 
 torch = pytest.importorskip("torch")
-nn = torch.nn
+from torch import nn  # noqa: E402 - after the torch skip
+
 from partopt.profiling import ProfileError, torchvision_models  # noqa: E402 - after the torch skip
 
 
@@ -174,7 +176,7 @@ def test_times_measured_on_each_server_are_the_blocks_times_there(tmp_path):
     assert again == inst
     answers = [partopt.solve(inst, s) for s in ("dp", "brute-force", "milp-pulp")]
     assert all(a.objective == pytest.approx(answers[0].objective, rel=1e-9) for a in answers)
-    ev = partopt.evaluate(inst, answers[0].placement)
+    ev = partopt.evaluate(inst, placement_of(answers[0]))
     assert ev.total_delay == pytest.approx(answers[0].objective, rel=1e-12)
 
 

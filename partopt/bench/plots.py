@@ -74,6 +74,24 @@ def plot_gaps(rows_path: str | Path, out_prefix: str | Path) -> list[Path]:
     return [out.with_suffix(".png"), out.with_suffix(".csv")]
 
 
+def _mean_references(table: dict, series: str, solvers: list[str]) -> tuple[list[float], list[float]]:
+    """A sweep series' axis values and, at each, the mean finite reference over every solver's rows."""
+    refs = sorted({v for (s, _, v) in table if s == series})
+    opt = [
+        np.mean(
+            [
+                r["reference"]
+                for so in solvers
+                for r in table.get((series, so, x), [])
+                if r["reference"] is not None and math.isfinite(r["reference"])
+            ]
+            or [np.nan]
+        )
+        for x in refs
+    ]
+    return refs, [float(v) for v in opt]
+
+
 def plot_sweep(rows_path: str | Path, out_prefix: str | Path, axis: str | None = None) -> list[Path]:
     """Mean total delay and mean device energy per solver against the suite's sweep axis,
     the reference optimum drawn as a black line; one panel pair per series (e.g. DNN)."""
@@ -107,20 +125,8 @@ def plot_sweep(rows_path: str | Path, out_prefix: str | Path, axis: str | None =
             axes[0, c].plot(xs, delay, label="optimum (dp)" if solver == "dp" else solver, **style)
             axes[1, c].plot(xs, energy, label="optimum (dp)" if solver == "dp" else solver, **style)
             csv_rows += [[series, solver, x, d, e, f] for x, d, e, f in zip(xs, delay, energy, feas)]
-        refs = sorted({v for (s, _, v) in table if s == series})
-        opt = [
-            np.mean(
-                [
-                    r["reference"]
-                    for so in solvers
-                    for r in table.get((series, so, x), [])
-                    if r["reference"] is not None and math.isfinite(r["reference"])
-                ]
-                or [np.nan]
-            )
-            for x in refs
-        ]
         if "dp" not in solvers:
+            refs, opt = _mean_references(table, series, solvers)
             axes[0, c].plot(refs, opt, color="black", lw=2.5, label="optimum")
         axes[0, c].set_title(series or Path(rows_path).stem)
         axes[0, c].set_ylabel("mean total delay (s)")

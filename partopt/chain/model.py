@@ -92,7 +92,8 @@ class Block:
 
 @dataclass(frozen=True)
 class Device:
-    """The IoT device (location 0).
+    """The IoT device (location 0) of one task alone; its shared-edge form, with its own links
+    and budget, is :class:`~partopt.shared.model.EdgeDevice` (why two: :mod:`partopt.shared.model`).
 
     Parameters
     ----------
@@ -116,7 +117,8 @@ class Device:
 
 @dataclass(frozen=True)
 class Server:
-    """Edge server n (locations 1..N).
+    """Edge server n (locations 1..N) as seen from the one device of Part I, its link included;
+    on the shared edge, :class:`~partopt.shared.model.EdgeServer` (why two: :mod:`partopt.shared.model`).
 
     Parameters
     ----------

@@ -137,6 +137,29 @@ def _actor_main(cfg, index, shared, spec, started, counter, queue, stop):
     queue.put(None)
 
 
+def _train_in_turn(
+    cfg: DQNConfig, spec, online, learner: _Learner, workers: int, log: TrainingLog, episode: int
+) -> int:
+    """The deterministic run: the actors take turns in one process, each followed by a learner
+    update; the episode count reached."""
+    torch.set_num_threads(1)
+    actors = [_Actor(cfg, i, spec) for i in range(workers)]
+    step = 0
+    while episode < cfg.episode_limit and not log.out_of_time():
+        for actor in actors:
+            if step % cfg.sync_every == 0:
+                actor.net.load_state_dict(online.state_dict())
+            transitions, records = actor.act(run_fraction(cfg, episode, log.started))
+            learner.memory.add(**transitions)
+            learner.update()
+            for record in records:
+                episode += 1
+                record["episode"] = episode
+                log.record(record)
+        step += 1
+    return episode
+
+
 def train_dqn(
     cfg: DQNConfig, out: str | Path, *, resume: bool = False, curve_csv: str | Path | None = None, progress: bool = True
 ) -> dict:
@@ -173,21 +196,7 @@ def train_dqn(
 
     episode = start_episode
     if cfg.deterministic:
-        torch.set_num_threads(1)
-        actors = [_Actor(cfg, i, spec) for i in range(workers)]
-        step = 0
-        while episode < cfg.episode_limit and not out_of_time():
-            for actor in actors:
-                if step % cfg.sync_every == 0:
-                    actor.net.load_state_dict(online.state_dict())
-                transitions, records = actor.act(run_fraction(cfg, episode, log.started))
-                learner.memory.add(**transitions)
-                learner.update()
-                for record in records:
-                    episode += 1
-                    record["episode"] = episode
-                    note(record)
-            step += 1
+        episode = _train_in_turn(cfg, spec, online, learner, workers, log, episode)
     else:
 
         def handle(item):

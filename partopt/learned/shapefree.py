@@ -222,6 +222,18 @@ def _loss(net: ChainNet, bucket: Bucket, rows: np.ndarray, value_weight: float) 
     return loss, right, labels.numel()
 
 
+def _resumed(out: str | Path, net: ChainNet, opt: torch.optim.Optimizer) -> tuple[int, list[dict], int, float]:
+    """Load the checkpoint at ``out`` into ``net`` and ``opt``: (optimizer steps, curve rows,
+    epochs done, wall seconds so far)."""
+    ckpt = read_checkpoint(out)
+    net.load_state_dict(ckpt["state_dict"])
+    record = ckpt["record"]
+    if "optimizer" not in record:
+        raise ValueError(f"checkpoint: {out} has no optimizer state (slimmed for shipping); it cannot resume")
+    opt.load_state_dict(record["optimizer"])
+    return int(record["steps"]), list(record["curve"]), int(record["epochs_done"]), float(record["wall_seconds"])
+
+
 def train_shape_free(
     buckets: list[Bucket],
     domain: Domain,
@@ -253,14 +265,7 @@ def train_shape_free(
     rows: list[dict] = []
     done, wall_before = 0, 0.0
     if resume and Path(out).exists():
-        ckpt = read_checkpoint(out)
-        net.load_state_dict(ckpt["state_dict"])
-        record = ckpt["record"]
-        if "optimizer" not in record:
-            raise ValueError(f"checkpoint: {out} has no optimizer state (slimmed for shipping); it cannot resume")
-        opt.load_state_dict(record["optimizer"])
-        step = int(record["steps"])
-        rows, done, wall_before = list(record["curve"]), int(record["epochs_done"]), float(record["wall_seconds"])
+        step, rows, done, wall_before = _resumed(out, net, opt)
         rng = np.random.default_rng([seed, done])
     start = time.perf_counter()
     bar = Progress(f"train {AGENT}", epochs, enabled=progress)

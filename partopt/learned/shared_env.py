@@ -142,7 +142,7 @@ class SharedEdgeEnv(gym.Env):
         self.shape = shapes.pop()
         m, n = self.shape
         self.observation_space = gym.spaces.Box(0.0, OBS_BOUND, shape=(observation_size(m, n),), dtype=np.float32)
-        self.action_space = gym.spaces.MultiDiscrete([n + 1] * m)
+        self.action_space: gym.spaces.MultiDiscrete = gym.spaces.MultiDiscrete([n + 1] * m)
         self.stream: Stream | None = None
         self.state: EdgeState | None = None
         self.order: list[int] = []

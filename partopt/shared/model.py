@@ -10,6 +10,18 @@ Task k alone is a Part I :class:`~partopt.chain.model.Instance` (:meth:`Scenario
 its blocks, its device's CPU and links, the servers' CPUs and the backhaul. Every
 duration, transfer and energy of the shared edge is read from that instance's cost
 tensors, so Part I and Part II price a block with the same formulas.
+
+**Two families of devices and servers, and why.** Part I has one device, so a link is as
+much the server's as the device's: :class:`~partopt.chain.model.Server` carries R_n and the
+:class:`~partopt.chain.model.Instance` carries the device's budget. On the shared edge every
+device has its own link to each server and its own budget, and a server has a backlog:
+:class:`EdgeDevice` carries R_{d,n} for n = 1..N and E_d, :class:`EdgeServer` carries F_n
+and ``available_s``. The data map one to one, both ways and without loss:
+:meth:`Scenario.from_instance` (an instance is a scenario of one task on one device, its
+servers free at 0) and :meth:`Scenario.task_instance` (a task alone, its device's links on the
+servers, its device's budget on the instance). Both files keep their formats
+(``partopt.instance/1``, ``partopt.scenario/1``), and every cost of both is priced by one
+set of formulas, so a one-task scenario's answers equal its instance's.
 """
 
 from __future__ import annotations

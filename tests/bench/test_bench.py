@@ -4,6 +4,7 @@ import csv
 import math
 
 import pytest
+from helpers import placement_of
 
 import partopt
 from partopt.bench.harness import SerialExecutor, benchmark, summarize
@@ -81,7 +82,7 @@ def test_user_policy_in_one_call(small_suite):
 
 def test_summary_counts_violations():
     """Violated and infeasible answers are counted, and excluded from gap statistics."""
-    rows = [
+    rows: list[dict] = [
         {"solver": "x", "status": "violated", "gap_pct": None, "reference": 1.0, "runtime": 0.1},
         {"solver": "x", "status": "feasible", "gap_pct": 10.0, "reference": 1.0, "runtime": 0.1},
         {"solver": "x", "status": "infeasible", "gap_pct": None, "reference": math.inf, "runtime": 0.1},
@@ -245,13 +246,14 @@ def _shared_entry(**hard):
 
     sc = partopt.generate("shared", seed=0, num_tasks=3)
     res = partopt.solve(sc, "earliest-finish")
+    assert res.start_s is not None
     ref = {
         "status": "feasible",
         "objective": res.objective,
         "bound": None,
         "bound_version": 2,
         "solver": res.solver,
-        "placement": [list(r) for r in res.placement],
+        "placement": [list(r) for r in placement_of(res)],
         "start_s": [list(r) for r in res.start_s],
         **hard,
     }

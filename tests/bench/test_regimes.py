@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import evaluation_of
 
 import partopt
 from partopt.bench.suites import MOBILE_REGIMES, fixed_heuristic_shares
@@ -40,6 +41,7 @@ def test_imagenet_profiles_match_published_parameter_counts(network):
 
 def _script():
     spec = importlib.util.spec_from_file_location("make_profiles", ROOT / "instances" / "profiles" / "make_profiles.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["make_profiles"] = module
     spec.loader.exec_module(module)
@@ -99,7 +101,7 @@ def test_mobile_deadlines_bind_and_budget_binds():
     for i in range(10):
         inst = partopt.get_generator("mobile", deadline_share=1.0).generate(3, i)
         free = partopt.solve(inst, objective="penalty", beta=0.0)
-        broken += not free.evaluation.deadlines_met
+        broken += not evaluation_of(free, partopt.Evaluation).deadlines_met
     assert broken >= 5
     binds = 0
     for i in range(10):
@@ -107,8 +109,8 @@ def test_mobile_deadlines_bind_and_budget_binds():
             "mobile", deadline_share=0.0, budget_fraction=0.3, device="jetson", server="cpu+gpu", link="wifi"
         ).generate(4, i)
         unbudgeted = partopt.solve(inst.replace(energy_budget_j=None))
-        assert inst.energy_budget_j <= unbudgeted.evaluation.energy * (1 + 1e-9)
-        binds += unbudgeted.evaluation.energy > inst.energy_budget_j * (1 + 1e-6)
+        assert inst.energy_budget_j <= evaluation_of(unbudgeted, partopt.Evaluation).energy * (1 + 1e-9)
+        binds += evaluation_of(unbudgeted, partopt.Evaluation).energy > inst.energy_budget_j * (1 + 1e-6)
         assert partopt.solve(inst).feasible
     assert binds >= 2
 

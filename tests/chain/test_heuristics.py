@@ -1,7 +1,7 @@
 """Heuristics: what each one places, and that none ever beats the optimum."""
 
 import pytest
-from helpers import instances
+from helpers import instances, placement_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -47,8 +47,8 @@ def test_rpdi_is_seeded(paper_instance):
 
 def test_all_device_and_all_edge(paper_instance):
     """all-device keeps everything local; all-edge picks the best single server."""
-    assert set(partopt.solve(paper_instance, "all-device").placement) == {0}
-    placement = partopt.solve(paper_instance, "all-edge").placement
+    assert set(placement_of(partopt.solve(paper_instance, "all-device"))) == {0}
+    placement = placement_of(partopt.solve(paper_instance, "all-edge"))
     assert len(set(placement)) == 1 and placement[0] >= 1
     best = min(partopt.evaluate(paper_instance, [n] * 6).total_delay for n in range(1, 5))
     assert partopt.evaluate(paper_instance, placement).total_delay == best
@@ -82,7 +82,7 @@ def test_local_search_from_a_placement(paper_instance):
 
 def test_greedy_follows_least_block_delay(valid_instance):
     """Greedy: each block goes where its own delay is least given the previous location."""
-    placement = partopt.solve(valid_instance, "greedy", objective="penalty", beta=0.0).placement
+    placement = placement_of(partopt.solve(valid_instance, "greedy", objective="penalty", beta=0.0))
     prev = 0
     for m, loc in enumerate(placement):
         delays = valid_instance.costs.delay[0, m, prev]

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import evaluation_of, placement_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,7 +73,7 @@ def test_exact_matches_enumeration(seed, battery, kind):
         return
     assert res.status == partopt.Status.OPTIMAL
     assert math.isclose(res.objective, want, rel_tol=1e-9, abs_tol=1e-12)
-    assert res.evaluation.battery_kept
+    assert evaluation_of(res, partopt.HorizonEvaluation).battery_kept
     assert res.info["lagrangian_bound"] <= res.objective * (1 + 1e-9) + 1e-12
 
 
@@ -109,10 +110,10 @@ def test_full_battery_gives_each_slot_its_own_optimum():
 
 def test_battery_binds():
     h = partopt.generate("horizon", seed=4, slots=30, battery=0.5)
-    free = sum(partopt.evaluate(inst, partopt.solve(inst, "dp").placement).energy for inst in h.slots)
+    free = sum(partopt.evaluate(inst, placement_of(partopt.solve(inst, "dp"))).energy for inst in h.slots)
     assert h.energy_max_j < free
     res = partopt.solve(h)
-    assert res.evaluation.energy <= h.energy_max_j * (1 + 1e-9)
+    assert evaluation_of(res, partopt.HorizonEvaluation).energy <= h.energy_max_j * (1 + 1e-9)
 
 
 @pytest.mark.parametrize("solver", ONLINE)
@@ -120,7 +121,7 @@ def test_online_is_never_better_than_offline(solver):
     h = partopt.generate("horizon", seed=5, slots=60, battery=0.5)
     best = partopt.solve(h).objective
     res = partopt.solve(h, solver)
-    assert len(res.placement) == h.num_slots
+    assert len(placement_of(res)) == h.num_slots
     if res.feasible:
         assert res.objective >= best * (1 - 1e-9)
 
@@ -132,13 +133,16 @@ def test_online_policies_see_only_the_past(solver):
     b = partopt.generate("horizon", seed=7, slots=20, battery=0.5)
     mixed = Horizon(slots=a.slots[:10] + b.slots[10:], energy_max_j=a.energy_max_j)
     ra, rm = partopt.solve(a, solver), partopt.solve(mixed, solver)
-    assert ra.placement[:10] == rm.placement[:10]
+    assert placement_of(ra)[:10] == placement_of(rm)[:10]
 
 
 def test_lyapunov_trades_delay_for_battery():
     """Small V keeps the battery with some delay; growing V spends more energy."""
     h = partopt.generate("horizon", seed=8, slots=150, battery=0.5)
-    energies = [partopt.solve(h, "horizon-lyapunov", V=v).evaluation.energy for v in (0.1, 1.0, 100.0)]
+    energies = [
+        evaluation_of(partopt.solve(h, "horizon-lyapunov", V=v), partopt.HorizonEvaluation).energy
+        for v in (0.1, 1.0, 100.0)
+    ]
     assert energies[0] <= energies[1] <= energies[2]
     assert energies[0] <= h.energy_max_j
     with pytest.raises(ValueError, match="V"):
@@ -166,7 +170,7 @@ def test_file_round_trip_and_errors(tmp_path):
 
 def test_evaluate_names_the_slot():
     h = partopt.generate("horizon", seed=0, slots=3)
-    good = [partopt.solve(inst, "dp").placement for inst in h.slots]
+    good = [placement_of(partopt.solve(inst, "dp")) for inst in h.slots]
     ev = partopt.evaluate(h, good)
     assert math.isclose(ev.total_delay, sum(ev.slot_delay))
     assert math.isclose(ev.remaining_energy[-1], h.energy_max_j - ev.energy, rel_tol=1e-9, abs_tol=1e-15)
@@ -181,5 +185,5 @@ def test_evaluate_names_the_slot():
 def test_a_horizon_evaluation_has_the_reward_every_evaluation_has():
     """HorizonEvaluation had no reward(); all three kinds now share one (eq. 14)."""
     h = partopt.generate("horizon", seed=0, slots=3)
-    ev = partopt.evaluate(h, partopt.solve(h).placement)
+    ev = partopt.evaluate(h, placement_of(partopt.solve(h)))
     assert ev.reward(2.0) == pytest.approx(-(ev.total_delay + 2.0 * ev.penalty))

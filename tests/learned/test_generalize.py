@@ -7,6 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from helpers import evaluation_of, placement_of  # noqa: E402
+
 import partopt  # noqa: E402
 from partopt.learned.domain import Domain, OutsideDomainWarning  # noqa: E402
 from partopt.learned.features import encode_structured  # noqa: E402
@@ -88,7 +90,7 @@ def test_shape_free_training_learns_resumes_and_solves(tiny_mixture, tmp_path):
     for m, n in ((3, 2), (6, 4), (15, 9)):
         inst = partopt.generate("paper", seed=1_000_321, num_blocks=m, num_servers=n)
         res = partopt.solve(inst, "shape-free", objective="penalty", checkpoint=str(out))
-        assert len(res.placement) == m and res.status != partopt.Status.INFEASIBLE
+        assert len(placement_of(res)) == m and res.status != partopt.Status.INFEASIBLE
         best = partopt.solve(inst, "shape-free", objective="penalty", checkpoint=str(out), samples=8)
         assert best.objective <= res.objective + 1e-12
     with pytest.raises(ValueError, match="allow_outside"):
@@ -118,7 +120,7 @@ def test_zero_prices_are_earliest_finish():
         sc = partopt.generate("shared", seed=seed, num_tasks=10, release_rate=90)
         placement, _start, total = dispatch(sc, zero, keep_deadlines=True)
         ef = partopt.solve(sc, "earliest-finish")
-        assert [list(p) for p in ef.placement] == placement
+        assert [list(p) for p in placement_of(ef)] == placement
         assert total == pytest.approx(ef.objective, rel=1e-12)
 
 
@@ -134,9 +136,9 @@ def test_dispatch_training_resumes_and_solves(tmp_path):
     assert read_checkpoint(out)["record"]["iterations_done"] == 2
     sc = partopt.generate("shared", seed=1_000_001, num_tasks=6)
     res = partopt.solve(sc, "shared-learned", checkpoint=str(out))
-    assert res.status in (partopt.Status.FEASIBLE, partopt.Status.OPTIMAL) and len(res.placement) == 6
+    assert res.status in (partopt.Status.FEASIBLE, partopt.Status.OPTIMAL) and len(placement_of(res)) == 6
     assert res.objective == pytest.approx(
-        partopt.Objective("hard").value(partopt.evaluate(sc, res.placement, res.start_s))
+        partopt.Objective("hard").value(partopt.evaluate(sc, placement_of(res), res.start_s))
     )
     with pytest.raises(FileNotFoundError, match="missing.pt does not exist"):
         partopt.solve(sc, "shared-learned", checkpoint=str(tmp_path / "missing.pt"))
@@ -173,8 +175,8 @@ def test_learned_search_is_no_worse_than_its_starts():
     for seed in range(2):
         sc = partopt.generate("shared", seed=1_000_300 + seed, num_tasks=8, mix=True)
         found = partopt.solve(sc, "shared-learned-search", seed=seed, moves_per_task=300, allow_outside=True)
-        assert found.evaluation.valid
-        assert found.evaluation.total_delay == partopt.evaluate(sc, found.placement, found.start_s).total_delay
+        ev = evaluation_of(found, partopt.ScenarioEvaluation)
+        assert ev.valid and ev.total_delay == partopt.evaluate(sc, placement_of(found), found.start_s).total_delay
         alone = partopt.solve(sc, "shared-order-search", seed=seed, moves_per_task=300)
         for start in (partopt.solve(sc, "shared-learned", allow_outside=True), alone):
             assert found.objective <= start.objective * (1 + 1e-12)
@@ -235,7 +237,7 @@ def test_compiled_list_schedule_is_the_python_dp_task_by_task():
                 chain = earliest_finish_chain(tab, task.release_s, free, True, price) or earliest_finish_chain(
                     tab, task.release_s, free, False, price
                 )
-                assert list(chain.placement) == placement[k]
+                assert chain is not None and list(chain.placement) == placement[k]
                 assert chain.start_s == pytest.approx(start[k], rel=1e-12, abs=1e-15)
                 for loc, end in zip(chain.placement, chain.finish_s):
                     if loc == 0:
@@ -271,7 +273,7 @@ def test_cli_trains_both_new_agents(tmp_path, capsys):
         == 0
     )
     inst = partopt.generate("paper", seed=1_000_004, num_blocks=4, num_servers=3)
-    assert len(partopt.solve(inst, "shape-free", checkpoint=str(out)).placement) == 4
+    assert len(placement_of(partopt.solve(inst, "shape-free", checkpoint=str(out)))) == 4
     assert main(["train", "shape-free", "--config", "epoch=1", "--out", str(out)]) == 2
     assert "--config epoch: not a setting" in capsys.readouterr().err
     out = tmp_path / "d.pt"
@@ -320,7 +322,7 @@ def test_actor_critic_fine_tuning_runs_and_continues(tiny_mixture, tmp_path):
     finetune_shape_free(FinetuneConfig(updates=2, batch=8, workers=1), out, out, progress=False)
     assert read_checkpoint(out)["record"]["finetune"]["updates"] == 5
     inst = partopt.generate("paper", seed=1_000_007, num_blocks=5, num_servers=6)
-    assert len(partopt.solve(inst, "shape-free", checkpoint=str(out)).placement) == 5
+    assert len(placement_of(partopt.solve(inst, "shape-free", checkpoint=str(out)))) == 5
 
 
 def test_sampled_placements_follow_their_log_probabilities():

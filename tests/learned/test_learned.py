@@ -1,5 +1,7 @@
 """Learned solvers: the environment, tiny training runs, checkpoints as solvers."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,7 @@ def test_env_reward_is_eq14_from_evaluate():
     env = BlockPlacementEnv(beta=3.0, horizon=5)
     env.reset(seed=0)
     task = env.task
+    assert task is not None
     _, reward, *_ = env.step([1] * 6)
     assert reward == partopt.evaluate(task, [1] * 6).reward(3.0)
 
@@ -135,7 +138,7 @@ def test_tiny_training_beats_random(tmp_path, agent):
     params = {"num_blocks": 3, "num_servers": 2}
     out = tmp_path / f"{agent}.pt"
     if agent == "dqn":
-        cfg = DQNConfig(
+        dqn = DQNConfig(
             generator_params=params,
             episodes=60,
             horizon=50,
@@ -148,9 +151,9 @@ def test_tiny_training_beats_random(tmp_path, agent):
             hidden=(64, 64),
             seed=0,
         )
-        train_dqn(cfg, out, progress=False)
+        train_dqn(dqn, out, progress=False)
     else:
-        cfg = A3CConfig(
+        a3c = A3CConfig(
             agent=agent,
             generator_params=params,
             episodes=60,
@@ -162,9 +165,9 @@ def test_tiny_training_beats_random(tmp_path, agent):
             hidden=(64, 64),
             seed=0,
         )
-        train_a3c(cfg, out, progress=False)
+        train_a3c(a3c, out, progress=False)
     policy = load_policy(out, agent, (3, 2))
-    tasks = partopt.PaperGenerator(**params).generate_many(100, seed=1_000_123)
+    tasks = partopt.PaperGenerator(num_blocks=3, num_servers=2).generate_many(100, seed=1_000_123)
     rng = np.random.default_rng(0)
     learned = _mean_reward(policy, tasks)
     random_ = np.mean([partopt.evaluate(t, rng.integers(0, 3, size=3).tolist()).reward(1.0) for t in tasks])
@@ -175,7 +178,7 @@ def test_deterministic_training_is_reproducible(tmp_path):
     """Two deterministic runs with one seed give identical weights."""
     from partopt.learned.a3c import A3CConfig, train_a3c
 
-    cfg = dict(
+    cfg = A3CConfig(
         generator_params={"num_blocks": 3, "num_servers": 2},
         episodes=8,
         horizon=20,
@@ -186,8 +189,8 @@ def test_deterministic_training_is_reproducible(tmp_path):
         hidden=(16,),
         seed=5,
     )
-    train_a3c(A3CConfig(**cfg), tmp_path / "a.pt", progress=False)
-    train_a3c(A3CConfig(**cfg), tmp_path / "b.pt", progress=False)
+    train_a3c(cfg, tmp_path / "a.pt", progress=False)
+    train_a3c(cfg, tmp_path / "b.pt", progress=False)
     a = torch.load(tmp_path / "a.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "b.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -197,8 +200,9 @@ def test_training_resumes(tmp_path):
     """A resumed run continues the episode count and keeps the earlier curve."""
     from partopt.learned.a3c import A3CConfig, train_a3c
 
-    cfg = dict(
+    cfg = A3CConfig(
         generator_params={"num_blocks": 3, "num_servers": 2},
+        episodes=3,
         horizon=10,
         workers=1,
         envs=1,
@@ -208,8 +212,8 @@ def test_training_resumes(tmp_path):
         seed=2,
     )
     out = tmp_path / "run.pt"
-    train_a3c(A3CConfig(episodes=3, **cfg), out, progress=False)
-    record = train_a3c(A3CConfig(episodes=6, **cfg), out, resume=True, progress=False)
+    train_a3c(cfg, out, progress=False)
+    record = train_a3c(dataclasses.replace(cfg, episodes=6), out, resume=True, progress=False)
     assert record["episodes"] == 6 and [r["episode"] for r in record["curve"]] == list(range(1, 7))
 
 
@@ -406,6 +410,7 @@ def test_environments_refuse_invalid_actions():
 
     env = BlockPlacementEnv()
     env.reset(seed=0)
+    assert env.action_space.shape is not None
     m = env.action_space.shape[0]
     for bad in ([-1] * m, [99] * m, [1] * (m - 1), [0.5] * m):
         with pytest.raises(ValueError, match="action"):
@@ -414,6 +419,7 @@ def test_environments_refuse_invalid_actions():
         TaskPool.draw("paper", {"num_blocks": 4, "num_servers": 3}, size=10, seed=9, beta=1.0), num_envs=2
     )
     vec.reset(seed=0)
+    assert vec.single_action_space.shape is not None
     m = vec.single_action_space.shape[0]
     with pytest.raises(ValueError, match="actions"):
         vec.step(np.full((2, m), -1))

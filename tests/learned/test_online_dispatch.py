@@ -4,7 +4,7 @@ the best candidate, saved weights load back and hostile files are refused naming
 import json
 
 import pytest
-from helpers import SMALL_STREAM
+from helpers import SMALL_STREAM, evaluation_of, placement_of
 
 import partopt
 from partopt.fields import InstanceError, InstanceTypeError
@@ -29,6 +29,7 @@ def test_zero_weights_are_the_gap_filling_policy_and_the_energy_weight_saves_ene
 
 def test_training_keeps_the_best_candidate_and_it_beats_its_starts():
     policy, history = train_online_dispatch((40.0,), iterations=2, population=4, episodes=1, stream_params=SMALL_STREAM)
+    assert policy.trained is not None
     assert history == sorted(history) and policy.trained["score"] == history[-1] >= -1.0
     import gymnasium as gym
 
@@ -41,9 +42,9 @@ def test_training_keeps_the_best_candidate_and_it_beats_its_starts():
 
 def test_the_shipped_policy_solves_a_stream_and_evaluate_agrees(stream):
     result = partopt.solve(stream, "online-learned")
-    again = partopt.evaluate(stream, result.placement, result.start_s)
-    assert result.evaluation.total_delay == pytest.approx(again.total_delay)
-    assert result.evaluation.valid == again.valid
+    again = partopt.evaluate(stream, placement_of(result), result.start_s)
+    assert evaluation_of(result, partopt.StreamEvaluation).total_delay == pytest.approx(again.total_delay)
+    assert evaluation_of(result, partopt.StreamEvaluation).valid == again.valid
 
 
 def test_weights_round_trip_and_hostile_files_are_refused(tmp_path):

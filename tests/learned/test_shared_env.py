@@ -31,7 +31,7 @@ def test_seeded_episodes_repeat():
         while not done:
             obs, reward, done, _, _ = env.step(env.action_space.sample())
             assert env.observation_space.contains(obs)
-            total += reward
+            total += float(reward)
         rewards.append(total)
     assert rewards[0] == rewards[1]
 
@@ -47,8 +47,9 @@ def test_an_episode_agrees_with_simulate_and_evaluate(fill_gaps):
     policy = GapFillingPolicy() if fill_gaps else earliest_finish_policy
     total, done, info = 0.0, False, {}
     while not done:
+        assert env.seen is not None
         _, reward, done, _, info = env.step(policy(env.seen))
-        total += reward
+        total += float(reward)
     report = partopt.simulate(env.stream, "gap-filling" if fill_gaps else "earliest-finish")
     ev = info["evaluation"]
     assert ev.placement == report.placement and ev.start_s == report.start_s and ev.valid

@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 
 import partopt
 from partopt.shared.kernels import SequenceScorer
+from partopt.shared.solvers.orders import Neighbourhood, exchanged, task_shifted
 
-RELAXED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much]}
+RELAXED = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
-@settings(max_examples=examples(60), **RELAXED)
+@settings(RELAXED, max_examples=examples(60))
 @given(sc=mixed_scenarios(max_work=9, block_deadlines=True), seed=st.integers(0, 2**31))
 def test_a_sequence_is_priced_as_evaluate_prices_its_schedule(sc, seed):
     """Any sequence with any placement: the compiled summary is ``evaluate``'s for the same
@@ -34,7 +35,7 @@ def test_a_sequence_is_priced_as_evaluate_prices_its_schedule(sc, seed):
     assert (summary.deadlines_met, summary.budget_kept) == (ev.deadlines_met, ev.budget_kept)
 
 
-@settings(max_examples=examples(30), **RELAXED)
+@settings(RELAXED, max_examples=examples(30))
 @given(sc=mixed_scenarios(), kind=st.sampled_from(["hard", "penalty"]))
 def test_the_search_is_complete_and_never_beats_the_optimum(sc, kind):
     """The brute-force optimum's sequence decodes to a schedule no worse than it (so the search
@@ -57,6 +58,53 @@ def test_the_search_is_complete_and_never_beats_the_optimum(sc, kind):
         assert found.objective >= value * (1 - 1e-9) - 1e-12
 
 
+@settings(max_examples=examples(100), deadline=None)
+@given(
+    counts=st.lists(st.integers(1, 6), min_size=2, max_size=6),
+    seed=st.integers(0, 2**31),
+    by=st.integers(-12, 12),
+)
+def test_the_moves_keep_a_sequence_and_a_placement(counts, seed, by):
+    """A task shifted keeps every task's entries and their own order, and moves the task by at
+    most ``by`` places against the others; an exchange changes only two tasks' locations, x to y
+    and y to x; every move of the neighbourhood answers a sequence and a placement of the same
+    tasks and blocks (each location in range)."""
+    rng = np.random.default_rng(seed)
+    nblk = np.array(counts)
+    sequence = rng.permutation(np.repeat(np.arange(len(counts)), nblk))
+    task = int(rng.integers(len(counts)))
+    moved = task_shifted(sequence, task, by)
+    assert sorted(moved.tolist()) == sorted(sequence.tolist())
+    assert np.array_equal(moved[moved != task], sequence[sequence != task])
+    before, after = np.flatnonzero(sequence == task), np.flatnonzero(moved == task)
+    assert np.all(np.abs(after - before) <= abs(by))
+    locations = 4
+    packed = np.full((len(counts), max(counts)), -1)
+    for k, m in enumerate(counts):
+        packed[k, :m] = rng.integers(0, locations, size=m)
+    swap = exchanged(packed, nblk, rng)
+    if swap is not None:
+        changed = [k for k in range(len(counts)) if not np.array_equal(swap[k], packed[k])]
+        assert len(changed) == 2
+        pairs = {(int(u), int(v)) for k in changed for u, v in zip(packed[k], swap[k]) if u != v}
+        assert len(pairs) == 2 and {(v, u) for u, v in pairs} == pairs
+        assert np.array_equal(swap == -1, packed == -1)
+    neighbourhood = Neighbourhood(
+        nblk=nblk,
+        owners=np.repeat(np.arange(len(counts)), nblk),
+        blocks=np.concatenate([np.arange(m) for m in counts]),
+        locations=locations,
+        window=min(sequence.size - 1, 4 * locations),
+    )
+    for _ in range(20):
+        found = neighbourhood.draw(sequence, packed, rng)
+        if found is None:
+            continue
+        seq, placed = found
+        assert sorted(seq.tolist()) == sorted(sequence.tolist())
+        assert np.array_equal(placed == -1, packed == -1) and placed.max() < locations
+
+
 def test_the_search_changes_the_order_where_the_local_search_stops():
     """On a K = 8 suite entry the local search ends 4.4% above the proven optimum (its
     answer is earliest-finish's); the order-changing search gets closer, with a schedule that
@@ -69,6 +117,7 @@ def test_the_search_changes_the_order_where_the_local_search_stops():
     found = partopt.solve(entry.instance, "shared-order-search", seed=0)
     assert found.objective < local.objective * (1 - 1e-3)
     assert found.objective >= optimum * (1 - 1e-9)
+    assert isinstance(entry.instance, partopt.Scenario) and found.placement is not None
     ev = partopt.evaluate(entry.instance, found.placement, found.start_s)
     assert ev.total_delay == pytest.approx(found.objective, rel=1e-9)
 

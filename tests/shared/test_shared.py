@@ -6,7 +6,7 @@ import json
 import math
 
 import pytest
-from helpers import examples
+from helpers import bound_of, evaluation_of, examples, field_of, start_of
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -96,7 +96,7 @@ def test_bad_scenario_is_refused_naming_the_field(path, value, field):
     target[path[-1]] = value
     with pytest.raises((ValueError, TypeError)) as info:
         partopt.Scenario.from_dict(doc)
-    assert info.value.field == field
+    assert field_of(info.value) == field
 
 
 def test_bad_placements_and_schedules_are_refused():
@@ -113,7 +113,7 @@ def test_bad_placements_and_schedules_are_refused():
     for placement, start, field in cases:
         with pytest.raises((ValueError, TypeError)) as info:
             partopt.evaluate(sc, placement, start)
-        assert info.value.field == field
+        assert field_of(info.value) == field
 
 
 def test_solution_file_round_trip(tmp_path):
@@ -121,6 +121,7 @@ def test_solution_file_round_trip(tmp_path):
     sc = small(2)
     res = partopt.solve(sc, "earliest-finish")
     path = tmp_path / "sol.json"
+    assert res.placement is not None
     partopt.write(partopt.Solution(res.placement, res.start_s), path)
     sol = partopt.read(path)
     assert partopt.evaluate(sc, sol.placement, sol.start_s).total_delay == pytest.approx(res.objective, rel=1e-12)
@@ -267,12 +268,12 @@ def test_exact_solvers_agree_and_bound_every_heuristic(seed):
     assert cp.status == milp.status == partopt.Status.OPTIMAL
     assert agree(cp.objective, milp.objective, sc)
     for res in (cp, milp):
-        assert res.lower_bound <= res.objective * (1 + 1e-9)
-        assert res.evaluation.valid and res.start_s is not None
+        assert bound_of(res) <= res.objective * (1 + 1e-9)
+        assert evaluation_of(res, partopt.ScenarioEvaluation).valid and res.start_s is not None
     for name in HEURISTICS:
         h = partopt.solve(sc, name)
         assert h.status == partopt.Status.FEASIBLE
-        assert cp.lower_bound <= h.objective * (1 + 1e-9)
+        assert bound_of(cp) <= h.objective * (1 + 1e-9)
         assert cp.objective <= h.objective + sum(sc.block_counts) * GRID
 
 
@@ -286,6 +287,7 @@ def test_work_relaxation_bounds_the_proven_optimum(seed, tasks, rate, servers):
     sc = small(seed, tasks=tasks, num_servers=servers, release_rate=rate)
     alone = task_lower_bounds(sc, partopt.Objective("penalty", 0.0))
     exact = partopt.solve(sc, "shared-cpsat", time_limit=5)
+    assert exact.start_s is not None
     span = max(max(row) for row in exact.start_s) + 1.0
     bound = work_bound(sc, alone, span)
     assert bound is not None and bound >= sum(alone) * (1 - 1e-6)
@@ -299,11 +301,11 @@ def test_work_relaxation_sees_queueing_that_task_bounds_miss():
     from partopt.shared.solvers.start import exact_start
 
     sc = small(3, tasks=12, num_servers=2, release_rate=110)
-    start = exact_start(sc, partopt.Objective())
+    start = start_of(exact_start(sc, partopt.Objective()))
     assert start.work_bound is not None and start.work_bound > 1.2 * sum(start.bounds)
     for name in HEURISTICS:
         assert start.work_bound <= partopt.solve(sc, name).objective
-    assert partopt.solve(sc, time_limit=20).lower_bound >= start.work_bound
+    assert bound_of(partopt.solve(sc, time_limit=20)) >= start.work_bound
 
 
 # ------------------------------------------------------- chain-schedule LP
@@ -351,7 +353,9 @@ def test_chain_lp_takes_a_schedule_down_to_the_grid_without_overlaps():
     sc = small(4, tasks=12, num_servers=3, num_devices=2, release_rate=110, deadline_s=None)
     res = partopt.solve(sc, "shared-local-search")
     pricing = _Pricing(sc, 0.5e-3, horizon=10_000)
-    chains = pricing.taken_down(res.placement, res.evaluation.start_s)
+    ev = evaluation_of(res, partopt.ScenarioEvaluation)
+    chains = pricing.taken_down(res.placement, ev.start_s)
+    assert chains is not None
     columns = [pricing.column(k, chain) for k, chain in enumerate(chains)]
     used = np.zeros(pricing.n_res * pricing.horizon)
     for _, rows, shares in columns:
@@ -363,7 +367,7 @@ def test_chain_lp_takes_a_schedule_down_to_the_grid_without_overlaps():
         for m in range(1, len(chain)):
             (i, before), (j, s) = chain[m - 1], chain[m]
             assert s >= before + pricing.link[k, m, i, j]
-        assert columns[k][0] <= res.evaluation.task_delay[k] + 1e-12
+        assert columns[k][0] <= ev.task_delay[k] + 1e-12
 
 
 def test_chain_lp_closes_most_of_the_gap_the_work_relaxation_leaves():
@@ -377,7 +381,7 @@ def test_chain_lp_closes_most_of_the_gap_the_work_relaxation_leaves():
     bench = {"networks": ("vgg16",), "num_servers": 4, "num_devices": 2, "release_rate": 60}
     doc = partopt.generate("shared", seed=2_000_000, num_tasks=8, **bench).to_dict()
     sc = partopt.Scenario.from_dict({**doc, "tasks": doc["tasks"][5:]})
-    start = exact_start(sc, partopt.Objective())
+    start = start_of(exact_start(sc, partopt.Objective()))
     opt = partopt.solve(sc, "shared-bnb", time_limit=30)
     found = chain_lp_bound(sc, opt.objective, start.delay_low, grid_s=1e-3, incumbent=(opt.placement, opt.start_s))
     assert opt.status == partopt.Status.OPTIMAL and found is not None and start.work_bound is not None
@@ -385,8 +389,8 @@ def test_chain_lp_closes_most_of_the_gap_the_work_relaxation_leaves():
     assert opt.objective - found.bound_s < 0.5 * (opt.objective - start.work_bound)
     eight = partopt.generate("shared", seed=2_000_000, num_tasks=8, **bench)
     res = partopt.solve(eight, "shared-bnb", time_limit=4)
-    eight_start = exact_start(eight, partopt.Objective())
-    assert res.status == partopt.Status.FEASIBLE and eight_start.lower < res.lower_bound <= res.objective
+    eight_start = start_of(exact_start(eight, partopt.Objective()))
+    assert res.status == partopt.Status.FEASIBLE and eight_start.lower < bound_of(res) <= res.objective
     with pytest.raises(ValueError, match="grid_s"):
         chain_lp_bound(sc, opt.objective, start.delay_low, grid_s=0.0)
 
@@ -451,7 +455,7 @@ def test_priced_completions_never_pass_the_optimum_along_its_path(seed, tasks, r
     p = PackedScenario(sc)
     assert tables.root_bound(sc) <= opt.objective * (1 + 1e-9)
     for free, nxt, loc, end, tstar, cost in _nodes_along(sc, opt.placement, opt.start_s):
-        node = priced_bound_kernel(
+        node = priced_bound_kernel(  # type: ignore[call-arg]  # numba's dispatcher stub
             *tables.kernel_args(), p.trans, p.dev, p.nblk, sc.num_servers, free, nxt, loc, end, tstar, cost
         )
         assert node <= opt.objective * (1 + 1e-9)
@@ -522,7 +526,10 @@ def test_deadlines_tight_to_the_grid_never_claim_infeasible(seed):
     )
     tight = dataclasses.replace(sc, models={name: dataclasses.replace(sc.models[name], blocks=blocks)})
     res = partopt.solve(tight, time_limit=10)
-    assert res.status in (partopt.Status.FEASIBLE, partopt.Status.OPTIMAL) and res.evaluation.feasible
+    assert (
+        res.status in (partopt.Status.FEASIBLE, partopt.Status.OPTIMAL)
+        and evaluation_of(res, partopt.ScenarioEvaluation).feasible
+    )
 
 
 def test_solve_with_no_solver_named_runs_the_exact_portfolio_on_a_scenario():
@@ -557,15 +564,15 @@ def test_tight_budget_and_task_deadline_are_kept_by_the_exact_solver():
     """With a binding device budget and end-to-end deadlines the optimum keeps both."""
     loose = small(7, tasks=3)
     free = partopt.solve(loose, time_limit=30)
-    budget = 0.8 * min(
-        free.evaluation.device_energy[d] for d in range(loose.num_devices) if free.evaluation.device_energy[d] > 0
-    )
+    used = evaluation_of(free, partopt.ScenarioEvaluation).device_energy
+    budget = 0.8 * min(used[d] for d in range(loose.num_devices) if used[d] > 0)
     tight = loose.replace(
         devices=tuple(d.__class__(**{**d.__dict__, "energy_budget_j": budget}) for d in loose.devices)
     )
     res = partopt.solve(tight, time_limit=30)
     if res.feasible:
-        assert res.evaluation.budget_kept and res.objective >= free.objective * (1 - 1e-6)
+        assert evaluation_of(res, partopt.ScenarioEvaluation).budget_kept
+        assert res.objective >= free.objective * (1 - 1e-6)
     else:
         assert res.status == partopt.Status.INFEASIBLE
 
@@ -575,7 +582,8 @@ def test_penalty_objective_prices_lateness():
     sc = small(8, tasks=3, deadline_s=0.05)
     res = partopt.solve(sc, objective="penalty", beta=2.0, time_limit=30)
     assert res.status in (partopt.Status.OPTIMAL, partopt.Status.FEASIBLE)
-    assert res.objective == pytest.approx(res.evaluation.total_delay + 2.0 * res.evaluation.penalty)
+    ev = evaluation_of(res, partopt.ScenarioEvaluation)
+    assert res.objective == pytest.approx(ev.total_delay + 2.0 * ev.penalty)
     for name in HEURISTICS:
         h = partopt.solve(sc, name, objective="penalty", beta=2.0)
         assert res.objective <= h.objective * (1 + 1e-6) + sum(sc.block_counts) * GRID
@@ -587,7 +595,7 @@ def test_heuristics_are_deterministic_and_fast_per_task():
     for name in HEURISTICS:
         a, b = partopt.solve(sc, name), partopt.solve(sc, name)
         assert a.placement == b.placement and a.objective == b.objective
-        assert a.evaluation.valid
+        assert evaluation_of(a, partopt.ScenarioEvaluation).valid
 
 
 def test_local_search_effort_bounds_the_work_and_keeps_the_start():
@@ -602,7 +610,7 @@ def test_local_search_effort_bounds_the_work_and_keeps_the_start():
             assert res.info["dispatched"] <= effort * sc.num_tasks + 2 * sum(sc.block_counts)
     assert runs[None].objective <= runs[10].objective * (1 + 1e-12)
     fifo = partopt.solve(sc, "shared-local-search", dispatch="fifo")
-    assert fifo.objective <= ef.objective * (1 + 1e-12) and fifo.evaluation.valid
+    assert fifo.objective <= ef.objective * (1 + 1e-12) and evaluation_of(fifo, partopt.ScenarioEvaluation).valid
     for bad in (0, 2.5, True):
         with pytest.raises(ValueError, match="dispatches_per_task"):
             partopt.solve(sc, "shared-local-search", dispatches_per_task=bad)
@@ -667,7 +675,7 @@ def test_branch_and_bound_proves_the_cpsat_optimum_in_continuous_time(seed):
     assert bnb.status == cp.status == partopt.Status.OPTIMAL
     assert agree(bnb.objective, cp.objective, sc) and bnb.objective <= cp.objective * (1 + 1e-12)
     assert bnb.lower_bound == pytest.approx(bnb.objective, rel=1e-12)
-    assert bnb.evaluation.valid and bnb.start_s is not None
+    assert evaluation_of(bnb, partopt.ScenarioEvaluation).valid and bnb.start_s is not None
     for name in HEURISTICS:
         assert bnb.objective <= partopt.solve(sc, name).objective * (1 + 1e-12)
 
@@ -698,7 +706,7 @@ def test_branch_and_bound_keeps_budgets_and_task_deadlines():
     """A binding budget and end-to-end deadlines: the proven optimum keeps both and agrees with CP-SAT."""
     loose = small(7, tasks=3, deadline_s=None, task_deadline_s=(0.2, 0.4))
     free = partopt.solve(loose, "shared-bnb", time_limit=30)
-    budget = 0.8 * max(free.evaluation.device_energy)
+    budget = 0.8 * max(evaluation_of(free, partopt.ScenarioEvaluation).device_energy)
     tight = loose.replace(
         devices=tuple(d.__class__(**{**d.__dict__, "energy_budget_j": budget}) for d in loose.devices)
     )
@@ -706,7 +714,8 @@ def test_branch_and_bound_keeps_budgets_and_task_deadlines():
     cp = partopt.solve(tight, "shared-cpsat", time_limit=30)
     assert bnb.status == cp.status
     if bnb.feasible:
-        assert bnb.evaluation.budget_kept and bnb.evaluation.deadlines_met
+        ev = evaluation_of(bnb, partopt.ScenarioEvaluation)
+        assert ev.budget_kept and ev.deadlines_met
         assert agree(bnb.objective, cp.objective, tight)
 
 
@@ -720,7 +729,10 @@ def test_branch_and_bound_with_deadlines_that_bind_proves_what_the_milp_proves(s
     milp = partopt.solve(sc, "shared-milp", time_limit=60)
     cp = partopt.solve(sc, "shared-cpsat", time_limit=60)
     assert res.info["relaxed_deadlines"] and res.status == milp.status == partopt.Status.OPTIMAL
-    assert res.objective == pytest.approx(milp.objective, rel=1e-6) and res.evaluation.deadlines_met
+    assert (
+        res.objective == pytest.approx(milp.objective, rel=1e-6)
+        and evaluation_of(res, partopt.ScenarioEvaluation).deadlines_met
+    )
     if cp.status == partopt.Status.OPTIMAL:
         assert agree(res.objective, cp.objective, sc)
 
@@ -781,6 +793,7 @@ def test_branch_and_bound_chain_bound_is_the_earliest_finish_dp(seed, servers, d
             np.empty(locs),
         )
         ref = earliest_finish_chain(sc.tables[k], task.release_s, [free[servers + task.device], *free[:servers]])
+        assert ref is not None
         assert got - task.release_s == pytest.approx(ref.delay, rel=1e-12)
 
 
@@ -806,7 +819,7 @@ def test_default_portfolio_proves_what_the_branch_and_bound_proves_and_keeps_the
     res = partopt.solve(many, time_limit=3)
     assert res.info["first"]["solver"] == "shared-order-search" and res.info["then"]["solver"] == "shared-cpsat"
     local = partopt.solve(many, "shared-local-search")
-    assert res.objective <= local.objective * (1 + 1e-9) and res.lower_bound <= res.objective
+    assert res.objective <= local.objective * (1 + 1e-9) and bound_of(res) <= res.objective
 
 
 def test_portfolio_proves_with_binding_deadlines_and_probes_when_no_heuristic_is_feasible():

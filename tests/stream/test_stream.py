@@ -4,6 +4,7 @@ import itertools
 import math
 
 import pytest
+from helpers import bound_of, evaluation_of, placement_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,7 +71,7 @@ def test_simulation_is_what_evaluate_checks(seed, rate, policy, battery):
     assert ev.budget_kept == (not report.problems)
     result = partopt.solve(stream, f"online-{policy}", objective="penalty")
     assert result.objective == pytest.approx(ev.total_delay + ev.penalty, rel=1e-12) or not ev.budget_kept
-    again = partopt.evaluate(stream, result.placement, result.start_s)  # the result carries its schedule
+    again = partopt.evaluate(stream, placement_of(result), result.start_s)  # the result carries its schedule
     assert again.schedule.task_delay == pytest.approx(report.task_delay_s, rel=1e-12, abs=1e-12)
 
 
@@ -112,6 +113,7 @@ def test_lyapunov_at_zero_price_is_earliest_finish():
     for k, task in enumerate(stream.scenario.tasks[:40]):
         tab = stream.scenario.tables[k]
         chain = earliest_finish_chain(tab, task.release_s, free)
+        assert chain is not None
         assert priced_chain(tab, task.release_s, free, 0.0, keep_deadlines=False) == list(chain.placement)
     a = partopt.simulate(stream, "lyapunov", V=0.0)
     b = partopt.simulate(stream, "earliest-finish")
@@ -134,7 +136,7 @@ def test_windows_are_scenarios_of_the_tasks_released_in_them():
     assert window.num_tasks == len(inside)
     assert [t.release_s for t in window.tasks] == pytest.approx([t.release_s - 0.5 for t in inside])
     assert [s.available_s for s in window.servers] == pytest.approx([0.1, 0.0, 0.4])
-    assert partopt.solve(window, "earliest-finish").evaluation.valid
+    assert evaluation_of(partopt.solve(window, "earliest-finish"), partopt.ScenarioEvaluation).valid
     with pytest.raises(ValueError, match="server_free_s"):
         stream.window(0.0, 1.0, server_free_s=[0.0])
 
@@ -287,7 +289,7 @@ def test_the_clairvoyant_lower_bounds_stay_below_every_schedule(seed, rate):
     while start <= max(releases):
         if any(start <= r < start + 0.1 for r in releases):
             window = stream.window(start, start + 0.1)
-            windows += partopt.solve(window, objective="penalty", beta=0.0, time_limit=2).bound
+            windows += bound_of(partopt.solve(window, objective="penalty", beta=0.0, time_limit=2))
         start += 0.1
     whole = partopt.solve(stream.scenario, objective="penalty", beta=0.0, time_limit=2).bound
     for policy in sorted(set(POLICIES) - {"rolling-horizon"}):

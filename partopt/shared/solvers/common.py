@@ -26,6 +26,8 @@ from partopt.problem import evaluate
 from partopt.shared.evaluation import ScenarioEvaluation, evaluate_scenario
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from partopt.objective import Objective
     from partopt.shared.model import Scenario, TaskTables
 
@@ -55,7 +57,7 @@ def earliest_finish_chain(
     release_s: float,
     free: Sequence[float],
     keep_deadlines: bool = False,
-    price: Sequence[float] | None = None,
+    price: Sequence[float] | np.ndarray | None = None,
     energy_price: float = 0.0,
     fit: Callable[[int, float, float], float] | None = None,
 ) -> ChainSchedule | None:

@@ -11,7 +11,7 @@
 - ``shared-local-search``: single-block moves, first improvement, tasks in release order,
   from the better of earliest-finish's and as-if-alone's placements, until no move helps,
   its effort is spent (blocks scheduled per task, a budget of work that makes the answer
-  the same on every machine: under 1 ms per task at K = 256 by default) or the time limit
+  the same on every machine; its time per task: ``bench/results/shared_suites.md``) or the time limit
   is reached. A placement is priced as the list schedule of its tasks in release order
   (each task's blocks appended to the resources' queues, the schedule earliest-finish
   builds; the default) or, with ``dispatch="fifo"``, under FIFO dispatch, the model's rule

@@ -9,9 +9,13 @@ and each block, in sequence order, starts as soon as its input has arrived and i
 free. Every sequence is valid and every semi-active schedule (so an optimal one) has a sequence,
 its blocks by start time; the search space is complete.
 
-The search draws two moves at
-random: one block to another location, or one entry of the sequence shifted by up to a window
-of positions (which reorders blocks on their resources). It is record-to-record travel (Dueck,
+The search draws one of five moves at
+random (:data:`MOVE_SHARES`): one block to another location; a block and the rest of its chain
+to one location (a migration mid-chain); two tasks exchanging two locations (a's blocks on x go
+to y, b's on y to x: what two tasks competing for the same servers need, and no single move
+reaches without first making both worse); one entry of the sequence shifted by up to a window
+of positions (which reorders blocks on their resources); every block of one task shifted
+together (a task overtaking another). It is record-to-record travel (Dueck,
 1993): a candidate is accepted when it breaks no more than the best schedule found (deadlines
 or budgets) and its objective is at most a deviation above the best's, the deviation falling
 to zero :data:`CYCLES` times over the budget. It starts from the best of
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -38,7 +43,17 @@ if TYPE_CHECKING:
     from partopt.objective import Objective
     from partopt.shared.model import Scenario
 
-__all__ = ["CYCLES", "DEVIATION", "MOVES_PER_TASK", "order_search", "shifted", "solve_shared_order_search"]
+__all__ = [
+    "CYCLES",
+    "DEVIATION",
+    "MOVES_PER_TASK",
+    "MOVE_SHARES",
+    "exchanged",
+    "order_search",
+    "shifted",
+    "solve_shared_order_search",
+    "task_shifted",
+]
 
 #: Record-to-record travel's first deviation: a candidate is accepted when its objective is at
 #: most this fraction of the mean task's share above the best found (scale-free in K); the
@@ -47,13 +62,94 @@ DEVIATION = 0.2
 #: The deviation falls to zero this many times over the budget (each cycle a new walk from
 #: where the last ended, near the best).
 CYCLES = 5
+#: Cumulative shares of the moves: one block to another location; a block and the rest of its
+#: chain to one location; two tasks exchanging two locations; one sequence entry shifted; every
+#: block of one task shifted.
+MOVE_SHARES = (0.3, 0.45, 0.6, 0.85)
 #: The default effort: moves tried per task.
-MOVES_PER_TASK = 5_000
+MOVES_PER_TASK = 10_000
 
 
 def shifted(sequence: np.ndarray, i: int, j: int) -> np.ndarray:
     """A copy of ``sequence`` with its entry at position i moved to position j."""
     return np.insert(np.delete(sequence, i), j, sequence[i])
+
+
+def task_shifted(sequence: np.ndarray, task: int, by: int) -> np.ndarray:
+    """A copy of ``sequence`` with every entry of ``task`` moved ``by`` positions (later when
+    positive), the task's own order and the others' kept."""
+    keys = np.arange(sequence.size, dtype=np.float64)
+    mine = sequence == task
+    keys[mine] += by + (0.5 if by > 0 else -0.5)
+    return sequence[np.argsort(keys, kind="stable")]
+
+
+def exchanged(packed: np.ndarray, nblk: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """A copy of the placement ``packed`` (tasks x blocks) in which two tasks exchange two
+    locations: task a moves its blocks on x to y and task b its blocks on y to x, x and y drawn
+    from a random block of each (None when they are the same location, or K = 1)."""
+    tasks = packed.shape[0]
+    if tasks < 2:
+        return None
+    a = int(rng.integers(tasks))
+    b = (a + 1 + int(rng.integers(tasks - 1))) % tasks
+    x, y = int(packed[a, rng.integers(nblk[a])]), int(packed[b, rng.integers(nblk[b])])
+    if x == y:
+        return None
+    moved = packed.copy()
+    row_a, row_b = packed[a, : nblk[a]], packed[b, : nblk[b]]
+    moved[a, : nblk[a]] = np.where(row_a == x, y, row_a)
+    moved[b, : nblk[b]] = np.where(row_b == y, x, row_b)
+    return moved
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """The search's moves on one scenario (the module docstring): its tasks' block counts, the
+    owner task and block index of each sequence entry, the locations and the shift window."""
+
+    nblk: np.ndarray
+    owners: np.ndarray
+    blocks: np.ndarray
+    locations: int
+    window: int
+
+    @classmethod
+    def of(cls, scenario: Scenario, nblk: np.ndarray) -> Neighbourhood:
+        locations, size = scenario.num_servers + 1, int(np.sum(nblk))
+        return cls(
+            nblk=nblk,
+            owners=np.repeat(np.arange(scenario.num_tasks), nblk),
+            blocks=np.concatenate([np.arange(m) for m in nblk]),
+            locations=locations,
+            window=min(size - 1, 4 * locations),
+        )
+
+    def draw(
+        self, sequence: np.ndarray, packed: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """One random move from (``sequence``, placement ``packed``): the moved pair, copies
+        where changed, or None when the move drawn changes nothing."""
+        draw = rng.random()
+        if self.window < 1 or draw < MOVE_SHARES[1]:  # a block, or a block and the rest of its chain
+            b = int(rng.integers(sequence.size))
+            k, m = int(self.owners[b]), int(self.blocks[b])
+            moved = packed.copy()
+            if self.window < 1 or draw < MOVE_SHARES[0]:
+                moved[k, m] = (packed[k, m] + 1 + int(rng.integers(self.locations - 1))) % self.locations
+            else:
+                moved[k, m : self.nblk[k]] = int(rng.integers(self.locations))
+            return None if np.array_equal(moved[k], packed[k]) else (sequence, moved)
+        if draw < MOVE_SHARES[2]:
+            exchange = exchanged(packed, self.nblk, rng)
+            return None if exchange is None else (sequence, exchange)
+        if draw < MOVE_SHARES[3]:  # one sequence entry shifted
+            i = int(rng.integers(sequence.size))
+            j = min(sequence.size - 1, max(0, i + int(rng.integers(-self.window, self.window + 1))))
+            return None if sequence[i] == sequence[j] else (shifted(sequence, i, j), packed)
+        task = int(rng.integers(len(self.nblk)))
+        moved_sequence = task_shifted(sequence, task, int(rng.integers(-self.window, self.window + 1)))
+        return None if np.array_equal(moved_sequence, sequence) else (moved_sequence, packed)
 
 
 def _accepted(trial: tuple[bool, float], best: tuple[bool, float], deviation: float) -> bool:
@@ -117,10 +213,7 @@ def order_search(
     best = key(scorer.score(sequence, packed))
     best_sequence, best_packed = sequence, packed  # never changed in place: each move copies
     rng = np.random.default_rng(seed)
-    locations, size = scenario.num_servers + 1, sequence.size
-    window = min(size - 1, 4 * locations)
-    owners = np.repeat(np.arange(scenario.num_tasks), scorer.nblk)
-    blocks = np.concatenate([np.arange(m) for m in scorer.nblk])
+    neighbourhood = Neighbourhood.of(scenario, scorer.nblk)
     begin = time.perf_counter()
     deadline = math.inf if time_limit is None else begin + time_limit
     most = math.inf if max_moves is None else max_moves
@@ -130,18 +223,10 @@ def order_search(
             timed_out = True
             break
         moves += 1
-        moved_sequence, moved_packed = sequence, packed
-        if window < 1 or rng.random() < 0.5:  # one block to another location
-            b = int(rng.integers(size))
-            k, m = int(owners[b]), int(blocks[b])
-            moved_packed = packed.copy()
-            moved_packed[k, m] = (packed[k, m] + 1 + int(rng.integers(locations - 1))) % locations
-        else:  # one sequence entry shifted
-            i = int(rng.integers(size))
-            j = min(size - 1, max(0, i + int(rng.integers(-window, window + 1))))
-            if sequence[i] == sequence[j]:
-                continue
-            moved_sequence = shifted(sequence, i, j)
+        moved = neighbourhood.draw(sequence, packed, rng)
+        if moved is None:
+            continue
+        moved_sequence, moved_packed = moved
         trial = key(scorer.score(moved_sequence, moved_packed))
         spent = moves / most if math.isfinite(most) else (time.perf_counter() - begin) / max(time_limit or 1.0, 1e-9)
         if _accepted(trial, best, DEVIATION * max(0.0, 1.0 - (spent * CYCLES) % 1.0) / scenario.num_tasks):
