@@ -89,13 +89,7 @@ def test_the_moves_keep_a_sequence_and_a_placement(counts, seed, by):
         pairs = {(int(u), int(v)) for k in changed for u, v in zip(packed[k], swap[k]) if u != v}
         assert len(pairs) == 2 and {(v, u) for u, v in pairs} == pairs
         assert np.array_equal(swap == -1, packed == -1)
-    neighbourhood = Neighbourhood(
-        nblk=nblk,
-        owners=np.repeat(np.arange(len(counts)), nblk),
-        blocks=np.concatenate([np.arange(m) for m in counts]),
-        locations=locations,
-        window=min(sequence.size - 1, 4 * locations),
-    )
+    neighbourhood = Neighbourhood.of(nblk, locations)
     for _ in range(20):
         found = neighbourhood.draw(sequence, packed, rng)
         if found is None:

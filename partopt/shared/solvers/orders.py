@@ -115,11 +115,12 @@ class Neighbourhood:
     window: int
 
     @classmethod
-    def of(cls, scenario: Scenario, nblk: np.ndarray) -> Neighbourhood:
-        locations, size = scenario.num_servers + 1, int(np.sum(nblk))
+    def of(cls, nblk: np.ndarray, locations: int) -> Neighbourhood:
+        """The moves over tasks of ``nblk`` blocks each and ``locations`` locations (N + 1)."""
+        size = int(np.sum(nblk))
         return cls(
             nblk=nblk,
-            owners=np.repeat(np.arange(scenario.num_tasks), nblk),
+            owners=np.repeat(np.arange(len(nblk)), nblk),
             blocks=np.concatenate([np.arange(m) for m in nblk]),
             locations=locations,
             window=min(size - 1, 4 * locations),
@@ -213,7 +214,7 @@ def order_search(
     best = key(scorer.score(sequence, packed))
     best_sequence, best_packed = sequence, packed  # never changed in place: each move copies
     rng = np.random.default_rng(seed)
-    neighbourhood = Neighbourhood.of(scenario, scorer.nblk)
+    neighbourhood = Neighbourhood.of(scorer.nblk, scenario.num_servers + 1)
     begin = time.perf_counter()
     deadline = math.inf if time_limit is None else begin + time_limit
     most = math.inf if max_moves is None else max_moves
