@@ -26,7 +26,6 @@ import partopt.bench.suites
 from partopt.bench.cluster import scheduler_executor
 from partopt.execution import TaskFailure, map_unordered
 from partopt.shared.solvers.heuristics import DISPATCHES_PER_TASK
-from partopt.shared.solvers.portfolio import bnb_share
 from partopt.shared.solvers.priced import PRICED_SHARE
 
 if TYPE_CHECKING:
@@ -266,8 +265,8 @@ Scenarios of the paper's default setting (`shared` generator: VGG16 in M = 6 blo
 building included) on 2 cores (`shared-bnb` prices its LP's columns on two threads and searches on one).
 "proven" counts proven optima (on CP-SAT's 1 us
 grid for `shared-cpsat`, in continuous time for `shared-bnb` and `shared-milp`; `shared-exact`, the default, is
-the branch and bound with {bnb_share(8):.0%} (K <= 8) or {bnb_share(16):.0%} of the limit, then CP-SAT from its
-schedule);
+the branch and bound on one core beside CP-SAT on the other, in rounds from its schedule, each round's schedule its
+incumbent, up to K = 16; then the order search and CP-SAT);
 "gap %" is (objective - proven lower bound) / objective at the end of the run; from K = 6 on, CP-SAT and the MILP
 spend the last fifth of their limit on the chain-schedule LP's bound when they prove nothing; `shared-bnb` solves
 that LP first (1 ms slots, at most {PRICED_SHARE:.0%} of its limit), for 4 to 16 tasks, prices every node and

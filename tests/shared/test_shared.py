@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import partopt
-from partopt.shared.evaluation import compact_schedule, fifo_dispatch
+from partopt.shared.evaluation import compact_schedule, evaluate_scenario, fifo_dispatch
 
 GRID = 1e-6
 
@@ -855,3 +855,37 @@ def test_live_incumbent_and_bound_are_valid():
             assert name in ("shared-bnb", "shared-cpsat")
             assert incumbent >= optimum * (1 - 1e-9), (solver, name, incumbent, optimum)
             assert bound <= optimum * (1 + 1e-9), (solver, name, bound, optimum)
+
+
+@pytest.mark.parametrize(
+    "params,kind",
+    [
+        ({"seed": 0, "num_tasks": 4, "release_rate": 90}, "hard"),
+        ({"seed": 1, "num_tasks": 4, "release_rate": 200, "num_servers": 2}, "penalty"),
+        ({"seed": 5, "num_tasks": 4, "mix": True}, "hard"),
+        ({"seed": 6, "num_tasks": 3, "mix": True}, "penalty"),
+    ],
+)
+def test_branch_and_bound_pruning_by_a_schedule_found_elsewhere_keeps_the_optimum(params, kind):
+    """BranchAndBound.offer: a schedule handed to the search midway (the default solver hands it
+    CP-SAT's) becomes its incumbent and prunes from then on; the proof still stands and names the
+    same optimum as a run alone, whether the schedule offered is the optimum or a worse one."""
+    from partopt.objective import Objective
+    from partopt.shared.solvers.bnb import BranchAndBound
+
+    sc = partopt.generate("shared", **params)
+    goal = Objective(kind, 1.0)
+    alone = partopt.solve(sc, "shared-bnb", objective=kind, time_limit=60)
+    assert alone.status == partopt.Status.OPTIMAL
+    optimum = goal.raw_value(evaluation_of(alone, partopt.ScenarioEvaluation))
+    worse = partopt.solve(sc, "earliest-finish")
+    for offered in (alone, worse):
+        run = BranchAndBound(sc, goal, time_limit=60)
+        assert run.search is not None
+        run.search.run(50)  # partway: what it found so far may cost more than the offer
+        run.offer(offered.placement, offered.start_s)
+        run.advance()
+        answer = run.answer()
+        assert answer.proven_optimal and answer.placement is not None
+        value = goal.raw_value(evaluate_scenario(sc, answer.placement, answer.start_s))
+        assert value == pytest.approx(optimum, rel=1e-9)

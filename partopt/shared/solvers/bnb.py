@@ -113,7 +113,7 @@ if TYPE_CHECKING:
     from partopt.shared.model import Scenario
     from partopt.shared.solvers.start import ExactStart
 
-__all__ = ["CHUNK_NODES", "MEMO_BYTES", "deadlines_may_bind", "solve_shared_bnb"]
+__all__ = ["CHUNK_NODES", "MEMO_BYTES", "BranchAndBound", "deadlines_may_bind", "solve_shared_bnb"]
 
 #: Memory for the dominance table (bytes).
 MEMO_BYTES = 256 * 2**20
@@ -1001,61 +1001,141 @@ def solve_shared_bnb(
     default; off only to check that it changes no answer). priced: the priced bound of
     :mod:`partopt.shared.solvers.priced` for 4 to 16 tasks (on by default; off to compare).
     """
-    begin = time.perf_counter()
-    stop = math.inf if time_limit is None else begin + float(time_limit)
-    start = exact_start(scenario, objective, time_limit, work=False)  # the work bound only if the search stops
-    if isinstance(start, SolverOutput):
-        return start
-    reserve = (
-        0.0
-        if time_limit is None
-        else (work_share(scenario) * float(time_limit) + chain_lp_reserve(scenario, time_limit))
+    run = BranchAndBound(
+        scenario, objective, time_limit=time_limit, seed=seed, memo=memo, incumbent=incumbent, priced=priced
     )
-    info: dict = {}
-    if time.perf_counter() >= stop:
-        return incumbent_output(start, info)
-    placement, start_s, known = _first_incumbent(scenario, objective, start, stop, seed, incumbent, info)
-    upper = objective.raw_value(known) if objective.feasible(known) else math.inf
-    report_search("shared-bnb", upper, start.lower)
-    relax = deadlines_may_bind(scenario, upper, start.delay_low)
-    with_budgets = any(math.isfinite(d.budget) for d in scenario.devices)
-    tables = None
-    if priced and scenario.num_tasks in PRICED_TASKS and math.isfinite(upper):
-        lp_begin = time.perf_counter()
-        tables = priced_completions(
-            scenario,
-            upper,
-            start.delay_low,
-            (placement, start_s),
-            None if time_limit is None else PRICED_SHARE * float(time_limit),
+    run.advance()
+    return run.answer()
+
+
+class BranchAndBound:
+    """One run of the branch and bound (arguments as :func:`solve_shared_bnb`'s) that can pause
+    and resume: :meth:`advance` searches until a given time, :meth:`offer` hands it a schedule
+    found elsewhere (the incumbent when better: it prunes by it from then on), :meth:`answer`
+    ends it. The default solver runs CP-SAT from its schedule while it pauses
+    (:mod:`partopt.shared.solvers.portfolio`). Time is counted from construction: the tree stops
+    at :attr:`tree_stop`, keeping the rest of ``time_limit`` for the bounds of the answer."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        objective: Objective,
+        *,
+        time_limit=None,
+        seed=None,
+        memo: bool = True,
+        incumbent: tuple | None = None,
+        priced: bool = True,
+    ):
+        self.scenario, self.objective, self.time_limit = scenario, objective, time_limit
+        self.begin = time.perf_counter()
+        stop = math.inf if time_limit is None else self.begin + float(time_limit)
+        self.info: dict = {}
+        self.finished = False
+        self.search: _Search | None = None
+        self.tables: CompletionTables | None = None
+        self.tree_stop = stop
+        self.early: SolverOutput | None = None
+        start = exact_start(scenario, objective, time_limit, work=False)  # the work bound only if the search stops
+        if isinstance(start, SolverOutput):
+            self.early = start
+            return
+        self.start = start
+        if time.perf_counter() >= stop:
+            self.early = incumbent_output(start, self.info)
+            return
+        reserve = (
+            0.0
+            if time_limit is None
+            else (work_share(scenario) * float(time_limit) + chain_lp_reserve(scenario, time_limit))
         )
-        info["priced_s"] = time.perf_counter() - lp_begin
-        if tables is not None:
-            reserve = 0.0 if time_limit is None else work_share(scenario) * float(time_limit)
-            info["priced_root_bound"] = tables.root_bound(scenario)
-    search = _Search(
-        scenario,
-        objective,
-        upper * (1 + 1e-12) if math.isfinite(upper) else math.inf,
-        memo,
-        with_budgets,
-        tables,
-        relax,
-    )
-    finished = False
-    tree_begin = time.perf_counter()
-    while not finished and time.perf_counter() < stop - reserve:
-        finished = search.run(CHUNK_NODES)
-        search.report(objective, known, start.lower)
-    info.update(
-        relaxed_deadlines=relax,
-        nodes=search.nodes,
-        dropped=search.dropped,
-        search_s=time.perf_counter() - begin,
-        tree_s=time.perf_counter() - tree_begin,
-    )
-    if math.isfinite(search.least_broken):
-        info["least_broken"] = search.least_broken
-    return _answer(
-        scenario, objective, start, search, finished, (placement, start_s, known), tables, time_limit, begin, info
-    )
+        self.first = _first_incumbent(scenario, objective, start, stop, seed, incumbent, self.info)
+        known = self.first[2]
+        upper = objective.raw_value(known) if objective.feasible(known) else math.inf
+        report_search("shared-bnb", upper, start.lower)
+        relax = deadlines_may_bind(scenario, upper, start.delay_low)
+        with_budgets = any(math.isfinite(d.budget) for d in scenario.devices)
+        if priced and scenario.num_tasks in PRICED_TASKS and math.isfinite(upper):
+            lp_begin = time.perf_counter()
+            self.tables = priced_completions(
+                scenario,
+                upper,
+                start.delay_low,
+                self.first[:2],
+                None if time_limit is None else PRICED_SHARE * float(time_limit),
+            )
+            self.info["priced_s"] = time.perf_counter() - lp_begin
+            if self.tables is not None:
+                reserve = 0.0 if time_limit is None else work_share(scenario) * float(time_limit)
+                self.info["priced_root_bound"] = self.tables.root_bound(scenario)
+        self.tree_stop = stop - reserve
+        self.search = _Search(
+            scenario,
+            objective,
+            upper * (1 + 1e-12) if math.isfinite(upper) else math.inf,
+            memo,
+            with_budgets,
+            self.tables,
+            relax,
+        )
+        self.info.update(relaxed_deadlines=relax, tree_s=0.0)
+
+    def advance(self, until: float | None = None) -> bool:
+        """Search until the search finishes, :attr:`tree_stop` or ``until`` (a
+        ``time.perf_counter()``; None: no earlier), whichever comes first; True when finished."""
+        if self.search is None or self.finished:
+            return self.finished
+        stop = self.tree_stop if until is None else min(until, self.tree_stop)
+        tree_begin = time.perf_counter()
+        while not self.finished and time.perf_counter() < stop:
+            self.finished = self.search.run(CHUNK_NODES)
+            self.search.report(self.objective, self.first[2], self.start.lower)
+        self.info["tree_s"] += time.perf_counter() - tree_begin
+        return self.finished
+
+    def best(self) -> tuple[Any, Any] | None:
+        """The best schedule so far (placement, start_s), the search's or the first incumbent's; None
+        before there is one."""
+        if self.search is None:
+            early = self.early
+            return None if early is None or early.placement is None else (early.placement, early.start_s)
+        candidates = [self.first[:2]] + ([self.search.best()] if self.search.found else [])
+        return best_candidate(self.scenario, self.objective, candidates)[:2]
+
+    def offer(self, placement, start_s) -> None:
+        """Take ``placement`` and ``start_s`` (a schedule found elsewhere) as the incumbent if it
+        beats the current one; the search prunes by its cost from then on (valid: no schedule
+        that costs less is cut). Before the search starts, or once it finished, it only joins the
+        candidates of the answer."""
+        if self.search is None:
+            return
+        self.first = best_candidate(self.scenario, self.objective, [self.first[:2], (placement, start_s)])
+        known, search = self.first[2], self.search
+        if not self.objective.feasible(known) or self.finished:
+            return
+        upper = self.objective.raw_value(known) * (1 + 1e-12)
+        if upper < search.scal[UPPER]:
+            search.scal[UPPER] = upper
+            search.ints[FOUND] = 0  # what it found costs more: only its later finds are its own
+
+    def answer(self) -> SolverOutput:
+        """The run's answer (see :func:`_answer`), with its time shares in ``info``."""
+        if self.search is None:
+            assert self.early is not None
+            return self.early
+        search = self.search
+        self.info.update(nodes=search.nodes, dropped=search.dropped, search_s=time.perf_counter() - self.begin)
+        if math.isfinite(search.least_broken):
+            self.info["least_broken"] = search.least_broken
+        return _answer(
+            self.scenario,
+            self.objective,
+            self.start,
+            search,
+            self.finished,
+            self.first,
+            self.tables,
+            self.time_limit,
+            self.begin,
+            self.info,
+        )

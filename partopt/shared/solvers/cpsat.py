@@ -55,8 +55,10 @@ refined instead (:func:`partopt.shared.solvers.relaxation.refined_work_bound`).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -81,6 +83,8 @@ from partopt.shared.solvers.start import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from partopt.objective import Objective
     from partopt.shared.model import Scenario
     from partopt.shared.solvers.start import ExactStart
@@ -299,6 +303,8 @@ def solve_shared_cpsat(
     params: dict | None = None,
     pair_bounds: bool = True,
     incumbent: tuple | None = None,
+    chain_lp: bool = True,
+    stop: threading.Event | None = None,
 ) -> SolverOutput:
     """Solve ``scenario`` exactly with CP-SAT (see the module docstring for the model).
 
@@ -309,7 +315,10 @@ def solve_shared_cpsat(
     print the solver's search log; params: further CP-SAT parameters by name (e.g.
     ``{"linearization_level": 2}``); incumbent: a known solution (placement, start_s or None
     for FIFO dispatch), e.g. another solver's, the hint and incumbent when it beats
-    earliest-finish's.
+    earliest-finish's; chain_lp: keep a share of the limit for the chain-schedule LP's bound
+    (on by default; off where the caller has that bound already, as the default solver does);
+    stop: an event another thread sets to end the search early (the answer is then as at a time
+    limit), as the default solver does when its branch and bound, running beside, proves.
     """
     from ortools.sat.python import cp_model
 
@@ -326,14 +335,16 @@ def solve_shared_cpsat(
     if hint:
         model.add_hint(*_in_release_order(scenario, start.incumbent, groups))
 
-    remaining = search_seconds(scenario, time_limit, begin, objective.feasible(start.known))
+    remaining = search_seconds(scenario, time_limit, begin, chain_lp and objective.feasible(start.known))
     info: dict[str, Any] = {
         "grid_s": g,
         "build_s": time.perf_counter() - begin,
         "beta_used": weight[1] / weight[0] or None,
     }
     if remaining is not None and remaining <= 0:  # no time to search: the time kept for the bound is still spent
-        bound = reported_bound(start, scenario, objective, start.known, start.lower, False, time_limit, begin, info)
+        bound = start.lower
+        if chain_lp:
+            bound = reported_bound(start, scenario, objective, start.known, bound, False, time_limit, begin, info)
         return incumbent_output(start, info, bound)
     bound_s = start.lower
     solver = cp_model.CpSolver()
@@ -351,14 +362,41 @@ def solve_shared_cpsat(
     )
     if watch is not None:
         solver.best_bound_callback = watch.on_bound
-    status = solver.solve(model.cp, watch)
+    with _stopped_by(stop, solver):
+        status = solver.solve(model.cp, watch)
     info.update(
         termination=solver.status_name(status),
         solve_s=solver.wall_time,
         branches=solver.num_branches,
         conflicts=solver.num_conflicts,
     )
-    return _answer(scenario, objective, start, model, solver, status, weight, time_limit, begin, info)
+    return _answer(
+        scenario, objective, start, model, solver, status, weight, time_limit, begin, info, chain_lp=chain_lp
+    )
+
+
+@contextlib.contextmanager
+def _stopped_by(stop: threading.Event | None, solver) -> Iterator[None]:
+    """While in the block, a watcher thread asks ``solver`` to stop searching once ``stop`` is set
+    (again every 50 ms, in case the first request came before its search began)."""
+    if stop is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if stop.wait(0.05):
+                solver.stop_search()
+                done.wait(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _built(
@@ -405,10 +443,12 @@ def _answer(
     time_limit: float | None,
     begin: float,
     info: dict,
+    *,
+    chain_lp: bool,
 ) -> SolverOutput:
     """CP-SAT's answer after its solve (``status``): the better of its grid schedule (as found and
     compacted) and the incumbent, with its bound in continuous time (the grid bound less the
-    rounding, raised by the chain-schedule LP where nothing is proven)."""
+    rounding, raised, with ``chain_lp``, by the chain-schedule LP where nothing is proven)."""
     from ortools.sat.python import cp_model
 
     g = model.data.grid
@@ -437,7 +477,8 @@ def _answer(
     proven, bound_s = vetted_answer(
         "shared-cpsat", proven, bound_s, known, objective, [start.known, known], sum(start.bounds), slack_s
     )
-    bound_s = reported_bound(start, scenario, objective, known, bound_s, proven, time_limit, begin, info)
+    if chain_lp:
+        bound_s = reported_bound(start, scenario, objective, known, bound_s, proven, time_limit, begin, info)
     return SolverOutput(
         placement=placement,
         start_s=start_s,

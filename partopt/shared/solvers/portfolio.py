@@ -1,30 +1,38 @@
-"""The shared edge's default exact solver: the branch and bound, then CP-SAT from its answer.
+"""The shared edge's default exact solver: the branch and bound and CP-SAT, each from the other's schedule.
 
 Which exact method is strongest depends on the scenario's size
-(``bench/results/shared_speed.md``): the continuous-time branch and bound proves small and
-middle scenarios far faster than CP-SAT (every K = 8 scenario of the speed bench, where
-CP-SAT proves none) but its schedules are weaker where it proves nothing; CP-SAT finds better
-schedules there and scales to hundreds of tasks. So, for up to :data:`BNB_MAX_TASKS` tasks,
-the branch and bound runs first with a share of the time limit (:func:`bnb_share`); if it
-proves its answer (optimal or infeasible) that is the answer. Where no heuristic schedule keeps
-every deadline, CP-SAT first probes with :data:`PROBE_SHARE` of the limit: it proves
-infeasibility at once where the branch and bound, with no incumbent to prune by, would
-enumerate, and otherwise hands its schedule to the branch and bound as the incumbent. Beyond, the order search runs
-first with :data:`ORDER_SHARE` of the limit (CP-SAT's model alone takes seconds to build there).
-Otherwise CP-SAT runs in the time left, its hint and incumbent the first member's schedule. The answer is the best
-schedule either found, with the higher of their bounds (each valid in continuous time,
-vetted against both schedules), "optimal" when CP-SAT proves it (on its grid). Never weaker
-than the stronger of the two alone at that size, up to the time each gets.
+(``bench/results/shared_speed.md``, ``bench/results/peers.md``): the continuous-time branch
+and bound proves small and middle scenarios far faster than CP-SAT (every K = 8 scenario of
+the speed bench, where CP-SAT proves none) but its schedules are weaker where it proves
+nothing; CP-SAT finds better schedules there and scales to hundreds of tasks. So, for up to
+:data:`BNB_MAX_TASKS` tasks, both run side by side (after :data:`ALONE_S` of the branch and
+bound's tree alone, in which small scenarios are proven): the branch and bound
+(:class:`~partopt.shared.solvers.bnb.BranchAndBound`) on one core (its search is compiled and
+holds no lock), CP-SAT on the others in rounds of half the time left, each from the branch and
+bound's best schedule; each round's schedule becomes the branch and bound's incumbent, and when
+the branch and bound proves its answer (optimal or infeasible) CP-SAT is stopped and that is
+the answer. Where
+no heuristic schedule keeps every deadline, CP-SAT first probes with :data:`PROBE_SHARE` of the
+limit: it proves infeasibility at once where the branch and bound, with no incumbent to prune
+by, would enumerate, and otherwise hands its schedule to the branch and bound as the incumbent.
+Beyond, the order search runs first with :data:`ORDER_SHARE` of the limit (CP-SAT's model alone
+takes seconds to build there), then CP-SAT from its schedule. The answer is the best schedule
+any found, with the higher of their bounds (each valid in continuous time, vetted against both
+schedules), "optimal" when one of them proves it (CP-SAT on its grid). Never weaker than the
+stronger of the two alone at that size, up to the time each gets.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from partopt.execution import usable_cores
 from partopt.result import SolverOutput
-from partopt.shared.solvers.bnb import solve_shared_bnb
+from partopt.shared.solvers.bnb import BranchAndBound
 from partopt.shared.solvers.common import best_candidate
 from partopt.shared.solvers.cpsat import solve_shared_cpsat
 from partopt.shared.solvers.orders import solve_shared_order_search
@@ -34,7 +42,15 @@ if TYPE_CHECKING:
     from partopt.objective import Objective
     from partopt.shared.model import Scenario
 
-__all__ = ["BNB_MAX_TASKS", "ORDER_SHARE", "PROBE_SHARE", "bnb_share", "solve_shared_exact"]
+__all__ = [
+    "ALONE_S",
+    "BNB_MAX_TASKS",
+    "MIN_ROUND_S",
+    "OFFER_EVERY_S",
+    "ORDER_SHARE",
+    "PROBE_SHARE",
+    "solve_shared_exact",
+]
 
 #: Beyond this many tasks the branch and bound is not tried (its priced bound stops at 16).
 BNB_MAX_TASKS = 16
@@ -44,52 +60,122 @@ BNB_MAX_TASKS = 16
 #: above what the order search finds in 2 s (bench/results/online.md's 60 tasks/s streams).
 ORDER_SHARE = 0.3
 
+#: How often (s) the branch and bound looks whether CP-SAT, beside it, has ended (its search
+#: runs in chunks of nodes between looks, so a look may come later).
+OFFER_EVERY_S = 0.5
+#: Seconds the branch and bound's tree searches alone before CP-SAT joins it: small scenarios
+#: are proven within them, and their answer does not depend on how two threads' timings fall.
+ALONE_S = 2.0
+#: The shortest CP-SAT round beside the branch and bound (s; its model takes a second or two to build).
+MIN_ROUND_S = 5.0
+
 #: Up to BNB_MAX_TASKS, the share of the time limit CP-SAT gets first when no heuristic schedule
 #: is feasible (a probe for infeasibility, or for an incumbent).
 PROBE_SHARE = 0.1
 
 
-def bnb_share(num_tasks: int) -> float:
-    """The share of the time limit the branch and bound gets before CP-SAT: nearly all of it where
-    it proves (every K <= 8 scenario of the speed bench, within 42 s of 60; CP-SAT none from K = 6
-    on), half beyond, where CP-SAT's schedules are better."""
-    return 0.9 if num_tasks <= 8 else 0.5
-
-
 def solve_shared_exact(scenario: Scenario, objective: Objective, *, time_limit=None, seed=None) -> SolverOutput:
     """Solve ``scenario`` exactly with the portfolio of the module docstring (``time_limit`` s in all)."""
     begin = time.perf_counter()
-    k = scenario.num_tasks
-    if k <= BNB_MAX_TASKS:
-        first_name, hint = "shared-bnb", None
-        if not _heuristics_feasible(scenario, objective):
-            probe = solve_shared_cpsat(
-                scenario, objective, seed=seed, time_limit=None if time_limit is None else PROBE_SHARE * time_limit
-            )
-            if probe.proven_optimal or probe.proven_infeasible:
-                return _tagged(probe, "shared-cpsat")
-            hint = None if probe.placement is None else (probe.placement, probe.start_s)
-        left = None if time_limit is None else float(time_limit) - (time.perf_counter() - begin)
-        first = solve_shared_bnb(
-            scenario, objective, seed=seed, incumbent=hint, time_limit=None if left is None else bnb_share(k) * left
-        )
-        if first.proven_optimal or first.proven_infeasible:
-            return _tagged(first, "shared-bnb")
-    else:
-        first_name = "shared-order-search"
+    if scenario.num_tasks > BNB_MAX_TASKS:
         first = solve_shared_order_search(
             scenario, objective, seed=seed, time_limit=None if time_limit is None else ORDER_SHARE * float(time_limit)
         )
-    left = None if time_limit is None else max(0.5, float(time_limit) - (time.perf_counter() - begin))
-    known = None if first.placement is None else (first.placement, first.start_s)
-    second = solve_shared_cpsat(scenario, objective, time_limit=left, seed=seed, incumbent=known)
+        left = None if time_limit is None else max(0.5, float(time_limit) - (time.perf_counter() - begin))
+        known = None if first.placement is None else (first.placement, first.start_s)
+        second = solve_shared_cpsat(scenario, objective, time_limit=left, seed=seed, incumbent=known)
+        return _combined(scenario, objective, ("shared-order-search", first), second)
+    hint = None
+    if not _heuristics_feasible(scenario, objective):
+        probe = solve_shared_cpsat(
+            scenario, objective, seed=seed, time_limit=None if time_limit is None else PROBE_SHARE * time_limit
+        )
+        if probe.proven_optimal or probe.proven_infeasible:
+            return _tagged(probe, "shared-cpsat")
+        hint = None if probe.placement is None else (probe.placement, probe.start_s)
+    left = None if time_limit is None else float(time_limit) - (time.perf_counter() - begin)
+    return _bnb_beside_cpsat(scenario, objective, left, seed, hint)
+
+
+def _bnb_beside_cpsat(scenario: Scenario, objective: Objective, left: float | None, seed, hint) -> SolverOutput:
+    """The branch and bound in ``left`` s (None: no limit) from ``hint`` (a schedule or None), with
+    CP-SAT beside it on the other cores in rounds (:func:`_round_seconds`), each from the branch and
+    bound's best schedule, whose schedule becomes the branch and bound's incumbent; CP-SAT stops
+    when the branch and bound proves, and the branch and bound when CP-SAT does."""
+    run = BranchAndBound(scenario, objective, seed=seed, incumbent=hint, time_limit=left)
+    if run.early is not None and run.early.proven_infeasible:
+        return _tagged(run.early, "shared-bnb")
+    if run.advance(time.perf_counter() + ALONE_S):
+        first = run.answer()
+        if first.proven_optimal or first.proven_infeasible or first.placement is None:
+            return _tagged(first, "shared-bnb")
+        left_s = None if left is None else max(0.5, run.begin + left - time.perf_counter())
+        second = solve_shared_cpsat(
+            scenario, objective, time_limit=left_s, seed=seed, incumbent=run.best(), chain_lp=False
+        )
+        return _combined(scenario, objective, ("shared-bnb", first), second)
+    stop = threading.Event()
+
+    def cpsat_round(pool: ThreadPoolExecutor) -> Future[SolverOutput]:
+        return pool.submit(
+            solve_shared_cpsat,
+            scenario,
+            objective,
+            time_limit=None if left is None else _round_seconds(run.tree_stop - time.perf_counter()),
+            seed=seed,
+            incumbent=run.best(),
+            workers=max(1, usable_cores() - 1),
+            chain_lp=False,
+            stop=stop,
+        )
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        beside = cpsat_round(pool)
+        try:
+            while (
+                run.search is not None
+                and not run.advance(time.perf_counter() + OFFER_EVERY_S)
+                and time.perf_counter() < run.tree_stop
+            ):
+                if beside.done():
+                    second = beside.result()
+                    if second.proven_optimal or second.proven_infeasible:
+                        return _tagged(second, "shared-cpsat")
+                    if second.placement is not None:
+                        run.offer(second.placement, second.start_s)
+                    if run.tree_stop - time.perf_counter() >= MIN_ROUND_S:
+                        beside = cpsat_round(pool)
+        finally:
+            stop.set()
+        second = beside.result()  # the last round: from the best schedule of the rounds before
+    if second.proven_optimal or second.proven_infeasible:
+        return _tagged(second, "shared-cpsat")
+    first = run.answer()
+    if first.proven_optimal or first.proven_infeasible:
+        return _tagged(first, "shared-bnb")
+    return _combined(scenario, objective, ("shared-bnb", first), second)
+
+
+def _round_seconds(left: float) -> float:
+    """A CP-SAT round's time limit (s) with ``left`` s of the tree's time to go: half of it, all
+    of it once half would be below :data:`MIN_ROUND_S`, never below half a second."""
+    return max(0.5, left if left < 2 * MIN_ROUND_S else left / 2)
+
+
+def _combined(
+    scenario: Scenario, objective: Objective, first: tuple[str, SolverOutput], second: SolverOutput
+) -> SolverOutput:
+    """The portfolio's answer from its first member's (named) answer and CP-SAT's, which was given
+    the first member's schedule: the best schedule either found, with the higher of their bounds
+    (each valid in continuous time, vetted against both schedules); "optimal" when CP-SAT proves it."""
+    first_name, first_output = first
     if second.proven_infeasible:
         return _tagged(second, "shared-cpsat")
-    candidates = [(r.placement, r.start_s) for r in (second, first) if r.placement is not None]
+    candidates = [(r.placement, r.start_s) for r in (second, first_output) if r.placement is not None]
     if not candidates:
         return _tagged(second, "shared-cpsat")
     placement, start_s, best = best_candidate(scenario, objective, candidates)
-    bounds = [b for b in (first.lower_bound, second.lower_bound) if b is not None and math.isfinite(b)]
+    bounds = [b for b in (first_output.lower_bound, second.lower_bound) if b is not None and math.isfinite(b)]
     bound = (
         vetted_bound("shared-exact", max(bounds), best)
         if bounds and objective.feasible(best)
@@ -98,7 +184,7 @@ def solve_shared_exact(scenario: Scenario, objective: Objective, *, time_limit=N
     # CP-SAT was given the first member's schedule: its proof, if any, already stands against it.
     proven = second.proven_optimal
     info = {
-        "first": {"solver": first_name, **(first.info or {})},
+        "first": {"solver": first_name, **(first_output.info or {})},
         "then": {"solver": "shared-cpsat", **(second.info or {})},
         "proven_by": "shared-cpsat" if proven else None,
     }
