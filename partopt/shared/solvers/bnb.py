@@ -1012,7 +1012,7 @@ class BranchAndBound:
     """One run of the branch and bound (arguments as :func:`solve_shared_bnb`'s) that can pause
     and resume: :meth:`advance` searches until a given time, :meth:`offer` hands it a schedule
     found elsewhere (the incumbent when better: it prunes by it from then on), :meth:`answer`
-    ends it. The default solver runs CP-SAT from its schedule while it pauses
+    ends it. The default solver runs CP-SAT beside it and offers it each CP-SAT round's schedule
     (:mod:`partopt.shared.solvers.portfolio`). Time is counted from construction: the tree stops
     at :attr:`tree_stop`, keeping the rest of ``time_limit`` for the bounds of the answer."""
 
@@ -1105,8 +1105,8 @@ class BranchAndBound:
     def offer(self, placement, start_s) -> None:
         """Take ``placement`` and ``start_s`` (a schedule found elsewhere) as the incumbent if it
         beats the current one; the search prunes by its cost from then on (valid: no schedule
-        that costs less is cut). Before the search starts, or once it finished, it only joins the
-        candidates of the answer."""
+        that costs less is cut). Once the search finished it only joins the candidates of the
+        answer; a run that ended before its search (:attr:`early`) ignores it."""
         if self.search is None:
             return
         self.first = best_candidate(self.scenario, self.objective, [self.first[:2], (placement, start_s)])

@@ -11,9 +11,8 @@ bound's tree alone, in which small scenarios are proven): the branch and bound
 holds no lock), CP-SAT on the others in rounds of half the time left, each from the branch and
 bound's best schedule; each round's schedule becomes the branch and bound's incumbent, and when
 the branch and bound proves its answer (optimal or infeasible) CP-SAT is stopped and that is
-the answer. Where
-no heuristic schedule keeps every deadline, CP-SAT first probes with :data:`PROBE_SHARE` of the
-limit: it proves infeasibility at once where the branch and bound, with no incumbent to prune
+the answer. Where no heuristic schedule keeps every deadline, CP-SAT first probes with
+:data:`PROBE_SHARE` of the limit: it proves infeasibility at once where the branch and bound, with no incumbent to prune
 by, would enumerate, and otherwise hands its schedule to the branch and bound as the incumbent.
 Beyond, the order search runs first with :data:`ORDER_SHARE` of the limit (CP-SAT's model alone
 takes seconds to build there), then CP-SAT from its schedule. The answer is the best schedule
