@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 CASES = Path(__file__).parents[1] / "data" / "cases"
 GRID = 1e-6  # CP-SAT's default grid (s)
-EXACT = ("shared-bnb", "shared-cpsat", "shared-milp")
+EXACT = ("shared-exact", "shared-bnb", "shared-cpsat", "shared-milp")
 
 
 def _all_bounds(sc: Scenario, objective: partopt.Objective, upper: float, incumbent) -> dict[str, float]:
