@@ -25,6 +25,27 @@ def best_of(fn, repeat: int) -> float:
     return min(times)
 
 
+def previous_section(path: Path, heading: str) -> list[str]:
+    """The first section of the report at ``path`` whose heading starts with ``## heading`` (its
+    lines to the next ``## `` heading), labelled with the run it came from; [] when there is none.
+
+    A run that redoes only part of a report (e.g. ``--validate-only``) keeps what it did not
+    redo this way."""
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    meta = {key: value for key, _, value in (line[2:].partition(": ") for line in lines[:6] if line.startswith("- "))}
+    begin = next((i for i, line in enumerate(lines) if line.startswith(f"## {heading}")), None)
+    if begin is None:
+        return []
+    end = next((i for i in range(begin + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    body = lines[begin + 1 : end]
+    if any(line.startswith("From the run ") for line in body[:2]):
+        return [lines[begin], *body]  # carried before: already labelled
+    run = f"{meta.get('command', '(command unknown)')} of {meta.get('date', 'an earlier date')}"
+    return [lines[begin], "", f"From the run {run}; not redone by this one.", *body]
+
+
 def machine() -> str:
     """One line naming the machine, Python and the solver libraries."""
     cpu = platform.processor() or platform.machine()

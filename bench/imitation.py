@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from _common import RESULTS, header
+from _common import RESULTS, header, previous_section
 
 import partopt
 from partopt.bench.suites import load_suite
@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 
 SETTINGS = {"dil": ("dil", {}, "dil-v1", (6, 2)), "paper": ("paper", {}, "paper-default-v1", (6, 4))}
 TRANSFER = 200_000  # unlabelled inputs the teacher labels for the shipped student
+
+#: The report this script writes (in RESULTS).
+REPORT = "imitation.md"
 
 
 def paper_student_path(shape) -> Path:
@@ -220,6 +223,8 @@ def main() -> None:
         for setting in args.settings:
             train(setting, args.count, args.epochs, lines, student_only=args.student_only)
         lines.append("")
+    else:
+        lines += previous_section(RESULTS / REPORT, "Training")
     lines += ["## Shipped checkpoints", ""]
     for setting in args.settings:
         m, n = SETTINGS[setting][3]
@@ -231,7 +236,7 @@ def main() -> None:
     lines += ["## Validation on held-out suites (objective: latency; penalty beta = 1 where deadlines exist)", ""]
     for setting in args.settings:
         validate(setting, lines, args.samples)
-    name = "imitation.md"
+    name = REPORT
     (RESULTS / name).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -27,7 +27,7 @@ import argparse
 import csv
 
 import numpy as np
-from _common import RESULTS, header
+from _common import RESULTS, header, previous_section
 
 import partopt
 from partopt.learned.a3c import A3CConfig, train_a3c
@@ -36,6 +36,9 @@ from partopt.learned.policy import checkpoints_dir, describe_checkpoint, slim_ch
 
 AGENTS = {"mt-a3c": (20000, 5.0), "a3c": (20000, 5.0), "dqn": (20000, 5.0)}  # episodes, minutes cap
 SWEEP_SERVERS = [2, 3, 5, 6, 7, 8, 9]
+
+#: The report this script writes (in RESULTS).
+REPORT = "learned.md"
 
 
 def run_training(agent: str, out, curve, **settings) -> tuple[dict, object]:
@@ -328,6 +331,8 @@ def main() -> None:
         lines.append("")
         if args.convergence_budgets:
             equal_budget(args.convergence_budgets, args.convergence_seeds, args.a3c_budget)
+    else:
+        lines += previous_section(RESULTS / REPORT, "Training")
     shipped = [a for a in AGENTS if (checkpoints_dir() / f"{a}-m6-n4.pt").exists()]
     lines += (
         ["## Shipped checkpoints", ""]
@@ -400,7 +405,7 @@ def main() -> None:
     ]
     lines += convergence_plot(list(AGENTS), tasks)
     lines += ["", "![convergence](figures/convergence.png)", ""]
-    (RESULTS / "learned.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / REPORT).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -13,6 +13,7 @@ imported on first use. A new kind adds its entries here and nothing else in the 
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Sequence, TypeAlias, overload, runtime_checkable
 
@@ -130,8 +131,9 @@ def validate_placement(instance: Problem, placement: Any) -> tuple:
     return load_target(VALIDATORS[instance.kind])(instance, placement)
 
 
+@functools.cache
 def load_target(target: str) -> Any:
-    """The attribute that a ``"module:attribute"`` string names, imported now."""
+    """The attribute that a ``"module:attribute"`` string names, imported on first use (then remembered)."""
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
 
