@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Iterator, TextIO
 
-__all__ = ["Progress", "SearchLine", "is_watched", "report_search", "watching"]
+__all__ = ["Progress", "SearchLine", "current_watcher", "is_watched", "report_search", "watching"]
 
 
 class Progress:
@@ -57,6 +58,13 @@ def report_search(solver: str, incumbent: float, bound: float) -> None:
         watcher(solver, float(incumbent), float(bound))
 
 
+def current_watcher() -> Callable[[str, float, float], None] | None:
+    """The watcher of the calling context, or None. A solver whose callbacks run on threads of
+    its own (CP-SAT's search workers, which start with an empty context and so see no watcher)
+    takes it here and calls it from them."""
+    return _WATCHER.get()
+
+
 def is_watched() -> bool:
     """Whether a watcher is set: a solver skips the work of reporting (e.g. a callback) otherwise."""
     return _WATCHER.get() is not None
@@ -75,21 +83,25 @@ def watching(watcher: Callable[[str, float, float], None] | None) -> Iterator[No
 
 class SearchLine:
     """A watcher that prints ``solver: incumbent X s, bound Y s, gap Z% [t s]`` on stderr at most
-    every ``every`` seconds, the best incumbent and bound seen across the solvers of a run."""
+    every ``every`` seconds, the best incumbent and bound seen across the solvers of a run (which
+    may report from several threads at once: the default shared-edge solver runs two)."""
 
     def __init__(self, every: float = 1.0, stream: TextIO | None = None):
         self.every, self.stream = every, stream
+        self.lock = threading.Lock()
         self.start = time.perf_counter()
         self.last = -float("inf")
         self.incumbent, self.bound = math.inf, -math.inf
 
     def __call__(self, solver: str, incumbent: float, bound: float) -> None:
-        self.incumbent, self.bound = min(self.incumbent, incumbent), max(self.bound, bound)
-        now = time.perf_counter()
-        if now - self.last < self.every:
-            return
-        self.last = now
-        print(f"  {solver}: {self.describe()} [{now - self.start:.0f} s]", file=self.stream or sys.stderr, flush=True)
+        with self.lock:
+            self.incumbent, self.bound = min(self.incumbent, incumbent), max(self.bound, bound)
+            now = time.perf_counter()
+            if now - self.last < self.every:
+                return
+            self.last = now
+            line = f"  {solver}: {self.describe()} [{now - self.start:.0f} s]"
+        print(line, file=self.stream or sys.stderr, flush=True)
 
     def describe(self) -> str:
         """The incumbent, the bound and the gap between them, readable."""

@@ -857,6 +857,21 @@ def test_live_incumbent_and_bound_are_valid():
             assert bound <= optimum * (1 + 1e-9), (solver, name, bound, optimum)
 
 
+def test_live_line_hears_cpsat_beside_the_branch_and_bound():
+    """The default solver runs CP-SAT in a thread beside the branch and bound: its reports reach the
+    caller's watcher too, and every bound reported stays at or below the answer's schedule."""
+    from partopt.progress import watching
+
+    sc = partopt.generate("shared", seed=1, num_tasks=12, mix=True)
+    seen: list[tuple[str, float, float]] = []
+    with watching(lambda name, incumbent, bound: seen.append((name, incumbent, bound))):
+        res = partopt.solve(sc, time_limit=20)
+    assert res.status != partopt.Status.OPTIMAL, "proven within the tree's time alone: no CP-SAT beside it"
+    assert {name for name, _, _ in seen} == {"shared-bnb", "shared-cpsat"}
+    assert all(bound <= res.objective * (1 + 1e-9) for _, _, bound in seen)
+    assert min(incumbent for _, incumbent, _ in seen) >= res.objective * (1 - 1e-9)
+
+
 @pytest.mark.parametrize(
     "params,kind",
     [

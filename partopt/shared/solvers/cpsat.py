@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from partopt.execution import usable_cores
-from partopt.progress import is_watched, report_search, watching
+from partopt.progress import current_watcher, is_watched, watching
 from partopt.result import SolverOutput
 from partopt.shared.evaluation import compact_schedule
 from partopt.shared.kernels import PackedScenario
@@ -493,8 +493,15 @@ def _watch(known: float, bound: float, weight: float, grid_s: float, slack: floa
     """A solution callback that reports CP-SAT's progress to the CLI's live line
     (:func:`partopt.progress.watching`): each new solution's objective and each new bound, taken
     from grid units to seconds like the answer's (a solution's grid objective is at least its
-    schedule's cost; a bound less the rounding). Its ``on_bound`` is the bound callback."""
+    schedule's cost; a bound less the rounding). Its ``on_bound`` is the bound callback. CP-SAT
+    calls both from its own threads, so the watcher is taken here, in the caller's context."""
     from ortools.sat.python import cp_model
+
+    watcher = current_watcher()
+
+    def report(incumbent: float, bound: float) -> None:
+        if watcher is not None:
+            watcher("shared-cpsat", incumbent, bound)
 
     class Watch(cp_model.CpSolverSolutionCallback):
         def __init__(self):
@@ -503,11 +510,11 @@ def _watch(known: float, bound: float, weight: float, grid_s: float, slack: floa
 
         def on_solution_callback(self) -> None:
             self.known = min(self.known, self.objective_value / weight * grid_s)
-            report_search("shared-cpsat", self.known, self.bound)
+            report(self.known, self.bound)
 
         def on_bound(self, value: float) -> None:
             self.bound = max(self.bound, (value / weight - slack) * grid_s)
-            report_search("shared-cpsat", self.known, self.bound)
+            report(self.known, self.bound)
 
     return Watch()
 

@@ -23,6 +23,7 @@ stronger of the two alone at that size, up to the time each gets.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
 import time
@@ -117,6 +118,7 @@ def _bnb_beside_cpsat(scenario: Scenario, objective: Objective, left: float | No
 
     def cpsat_round(pool: ThreadPoolExecutor) -> Future[SolverOutput]:
         return pool.submit(
+            contextvars.copy_context().run,  # CP-SAT reports to the caller's watcher (the CLI's live line)
             solve_shared_cpsat,
             scenario,
             objective,
