@@ -236,8 +236,7 @@ def main() -> None:
     lines += ["## Validation on held-out suites (objective: latency; penalty beta = 1 where deadlines exist)", ""]
     for setting in args.settings:
         validate(setting, lines, args.samples)
-    name = REPORT
-    (RESULTS / name).write_text("\n".join(lines) + "\n")
+    (RESULTS / REPORT).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
