@@ -857,6 +857,7 @@ def test_live_incumbent_and_bound_are_valid():
             assert bound <= optimum * (1 + 1e-9), (solver, name, bound, optimum)
 
 
+@pytest.mark.slow  # 20 s: CP-SAT joins only after the LP and the tree's time alone
 def test_live_line_hears_cpsat_beside_the_branch_and_bound():
     """The default solver runs CP-SAT in a thread beside the branch and bound: its reports reach the
     caller's watcher too, and every bound reported stays at or below the answer's schedule."""
