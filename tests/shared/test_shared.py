@@ -395,6 +395,43 @@ def test_chain_lp_closes_most_of_the_gap_the_work_relaxation_leaves():
         chain_lp_bound(sc, opt.objective, start.delay_low, grid_s=0.0)
 
 
+def test_chain_lp_master_adds_capacity_rows_as_they_fill():
+    """The restricted master takes a capacity row only once its solution overfills it: the same
+    LP optimum and duals' bound as a master with every row from the start."""
+    import highspy
+    import numpy as np
+
+    from partopt.shared.solvers.columns import _Master
+
+    rng = np.random.default_rng(7)
+    n_rows, k_tasks = 60, 4
+    columns = []
+    for k in range(k_tasks):
+        for _ in range(12):
+            rows = np.sort(rng.choice(n_rows, size=int(rng.integers(1, 8)), replace=False))
+            columns.append((k, float(rng.uniform(0.1, 1.0)), rows, rng.uniform(0.2, 1.0, rows.size)))
+    lazy = _Master(n_rows, k_tasks)
+    for column in columns:
+        lazy.add(*column)
+    solved = lazy.solve(None)
+    assert solved is not None and 0 < len(lazy.joined) < n_rows
+    value, dual = solved
+    inf = highspy.kHighsInf
+    full = highspy.Highs()
+    full.setOptionValue("output_flag", False)
+    full.addRows(n_rows, np.full(n_rows, -inf), np.ones(n_rows), 0, np.array([], np.int32), np.array([], np.int32), [])
+    full.addRows(k_tasks, np.ones(k_tasks), np.ones(k_tasks), 0, np.array([], np.int32), np.array([], np.int32), [])
+    for k, cost, rows, shares in columns:
+        index = np.concatenate([rows, [n_rows + k]]).astype(np.int32)
+        full.addCol(cost, 0.0, inf, index.size, index, np.concatenate([shares, [1.0]]))
+    full.run()
+    assert value == pytest.approx(full.getInfo().objective_function_value, rel=1e-9)
+    # the duals price every column at a reduced cost >= 0 (an optimal dual of the full LP)
+    for k, cost, rows, shares in columns:
+        assert cost - dual[rows] @ shares - dual[n_rows + k] >= -1e-9
+    assert (dual[:n_rows] <= 1e-12).all()
+
+
 # ------------------------------------------------------- priced completions
 def _nodes_along(sc: partopt.Scenario, placement, start_s):
     """The branch and bound's node states along a schedule, its blocks taken by start time:
@@ -700,6 +737,57 @@ def test_branch_and_bound_dominance_changes_no_answer(seed, tasks, servers, rate
     assert all(r.status == partopt.Status.OPTIMAL for r in runs)
     assert runs[0].objective == pytest.approx(runs[1].objective, rel=1e-12)
     assert runs[0].info["nodes"] <= runs[1].info["nodes"]
+
+
+@pytest.mark.parametrize(
+    "seed,tasks,kind,budget",
+    [
+        (0, 4, "hard", False),
+        (2, 4, "hard", True),
+        (1, 5, "penalty", False),
+        pytest.param(3, 5, "hard", False, marks=pytest.mark.slow),
+    ],
+)
+def test_branch_and_bound_twins_change_no_answer(seed, tasks, kind, budget):
+    """Tasks of one device and model (twins) matched in any order by the dominance table: the same
+    optimum as the search without the table, with fewer nodes; a binding energy budget too."""
+    from partopt.shared.kernels import PackedScenario
+    from partopt.shared.solvers.bnb import twin_groups
+
+    sc = small(seed, tasks=tasks, networks=("vgg16",), num_blocks=3, num_servers=2, num_devices=1, deadline_s=None)
+    if budget:
+        least = partopt.solve(sc, "shared-bnb", objective=kind, time_limit=60)
+        spent = max(evaluation_of(least, partopt.ScenarioEvaluation).device_energy)
+        tight = [d.__class__(**{**d.__dict__, "energy_budget_j": 0.9 * spent}) for d in sc.devices]
+        sc = sc.replace(devices=tuple(tight))
+    assert (twin_groups(PackedScenario(sc), relax=False) == 0).all()
+    runs = [
+        partopt.solve(sc, "shared-bnb", objective=kind, time_limit=120, memo=memo, priced=False)
+        for memo in (True, False)
+    ]
+    assert runs[0].status == runs[1].status
+    assert runs[0].status in (partopt.Status.OPTIMAL, partopt.Status.INFEASIBLE)
+    if runs[0].feasible:
+        assert runs[0].objective == pytest.approx(runs[1].objective, rel=1e-12)
+    assert runs[0].info["nodes"] < runs[1].info["nodes"]
+
+
+def test_twins_are_tasks_alike_but_for_their_release():
+    """Twins share a device and every table and have no task deadline; none under relaxed block deadlines."""
+    from partopt.shared.kernels import PackedScenario
+    from partopt.shared.solvers.bnb import twin_groups
+
+    sc = small(5, tasks=5, networks=("vgg16",), num_blocks=3, num_devices=2, deadline_s=None)
+    doc = sc.to_dict()
+    doc["tasks"][0]["deadline_s"] = 1.0
+    marked = partopt.Scenario.from_dict(doc)
+    twins = twin_groups(PackedScenario(marked), relax=False)
+    devices = [t.device for t in marked.tasks]
+    assert twins[0] == -1
+    for a in range(1, 5):
+        for b in range(1, 5):
+            assert (twins[a] == twins[b] and twins[a] >= 0) == (a != b and devices[a] == devices[b]) or a == b
+    assert (twin_groups(PackedScenario(sc), relax=True) == -1).all()
 
 
 def test_branch_and_bound_keeps_budgets_and_task_deadlines():

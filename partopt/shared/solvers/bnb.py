@@ -230,8 +230,9 @@ class Leaf(NamedTuple):
 
 class Memo(NamedTuple):
     """The dominance table (:func:`_dominated`): per slot and way, a node's blocks placed per task,
-    cost, t*, resources' free times, tasks' last ends and locations, devices' energy, and each
-    slot's next way to replace."""
+    cost less the releases of its unfinished tasks, t*, resources' free times, tasks' last ends and
+    locations, devices' energy, and each slot's next way to replace; with each task's twin group
+    (:func:`twin_groups`) and work arrays for a node's canonical form (:func:`_canonical`)."""
 
     key: np.ndarray
     cost: np.ndarray
@@ -241,10 +242,15 @@ class Memo(NamedTuple):
     loc: np.ndarray
     spent: np.ndarray
     next_way: np.ndarray
+    twin: np.ndarray
+    nxt: np.ndarray
+    last_end: np.ndarray
+    last_loc: np.ndarray
 
     @classmethod
-    def empty(cls, k_tasks: int, n_res: int, n_dev: int, slots: int) -> Memo:
-        """An empty table of ``slots`` slots of :data:`_WAYS` ways."""
+    def empty(cls, k_tasks: int, n_res: int, n_dev: int, slots: int, twin: np.ndarray | None = None) -> Memo:
+        """An empty table of ``slots`` slots of :data:`_WAYS` ways; ``twin``: each task's twin group
+        (-1: none; default none)."""
         return cls(
             np.full((slots, _WAYS, k_tasks), -1, np.int64),
             np.zeros((slots, _WAYS)),
@@ -254,7 +260,44 @@ class Memo(NamedTuple):
             np.zeros((slots, _WAYS, k_tasks), np.int64),
             np.zeros((slots, _WAYS, n_dev)),
             np.zeros(slots, np.int64),
+            np.full(k_tasks, -1, np.int64) if twin is None else np.asarray(twin, np.int64),
+            np.zeros(k_tasks, np.int64),
+            np.zeros(k_tasks),
+            np.zeros(k_tasks, np.int64),
         )
+
+
+def twin_groups(packed: PackedScenario, relax: bool) -> np.ndarray:
+    """Each task's twin group (-1: none): tasks of one device with equal tables (blocks, transfers,
+    energy, returns, block deadlines) and no task deadline. Twins differ only in their release, and
+    handing one twin's future blocks to another changes no cost (the sum of delays counts finishes
+    less releases, both summed over the tasks), so the dominance test may match a node's twins in
+    any order (:func:`_canonical`). Not under relaxed block deadlines, whose check at every block
+    counts from the task's release; none then."""
+    k_tasks = packed.rel.size
+    twin = np.full(k_tasks, -1, np.int64)
+    if relax:
+        return twin
+    groups = 0
+    for k in range(k_tasks):
+        if twin[k] >= 0 or math.isfinite(packed.task_tau[k]):
+            continue
+        mates = [
+            other
+            for other in range(k + 1, k_tasks)
+            if twin[other] < 0
+            and not math.isfinite(packed.task_tau[other])
+            and packed.dev[other] == packed.dev[k]
+            and packed.nblk[other] == packed.nblk[k]
+            and all(
+                np.array_equal(table[other], table[k])
+                for table in (packed.dur, packed.trans, packed.energy, packed.ret, packed.tau)
+            )
+        ]
+        if mates:
+            twin[[k, *mates]] = groups
+            groups += 1
+    return twin
 
 
 def _memo_slots(k_tasks: int, n_res: int, n_dev: int, ops: int) -> int:
@@ -293,6 +336,48 @@ def _slot(nxt, bits):  # pragma: no cover
     for k in range(nxt.size):
         h = (h ^ np.uint64(nxt[k] + 1)) * np.uint64(1099511628211)
     return np.int64(h & np.uint64((1 << bits) - 1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _canonical(nxt, last_end, last_loc, cost, rel, nblk, twin, c_nxt, c_end, c_loc):  # pragma: no cover
+    """The node's canonical form for the dominance table, in ``c_nxt``, ``c_end`` and ``c_loc``:
+    within each twin group the members' (blocks placed, last location, last end) sorted (most
+    blocks first), dealt out to the group's tasks in index order; an unstarted task's last end is
+    its release. Returns the cost less the releases of the unfinished tasks (s): what a node's
+    continuations add to it is then the same, twins exchanged, as long as each block starts no
+    later."""
+    k_tasks = nxt.size
+    c_nxt[:] = nxt
+    c_end[:] = last_end
+    c_loc[:] = last_loc
+    base = cost
+    for k in range(k_tasks):
+        if nxt[k] < nblk[k]:
+            base -= rel[k]
+    for k in range(k_tasks):
+        g = twin[k]
+        if g < 0:
+            continue
+        # insertion sort of the group's members that come before k and k itself (index order)
+        p = k
+        while True:
+            q = p - 1
+            while q >= 0 and twin[q] != g:
+                q -= 1
+            if q < 0:
+                break
+            later = (
+                c_nxt[q] < c_nxt[p]
+                or (c_nxt[q] == c_nxt[p] and c_loc[q] > c_loc[p])
+                or (c_nxt[q] == c_nxt[p] and c_loc[q] == c_loc[p] and c_end[q] > c_end[p])
+            )
+            if not later:
+                break
+            c_nxt[q], c_nxt[p] = c_nxt[p], c_nxt[q]
+            c_end[q], c_end[p] = c_end[p], c_end[q]
+            c_loc[q], c_loc[p] = c_loc[p], c_loc[q]
+            p = q
+    return base
 
 
 @numba.njit(cache=True, nogil=True)
@@ -686,12 +771,23 @@ def _search(
                 use_memo
                 and depth > 0
                 and _dominated(
-                    nxt,
+                    memo.nxt,
                     free,
-                    last_end,
-                    last_loc,
+                    memo.last_end,
+                    memo.last_loc,
                     spent,
-                    cost,
+                    _canonical(
+                        nxt,
+                        last_end,
+                        last_loc,
+                        cost,
+                        tables.rel,
+                        nblk,
+                        memo.twin,
+                        memo.nxt,
+                        memo.last_end,
+                        memo.last_loc,
+                    ),
                     tstar,
                     trans,  # type: ignore[call-arg]
                     nblk,
@@ -818,7 +914,9 @@ class _Search:
             np.zeros((k_tasks, m_max)),
             np.zeros((k_tasks, m_max)),
         )
-        self.memo = Memo.empty(k_tasks, n_res, n_dev, _memo_slots(k_tasks, n_res, n_dev, ops) if memo else 16)
+        self.memo = Memo.empty(
+            k_tasks, n_res, n_dev, _memo_slots(k_tasks, n_res, n_dev, ops) if memo else 16, twin_groups(p, relax)
+        )
         self.scal = np.array([upper, -np.inf, 0.0, np.inf, np.inf])  # UPPER .. LEAST_UNSETTLED
         self.ints = np.zeros(7, np.int64)  # DEPTH .. OVER
         self.priced = (
