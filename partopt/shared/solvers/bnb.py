@@ -39,8 +39,13 @@ every task's input ready time at every location, each taken no earlier than the 
 t*, no later (with energy budgets also no more energy spent per device, and its
 unfinished tasks' last blocks at the same locations). Every continuation of the dropped
 node, applied to the explored one, is a path there (starts never decrease, thanks to
-the t* in S) and starts each block no later, so costs no more. Nodes are kept in a
-fixed table (a newer node replaces the oldest in its slot), which only forgets some.
+the t* in S) and starts each block no later, so costs no more. Twins (tasks of one device
+with the same tables and no task deadline, :func:`twin_groups`) are matched in any order:
+handing a twin's future blocks to another changes no cost once costs are compared as the
+finishes so far less the unfinished tasks' releases (an unstarted task's last end is its
+release), so the test runs on a canonical form with each group's members sorted
+(:func:`_canonical`). Nodes are kept in a fixed table (a newer node replaces the oldest in
+its slot), which only forgets some.
 
 **Block deadlines** are the one thing a semi-active schedule can break by starting a
 block early (the next block's delay grows). When none can bind in a solution better than

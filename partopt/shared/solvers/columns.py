@@ -27,7 +27,8 @@ before max_k (r_k + cap_k): the grid stops there, and task k's blocks start befo
 r_k + cap_k. The bound holds for every schedule no worse than ``upper``: reported as at
 most ``upper``, it is a bound on the optimum.
 
-**Column generation.** The restricted LP (HiGHS, warm-started after each new column) gives
+**Column generation.** The restricted LP (HiGHS, warm-started after each new column; a
+slot's capacity row joins it only once its solution overfills that slot) gives
 prices w_{rt} >= 0 on the slots; a task's cheapest columns at those prices, one for each
 location of its last block, come from a shortest path over (block, location, fine slot)
 found by a compiled DP (the tasks priced on two threads). For any prices,
