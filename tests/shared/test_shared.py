@@ -395,43 +395,6 @@ def test_chain_lp_closes_most_of_the_gap_the_work_relaxation_leaves():
         chain_lp_bound(sc, opt.objective, start.delay_low, grid_s=0.0)
 
 
-def test_chain_lp_master_adds_capacity_rows_as_they_fill():
-    """The restricted master takes a capacity row only once its solution overfills it: the same
-    LP optimum and duals' bound as a master with every row from the start."""
-    import highspy
-    import numpy as np
-
-    from partopt.shared.solvers.columns import _Master
-
-    rng = np.random.default_rng(7)
-    n_rows, k_tasks = 60, 4
-    columns = []
-    for k in range(k_tasks):
-        for _ in range(12):
-            rows = np.sort(rng.choice(n_rows, size=int(rng.integers(1, 8)), replace=False))
-            columns.append((k, float(rng.uniform(0.1, 1.0)), rows, rng.uniform(0.2, 1.0, rows.size)))
-    lazy = _Master(n_rows, k_tasks)
-    for column in columns:
-        lazy.add(*column)
-    solved = lazy.solve(None)
-    assert solved is not None and 0 < len(lazy.joined) < n_rows
-    value, dual = solved
-    inf = highspy.kHighsInf
-    full = highspy.Highs()
-    full.setOptionValue("output_flag", False)
-    full.addRows(n_rows, np.full(n_rows, -inf), np.ones(n_rows), 0, np.array([], np.int32), np.array([], np.int32), [])
-    full.addRows(k_tasks, np.ones(k_tasks), np.ones(k_tasks), 0, np.array([], np.int32), np.array([], np.int32), [])
-    for k, cost, rows, shares in columns:
-        index = np.concatenate([rows, [n_rows + k]]).astype(np.int32)
-        full.addCol(cost, 0.0, inf, index.size, index, np.concatenate([shares, [1.0]]))
-    full.run()
-    assert value == pytest.approx(full.getInfo().objective_function_value, rel=1e-9)
-    # the duals price every column at a reduced cost >= 0 (an optimal dual of the full LP)
-    for k, cost, rows, shares in columns:
-        assert cost - dual[rows] @ shares - dual[n_rows + k] >= -1e-9
-    assert (dual[:n_rows] <= 1e-12).all()
-
-
 # ------------------------------------------------------- priced completions
 def _nodes_along(sc: partopt.Scenario, placement, start_s):
     """The branch and bound's node states along a schedule, its blocks taken by start time:
@@ -503,7 +466,7 @@ def test_priced_search_proves_the_same_optimum_with_far_fewer_nodes():
     proves the same optimum, the priced search in under a tenth of the nodes."""
     bench = {"networks": ("vgg16",), "num_servers": 4, "num_devices": 2, "release_rate": 60}
     sc = partopt.generate("shared", seed=2_000_001, num_tasks=5, **bench)
-    runs = [partopt.solve(sc, "shared-bnb", time_limit=120, priced=flag) for flag in (True, False)]
+    runs = [partopt.solve(sc, "shared-bnb", time_limit=120, priced=flag, probe=False) for flag in (True, False)]
     assert all(r.status == partopt.Status.OPTIMAL for r in runs)
     assert math.isclose(runs[0].objective, runs[1].objective, rel_tol=1e-9)
     assert runs[0].info["priced_root_bound"] <= runs[0].objective
@@ -526,10 +489,25 @@ def test_priced_children_keep_the_optimum(seed, rate, devices, kind, late_server
     with servers free late, energy budgets and both objectives."""
     params = {"available_s": (0.0, 0.05)} if late_server else {}
     sc = small(seed, tasks=4, num_devices=devices, release_rate=rate, deadline_s=None, energy_budget_j=budget, **params)
-    runs = [partopt.solve(sc, "shared-bnb", objective=kind, time_limit=5, priced=flag) for flag in (True, False)]
+    runs = [
+        partopt.solve(sc, "shared-bnb", objective=kind, time_limit=5, priced=flag, probe=False)
+        for flag in (True, False)
+    ]
     assume(all(r.status == partopt.Status.OPTIMAL for r in runs))
     assert "priced_root_bound" in runs[0].info
     assert math.isclose(runs[0].objective, runs[1].objective, rel_tol=1e-9)
+
+
+def test_a_search_that_finishes_without_the_lp_skips_it():
+    """Four tasks the search alone proves in a moment: the probe before the LP finishes, no LP is
+    solved, and the optimum is the one the priced search proves."""
+    bench = {"networks": ("vgg16",), "num_servers": 4, "num_devices": 2, "release_rate": 60}
+    sc = partopt.generate("shared", seed=2_000_001, num_tasks=4, **bench)
+    quick, priced = (partopt.solve(sc, "shared-bnb", time_limit=60, probe=flag) for flag in (True, False))
+    assert quick.status == priced.status == partopt.Status.OPTIMAL
+    assert math.isclose(quick.objective, priced.objective, rel_tol=1e-9)
+    assert "probe_s" in quick.info and "priced_s" not in quick.info
+    assert "probe_s" not in priced.info and "priced_s" in priced.info
 
 
 @pytest.mark.parametrize("seed,kind", [(0, "hard"), (1, "hard"), (2, "penalty")])

@@ -124,6 +124,12 @@ __all__ = ["CHUNK_NODES", "MEMO_BYTES", "BranchAndBound", "deadlines_may_bind", 
 MEMO_BYTES = 256 * 2**20
 #: Nodes between two checks of the time limit.
 CHUNK_NODES = 200_000
+#: Before the chain-schedule LP, the search runs without it for this share of the time limit (or
+#: :data:`PROBE_S` seconds without one), in chunks of :data:`PROBE_CHUNK_NODES`: where it finishes,
+#: the LP's time is saved.
+PROBE_SHARE = 0.05
+PROBE_S = 3.0
+PROBE_CHUNK_NODES = 20_000
 _WAYS = 4
 
 #: Slots of the search's float scalars (``_Search.scal``): the incumbent's cost, the last start t*,
@@ -1094,6 +1100,7 @@ def solve_shared_bnb(
     memo: bool = True,
     incumbent: tuple | None = None,
     priced: bool = True,
+    probe: bool = True,
 ) -> SolverOutput:
     """Solve ``scenario`` exactly by branch and bound in continuous time (see the module docstring).
 
@@ -1103,9 +1110,18 @@ def solve_shared_bnb(
     solver's: the better it is, the less there is to search. memo: the dominance table (on by
     default; off only to check that it changes no answer). priced: the priced bound of
     :mod:`partopt.shared.solvers.priced` for 4 to 16 tasks (on by default; off to compare).
+    probe: before that bound's LP, a short search without it (:data:`PROBE_SHARE` of the time;
+    on by default; off to always price).
     """
     run = BranchAndBound(
-        scenario, objective, time_limit=time_limit, seed=seed, memo=memo, incumbent=incumbent, priced=priced
+        scenario,
+        objective,
+        time_limit=time_limit,
+        seed=seed,
+        memo=memo,
+        incumbent=incumbent,
+        priced=priced,
+        probe=probe,
     )
     run.advance()
     return run.answer()
@@ -1129,6 +1145,7 @@ class BranchAndBound:
         memo: bool = True,
         incumbent: tuple | None = None,
         priced: bool = True,
+        probe: bool = True,
     ):
         self.scenario, self.objective, self.time_limit = scenario, objective, time_limit
         self.begin = time.perf_counter()
@@ -1159,6 +1176,12 @@ class BranchAndBound:
         relax = deadlines_may_bind(scenario, upper, start.delay_low)
         with_budgets = any(math.isfinite(d.budget) for d in scenario.devices)
         if priced and scenario.num_tasks in PRICED_TASKS and math.isfinite(upper):
+            done = self._probe(upper, memo, with_budgets, relax, stop) if probe else None
+            if done is not None:  # finished without the LP: its time saved
+                self.search, self.finished, self.tree_stop = done, True, stop - reserve
+                self.info.update(relaxed_deadlines=relax)
+                return
+            upper = min(upper, objective.raw_value(self.first[2]) if objective.feasible(self.first[2]) else math.inf)
             lp_begin = time.perf_counter()
             self.tables = priced_completions(
                 scenario,
@@ -1181,7 +1204,25 @@ class BranchAndBound:
             self.tables,
             relax,
         )
-        self.info.update(relaxed_deadlines=relax, tree_s=0.0)
+        self.info.update(relaxed_deadlines=relax, tree_s=self.info.get("tree_s", 0.0))
+
+    def _probe(self, upper: float, memo: bool, with_budgets: bool, relax: bool, stop: float) -> _Search | None:
+        """The search without the chain-schedule LP's prices, for :data:`PROBE_SHARE` of the time to
+        ``stop`` (a perf_counter): finished, it is returned (the LP would only have cost time);
+        otherwise None, and what it found better than ``upper`` becomes the first incumbent.
+        Its seconds go to ``info["probe_s"]``, its time in its tree to ``info["tree_s"]``."""
+        begin = time.perf_counter()
+        until = begin + PROBE_SHARE * (stop - begin) if math.isfinite(stop) else begin + PROBE_S
+        probe = _Search(self.scenario, self.objective, upper * (1 + 1e-12), memo, with_budgets, None, relax)
+        finished = False
+        while not finished and time.perf_counter() < until:
+            finished = probe.run(PROBE_CHUNK_NODES)
+        self.info["probe_s"] = self.info["tree_s"] = time.perf_counter() - begin
+        if finished:
+            return probe
+        if probe.found:
+            self.first = best_candidate(self.scenario, self.objective, [self.first[:2], probe.best()])
+        return None
 
     def advance(self, until: float | None = None) -> bool:
         """Search until the search finishes, :attr:`tree_stop` or ``until`` (a

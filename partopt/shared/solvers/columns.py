@@ -27,8 +27,7 @@ before max_k (r_k + cap_k): the grid stops there, and task k's blocks start befo
 r_k + cap_k. The bound holds for every schedule no worse than ``upper``: reported as at
 most ``upper``, it is a bound on the optimum.
 
-**Column generation.** The restricted LP (HiGHS, warm-started after each new column; a
-slot's capacity row joins it only once its solution overfills that slot) gives
+**Column generation.** The restricted LP (HiGHS, warm-started after each new column) gives
 prices w_{rt} >= 0 on the slots; a task's cheapest columns at those prices, one for each
 location of its last block, come from a shortest path over (block, location, fine slot)
 found by a compiled DP (the tasks priced on two threads). For any prices,
@@ -330,15 +329,8 @@ class _Pricing:
 
 
 class _Master:
-    """The restricted LP in HiGHS: one convexity row a task (exactly 1), then the capacity rows
-    (resource * horizon + slot, at most 1) that joined; columns join it one at a time, the basis
-    kept.
-
-    A capacity row joins only once the LP's solution overfills its slot (row generation): most
-    slots are never full, and a master of the few that are solves many times faster. Without a
-    violated row left out, the LP over the rows that joined is the LP over all of them, its
-    solution the same, and its duals, 0 on the rows left out, the full LP's: what
-    :meth:`solve` returns."""
+    """The restricted LP in HiGHS: capacity rows (resource * horizon + slot, at most 1), then one
+    convexity row a task (exactly 1); columns join it one at a time, the basis kept."""
 
     def __init__(self, n_rows: int, k_tasks: int):
         import highspy
@@ -347,82 +339,34 @@ class _Master:
 
         with native_stdout_silenced():  # HiGHS prints a banner from C when it starts
             self.highs = highspy.Highs()
-        # simplex from the last basis; one thread, as every HiGHS run in partopt (HiGHS keeps
+        # primal simplex from the last basis; one thread, as every HiGHS run in partopt (HiGHS keeps
         # one scheduler per process, fixed by its first run: a later run asking another count fails)
-        for option, setting in (("output_flag", False), ("presolve", "off"), ("solver", "simplex"), ("threads", 1)):
+        for option, setting in (
+            ("output_flag", False),
+            ("presolve", "off"),
+            ("solver", "simplex"),
+            ("simplex_strategy", 4),
+            ("threads", 1),
+        ):
             self.highs.setOptionValue(option, setting)
         none = np.array([], np.int32)
+        self.highs.addRows(n_rows, np.full(n_rows, -highspy.kHighsInf), np.ones(n_rows), 0, none, none, np.array([]))
         self.highs.addRows(k_tasks, np.ones(k_tasks), np.ones(k_tasks), 0, none, none, np.array([]))
-        self.n_rows, self.k_tasks, self.columns, self.optimal = n_rows, k_tasks, 0, highspy.HighsModelStatus.kOptimal
-        self.inf = highspy.kHighsInf
-        self.where = np.full(n_rows, -1, np.int64)  # a capacity row's index in HiGHS; -1: not joined
-        self.joined: list[int] = []
-        self.col_rows: list[np.ndarray] = []  # every column's capacity rows and shares, joined or not
-        self.col_shares: list[np.ndarray] = []
+        self.n_rows, self.columns, self.optimal = n_rows, 0, highspy.HighsModelStatus.kOptimal
 
     def add(self, k: int, cost: float, rows: np.ndarray, shares: np.ndarray) -> None:
-        rows = np.asarray(rows, np.int64)
-        shares = np.asarray(shares, float)
-        self.col_rows.append(rows)
-        self.col_shares.append(shares)
-        inside = self.where[rows] >= 0
-        index = np.concatenate([self.where[rows[inside]], [k]]).astype(np.int32)
-        self.highs.addCol(cost, 0.0, math.inf, index.size, index, np.concatenate([shares[inside], [1.0]]))
+        index = np.concatenate([rows, [self.n_rows + k]]).astype(np.int32)
+        self.highs.addCol(cost, 0.0, math.inf, index.size, index, np.concatenate([shares, [1.0]]))
         self.columns += 1
 
-    def _overfilled(self, x: np.ndarray) -> np.ndarray:
-        """The capacity rows left out that the columns' values ``x`` overfill."""
-        sizes = np.fromiter((r.size for r in self.col_rows), np.int64, len(self.col_rows))
-        rows = np.concatenate(self.col_rows)
-        use = np.bincount(rows, np.concatenate(self.col_shares) * np.repeat(x, sizes), self.n_rows)
-        return np.flatnonzero((use > 1.0 + 1e-9) & (self.where < 0))
-
-    def _join(self, new_rows: np.ndarray) -> None:
-        """Add ``new_rows`` (capacity rows) with every column's shares of them."""
-        first = len(self.joined) + self.k_tasks
-        self.where[new_rows] = first + np.arange(new_rows.size)
-        self.joined.extend(new_rows.tolist())
-        members = np.zeros(self.n_rows, bool)
-        members[new_rows] = True
-        cols, rows, vals = [], [], []
-        for c, (r, v) in enumerate(zip(self.col_rows, self.col_shares)):
-            hit = members[r]
-            if hit.any():
-                cols.append(np.full(int(hit.sum()), c, np.int64))
-                rows.append(r[hit])
-                vals.append(v[hit])
-        col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-        row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-        val = np.concatenate(vals) if vals else np.zeros(0)
-        order = np.lexsort((col, self.where[row]))
-        col, row, val = col[order], row[order], val[order]
-        starts = np.searchsorted(self.where[row], self.where[new_rows]).astype(np.int32)
-        n = new_rows.size
-        self.highs.addRows(n, np.full(n, -self.inf), np.ones(n), col.size, starts, col.astype(np.int32), val)
-
     def solve(self, seconds: float | None) -> tuple[float, np.ndarray] | None:
-        """The LP's optimum (s) and its row duals (capacity rows, then the convexity rows), or None
-        when not solved within ``seconds``."""
-        deadline = None if seconds is None else time.perf_counter() + max(0.05, seconds)
-        while True:
-            if deadline is not None:  # HiGHS counts its time limit from its first run
-                left = max(0.05, deadline - time.perf_counter())
-                self.highs.setOptionValue("time_limit", self.highs.getRunTime() + left)
-            self.highs.run()
-            if self.highs.getModelStatus() != self.optimal:
-                return None
-            solution = self.highs.getSolution()
-            new_rows = self._overfilled(np.asarray(solution.col_value))
-            if new_rows.size == 0:
-                break
-            if deadline is not None and time.perf_counter() >= deadline:
-                return None
-            self._join(new_rows)
-        dual = np.asarray(solution.row_dual)
-        full = np.zeros(self.n_rows + self.k_tasks)
-        full[self.n_rows :] = dual[: self.k_tasks]
-        full[np.asarray(self.joined, np.int64)] = dual[self.k_tasks :]
-        return float(self.highs.getInfo().objective_function_value), full
+        """The LP's optimum (s) and its row duals, or None when not solved within ``seconds``."""
+        if seconds is not None:  # HiGHS counts its time limit from its first run
+            self.highs.setOptionValue("time_limit", self.highs.getRunTime() + max(0.05, seconds))
+        self.highs.run()
+        if self.highs.getModelStatus() != self.optimal:
+            return None
+        return float(self.highs.getInfo().objective_function_value), np.asarray(self.highs.getSolution().row_dual)
 
 
 def _price(
