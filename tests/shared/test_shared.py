@@ -750,6 +750,23 @@ def test_branch_and_bound_twins_change_no_answer(seed, tasks, kind, budget):
     assert runs[0].info["nodes"] < runs[1].info["nodes"]
 
 
+@pytest.mark.slow  # a few minutes: six tasks proven twice each
+@pytest.mark.parametrize("seed,kind", [(10, "hard"), (11, "penalty"), (12, "hard"), (13, "hard")])
+def test_twins_keep_the_optimum_at_six_tasks(seed, kind, monkeypatch):
+    """Six tasks on one device, three blocks: the default search (twins matched in any order) and
+    the search that matches no twins prove the same optimum, each from its own tree."""
+    import numpy as np
+
+    from partopt.shared.solvers import bnb
+
+    sc = small(seed, tasks=6, networks=("vgg16",), num_blocks=3, num_servers=3, num_devices=1, release_rate=90)
+    matched = partopt.solve(sc, "shared-bnb", objective=kind, time_limit=300)
+    monkeypatch.setattr(bnb, "twin_groups", lambda packed, relax: np.full(packed.rel.size, -1, np.int64))
+    plain = partopt.solve(sc, "shared-bnb", objective=kind, time_limit=300)
+    assert matched.status == plain.status == partopt.Status.OPTIMAL
+    assert matched.objective == pytest.approx(plain.objective, rel=1e-9)
+
+
 def test_twins_are_tasks_alike_but_for_their_release():
     """Twins share a device and every table and have no task deadline; none under relaxed block deadlines."""
     from partopt.shared.kernels import PackedScenario
