@@ -24,9 +24,9 @@ of its remaining chain alone against the resources' free times, no block startin
 before t*: the earliest-finish DP of :mod:`partopt.shared.solvers.common`. Other tasks
 can only delay it. For 4 to 16 tasks the node also gets the priced bound of
 :mod:`partopt.shared.solvers.priced`: the chain-schedule LP is solved once, at the root,
-within :data:`~partopt.shared.solvers.priced.PRICED_SHARE` of the limit (for 4 to 6 tasks after
-a search without it for :data:`PROBE_SHARE` of the limit: where that search finishes, as it
-does for most scenarios of a few tasks, the LP is skipped and its time saved), and its prices
+within :data:`~partopt.shared.solvers.priced.PRICED_SHARE` of the limit (with ``probe=True``,
+for 4 to 6 tasks, after a search without it for :data:`PROBE_SHARE` of the limit: where that
+search finishes, the LP is skipped and its time saved), and its prices
 give every node a Lagrangian bound that sees the tasks compete (a few lookups a task);
 the node takes the larger of the two. A node prices each child as it makes it, so a
 child at the incumbent or above is never made, and the others are tried cheapest first,
@@ -126,14 +126,14 @@ __all__ = ["CHUNK_NODES", "MEMO_BYTES", "BranchAndBound", "deadlines_may_bind", 
 MEMO_BYTES = 256 * 2**20
 #: Nodes between two checks of the time limit.
 CHUNK_NODES = 200_000
-#: Before the chain-schedule LP, for this many tasks, the search runs without it for
+#: With ``probe=True``, before the chain-schedule LP, for this many tasks, the search runs without it for
 #: :data:`PROBE_SHARE` of the time limit (or :data:`PROBE_S` seconds without one), in chunks of
 #: :data:`PROBE_CHUNK_NODES`: where it finishes, the LP's time is saved. From 8 tasks on the LP
 #: mostly converges within a second or two where the search alone finishes, and the probe cost
-#: more than it saved (``bench/results/shared_proofs.md``, 2026-12-07: 2-3 s more to proof where
-#: it did not finish, at most 1.3 s less where it did).
+#: more than it saved (on ``bench/shared_proofs.py``'s scenarios, 2026-12-07: 2-3 s more to
+#: proof where it did not finish, at most 1.3 s less where it did).
 PROBE_TASKS = range(4, 7)
-PROBE_SHARE = 0.05
+PROBE_SHARE = 0.01
 PROBE_S = 3.0
 PROBE_CHUNK_NODES = 20_000
 _WAYS = 4
@@ -1106,7 +1106,7 @@ def solve_shared_bnb(
     memo: bool = True,
     incumbent: tuple | None = None,
     priced: bool = True,
-    probe: bool = True,
+    probe: bool = False,
 ) -> SolverOutput:
     """Solve ``scenario`` exactly by branch and bound in continuous time (see the module docstring).
 
@@ -1117,7 +1117,8 @@ def solve_shared_bnb(
     default; off only to check that it changes no answer). priced: the priced bound of
     :mod:`partopt.shared.solvers.priced` for 4 to 16 tasks (on by default; off to compare).
     probe: for 4 to 6 tasks, before that bound's LP, a short search without it
-    (:data:`PROBE_SHARE` of the time; on by default; off to always price).
+    (:data:`PROBE_SHARE` of the time; off by default: on the draws of ``bench/shared_probe.py``
+    the LP was quick and the probe cost more than it saved; it pays where the LP is slow).
     """
     run = BranchAndBound(
         scenario,
@@ -1151,7 +1152,7 @@ class BranchAndBound:
         memo: bool = True,
         incumbent: tuple | None = None,
         priced: bool = True,
-        probe: bool = True,
+        probe: bool = False,
     ):
         self.scenario, self.objective, self.time_limit = scenario, objective, time_limit
         self.begin = time.perf_counter()
