@@ -498,6 +498,7 @@ def test_priced_children_keep_the_optimum(seed, rate, devices, kind, late_server
     assert math.isclose(runs[0].objective, runs[1].objective, rel_tol=1e-9)
 
 
+@pytest.mark.slow  # the probe is off by default
 def test_a_search_that_finishes_without_the_lp_skips_it():
     """Four tasks the search alone proves in a moment: the probe before the LP finishes, no LP is
     solved, and the optimum is the one the priced search proves."""
@@ -722,7 +723,7 @@ def test_branch_and_bound_dominance_changes_no_answer(seed, tasks, servers, rate
     [
         (0, 4, "hard", False),
         (2, 4, "hard", True),
-        (1, 5, "penalty", False),
+        pytest.param(1, 5, "penalty", False, marks=pytest.mark.slow),
         pytest.param(3, 5, "hard", False, marks=pytest.mark.slow),
     ],
 )
@@ -734,7 +735,7 @@ def test_branch_and_bound_twins_change_no_answer(seed, tasks, kind, budget):
 
     sc = small(seed, tasks=tasks, networks=("vgg16",), num_blocks=3, num_servers=2, num_devices=1, deadline_s=None)
     if budget:
-        least = partopt.solve(sc, "shared-bnb", objective=kind, time_limit=60)
+        least = partopt.solve(sc, "shared-bnb", objective=kind, time_limit=60, priced=False)
         spent = max(evaluation_of(least, partopt.ScenarioEvaluation).device_energy)
         tight = [d.__class__(**{**d.__dict__, "energy_budget_j": 0.9 * spent}) for d in sc.devices]
         sc = sc.replace(devices=tuple(tight))
