@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime
 import os
@@ -100,25 +101,52 @@ class CsvRows:
         return row
 
 
-def learned_bench_parser(doc: str, count: int, count_help: str):
-    """The command line the learned-policy benches share: --count, --fresh, --report-only and
-    --train (retrain the shipped checkpoint first); each bench adds its own mode."""
-    import argparse
+def random_chain(num_blocks: int, num_servers: int):
+    """The speed benches' chain of ``num_blocks`` blocks on ``num_servers`` servers: the ``random``
+    generator with seed 100 M + N, a deadline on each block with probability 0.5 at tightness 1.5,
+    device CPUs of 2-4 GHz and servers of 0.5-3 GHz."""
+    import partopt
 
-    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=count, help=f"{count_help} (default {count})")
-    ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
-    ap.add_argument("--report-only", action="store_true", help="rewrite the report from the stored rows")
-    ap.add_argument("--train", action="store_true", help="retrain the shipped checkpoint first")
-    return ap
+    return partopt.generate(
+        "random",
+        seed=num_blocks * 100 + num_servers,
+        num_blocks=num_blocks,
+        num_servers=num_servers,
+        deadline_prob=0.5,
+        deadline_tightness=1.5,
+        device_hz=(2e9, 4e9),
+        server_hz=(0.5e9, 3e9),
+    )
 
 
-def add_resume_options(parser) -> None:
+def bench_parser(doc: str) -> argparse.ArgumentParser:
+    """A bench's command line, its help the script's docstring as written."""
+    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_resume_options(parser: argparse.ArgumentParser) -> None:
     """The ``--fresh`` and ``--report-only`` options of a bench whose rows are kept in a CSV."""
     parser.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the stored rows")
 
 
-def stored_or_run(args, path: Path, fields: list[str], parse, run) -> CsvRows:
-    """The rows stored at ``path`` with ``--report-only``, else ``run()``'s (which resumes them)."""
-    return CsvRows(path, fields, False, parse) if args.report_only else run()
+def learned_bench_parser(doc: str, count: int, count_help: str) -> argparse.ArgumentParser:
+    """The command line the learned-policy benches share: --count, --fresh, --report-only and
+    --train (retrain the shipped checkpoint first); each bench adds its own mode."""
+    ap = bench_parser(doc)
+    ap.add_argument("--count", type=int, default=count, help=f"{count_help} (default {count})")
+    add_resume_options(ap)
+    ap.add_argument("--train", action="store_true", help="retrain the shipped checkpoint first")
+    return ap
+
+
+def resumable_bench(parser: argparse.ArgumentParser, name: str, fields: list[str], parse, run, report) -> None:
+    """Run a bench whose rows are kept in ``results/<name>.csv``: add ``--fresh`` and
+    ``--report-only`` to ``parser``, take the stored rows (``--report-only``) or ``run(args)``'s
+    (which resumes them), and write ``report(rows, args)`` to ``results/<name>.md`` and stdout."""
+    add_resume_options(parser)
+    args = parser.parse_args()
+    rows = CsvRows(RESULTS / f"{name}.csv", fields, False, parse) if args.report_only else run(args)
+    text = report(rows, args)
+    (RESULTS / f"{name}.md").write_text(text)
+    print(text)

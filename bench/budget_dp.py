@@ -14,10 +14,8 @@ budget, included).
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
-from _common import RESULTS, best_of, header
+from _common import RESULTS, bench_parser, best_of, header, random_chain
 
 import partopt
 from partopt.chain.costs import along
@@ -27,7 +25,7 @@ SHAPES = [(100, 9), (100, 50), (1000, 4)]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     lines = [
@@ -38,16 +36,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for m, n in SHAPES:
-        inst = partopt.generate(
-            "random",
-            seed=m * 100 + n,
-            num_blocks=m,
-            num_servers=n,
-            deadline_prob=0.5,
-            deadline_tightness=1.5,
-            device_hz=(2e9, 4e9),
-            server_hz=(0.5e9, 3e9),
-        )
+        inst = random_chain(m, n)
         step = partopt.Objective().step_cost(inst.costs)
         energy = inst.costs.energy
         fastest, _, frugal, _ = extreme_paths(step[0], energy[0])

@@ -11,14 +11,13 @@ sent through the same loop).
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from _common import RESULTS, header
+from _common import RESULTS, bench_parser, header
 
 from partopt.bench.cluster import connect
 from partopt.bench.suites import SUITES, build_suite
@@ -53,7 +52,7 @@ def build(name: str, executor) -> tuple[float, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__)
     parser.add_argument("--suite", default="shared-k2-v1", help="a suite to build (default shared-k2-v1)")
     parser.add_argument("--scheduler", default="local:2", help="Dask scheduler (default local:2)")
     args = parser.parse_args()

@@ -15,12 +15,11 @@ instance, so DP's time includes building the cost tensors. DP's time is the best
 
 from __future__ import annotations
 
-import argparse
 import csv
 import time
 
 import numpy as np
-from _common import RESULTS, header
+from _common import RESULTS, bench_parser, header, random_chain
 
 import partopt
 from partopt.chain.costs import InstanceBatch
@@ -41,16 +40,7 @@ def run_grid(ms, ns, repeat: int, time_limit: float) -> list[dict]:
     for budget in (False, True):
         for m in ms:
             for n in ns:
-                inst = partopt.generate(
-                    "random",
-                    seed=m * 100 + n,
-                    num_blocks=m,
-                    num_servers=n,
-                    deadline_prob=0.5,
-                    deadline_tightness=1.5,
-                    device_hz=(2e9, 4e9),
-                    server_hz=(0.5e9, 3e9),
-                )
+                inst = random_chain(m, n)
                 if budget:
                     inst = binding_budget(inst)
                 dp_time, dp_obj = None, None
@@ -157,7 +147,7 @@ def _timed(fn) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="small grid (M in {6, 24}, N in {2, 9})")
     parser.add_argument("--blocks", type=int, nargs="+", help="block counts M of the grid (overrides the default)")
     parser.add_argument("--servers", type=int, nargs="+", help="server counts N of the grid (overrides the default)")

@@ -14,10 +14,9 @@ starts over).
 
 from __future__ import annotations
 
-import argparse
 import math
 
-from _common import RESULTS, CsvRows, add_resume_options, header, stored_or_run
+from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.bench.suites import load_suite
@@ -107,17 +106,17 @@ def report(rows: CsvRows, limit: float) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = bench_parser(__doc__)
     ap.add_argument("--count", type=int, default=3, help="scenarios per source (default 3)")
     ap.add_argument("--limit", type=float, default=60.0, help="time limit per solve (s, default 60)")
-    add_resume_options(ap)
-    args = ap.parse_args()
-    rows = stored_or_run(
-        args, RESULTS / "front_door_large.csv", FIELDS, _parse, lambda: run(args.count, args.limit, args.fresh)
+    resumable_bench(
+        ap,
+        "front_door_large",
+        FIELDS,
+        _parse,
+        lambda a: run(a.count, a.limit, a.fresh),
+        lambda rows, a: report(rows, a.limit),
     )
-    text = report(rows, args.limit)
-    (RESULTS / "front_door_large.md").write_text(text)
-    print(text)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,11 @@ the same command again keeps finished rows (``--fresh`` starts over).
 
 from __future__ import annotations
 
-import argparse
 import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from _common import RESULTS, CsvRows, header
+from _common import RESULTS, CsvRows, bench_parser, header
 
 import partopt
 from partopt.bench.cluster import scheduler_executor
@@ -97,7 +96,7 @@ def _fmt(values: list[float], digits: int = 4) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__)
     parser.add_argument("--slots", type=int, default=600, help="T (default 600, the paper's horizon)")
     parser.add_argument("--seeds", type=int, default=3, help="horizons per battery level")
     parser.add_argument("--no-learned", action="store_true", help="skip the learned online policy (torch)")

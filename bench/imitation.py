@@ -18,13 +18,12 @@ parameter counts and decision times.
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from _common import RESULTS, header, previous_section
+from _common import RESULTS, bench_parser, header, previous_section
 
 import partopt
 from partopt.bench.suites import load_suite
@@ -208,7 +207,7 @@ def validate(setting: str, lines: list[str], samples: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__)
     parser.add_argument("--count", type=int, default=300_000, help="labelled training instances per setting")
     parser.add_argument("--epochs", type=int, default=30, help="teacher epochs")
     parser.add_argument("--samples", type=int, default=8, help="K for best-of-K decoding rows")

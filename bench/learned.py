@@ -23,11 +23,10 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 
 import numpy as np
-from _common import RESULTS, header, previous_section
+from _common import RESULTS, bench_parser, header, previous_section
 
 import partopt
 from partopt.learned.a3c import A3CConfig, train_a3c
@@ -284,7 +283,7 @@ def convergence_plot(agents: list[str], tasks) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__)
     parser.add_argument("--validate-only", action="store_true")
     parser.add_argument(
         "--agents", nargs="*", default=list(AGENTS), choices=list(AGENTS), help="agents to train (none: only the sweep)"

@@ -24,11 +24,10 @@ is ``results/online.md`` and the battery trajectories ``results/online_battery.p
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import numpy as np
-from _common import RESULTS, CsvRows, add_resume_options, header, stored_or_run
+from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.stream.evaluation import evaluate_stream
@@ -313,27 +312,28 @@ def _timed(fn) -> float:
     return time.perf_counter() - begin
 
 
+def _report_with_plots(rows: CsvRows, args) -> str:
+    """The report, after drawing the battery trajectories and the delay against the rate."""
+    plot_batteries(max(args.rates), args.horizon, RESULTS / "online_battery.png")
+    plot_rates(rows, RESULTS / "online_rates.png")
+    return report(rows, args.horizon, args.window, args.limit) + "\n" + throughput()
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = bench_parser(__doc__)
     ap.add_argument("--rates", type=float, nargs="+", default=[10, 25, 30, 60, 100, 120, 200], help="tasks per second")
     ap.add_argument("--count", type=int, default=2, help="streams per rate (default 2)")
     ap.add_argument("--horizon", type=float, default=2.0, help="stream length (s, default 2)")
     ap.add_argument("--window", type=float, default=0.25, help="window of the lower bound (s, default 0.25)")
     ap.add_argument("--limit", type=float, default=5.0, help="time limit per offline solve and window (s)")
-    add_resume_options(ap)
-    args = ap.parse_args()
-    rows = stored_or_run(
-        args,
-        RESULTS / "online.csv",
+    resumable_bench(
+        ap,
+        "online",
         FIELDS,
         _parse,
-        lambda: run(args.rates, args.count, args.horizon, args.window, args.limit, args.fresh),
+        lambda a: run(a.rates, a.count, a.horizon, a.window, a.limit, a.fresh),
+        _report_with_plots,
     )
-    plot_batteries(max(args.rates), args.horizon, RESULTS / "online_battery.png")
-    plot_rates(rows, RESULTS / "online_rates.png")
-    text = report(rows, args.horizon, args.window, args.limit) + "\n" + throughput()
-    (RESULTS / "online.md").write_text(text)
-    print(text)
 
 
 if __name__ == "__main__":

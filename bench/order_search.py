@@ -9,10 +9,9 @@ search seeded with shared-learned's schedule as well (``shared-learned-search``)
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 
-from _common import RESULTS, header
+from _common import RESULTS, bench_parser, header
 
 import partopt
 from partopt.bench.suites import load_suite
@@ -61,4 +60,6 @@ def main(suites: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["shared-k8-v1", "shared-k64-v1", "shared-k256-v1"])
+    ap = bench_parser(__doc__)
+    ap.add_argument("suites", nargs="*", default=["shared-k8-v1", "shared-k64-v1", "shared-k256-v1"], help="suites")
+    main(ap.parse_args().suites)

@@ -33,11 +33,10 @@ Rows are kept in ``results/peers.csv`` as they finish (``--fresh`` starts over).
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
-from _common import RESULTS, CsvRows, add_resume_options, header, stored_or_run
+from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.shared.solvers.cpsat import DEFAULT_GRID_S, _down, _GridData
@@ -308,23 +307,19 @@ def report(rows: CsvRows, limit: float) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = bench_parser(__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[4, 6, 8, 12, 16], help="numbers of tasks K")
     ap.add_argument("--count", type=int, default=3, help="scenarios per size and generator (default 3)")
     ap.add_argument("--limit", type=float, default=60.0, help="time limit per solve (s, default 60)")
     ap.add_argument("--generators", nargs="+", default=list(GENERATORS), choices=list(GENERATORS))
-    add_resume_options(ap)
-    args = ap.parse_args()
-    rows = stored_or_run(
-        args,
-        RESULTS / "peers.csv",
+    resumable_bench(
+        ap,
+        "peers",
         FIELDS,
         _parse,
-        lambda: run(args.sizes, args.count, args.limit, args.generators, args.fresh),
+        lambda a: run(a.sizes, a.count, a.limit, a.generators, a.fresh),
+        lambda rows, a: report(rows, a.limit),
     )
-    text = report(rows, args.limit)
-    (RESULTS / "peers.md").write_text(text)
-    print(text)
 
 
 if __name__ == "__main__":

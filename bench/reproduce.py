@@ -11,14 +11,13 @@ papers report, what we get, and why they differ.
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import numpy as np
 import shared_edge
-from _common import RESULTS, header
+from _common import RESULTS, bench_parser, header
 
 import partopt
 import partopt.bench.suites
@@ -145,7 +144,7 @@ def regimes_section(executor=None) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__)
     parser.add_argument("--scheduler", help="run the benchmarks on a Dask cluster: tcp://HOST:PORT or local:N")
     args = parser.parse_args()
     with scheduler_executor(args.scheduler) as executor:

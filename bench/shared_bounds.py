@@ -24,10 +24,8 @@ Rows are kept in ``results/shared_bounds.csv`` as they finish (``--fresh`` start
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
-from _common import RESULTS, CsvRows, header
+from _common import RESULTS, CsvRows, bench_parser, header
 from scipy.optimize import linprog
 
 import partopt
@@ -94,7 +92,7 @@ def chain_row(sc: partopt.Scenario, grid_s: float) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = bench_parser(__doc__)
     ap.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")
     args = ap.parse_args()
     from partopt.shared.solvers.start import exact_start

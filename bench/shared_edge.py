@@ -12,14 +12,13 @@ command again and finished rows are kept, not redone (``--fresh`` starts over).
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import numpy as np
-from _common import RESULTS, CsvRows, header
+from _common import RESULTS, CsvRows, bench_parser, header
 
 import partopt
 import partopt.bench.suites
@@ -530,7 +529,7 @@ WHY: dict[str, str] = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__)
     parser.add_argument("part", choices=["speed", "suites", "figures", "all"])
     parser.add_argument("--fresh", action="store_true", help="drop stored rows and run everything again")
     parser.add_argument("--scheduler", help="run the solves on a Dask cluster: tcp://HOST:PORT or local:N")

@@ -20,10 +20,9 @@ starts over).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 
-from _common import RESULTS, CsvRows, add_resume_options, header, stored_or_run
+from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.bench.suites import load_suite
@@ -173,14 +172,11 @@ def _gap(r: dict) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = bench_parser(__doc__)
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every time limit (default 1: the issue's)")
-    add_resume_options(ap)
-    args = ap.parse_args()
-    rows = stored_or_run(args, RESULTS / "shared_large_bounds.csv", FIELDS, _parse, lambda: run(args.fresh, args.scale))
-    text = report(rows)
-    (RESULTS / "shared_large_bounds.md").write_text(text)
-    print(text)
+    resumable_bench(
+        ap, "shared_large_bounds", FIELDS, _parse, lambda a: run(a.fresh, a.scale), lambda rows, a: report(rows)
+    )
 
 
 if __name__ == "__main__":

@@ -18,10 +18,9 @@ time), in the same run. Rows are kept in ``results/shared_probe.csv`` as they fi
 
 from __future__ import annotations
 
-import argparse
 import statistics
 
-from _common import RESULTS, CsvRows, add_resume_options, header, stored_or_run
+from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.shared.generators import SHARED_MIX
@@ -121,14 +120,11 @@ those scenarios of (seconds without) / (seconds with). Rows: `shared_probe.csv`;
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = bench_parser(__doc__)
     ap.add_argument("--limit", type=float, default=60.0, help="time limit per solve (s, default 60)")
-    add_resume_options(ap)
-    args = ap.parse_args()
-    rows = stored_or_run(args, RESULTS / "shared_probe.csv", FIELDS, _parse, lambda: run(args.limit, args.fresh))
-    text = report(rows, args.limit)
-    (RESULTS / "shared_probe.md").write_text(text)
-    print(text)
+    resumable_bench(
+        ap, "shared_probe", FIELDS, _parse, lambda a: run(a.limit, a.fresh), lambda rows, a: report(rows, a.limit)
+    )
 
 
 if __name__ == "__main__":

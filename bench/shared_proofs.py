@@ -15,11 +15,10 @@ they finish (``--fresh`` starts over).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 from collections import defaultdict
 
-from _common import RESULTS, CsvRows, add_resume_options, header, stored_or_run
+from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.bench.suites import load_suite
@@ -127,14 +126,11 @@ known %*: the objective against the suite's stored best known (negative: better)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = bench_parser(__doc__)
     ap.add_argument("--limit", type=float, default=60.0, help="time limit per solve (s, default 60)")
-    add_resume_options(ap)
-    args = ap.parse_args()
-    rows = stored_or_run(args, RESULTS / "shared_proofs.csv", FIELDS, _parse, lambda: run(args.limit, args.fresh))
-    text = report(rows, args.limit)
-    (RESULTS / "shared_proofs.md").write_text(text)
-    print(text)
+    resumable_bench(
+        ap, "shared_proofs", FIELDS, _parse, lambda a: run(a.limit, a.fresh), lambda rows, a: report(rows, a.limit)
+    )
 
 
 if __name__ == "__main__":

@@ -17,10 +17,9 @@ search itself (the branch and bound's tree, CP-SAT's solve). Rows are kept in
 
 from __future__ import annotations
 
-import argparse
 import statistics
 
-from _common import RESULTS, CsvRows, add_resume_options, header, stored_or_run
+from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.shared.generators import SHARED_MIX
@@ -139,13 +138,8 @@ The project's own draw: `shared_speed.md`. Rows: `shared_speed_mixed.csv`.
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_resume_options(ap)
-    args = ap.parse_args()
-    rows = stored_or_run(args, RESULTS / "shared_speed_mixed.csv", FIELDS, _parse, lambda: run(args.fresh))
-    text = report(rows)
-    (RESULTS / "shared_speed_mixed.md").write_text(text)
-    print(text)
+    parser = bench_parser(__doc__)
+    resumable_bench(parser, "shared_speed_mixed", FIELDS, _parse, lambda a: run(a.fresh), lambda rows, a: report(rows))
 
 
 if __name__ == "__main__":

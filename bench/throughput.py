@@ -25,13 +25,12 @@ read of its step tensor.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
 import numba
 import numpy as np
-from _common import RESULTS, best_of, header
+from _common import RESULTS, bench_parser, best_of, header
 
 import partopt
 from partopt.chain import kernels as compiled
@@ -100,7 +99,7 @@ def per_call(m: int, n: int, calls: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__)
     parser.add_argument("--calls", type=int, default=3000, help="single calls per variant")
     parser.add_argument("--batch", type=int, default=200_000, help="instances in the batched runs")
     args = parser.parse_args()

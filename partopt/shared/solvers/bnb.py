@@ -990,7 +990,7 @@ class _Search:
         """Report the incumbent and a valid bound to the CLI's live line, if it watches: ``lower``
         (s), raised to the tree's open bound."""
         if is_watched():
-            value = min(objective.raw_value(known) if objective.feasible(known) else math.inf, float(self.scal[UPPER]))
+            value = min(objective.value(known), float(self.scal[UPPER]))
             report_search("shared-bnb", value, max(lower, self.open_bound()))
 
     def open_bound(self) -> float:
@@ -1046,7 +1046,7 @@ def _answer(
     bound at hand (the open nodes', the work relaxation's in its share, the chain-schedule LP's)."""
     stop = math.inf if time_limit is None else begin + float(time_limit)
     placement, start_s, known = first
-    upper = objective.raw_value(known) if objective.feasible(known) else math.inf
+    upper = objective.value(known)
     trusted = True  # the search pruned by its own incumbent: a proof stands only if evaluate agrees with it
     if search.found:
         found = best_candidate(scenario, objective, [search.best()])[2]
@@ -1056,7 +1056,7 @@ def _answer(
         if math.isfinite(search.least_broken):  # leaves whose deadlines could not be kept: no proof
             return SolverOutput(placement=placement, start_s=start_s, info=info)
         return SolverOutput(placement=None, proven_infeasible=True, info=info)
-    value = objective.raw_value(known) if objective.feasible(known) else math.inf
+    value = objective.value(known)
     proven = finished and trusted and not search.least_broken < value * (1 - REL_TOL)
     if not proven:  # the work LP in its share; the chain-schedule LP in what is left
         start = with_work_bound(
@@ -1178,7 +1178,7 @@ class BranchAndBound:
         )
         self.first = _first_incumbent(scenario, objective, start, stop, seed, incumbent, self.info)
         known = self.first[2]
-        upper = objective.raw_value(known) if objective.feasible(known) else math.inf
+        upper = objective.value(known)
         report_search("shared-bnb", upper, start.lower)
         relax = deadlines_may_bind(scenario, upper, start.delay_low)
         with_budgets = any(math.isfinite(d.budget) for d in scenario.devices)
@@ -1189,7 +1189,7 @@ class BranchAndBound:
                 self.search, self.finished, self.tree_stop = done, True, stop - reserve
                 self.info.update(relaxed_deadlines=relax)
                 return
-            upper = min(upper, objective.raw_value(self.first[2]) if objective.feasible(self.first[2]) else math.inf)
+            upper = min(upper, objective.value(self.first[2]))
             lp_begin = time.perf_counter()
             self.tables = priced_completions(
                 scenario,

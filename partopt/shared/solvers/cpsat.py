@@ -351,7 +351,7 @@ def solve_shared_cpsat(
     _configure(solver, remaining, workers, seed, log, params)
     watch = (
         _watch(
-            objective.raw_value(start.known) if objective.feasible(start.known) else math.inf,
+            objective.value(start.known),
             bound_s,
             weight[0],
             g,
