@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from _common import RESULTS, header
+from _common import RESULTS, bench_parser, header
 
 import partopt
 from partopt.bench.harness import CHUNK_S, POOL_MIN_S, PROBE_TASKS
@@ -67,4 +67,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    bench_parser(__doc__).parse_args()
     main()

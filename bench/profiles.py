@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import torch
-from _common import RESULTS, header
+from _common import RESULTS, bench_parser, header
 
 import partopt
 from partopt.profiling import torchvision_models
@@ -103,4 +103,5 @@ Each network traced by `torch.fx` and cut where exactly one tensor is alive (`pa
 
 
 if __name__ == "__main__":
+    bench_parser(__doc__).parse_args()
     main()

@@ -365,18 +365,13 @@ def _evaluate_horizon(horizon, args) -> int:
 
 def cmd_evaluate(args) -> int:
     import partopt
+    from partopt.problem import is_problem
 
     partopt.Objective("penalty", args.beta)  # refuses a beta that is not a finite number >= 0
     inst = partopt.read(args.instance)
-    if isinstance(inst, partopt.Scenario):
-        return _evaluate_scenario(inst, args)
-    if isinstance(inst, partopt.Horizon):
-        return _evaluate_horizon(inst, args)
-    if isinstance(inst, partopt.Stream):
-        return _evaluate_stream(inst, args)
-    if not isinstance(inst, partopt.Instance):
-        raise ValueError(f"instance: {args.instance} holds a {type(inst).__name__}, not an instance or scenario")
-    return _evaluate_chain(inst, args)
+    if not is_problem(inst):
+        raise ValueError(f"instance: {args.instance} holds a {type(inst).__name__}, not a problem to evaluate")
+    return _EVALUATE_BY_KIND[inst.kind](inst, args)
 
 
 def _evaluate_chain(inst, args) -> int:
@@ -422,6 +417,15 @@ def _evaluate_chain(inst, args) -> int:
         return 0
     _print_chain_evaluation(inst, ev, args.beta)
     return 0
+
+
+#: `partopt evaluate` per problem kind (the kinds of :data:`partopt.problem.KINDS`).
+_EVALUATE_BY_KIND = {
+    "chain": _evaluate_chain,
+    "scenario": _evaluate_scenario,
+    "horizon": _evaluate_horizon,
+    "stream": _evaluate_stream,
+}
 
 
 def _print_chain_evaluation(inst, ev, beta: float) -> None:

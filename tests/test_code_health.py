@@ -195,3 +195,29 @@ def test_public_classes_have_numpydoc(name, obj):
     if dataclasses.is_dataclass(obj):
         missing = [f.name for f in dataclasses.fields(obj) if f.name not in doc]
         assert not missing, f"{name}: fields not documented: {missing}"
+
+
+def test_every_bench_script_answers_help_before_it_runs():
+    """Every bench script builds its command line with ``bench_parser`` (its ``--help`` the
+    script's docstring), so ``python bench/X.py --help`` is answered, not taken for a run that
+    overwrites a result file (two scripts without a parser once did)."""
+    bench = ROOT.parent / "bench"
+    if not bench.is_dir():
+        pytest.skip("bench/ is not next to the package (an installed copy)")
+    for path in sorted(bench.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        tree = ast.parse(path.read_text())
+        main_block = [
+            node
+            for node in tree.body
+            if isinstance(node, ast.If)
+            and "__name__" in ast.unparse(node.test)
+            and "__main__" in ast.unparse(node.test)
+        ]
+        assert main_block, f"{path.name}: no `if __name__ == '__main__':` block"
+        calls = {
+            ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        }
+        assert calls & {"bench_parser", "learned_bench_parser"}, f"{path.name}: parses no command line"
+        assert "__doc__" in path.read_text(), f"{path.name}: its help is not its docstring"

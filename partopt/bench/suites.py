@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from partopt.api import solve
-from partopt.chain.model import Instance
 from partopt.execution import SerialExecutor, TaskFailure, map_unordered
 from partopt.files import from_dict
 from partopt.generation import HELD_OUT_SEED, get_generator
@@ -41,6 +40,8 @@ from partopt.shared.model import Scenario
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
+
+    from partopt.chain.model import Instance
 
 __all__ = [
     "SUITES",
@@ -382,9 +383,8 @@ def _shared_reference(scenario: Scenario, time_limit: float | None) -> dict[str,
     }
 
 
-def _reference(instance: Instance | Scenario, spec: SuiteSpec | None = None) -> dict[str, dict]:
-    if isinstance(instance, Scenario):
-        return _shared_reference(instance, None if spec is None else spec.time_limit)
+def _chain_reference(instance: Instance, spec: SuiteSpec | None = None) -> dict[str, dict]:
+    """The DP's optimum under both objectives ("hard", and "penalty" with :data:`REFERENCE_BETA`)."""
     out = {}
     for kind in ("hard", "penalty"):
         r = solve(instance, "dp", objective=kind, beta=REFERENCE_BETA)
@@ -394,6 +394,20 @@ def _reference(instance: Instance | Scenario, spec: SuiteSpec | None = None) -> 
             "placement": None if r.placement is None else list(r.placement),
         }
     return out
+
+
+def _scenario_reference(scenario: Scenario, spec: SuiteSpec | None = None) -> dict[str, dict]:
+    """The best known "hard" solution within the suite's time limit per exact run."""
+    return _shared_reference(scenario, None if spec is None else spec.time_limit)
+
+
+#: problem kind -> how a suite entry's reference is made; a suite holds problems of these kinds.
+_REFERENCES = {"chain": _chain_reference, "scenario": _scenario_reference}
+
+
+def _reference(problem: Instance | Scenario, spec: SuiteSpec | None = None) -> dict[str, dict]:
+    """The stored reference of a suite entry (see :data:`_REFERENCES`)."""
+    return _REFERENCES[problem.kind](problem, spec)  # type: ignore[operator]
 
 
 def generate_entries(spec: SuiteSpec) -> Iterator[tuple[str, str, dict, Instance]]:
@@ -538,7 +552,7 @@ def _entry_line(job: _EntryJob) -> str:
     """The stored line of one entry: its instance and references (checked when asked)."""
     spec = suite_spec(job.suite)
     inst = from_dict(job.problem)
-    if not isinstance(inst, (Instance, Scenario)):
+    if getattr(inst, "kind", None) not in _REFERENCES:
         raise TypeError(f"{job.ident}: holds a {type(inst).__name__}, not an instance or scenario")
     ref = _reference(inst, spec)
     if job.verify_with and not spec.shared:
@@ -646,7 +660,7 @@ def _suite_entry(path: Path, number: int, d: dict, seen: set[str]) -> SuiteEntry
         problem = from_dict(d["instance"])
     except (ValueError, TypeError) as error:
         raise ValueError(f"{where}: instance: {error}") from None
-    if not isinstance(problem, (Instance, Scenario)):
+    if getattr(problem, "kind", None) not in _REFERENCES:
         raise ValueError(f"{where}: entry {d['id']} holds no instance or scenario")
     if not isinstance(d["reference"], dict):
         raise ValueError(f"{where}: reference must be an object")
