@@ -425,7 +425,7 @@ def _nodes_along(sc: partopt.Scenario, placement, start_s):
     rate=st.sampled_from([30, 110, 400]),
     devices=st.integers(1, 2),
     lp_prices=st.booleans(),
-    coarse_s=st.sampled_from([1e-3, 0.5e-3]),
+    coarse_s=st.sampled_from([1e-3, 0.5e-3, 4e-3]),
 )
 def test_priced_completions_never_pass_the_optimum_along_its_path(seed, tasks, rate, devices, lp_prices, coarse_s):
     """The priced bound of every node on the path to a proven optimum, at the LP's prices or at
@@ -471,6 +471,52 @@ def test_priced_search_proves_the_same_optimum_with_far_fewer_nodes():
     assert math.isclose(runs[0].objective, runs[1].objective, rel_tol=1e-9)
     assert runs[0].info["priced_root_bound"] <= runs[0].objective
     assert runs[0].info["nodes"] < runs[1].info["nodes"] / 10
+
+
+def test_lp_slots_double_from_the_finest_until_the_horizon_fits():
+    """The LP's slot is the finest one times a power of two: the finest on a short horizon, and
+    the least doubling that cuts a long one into at most the slots asked."""
+    from partopt.shared.solvers.columns import _task_ends, lp_slot_s
+
+    sc = small(3, tasks=4, release_rate=60)
+    upper = partopt.solve(sc, "earliest-finish").objective
+    horizon = max(_task_ends(sc, upper, None))
+    for finest, slots in [(1e-3, 10**6), (1e-3, 20), (0.5e-3, 7), (2e-3, 1)]:
+        slot = lp_slot_s(sc, upper, finest_s=finest, max_slots=slots)
+        doublings = math.log2(slot / finest)
+        assert doublings == int(doublings) >= 0
+        assert horizon / slot <= slots or slot == finest
+        assert doublings == 0 or horizon / (slot / 2) > slots
+
+
+def test_priced_search_on_coarse_slots_then_fine_keeps_the_optimum(monkeypatch):
+    """Slots coarsened by a long horizon (forced here by allowing the LP 8 slots): the LP is
+    solved on the coarse slots first, then on the fine ones, the tables of the higher bound are
+    kept, and the search proves the optimum of the unpriced search."""
+    import partopt.shared.solvers.columns as columns
+    import partopt.shared.solvers.priced as priced
+
+    bench = {"networks": ("vgg16",), "num_servers": 4, "num_devices": 2, "release_rate": 60}
+    sc = partopt.generate("shared", seed=2_000_001, num_tasks=4, **bench)
+    plain = partopt.solve(sc, "shared-bnb", time_limit=60, priced=False)
+    grids: list[float] = []
+    bounds: list[float] = []
+
+    def recorded(*args, grid_s, **kwargs):
+        found = columns.chain_lp_bound(*args, grid_s=grid_s, **kwargs)
+        grids.append(grid_s)
+        bounds.append(-math.inf if found is None else found.bound_s)
+        return found
+
+    monkeypatch.setattr(columns, "LP_MAX_SLOTS", 8)
+    monkeypatch.setattr(priced, "chain_lp_bound", recorded)
+    coarse = partopt.solve(sc, "shared-bnb", time_limit=60, probe=False)
+    assert plain.status == coarse.status == partopt.Status.OPTIMAL
+    assert math.isclose(plain.objective, coarse.objective, rel_tol=1e-9)
+    assert len(grids) == 2 and grids[1] == priced.PRICED_SLOT_S < grids[0]
+    assert math.log2(grids[0] / grids[1]).is_integer()
+    assert coarse.info["priced_slot_s"] == pytest.approx(grids[bounds.index(max(bounds))])
+    assert coarse.info["priced_root_bound"] <= coarse.objective * (1 + 1e-9)
 
 
 @pytest.mark.slow  # about a minute: drafts until four cases prove within 5 s; the bound tests cover pricing

@@ -1202,6 +1202,7 @@ class BranchAndBound:
             if self.tables is not None:
                 reserve = 0.0 if time_limit is None else work_share(scenario) * float(time_limit)
                 self.info["priced_root_bound"] = self.tables.root_bound(scenario)
+                self.info["priced_slot_s"] = self.tables.per_coarse * self.tables.fine_s
         self.tree_stop = stop - reserve
         self.search = _Search(
             scenario,

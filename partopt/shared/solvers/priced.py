@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,7 +41,15 @@ import numba
 import numpy as np
 
 from partopt.shared.kernels import PackedScenario
-from partopt.shared.solvers.columns import FINE_GRID_S, chain_lp_bound, fine_prices, points_per_slot, span_price
+from partopt.shared.solvers.columns import (
+    FINE_GRID_S,
+    ChainLpBound,
+    chain_lp_bound,
+    fine_prices,
+    lp_slot_s,
+    points_per_slot,
+    span_price,
+)
 from partopt.shared.solvers.common import delay_caps
 
 if TYPE_CHECKING:
@@ -48,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PRICED_SHARE",
+    "PRICED_SLOT_S",
     "PRICED_TASKS",
     "CompletionTables",
     "completion_tables",
@@ -62,6 +72,8 @@ _EPS = 1e-7
 PRICED_TASKS = range(4, 17)
 #: The share of the branch and bound's time limit the chain-schedule LP may take for the prices.
 PRICED_SHARE = 0.3
+#: The finest slot of the LP whose prices the branch and bound's nodes use (s).
+PRICED_SLOT_S = 1e-3
 
 
 @numba.njit(cache=True, nogil=True)
@@ -194,11 +206,28 @@ def priced_completions(
     scenario: Scenario, upper: float, delay_low: list[float], incumbent: tuple, time_limit: float | None
 ) -> CompletionTables | None:
     """The completion tables at the chain-schedule LP's prices for schedules better than ``upper``
-    (s), the LP solved on 1 ms slots within ``time_limit`` s from ``incumbent`` (placement,
-    start_s); None when the LP gives no prices. ``lp_bound_s`` keeps the LP's own bound."""
-    grid_s = 1e-3
-    lp = chain_lp_bound(scenario, upper, delay_low, grid_s=grid_s, time_limit=time_limit, incumbent=incumbent)
-    if lp is None:
+    (s), from ``incumbent`` (placement, start_s) within ``time_limit`` s in all; None when the LP
+    gives no prices. ``lp_bound_s`` keeps the LP's own bound.
+
+    Where the horizon is long (a congested edge), the LP is solved first on the coarser slots of
+    :func:`lp_slot_s`, which converge where :data:`PRICED_SLOT_S` would not, then, if at least
+    half of ``time_limit`` is left, on :data:`PRICED_SLOT_S`; the prices of the higher bound are
+    kept.
+    """
+    begin = time.perf_counter()
+    coarse_s = lp_slot_s(scenario, upper, delay_low, PRICED_SLOT_S)
+    best: tuple[ChainLpBound, float] | None = None
+    for grid_s in dict.fromkeys((coarse_s, PRICED_SLOT_S)):
+        left = None
+        if time_limit is not None:
+            left = time_limit - (time.perf_counter() - begin)
+            if best is not None and left < time_limit / 2:
+                break  # the fine slots would not converge in less: the time goes to the search
+        lp = chain_lp_bound(scenario, upper, delay_low, grid_s=grid_s, time_limit=left, incumbent=incumbent)
+        if lp is not None and (best is None or lp.bound_s > best[0].bound_s):
+            best = (lp, grid_s)
+    if best is None:
         return None
+    lp, grid_s = best
     tables = completion_tables(scenario, lp.prices, grid_s, delay_caps(upper, delay_low))
     return dataclasses.replace(tables, lp_bound_s=lp.bound_s)
