@@ -268,9 +268,10 @@ the branch and bound on one core beside CP-SAT on the other, in rounds from its 
 incumbent, up to K = 16; then the order search and CP-SAT);
 "gap %" is (objective - proven lower bound) / objective at the end of the run; from K = 6 on, CP-SAT and the MILP
 spend the last fifth of their limit on the chain-schedule LP's bound when they prove nothing; `shared-bnb` solves
-that LP first (1 ms slots, at most {PRICED_SHARE:.0%} of its limit), for 4 to 16 tasks, prices every node and
-child with it and tries the cheapest child first (`docs/model.md`). Rows: `shared_speed.csv`; the mixed
-generator's table, with the time in the heuristics, the LPs and the search: `shared_speed_mixed.md`.
+that LP first (1 ms slots, coarser where the horizon is long; at most {PRICED_SHARE:.0%} of its limit), for 4 to
+16 tasks, prices every node and child with it and tries the cheapest child first (`docs/model.md`). Rows:
+`shared_speed.csv`; the mixed generator's table, with the time in the heuristics, the LPs and the search:
+`shared_speed_mixed.md`.
 
 {_table(["solver", "K", "proven in 60 s", "median s to proof", "max s", "mean gap %"], body)}
 
