@@ -16,6 +16,7 @@ import itertools
 import json
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -288,6 +289,23 @@ def test_k12_case_no_exact_solver_claims_an_optimum_above_the_known_schedule():
     res = partopt.solve(sc, time_limit=10)
     assert res.lower_bound is not None and res.lower_bound <= ev.total_delay
     assert res.status != partopt.Status.OPTIMAL or res.objective <= ev.total_delay * (1 + 1e-6)
+
+
+def test_cpsat_bound_under_the_penalty_allows_for_the_excesses_rounding():
+    """A case random search found: two tasks that miss their deadlines, penalty objective with
+    beta = 2. CP-SAT's bound less the delays' rounding alone was 1.8 us above the brute-force
+    optimum (each deadline excess, weighted by beta, grows with the grid's rounding too); now
+    its bound stays below it and its "optimal" is that optimum."""
+    sc = partopt.read(CASES / "k2-penalty-grid-bound.scenario.json")
+    sol = partopt.read(CASES / "k2-penalty-grid-bound-optimum.solution.json")
+    objective = partopt.Objective("penalty", 2.0)
+    optimum = objective.raw_value(partopt.evaluate(sc, sol.placement, sol.start_s))
+    assert brute_force(sc, objective)[0] == pytest.approx(optimum, rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", partopt.InvalidBoundWarning)
+        res = partopt.solve(sc, "shared-cpsat", objective="penalty", beta=2.0, time_limit=10)
+    assert res.lower_bound is not None and res.lower_bound <= optimum
+    assert res.status == partopt.Status.OPTIMAL and res.objective == pytest.approx(optimum, rel=1e-9)
 
 
 def test_bnb_stopped_before_its_search_reports_no_bound_from_its_empty_stack():

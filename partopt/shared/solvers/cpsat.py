@@ -45,7 +45,9 @@ Strengthening, from the structure:
 
 "Optimal" means proven optimal on the grid. The reported lower bound is valid in
 continuous time: the grid's bound less K (2 sum_k M_k + 1) grid steps (rounding can
-delay every block by one step per block before it), never below the sum of the
+delay every block by one step per block before it) and, under "penalty", beta
+(2 sum_k M_k + 2) more per deadline excess (each excess grows with its end, and its deadline
+is taken down to the grid; :func:`_objective_rounding_steps`), never below the sum of the
 per-task bounds or the work relaxation's bound. Unproven from 6 to 127 tasks, it is at least
 the chain-schedule LP's (:mod:`partopt.shared.solvers.columns`), solved in the time the search
 leaves for it: the last fifth of the limit up to 16 tasks, 60% beyond
@@ -83,7 +85,7 @@ from partopt.shared.solvers.start import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from partopt.objective import Objective
     from partopt.shared.model import Scenario
@@ -355,7 +357,7 @@ def solve_shared_cpsat(
             bound_s,
             weight[0],
             g,
-            grid_rounding_steps(scenario),
+            _bound_in_seconds(scenario, objective, model, weight),
         )
         if is_watched()
         else None
@@ -470,10 +472,9 @@ def _answer(
         candidates = [(found, grid_start), (found, compact_schedule(scenario, found, grid_start))] + (
             [] if proven else candidates
         )
-        slack = grid_rounding_steps(scenario)
-        bound_s = max(bound_s, (solver.best_objective_bound / weight[0] - slack) * g)
+        bound_s = max(bound_s, _bound_in_seconds(scenario, objective, model, weight)(solver.best_objective_bound))
     placement, start_s, known = best_candidate(scenario, objective, candidates)
-    slack_s = grid_rounding_steps(scenario) * g
+    slack_s = _objective_rounding_steps(scenario, model, weight) * g
     proven, bound_s = vetted_answer(
         "shared-cpsat", proven, bound_s, known, objective, [start.known, known], sum(start.bounds), slack_s
     )
@@ -489,7 +490,33 @@ def _answer(
     )
 
 
-def _watch(known: float, bound: float, weight: float, grid_s: float, slack: float):
+def _objective_rounding_steps(scenario: Scenario, model, weight: tuple) -> float:
+    """How many grid steps CP-SAT's objective (sum D_k + beta' sum excess, in steps of D) may lose
+    to the grid: rounding a continuous schedule up to it delays every end by at most
+    2 sum_k M_k + 1 steps, so each D_k by that much and each deadline excess by that much plus one
+    (its deadline is taken down to the grid): K (2 sum_k M_k + 1) + beta' (excesses) (2 sum_k M_k + 2)."""
+    return grid_rounding_steps(scenario) + weight[1] / weight[0] * len(model.excess) * (
+        2 * sum(scenario.block_counts) + 2
+    )
+
+
+def _bound_in_seconds(scenario: Scenario, objective: Objective, model, weight: tuple) -> Callable[[float], float]:
+    """The map from CP-SAT's bound on its grid objective (q sum D_k + p sum excess, beta' = p/q)
+    to a bound on the objective in continuous time (s): the bound less the grid's rounding
+    (:func:`_objective_rounding_steps`), scaled by beta / beta' where beta' > beta
+    (L + beta psi >= (beta / beta') (L + beta' psi) for L, psi >= 0)."""
+    g = model.data.grid
+    beta_used = weight[1] / weight[0]
+    steps = _objective_rounding_steps(scenario, model, weight)
+    scale = min(1.0, objective.beta / beta_used) if beta_used > 0 else 1.0
+
+    def to_seconds(grid_bound: float) -> float:
+        return (grid_bound / weight[0] - steps) * g * scale
+
+    return to_seconds
+
+
+def _watch(known: float, bound: float, weight: float, grid_s: float, to_seconds: Callable[[float], float]):
     """A solution callback that reports CP-SAT's progress to the CLI's live line
     (:func:`partopt.progress.watching`): each new solution's objective and each new bound, taken
     from grid units to seconds like the answer's (a solution's grid objective is at least its
@@ -513,7 +540,7 @@ def _watch(known: float, bound: float, weight: float, grid_s: float, slack: floa
             report(self.known, self.bound)
 
         def on_bound(self, value: float) -> None:
-            self.bound = max(self.bound, (value / weight - slack) * grid_s)
+            self.bound = max(self.bound, to_seconds(value))
             report(self.known, self.bound)
 
     return Watch()
