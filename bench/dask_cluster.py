@@ -108,11 +108,14 @@ def main() -> None:
         "from dask_jobqueue import SLURMCluster",
         "from distributed import Client",
         "import partopt",
-        "cluster = SLURMCluster(cores=1, processes=1, memory='4GB', walltime='02:00:00')",
+        "",
+        'cluster = SLURMCluster(cores=1, processes=1, memory="4GB", walltime="02:00:00")',
         "cluster.scale(jobs=32)",
         "with Client(cluster) as client:",
-        "    partopt.benchmark('shared-k64-v1', ['shared-cpsat'], time_limit=60, executor=client.get_executor(),",
-        "                      out='shared-k64.csv')",
+        "    partopt.benchmark(",
+        '        "shared-k64-v1", ["shared-cpsat"], time_limit=60, executor=client.get_executor(), '
+        'out="shared-k64.csv"',
+        "    )",
         "```",
         "",
         "A task whose worker dies is rescheduled by Dask, then retried once more by partopt; a task lost twice "
