@@ -81,8 +81,8 @@ __all__ = [
 #: The chain-schedule LP's finest slot (s): a capacity row per resource and slot; within a slot, time is pooled.
 CHAIN_LP_GRID_S = 0.5e-3
 #: The most slots the LP's horizon is cut into: a longer horizon gets slots of the finest
-#: slot times a power of two (the restricted LP's size sets how soon it converges; at K = 16,
-#: 2 ms slots over 436 slots converged in 14 s where 1 ms ones over 872 did not in 18 s).
+#: slot times a power of two (the restricted LP's size sets how soon it converges; the effect
+#: on proofs and gaps: ``bench/results/shared_proofs.md``, ``shared_speed.md``).
 LP_MAX_SLOTS = 500
 #: The fine grid the chains keep their times on (s): a chain loses at most this per block.
 FINE_GRID_S = 25e-6
