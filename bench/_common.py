@@ -124,6 +124,11 @@ def bench_parser(doc: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
+def add_limit_option(parser: argparse.ArgumentParser, default: float = 60.0) -> None:
+    """The ``--limit`` option: the time limit per solve (s)."""
+    parser.add_argument("--limit", type=float, default=default, help=f"time limit per solve (s, default {default:g})")
+
+
 def add_resume_options(parser: argparse.ArgumentParser) -> None:
     """The ``--fresh`` and ``--report-only`` options of a bench whose rows are kept in a CSV."""
     parser.add_argument("--fresh", action="store_true", help="drop stored rows and rerun")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
+from _common import RESULTS, CsvRows, add_limit_option, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.bench.suites import load_suite
@@ -108,7 +108,7 @@ def report(rows: CsvRows, limit: float) -> str:
 def main() -> None:
     ap = bench_parser(__doc__)
     ap.add_argument("--count", type=int, default=3, help="scenarios per source (default 3)")
-    ap.add_argument("--limit", type=float, default=60.0, help="time limit per solve (s, default 60)")
+    add_limit_option(ap)
     resumable_bench(
         ap,
         "front_door_large",

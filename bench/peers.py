@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import time
 
-from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
+from _common import RESULTS, CsvRows, add_limit_option, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.shared.solvers.cpsat import DEFAULT_GRID_S, _down, _GridData
@@ -310,7 +310,7 @@ def main() -> None:
     ap = bench_parser(__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[4, 6, 8, 12, 16], help="numbers of tasks K")
     ap.add_argument("--count", type=int, default=3, help="scenarios per size and generator (default 3)")
-    ap.add_argument("--limit", type=float, default=60.0, help="time limit per solve (s, default 60)")
+    add_limit_option(ap)
     ap.add_argument("--generators", nargs="+", default=list(GENERATORS), choices=list(GENERATORS))
     resumable_bench(
         ap,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import statistics
 
-from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
+from _common import RESULTS, CsvRows, add_limit_option, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.shared.generators import SHARED_MIX
@@ -121,7 +121,7 @@ those scenarios of (seconds without) / (seconds with). Rows: `shared_probe.csv`;
 
 def main() -> None:
     ap = bench_parser(__doc__)
-    ap.add_argument("--limit", type=float, default=60.0, help="time limit per solve (s, default 60)")
+    add_limit_option(ap)
     resumable_bench(
         ap, "shared_probe", FIELDS, _parse, lambda a: run(a.limit, a.fresh), lambda rows, a: report(rows, a.limit)
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
+from _common import RESULTS, CsvRows, add_limit_option, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.bench.suites import load_suite
@@ -127,7 +127,7 @@ known %*: the objective against the suite's stored best known (negative: better)
 
 def main() -> None:
     ap = bench_parser(__doc__)
-    ap.add_argument("--limit", type=float, default=60.0, help="time limit per solve (s, default 60)")
+    add_limit_option(ap)
     resumable_bench(
         ap, "shared_proofs", FIELDS, _parse, lambda a: run(a.limit, a.fresh), lambda rows, a: report(rows, a.limit)
     )

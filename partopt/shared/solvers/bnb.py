@@ -128,10 +128,8 @@ MEMO_BYTES = 256 * 2**20
 CHUNK_NODES = 200_000
 #: With ``probe=True``, before the chain-schedule LP, for this many tasks, the search runs without it for
 #: :data:`PROBE_SHARE` of the time limit (or :data:`PROBE_S` seconds without one), in chunks of
-#: :data:`PROBE_CHUNK_NODES`: where it finishes, the LP's time is saved. From 8 tasks on the LP
-#: mostly converges within a second or two where the search alone finishes, and the probe (at 5%
-#: of the limit) cost more than it saved (on ``bench/shared_proofs.py``'s scenarios, 2026-12-07:
-#: 2-3 s more to proof where it did not finish, at most 1.3 s less where it did).
+#: :data:`PROBE_CHUNK_NODES`: where it finishes, the LP's time is saved. Off by default; what it
+#: costs and saves is measured in ``bench/results/shared_probe.md``.
 PROBE_TASKS = range(4, 7)
 PROBE_SHARE = 0.01
 PROBE_S = 3.0
@@ -1202,7 +1200,7 @@ class BranchAndBound:
             if self.tables is not None:
                 reserve = 0.0 if time_limit is None else work_share(scenario) * float(time_limit)
                 self.info["priced_root_bound"] = self.tables.root_bound(scenario)
-                self.info["priced_slot_s"] = self.tables.per_coarse * self.tables.fine_s
+                self.info["priced_slot_s"] = self.tables.coarse_s
         self.tree_stop = stop - reserve
         self.search = _Search(
             scenario,

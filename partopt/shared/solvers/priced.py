@@ -138,6 +138,11 @@ class CompletionTables:
     fine_s: float
     lp_bound_s: float = -math.inf
 
+    @property
+    def coarse_s(self) -> float:
+        """The LP's slot the prices are on (s)."""
+        return self.per_coarse * self.fine_s
+
     def kernel_args(self) -> tuple:
         """The arrays and grids :func:`priced_bound_kernel` takes first."""
         return self.value, self.u0, self.price_after, self.per_coarse, self.fine_s
