@@ -395,6 +395,29 @@ def test_chain_lp_closes_most_of_the_gap_the_work_relaxation_leaves():
         chain_lp_bound(sc, opt.objective, start.delay_low, grid_s=0.0)
 
 
+def test_chain_lp_stops_only_when_it_cannot_pass_the_floor():
+    """A floor below the LP's optimum changes nothing; a floor between the optimum and a schedule's
+    objective stops it as soon as its restricted value reaches the floor (no column could lift
+    the bound past it), before it converges, with a bound below the floor."""
+    from partopt.shared.solvers.columns import chain_lp_bound
+    from partopt.shared.solvers.start import exact_start
+
+    bench = {"networks": ("vgg16",), "num_servers": 4, "num_devices": 2, "release_rate": 60}
+    sc = partopt.generate("shared", seed=2_000_001, num_tasks=5, **bench)
+    start = start_of(exact_start(sc, partopt.Objective(), work=False))
+    ef = partopt.solve(sc, "earliest-finish")
+    args = (sc, ef.objective, start.delay_low)
+    kwargs = {"grid_s": 1e-3, "incumbent": (ef.placement, ef.start_s)}
+    free = chain_lp_bound(*args, **kwargs)
+    assert free is not None and free.converged and not free.futile and free.bound_s < ef.objective
+    below = chain_lp_bound(*args, **kwargs, floor_s=0.5 * free.bound_s)
+    assert below is not None and not below.futile and below.bound_s == pytest.approx(free.bound_s, rel=1e-6)
+    floor = 0.5 * (free.bound_s + ef.objective)
+    above = chain_lp_bound(*args, **kwargs, floor_s=floor)
+    assert above is not None and above.futile and not above.converged
+    assert above.bound_s <= above.lp_s <= floor and above.iterations < free.iterations
+
+
 # ------------------------------------------------------- priced completions
 def _nodes_along(sc: partopt.Scenario, placement, start_s):
     """The branch and bound's node states along a schedule, its blocks taken by start time:
@@ -502,14 +525,16 @@ def test_priced_search_on_coarse_slots_then_fine_keeps_the_optimum(monkeypatch):
     grids: list[float] = []
     bounds: list[float] = []
 
+    unrecorded = columns.chain_lp_bound
+
     def recorded(*args, grid_s, **kwargs):
-        found = columns.chain_lp_bound(*args, grid_s=grid_s, **kwargs)
+        found = unrecorded(*args, grid_s=grid_s, **kwargs)
         grids.append(grid_s)
         bounds.append(-math.inf if found is None else found.bound_s)
         return found
 
     monkeypatch.setattr(columns, "LP_MAX_SLOTS", 8)
-    monkeypatch.setattr(priced, "chain_lp_bound", recorded)
+    monkeypatch.setattr(columns, "chain_lp_bound", recorded)
     coarse = partopt.solve(sc, "shared-bnb", time_limit=60, probe=False)
     assert plain.status == coarse.status == partopt.Status.OPTIMAL
     assert math.isclose(plain.objective, coarse.objective, rel_tol=1e-9)

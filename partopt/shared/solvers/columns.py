@@ -72,6 +72,7 @@ __all__ = [
     "MAX_TABLE_ENTRIES",
     "ChainLpBound",
     "chain_lp_bound",
+    "coarse_first_chain_lp_bound",
     "fine_prices",
     "lp_slot_s",
     "points_per_slot",
@@ -103,7 +104,9 @@ class ChainLpBound:
     """The chain-schedule LP's answer: ``bound_s`` the best Lagrangian bound found (s, a lower
     bound on sum_k D_k of every schedule no worse than the ``upper`` it was given),
     ``lp_s`` the restricted LP's last value (s), ``converged`` whether no column was left
-    with a negative reduced cost, and the work done."""
+    with a negative reduced cost, ``futile`` whether it stopped because ``lp_s`` fell to the
+    ``floor_s`` it was given (the LP's optimum lies between its bound and ``lp_s``, so no more
+    columns could lift the bound above that floor), and the work done."""
 
     bound_s: float
     lp_s: float
@@ -113,6 +116,7 @@ class ChainLpBound:
     grid_s: float
     slots: int
     seconds: float
+    futile: bool = False
     #: The prices w_rt (s per slot) of ``bound_s``: (resources: the servers, then the devices' CPUs; slots).
     prices: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False, compare=False)
 
@@ -427,11 +431,18 @@ def _grid_for(scenario: Scenario, upper: float, delay_low: list[float] | None, g
 
 
 def _generate_columns(
-    pricing: _Pricing, master: _Master, pool: ThreadPoolExecutor, upper: float, stop: float, max_iterations: int
-) -> tuple[float, np.ndarray, float, bool, int] | None:
-    """Column generation until the LP is solved, ``stop`` (perf_counter s) or ``max_iterations``:
-    (best bound, its prices, the LP's last value, converged, iterations); None when a task has
-    no chain on the grid."""
+    pricing: _Pricing,
+    master: _Master,
+    pool: ThreadPoolExecutor,
+    upper: float,
+    stop: float,
+    max_iterations: int,
+    floor: float = -math.inf,
+) -> tuple[float, np.ndarray, float, bool, int, bool] | None:
+    """Column generation until the LP is solved, ``stop`` (perf_counter s), ``max_iterations``
+    or the restricted LP's value falls to ``floor`` (s): (best bound, its prices, the LP's last
+    value, converged, iterations, whether it stopped at the floor); None when a task has no
+    chain on the grid."""
     center = np.zeros((pricing.n_res, pricing.horizon))  # the prices of the best bound so far
     alone = _price(pricing, pool, center, center, None)  # at no price: each task's cheapest chains, all join
     if alone is None:
@@ -448,6 +459,8 @@ def _generate_columns(
         if lp_value - best <= _CLOSE * abs(lp_value):  # the bound is the LP's optimum, within float dust
             converged = True
             break
+        if lp_value <= floor:  # the LP's optimum is at most its restricted value: no bound above the floor
+            return best, center, lp_value, converged, iterations, True
         w_lp = np.maximum(0.0, -dual[: master.n_rows]).reshape(center.shape)
         entering: list = []
         for alpha in (_SMOOTHING, 0.0):  # between the best prices and the LP's; the LP's if that finds nothing
@@ -464,7 +477,7 @@ def _generate_columns(
             break
         for column in entering:
             master.add(*column)
-    return best, center, lp_value, converged, iterations
+    return best, center, lp_value, converged, iterations, False
 
 
 def chain_lp_bound(
@@ -476,6 +489,7 @@ def chain_lp_bound(
     time_limit: float | None = None,
     incumbent: tuple | None = None,
     max_iterations: int = 100_000,
+    floor_s: float = -math.inf,
 ) -> ChainLpBound | None:
     """The chain-schedule LP's bound of the module docstring, or None when it cannot be had
     (no finite ``upper``, HiGHS missing, or not one LP solved in time).
@@ -483,7 +497,8 @@ def chain_lp_bound(
     upper: the objective of a known schedule (s); delay_low: each task's lower bound on D_k
     (s), for the horizon (default: each task's own bound on an empty edge); grid_s: the
     slot (s; :func:`lp_slot_s` chooses one for a horizon); time_limit: seconds (the bound found
-    so far is returned when it passes); incumbent: a known schedule (placement, start_s) to start the LP from.
+    so far is returned when it passes); incumbent: a known schedule (placement, start_s) to start the LP from;
+    floor_s: a bound in hand (s): the LP stops as soon as its restricted value shows it cannot pass it.
     """
     begin = time.perf_counter()
     if not (isinstance(grid_s, (int, float)) and math.isfinite(grid_s) and grid_s > 0):
@@ -504,10 +519,10 @@ def chain_lp_bound(
         master.add(k, *pricing.column(k, chain))
     stop = math.inf if time_limit is None else begin + float(time_limit)
     with ThreadPoolExecutor(_PRICING_THREADS) as pool:
-        found = _generate_columns(pricing, master, pool, upper, stop, max_iterations)
+        found = _generate_columns(pricing, master, pool, upper, stop, max_iterations, floor_s)
     if found is None:
         return None
-    best, center, lp_value, converged, iterations = found
+    best, center, lp_value, converged, iterations, futile = found
     return ChainLpBound(
         bound_s=best,
         lp_s=lp_value,
@@ -517,5 +532,38 @@ def chain_lp_bound(
         grid_s=grid_s,
         slots=horizon,
         seconds=time.perf_counter() - begin,
+        futile=futile,
         prices=center,
     )
+
+
+def coarse_first_chain_lp_bound(
+    scenario: Scenario,
+    upper: float,
+    delay_low: list[float] | None,
+    *,
+    finest_s: float,
+    time_limit: float | None,
+    incumbent: tuple | None = None,
+    floor_s: float = -math.inf,
+) -> ChainLpBound | None:
+    """The chain-schedule LP's bound (:func:`chain_lp_bound`, same arguments) on the slots of
+    :func:`lp_slot_s` from ``finest_s`` (s) first, which converge where the finest would not on
+    a long horizon (a congested edge), then, if that slot is coarser and at least half of
+    ``time_limit`` is left, on ``finest_s``: the higher of the two, with its ``grid_s`` and
+    prices; None when neither gives a bound."""
+    begin = time.perf_counter()
+    coarse_s = lp_slot_s(scenario, upper, delay_low, finest_s)
+    best: ChainLpBound | None = None
+    for grid_s in dict.fromkeys((coarse_s, finest_s)):
+        left = None
+        if time_limit is not None:
+            left = time_limit - (time.perf_counter() - begin)
+            if best is not None and left < time_limit / 2:
+                break  # the finest slots would not converge in less
+        found = chain_lp_bound(
+            scenario, upper, delay_low, grid_s=grid_s, time_limit=left, incumbent=incumbent, floor_s=floor_s
+        )
+        if found is not None and (best is None or found.bound_s > best.bound_s):
+            best = found
+    return best

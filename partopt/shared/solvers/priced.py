@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,10 +42,8 @@ import numpy as np
 from partopt.shared.kernels import PackedScenario
 from partopt.shared.solvers.columns import (
     FINE_GRID_S,
-    ChainLpBound,
-    chain_lp_bound,
+    coarse_first_chain_lp_bound,
     fine_prices,
-    lp_slot_s,
     points_per_slot,
     span_price,
 )
@@ -214,25 +211,14 @@ def priced_completions(
     (s), from ``incumbent`` (placement, start_s) within ``time_limit`` s in all; None when the LP
     gives no prices. ``lp_bound_s`` keeps the LP's own bound.
 
-    Where the horizon is long (a congested edge), the LP is solved first on the coarser slots of
-    :func:`lp_slot_s`, which converge where :data:`PRICED_SLOT_S` would not, then, if at least
-    half of ``time_limit`` is left, on :data:`PRICED_SLOT_S`; the prices of the higher bound are
-    kept.
+    The LP's slots are :func:`~partopt.shared.solvers.columns.coarse_first_chain_lp_bound`'s from
+    :data:`PRICED_SLOT_S`: coarse ones first where the horizon is long (a congested edge), then
+    the finest if half the time is left; the prices of the higher bound are kept.
     """
-    begin = time.perf_counter()
-    coarse_s = lp_slot_s(scenario, upper, delay_low, PRICED_SLOT_S)
-    best: tuple[ChainLpBound, float] | None = None
-    for grid_s in dict.fromkeys((coarse_s, PRICED_SLOT_S)):
-        left = None
-        if time_limit is not None:
-            left = time_limit - (time.perf_counter() - begin)
-            if best is not None and left < time_limit / 2:
-                break  # the fine slots would not converge in less: the time goes to the search
-        lp = chain_lp_bound(scenario, upper, delay_low, grid_s=grid_s, time_limit=left, incumbent=incumbent)
-        if lp is not None and (best is None or lp.bound_s > best[0].bound_s):
-            best = (lp, grid_s)
-    if best is None:
+    lp = coarse_first_chain_lp_bound(
+        scenario, upper, delay_low, finest_s=PRICED_SLOT_S, time_limit=time_limit, incumbent=incumbent
+    )
+    if lp is None:
         return None
-    lp, grid_s = best
-    tables = completion_tables(scenario, lp.prices, grid_s, delay_caps(upper, delay_low))
+    tables = completion_tables(scenario, lp.prices, lp.grid_s, delay_caps(upper, delay_low))
     return dataclasses.replace(tables, lp_bound_s=lp.bound_s)
