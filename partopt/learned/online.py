@@ -14,7 +14,8 @@ All zero is the gap-filling policy and (0, 0, 0, 0, V) Lyapunov's price on it, s
 policy spans both. :func:`train_online_dispatch` fits the weights by the cross-entropy method
 on episode returns of the environment, each candidate on the same episodes (common random
 numbers), the starting points gap-filling and Lyapunov's price on it among the first candidates, the best
-mean return kept. The weights are saved as JSON (no code is loaded from a file); the trained
+score kept: the mean return over gap-filling's, penalized at any rate where it is worse than
+gap-filling (:func:`training_score`). The weights are saved as JSON (no code is loaded from a file); the trained
 weights ship in ``partopt/data/checkpoints/online-dispatch.json``.
 """
 
@@ -43,6 +44,7 @@ __all__ = [
     "load_online_dispatch",
     "solve_online_learned",
     "train_online_dispatch",
+    "training_score",
 ]
 
 FORMAT = "partopt.online-dispatch/1"
@@ -116,8 +118,23 @@ def _episode_return(env: Any, policy: OnlineDispatch, seed: int) -> float:
     return total
 
 
+#: How much a candidate's score loses per unit of its mean ratio to gap-filling above 1 at any
+#: one rate: a policy worse than gap-filling at a rate it trains for is never preferred to it.
+WORSE_RATE_PENALTY = 10.0
+
+
+def training_score(ratios_by_rate: Sequence[Sequence[float]]) -> float:
+    """A candidate's score from its ratios to gap-filling (total delay and penalties over
+    gap-filling's on the same episode), one row per arrival rate: minus the mean ratio, less
+    :data:`WORSE_RATE_PENALTY` times each rate's mean ratio above 1. Gap-filling's own is -1;
+    a higher score is better."""
+    means = [float(np.mean(row)) for row in ratios_by_rate]
+    worse = sum(max(0.0, m - 1.0) for m in means)
+    return -float(np.mean(means)) - WORSE_RATE_PENALTY * worse
+
+
 def train_online_dispatch(
-    rates: Sequence[float] = (30.0, 60.0, 120.0),
+    rates: Sequence[float] = (10.0, 30.0, 60.0, 100.0, 120.0, 200.0),
     *,
     iterations: int = 8,
     population: int = 12,
@@ -128,11 +145,12 @@ def train_online_dispatch(
 ) -> tuple[OnlineDispatch, list[float]]:
     """Fit the weights by the cross-entropy method in ``partopt/SharedEdge-v0``.
 
-    Each candidate plays ``episodes`` streams at each arrival rate (tasks/s); its score is minus
-    the mean, over those episodes, of its return over the gap-filling policy's on the same
-    episode (its total delay and penalties as a multiple of gap-filling's, so that every rate
-    weighs alike; -1 is gap-filling's own score). Returns the policy of the best score seen and
-    the best score after each iteration.
+    Each candidate plays ``episodes`` streams at each arrival rate (tasks/s); its score
+    (:func:`training_score`) is minus the mean of its returns over the gap-filling policy's on the
+    same episodes (its total delay and penalties as a multiple of gap-filling's, so that every rate
+    weighs alike; -1 is gap-filling's own score), less a penalty for every rate where it is worse
+    than gap-filling. Returns the policy of the best score seen and the best score after each
+    iteration.
     """
     import gymnasium as gym
 
@@ -153,12 +171,12 @@ def train_online_dispatch(
 
     def score(weights: np.ndarray) -> float:
         policy = OnlineDispatch(tuple(float(w) for w in weights))
-        ratios = [
-            _episode_return(env, policy, s) / min(base, -1e-12)
-            for env, bases in zip(envs, baseline)
-            for s, base in zip(seeds, bases)
-        ]
-        return -float(np.mean(ratios))
+        return training_score(
+            [
+                [_episode_return(env, policy, s) / min(base, -1e-12) for s, base in zip(seeds, bases)]
+                for env, bases in zip(envs, baseline)
+            ]
+        )
 
     rng = np.random.default_rng(seed)
     mean = np.array([0.0, 0.0, 0.0, 0.0, 1.0])

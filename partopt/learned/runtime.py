@@ -8,15 +8,13 @@ import multiprocessing as mp
 import sys
 import time
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Callable
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
 from partopt.execution import usable_cores
 from partopt.fields import number_field
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 __all__ = [
     "DEFAULT_EPISODES",
@@ -390,8 +388,9 @@ def run_workers(
 
 
 def write_curve(path: str | Path, rows: list[dict]) -> None:
-    """A training curve as CSV, one row per record."""
+    """A training curve as CSV, one row per record (its folder made if missing)."""
     keys = list(dict.fromkeys(k for r in rows for k in r))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()

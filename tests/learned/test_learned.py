@@ -515,3 +515,16 @@ def test_imitation_checkpoints_and_resumes(tmp_path):
     train_student(teacher, data, student, labels=100, hidden=(8,), epochs=2, progress=False)
     train_student(teacher, data, student, labels=100, hidden=(8,), epochs=3, progress=False, resume=True)
     assert read_checkpoint(student)["record"]["epochs_done"] == 3
+
+
+def test_a_training_curve_is_written_into_a_folder_not_made_yet(tmp_path):
+    """A curve path in a folder that does not exist (a fresh checkout's ``bench/results/tmp``)
+    is written, not refused after the training it records."""
+    import csv
+
+    from partopt.learned.runtime import write_curve
+
+    path = tmp_path / "not" / "made" / "curve.csv"
+    write_curve(path, [{"episode": 1, "reward": -0.5}, {"episode": 2, "reward": -0.25}])
+    with open(path, newline="") as fh:
+        assert [r["reward"] for r in csv.DictReader(fh)] == ["-0.5", "-0.25"]

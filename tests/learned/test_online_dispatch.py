@@ -8,7 +8,7 @@ from helpers import SMALL_STREAM, evaluation_of, placement_of
 
 import partopt
 from partopt.fields import InstanceError, InstanceTypeError
-from partopt.learned.online import OnlineDispatch, load_online_dispatch, train_online_dispatch
+from partopt.learned.online import OnlineDispatch, load_online_dispatch, train_online_dispatch, training_score
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,13 @@ def test_training_keeps_the_best_candidate_and_it_beats_its_starts():
     env = gym.make("partopt/SharedEdge-v0", stream_params=SMALL_STREAM, fill_gaps=True)
     for start in (OnlineDispatch((0.0,) * 5), OnlineDispatch((0.0, 0.0, 0.0, 0.0, 1.0))):
         assert _episode_return(env, policy, 0) >= _episode_return(env, start, 0) - 1e-9
+
+
+def test_a_candidate_worse_than_gap_filling_at_any_rate_scores_below_it():
+    assert training_score([[1.0, 1.0], [1.0]]) == pytest.approx(-1.0)  # gap-filling itself
+    assert training_score([[0.9, 0.95], [1.0]]) > -1.0  # better at one rate, as good at the other
+    assert training_score([[0.7, 0.7], [1.05]]) < -1.0  # better on average, worse at one rate
+    assert training_score([[0.7], [1.05]]) < training_score([[0.99], [1.0]])
 
 
 def test_the_shipped_policy_solves_a_stream_and_evaluate_agrees(stream):
