@@ -125,7 +125,7 @@ most 500 slots, or 0.5 ms when that run bounded higher). Rows:
 |---|---|---|---|---|---|---|---|---|---|---|---|---|""",
     ]
     gaps: dict[int, list[float]] = {}
-    for r in rows.rows:
+    for r in sorted(rows.rows, key=lambda r: r["tasks"]):
         best = _best(r)
         gap, stored = _pct(best, r["bound"]), _pct(best, r["stored_bound"])
         gaps.setdefault(r["tasks"], []).append(gap if gap is not None else float("inf"))

@@ -104,9 +104,9 @@ class ChainLpBound:
     """The chain-schedule LP's answer: ``bound_s`` the best Lagrangian bound found (s, a lower
     bound on sum_k D_k of every schedule no worse than the ``upper`` it was given),
     ``lp_s`` the restricted LP's last value (s), ``converged`` whether no column was left
-    with a negative reduced cost, ``futile`` whether it stopped because ``lp_s`` fell to the
-    ``floor_s`` it was given (the LP's optimum lies between its bound and ``lp_s``, so no more
-    columns could lift the bound above that floor), and the work done."""
+    with a negative reduced cost, ``futile`` whether it stopped because ``lp_s``, met by chains
+    alone, fell to the ``floor_s`` it was given (the LP's optimum lies between its bound and
+    ``lp_s``, so no more columns could lift the bound above that floor), and the work done."""
 
     bound_s: float
     lp_s: float
@@ -378,6 +378,10 @@ class _Master:
             return None
         return float(self.highs.getInfo().objective_function_value), np.asarray(self.highs.getSolution().row_dual)
 
+    def takes_any_of_first(self, count: int) -> bool:
+        """Whether the last solution takes any of the first ``count`` columns (the artificial ones)."""
+        return bool(np.any(np.asarray(self.highs.getSolution().col_value)[:count] > 1e-9))
+
 
 def _price(
     pricing: _Pricing, pool: ThreadPoolExecutor, w: np.ndarray, w_lp: np.ndarray, dual: np.ndarray | None
@@ -440,7 +444,8 @@ def _generate_columns(
     floor: float = -math.inf,
 ) -> tuple[float, np.ndarray, float, bool, int, bool] | None:
     """Column generation until the LP is solved, ``stop`` (perf_counter s), ``max_iterations``
-    or the restricted LP's value falls to ``floor`` (s): (best bound, its prices, the LP's last
+    or the restricted LP's value falls to ``floor`` (s) with no artificial column (one a task that
+    stands for a chain not found yet) in its solution: (best bound, its prices, the LP's last
     value, converged, iterations, whether it stopped at the floor); None when a task has no
     chain on the grid."""
     center = np.zeros((pricing.n_res, pricing.horizon))  # the prices of the best bound so far
@@ -459,7 +464,9 @@ def _generate_columns(
         if lp_value - best <= _CLOSE * abs(lp_value):  # the bound is the LP's optimum, within float dust
             converged = True
             break
-        if lp_value <= floor:  # the LP's optimum is at most its restricted value: no bound above the floor
+        if lp_value <= floor and not master.takes_any_of_first(len(pricing.last_dur)):
+            # chains alone meet the capacities at this value, so the LP's optimum, and every
+            # Lagrangian bound below it, is at most the floor
             return best, center, lp_value, converged, iterations, True
         w_lp = np.maximum(0.0, -dual[: master.n_rows]).reshape(center.shape)
         entering: list = []
