@@ -406,14 +406,18 @@ def test_chain_lp_stops_only_when_it_cannot_pass_the_floor():
     sc = partopt.generate("shared", seed=2_000_001, num_tasks=5, **bench)
     start = start_of(exact_start(sc, partopt.Objective(), work=False))
     ef = partopt.solve(sc, "earliest-finish")
-    args = (sc, ef.objective, start.delay_low)
-    kwargs = {"grid_s": 1e-3, "incumbent": (ef.placement, ef.start_s)}
-    free = chain_lp_bound(*args, **kwargs)
+
+    def lp(floor_s: float = float("-inf")):
+        return chain_lp_bound(
+            sc, ef.objective, start.delay_low, grid_s=1e-3, incumbent=(ef.placement, ef.start_s), floor_s=floor_s
+        )
+
+    free = lp()
     assert free is not None and free.converged and not free.futile and free.bound_s < ef.objective
-    below = chain_lp_bound(*args, **kwargs, floor_s=0.5 * free.bound_s)
+    below = lp(0.5 * free.bound_s)
     assert below is not None and not below.futile and below.bound_s == pytest.approx(free.bound_s, rel=1e-6)
     floor = 0.5 * (free.bound_s + ef.objective)
-    above = chain_lp_bound(*args, **kwargs, floor_s=floor)
+    above = lp(floor)
     assert above is not None and above.futile and not above.converged
     assert above.bound_s <= above.lp_s <= floor and above.iterations < free.iterations
 
