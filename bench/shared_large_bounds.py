@@ -136,7 +136,7 @@ most 500 slots, or 0.5 ms when that run bounded higher). Rows:
         lines.append(
             f"| {r['id']} | {r['tasks']} | {r['limit']:g} | {f(r['objective'])} | {best:.4f} | {f(r['bound'])} | "
             f"{f(gap, '.1f')} | {f(stored, '.1f')} | {f(r['work_bound'])} | {f(r['chain_lp_bound'])} | "
-            f"{f(r['chain_lp_s'], '.0f')} | {r['chain_lp_converged'] or '-'} | {f(r['chain_lp_slot_ms'], 'g')} |"
+            f"{f(r['chain_lp_s'], '.0f')} | {str(r['chain_lp_converged']) or '-'} | {f(r['chain_lp_slot_ms'], 'g')} |"
         )
     target = {64: 2.0, 256: 5.0}
     lines.append("")
