@@ -120,12 +120,25 @@ if TYPE_CHECKING:
     from partopt.shared.model import Scenario
     from partopt.shared.solvers.start import ExactStart
 
-__all__ = ["CHUNK_NODES", "MEMO_BYTES", "BranchAndBound", "deadlines_may_bind", "solve_shared_bnb"]
+__all__ = [
+    "CHECK_EVERY_S",
+    "CHUNK_NODES",
+    "FIRST_CHUNK_NODES",
+    "MEMO_BYTES",
+    "BranchAndBound",
+    "deadlines_may_bind",
+    "solve_shared_bnb",
+]
 
 #: Memory for the dominance table (bytes).
 MEMO_BYTES = 256 * 2**20
-#: Nodes between two checks of the time limit.
+#: Most nodes between two checks of the time limit; fewer where nodes are slow (see :data:`CHECK_EVERY_S`).
 CHUNK_NODES = 200_000
+#: Seconds of search between two checks of the time limit (and looks at CP-SAT beside it): each
+#: chunk's nodes are the last chunk's rate times this, or what is left of the limit if less.
+CHECK_EVERY_S = 0.1
+#: Nodes of the first chunk, before the search's rate is known.
+FIRST_CHUNK_NODES = 2_000
 #: With ``probe=True``, before the chain-schedule LP, for this many tasks, the search runs without it for
 #: :data:`PROBE_SHARE` of the time limit (or :data:`PROBE_S` seconds without one), in chunks of
 #: :data:`PROBE_CHUNK_NODES`: where it finishes, the LP's time is saved. Off by default; what it
@@ -1161,6 +1174,7 @@ class BranchAndBound:
         self.tables: CompletionTables | None = None
         self.tree_stop = stop
         self.early: SolverOutput | None = None
+        self._rate: float | None = None  # the search's nodes per second in its last chunk
         start = exact_start(scenario, objective, time_limit, work=False)  # the work bound only if the search stops
         if isinstance(start, SolverOutput):
             self.early = start
@@ -1237,12 +1251,23 @@ class BranchAndBound:
         if self.search is None or self.finished:
             return self.finished
         stop = self.tree_stop if until is None else min(until, self.tree_stop)
-        tree_begin = time.perf_counter()
-        while not self.finished and time.perf_counter() < stop:
-            self.finished = self.search.run(CHUNK_NODES)
+        tree_begin = now = time.perf_counter()
+        while not self.finished and now < stop:
+            nodes = self.search.nodes
+            self.finished = self.search.run(self._chunk(stop - now))
             self.search.report(self.objective, self.first[2], self.start.lower)
+            now, took = time.perf_counter(), time.perf_counter() - now
+            self._rate = (self.search.nodes - nodes) / took if took > 0 else self._rate
         self.info["tree_s"] += time.perf_counter() - tree_begin
         return self.finished
+
+    def _chunk(self, left_s: float) -> int:
+        """Nodes to search before the next look at the clock, ``left_s`` seconds before the stop:
+        :data:`CHECK_EVERY_S` (or ``left_s``, if less) at the last chunk's rate, within
+        :data:`CHUNK_NODES` (:data:`FIRST_CHUNK_NODES` before a rate is known)."""
+        if self._rate is None:
+            return FIRST_CHUNK_NODES
+        return int(min(CHUNK_NODES, max(1.0, self._rate * min(CHECK_EVERY_S, left_s))))
 
     def best(self) -> tuple[Any, Any] | None:
         """The best schedule so far (placement, start_s), the search's or the first incumbent's; None

@@ -6,7 +6,8 @@ and bound proves small and middle scenarios far faster than CP-SAT (every K = 8 
 the speed bench, where CP-SAT proves none) but its schedules are weaker where it proves
 nothing; CP-SAT finds better schedules there and scales to hundreds of tasks. So, for up to
 :data:`BNB_MAX_TASKS` tasks, both run side by side (after :data:`ALONE_S` of the branch and
-bound's tree alone, in which small scenarios are proven): the branch and bound
+bound's tree alone, in which small scenarios are proven; not at all when less than
+:data:`MIN_BESIDE_S` of the tree's time is left then, so that a short limit is kept): the branch and bound
 (:class:`~partopt.shared.solvers.bnb.BranchAndBound`) on one core (its search is compiled and
 holds no lock), CP-SAT on the others in rounds of half the time left, each from the branch and
 bound's best schedule; each round's schedule becomes the branch and bound's incumbent, and when
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALONE_S",
     "BNB_MAX_TASKS",
+    "MIN_BESIDE_S",
     "MIN_ROUND_S",
     "OFFER_EVERY_S",
     "ORDER_SHARE",
@@ -61,13 +63,16 @@ BNB_MAX_TASKS = 16
 ORDER_SHARE = 0.3
 
 #: How often (s) the branch and bound looks whether CP-SAT, beside it, has ended (its search
-#: runs in chunks of nodes between looks, so a look may come later).
+#: runs in chunks of about :data:`~partopt.shared.solvers.bnb.CHECK_EVERY_S` between looks).
 OFFER_EVERY_S = 0.5
 #: Seconds the branch and bound's tree searches alone before CP-SAT joins it: small scenarios
 #: are proven within them, and their answer does not depend on how two threads' timings fall.
 ALONE_S = 2.0
 #: The shortest CP-SAT round beside the branch and bound (s; its model takes a second or two to build).
 MIN_ROUND_S = 5.0
+#: The least time (s) left of the tree's share after :data:`ALONE_S` for CP-SAT to join at all: its
+#: start and model take about a second at K = 16, which a shorter round would spend beyond the limit.
+MIN_BESIDE_S = 1.0
 
 #: Up to BNB_MAX_TASKS, the share of the time limit CP-SAT gets first when no heuristic schedule
 #: is feasible (a probe for infeasibility, or for an incumbent).
@@ -114,6 +119,8 @@ def _bnb_beside_cpsat(scenario: Scenario, objective: Objective, left: float | No
             scenario, objective, time_limit=left_s, seed=seed, incumbent=run.best(), chain_lp=False
         )
         return _combined(scenario, objective, ("shared-bnb", first), second)
+    if left is not None and run.tree_stop - time.perf_counter() < MIN_BESIDE_S:  # CP-SAT would overrun the limit
+        return _tagged(run.answer(), "shared-bnb")
     stop = threading.Event()
 
     def cpsat_round(pool: ThreadPoolExecutor) -> Future[SolverOutput]:
