@@ -1153,6 +1153,9 @@ class BranchAndBound:
     (:mod:`partopt.shared.solvers.portfolio`). Time is counted from construction: the tree stops
     at :attr:`tree_stop`, keeping the rest of ``time_limit`` for the bounds of the answer."""
 
+    #: The search's nodes per second in its last chunk (None before its first).
+    _rate: float | None = None
+
     def __init__(
         self,
         scenario: Scenario,
@@ -1174,7 +1177,6 @@ class BranchAndBound:
         self.tables: CompletionTables | None = None
         self.tree_stop = stop
         self.early: SolverOutput | None = None
-        self._rate: float | None = None  # the search's nodes per second in its last chunk
         start = exact_start(scenario, objective, time_limit, work=False)  # the work bound only if the search stops
         if isinstance(start, SolverOutput):
             self.early = start
