@@ -12,6 +12,9 @@ from importlib import metadata
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: The project's own shared-edge draw, the speed bench's: VGG16 in 6 blocks, N = 4 servers, 2
+#: devices, 60 tasks/s (``partopt.generate("shared", seed=..., num_tasks=K, **OWN_DRAW)``).
+OWN_DRAW = {"networks": ("vgg16",), "num_blocks": 6, "num_servers": 4, "num_devices": 2, "release_rate": 60}
 
 
 def best_of(fn, repeat: int) -> float:

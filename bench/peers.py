@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import time
 
-from _common import RESULTS, CsvRows, add_limit_option, bench_parser, header, resumable_bench
+from _common import OWN_DRAW, RESULTS, CsvRows, add_limit_option, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.shared.solvers.cpsat import DEFAULT_GRID_S, _down, _GridData
@@ -45,7 +45,7 @@ from partopt.shared.solvers.start import grid_rounding_steps
 #: Each generator's scenarios: the project's speed-bench draw (VGG16 in 6 blocks, N = 4, two
 #: devices, 60 tasks/s) and the mixed draw that varies every feature of the model.
 GENERATORS = {
-    "own": {"networks": ("vgg16",), "num_blocks": 6, "num_servers": 4, "num_devices": 2, "release_rate": 60},
+    "own": OWN_DRAW,
     "mixed": {"mix": True},
 }
 SEED = 4_000_000

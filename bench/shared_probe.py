@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import statistics
 
-from _common import RESULTS, CsvRows, add_limit_option, bench_parser, header, resumable_bench
+from _common import OWN_DRAW, RESULTS, CsvRows, add_limit_option, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.shared.generators import SHARED_MIX
 
 FIELDS = ["group", "id", "tasks", "probe", "status", "objective", "seconds", "lp_s", "probe_s"]
-OWN = {"networks": ("vgg16",), "num_blocks": 6, "num_servers": 4, "num_devices": 2, "release_rate": 60}
 GROUPS = tuple(
     (f"{name} K = {k}", {**params, "num_tasks": k}, range(seed + 1000 * k, seed + 1000 * k + 4))
     for k in (4, 5, 6)
-    for name, params, seed in (("mixed", {**SHARED_MIX, "mix": True}, 7_000_000), ("own", OWN, 7_100_000))
+    for name, params, seed in (("mixed", {**SHARED_MIX, "mix": True}, 7_000_000), ("own", OWN_DRAW, 7_100_000))
 )
 
 

@@ -18,21 +18,19 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-from _common import RESULTS, CsvRows, add_limit_option, bench_parser, header, resumable_bench
+from _common import OWN_DRAW, RESULTS, CsvRows, add_limit_option, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.bench.suites import load_suite
 from partopt.shared.generators import SHARED_MIX
 
 FIELDS = ["group", "id", "tasks", "status", "objective", "bound", "seconds", "proven_by", "best_known"]
-#: The project's own draw: the speed bench's (VGG16 in 6 blocks, N = 4, 2 devices, 60/s).
-OWN = {"networks": ("vgg16",), "num_blocks": 6, "num_servers": 4, "num_devices": 2, "release_rate": 60}
 #: Drawn groups: (name, generator parameters, seeds). The mixed generator draws M and N itself.
 DRAWN = (
     ("mixed K = 8", {**SHARED_MIX, "num_tasks": 8, "mix": True}, range(5_200_000, 5_200_005)),
-    ("own K = 8 (M = 6, N = 4)", {**OWN, "num_tasks": 8}, range(5_300_000, 5_300_005)),
+    ("own K = 8 (M = 6, N = 4)", {**OWN_DRAW, "num_tasks": 8}, range(5_300_000, 5_300_005)),
     ("mixed K = 16", {**SHARED_MIX, "num_tasks": 16, "mix": True}, range(5_000_000, 5_000_005)),
-    ("own K = 16 (M = 6, N = 4)", {**OWN, "num_tasks": 16}, range(5_100_000, 5_100_005)),
+    ("own K = 16 (M = 6, N = 4)", {**OWN_DRAW, "num_tasks": 16}, range(5_100_000, 5_100_005)),
 )
 SUITES = ("shared-k8-v1", "shared-mix-k8-v1", "shared-k16-v1")
 

@@ -20,23 +20,21 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
+from _common import OWN_DRAW, RESULTS, CsvRows, bench_parser, header, resumable_bench
 
 import partopt
 from partopt.shared.generators import SHARED_MIX
 
 FIELDS = ["label", "case", "solver", "tasks", "limit_s", "seconds", "status"]
 LIMITS = (2.0, 5.0, 10.0)
-#: The project's own draw (the speed bench's), seed 6,000,000 + K.
-OWN = {"networks": ("vgg16",), "num_blocks": 6, "num_servers": 4, "num_devices": 2, "release_rate": 60}
-#: (case, solver, generator parameters); solver None is the default.
+#: (case, solver, generator parameters; seed 6,000,000 + K); solver None is the default.
 CASES = (
-    ("own K = 8", None, {**OWN, "num_tasks": 8}),
-    ("own K = 16", None, {**OWN, "num_tasks": 16}),
-    ("own K = 16", "shared-bnb", {**OWN, "num_tasks": 16}),
-    ("own K = 16", "shared-cpsat", {**OWN, "num_tasks": 16}),
-    ("own K = 64", None, {**OWN, "num_tasks": 64}),
-    ("own K = 256", None, {**OWN, "num_tasks": 256}),
+    ("own K = 8", None, {**OWN_DRAW, "num_tasks": 8}),
+    ("own K = 16", None, {**OWN_DRAW, "num_tasks": 16}),
+    ("own K = 16", "shared-bnb", {**OWN_DRAW, "num_tasks": 16}),
+    ("own K = 16", "shared-cpsat", {**OWN_DRAW, "num_tasks": 16}),
+    ("own K = 64", None, {**OWN_DRAW, "num_tasks": 64}),
+    ("own K = 256", None, {**OWN_DRAW, "num_tasks": 256}),
     ("mixed K = 16", None, {**SHARED_MIX, "num_tasks": 16, "mix": True}),
     ("mixed K = 64", None, {**SHARED_MIX, "num_tasks": 64, "mix": True}),
 )

@@ -1258,8 +1258,9 @@ class BranchAndBound:
             nodes = self.search.nodes
             self.finished = self.search.run(self._chunk(stop - now))
             self.search.report(self.objective, self.first[2], self.start.lower)
-            now, took = time.perf_counter(), time.perf_counter() - now
-            self._rate = (self.search.nodes - nodes) / took if took > 0 else self._rate
+            took, now = time.perf_counter() - now, time.perf_counter()
+            if took > 0:
+                self._rate = (self.search.nodes - nodes) / took
         self.info["tree_s"] += time.perf_counter() - tree_begin
         return self.finished
 

@@ -119,7 +119,7 @@ def _bnb_beside_cpsat(scenario: Scenario, objective: Objective, left: float | No
             scenario, objective, time_limit=left_s, seed=seed, incumbent=run.best(), chain_lp=False
         )
         return _combined(scenario, objective, ("shared-bnb", first), second)
-    if left is not None and run.tree_stop - time.perf_counter() < MIN_BESIDE_S:  # CP-SAT would overrun the limit
+    if run.tree_stop - time.perf_counter() < MIN_BESIDE_S:  # CP-SAT would overrun the limit (never without one)
         return _tagged(run.answer(), "shared-bnb")
     stop = threading.Event()
 
