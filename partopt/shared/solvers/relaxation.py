@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -80,8 +80,9 @@ __all__ = [
 #: interior point takes minutes at K = 256).
 MAX_BUCKETS = 1600
 #: The most y columns :func:`refined_work_bound` lets an LP have, counted as K (N + 1) buckets
-#: (an upper bound): the LP is built as Python lists of about 10 entries a column, roughly 1 kB a
-#: column while it is built, so this keeps a refinement under about half a gigabyte.
+#: (an upper bound). HiGHS's interior point takes most of the memory: the process peaked at 615 MB
+#: with 283,000 columns and 1.05 GB with 563,000 (K = 256, 376 and 752 buckets; the LP's own arrays
+#: about 0.5 kB a column while built), so this keeps a refinement under about a gigabyte.
 MAX_WORK_COLUMNS = 500_000
 #: How much longer the work LP takes over twice the buckets (measured: 2.5x to 3x at K = 64 and 256,
 #: HiGHS's interior point; ``bench/results/shared_large_bounds.md``).
@@ -104,68 +105,106 @@ def _proportional(tab) -> bool:
     return bool(np.allclose(share, share[:, :1], rtol=1e-6, atol=1e-12))
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Lp:
-    """The LP in rows and columns: y columns first, then one D_k column per task."""
+    """The LP in arrays: y columns first, then one D_k column per task. The matrix is given by
+    its nonzeros (``rows``, ``cols``, ``vals``), sorted by column and, within one, by row."""
 
-    entries: list = field(default_factory=list)  # (row, column, value)
-    row_lower: list = field(default_factory=list)
-    row_upper: list = field(default_factory=list)
-    col_upper: list = field(default_factory=list)
-    rows: dict = field(default_factory=dict)
-    columns: list = field(default_factory=list)  # (k, r, t, begin) of each y column
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_upper: np.ndarray
+    #: Each y column's (task k, location r, bucket t, the time its work is counted at in s).
+    columns: np.ndarray
+    #: The (task k, bucket t) of each task row and (resource, bucket t) of each resource row, in row
+    #: order, after the K work rows and the K (N + 1) delay rows; resources: devices, then servers.
+    task_rows: np.ndarray
+    resource_rows: np.ndarray
+    #: K, N + 1 and the number of devices.
+    shape: tuple[int, int, int]
 
-    def row(self, key, lower: float, upper: float) -> int:
-        """The index of the row named ``key``, added with these bounds if new."""
-        if key not in self.rows:
-            self.rows[key] = len(self.row_lower)
-            self.row_lower.append(lower)
-            self.row_upper.append(upper)
-        return self.rows[key]
+    def name(self, i: int) -> tuple:
+        """Row ``i``'s name: ("work", k), ("delay", k, v), ("task", k, t), ("device", d, t) or ("server", j, t)."""
+        k_tasks, locs, num_devices = self.shape
+        if i < k_tasks:
+            return ("work", i)
+        if i < k_tasks * (1 + locs):
+            return ("delay", *divmod(i - k_tasks, locs))
+        i -= k_tasks * (1 + locs)
+        if i < len(self.task_rows):
+            return ("task", *(int(x) for x in self.task_rows[i]))
+        r, t = (int(x) for x in self.resource_rows[i - len(self.task_rows)])
+        return ("device", r, t) if r < num_devices else ("server", r - num_devices + 1, t)
 
 
 def _build(scenario: Scenario, edges: np.ndarray) -> tuple[_Lp, int]:
     """The LP of the module docstring over buckets ``edges`` (s_0..s_T; the last bucket is
-    [s_T, inf)); returns it and the number of y columns."""
-    lp = _Lp()
+    [s_T, inf)); returns it and the number of y columns, built in arrays (a K = 256 LP with
+    280,000 columns in a third of a second)."""
     ends = np.append(edges[1:], math.inf)
-    avail = [0.0] + [s.available_s for s in scenario.servers]
-    col = 0
-    delay_rows: list[list[int]] = []  # per task, its rows D_k >= ... (one per tangent v)
-    for k, (tab, task) in enumerate(zip(scenario.tables, scenario.tasks)):
-        whole = np.asarray(tab.duration, dtype=float).sum(axis=0)  # P_{kr}
-        work = lp.row(("work", k), 1.0, 1.0)
-        tail = min(tab.return_s) - task.release_s
-        delays = [lp.row(("delay", k, v), -math.inf, -(tail - whole[v] / 2)) for v in range(len(whole))]
-        delay_rows.append(delays)
-        earliest = np.min(earliest_starts(tab, task.release_s, avail), axis=0)  # e_{kr}, every route
-        for j in range(len(whole)):
-            first = float(earliest[j])
-            for t in np.flatnonzero(ends > first):
-                begin = max(edges[t], first)
-                bounded = math.isfinite(ends[t])
-                lp.col_upper.append(min(1.0, (ends[t] - begin) / whole[j]) if bounded else 1.0)
-                lp.columns.append((k, j, int(t), float(begin)))
-                lp.entries += [(work, col, 1.0)] + [
-                    (row, col, begin + min(whole[v], whole[j])) for v, row in enumerate(delays)
-                ]
-                if bounded:
-                    own = lp.row(("task", k, t), -math.inf, ends[t] - max(edges[t], task.release_s))
-                    resource = ("device", task.device, t) if j == 0 else ("server", j, t)
-                    shared = lp.row(resource, -math.inf, ends[t] - max(edges[t], avail[j]))
-                    lp.entries += [(own, col, whole[j]), (shared, col, whole[j])]
-                col += 1
-    for k, delays in enumerate(delay_rows):
-        lp.entries += [(row, col + k, -1.0) for row in delays]
-    lp.col_upper += [math.inf] * scenario.num_tasks
-    return lp, col
+    n_b, locs, k_tasks = len(edges) - 1, scenario.num_servers + 1, scenario.num_tasks
+    avail = np.array([0.0] + [s.available_s for s in scenario.servers])
+    whole = np.array([np.asarray(tab.duration, dtype=float).sum(axis=0) for tab in scenario.tables])  # P_{kr}
+    release = np.array([task.release_s for task in scenario.tasks])
+    device = np.array([task.device for task in scenario.tasks], dtype=np.int64)
+    parts = []  # per (k, j): the buckets of its columns
+    for k, tab in enumerate(scenario.tables):
+        earliest = np.min(earliest_starts(tab, release[k], list(avail)), axis=0)  # e_{kr}, every route
+        for j in range(locs):
+            t = np.flatnonzero(ends > earliest[j])
+            parts.append((np.full(t.size, k), np.full(t.size, j), t, np.maximum(edges[t], earliest[j])))
+    ck, cj, ct, begin = (np.concatenate(x) for x in zip(*parts))
+    n_y, bounded = ck.size, ct < n_b
+    # rows: work (K), delay (K x locs), then the task and resource rows that have a column
+    task_key = np.unique(ck[bounded] * n_b + ct[bounded])
+    res = np.where(cj == 0, device[ck], scenario.num_devices + cj - 1)
+    res_key = np.unique(res[bounded] * n_b + ct[bounded])
+    first_task, first_res = k_tasks * (1 + locs), k_tasks * (1 + locs) + task_key.size
+    task_row = first_task + np.searchsorted(task_key, ck * n_b + ct)
+    res_row = first_res + np.searchsorted(res_key, res * n_b + ct)
+    delay_row = k_tasks + np.arange(k_tasks * locs).reshape(k_tasks, locs)
+    # each y column's entries in row order: work, the delay rows, then (bounded) its task's and resource's
+    per_col = np.column_stack([ck, delay_row[ck], task_row, res_row])
+    cost = whole[ck, cj]
+    coef = np.column_stack([np.ones(n_y), begin[:, None] + np.minimum(whole[ck], cost[:, None]), cost, cost])
+    keep = np.ones(per_col.shape, dtype=bool)
+    keep[:, -2:] = bounded[:, None]
+    y_cols = np.broadcast_to(np.arange(n_y)[:, None], per_col.shape)
+    d_cols = np.repeat(n_y + np.arange(k_tasks), locs)
+    tk, tt = np.divmod(task_key, n_b)
+    rr, rt = np.divmod(res_key, n_b)
+    tail = np.array([min(tab.return_s) for tab in scenario.tables]) - release
+    res_free = np.where(rr < scenario.num_devices, 0.0, avail[np.maximum(rr - scenario.num_devices + 1, 0)])
+    upper = np.concatenate(
+        [
+            np.ones(k_tasks),
+            (whole / 2 - tail[:, None]).ravel(),
+            ends[tt] - np.maximum(edges[tt], release[tk]),
+            ends[rt] - np.maximum(edges[rt], res_free),
+        ]
+    )
+    lower = np.concatenate([np.ones(k_tasks), np.full(upper.size - k_tasks, -math.inf)])
+    col_upper = np.where(bounded, np.minimum(1.0, (ends[ct] - begin) / np.where(bounded, cost, 1.0)), 1.0)
+    lp = _Lp(
+        rows=np.concatenate([per_col[keep], delay_row.ravel()]).astype(np.int64),
+        cols=np.concatenate([y_cols[keep], d_cols]).astype(np.int64),
+        vals=np.concatenate([coef[keep], -np.ones(k_tasks * locs)]),
+        row_lower=lower,
+        row_upper=upper,
+        col_upper=np.concatenate([col_upper, np.full(k_tasks, math.inf)]),
+        columns=np.column_stack([ck, cj, ct, begin]),
+        task_rows=np.column_stack([tk, tt]),
+        resource_rows=np.column_stack([rr, rt]),
+        shape=(k_tasks, locs, scenario.num_devices),
+    )
+    return lp, n_y
 
 
 def _triplets(lp: _Lp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The LP's constraint matrix as (row, column, value) arrays, sorted by column."""
-    rows, cols, vals = (np.asarray(x) for x in zip(*lp.entries))
-    order = np.lexsort((rows, cols))
-    return rows[order].astype(np.int64), cols[order].astype(np.int64), vals[order].astype(float)
+    return lp.rows, lp.cols, lp.vals
 
 
 def lagrangian_bound(lp: _Lp, n_y: int, task_bounds: list[float], row_dual: np.ndarray) -> float:
@@ -295,7 +334,7 @@ class WorkLp:
         x = np.zeros(self.n_y + scenario.num_tasks)
         stray = []
         ends = np.append(self.edges[1:], math.inf)
-        where = {(k, r, t): c for c, (k, r, t, _) in enumerate(self.lp.columns)}
+        where = {(int(k), int(r), int(t)): c for c, (k, r, t, _) in enumerate(self.lp.columns)}
         for k, (tab, row) in enumerate(zip(scenario.tables, placement)):
             whole = np.asarray(tab.duration, dtype=float).sum(axis=0)
             for m, r in enumerate(row):
@@ -315,13 +354,13 @@ class WorkLp:
         rows, cols, vals = _triplets(self.lp)
         activity = np.zeros(len(self.lp.row_lower))
         np.add.at(activity, rows, vals * x[cols])
-        names = {i: key for key, i in self.lp.rows.items()}
         for i, (low, high) in enumerate(zip(self.lp.row_lower, self.lp.row_upper)):
             if not low - tol <= activity[i] <= high + tol:
-                out.append(f"row {names[i]}: {activity[i]!r} outside [{low!r}, {high!r}]")
+                out.append(f"row {self.lp.name(i)}: {float(activity[i])!r} outside [{float(low)!r}, {float(high)!r}]")
         for c, (k, r, t, _) in enumerate(self.lp.columns):
-            if not -tol <= x[c] <= self.lp.col_upper[c] + tol:
-                out.append(f"column y[{k}, {r}, {t}] = {x[c]!r} outside [0, {self.lp.col_upper[c]!r}]")
+            high = float(self.lp.col_upper[c])
+            if not -tol <= x[c] <= high + tol:
+                out.append(f"column y[{k:g}, {r:g}, {t:g}] = {float(x[c])!r} outside [0, {high!r}]")
         out += [
             f"D_{k} = {x[self.n_y + k]!r} below a_k = {a!r}"
             for k, a in enumerate(task_bounds)
