@@ -13,6 +13,10 @@ and the branch and bound and CP-SAT alone at K = 16. A proven answer may come ea
 report's *over s* is the seconds beyond the limit. ``--label`` names the code measured, so that
 rows from another checkout (run with its package on ``PYTHONPATH``) sit beside this one's. Rows
 are kept in ``results/time_limits.csv`` as they finish (``--fresh`` starts over).
+
+Labels in the stored rows: *before*, the code before the branch and bound's chunks were timed
+(commit 6def861); *chunked*, with them (53f36c0); *now*, with the work relaxation's LP built in
+arrays as well.
 """
 
 from __future__ import annotations
