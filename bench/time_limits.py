@@ -15,8 +15,10 @@ rows from another checkout (run with its package on ``PYTHONPATH``) sit beside t
 are kept in ``results/time_limits.csv`` as they finish (``--fresh`` starts over).
 
 Labels in the stored rows: *before*, the code before the branch and bound's chunks were timed
-(commit 6def861); *chunked*, with them (53f36c0); *now*, with the work relaxation's LP built in
-arrays as well.
+(commit b62225e); *chunked*, with them (ffcbdef); *now*, with the work relaxation's LP built in
+arrays as well. The first two runs warmed up with one small solve only, so a row that first
+compiled a kernel counts its compiling (in a fresh checkout, the *now* run's first rows took
+4 and 17 s at K = 8 that way, before each case got its own untimed solve first).
 """
 
 from __future__ import annotations
@@ -51,15 +53,13 @@ def _parse(row: dict) -> dict:
 def run(label: str, fresh: bool) -> CsvRows:
     rows = CsvRows(RESULTS / "time_limits.csv", FIELDS, fresh, _parse)
     done = {(r["label"], r["case"], r["solver"], r["limit_s"]) for r in rows.rows}
-    small = partopt.generate("shared", seed=0, num_tasks=3)
-    for solver in (None, "shared-cpsat"):  # imports and compiled code loaded before any case is timed
-        partopt.solve(small, solver, time_limit=5)
     for case, solver, params in CASES:
         scenario = partopt.generate("shared", seed=6_000_000 + params["num_tasks"], **params)
         name = solver or "shared-exact"
-        for limit in LIMITS:
-            if (label, case, name, limit) in done:
-                continue
+        todo = [limit for limit in LIMITS if (label, case, name, limit) not in done]
+        if todo:  # imports and the code this case runs compiled (a fresh checkout's numba cache) before it is timed
+            partopt.solve(scenario, solver, time_limit=LIMITS[0])
+        for limit in todo:
             begin = time.perf_counter()
             res = partopt.solve(scenario, solver, time_limit=limit)
             seconds = time.perf_counter() - begin
@@ -87,7 +87,7 @@ def report(rows: CsvRows) -> str:
         header("Shared edge: time limits kept"),
         f"""
 Each case solved once per limit on 2 cores; *s*: wall-clock seconds of the `partopt.solve` call
-(imports and compiled code loaded by a small solve first), *over s*: seconds beyond the limit
+(imports and compiled code loaded by an untimed solve of the case first), *over s*: seconds beyond the limit
 (0 when within it; a proven answer may come early, its status in brackets). Labels: the code
 measured (`--label`). Cases and draws: `bench/time_limits.py`'s docstring; rows: `time_limits.csv`.
 
