@@ -265,6 +265,23 @@ def test_every_schedule_lies_inside_the_work_relaxation(sc, data, buckets):
     assert not work.violations(x, low), work.violations(x, low)[:5]
 
 
+def test_a_point_outside_the_work_relaxation_is_reported_by_row_name():
+    """The row check that the test above relies on finds broken rows and names them: a valid
+    schedule's point with three times its work breaks each task's work row (named so)."""
+    sc = partopt.generate("shared", seed=3, num_tasks=5, mix=True)
+    placement = [[1] * m for m in sc.block_counts]
+    ev = partopt.evaluate(sc, placement)
+    work = work_lp(sc, max(max(r) for r in ev.finish_s), 10)
+    assert work is not None
+    x, stray = work.point(sc, placement, ev.start_s, ev.task_delay)
+    assert not stray and not work.violations(x, [0.0] * sc.num_tasks)
+    broken = work.violations(np.concatenate([3 * x[: work.n_y], x[work.n_y :]]), [0.0] * sc.num_tasks)
+    assert {line.split(":")[0] for line in broken if "'work'" in line} == {
+        f"row ('work', {k})" for k in range(sc.num_tasks)
+    }
+    assert all(line.startswith(("row (", "column y[")) for line in broken)
+
+
 # ------------------------------------------------------------- the counterexamples
 def _case(name: str):
     sc = partopt.read(CASES / f"{name}.scenario.json")
