@@ -202,11 +202,6 @@ def _build(scenario: Scenario, edges: np.ndarray) -> tuple[_Lp, int]:
     return lp, n_y
 
 
-def _triplets(lp: _Lp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The LP's constraint matrix as (row, column, value) arrays, sorted by column."""
-    return lp.rows, lp.cols, lp.vals
-
-
 def lagrangian_bound(lp: _Lp, n_y: int, task_bounds: list[float], row_dual: np.ndarray) -> float:
     """A lower bound on the LP's optimum (s) from any row multipliers ``row_dual``, valid however
     inexact they are (weak duality). Each multiplier first gets the sign its row allows (>= 0 on a
@@ -217,7 +212,7 @@ def lagrangian_bound(lp: _Lp, n_y: int, task_bounds: list[float], row_dual: np.n
     lower, upper = np.asarray(lp.row_lower, dtype=float), np.asarray(lp.row_upper, dtype=float)
     y = np.nan_to_num(np.asarray(row_dual, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
     y = np.where(y > 0, np.where(np.isfinite(lower), y, 0.0), np.where(np.isfinite(upper), y, 0.0))
-    rows, cols, vals = _triplets(lp)
+    rows, cols, vals = lp.rows, lp.cols, lp.vals
     on_delay = cols >= n_y  # D_k's entries: -1 in each of its delay rows (<= rows, so y <= 0 there)
     for k in range(k_tasks):
         mine = rows[on_delay & (cols == n_y + k)]
@@ -242,7 +237,7 @@ def _solve(lp: _Lp, n_y: int, task_bounds: list[float], time_limit: float | None
     from partopt.chain.solvers.milp import native_stdout_silenced
 
     k_tasks = len(task_bounds)
-    rows, cols, vals = _triplets(lp)
+    rows, cols, vals = lp.rows, lp.cols, lp.vals
     model = highspy.HighsLp()
     model.num_col_, model.num_row_ = n_y + k_tasks, len(lp.row_lower)
     model.col_cost_ = np.concatenate([np.zeros(n_y), np.ones(k_tasks)])
@@ -351,7 +346,7 @@ class WorkLp:
     def violations(self, x: np.ndarray, task_bounds: list[float], tol: float = 1e-9) -> list[str]:
         """The rows and column bounds that ``x`` breaks by more than ``tol`` (named)."""
         out = []
-        rows, cols, vals = _triplets(self.lp)
+        rows, cols, vals = self.lp.rows, self.lp.cols, self.lp.vals
         activity = np.zeros(len(self.lp.row_lower))
         np.add.at(activity, rows, vals * x[cols])
         for i, (low, high) in enumerate(zip(self.lp.row_lower, self.lp.row_upper)):
