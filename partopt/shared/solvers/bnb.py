@@ -1258,9 +1258,9 @@ class BranchAndBound:
             nodes = self.search.nodes
             self.finished = self.search.run(self._chunk(stop - now))
             self.search.report(self.objective, self.first[2], self.start.lower)
-            took, now = time.perf_counter() - now, time.perf_counter()
-            if took > 0:
-                self._rate = (self.search.nodes - nodes) / took
+            before, now = now, time.perf_counter()
+            if now > before:
+                self._rate = (self.search.nodes - nodes) / (now - before)
         self.info["tree_s"] += time.perf_counter() - tree_begin
         return self.finished
 

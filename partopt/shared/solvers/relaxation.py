@@ -176,7 +176,7 @@ def _build(scenario: Scenario, edges: np.ndarray) -> tuple[_Lp, int]:
     tk, tt = np.divmod(task_key, n_b)
     rr, rt = np.divmod(res_key, n_b)
     tail = np.array([min(tab.return_s) for tab in scenario.tables]) - release
-    res_free = np.where(rr < scenario.num_devices, 0.0, avail[np.maximum(rr - scenario.num_devices + 1, 0)])
+    res_free = np.concatenate([np.zeros(scenario.num_devices), avail[1:]])[rr]  # device CPUs free from 0
     upper = np.concatenate(
         [
             np.ones(k_tasks),
@@ -186,7 +186,7 @@ def _build(scenario: Scenario, edges: np.ndarray) -> tuple[_Lp, int]:
         ]
     )
     lower = np.concatenate([np.ones(k_tasks), np.full(upper.size - k_tasks, -math.inf)])
-    col_upper = np.where(bounded, np.minimum(1.0, (ends[ct] - begin) / np.where(bounded, cost, 1.0)), 1.0)
+    col_upper = np.where(bounded, np.minimum(1.0, (ends[ct] - begin) / cost), 1.0)  # P_{kr} > 0
     lp = _Lp(
         rows=np.concatenate([per_col[keep], delay_row.ravel()]).astype(np.int64),
         cols=np.concatenate([y_cols[keep], d_cols]).astype(np.int64),
