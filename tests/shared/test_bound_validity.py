@@ -265,6 +265,27 @@ def test_every_schedule_lies_inside_the_work_relaxation(sc, data, buckets):
     assert not work.violations(x, low), work.violations(x, low)[:5]
 
 
+@pytest.mark.parametrize(("tasks", "mix"), [(64, False), (64, True), (256, False)])
+def test_schedules_lie_inside_the_work_relaxation_at_the_sizes_it_bounds_alone(tasks, mix):
+    """At K = 64 and 256, where the work relaxation's bound is reported (alone from 128 tasks on),
+    a random placement under FIFO dispatch maps to a point of its LP that breaks no row, and its
+    bound lies below that schedule's total delay."""
+    rng = np.random.default_rng(tasks + mix)
+    params = {"mix": True} if mix else {"num_servers": 4, "num_devices": 2, "release_rate": 60}
+    sc = partopt.generate("shared", seed=tasks, num_tasks=tasks, **params)
+    low = [0.0] * sc.num_tasks
+    placement = [[int(j) for j in rng.integers(0, sc.num_servers + 1, m)] for m in sc.block_counts]
+    ev = partopt.evaluate(sc, placement)
+    span = max(max(r) for r in ev.finish_s)
+    work = work_lp(sc, span, 40)
+    assert work is not None
+    x, stray = work.point(sc, placement, ev.start_s, ev.task_delay)
+    assert not stray, stray[:3]
+    assert not work.violations(x, low), work.violations(x, low)[:5]
+    found = work_bound(sc, low, span, buckets=40)
+    assert found is not None and found <= ev.total_delay * (1 + 1e-9)
+
+
 def test_a_point_outside_the_work_relaxation_is_reported_by_row_name():
     """The row check that the test above relies on finds broken rows and names them: a valid
     schedule's point with three times its work breaks each task's work row (named so)."""
