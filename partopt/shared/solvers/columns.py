@@ -70,13 +70,17 @@ __all__ = [
     "FINE_GRID_S",
     "LP_MAX_SLOTS",
     "MAX_TABLE_ENTRIES",
+    "MAX_THREAD_ENTRIES",
+    "REFINE_TIME_FACTOR",
     "ChainLpBound",
     "chain_lp_bound",
     "coarse_first_chain_lp_bound",
     "fine_prices",
     "lp_slot_s",
     "points_per_slot",
+    "refined_chain_lp_bound",
     "span_price",
+    "spread_prices",
 ]
 
 #: The chain-schedule LP's finest slot (s): a capacity row per resource and slot; within a slot, time is pooled.
@@ -89,6 +93,14 @@ LP_MAX_SLOTS = 500
 FINE_GRID_S = 25e-6
 #: The most entries (floats) of a DP's tables on the fine grid over all tasks: the fine grid coarsens to fit.
 MAX_TABLE_ENTRIES = 8 * 2**20
+#: The most entries of one pricing thread's work tables (blocks * locations * fine points; three
+#: such arrays of 8 bytes an entry a thread, so about 100 MB a thread): a finer grid asked of
+#: :func:`chain_lp_bound` stops there.
+MAX_THREAD_ENTRIES = 4 * 2**20
+#: :func:`refined_chain_lp_bound` starts a finer grid only with this many times the last run's
+#: seconds left (warm-started, a run on twice the fine points took 1.1-1.6 times as long on the
+#: K = 64 suite).
+REFINE_TIME_FACTOR = 1.0
 #: A column joins the LP when its reduced cost is below -this (s).
 _RC_TOL_S = 1e-9
 #: The LP counts as solved when its value and the best bound are this close (relative).
@@ -117,8 +129,13 @@ class ChainLpBound:
     slots: int
     seconds: float
     futile: bool = False
+    #: The fine grid the chains kept their times on (s).
+    fine_s: float = 0.0
     #: The prices w_rt (s per slot) of ``bound_s``: (resources: the servers, then the devices' CPUs; slots).
     prices: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False, compare=False)
+    #: The LP's columns as (task, chain) pairs, a chain [(location, fine slot)] a block: what a
+    #: finer run starts from.
+    chains: tuple = field(default=(), repr=False, compare=False)
 
 
 def points_per_slot(grid_s: float, fine_s: float, cells: int, slots: float) -> int:
@@ -232,12 +249,25 @@ class _Pricing:
 
     ``horizon`` slots of ``grid_s``; the chains run on a fine grid that divides it, as
     close to :data:`FINE_GRID_S` as the tables' size allows (:func:`points_per_slot`), task
-    k's blocks starting before ``ends_s[k]`` (s; default: the horizon's end)."""
+    k's blocks starting before ``ends_s[k]`` (s; default: the horizon's end). ``per_coarse``
+    asks for that many fine slots a slot instead, at most :data:`FINE_GRID_S` apart and within
+    :data:`MAX_THREAD_ENTRIES`."""
 
-    def __init__(self, scenario: Scenario, grid_s: float, horizon: int, ends_s: Sequence[float] | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        grid_s: float,
+        horizon: int,
+        ends_s: Sequence[float] | None = None,
+        per_coarse: int | None = None,
+    ):
         p = PackedScenario(scenario)
         k_tasks, m_max, locs = p.dur.shape
-        self.per_coarse = points_per_slot(grid_s, FINE_GRID_S, k_tasks * m_max * locs, horizon)
+        if per_coarse is None:
+            self.per_coarse = points_per_slot(grid_s, FINE_GRID_S, k_tasks * m_max * locs, horizon)
+        else:
+            fits = MAX_THREAD_ENTRIES // (m_max * locs * horizon)
+            self.per_coarse = max(1, min(per_coarse, int(round(grid_s / FINE_GRID_S)), fits))
         self.packed, self.grid, self.horizon = p, grid_s, horizon
         self.fine = grid_s / self.per_coarse
         n_srv = scenario.num_servers
@@ -325,6 +355,24 @@ class _Pricing:
         rows_at, merged = np.unique(np.concatenate(rows), return_inverse=True)  # blocks may share a slot
         return float(cost), rows_at.astype(np.int32), np.bincount(merged, np.concatenate(shares))
 
+    def fits(self, k: int, chain: list[tuple[int, int]]) -> bool:
+        """Whether ``chain`` ([(location, fine slot)] a block) is one of task k's chains on this
+        grid, as the pricing DP would find it: each block after its input and its resource's
+        availability, every start before the task's end, the last block within the grid."""
+        p = self.packed
+        if len(chain) != p.nblk[k]:
+            return False
+        end_u = self.horizon * self.per_coarse
+        for m, (j, s) in enumerate(chain):
+            if m == 0:
+                after = self.first[k, j]
+            else:
+                i, before = chain[m - 1]
+                after = max(self.avail[self.res[k, j]], before + self.link[k, m, i, j])
+            if s < after or s >= self.ends[k] or s + self.span[k, m, j] > end_u:
+                return False
+        return True
+
     def taken_down(self, placement, start_s) -> list[list[tuple[int, int]]] | None:
         """A continuous schedule's chains on the fine grid (None when one leaves the horizon)."""
         chains = [
@@ -363,11 +411,14 @@ class _Master:
         self.highs.addRows(n_rows, np.full(n_rows, -highspy.kHighsInf), np.ones(n_rows), 0, none, none, np.array([]))
         self.highs.addRows(k_tasks, np.ones(k_tasks), np.ones(k_tasks), 0, none, none, np.array([]))
         self.n_rows, self.columns, self.optimal = n_rows, 0, highspy.HighsModelStatus.kOptimal
+        self.chains: list[tuple[int, list[tuple[int, int]]]] = []  # (task, chain) of every column that has one
 
-    def add(self, k: int, cost: float, rows: np.ndarray, shares: np.ndarray) -> None:
+    def add(self, k: int, cost: float, rows: np.ndarray, shares: np.ndarray, chain=None) -> None:
         index = np.concatenate([rows, [self.n_rows + k]]).astype(np.int32)
         self.highs.addCol(cost, 0.0, math.inf, index.size, index, np.concatenate([shares, [1.0]]))
         self.columns += 1
+        if chain is not None:
+            self.chains.append((k, chain))
 
     def solve(self, seconds: float | None) -> tuple[float, np.ndarray] | None:
         """The LP's optimum (s) and its row duals, or None when not solved within ``seconds``."""
@@ -399,7 +450,7 @@ def _price(
         for _, chain in chains:
             cost, rows, shares = pricing.column(k, chain)
             if dual is None or cost + w_lp.flat[rows] @ shares - dual[w.size + k] < -_RC_TOL_S:
-                entering.append((k, cost, rows, shares))
+                entering.append((k, cost, rows, shares, chain))
     return sum(chains[0][0] for chains in found) - float(w.sum()), entering
 
 
@@ -428,10 +479,45 @@ def lp_slot_s(
     return finest_s * 2.0**doublings
 
 
-def _grid_for(scenario: Scenario, upper: float, delay_low: list[float] | None, grid_s: float) -> _Pricing:
+def spread_prices(prices: np.ndarray, from_s: float, to_s: float, slots: int) -> np.ndarray | None:
+    """Prices of slots of ``from_s`` (s; resources, slots) on ``slots`` slots of ``to_s`` (s) that
+    divides it, each slot's price shared evenly by the slots in it: every chain pays the same
+    (the fine prices are the same), so a finer run starts from the coarser run's bound. None
+    when ``to_s`` does not divide ``from_s``."""
+    ratio = int(round(from_s / to_s))
+    if ratio < 1 or not math.isclose(ratio * to_s, from_s, rel_tol=1e-9):
+        return None
+    spread = np.repeat(prices / ratio, ratio, axis=1)[:, :slots]
+    return np.pad(spread, ((0, 0), (0, slots - spread.shape[1])))
+
+
+def _grid_for(
+    scenario: Scenario, upper: float, delay_low: list[float] | None, grid_s: float, per_coarse: int | None = None
+) -> _Pricing:
     """The grid's tables, the horizon where a schedule no worse than ``upper`` (s) ends."""
     ends = _task_ends(scenario, upper, delay_low)
-    return _Pricing(scenario, grid_s, int(math.floor(max(ends) / grid_s)) + 1, ends_s=ends)
+    return _Pricing(scenario, grid_s, int(math.floor(max(ends) / grid_s)) + 1, ends_s=ends, per_coarse=per_coarse)
+
+
+def _first_columns(
+    pricing: _Pricing, master: _Master, pool: ThreadPoolExecutor, prices: np.ndarray | None
+) -> tuple[float, np.ndarray] | None:
+    """Each task's cheapest chains at no price and at ``prices`` (resources, slots; if given and of
+    the grid's shape) join the LP: (the better bound of the two, its prices); None when a task
+    has no chain on the grid."""
+    none = np.zeros((pricing.n_res, pricing.horizon))
+    best, center = -math.inf, none
+    for start in (none, prices):
+        if start is None or start.shape != none.shape:
+            continue
+        found = _price(pricing, pool, start, start, None)
+        if found is None:
+            return None
+        if found[0] > best:
+            best, center = found[0], start
+        for column in found[1]:
+            master.add(*column)
+    return best, center
 
 
 def _generate_columns(
@@ -442,19 +528,18 @@ def _generate_columns(
     stop: float,
     max_iterations: int,
     floor: float = -math.inf,
+    prices: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray, float, bool, int, bool] | None:
     """Column generation until the LP is solved, ``stop`` (perf_counter s), ``max_iterations``
     or the restricted LP's value falls to ``floor`` (s) with no artificial column (one a task that
     stands for a chain not found yet) in its solution: (best bound, its prices, the LP's last
     value, converged, iterations, whether it stopped at the floor); None when a task has no
-    chain on the grid."""
-    center = np.zeros((pricing.n_res, pricing.horizon))  # the prices of the best bound so far
-    alone = _price(pricing, pool, center, center, None)  # at no price: each task's cheapest chains, all join
-    if alone is None:
+    chain on the grid. ``prices`` (resources, slots): prices to start from besides none."""
+    first = _first_columns(pricing, master, pool, prices)
+    if first is None:
         return None
-    best, lp_value, converged, iterations = alone[0], math.inf, False, 0
-    for column in alone[1]:
-        master.add(*column)
+    best, center = first  # the best bound so far and its prices
+    lp_value, converged, iterations = math.inf, False, 0
     while iterations < max_iterations and time.perf_counter() < stop and best < upper:
         solved = master.solve(None if math.isinf(stop) else stop - time.perf_counter())
         iterations += 1
@@ -497,6 +582,8 @@ def chain_lp_bound(
     incumbent: tuple | None = None,
     max_iterations: int = 100_000,
     floor_s: float = -math.inf,
+    per_coarse: int | None = None,
+    warm: ChainLpBound | None = None,
 ) -> ChainLpBound | None:
     """The chain-schedule LP's bound of the module docstring, or None when it cannot be had
     (no finite ``upper``, HiGHS missing, or not one LP solved in time).
@@ -505,7 +592,11 @@ def chain_lp_bound(
     (s), for the horizon (default: each task's own bound on an empty edge); grid_s: the
     slot (s; :func:`lp_slot_s` chooses one for a horizon); time_limit: seconds (the bound found
     so far is returned when it passes); incumbent: a known schedule (placement, start_s) to start the LP from;
-    floor_s: a bound in hand (s): the LP stops as soon as its restricted value shows it cannot pass it.
+    floor_s: a bound in hand (s): the LP stops as soon as its restricted value shows it cannot pass it;
+    per_coarse: fine slots a slot (default: as fine as :data:`MAX_TABLE_ENTRIES` allows, at most
+    :data:`FINE_GRID_S` apart); warm: an earlier run on the same slots and ``upper``, whose chains
+    that are chains of this grid (their fine slots rescaled) join the LP at the start and whose
+    prices are priced first.
     """
     begin = time.perf_counter()
     if not (isinstance(grid_s, (int, float)) and math.isfinite(grid_s) and grid_s > 0):
@@ -516,17 +607,25 @@ def chain_lp_bound(
         return None
     if not math.isfinite(upper):
         return None
-    pricing = _grid_for(scenario, upper, None if delay_low is None else list(delay_low), grid_s)
+    pricing = _grid_for(scenario, upper, None if delay_low is None else list(delay_low), grid_s, per_coarse)
     horizon = pricing.horizon
     master = _Master(pricing.n_res * horizon, scenario.num_tasks)
     artificial = 10.0 * (abs(upper) + horizon * grid_s) + 1.0  # dearer than any chain: the LP starts feasible
     for k in range(scenario.num_tasks):
         master.add(k, artificial, np.array([], np.int32), np.array([]))
     for k, chain in enumerate((None if incumbent is None else pricing.taken_down(*incumbent)) or []):
-        master.add(k, *pricing.column(k, chain))
+        master.add(k, *pricing.column(k, chain), chain)
+    prices = None
+    if warm is not None and warm.fine_s > 0:
+        scale = warm.fine_s / pricing.fine
+        for k, old in warm.chains:
+            chain = [(j, int(round(u * scale))) for j, u in old]
+            if pricing.fits(k, chain):
+                master.add(k, *pricing.column(k, chain), chain)
+        prices = spread_prices(warm.prices, warm.grid_s, grid_s, horizon)
     stop = math.inf if time_limit is None else begin + float(time_limit)
     with ThreadPoolExecutor(_PRICING_THREADS) as pool:
-        found = _generate_columns(pricing, master, pool, upper, stop, max_iterations, floor_s)
+        found = _generate_columns(pricing, master, pool, upper, stop, max_iterations, floor_s, prices)
     if found is None:
         return None
     best, center, lp_value, converged, iterations, futile = found
@@ -540,7 +639,9 @@ def chain_lp_bound(
         slots=horizon,
         seconds=time.perf_counter() - begin,
         futile=futile,
+        fine_s=pricing.fine,
         prices=center,
+        chains=tuple(master.chains),
     )
 
 
@@ -573,4 +674,60 @@ def coarse_first_chain_lp_bound(
         )
         if found is not None and (best is None or found.bound_s > best.bound_s):
             best = found
+    return best
+
+
+def refined_chain_lp_bound(
+    scenario: Scenario,
+    upper: float,
+    delay_low: list[float] | None,
+    *,
+    finest_s: float,
+    time_limit: float | None,
+    incumbent: tuple | None = None,
+    floor_s: float = -math.inf,
+) -> ChainLpBound | None:
+    """The chain-schedule LP's bound (:func:`chain_lp_bound`, same arguments) on ever finer grids
+    while ``time_limit`` (s) allows: on the slots of :func:`lp_slot_s` from ``finest_s`` (s) first,
+    then on the same slots with twice the fine points a slot while the last run converged, the
+    fine grid is coarser than :data:`FINE_GRID_S` and fits :data:`MAX_THREAD_ENTRIES`, then on
+    slots of ``finest_s`` at the last fine grid; each run warm-started from the last
+    (``warm``) and started only with :data:`REFINE_TIME_FACTOR` times the last run's seconds
+    left. A chain loses up to a fine slot a block, which is most of what finer grids win (on
+    ``shared-k64-v1/01``: 3.581 s with 4 ms slots and 0.67 ms fine slots, 3.755 s at 25 us).
+    The run of the highest bound; None when none gives one."""
+    begin = time.perf_counter()
+
+    def run(grid_s: float, per_coarse: int | None, warm: ChainLpBound | None) -> ChainLpBound | None:
+        left = None if time_limit is None else time_limit - (time.perf_counter() - begin)
+        if warm is not None and left is not None and left < REFINE_TIME_FACTOR * warm.seconds:
+            return None
+        return chain_lp_bound(
+            scenario,
+            upper,
+            delay_low,
+            grid_s=grid_s,
+            time_limit=left,
+            incumbent=incumbent,
+            floor_s=floor_s,
+            per_coarse=per_coarse,
+            warm=warm,
+        )
+
+    coarse_s = lp_slot_s(scenario, upper, delay_low, finest_s)
+    last = run(coarse_s, None, None)
+    if last is None:
+        return None
+    best = last
+    finest = max(1, int(round(coarse_s / FINE_GRID_S)))
+    while last.converged and not last.futile:
+        per_coarse = int(round(coarse_s / last.fine_s))
+        found = run(coarse_s, min(2 * per_coarse, finest), last) if per_coarse < finest else None
+        if found is None or found.fine_s >= last.fine_s:  # out of time, or no finer grid fits
+            break
+        best = found if found.bound_s > best.bound_s else best
+        last = found
+    if coarse_s > finest_s and not last.futile:
+        found = run(finest_s, int(round(finest_s / last.fine_s)), last)
+        best = found if found is not None and found.bound_s > best.bound_s else best
     return best

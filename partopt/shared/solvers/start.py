@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from partopt.objective import Objective
 from partopt.result import SolverOutput, bound_exceeds, reject_bound
 from partopt.shared.evaluation import ScenarioEvaluation, evaluate_scenario
-from partopt.shared.solvers.columns import CHAIN_LP_GRID_S, coarse_first_chain_lp_bound
+from partopt.shared.solvers.columns import CHAIN_LP_GRID_S, refined_chain_lp_bound
 from partopt.shared.solvers.common import task_lower_bounds
 from partopt.shared.solvers.heuristics import earliest_finish_schedule
 from partopt.shared.solvers.relaxation import refined_work_bound, work_bound
@@ -199,24 +199,20 @@ def reported_bound(
     prove ``known`` (the best schedule found) optimal and :data:`CHAIN_LP_MIN_TASKS` <= K <
     :data:`CHAIN_LP_MAX_TASKS`, by the chain-schedule LP's bound below ``known``'s objective,
     solved in what is left of ``time_limit`` since ``begin`` (a ``time.perf_counter()``), on
-    slots that fit the horizon first (:func:`~partopt.shared.solvers.columns.coarse_first_chain_lp_bound`),
+    slots that fit the horizon first, then on finer grids while the time left allows
+    (:func:`~partopt.shared.solvers.columns.refined_chain_lp_bound`),
     and stopped as soon as it cannot pass ``bound``. Where each bound came from goes to ``info``:
-    ``work_bound`` and ``chain_lp`` (its bound, seconds, whether it converged, its slot in s,
-    whether it stopped because it could not pass ``bound``)."""
+    ``work_bound`` and ``chain_lp`` (its bound, seconds, whether it converged, its slot and fine
+    grid in s, whether it stopped because it could not pass ``bound``)."""
     if info is not None and start.work_bound is not None:
         info["work_bound"] = start.work_bound
     if proven or not CHAIN_LP_MIN_TASKS <= scenario.num_tasks < CHAIN_LP_MAX_TASKS or not objective.feasible(known):
         return bound
     upper = objective.raw_value(known)
     left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - begin))
-    found = coarse_first_chain_lp_bound(
-        scenario,
-        upper,
-        start.delay_low,
-        finest_s=CHAIN_LP_GRID_S,
-        time_limit=left,
-        incumbent=(known.placement, known.start_s),
-        floor_s=bound,
+    incumbent = (known.placement, known.start_s)
+    found = refined_chain_lp_bound(
+        scenario, upper, start.delay_low, finest_s=CHAIN_LP_GRID_S, time_limit=left, incumbent=incumbent, floor_s=bound
     )
     lp_bound = None if found is None else vetted_bound("the chain-schedule LP", found.bound_s, known)
     if info is not None and found is not None:
@@ -225,6 +221,7 @@ def reported_bound(
             "seconds": found.seconds,
             "converged": found.converged,
             "slot_s": found.grid_s,
+            "fine_s": found.fine_s,
             "futile": found.futile,
         }
     return bound if lp_bound is None else max(bound, min(lp_bound, upper))
