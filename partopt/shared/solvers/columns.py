@@ -689,12 +689,13 @@ def refined_chain_lp_bound(
 ) -> ChainLpBound | None:
     """The chain-schedule LP's bound (:func:`chain_lp_bound`, same arguments) on ever finer grids
     while ``time_limit`` (s) allows: on the slots of :func:`lp_slot_s` from ``finest_s`` (s) first,
-    then on the same slots with twice the fine points a slot while the last run converged, the
-    fine grid is coarser than :data:`FINE_GRID_S` and fits :data:`MAX_THREAD_ENTRIES`, then on
-    slots of ``finest_s`` at the last fine grid; each run warm-started from the last
-    (``warm``) and started only with :data:`REFINE_TIME_FACTOR` times the last run's seconds
-    left. A chain loses up to a fine slot a block, which is most of what finer grids win (on
-    ``shared-k64-v1/01``: 3.581 s with 4 ms slots and 0.67 ms fine slots, 3.755 s at 25 us).
+    then on the same slots with twice the fine points a slot while the last run converged (or
+    stopped at ``floor_s``, which a finer grid may pass), the fine grid is coarser than
+    :data:`FINE_GRID_S` and fits :data:`MAX_THREAD_ENTRIES`, then on slots of ``finest_s`` at the
+    last fine grid; each run warm-started from the last (``warm``) and started only with
+    :data:`REFINE_TIME_FACTOR` times the last run's seconds left. A chain loses up to a fine slot
+    a block, which is most of what finer grids win (on ``shared-k64-v1/01``: 3.581 s with 4 ms
+    slots and 0.67 ms fine slots, 3.755 s at 25 us).
     The run of the highest bound; None when none gives one."""
     begin = time.perf_counter()
 
@@ -720,14 +721,14 @@ def refined_chain_lp_bound(
         return None
     best = last
     finest = max(1, int(round(coarse_s / FINE_GRID_S)))
-    while last.converged and not last.futile:
+    while last.converged or last.futile:  # a run stopped at the floor: a finer grid may pass it
         per_coarse = int(round(coarse_s / last.fine_s))
         found = run(coarse_s, min(2 * per_coarse, finest), last) if per_coarse < finest else None
         if found is None or found.fine_s >= last.fine_s:  # out of time, or no finer grid fits
             break
         best = found if found.bound_s > best.bound_s else best
         last = found
-    if coarse_s > finest_s and not last.futile:
+    if coarse_s > finest_s:
         found = run(finest_s, int(round(finest_s / last.fine_s)), last)
         best = found if found is not None and found.bound_s > best.bound_s else best
     return best
