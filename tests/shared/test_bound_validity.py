@@ -27,7 +27,14 @@ from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
 
 import partopt
-from partopt.shared.solvers.columns import chain_lp_bound, coarse_first_chain_lp_bound
+from partopt.shared.solvers.columns import (
+    _grid_for,
+    _price,
+    chain_lp_bound,
+    coarse_first_chain_lp_bound,
+    refined_chain_lp_bound,
+    spread_prices,
+)
 from partopt.shared.solvers.common import earliest_starts, task_lower_bounds
 from partopt.shared.solvers.priced import priced_completions
 from partopt.shared.solvers.relaxation import refined_work_bound, work_bound, work_lp
@@ -65,6 +72,9 @@ def _all_bounds(sc: Scenario, objective: partopt.Objective, upper: float, incumb
     )
     if found_lp is not None:
         out["chain LP (coarse first, floor)"] = found_lp.bound_s
+    found_lp = refined_chain_lp_bound(sc, upper, delay_low, finest_s=5e-4, time_limit=1, incumbent=incumbent)
+    if found_lp is not None:
+        out["chain LP (refined grids)"] = found_lp.bound_s
     tables = priced_completions(sc, upper, delay_low, incumbent, 5)
     if tables is not None:
         out["priced completions (root)"] = tables.root_bound(sc)
@@ -284,6 +294,93 @@ def test_schedules_lie_inside_the_work_relaxation_at_the_sizes_it_bounds_alone(t
     assert not work.violations(x, low), work.violations(x, low)[:5]
     found = work_bound(sc, low, span, buckets=40)
     assert found is not None and found <= ev.total_delay * (1 + 1e-9)
+
+
+@pytest.mark.parametrize(("tasks", "mix"), [(64, False), (64, True)])
+def test_schedules_lie_inside_the_chain_lp_on_every_fine_grid_at_the_sizes_it_bounds(tasks, mix):
+    """At K = 64, where the chain-schedule LP's bound is reported on ever finer grids, a random
+    placement under FIFO dispatch, taken down to each grid, is one chain a task that the pricing
+    DP admits (:meth:`_Pricing.fits`), costs at most the task's delay, and takes every slot of
+    every resource at most whole: a point of the LP, so every Lagrangian bound lies below it."""
+    rng = np.random.default_rng(tasks + mix)
+    params = {"mix": True} if mix else {"num_servers": 4, "num_devices": 2, "release_rate": 60}
+    sc = partopt.generate("shared", seed=tasks, num_tasks=tasks, **params)
+    placement = [[int(j) for j in rng.integers(0, sc.num_servers + 1, m)] for m in sc.block_counts]
+    ev = partopt.evaluate(sc, placement)
+    low = task_lower_bounds(sc, partopt.Objective("penalty", 0.0)) if ev.budget_kept else [0.0] * sc.num_tasks
+    for grid_s, per_coarse in ((4e-3, 1), (4e-3, 16), (5e-4, 20)):
+        pricing = _grid_for(sc, ev.total_delay, low, grid_s, per_coarse)
+        chains = pricing.taken_down(ev.placement, ev.start_s)
+        assert chains is not None
+        use = np.zeros(pricing.n_res * pricing.horizon)
+        for k, chain in enumerate(chains):
+            assert pricing.fits(k, chain), (grid_s, pricing.fine, k, chain)
+            cost, rows, shares = pricing.column(k, chain)
+            assert cost <= ev.task_delay[k] + 1e-9
+            np.add.at(use, rows, shares)
+        assert use.max() <= 1 + 1e-9, (grid_s, pricing.fine, use.max())
+
+
+def test_a_chain_the_grid_does_not_admit_is_refused():
+    """:meth:`_Pricing.fits` refuses what the pricing DP never builds: a block before its input, a
+    chain of the wrong length, a start past the task's end."""
+    sc = partopt.generate("shared", seed=3, num_tasks=4, num_servers=2)
+    ev = partopt.evaluate(sc, [[1] * m for m in sc.block_counts])
+    pricing = _grid_for(sc, ev.total_delay, [0.0] * sc.num_tasks, 1e-3, 4)
+    chains = pricing.taken_down(ev.placement, ev.start_s)
+    assert chains is not None
+    chain = chains[1]
+    assert pricing.fits(1, chain)
+    (j, s), (j2, s2) = chain[0], chain[1]
+    assert not pricing.fits(1, [(j, s), (j2, s + pricing.link[1, 1, j, j2] - 1), *chain[2:]])
+    assert not pricing.fits(1, chain[:-1])
+    assert not pricing.fits(1, [*chain[:-1], (chain[-1][0], int(pricing.ends[1]))])
+
+
+def test_prices_spread_over_finer_slots_give_the_same_bound():
+    """A finer run starts from a coarser one's prices, each slot's price shared by the slots in it:
+    on the same fine grid every chain pays the same, so the Lagrangian bound is the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sc = partopt.generate("shared", seed=5, num_tasks=6, num_servers=2, release_rate=110)
+    start = start_of(exact_start(sc, partopt.Objective("hard", 1.0), work=False))
+    upper, low = start.known.total_delay, start.delay_low
+    coarse = chain_lp_bound(sc, upper, low, grid_s=2e-3, per_coarse=16)
+    assert coarse is not None and coarse.prices.any()
+    fine = _grid_for(sc, upper, low, 5e-4, 4)
+    assert math.isclose(fine.fine, coarse.fine_s)
+    prices = spread_prices(coarse.prices, 2e-3, 5e-4, fine.horizon)
+    assert prices is not None and spread_prices(coarse.prices, 2e-3, 3e-4, fine.horizon) is None
+    with ThreadPoolExecutor(1) as pool:
+        priced = _price(fine, pool, prices, prices, None)
+    assert priced is not None and math.isclose(priced[0], coarse.bound_s, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_the_refined_chain_lp_never_bounds_lower_than_its_first_grid(monkeypatch):
+    """Each finer run starts from the last one's chains and prices, and the highest bound is kept:
+    never below the first grid's run, and on a finer grid than it where time allowed (the first
+    grid made coarse here by a small table limit, as a large K makes it)."""
+    from partopt.shared.solvers import columns
+
+    monkeypatch.setattr(columns, "MAX_TABLE_ENTRIES", 2**14)
+    monkeypatch.setattr(columns, "FINE_GRID_S", 2.5e-4)  # two refinements at most: a short test
+    sc = partopt.generate("shared", seed=7, num_tasks=4, num_servers=2, release_rate=30)
+    start = start_of(exact_start(sc, partopt.Objective("hard", 1.0), work=False))
+    upper, low = start.known.total_delay, start.delay_low
+    runs = []
+    unrecorded = columns.chain_lp_bound
+
+    def recorded(*args, **kwargs):
+        runs.append(unrecorded(*args, **kwargs))
+        return runs[-1]
+
+    monkeypatch.setattr(columns, "chain_lp_bound", recorded)
+    refined = refined_chain_lp_bound(sc, upper, low, finest_s=5e-4, time_limit=None)
+    first = runs[0]
+    assert first is not None and refined is not None and len(runs) > 1
+    assert refined.bound_s >= first.bound_s - 1e-9
+    assert refined.fine_s < first.fine_s
+    assert refined.bound_s <= upper * (1 + 1e-9)
 
 
 def test_a_point_outside_the_work_relaxation_is_reported_by_row_name():
