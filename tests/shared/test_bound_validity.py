@@ -331,7 +331,7 @@ def test_a_chain_the_grid_does_not_admit_is_refused():
     assert chains is not None
     chain = chains[1]
     assert pricing.fits(1, chain)
-    (j, s), (j2, s2) = chain[0], chain[1]
+    (j, s), (j2, _) = chain[0], chain[1]
     assert not pricing.fits(1, [(j, s), (j2, s + pricing.link[1, 1, j, j2] - 1), *chain[2:]])
     assert not pricing.fits(1, chain[:-1])
     assert not pricing.fits(1, [*chain[:-1], (chain[-1][0], int(pricing.ends[1]))])

@@ -93,10 +93,10 @@ LP_MAX_SLOTS = 500
 FINE_GRID_S = 25e-6
 #: The most entries (floats) of a DP's tables on the fine grid over all tasks: the fine grid coarsens to fit.
 MAX_TABLE_ENTRIES = 8 * 2**20
-#: The most entries of one pricing thread's work tables (blocks * locations * fine points; three
-#: such arrays of 8 bytes an entry a thread, so about 100 MB a thread): a finer grid asked of
-#: :func:`chain_lp_bound` stops there.
-MAX_THREAD_ENTRIES = 4 * 2**20
+#: The most entries of one pricing thread's work tables (blocks * locations * fine points; 16
+#: bytes an entry, so at most 128 MB a thread): a finer grid asked of :func:`chain_lp_bound`
+#: stops there.
+MAX_THREAD_ENTRIES = 8 * 2**20
 #: :func:`refined_chain_lp_bound` starts a finer grid only with this many times the last run's
 #: seconds left (warm-started, a run on twice the fine points took 1.1-1.6 times as long on the
 #: K = 64 suite).
@@ -292,8 +292,8 @@ class _Pricing:
             self.work.put(
                 (
                     np.empty((m_max, locs, fine_horizon)),
-                    np.zeros((m_max, locs, fine_horizon), np.int64),
-                    np.zeros((m_max, locs, fine_horizon), np.int64),
+                    np.zeros((m_max, locs, fine_horizon), np.int32),
+                    np.zeros((m_max, locs, fine_horizon), np.int32),
                     np.zeros(locs),
                     np.zeros(locs, np.int64),
                 )
