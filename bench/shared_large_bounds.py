@@ -166,14 +166,16 @@ times on (refined while time was left; a chain loses up to a fine slot a block).
         + (
             "Where the chain-schedule LP converged ("
             + ", ".join(f"{r['id']}: {_gap(r):.1f}%" for r in converged)
-            + ") the distance left is the relaxation's own: blocks pool their time within a slot "
-            "and a task may take a mix of chains; closing it needs branching on the LP (branch and price), "
-            "not built. "
+            + ") the distance left is the relaxation's own at its last grid: blocks pool their time within a "
+            "slot, lose up to a fine slot each (*LP fine*; the finer grids won most of what this LP gained "
+            "here) and a task may take a mix of chains; closing the rest needs branching on the LP (branch and "
+            "price), not built. "
             if converged
             else ""
         )
         + "Where it did not converge in its share (*LP s*), its restricted master is the cost: a degenerate "
-        "simplex takes hundreds of pivots for each handful of columns. From 128 tasks one master solve takes "
+        "simplex takes hundreds of pivots for each handful of columns, and a run cut short stops the "
+        "refinement. From 128 tasks one master solve takes "
         "tens of seconds, and the work relaxation stands in; it forgets chains, transfers and non-preemption, "
         "which near the servers' capacity (the 110 tasks/s points) is most of the queueing. The best knowns "
         "are heuristic schedules: part of the distance at high load may be theirs.\n"

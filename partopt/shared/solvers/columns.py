@@ -76,6 +76,7 @@ __all__ = [
     "chain_lp_bound",
     "coarse_first_chain_lp_bound",
     "fine_prices",
+    "finest_per_slot",
     "lp_slot_s",
     "points_per_slot",
     "refined_chain_lp_bound",
@@ -142,6 +143,13 @@ def points_per_slot(grid_s: float, fine_s: float, cells: int, slots: float) -> i
     """Fine slots in a slot of ``grid_s`` (s): as close to ``fine_s`` (s) as tables of ``cells``
     entries per fine slot over ``slots`` slots allow within :data:`MAX_TABLE_ENTRIES`, one at worst."""
     return max(1, min(int(round(grid_s / fine_s)), int(MAX_TABLE_ENTRIES / (cells * slots))))
+
+
+def finest_per_slot(grid_s: float, cells: int, slots: int) -> int:
+    """The most fine slots in a slot of ``grid_s`` (s) a pricing thread takes: at most
+    :data:`FINE_GRID_S` apart, tables of ``cells`` entries a fine point over ``slots`` slots within
+    :data:`MAX_THREAD_ENTRIES`, one at worst."""
+    return max(1, min(int(round(grid_s / FINE_GRID_S)), MAX_THREAD_ENTRIES // (cells * slots)))
 
 
 def fine_prices(prices: np.ndarray, per_coarse: int) -> np.ndarray:
@@ -266,8 +274,7 @@ class _Pricing:
         if per_coarse is None:
             self.per_coarse = points_per_slot(grid_s, FINE_GRID_S, k_tasks * m_max * locs, horizon)
         else:
-            fits = MAX_THREAD_ENTRIES // (m_max * locs * horizon)
-            self.per_coarse = max(1, min(per_coarse, int(round(grid_s / FINE_GRID_S)), fits))
+            self.per_coarse = min(per_coarse, finest_per_slot(grid_s, m_max * locs, horizon))
         self.packed, self.grid, self.horizon = p, grid_s, horizon
         self.fine = grid_s / self.per_coarse
         n_srv = scenario.num_servers
@@ -720,7 +727,8 @@ def refined_chain_lp_bound(
     if last is None:
         return None
     best = last
-    finest = max(1, int(round(coarse_s / FINE_GRID_S)))
+    _, m_max, locs = PackedScenario(scenario).dur.shape
+    finest = finest_per_slot(coarse_s, m_max * locs, last.slots)
     while last.converged or last.futile:  # a run stopped at the floor: a finer grid may pass it
         per_coarse = int(round(coarse_s / last.fine_s))
         found = run(coarse_s, min(2 * per_coarse, finest), last) if per_coarse < finest else None
