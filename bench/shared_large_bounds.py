@@ -49,22 +49,14 @@ FIELDS = [
 #: (group, objective, time limit in s) of each kind of scenario: the issue's limits.
 LIMITS = {"shared-k64-v1": 300.0, "mixed K = 64": 300.0, "shared-k256-v1": 600.0}
 MIX_SEED = 6_000_000
-_FLOATS = (
-    "limit",
-    "objective",
-    "bound",
-    "seconds",
-    "work_bound",
-    "chain_lp_bound",
-    "chain_lp_s",
-    "chain_lp_slot_ms",
-    "chain_lp_fine_us",
-)
+#: The fields read back as numbers (None where empty), and the rest.
+_WORDS = ("group", "id", "tasks", "objective_kind", "status", "chain_lp_converged")
+_NUMBERS = tuple(f for f in FIELDS if f not in _WORDS)
 
 
 def _parse(row: dict) -> dict:
     out = dict(row, tasks=int(row["tasks"]))
-    for key in (*_FLOATS, "best_known", "stored_bound"):
+    for key in _NUMBERS:
         out[key] = float(row[key]) if row.get(key) not in ("", "None", None) else None
     return out
 

@@ -72,7 +72,7 @@ def _all_bounds(sc: Scenario, objective: partopt.Objective, upper: float, incumb
     )
     if found_lp is not None:
         out["chain LP (coarse first, floor)"] = found_lp.bound_s
-    found_lp = refined_chain_lp_bound(sc, upper, delay_low, finest_s=5e-4, time_limit=1, incumbent=incumbent)
+    found_lp = refined_chain_lp_bound(sc, upper, delay_low, finest_s=5e-4, time_limit=0.3, incumbent=incumbent)
     if found_lp is not None:
         out["chain LP (refined grids)"] = found_lp.bound_s
     tables = priced_completions(sc, upper, delay_low, incumbent, 5)
