@@ -99,8 +99,8 @@ MAX_TABLE_ENTRIES = 8 * 2**20
 #: stops there.
 MAX_THREAD_ENTRIES = 8 * 2**20
 #: :func:`refined_chain_lp_bound` starts a finer grid only with this many times the last run's
-#: seconds left (warm-started, a run on twice the fine points took 1.1-1.6 times as long on the
-#: K = 64 suite).
+#: seconds left (warm-started, a run on twice the fine points took 0.7-2.8 times as long as the
+#: last on the K = 64 suite; one cut short still starts from the last run's prices).
 REFINE_TIME_FACTOR = 1.0
 #: A column joins the LP when its reduced cost is below -this (s).
 _RC_TOL_S = 1e-9
@@ -601,9 +601,10 @@ def chain_lp_bound(
     so far is returned when it passes); incumbent: a known schedule (placement, start_s) to start the LP from;
     floor_s: a bound in hand (s): the LP stops as soon as its restricted value shows it cannot pass it;
     per_coarse: fine slots a slot (default: as fine as :data:`MAX_TABLE_ENTRIES` allows, at most
-    :data:`FINE_GRID_S` apart); warm: an earlier run on the same slots and ``upper``, whose chains
-    that are chains of this grid (their fine slots rescaled) join the LP at the start and whose
-    prices are priced first.
+    :data:`FINE_GRID_S` apart); warm: an earlier run for the same ``upper`` on these slots or on
+    slots that these divide, whose chains that are chains of this grid (their fine slots rescaled)
+    join the LP at the start and whose prices, spread over these slots (:func:`spread_prices`),
+    are priced first.
     """
     begin = time.perf_counter()
     if not (isinstance(grid_s, (int, float)) and math.isfinite(grid_s) and grid_s > 0):
