@@ -16,9 +16,13 @@ are kept in ``results/time_limits.csv`` as they finish (``--fresh`` starts over)
 
 Labels in the stored rows: *before*, the code before the branch and bound's chunks were timed
 (commit b62225e); *chunked*, with them (ffcbdef); *now*, with the work relaxation's LP built in
-arrays as well. The first two runs warmed up with one small solve only, so a row that first
-compiled a kernel counts its compiling (in a fresh checkout, the *now* run's first rows took
-4 and 17 s at K = 8 that way, before each case got its own untimed solve first).
+arrays as well (54b7dd0); *refined*, with the chain-schedule LP's reported bound on ever finer
+grids (a576e79; the second run in its checkout: in the first, numba compiled the pricing kernel's
+32-bit back pointers during the timed K = 8 solves, 3.8 s at a 2 s limit and 14.9 s at 5 s, as
+the untimed solve had proven its case without the LP). The first two runs warmed up with one
+small solve only, so a row that first compiled a kernel counts its compiling (in a fresh
+checkout, the *now* run's first rows took 4 and 17 s at K = 8 that way, before each case got its
+own untimed solve first).
 """
 
 from __future__ import annotations
