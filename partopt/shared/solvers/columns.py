@@ -728,8 +728,7 @@ def refined_chain_lp_bound(
     if last is None:
         return None
     best = last
-    _, m_max, locs = PackedScenario(scenario).dur.shape
-    finest = finest_per_slot(coarse_s, m_max * locs, last.slots)
+    finest = finest_per_slot(coarse_s, max(scenario.block_counts) * (scenario.num_servers + 1), last.slots)
     while last.converged or last.futile:  # a run stopped at the floor: a finer grid may pass it
         per_coarse = int(round(coarse_s / last.fine_s))
         found = run(coarse_s, min(2 * per_coarse, finest), last) if per_coarse < finest else None
