@@ -16,9 +16,12 @@ to y, b's on y to x: what two tasks competing for the same servers need, and no 
 reaches without first making both worse); one entry of the sequence shifted by up to a window
 of positions (which reorders blocks on their resources); every block of one task shifted
 together (a task overtaking another). It is record-to-record travel (Dueck,
-1993): a candidate is accepted when it breaks no more than the best schedule found (deadlines
-or budgets) and its objective is at most a deviation above the best's, the deviation falling
-to zero :data:`CYCLES` times over the budget. It starts from the best of
+1993): a candidate is accepted when it breaks the constraints no worse than the best schedule
+found (:func:`search_key`: none, deadlines only, a budget) and, while deadlines are broken under
+"hard", their total excess is at most a deviation (relative) above the best's, once none is, its
+objective at most a deviation above the best's; the deviation falls to zero :data:`CYCLES` times
+over the budget. The excess leads the walk to schedules that keep every deadline where
+earliest-finish and the local search keep none (mixed K = 16 scenarios). It starts from the best of
 earliest-finish's schedule, the local search's and any ``starts`` given (e.g. a learned
 dispatcher's), the best turned into its sequence (whose decoding starts no block later); the
 answer is the best of the search's schedule and the starts. It stops after
@@ -41,15 +44,18 @@ from partopt.shared.solvers.heuristics import check_effort, solve_shared_local_s
 
 if TYPE_CHECKING:
     from partopt.objective import Objective
+    from partopt.shared.evaluation import ScheduleSummary
     from partopt.shared.model import Scenario
 
 __all__ = [
     "CYCLES",
     "DEVIATION",
+    "EXCESS_WEIGHT",
     "MOVES_PER_TASK",
     "MOVE_SHARES",
     "exchanged",
     "order_search",
+    "search_key",
     "shifted",
     "solve_shared_order_search",
     "task_shifted",
@@ -153,8 +159,25 @@ class Neighbourhood:
         return None if np.array_equal(moved_sequence, sequence) else (moved_sequence, packed)
 
 
-def _accepted(trial: tuple[bool, float], best: tuple[bool, float], deviation: float) -> bool:
-    """Record-to-record acceptance of ``trial`` against ``best`` ((broken, objective) keys)."""
+#: While a deadline is broken under "hard", the search minimizes the total delay plus this many
+#: times the deadlines' total excess (both s): the excess leads the walk towards keeping them,
+#: the delay keeps it among good schedules on the way.
+EXCESS_WEIGHT = 10.0
+
+
+def search_key(objective: Objective, summary: ScheduleSummary) -> tuple[int, float]:
+    """What the search minimizes, in order: how a schedule breaks the objective's constraints
+    (0 none, 1 deadlines only, 2 a budget), then its objective (s), plus
+    :data:`EXCESS_WEIGHT` times the deadlines' total excess psi (s) while any is broken under "hard"."""
+    value = objective.raw_value(summary)
+    if objective.feasible(summary):
+        return (0, value)
+    excess = EXCESS_WEIGHT * summary.penalty if objective.kind == "hard" else 0.0
+    return (1 if summary.budget_kept else 2, value + excess)
+
+
+def _accepted(trial: tuple[int, float], best: tuple[int, float], deviation: float) -> bool:
+    """Record-to-record acceptance of ``trial`` against ``best`` (:func:`search_key`s)."""
     if trial[0] != best[0]:
         return trial[0] < best[0]
     return trial[1] <= best[1] + deviation * abs(best[1])
@@ -208,8 +231,8 @@ def order_search(
     sequence = scorer.sequence_of(start0)
     packed = scorer.packed(placement0)
 
-    def key(summary) -> tuple[bool, float]:
-        return (not objective.feasible(summary), objective.raw_value(summary))
+    def key(summary: ScheduleSummary) -> tuple[int, float]:
+        return search_key(objective, summary)
 
     best = key(scorer.score(sequence, packed))
     best_sequence, best_packed = sequence, packed  # never changed in place: each move copies
