@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import partopt
 from partopt.shared.kernels import SequenceScorer
-from partopt.shared.solvers.orders import Neighbourhood, exchanged, task_shifted
+from partopt.shared.solvers.orders import Neighbourhood, exchanged, search_key, task_shifted
 
 RELAXED = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
@@ -114,6 +114,38 @@ def test_the_search_changes_the_order_where_the_local_search_stops():
     assert isinstance(entry.instance, partopt.Scenario) and found.placement is not None
     ev = partopt.evaluate(entry.instance, found.placement, found.start_s)
     assert ev.total_delay == pytest.approx(found.objective, rel=1e-9)
+
+
+def test_the_deadlines_excess_leads_the_search_to_a_schedule_that_keeps_them():
+    """A mixed-generator scenario (K = 12) where the local search's schedule breaks a deadline
+    and the search led by the objective alone ends breaking one too: led by the deadlines'
+    excess it ends with a schedule that keeps every deadline and budget, which ``evaluate``
+    confirms."""
+    from partopt.shared.generators import SHARED_MIX
+
+    sc = partopt.generate("shared", seed=5_400_007, **{**SHARED_MIX, "num_tasks": 12, "mix": True})
+    local = partopt.solve(sc, "shared-local-search")
+    assert local.placement is not None and not partopt.evaluate(sc, local.placement, local.start_s).feasible
+    found = partopt.solve(sc, "shared-order-search", seed=0, moves_per_task=2_000)
+    assert found.feasible and found.placement is not None
+    assert partopt.evaluate(sc, found.placement, found.start_s).feasible
+
+
+def test_the_search_key_orders_constraints_before_the_objective():
+    """Keeping every constraint beats breaking a deadline, which beats breaking a budget, at
+    any delay; among schedules that break a deadline under "hard", less excess at the same
+    delay is better; under "penalty" the excess is in the objective already."""
+    from partopt.objective import Objective
+    from partopt.shared.evaluation import ScheduleSummary
+
+    hard = Objective("hard")
+    kept = search_key(hard, ScheduleSummary(True, True, 9.0, 0.0))
+    late = search_key(hard, ScheduleSummary(False, True, 1.0, 0.5))
+    later = search_key(hard, ScheduleSummary(False, True, 1.0, 0.6))
+    overdrawn = search_key(hard, ScheduleSummary(True, False, 0.5, 0.0))
+    assert kept < late < later < overdrawn
+    penalty = Objective("penalty", 2.0)
+    assert search_key(penalty, ScheduleSummary(False, True, 1.0, 0.5)) == (0, 2.0)
 
 
 @pytest.mark.parametrize(
