@@ -307,6 +307,7 @@ def solve_shared_cpsat(
     incumbent: tuple | None = None,
     chain_lp: bool = True,
     stop: threading.Event | None = None,
+    on_schedule: Callable[[list, list], None] | None = None,
 ) -> SolverOutput:
     """Solve ``scenario`` exactly with CP-SAT (see the module docstring for the model).
 
@@ -320,7 +321,10 @@ def solve_shared_cpsat(
     earliest-finish's; chain_lp: keep a share of the limit for the chain-schedule LP's bound
     (on by default; off where the caller has that bound already, as the default solver does);
     stop: an event another thread sets to end the search early (the answer is then as at a time
-    limit), as the default solver does when its branch and bound, running beside, proves.
+    limit), as the default solver does when its branch and bound, running beside, proves;
+    on_schedule: called with each schedule CP-SAT finds (placement, start times on the grid (s),
+    valid in continuous time), from CP-SAT's own thread, as the default solver hands them to its
+    branch and bound.
     """
     from ortools.sat.python import cp_model
 
@@ -358,11 +362,12 @@ def solve_shared_cpsat(
             weight[0],
             g,
             _bound_in_seconds(scenario, objective, model, weight),
+            None if on_schedule is None else (model, on_schedule),
         )
-        if is_watched()
+        if is_watched() or on_schedule is not None
         else None
     )
-    if watch is not None:
+    if watch is not None and is_watched():
         solver.best_bound_callback = watch.on_bound
     with _stopped_by(stop, solver):
         status = solver.solve(model.cp, watch)
@@ -516,12 +521,21 @@ def _bound_in_seconds(scenario: Scenario, objective: Objective, model, weight: t
     return to_seconds
 
 
-def _watch(known: float, bound: float, weight: float, grid_s: float, to_seconds: Callable[[float], float]):
+def _watch(
+    known: float,
+    bound: float,
+    weight: float,
+    grid_s: float,
+    to_seconds: Callable[[float], float],
+    schedules: tuple[_Model, Callable[[list, list], None]] | None = None,
+):
     """A solution callback that reports CP-SAT's progress to the CLI's live line
     (:func:`partopt.progress.watching`): each new solution's objective and each new bound, taken
     from grid units to seconds like the answer's (a solution's grid objective is at least its
     schedule's cost; a bound less the rounding). Its ``on_bound`` is the bound callback. CP-SAT
-    calls both from its own threads, so the watcher is taken here, in the caller's context."""
+    calls both from its own threads, so the watcher is taken here, in the caller's context.
+    With ``schedules`` (the model and a function), each solution's placement and grid schedule
+    (s) go to the function as well."""
     from ortools.sat.python import cp_model
 
     watcher = current_watcher()
@@ -538,6 +552,8 @@ def _watch(known: float, bound: float, weight: float, grid_s: float, to_seconds:
         def on_solution_callback(self) -> None:
             self.known = min(self.known, self.objective_value / weight * grid_s)
             report(self.known, self.bound)
+            if schedules is not None:
+                schedules[1](*schedules[0].solution(self))
 
         def on_bound(self, value: float) -> None:
             self.bound = max(self.bound, to_seconds(value))
