@@ -12,16 +12,19 @@ bound's tree alone, in which small scenarios are proven; not at all when less th
 holds no lock), CP-SAT on the others (:func:`beside_workers`: two workers at least, as one
 searches without large neighbourhoods) for the rest of the tree's time, from the branch and
 bound's best schedule; each schedule CP-SAT finds becomes the branch and bound's incumbent as
-soon as it is found (one long run: CP-SAT restarted in rounds of half the time left ended where
-it began on a mixed K = 16 scenario, which 25 s in one run improve by 5%), and when the branch
-and bound proves its answer (optimal or infeasible) CP-SAT is stopped and that is the answer. Where no heuristic schedule keeps every deadline, CP-SAT first probes with
-:data:`PROBE_SHARE` of the limit: it proves infeasibility at once where the branch and bound, with no incumbent to prune
-by, would enumerate, and otherwise hands its schedule to the branch and bound as the incumbent.
+soon as it is found (one run rather than rounds of half the time left, each a restart: 0.25%
+better schedules on the 14 scenarios of ``bench/results/shared_proofs.md`` left unproven), and
+when the branch and bound proves its answer (optimal or infeasible) CP-SAT is stopped and that
+is the answer. Where no heuristic schedule keeps every deadline, CP-SAT first probes with
+:data:`PROBE_SHARE` of the limit: it proves infeasibility at once where the branch and bound,
+with no incumbent to prune by, would enumerate, and otherwise hands its schedule to the branch
+and bound as the incumbent.
 Beyond, the order search runs first with :data:`ORDER_SHARE` of the limit (CP-SAT's model alone
 takes seconds to build there), then CP-SAT from its schedule. The answer is the best schedule
 any found, with the higher of their bounds (each valid in continuous time, vetted against both
-schedules), "optimal" when one of them proves it (CP-SAT on its grid). Never weaker than the
-stronger of the two alone at that size, up to the time each gets.
+schedules), "optimal" when one of them proves it (CP-SAT on its grid). It proves what the branch
+and bound alone proves; where neither proves, CP-SAT beside the tree has one core of two, and
+CP-SAT alone, with both for the whole limit, can end with a better schedule (mixed K = 16 draws).
 """
 
 from __future__ import annotations
@@ -136,35 +139,15 @@ def _bnb_beside_cpsat(scenario: Scenario, objective: Objective, left: float | No
     stop = threading.Event()
     found: queue.SimpleQueue[tuple[list, list]] = queue.SimpleQueue()
 
-    def cpsat_round(pool: ThreadPoolExecutor) -> Future[SolverOutput]:
-        return pool.submit(
-            contextvars.copy_context().run,  # CP-SAT reports to the caller's watcher (the CLI's live line)
-            solve_shared_cpsat,
-            scenario,
-            objective,
-            time_limit=None if left is None else max(0.5, run.tree_stop - time.perf_counter()),
-            seed=seed,
-            incumbent=run.best(),
-            workers=beside_workers(),
-            chain_lp=False,
-            stop=stop,
-            on_schedule=lambda placement, start_s: found.put((placement, start_s)),
-        )
-
-    def offer_found() -> None:
-        while not found.empty():
-            placement, grid_start = found.get()
-            run.offer(placement, compact_schedule(scenario, placement, grid_start))
-
     with ThreadPoolExecutor(max_workers=1) as pool:
-        beside = cpsat_round(pool)
+        beside = _cpsat_beside(pool, run, left is not None, seed, stop, found)
         try:
             while (
                 run.search is not None
                 and not run.advance(time.perf_counter() + OFFER_EVERY_S)
                 and time.perf_counter() < run.tree_stop
             ):
-                offer_found()
+                _offer_found(run, found)
                 if beside.done():
                     second = beside.result()
                     if second.proven_optimal or second.proven_infeasible:
@@ -172,17 +155,49 @@ def _bnb_beside_cpsat(scenario: Scenario, objective: Objective, left: float | No
                     if second.placement is not None:
                         run.offer(second.placement, second.start_s)
                     if run.tree_stop - time.perf_counter() >= MIN_ROUND_S:
-                        beside = cpsat_round(pool)
+                        beside = _cpsat_beside(pool, run, left is not None, seed, stop, found)
         finally:
             stop.set()
         second = beside.result()
-        offer_found()
+        _offer_found(run, found)
     if second.proven_optimal or second.proven_infeasible:
         return _tagged(second, "shared-cpsat")
     first = run.answer()
     if first.proven_optimal or first.proven_infeasible:
         return _tagged(first, "shared-bnb")
     return _combined(scenario, objective, ("shared-bnb", first), second)
+
+
+def _cpsat_beside(
+    pool: ThreadPoolExecutor,
+    run: BranchAndBound,
+    limited: bool,
+    seed,
+    stop: threading.Event,
+    found: queue.SimpleQueue,
+) -> Future[SolverOutput]:
+    """CP-SAT on ``pool`` beside ``run`` until its tree's time is up (no limit unless ``limited``),
+    from its best schedule, each schedule it finds put in ``found``; ``stop`` ends it early."""
+    return pool.submit(
+        contextvars.copy_context().run,  # CP-SAT reports to the caller's watcher (the CLI's live line)
+        solve_shared_cpsat,
+        run.scenario,
+        run.objective,
+        time_limit=max(0.5, run.tree_stop - time.perf_counter()) if limited else None,
+        seed=seed,
+        incumbent=run.best(),
+        workers=beside_workers(),
+        chain_lp=False,
+        stop=stop,
+        on_schedule=lambda placement, start_s: found.put((placement, start_s)),
+    )
+
+
+def _offer_found(run: BranchAndBound, found: queue.SimpleQueue) -> None:
+    """Offer ``run`` each schedule CP-SAT put in ``found`` (placement, grid start times (s)), compacted."""
+    while not found.empty():
+        placement, grid_start = found.get()
+        run.offer(placement, compact_schedule(run.scenario, placement, grid_start))
 
 
 def _combined(
