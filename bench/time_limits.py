@@ -19,7 +19,9 @@ Labels in the stored rows: *before*, the code before the branch and bound's chun
 arrays as well (54b7dd0); *refined*, with the chain-schedule LP's reported bound on ever finer
 grids (a576e79; the second run in its checkout: in the first, numba compiled the pricing kernel's
 32-bit back pointers during the timed K = 8 solves, 3.8 s at a 2 s limit and 14.9 s at 5 s, as
-the untimed solve had proven its case without the LP). The first two runs warmed up with one
+the untimed solve had proven its case without the LP); *beside*, with CP-SAT in one run beside
+the branch and bound on two workers (8fab183; its K = 8 rows rerun in the same checkout, as the
+first run compiled kernels in them again: 3.3 s at a 2 s limit, 12.5 s at 5 s). The first two runs warmed up with one
 small solve only, so a row that first compiled a kernel counts its compiling (in a fresh
 checkout, the *now* run's first rows took 4 and 17 s at K = 8 that way, before each case got its
 own untimed solve first).
