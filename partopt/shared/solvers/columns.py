@@ -139,17 +139,18 @@ class ChainLpBound:
     chains: tuple = field(default=(), repr=False, compare=False)
 
 
-def points_per_slot(grid_s: float, fine_s: float, cells: int, slots: float) -> int:
+def points_per_slot(grid_s: float, fine_s: float, cells: int, slots: float, most_entries: int | None = None) -> int:
     """Fine slots in a slot of ``grid_s`` (s): as close to ``fine_s`` (s) as tables of ``cells``
-    entries per fine slot over ``slots`` slots allow within :data:`MAX_TABLE_ENTRIES`, one at worst."""
-    return max(1, min(int(round(grid_s / fine_s)), int(MAX_TABLE_ENTRIES / (cells * slots))))
+    entries per fine slot over ``slots`` slots allow within ``most_entries`` (default
+    :data:`MAX_TABLE_ENTRIES`), one at worst."""
+    most = MAX_TABLE_ENTRIES if most_entries is None else most_entries
+    return max(1, min(int(round(grid_s / fine_s)), int(most / (cells * slots))))
 
 
 def finest_per_slot(grid_s: float, cells: int, slots: int) -> int:
-    """The most fine slots in a slot of ``grid_s`` (s) a pricing thread takes: at most
-    :data:`FINE_GRID_S` apart, tables of ``cells`` entries a fine point over ``slots`` slots within
-    :data:`MAX_THREAD_ENTRIES`, one at worst."""
-    return max(1, min(int(round(grid_s / FINE_GRID_S)), MAX_THREAD_ENTRIES // (cells * slots)))
+    """The most fine slots in a slot of ``grid_s`` (s) a pricing thread takes
+    (:func:`points_per_slot` at :data:`FINE_GRID_S` within :data:`MAX_THREAD_ENTRIES`)."""
+    return points_per_slot(grid_s, FINE_GRID_S, cells, slots, MAX_THREAD_ENTRIES)
 
 
 def fine_prices(prices: np.ndarray, per_coarse: int) -> np.ndarray:

@@ -233,10 +233,7 @@ def order_search(
     sequence = scorer.sequence_of(start0)
     packed = scorer.packed(placement0)
 
-    def key(summary: ScheduleSummary) -> tuple[int, float]:
-        return search_key(objective, summary)
-
-    best = key(scorer.score(sequence, packed))
+    best = search_key(objective, scorer.score(sequence, packed))
     best_sequence, best_packed = sequence, packed  # never changed in place: each move copies
     rng = np.random.default_rng(seed)
     neighbourhood = Neighbourhood.of(scorer.nblk, scenario.num_servers + 1)
@@ -253,7 +250,7 @@ def order_search(
         if moved is None:
             continue
         moved_sequence, moved_packed = moved
-        trial = key(scorer.score(moved_sequence, moved_packed))
+        trial = search_key(objective, scorer.score(moved_sequence, moved_packed))
         spent = moves / most if math.isfinite(most) else (time.perf_counter() - begin) / max(time_limit or 1.0, 1e-9)
         if _accepted(trial, best, DEVIATION * max(0.0, 1.0 - (spent * CYCLES) % 1.0) / scenario.num_tasks):
             sequence, packed = moved_sequence, moved_packed
