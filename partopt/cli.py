@@ -122,7 +122,8 @@ epochs, hidden, batch, seed, checkpoint_every.""",
   partopt suite list
   partopt suite build paper-default-v1      # generate, solve by DP, check with MILP, save
   partopt suite check paper-default-v1      # regenerate from the seed and compare
-  partopt suite check shared-k2-v1 --reprove --time-limit 10   # and solve each entry again""",
+  partopt suite check shared-k2-v1 --reprove --time-limit 10   # and solve each entry again
+  partopt suite build shared-k64-v1 --time-limit 300   # rebuild; each entry keeps its better reference""",
 }
 
 
@@ -578,6 +579,7 @@ def _suite_actions(suites, names, args, executor) -> int:
                 verify_with=None if args.no_verify else "milp-ortools",
                 progress=lambda k, total: bar.update(k),
                 executor=executor,
+                time_limit=args.time_limit,
             )
             print(f"wrote {path}")
             if not suites.SUITES[name].shared:
@@ -825,7 +827,7 @@ def _suite_options(p: argparse.ArgumentParser) -> None:
         "--time-limit",
         type=float,
         metavar="SECONDS",
-        help="check --reprove: seconds per exact solve (default: the suite's own)",
+        help="shared-edge build, or check --reprove: seconds per time-limited solve (default: the suite's own)",
     )
     _scheduler_option(p)
 
