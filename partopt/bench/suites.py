@@ -10,8 +10,9 @@ Shared-edge suites (generator ``shared``, names ``shared-*``) store, in the mann
 MIPLIB and VRPLIB, the best known solution under "hard": its objective, its status
 ("optimal" when proven, else "feasible" with the best proven lower bound ``bound``),
 the solver that found it, and the placement and schedule. The best known is the best
-of the exact runs (CP-SAT, and the branch and bound up to 16 tasks, within the suite's
-time limit) and the heuristics (:data:`SHARED_HEURISTICS`, among them the order search from
+of the exact runs (the default front door, ``shared-exact``; up to 16 tasks, where it proves
+nothing, CP-SAT and the branch and bound alone too; each within the suite's time limit, or
+``partopt suite build --time-limit``) and the heuristics (:data:`SHARED_HEURISTICS`, among them the order search from
 shared-learned's schedule); ``bound_version`` says which bounds made the bound
 (:data:`BOUND_VERSION`: a rebuild drops older ones, and ``partopt suite check`` flags them).
 

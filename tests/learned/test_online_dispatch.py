@@ -18,13 +18,19 @@ def stream():
 
 def test_zero_weights_are_the_gap_filling_policy_and_the_energy_weight_saves_energy(stream):
     gaps = partopt.simulate(stream, "gap-filling")
-    zero = partopt.simulate(stream, OnlineDispatch((0.0,) * 5))
+    zero = partopt.simulate(stream, OnlineDispatch((0.0,) * 6))
     assert zero.placement == gaps.placement and zero.task_delay_s == pytest.approx(gaps.task_delay_s)
     drained = stream.replace(
         batteries=tuple(partopt.Battery(capacity_j=1.0, initial_j=0.5) for _ in stream.batteries)
     )  # half-empty batteries: the energy price is V / 2 from the start
-    free = partopt.simulate(drained, OnlineDispatch((0.0,) * 5)).energy_j
-    assert partopt.simulate(drained, OnlineDispatch((0.0, 0.0, 0.0, 0.0, 50.0))).energy_j <= free
+    free = partopt.simulate(drained, OnlineDispatch((0.0,) * 6)).energy_j
+    assert partopt.simulate(drained, OnlineDispatch((0.0, 0.0, 0.0, 0.0, 50.0, 0.0))).energy_j <= free
+    # below its threshold the energy has no price: batteries large enough to stay half drained
+    half = stream.replace(batteries=tuple(partopt.Battery(capacity_j=1e6, initial_j=5e5) for _ in stream.batteries))
+    waits = partopt.simulate(half, OnlineDispatch((0.0, 0.0, 0.0, 0.0, 50.0, 0.6)))
+    assert waits.placement == partopt.simulate(half, "gap-filling").placement
+    priced = partopt.simulate(half, OnlineDispatch((0.0, 0.0, 0.0, 0.0, 50.0, 0.4)))
+    assert priced.placement != waits.placement and priced.energy_j < waits.energy_j
 
 
 def test_training_keeps_the_best_candidate_and_it_beats_its_starts():
@@ -35,8 +41,8 @@ def test_training_keeps_the_best_candidate_and_it_beats_its_starts():
 
     from partopt.learned.online import _episode_return
 
-    env = gym.make("partopt/SharedEdge-v0", stream_params=SMALL_STREAM, fill_gaps=True)
-    for start in (OnlineDispatch((0.0,) * 5), OnlineDispatch((0.0, 0.0, 0.0, 0.0, 1.0))):
+    env = gym.make("partopt/SharedEdge-v0", stream_params={**SMALL_STREAM, "rate_per_s": 40.0}, fill_gaps=True)
+    for start in (OnlineDispatch((0.0,) * 6), OnlineDispatch((0.0, 0.0, 0.0, 0.0, 1.0, 0.0))):
         assert _episode_return(env, policy, 0) >= _episode_return(env, start, 0) - 1e-9
 
 
@@ -55,16 +61,19 @@ def test_the_shipped_policy_solves_a_stream_and_evaluate_agrees(stream):
 
 
 def test_weights_round_trip_and_hostile_files_are_refused(tmp_path):
-    policy = OnlineDispatch((0.1, 0.2, 0.3, 0.4, 0.5), {"note": "test"})
+    policy = OnlineDispatch((0.1, 0.2, 0.3, 0.4, 0.5, 0.6), {"note": "test"})
     path = tmp_path / "w.json"
     policy.save(path)
     assert load_online_dispatch(path) == policy
+    path.write_text(json.dumps({"format": "partopt.online-dispatch/1", "weights": [0.1, 0.2, 0.3, 0.4, 0.5]}))
+    assert load_online_dispatch(path).weights == (0.1, 0.2, 0.3, 0.4, 0.5, 0.0)  # the first format: no threshold
     for text, field in (
         ("not json", "file"),
-        (json.dumps({"format": "x", "weights": [0] * 5}), "format"),
-        (json.dumps({"format": "partopt.online-dispatch/1", "weights": [0] * 4}), "weights"),
-        (json.dumps({"format": "partopt.online-dispatch/1", "weights": [0, 0, "1", 0, 0]}), r"weights\[2\]"),
-        ('{"format": "partopt.online-dispatch/1", "weights": [0, 0, 0, NaN, 0]}', r"weights\[3\]"),
+        (json.dumps({"format": "x", "weights": [0] * 6}), "format"),
+        (json.dumps({"format": "partopt.online-dispatch/2", "weights": [0] * 5}), "weights"),
+        (json.dumps({"format": "partopt.online-dispatch/1", "weights": [0] * 6}), "weights"),
+        (json.dumps({"format": "partopt.online-dispatch/2", "weights": [0, 0, "1", 0, 0, 0]}), r"weights\[2\]"),
+        ('{"format": "partopt.online-dispatch/2", "weights": [0, 0, 0, NaN, 0, 0]}', r"weights\[3\]"),
     ):
         path.write_text(text)
         with pytest.raises((InstanceError, InstanceTypeError), match=field):
