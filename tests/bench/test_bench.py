@@ -305,3 +305,15 @@ def test_benchmark_takes_horizons_and_measures_them_against_the_exact_merge():
             assert row["gap_pct"] >= -1e-6
         else:
             assert row["status"] == "violated" and row["gap_pct"] is None
+
+
+def test_a_rebuild_time_limit_is_checked_before_any_work(tmp_path, monkeypatch):
+    """`partopt suite build --time-limit` refuses a limit that is not a positive number, naming it."""
+    from partopt.bench.suites import build_suite
+    from partopt.fields import InstanceError, InstanceTypeError
+
+    monkeypatch.setenv("PARTOPT_DATA", str(tmp_path))  # nothing is written where the suites ship
+    for bad in (-1.0, 0.0, "60"):
+        with pytest.raises((InstanceError, InstanceTypeError), match="time_limit"):
+            build_suite("shared-k2-v1", time_limit=bad)  # type: ignore[arg-type]
+    assert not list(tmp_path.rglob("*.partial"))
