@@ -221,7 +221,7 @@ def test_with_block_deadlines_the_branch_and_bound_proves_the_timed_brute_force_
     assert bound_of(res) <= best * (1 + 1e-6) + 1e-9
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(sc=mixed_scenarios(max_work=9, block_deadlines=True))
 def test_every_bound_is_below_every_schedule_found_with_block_deadlines(sc):
     """With block deadlines (and up to 9 blocks): every bound and every reported bound is at most
