@@ -247,6 +247,7 @@ def trained_distribution(count: int) -> str:
     learned = load_online_dispatch()
     rates = learned.trained["rates_per_s"] if learned.trained else [60.0]
     names = [p for p in POLICIES if p != "rolling-horizon"]
+    policies = {p: learned if p == "learned" else p for p in names}
     lines = [
         f"The learned policy on its own distribution: {count} held-out streams a rate (seeds "
         f"{HELD_OUT_SEED:,} on) of `partopt/SharedEdge-v0`'s default ({DEFAULT_STREAM['horizon_s']:g} s, every "
@@ -262,7 +263,7 @@ def trained_distribution(count: int) -> str:
             partopt.generate("stream", seed=HELD_OUT_SEED + i, **{**DEFAULT_STREAM, "rate_per_s": rate})
             for i in range(count)
         ]
-        evals = {p: [partopt.simulate(st, _policy(p), **POLICIES[p]).evaluation() for st in streams] for p in names}
+        evals = {p: [partopt.simulate(st, policies[p], **POLICIES[p]).evaluation() for st in streams] for p in names}
         base = [e.total_delay for e in evals["gap-filling"]]
         ratio = {p: float(np.mean([e.total_delay / b for e, b in zip(evals[p], base)])) for p in names}
         valid = {p: sum(e.valid and e.budget_kept for e in evals[p]) for p in names}

@@ -334,8 +334,6 @@ def suite_spec(name: str) -> SuiteSpec:
 #: whose work relaxation could cut off valid schedules (its e_kr took the direct upload only):
 #: its bounds and "optimal" statuses are not trusted; a rebuild recomputes them.
 BOUND_VERSION = 2
-#: Up to this many tasks the continuous-time branch and bound runs beside CP-SAT for a reference.
-BNB_REFERENCE_TASKS = 16
 
 
 def _grid_slack(scenario: Scenario) -> float:
@@ -349,13 +347,16 @@ def _grid_slack(scenario: Scenario) -> float:
 
 def _shared_reference(scenario: Scenario, time_limit: float | None) -> dict[str, dict]:
     """The best known "hard" solution: the exact runs (the default front door, ``shared-exact``;
-    up to :data:`BNB_REFERENCE_TASKS` tasks also CP-SAT and the branch and bound alone, each with
-    both cores, as the front door can lose a proof near its limit or end with a weaker schedule
-    than CP-SAT alone) and every heuristic, the least wins; the bound is the highest the exact
-    runs proved, "optimal" when an exact run proved an answer the best known does not beat by
-    more than the grid's rounding."""
+    where it proves nothing at a size where it runs the branch and bound,
+    :data:`~partopt.shared.solvers.portfolio.BNB_MAX_TASKS` tasks at most, also CP-SAT and the
+    branch and bound alone, each with both cores, as the front door can lose a proof near its
+    limit or end with a weaker schedule than CP-SAT alone) and every heuristic, the least wins;
+    the bound is the highest the exact runs proved, "optimal" when an exact run proved an answer
+    the best known does not beat by more than the grid's rounding."""
+    from partopt.shared.solvers.portfolio import BNB_MAX_TASKS
+
     exact = [solve(scenario, "shared-exact", time_limit=time_limit)]
-    if scenario.num_tasks <= BNB_REFERENCE_TASKS and exact[0].status not in (Status.OPTIMAL, Status.INFEASIBLE):
+    if scenario.num_tasks <= BNB_MAX_TASKS and exact[0].status not in (Status.OPTIMAL, Status.INFEASIBLE):
         exact += [solve(scenario, name, time_limit=time_limit) for name in ("shared-cpsat", "shared-bnb")]
     if any(r.status == Status.INFEASIBLE for r in exact):
         return {
