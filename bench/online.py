@@ -8,8 +8,8 @@ level, and how fast the simulation runs. The clairvoyant reference, which sees t
 is bracketed:
 
 - above, the least total delay of a valid schedule known: every policy's, and the offline
-  earliest-finish and order search on the whole stream, each checked against the batteries by
-  ``partopt.evaluate``;
+  earliest-finish, order search (``--limit``) and learned search (12 x ``--limit``) on the whole
+  stream, each checked against the batteries by ``partopt.evaluate``;
 - below, the larger of two lower bounds on the total delay of any schedule of the stream,
   each under the penalty objective with beta = 0 (total delay, deadlines not required,
   batteries dropped): for each length in ``--window`` (0.25 and 0.5 s), the sum over windows
@@ -50,7 +50,13 @@ POLICIES = {
     "rolling-horizon": {"batch_s": 0.02, "time_limit": 0.2},
     "learned": {},  # the shipped weights of online-learned, trained in partopt/SharedEdge-v0
 }
-OFFLINE = {"earliest-finish": {}, "shared-order-search": {"seed": 0}}
+#: Offline solvers on the whole stream: options, and time limit as a multiple of ``--limit`` (the
+#: learned search ends by its own budget of moves, 35-40 s on 130-140 tasks).
+OFFLINE = {
+    "earliest-finish": ({}, 1),
+    "shared-order-search": ({"seed": 0}, 1),
+    "shared-learned-search": ({"seed": 0}, 12),
+}
 FIELDS = [
     "rate",
     "seed",
@@ -161,7 +167,10 @@ def run(rates, count, horizon_s, window_s: list[float], limit, fresh) -> CsvRows
             stream = stream_for(rate, seed, horizon_s)
             base = {"rate": float(rate), "seed": seed, "tasks": stream.scenario.num_tasks}
             jobs = [(f"online {p}", lambda p=p, o=o: online_row(stream, p, o)) for p, o in POLICIES.items()]
-            jobs += [(f"offline {s}", lambda s=s, o=o: offline_row(stream, s, o, limit)) for s, o in OFFLINE.items()]
+            jobs += [
+                (f"offline {s}", lambda s=s, o=o, x=x: offline_row(stream, s, o, x * limit))
+                for s, (o, x) in OFFLINE.items()
+            ]
             jobs += [
                 (f"bound windows {w:g} s", lambda w=w: {"total_s": window_bound(stream, w, limit), "valid": True})
                 for w in window_s
@@ -179,7 +188,8 @@ def report(rows: CsvRows, horizon_s: float, window_s: list[float], limit: float)
     lines = [header("The shared edge online: policies against the clairvoyant interval"), ""]
     lines += [
         f"Streams of {horizon_s:g} s (generator `stream`: N = 4 servers, 4 devices with batteries); "
-        f"offline solvers and each window's bound with a {limit:g} s limit, windows of "
+        f"offline solvers and each window's bound with a {limit:g} s limit (the learned search "
+        f"{OFFLINE['shared-learned-search'][1] * limit:g} s), windows of "
         f"{' and '.join(f'{w:g}' for w in window_s)} s (one sum each); "
         f"the whole stream's bound with {3 * limit:g} s; the lower bound is the largest. "
         "*ratio*: total delay over the best valid schedule known (offline solvers included); "
