@@ -82,6 +82,7 @@ __all__ = [
     "refined_chain_lp_bound",
     "span_price",
     "spread_prices",
+    "whole_slots",
 ]
 
 #: The chain-schedule LP's finest slot (s): a capacity row per resource and slot; within a slot, time is pooled.

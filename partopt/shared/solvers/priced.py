@@ -13,7 +13,8 @@ w_rc, and each task's term is at least its cheapest chain at those prices alone:
 **Completion tables.** Each task's cheapest chain at prices w is a DP over (block, location,
 start), run backward on the fine grid: V_k[m, j, u] is the least D_k plus the prices of
 the shares taken by blocks m.. of task k, with block m on j starting in fine slot u or
-later. At the LP's own prices the root's L(w) is the LP's bound.
+later, no block on a server before the server is free (its ``available_s``, taken down to its
+fine slot, as the LP's chains are). At the LP's own prices the root's L(w) is the LP's bound.
 
 **At a node** of :mod:`partopt.shared.solvers.bnb` (the finished tasks' cost, resource r
 free from F_r, no block starting before t*), every block still to place on r starts at or
@@ -46,6 +47,7 @@ from partopt.shared.solvers.columns import (
     fine_prices,
     points_per_slot,
     span_price,
+    whole_slots,
 )
 from partopt.shared.solvers.common import delay_caps
 
@@ -74,8 +76,9 @@ PRICED_SLOT_S = 1e-3
 
 
 @numba.njit(cache=True, nogil=True)
-def _fill(value, nblk, dur, trans, ret, rel, res, wfine, fine, u0):  # pragma: no cover
-    """One task's table V[m, j, u] (see the module docstring), filled backward in place."""
+def _fill(value, nblk, dur, trans, ret, rel, res, wfine, fine, u0, free_u):  # pragma: no cover
+    """One task's table V[m, j, u] (see the module docstring), filled backward in place; no block
+    starts on resource r before fine slot ``free_u[r]``."""
     locs, n_u = value.shape[1], value.shape[2] - 1
     for m in range(nblk - 1, -1, -1):
         for j in range(locs):
@@ -83,6 +86,9 @@ def _fill(value, nblk, dur, trans, ret, rel, res, wfine, fine, u0):  # pragma: n
             span = d / fine  # the block's duration in fine slots
             value[m, j, n_u] = np.inf
             for u in range(n_u - 1, -1, -1):
+                if u0 + u < free_u[r]:  # r is busy then: the block starts later
+                    value[m, j, u] = value[m, j, u + 1]
+                    continue
                 s = (u0 + u) * fine
                 price = span_price(wfine, r, u0 + u, span)
                 if m == nblk - 1:
@@ -186,6 +192,8 @@ def completion_tables(
     u0 = np.floor(p.rel / fine_s).astype(np.int64)
     n_u = int(math.ceil(max(caps) / fine_s)) + 2
     value = np.full((k_tasks, m_max, locs, n_u + 1), np.inf)
+    # each resource's first fine slot (servers, then the devices' CPUs, free from the start)
+    free_u = np.concatenate([whole_slots(p.free0, fine_s), np.zeros(len(scenario.devices), np.int64)])
     for k in range(k_tasks):
         res = np.array([j - 1 if j > 0 else n_srv + p.dev[k] for j in range(locs)], np.int64)
         n_k = min(n_u, int(math.ceil(caps[k] / fine_s)) + 2)
@@ -200,6 +208,7 @@ def completion_tables(
             wfine,
             float(fine_s),
             int(u0[k]),
+            free_u,
         )
     return CompletionTables(value, u0, price_after, per_coarse, float(fine_s))
 
