@@ -22,6 +22,7 @@ import math
 
 from _common import RESULTS, CsvRows, bench_parser, header, resumable_bench
 from shared_proofs import DRAWN
+from shared_proofs import FIELDS as PROOF_FIELDS
 
 import partopt
 from partopt.objective import Objective
@@ -52,12 +53,10 @@ def _parse(row: dict) -> dict:
 
 def minute_rows() -> dict[str, dict]:
     """The stored rows of ``results/shared_proofs.csv`` with the shipped CP-SAT workers, by id."""
-    import csv
-
     from partopt.shared.solvers.portfolio import MIN_BESIDE_WORKERS
 
-    with open(RESULTS / "shared_proofs.csv", newline="") as fh:
-        return {r["id"]: r for r in csv.DictReader(fh) if int(r["beside_workers"] or 1) == MIN_BESIDE_WORKERS}
+    stored = CsvRows(RESULTS / "shared_proofs.csv", PROOF_FIELDS, False, dict).rows
+    return {r["id"]: r for r in stored if int(r["beside_workers"] or 1) == MIN_BESIDE_WORKERS}
 
 
 def unproven_k8() -> list[tuple[str, partopt.Scenario, float]]:
@@ -117,6 +116,11 @@ def run(fresh: bool) -> CsvRows:
     return rows
 
 
+def _below(bound: float, best: float) -> str:
+    """How far ``bound`` is below ``best``, in % of ``best``."""
+    return f"{100 * (1 - bound / best):.2f}"
+
+
 def report(rows: CsvRows, _args=None) -> str:
     minute = minute_rows()
     lines = [
@@ -141,14 +145,10 @@ limit gives it {PRICED_SHARE * 60:g} s). Rows: `shared_long_proofs.csv`; the met
         bounds = [r["root_bound"], float(minute[r["id"]]["bound"])] + [r[f"lp_{b:g}s"] for b in LP_BUDGETS]
         if r["status"] == "optimal":
             bounds.append(r["objective"])
-
-        def below(bound: float, best=best) -> str:
-            return f"{100 * (1 - bound / best):.2f}"
-
-        lps = " | ".join(below(r[f"lp_{b:g}s"]) for b in LP_BUDGETS)
+        lps = " | ".join(_below(r[f"lp_{b:g}s"], best) for b in LP_BUDGETS)
         lines.append(
-            f"| {r['id']} | {r['minute_gap_pct']:.2f} | {r['status']} | {best:.5f} | {below(max(bounds))} | "
-            f"{r['seconds']:.1f} | {r['priced_s']:.1f} | {below(r['root_bound'])} | {r['tree_s']:.1f} | "
+            f"| {r['id']} | {r['minute_gap_pct']:.2f} | {r['status']} | {best:.5f} | {_below(max(bounds), best)} | "
+            f"{r['seconds']:.1f} | {r['priced_s']:.1f} | {_below(r['root_bound'], best)} | {r['tree_s']:.1f} | "
             f"{r['nodes']:,.0f} | {lps} |"
         )
     return "\n".join(lines) + "\n"

@@ -174,6 +174,12 @@ class PackedScenario:
     tau = _per_task("t_tau", "Each task's block deadlines (K, max M), s (inf for none and past its blocks).")
     ret = _per_task("t_ret", "Each task's return time from each location (K, L), s.")
 
+    @property
+    def resource_free0(self) -> np.ndarray:
+        """When each resource is first free (s): the servers from their ``available_s``, then the
+        devices' CPUs from 0."""
+        return np.concatenate([self.free0, np.zeros(self.budget.size)])
+
     def packed(self, placement, dtype=np.int64) -> np.ndarray:
         """``placement`` (one row a task) as the (K, max M) array the loops take (of ``dtype``:
         float for start times)."""
@@ -211,7 +217,7 @@ class _MoveScorer(PackedScenario):
         """The state before anything runs: free times (the servers from their availability, then
         the devices' CPUs), the devices' energy spent, and (total, psi, deadlines kept)."""
         return (
-            np.concatenate([self.free0, np.zeros(self.budget.size)]),
+            self.resource_free0,
             np.zeros(self.budget.size),
             np.array([0.0, 0.0, 1.0]),
         )

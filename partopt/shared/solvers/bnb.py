@@ -922,7 +922,7 @@ class _Search:
             with_budgets,
             relax,
         )
-        free0 = np.concatenate([p.free0, np.zeros(n_dev)])
+        free0 = p.resource_free0
         self.state = State(
             free0.copy(),
             np.zeros(k_tasks, np.int64),

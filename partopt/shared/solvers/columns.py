@@ -284,7 +284,7 @@ class _Pricing:
         # fine slots from a block's start to the next one's: its duration and the transfer, taken down at once
         self.link = whole_slots(p.dur[:, :-1, :, None] + p.trans[:, 1:], self.fine)
         self.link = np.concatenate([np.zeros_like(self.link[:, :1]), self.link], axis=1)
-        self.avail = np.concatenate([whole_slots(p.free0, self.fine), np.zeros(len(scenario.devices), np.int64)])
+        self.avail = whole_slots(p.resource_free0, self.fine)
         self.res = np.array(
             [[j - 1 if j > 0 else n_srv + p.dev[k] for j in range(locs)] for k in range(k_tasks)], np.int64
         )

@@ -153,7 +153,7 @@ class CompletionTables:
     def root_bound(self, scenario: Scenario) -> float:
         """L(w) of the module docstring at an empty node (s)."""
         p = PackedScenario(scenario)
-        free = np.concatenate([p.free0, np.zeros(len(scenario.devices))])
+        free = p.resource_free0
         none = np.zeros(p.nblk.size, np.int64)  # no block placed: each task's input on its device
         return float(
             priced_bound_kernel(
@@ -192,8 +192,7 @@ def completion_tables(
     u0 = np.floor(p.rel / fine_s).astype(np.int64)
     n_u = int(math.ceil(max(caps) / fine_s)) + 2
     value = np.full((k_tasks, m_max, locs, n_u + 1), np.inf)
-    # each resource's first fine slot (servers, then the devices' CPUs, free from the start)
-    free_u = np.concatenate([whole_slots(p.free0, fine_s), np.zeros(len(scenario.devices), np.int64)])
+    free_u = whole_slots(p.resource_free0, fine_s)  # each resource's first fine slot
     for k in range(k_tasks):
         res = np.array([j - 1 if j > 0 else n_srv + p.dev[k] for j in range(locs)], np.int64)
         n_k = min(n_u, int(math.ceil(caps[k] / fine_s)) + 2)
